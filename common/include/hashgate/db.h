@@ -1,0 +1,150 @@
+/*
+ * db.h - the compiled digest database: build it, open it, look digests up.
+ *
+ * The file format is in docs/db-format.md. A database is built in memory by
+ * an hg_dbb_t and written atomically (temp file beside the target, fsync,
+ * rename). It is opened read-only with mmap; hg_db_open checks magic,
+ * version, header checksum and every offset and count before anything is
+ * used, so lookups can trust them. Handles are reference-counted: a server
+ * takes a reference per message or request (hg_db_ref) and swaps its current
+ * handle on reload; the mapping goes when the last reference is dropped.
+ * Lookups are thread-safe; ref/close are atomic.
+ */
+#ifndef HASHGATE_DB_H
+#define HASHGATE_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hashgate/hash.h"
+#include "hashgate/list.h"
+#include "hashgate/status.h"
+
+#define HG_LIST_NAME_MAX   64       /* bytes, [A-Za-z0-9._-] */
+#define HG_MAX_LISTS       4096     /* lists in one database */
+
+/* List kinds. */
+#define HG_LIST_BLOCK      0
+#define HG_LIST_ALLOW      1        /* a digest on it never triggers an action */
+
+typedef struct hg_db_s  hg_db_t;
+typedef struct hg_dbb_s hg_dbb_t;
+
+/* What hg_db_list gives of one list. Strings point into the mapping. */
+typedef struct {
+    const char     *name;
+    const char     *version;    /* "" when none was given */
+    unsigned        kind;       /* HG_LIST_BLOCK or HG_LIST_ALLOW */
+    uint64_t        entries;    /* digests on this list */
+    uint64_t        compiled;   /* Unix time the list was last compiled */
+    size_t          nsources;
+} hg_db_list_t;
+
+typedef struct {
+    const char     *name;       /* file name as given to compile */
+    unsigned char   sha256[32]; /* of the source file's bytes */
+} hg_db_source_t;
+
+/* One list a digest is on. */
+typedef struct {
+    uint32_t        list;       /* index for hg_db_list */
+    int             has_size;
+    uint64_t        size;
+    const char     *label;      /* NUL-terminated, in the mapping, or NULL */
+} hg_db_hit_t;
+
+/* ---- building ---- */
+
+hg_dbb_t *hg_dbb_new(void);
+void hg_dbb_free(hg_dbb_t *b);
+
+/*
+ * The list called name (created on first use, with version and kind; later
+ * calls with the same name return the same id). Returns HG_EINVAL for a bad
+ * name or HG_ELIMIT past HG_MAX_LISTS.
+ */
+hg_status_t hg_dbb_list(hg_dbb_t *b, const char *name, const char *version,
+                        unsigned kind, uint32_t *id, hg_err_t *err);
+
+/* Record a source file of a list, for provenance. */
+hg_status_t hg_dbb_source(hg_dbb_t *b, uint32_t list, const char *name,
+                          const unsigned char sha256[32]);
+
+/* Add (or with e->remove, remove) one entry on a list. */
+hg_status_t hg_dbb_add(hg_dbb_t *b, uint32_t list, const hg_entry_t *e);
+
+/*
+ * Load every list, source and entry of an open database into the builder
+ * (for incremental updates: --base).
+ */
+hg_status_t hg_dbb_load(hg_dbb_t *b, const hg_db_t *db, hg_err_t *err);
+
+/* Entries added so far (before deduplication). */
+uint64_t hg_dbb_pending(const hg_dbb_t *b);
+
+/*
+ * Sort, deduplicate and write the database to path atomically. created is
+ * the creation time to store (0: now). Returns HG_EIO/HG_ENOMEM with err set.
+ */
+hg_status_t hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created,
+                         hg_err_t *err);
+
+/* ---- reading ---- */
+
+#define HG_DB_OPEN_VERIFY   0x1     /* also check the whole-file checksum */
+
+/*
+ * Map and validate the database at path. On success *out holds one
+ * reference. A truncated, corrupted or hostile file gives HG_EFORMAT with a
+ * message naming path and what is wrong; nothing outside the file is read.
+ */
+hg_status_t hg_db_open(const char *path, unsigned flags, hg_db_t **out,
+                       hg_err_t *err);
+
+/* Take another reference; returns db. */
+hg_db_t *hg_db_ref(hg_db_t *db);
+
+/* Drop a reference; unmaps on the last. Accepts NULL. */
+void hg_db_close(hg_db_t *db);
+
+/* Check the whole-file checksum (O(size)). */
+hg_status_t hg_db_verify(const hg_db_t *db, hg_err_t *err);
+
+const char *hg_db_path(const hg_db_t *db);
+uint64_t hg_db_created(const hg_db_t *db);      /* Unix time */
+uint64_t hg_db_file_size(const hg_db_t *db);
+uint32_t hg_db_version(const hg_db_t *db);      /* format version */
+
+/* The algorithms that have at least one digest: what a scan must compute. */
+unsigned hg_db_algs(const hg_db_t *db);
+
+/* Distinct digests stored for alg. */
+uint64_t hg_db_count(const hg_db_t *db, hg_alg_t alg);
+
+size_t hg_db_nlists(const hg_db_t *db);
+hg_status_t hg_db_list(const hg_db_t *db, size_t i, hg_db_list_t *out);
+hg_status_t hg_db_list_source(const hg_db_t *db, size_t list, size_t i,
+                              hg_db_source_t *out);
+
+/* Index of the list called name, or -1. */
+long hg_db_find_list(const hg_db_t *db, const char *name);
+
+/*
+ * Find digest (hg_alg_len(alg) bytes). Fills up to max hits (one per list
+ * the digest is on) and returns how many lists it is on (may exceed max).
+ * 0 means absent. Never allocates.
+ */
+size_t hg_db_lookup(const hg_db_t *db, hg_alg_t alg,
+                    const unsigned char *digest, hg_db_hit_t *hits,
+                    size_t max);
+
+/*
+ * Call cb once per (digest, list) pair in the database, in digest order per
+ * algorithm (for --base updates and diff). e->label points into the mapping.
+ * Stops at and returns the first status other than HG_OK.
+ */
+typedef hg_status_t (*hg_db_entry_cb)(void *ctx, uint32_t list,
+                                      const hg_entry_t *e);
+hg_status_t hg_db_foreach(const hg_db_t *db, hg_db_entry_cb cb, void *ctx);
+
+#endif

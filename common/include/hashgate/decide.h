@@ -1,0 +1,82 @@
+/*
+ * decide.h - the policy: what to do about a scanned object or message.
+ *
+ * One function decides for every wrapper. Each matched block list maps to an
+ * action (its own, else the default); the strongest wins:
+ * reject > hold > tag > log. A digest on an allow-list never triggers an
+ * action (the verdict says allowed_by). Monitor mode turns every action into
+ * log while keeping what would have been done. A scan that could not complete
+ * (a limit, an error, no database) gives the configured fail verdict.
+ */
+#ifndef HASHGATE_DECIDE_H
+#define HASHGATE_DECIDE_H
+
+#include "hashgate/scan.h"
+#include "hashgate/status.h"
+
+typedef enum {
+    HG_ACT_NONE = 0,    /* clean */
+    HG_ACT_LOG,         /* record only */
+    HG_ACT_TAG,         /* record + a header */
+    HG_ACT_HOLD,        /* record + preserve (hold queue / hold dir) */
+    HG_ACT_REJECT,      /* record + refuse */
+    HG_ACT_TEMPFAIL,    /* could not scan: refuse for now (4xx / 503) */
+    HG_ACT_ACCEPT       /* could not scan: let it through (fail-open) */
+} hg_action_t;
+
+typedef enum {
+    HG_FAIL_TEMPFAIL = 0,   /* default */
+    HG_FAIL_ACCEPT
+} hg_fail_mode_t;
+
+#define HG_POLICY_MAX_LISTS  256
+
+typedef struct {
+    char            name[64];
+    hg_action_t     action;
+} hg_list_action_t;
+
+typedef struct {
+    hg_action_t     default_action;     /* for lists without their own; default reject */
+    hg_fail_mode_t  on_fail;
+    int             monitor;            /* every action becomes log */
+    size_t          nlists;
+    hg_list_action_t lists[HG_POLICY_MAX_LISTS];
+} hg_policy_t;
+
+typedef struct {
+    hg_action_t     action;     /* what to do now */
+    hg_action_t     intended;   /* what would be done without monitor mode */
+    int             matched;    /* a block list matched */
+    int             failed;     /* the scan did not complete */
+    hg_status_t     fail_status;
+    const char     *list;       /* the list that decided, or NULL */
+    const char     *allowed_by; /* an allow-list that suppressed a match, or NULL */
+} hg_verdict_t;
+
+/* Defaults: reject, tempfail, monitor off, no per-list actions. */
+void hg_policy_init(hg_policy_t *p);
+
+/* Set a list's action; HG_ELIMIT / HG_EINVAL on too many or a bad name. */
+hg_status_t hg_policy_set(hg_policy_t *p, const char *list, hg_action_t a);
+
+/* The action for list (its own or the default). */
+hg_action_t hg_policy_action(const hg_policy_t *p, const char *list);
+
+/* "reject", "hold", "tag", "log" (and "none", "tempfail", "accept") */
+const char *hg_action_name(hg_action_t a);
+
+/* Parse an action name; -1 if unknown. */
+int hg_action_from_name(const char *name);
+
+/*
+ * Decide for one object. res may be NULL when scan_status != HG_OK; then the
+ * fail verdict is returned.
+ */
+hg_verdict_t hg_decide(const hg_policy_t *p, const hg_scan_result_t *res,
+                       hg_status_t scan_status);
+
+/* Combine the verdicts of a message's parts: the stronger wins. */
+void hg_verdict_merge(hg_verdict_t *into, const hg_verdict_t *v);
+
+#endif

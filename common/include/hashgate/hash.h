@@ -1,0 +1,82 @@
+/*
+ * hash.h - one streaming pass computing any subset of MD5, SHA-1, SHA-256.
+ *
+ * Backed by OpenSSL 3 EVP. Each algorithm is fetched once per process
+ * (hg_hash_global_init) and every hg_hash_t keeps its EVP contexts for its
+ * whole life, so hashing an object allocates nothing. MD5 is fetched with
+ * the property query "-fips" so it keeps working when the process default
+ * properties are FIPS-only (the default provider must still be loaded).
+ */
+#ifndef HASHGATE_HASH_H
+#define HASHGATE_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hashgate/status.h"
+
+typedef enum {
+    HG_ALG_MD5 = 0,
+    HG_ALG_SHA1 = 1,
+    HG_ALG_SHA256 = 2,
+    HG_ALG_COUNT = 3
+} hg_alg_t;
+
+/* A set of algorithms is a bit mask of HG_ALG_BIT(alg). */
+#define HG_ALG_BIT(a)    (1u << (a))
+#define HG_ALGS_ALL      (HG_ALG_BIT(HG_ALG_MD5) | HG_ALG_BIT(HG_ALG_SHA1) \
+                          | HG_ALG_BIT(HG_ALG_SHA256))
+#define HG_DIGEST_MAX    32     /* bytes, SHA-256 */
+#define HG_HEX_MAX       (2 * HG_DIGEST_MAX + 1)
+
+typedef struct {
+    unsigned        algs;                       /* which d[] are valid */
+    uint64_t        size;                       /* bytes hashed */
+    unsigned char   d[HG_ALG_COUNT][HG_DIGEST_MAX];
+} hg_digests_t;
+
+typedef struct hg_hash_s hg_hash_t;
+
+/* Digest length in bytes (16, 20, 32). */
+size_t hg_alg_len(hg_alg_t alg);
+
+/* "md5", "sha1", "sha256". */
+const char *hg_alg_name(hg_alg_t alg);
+
+/* Inverse of hg_alg_name, case-insensitive, also "sha-1"/"sha-256"; -1 if unknown. */
+int hg_alg_from_name(const char *name);
+
+/* The algorithm whose digest is hexlen hex characters long (32/40/64); -1 otherwise. */
+int hg_alg_from_hexlen(size_t hexlen);
+
+/*
+ * Fetch the EVP algorithms. Thread-safe and idempotent; hg_hash_new calls it.
+ * Returns HG_ECRYPTO with a message naming the algorithm OpenSSL refused.
+ */
+hg_status_t hg_hash_global_init(hg_err_t *err);
+
+/* A reusable hashing context; NULL when out of memory or OpenSSL fails. */
+hg_hash_t *hg_hash_new(void);
+
+/* Frees the context; accepts NULL. */
+void hg_hash_free(hg_hash_t *h);
+
+/* Start a new object hashing the algorithms in algs (a mask, may be 0). */
+hg_status_t hg_hash_init(hg_hash_t *h, unsigned algs);
+
+/* Add bytes; the buffer is read, never kept. */
+hg_status_t hg_hash_update(hg_hash_t *h, const void *buf, size_t len);
+
+/* Finish: fills out (algs, size, digests). The context can then be re-inited. */
+hg_status_t hg_hash_final(hg_hash_t *h, hg_digests_t *out);
+
+/* Lowercase hex of len bytes into out (2*len+1 bytes, NUL-terminated). */
+void hg_hex_encode(const unsigned char *bin, size_t len, char *out);
+
+/*
+ * Decode exactly hexlen hex characters (any case) into hexlen/2 bytes.
+ * Returns 0, or -1 if hexlen is odd or a character is not hex.
+ */
+int hg_hex_decode(const char *hex, size_t hexlen, unsigned char *out);
+
+#endif

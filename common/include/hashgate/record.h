@@ -1,0 +1,67 @@
+/*
+ * record.h - evidence records: one JSON line per match, never content.
+ *
+ * The fields are those of ARCHITECTURE.md: time (RFC 3339 UTC), channel,
+ * action, lists matched (name, version, algorithm, label), every digest
+ * computed, part size, path, file name, declared and detected type, and the
+ * channel's context as ordered key/value pairs (SMTP: client_addr,
+ * client_name, helo, mail_from, rcpt_to, message_id, queue_id; HTTP:
+ * client_addr, host, method, uri, request_id). The log file is opened
+ * append-only, mode 0640, and each record is written with one write(2), so
+ * readers never see half a line.
+ */
+#ifndef HASHGATE_RECORD_H
+#define HASHGATE_RECORD_H
+
+#include <stddef.h>
+
+#include "hashgate/decide.h"
+#include "hashgate/json.h"
+#include "hashgate/scan.h"
+#include "hashgate/status.h"
+
+#define HG_RECORD_MAX_CTX  16
+
+typedef struct {
+    const char     *key;
+    const char     *value;      /* NULL writes null */
+    int             is_array;   /* value holds NUL-separated items, ended by "" */
+} hg_record_ctx_t;
+
+typedef struct {
+    const char     *channel;        /* "smtp", "http", "file" */
+    const char     *part;           /* "2.1", form field, or NULL */
+    const char     *filename;
+    const char     *declared_type;
+    const char     *detected_type;
+    const char     *encoding;
+    const char     *held_at;        /* where the preserved copy is, or NULL */
+    const hg_scan_result_t *res;    /* digests, size, matches */
+    const hg_verdict_t     *verdict;
+    size_t          nctx;
+    hg_record_ctx_t ctx[HG_RECORD_MAX_CTX];
+} hg_record_t;
+
+/* Add a context field; silently ignored past HG_RECORD_MAX_CTX. */
+void hg_record_add(hg_record_t *r, const char *key, const char *value);
+
+/* Write r as one JSON object line into j (reset first). */
+hg_status_t hg_record_format(const hg_record_t *r, hg_json_t *j);
+
+typedef struct hg_evlog_s hg_evlog_t;
+
+/* Open (create 0640) path for appending. */
+hg_status_t hg_evlog_open(const char *path, hg_evlog_t **out, hg_err_t *err);
+void hg_evlog_close(hg_evlog_t *l);
+
+/*
+ * Append one line (as made by hg_record_format) with a single write.
+ * HG_EIO with err set on failure (e.g. disk full): nothing partial is left
+ * (a short write is truncated back).
+ */
+hg_status_t hg_evlog_write(hg_evlog_t *l, const hg_json_t *line, hg_err_t *err);
+
+/* RFC 3339 UTC time with milliseconds into out (>= 32 bytes). */
+void hg_time_rfc3339(char *out, size_t outlen);
+
+#endif

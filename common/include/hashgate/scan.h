@@ -1,0 +1,73 @@
+/*
+ * scan.h - hash one object's bytes and match them against a database.
+ *
+ * A scan context is fed one object (a file, a MIME leaf part, an upload) in
+ * chunks of any size: hg_scan_begin, hg_scan_update..., hg_scan_end. It
+ * computes the digests the database needs plus those asked for, keeps the
+ * first HG_SCAN_HEAD_MAX bytes for type detection, and at the end looks each
+ * digest up. A list entry carrying a size matches only an object of that
+ * size. The context is reusable and allocates nothing per object.
+ */
+#ifndef HASHGATE_SCAN_H
+#define HASHGATE_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hashgate/db.h"
+#include "hashgate/hash.h"
+#include "hashgate/status.h"
+
+/* Leading bytes kept for libmagic: enough for every magic rule we rely on. */
+#define HG_SCAN_HEAD_MAX   16384
+
+/* Lists one object can match; more are counted in nmatches_total. */
+#define HG_SCAN_MAX_MATCHES 16
+
+typedef struct {
+    uint32_t        list;       /* index in the database */
+    const char     *list_name;  /* strings point into the database mapping */
+    const char     *list_version;
+    unsigned        kind;       /* HG_LIST_BLOCK or HG_LIST_ALLOW */
+    hg_alg_t        alg;        /* which digest matched */
+    const char     *label;      /* the entry's label or NULL */
+} hg_match_t;
+
+typedef struct {
+    hg_digests_t    digests;
+    size_t          nmatches;       /* entries in matches[] */
+    size_t          nmatches_total; /* may exceed HG_SCAN_MAX_MATCHES */
+    hg_match_t      matches[HG_SCAN_MAX_MATCHES];
+    const unsigned char *head;      /* first head_len bytes of the object */
+    size_t          head_len;       /* valid until the next hg_scan_begin */
+} hg_scan_result_t;
+
+typedef struct hg_scan_s hg_scan_t;
+
+/*
+ * A context matching against db (a reference is taken; db may be NULL: then
+ * only the digests in extra_algs are computed and nothing matches).
+ * Returns NULL when out of memory or OpenSSL fails.
+ */
+hg_scan_t *hg_scan_new(hg_db_t *db, unsigned extra_algs);
+
+/* Drops the database reference and frees; accepts NULL. */
+void hg_scan_free(hg_scan_t *s);
+
+/* The database in use (no new reference). */
+hg_db_t *hg_scan_db(const hg_scan_t *s);
+
+/* Algorithms computed per object (database's | extra). */
+unsigned hg_scan_algs(const hg_scan_t *s);
+
+hg_status_t hg_scan_begin(hg_scan_t *s);
+hg_status_t hg_scan_update(hg_scan_t *s, const void *buf, size_t len);
+
+/* Finish the object: digests and matches into res. */
+hg_status_t hg_scan_end(hg_scan_t *s, hg_scan_result_t *res);
+
+/* The same for bytes already in memory: begin, update, end. */
+hg_status_t hg_scan_buffer(hg_scan_t *s, const void *buf, size_t len,
+                           hg_scan_result_t *res);
+
+#endif

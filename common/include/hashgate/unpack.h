@@ -1,0 +1,92 @@
+/*
+ * unpack.h - a streaming MIME push parser for mail and multipart/form-data.
+ *
+ * Fed a message (headers then body) or a form-data body in chunks of any
+ * size, it finds every leaf part, decodes its transfer encoding (base64,
+ * quoted-printable, uuencode, 7bit/8bit/binary) and hands the decoded bytes
+ * to callbacks as they come; it never holds a whole part or message.
+ * multipart/* nests, message/rfc822 and message/global recurse. Part paths
+ * are as in IMAP: "1", "2", "2.1". uuencoded blocks ("begin 644 name")
+ * inside text bodies become parts of their own ("1.u1"). Every limit
+ * reached gives HG_ELIMIT from feed/finish with a message, never a silent
+ * pass.
+ */
+#ifndef HASHGATE_UNPACK_H
+#define HASHGATE_UNPACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hashgate/status.h"
+
+/* Defaults for hg_unpack_limits_t; each is overridable in config. */
+#define HG_MAX_MIME_DEPTH      20         /* nested multiparts/messages */
+#define HG_MAX_PARTS           1000       /* leaf parts in one message */
+#define HG_MAX_HEADER_BYTES    (256 * 1024)  /* one part's header block */
+#define HG_MAX_LINE_BYTES      (64 * 1024)   /* one header line */
+#define HG_MAX_BOUNDARY_LEN    70         /* RFC 2046 */
+
+typedef struct {
+    unsigned        max_depth;
+    unsigned        max_parts;
+    size_t          max_header_bytes;
+    size_t          max_line_bytes;
+    uint64_t        max_part_bytes;     /* decoded size of one part; 0 = no limit */
+    uint64_t        max_total_bytes;    /* input bytes; 0 = no limit */
+} hg_unpack_limits_t;
+
+/* What the parser knows of a leaf part. Strings valid until part_end returns. */
+typedef struct {
+    const char     *path;           /* "1", "2.1", "1.u1" */
+    const char     *content_type;   /* lowercase "type/subtype" (default text/plain) */
+    const char     *filename;       /* decoded (RFC 2231/2047) UTF-8, or NULL */
+    const char     *field_name;     /* form-data field name, or NULL */
+    const char     *encoding;       /* "base64", "quoted-printable", "x-uuencode", "7bit", ... */
+    unsigned        depth;
+} hg_part_info_t;
+
+typedef struct {
+    uint64_t        decoded_bytes;
+    uint64_t        decode_errors;  /* undecodable characters/lines skipped */
+} hg_part_stats_t;
+
+typedef struct {
+    /* Return HG_OK to go on; HG_ECANCEL (or any error) stops the parser. */
+    hg_status_t   (*part_begin)(void *ctx, const hg_part_info_t *info);
+    hg_status_t   (*part_data)(void *ctx, const unsigned char *buf, size_t len);
+    hg_status_t   (*part_end)(void *ctx, const hg_part_info_t *info,
+                              const hg_part_stats_t *stats);
+} hg_unpack_cb_t;
+
+typedef enum {
+    HG_UNPACK_MESSAGE = 0,  /* RFC 5322 message: headers, blank line, body */
+    HG_UNPACK_FORMDATA      /* a multipart/form-data body; boundary given */
+} hg_unpack_mode_t;
+
+typedef struct hg_unpack_s hg_unpack_t;
+
+void hg_unpack_limits_default(hg_unpack_limits_t *l);
+
+/*
+ * A parser. For HG_UNPACK_FORMDATA, content_type is the request's
+ * Content-Type header value (its boundary is used); NULL for messages.
+ * Returns NULL when out of memory or (form-data) the content type has no
+ * usable boundary: err says which.
+ */
+hg_unpack_t *hg_unpack_new(hg_unpack_mode_t mode, const char *content_type,
+                           const hg_unpack_limits_t *limits,
+                           const hg_unpack_cb_t *cb, void *cb_ctx,
+                           hg_err_t *err);
+void hg_unpack_free(hg_unpack_t *u);
+
+/* Feed the next bytes. Stops at the first error, which sticks. */
+hg_status_t hg_unpack_feed(hg_unpack_t *u, const void *buf, size_t len,
+                           hg_err_t *err);
+
+/* End of input: closes open parts (a missing final boundary is tolerated). */
+hg_status_t hg_unpack_finish(hg_unpack_t *u, hg_err_t *err);
+
+/* Leaf parts seen so far. */
+unsigned hg_unpack_parts(const hg_unpack_t *u);
+
+#endif

@@ -1,0 +1,7 @@
+/* version.h - the hashgate version, one place for every binary. */
+#ifndef HASHGATE_VERSION_H
+#define HASHGATE_VERSION_H
+
+#define HG_VERSION  "0.1.0"
+
+#endif
