@@ -25,6 +25,8 @@ MILTER_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(MILTER_SRC))
 UNIT_SRC   = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 UNIT_HELP  = $(sort $(wildcard tests/unit/helper_*.c))
+TOOL_SRC   = $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN   = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_SRC  = $(sort $(wildcard tests/bench/*.c))
 BENCH_BIN  = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 HEADERS    = $(wildcard common/include/hashgate/*.h common/*.h cli/*.h milter/*.h)
@@ -78,6 +80,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELP) $(BUILD)/libhashgate.a $(HEADERS)
 	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELP) \
 	    $(BUILD)/libhashgate.a -lcmocka $(LIBS)
 
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libhashgate.a $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(LIBS)
+
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libhashgate.a $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(LIBS)
@@ -85,7 +91,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libhashgate.a $(HEADERS)
 deps:
 	@sh tests/lib/deps.sh
 
-unit: $(TARGETS) $(UNIT_BIN)
+unit: $(TARGETS) $(UNIT_BIN) $(TOOL_BIN)
 
 test: deps
 	$(MAKE) all unit
