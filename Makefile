@@ -123,5 +123,17 @@ install: all
 	    s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 	    install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 
+fuzz: deps
+	@sh tests/fuzz/run.sh
+
+soak: deps all
+	@BUILD=$(BUILD) DURATION=$(DURATION) sh tests/soak/run.sh
+
+deb: deps
+	@sh packaging/build-deb.sh
+
+rpm: deps all
+	@sh packaging/build-rpm.sh
+
 clean:
 	rm -rf build build-asan build-fuzz
