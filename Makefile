@@ -126,6 +126,8 @@ install: all
 fuzz: deps
 	@sh tests/fuzz/run.sh
 
+DURATION ?= 1800
+
 soak: deps all
 	@BUILD=$(BUILD) DURATION=$(DURATION) sh tests/soak/run.sh
 
