@@ -1,0 +1,251 @@
+/*
+ * decide.c - the policy: what to do about a scanned object or message.
+ *
+ * Every wrapper (milter, nginx module, CLI) asks this file and applies the
+ * answer; none of them decides on its own, so the rules below hold
+ * everywhere:
+ *
+ *   - each matched block list maps to its own action or the default one,
+ *     and the strongest wins: reject > hold > tag > log;
+ *   - a match on an allow-list suppresses every action on that object
+ *     (the verdict names the allow-list in allowed_by);
+ *   - monitor mode turns any action into log and keeps the real one in
+ *     intended;
+ *   - a scan that did not complete gives the fail verdict (tempfail or
+ *     accept), never "clean". Monitor mode does not change it: whether an
+ *     unscanned item may pass is the on_fail setting's job.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "hashgate/decide.h"
+
+static const char *const _action_names[] = {
+    [HG_ACT_NONE]     = "none",
+    [HG_ACT_LOG]      = "log",
+    [HG_ACT_TAG]      = "tag",
+    [HG_ACT_HOLD]     = "hold",
+    [HG_ACT_REJECT]   = "reject",
+    [HG_ACT_TEMPFAIL] = "tempfail",
+    [HG_ACT_ACCEPT]   = "accept",
+};
+
+#define ACTION_COUNT  (sizeof(_action_names) / sizeof(_action_names[0]))
+
+void
+hg_policy_init(hg_policy_t *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->default_action = HG_ACT_REJECT;
+    p->on_fail = HG_FAIL_TEMPFAIL;
+    p->monitor = 0;
+}
+
+/*
+ * Set the action of the list called list, replacing an earlier setting.
+ * Only match actions (none, log, tag, hold, reject) are accepted: tempfail
+ * and accept are fail verdicts, not something a list can ask for. Returns
+ * HG_EINVAL for an empty or too long name or a bad action, HG_ELIMIT when
+ * HG_POLICY_MAX_LISTS lists already have their own action.
+ */
+hg_status_t
+hg_policy_set(hg_policy_t *p, const char *list, hg_action_t a)
+{
+    size_t  i, len;
+
+    if (list == NULL || (len = strlen(list)) == 0
+        || len >= sizeof(p->lists[0].name)) {
+        return HG_EINVAL;
+    }
+    if ((int) a < (int) HG_ACT_NONE || (int) a > (int) HG_ACT_REJECT) {
+        return HG_EINVAL;
+    }
+    for (i = 0; i < p->nlists; i++) {
+        if (strcmp(p->lists[i].name, list) == 0) {
+            p->lists[i].action = a;
+            return HG_OK;
+        }
+    }
+    if (p->nlists >= HG_POLICY_MAX_LISTS) {
+        return HG_ELIMIT;
+    }
+    memcpy(p->lists[p->nlists].name, list, len + 1);
+    p->lists[p->nlists].action = a;
+    p->nlists++;
+    return HG_OK;
+}
+
+/* The list's own action, else the default. List names are case-sensitive. */
+hg_action_t
+hg_policy_action(const hg_policy_t *p, const char *list)
+{
+    size_t  i;
+
+    if (list != NULL) {
+        for (i = 0; i < p->nlists && i < HG_POLICY_MAX_LISTS; i++) {
+            if (strcmp(p->lists[i].name, list) == 0) {
+                return p->lists[i].action;
+            }
+        }
+    }
+    return p->default_action;
+}
+
+/* The action's name; "unknown" for a value outside hg_action_t. */
+const char *
+hg_action_name(hg_action_t a)
+{
+    if ((unsigned) a >= ACTION_COUNT) {
+        return "unknown";
+    }
+    return _action_names[a];
+}
+
+/* The action called name, any case; -1 if unknown or NULL. */
+int
+hg_action_from_name(const char *name)
+{
+    size_t  i;
+
+    if (name == NULL) {
+        return -1;
+    }
+    for (i = 0; i < ACTION_COUNT; i++) {
+        if (strcasecmp(name, _action_names[i]) == 0) {
+            return (int) i;
+        }
+    }
+    return -1;
+}
+
+/*
+ * Strength of a match action (reject > hold > tag > log > none), used
+ * within one object.
+ */
+static int
+_match_rank(hg_action_t a)
+{
+    switch (a) {
+    case HG_ACT_REJECT: return 4;
+    case HG_ACT_HOLD:   return 3;
+    case HG_ACT_TAG:    return 2;
+    case HG_ACT_LOG:    return 1;
+    default:            return 0;
+    }
+}
+
+/*
+ * Strength across a message's parts: reject > hold > tempfail > tag > log >
+ * accept > none. A part we could not scan outranks tag and log, so the
+ * message is not delivered as if it had been scanned unless the fail mode
+ * is accept; a part that is certainly listed for reject or hold outranks
+ * the failure, because that decision is already sure.
+ */
+static int
+_merge_rank(hg_action_t a)
+{
+    switch (a) {
+    case HG_ACT_REJECT:   return 6;
+    case HG_ACT_HOLD:     return 5;
+    case HG_ACT_TEMPFAIL: return 4;
+    case HG_ACT_TAG:      return 3;
+    case HG_ACT_LOG:      return 2;
+    case HG_ACT_ACCEPT:   return 1;
+    default:              return 0;
+    }
+}
+
+/*
+ * Decide for one object. A scan_status other than HG_OK, or a NULL res,
+ * gives the fail verdict: action HG_ACT_TEMPFAIL or HG_ACT_ACCEPT per
+ * p->on_fail, failed = 1, fail_status = scan_status (HG_EINVAL when res is
+ * NULL with HG_OK). Otherwise: matched and list name the strongest block
+ * list; any allow-list match sets allowed_by and makes action and intended
+ * HG_ACT_NONE; in monitor mode action is HG_ACT_LOG when intended is an
+ * action. Strings in the verdict point into res (the database mapping).
+ */
+hg_verdict_t
+hg_decide(const hg_policy_t *p, const hg_scan_result_t *res,
+          hg_status_t scan_status)
+{
+    hg_verdict_t       v;
+    const hg_match_t  *m;
+    hg_action_t        a, best = HG_ACT_NONE;
+    size_t             i, n;
+
+    memset(&v, 0, sizeof(v));
+    v.action = HG_ACT_NONE;
+    v.intended = HG_ACT_NONE;
+    v.fail_status = HG_OK;
+
+    if (scan_status != HG_OK || res == NULL) {
+        v.failed = 1;
+        v.fail_status = scan_status != HG_OK ? scan_status : HG_EINVAL;
+        v.action = p->on_fail == HG_FAIL_ACCEPT ? HG_ACT_ACCEPT
+                                                : HG_ACT_TEMPFAIL;
+        v.intended = v.action;
+        return v;
+    }
+
+    n = res->nmatches < HG_SCAN_MAX_MATCHES ? res->nmatches
+                                            : HG_SCAN_MAX_MATCHES;
+    for (i = 0; i < n; i++) {
+        m = &res->matches[i];
+        if (m->kind == HG_LIST_ALLOW) {
+            if (v.allowed_by == NULL) {
+                v.allowed_by = m->list_name;
+            }
+            continue;
+        }
+        a = hg_policy_action(p, m->list_name);
+        if (!v.matched || _match_rank(a) > _match_rank(best)) {
+            best = a;
+            v.list = m->list_name;
+        }
+        v.matched = 1;
+    }
+
+    if (_match_rank(best) == 0 || v.allowed_by != NULL) {
+        best = HG_ACT_NONE;
+    }
+    v.intended = best;
+    v.action = (p->monitor && best != HG_ACT_NONE) ? HG_ACT_LOG : best;
+    return v;
+}
+
+/*
+ * Fold the verdict of one more part into into. The stronger action (by
+ * _merge_rank) wins and brings its list; intended is merged the same way;
+ * matched and failed accumulate; the first allowed_by and the first failure
+ * status are kept. A zeroed hg_verdict_t is a valid starting point.
+ */
+void
+hg_verdict_merge(hg_verdict_t *into, const hg_verdict_t *v)
+{
+    int  take;
+
+    take = _merge_rank(v->action) > _merge_rank(into->action)
+           || (_merge_rank(v->action) == _merge_rank(into->action)
+               && _merge_rank(v->intended) > _merge_rank(into->intended));
+
+    if (_merge_rank(v->intended) > _merge_rank(into->intended)) {
+        into->intended = v->intended;
+    }
+    if (take) {
+        into->action = v->action;
+        if (v->list != NULL) {
+            into->list = v->list;
+        }
+    }
+    if (into->list == NULL) {
+        into->list = v->list;
+    }
+    if (into->allowed_by == NULL) {
+        into->allowed_by = v->allowed_by;
+    }
+    if (v->failed && !into->failed) {
+        into->fail_status = v->fail_status;
+    }
+    into->matched |= v->matched;
+    into->failed |= v->failed;
+}

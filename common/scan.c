@@ -1,0 +1,243 @@
+/*
+ * scan.c - hash one object's bytes and match them against a database.
+ *
+ * A scan context belongs to one thread (a milter connection, an nginx
+ * worker, the CLI) and is reused for every object it sees: the hashing
+ * contexts, the head buffer and the lookup scratch space are allocated
+ * once, so scanning an object allocates nothing. The context holds a
+ * reference on its database, so a reload that swaps the server's current
+ * handle never unmaps a database under a running scan.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashgate/scan.h"
+
+/*
+ * Lists one digest's lookup can report before size filtering. An entry
+ * with a size that does not fit is dropped afterwards, so this is larger
+ * than HG_SCAN_MAX_MATCHES; past it, lists are counted, not reported.
+ */
+#define HG_SCAN_MAX_HITS  (4 * HG_SCAN_MAX_MATCHES)
+
+struct hg_scan_s {
+    hg_db_t        *db;             /* our reference, or NULL */
+    unsigned        algs;           /* computed per object */
+    hg_hash_t      *hash;
+    int             open;           /* between begin and end */
+    hg_status_t     error;          /* first update failure of this object */
+    size_t          head_len;
+    unsigned char   head[HG_SCAN_HEAD_MAX];
+    hg_db_hit_t     hits[HG_SCAN_MAX_HITS];
+};
+
+hg_scan_t *
+hg_scan_new(hg_db_t *db, unsigned extra_algs)
+{
+    hg_scan_t  *s;
+
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return NULL;
+    }
+    s->hash = hg_hash_new();
+    if (s->hash == NULL) {
+        free(s);
+        return NULL;
+    }
+    s->algs = extra_algs & HG_ALGS_ALL;
+    if (db != NULL) {
+        s->db = hg_db_ref(db);
+        s->algs |= hg_db_algs(db);
+    }
+    return s;
+}
+
+void
+hg_scan_free(hg_scan_t *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    hg_hash_free(s->hash);
+    hg_db_close(s->db);
+    free(s);
+}
+
+hg_db_t *
+hg_scan_db(const hg_scan_t *s)
+{
+    return s->db;
+}
+
+unsigned
+hg_scan_algs(const hg_scan_t *s)
+{
+    return s->algs;
+}
+
+/* Start an object; an unfinished one is discarded. */
+hg_status_t
+hg_scan_begin(hg_scan_t *s)
+{
+    hg_status_t  st;
+
+    s->head_len = 0;
+    s->error = HG_OK;
+    s->open = 0;
+    st = hg_hash_init(s->hash, s->algs);
+    if (st != HG_OK) {
+        return st;
+    }
+    s->open = 1;
+    return HG_OK;
+}
+
+/*
+ * Add the object's next bytes (read, never kept beyond the head). After a
+ * failure the object is spoiled: later updates return the same status and
+ * so does hg_scan_end. HG_EINVAL without hg_scan_begin.
+ */
+hg_status_t
+hg_scan_update(hg_scan_t *s, const void *buf, size_t len)
+{
+    size_t       n;
+    hg_status_t  st;
+
+    if (!s->open) {
+        return HG_EINVAL;
+    }
+    if (s->error != HG_OK) {
+        return s->error;
+    }
+    if (len == 0) {
+        return HG_OK;
+    }
+    if (s->head_len < HG_SCAN_HEAD_MAX) {
+        n = HG_SCAN_HEAD_MAX - s->head_len;
+        if (n > len) {
+            n = len;
+        }
+        memcpy(s->head + s->head_len, buf, n);
+        s->head_len += n;
+    }
+    st = hg_hash_update(s->hash, buf, len);
+    if (st != HG_OK) {
+        s->error = st;
+    }
+    return st;
+}
+
+/* The last block-list match in a full res, to make room for an allow-list. */
+static hg_match_t *
+_scan_block_slot(hg_scan_result_t *res)
+{
+    size_t  i;
+
+    for (i = res->nmatches; i > 0; i--) {
+        if (res->matches[i - 1].kind != HG_LIST_ALLOW) {
+            return &res->matches[i - 1];
+        }
+    }
+    return NULL;
+}
+
+/* Add the matches of one digest to res, keeping entries whose size fits. */
+static void
+_scan_match(hg_scan_t *s, hg_alg_t alg, hg_scan_result_t *res)
+{
+    size_t         total, n, i;
+    hg_db_hit_t   *h;
+    hg_db_list_t   info;
+    hg_match_t    *m;
+
+    total = hg_db_lookup(s->db, alg, res->digests.d[alg], s->hits,
+                         HG_SCAN_MAX_HITS);
+    if (total == 0) {
+        return;
+    }
+    n = total < HG_SCAN_MAX_HITS ? total : HG_SCAN_MAX_HITS;
+    /* lists past our scratch space are counted; their sizes are unknown */
+    res->nmatches_total += total - n;
+
+    for (i = 0; i < n; i++) {
+        h = &s->hits[i];
+        if (h->has_size && h->size != res->digests.size) {
+            continue;
+        }
+        res->nmatches_total++;
+        if (hg_db_list(s->db, h->list, &info) != HG_OK) {
+            continue;
+        }
+        if (res->nmatches < HG_SCAN_MAX_MATCHES) {
+            m = &res->matches[res->nmatches++];
+        } else if (info.kind == HG_LIST_ALLOW
+                   && (m = _scan_block_slot(res)) != NULL) {
+            /* an allow-list decides the object: never crowd it out */
+        } else {
+            continue;
+        }
+        m->list = h->list;
+        m->list_name = info.name;
+        m->list_version = info.version;
+        m->kind = info.kind;
+        m->alg = alg;
+        m->label = h->label;
+    }
+}
+
+/*
+ * Finish the object: res gets the digests, size, the first head_len bytes
+ * (valid until the next hg_scan_begin) and every list a digest is on,
+ * one match per (list, algorithm). Returns the first error of the object,
+ * or HG_EINVAL without hg_scan_begin; res is then only zeroed.
+ */
+hg_status_t
+hg_scan_end(hg_scan_t *s, hg_scan_result_t *res)
+{
+    hg_status_t  st;
+    int          a;
+
+    memset(res, 0, sizeof(*res));
+    if (!s->open) {
+        return HG_EINVAL;
+    }
+    s->open = 0;
+    if (s->error != HG_OK) {
+        return s->error;
+    }
+    st = hg_hash_final(s->hash, &res->digests);
+    if (st != HG_OK) {
+        return st;
+    }
+    res->head = s->head;
+    res->head_len = s->head_len;
+
+    if (s->db == NULL) {
+        return HG_OK;
+    }
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        if (res->digests.algs & HG_ALG_BIT(a)) {
+            _scan_match(s, (hg_alg_t) a, res);
+        }
+    }
+    return HG_OK;
+}
+
+hg_status_t
+hg_scan_buffer(hg_scan_t *s, const void *buf, size_t len,
+               hg_scan_result_t *res)
+{
+    hg_status_t  st;
+
+    st = hg_scan_begin(s);
+    if (st == HG_OK) {
+        st = hg_scan_update(s, buf, len);
+    }
+    if (st != HG_OK) {
+        memset(res, 0, sizeof(*res));
+        s->open = 0;
+        return st;
+    }
+    return hg_scan_end(s, res);
+}
