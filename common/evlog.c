@@ -1,0 +1,110 @@
+/*
+ * evlog.c - the evidence log: append-only JSON Lines, never half a record.
+ *
+ * The file is opened O_APPEND, created mode 0640 (an existing file keeps
+ * its mode: we never widen nor silently change what the operator set), and
+ * each record goes out in one write(2). With O_APPEND the kernel places
+ * each write at the end of the file atomically, so records from several
+ * processes never interleave; within a process a mutex also serializes the
+ * write with the clean-up below, so milter threads may share one handle.
+ *
+ * When a write is short (disk full, RLIMIT_FSIZE) the bytes that did land
+ * are cut off again with ftruncate: a reader of the log never finds a
+ * partial line, and the caller gets HG_EIO to apply its fail mode. (A
+ * process with an RLIMIT_FSIZE should ignore SIGXFSZ, else the kernel
+ * kills it before write returns.)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hashgate/record.h"
+
+#define HG_EVLOG_MODE  0640     /* the log names senders: not world-readable */
+
+struct hg_evlog_s {
+    int              fd;
+    pthread_mutex_t  lock;
+    char            *path;      /* for messages */
+};
+
+/*
+ * Open path for appending, creating it with mode 0640 (less if the umask
+ * says so). Returns HG_EIO with err naming path, or HG_ENOMEM.
+ */
+hg_status_t
+hg_evlog_open(const char *path, hg_evlog_t **out, hg_err_t *err)
+{
+    hg_evlog_t  *l;
+
+    *out = NULL;
+    l = calloc(1, sizeof(*l));
+    if (l == NULL || (l->path = strdup(path)) == NULL) {
+        free(l);
+        return hg_err_set(err, HG_ENOMEM, "%s: out of memory", path);
+    }
+    l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+                 HG_EVLOG_MODE);
+    if (l->fd < 0) {
+        hg_err_sys(err, HG_EIO, "%s: cannot open evidence log", path);
+        free(l->path);
+        free(l);
+        return HG_EIO;
+    }
+    pthread_mutex_init(&l->lock, NULL);
+    *out = l;
+    return HG_OK;
+}
+
+/* Close the log; accepts NULL. */
+void
+hg_evlog_close(hg_evlog_t *l)
+{
+    if (l == NULL) {
+        return;
+    }
+    close(l->fd);
+    pthread_mutex_destroy(&l->lock);
+    free(l->path);
+    free(l);
+}
+
+hg_status_t
+hg_evlog_write(hg_evlog_t *l, const hg_json_t *line, hg_err_t *err)
+{
+    ssize_t      n;
+    off_t        end;
+    hg_status_t  st = HG_OK;
+
+    if (line->len == 0 || line->buf[line->len - 1] != '\n') {
+        return hg_err_set(err, HG_EINVAL, "%s: record is not a finished line",
+                          l->path);
+    }
+
+    pthread_mutex_lock(&l->lock);
+    do {
+        n = write(l->fd, line->buf, line->len);
+    } while (n < 0 && errno == EINTR);
+
+    if (n < 0) {
+        st = hg_err_sys(err, HG_EIO, "%s: cannot write evidence record",
+                        l->path);
+    } else if ((size_t) n != line->len) {
+        /* with O_APPEND our offset is the end of the bytes we wrote */
+        end = lseek(l->fd, 0, SEEK_CUR);
+        if (end >= n && ftruncate(l->fd, end - n) == 0) {
+            st = hg_err_set(err, HG_EIO, "%s: short write of evidence record"
+                            " (%zd of %zu bytes; disk full?), removed",
+                            l->path, n, line->len);
+        } else {
+            st = hg_err_sys(err, HG_EIO, "%s: short write of evidence record"
+                            " and cannot remove it", l->path);
+        }
+    }
+    pthread_mutex_unlock(&l->lock);
+    return st;
+}
