@@ -1,0 +1,314 @@
+/*
+ * hash.c - one streaming pass computing any subset of MD5, SHA-1, SHA-256.
+ *
+ * Every scanned object goes through here, so the hot path allocates
+ * nothing: the three EVP_MD objects are fetched once per process
+ * (pthread_once), and each hg_hash_t owns one EVP_MD_CTX per algorithm for
+ * its whole life, re-initialised with EVP_DigestInit_ex2 per object. Only
+ * the algorithms in the mask given to hg_hash_init are computed.
+ *
+ * MD5 is fetched with the property query "-fips": it removes the "fips"
+ * property from the process default query, so an operator who runs OpenSSL
+ * with "default_properties = fips=yes" (and loads both the fips and the
+ * default provider) still gets MD5 from the default provider, while SHA-1
+ * and SHA-256 follow the default properties and come from the FIPS module.
+ * List matching is not a security use of MD5; hotline lists are MD5-heavy.
+ */
+#include <stdio.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "hashgate/hash.h"
+
+/*
+ * With several algorithms, bytes are fed in slices of this size to each
+ * context in turn, so the slice is still in L2 cache for the second and
+ * third algorithm instead of being read from memory three times.
+ */
+#define HG_HASH_SLICE   (64 * 1024)
+
+static const struct {
+    const char  *name;      /* ours, also the hex-length key */
+    const char  *evp_name;  /* OpenSSL's */
+    const char  *props;     /* property query for EVP_MD_fetch */
+    size_t       len;
+} hg_algs[HG_ALG_COUNT] = {
+    { "md5",    "MD5",     "-fips", 16 },
+    { "sha1",   "SHA1",    NULL,    20 },
+    { "sha256", "SHA2-256", NULL,   32 },
+};
+
+static pthread_once_t  hg_hash_once = PTHREAD_ONCE_INIT;
+static EVP_MD         *hg_md[HG_ALG_COUNT];
+static char            hg_fetch_error[HG_ERR_MAX];
+
+struct hg_hash_s {
+    EVP_MD_CTX     *ctx[HG_ALG_COUNT];
+    unsigned        algs;       /* being computed for the current object */
+    uint64_t        size;       /* bytes of the current object so far */
+};
+
+size_t
+hg_alg_len(hg_alg_t alg)
+{
+    return (unsigned) alg < HG_ALG_COUNT ? hg_algs[alg].len : 0;
+}
+
+const char *
+hg_alg_name(hg_alg_t alg)
+{
+    return (unsigned) alg < HG_ALG_COUNT ? hg_algs[alg].name : "unknown";
+}
+
+int
+hg_alg_from_name(const char *name)
+{
+    if (name == NULL) {
+        return -1;
+    }
+    if (strcasecmp(name, "md5") == 0) {
+        return HG_ALG_MD5;
+    }
+    if (strcasecmp(name, "sha1") == 0 || strcasecmp(name, "sha-1") == 0) {
+        return HG_ALG_SHA1;
+    }
+    if (strcasecmp(name, "sha256") == 0 || strcasecmp(name, "sha-256") == 0) {
+        return HG_ALG_SHA256;
+    }
+    return -1;
+}
+
+int
+hg_alg_from_hexlen(size_t hexlen)
+{
+    int  a;
+
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        if (hexlen == 2 * hg_algs[a].len) {
+            return a;
+        }
+    }
+    return -1;
+}
+
+/* Runs once per process: fetch what we can, remember the first refusal. */
+static void
+_hg_hash_fetch(void)
+{
+    int            a;
+    unsigned long  e;
+    char           why[256];
+
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        hg_md[a] = EVP_MD_fetch(NULL, hg_algs[a].evp_name, hg_algs[a].props);
+        if (hg_md[a] == NULL && hg_fetch_error[0] == '\0') {
+            e = ERR_peek_last_error();
+            if (e != 0) {
+                ERR_error_string_n(e, why, sizeof(why));
+            } else {
+                strcpy(why, "no provider offers it");
+            }
+            snprintf(hg_fetch_error, sizeof(hg_fetch_error),
+                     "OpenSSL refused %s (property query \"%s\"): %s",
+                     hg_algs[a].name,
+                     hg_algs[a].props ? hg_algs[a].props : "default", why);
+        }
+    }
+    ERR_clear_error();
+}
+
+/*
+ * Fetch the three algorithms once. Returns HG_ECRYPTO naming the first one
+ * OpenSSL refused; the others stay usable, and hg_hash_init fails only for
+ * a mask that asks for a refused algorithm.
+ */
+hg_status_t
+hg_hash_global_init(hg_err_t *err)
+{
+    if (pthread_once(&hg_hash_once, _hg_hash_fetch) != 0) {
+        return hg_err_set(err, HG_ECRYPTO, "hash: pthread_once failed");
+    }
+    if (hg_fetch_error[0] != '\0') {
+        return hg_err_set(err, HG_ECRYPTO, "%s", hg_fetch_error);
+    }
+    return HG_OK;
+}
+
+/*
+ * A context for all three algorithms. Returns NULL only when memory runs
+ * out or no algorithm at all could be fetched.
+ */
+hg_hash_t *
+hg_hash_new(void)
+{
+    hg_hash_t  *h;
+    int         a, any = 0;
+
+    (void) hg_hash_global_init(NULL);
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        any |= hg_md[a] != NULL;
+    }
+    if (!any) {
+        return NULL;
+    }
+
+    h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        return NULL;
+    }
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        h->ctx[a] = EVP_MD_CTX_new();
+        if (h->ctx[a] == NULL) {
+            hg_hash_free(h);
+            return NULL;
+        }
+    }
+    return h;
+}
+
+void
+hg_hash_free(hg_hash_t *h)
+{
+    int  a;
+
+    if (h == NULL) {
+        return;
+    }
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        EVP_MD_CTX_free(h->ctx[a]);
+    }
+    free(h);
+}
+
+/*
+ * Start an object. Bits of algs beyond the three algorithms are ignored.
+ * Returns HG_ECRYPTO if an asked-for algorithm was refused by OpenSSL;
+ * the context then computes nothing until the next successful init.
+ */
+hg_status_t
+hg_hash_init(hg_hash_t *h, unsigned algs)
+{
+    int  a;
+
+    algs &= HG_ALGS_ALL;
+    h->algs = 0;
+    h->size = 0;
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        if (!(algs & HG_ALG_BIT(a))) {
+            continue;
+        }
+        if (hg_md[a] == NULL
+            || EVP_DigestInit_ex2(h->ctx[a], hg_md[a], NULL) != 1)
+        {
+            ERR_clear_error();
+            return HG_ECRYPTO;
+        }
+    }
+    h->algs = algs;
+    return HG_OK;
+}
+
+hg_status_t
+hg_hash_update(hg_hash_t *h, const void *buf, size_t len)
+{
+    const unsigned char  *p = buf;
+    size_t                n;
+    int                   a;
+
+    if (h->algs == HG_ALG_BIT(HG_ALG_MD5) || h->algs == HG_ALG_BIT(HG_ALG_SHA1)
+        || h->algs == HG_ALG_BIT(HG_ALG_SHA256))
+    {
+        a = __builtin_ctz(h->algs);
+        if (len > 0 && EVP_DigestUpdate(h->ctx[a], p, len) != 1) {
+            return HG_ECRYPTO;
+        }
+        h->size += len;
+        return HG_OK;
+    }
+
+    while (len > 0) {
+        n = len < HG_HASH_SLICE ? len : HG_HASH_SLICE;
+        for (a = 0; a < HG_ALG_COUNT; a++) {
+            if ((h->algs & HG_ALG_BIT(a))
+                && EVP_DigestUpdate(h->ctx[a], p, n) != 1)
+            {
+                return HG_ECRYPTO;
+            }
+        }
+        h->size += n;
+        p += n;
+        len -= n;
+    }
+    return HG_OK;
+}
+
+/* Digests of the algorithms not computed are zeroed in out. */
+hg_status_t
+hg_hash_final(hg_hash_t *h, hg_digests_t *out)
+{
+    int  a;
+
+    memset(out, 0, sizeof(*out));
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        if ((h->algs & HG_ALG_BIT(a))
+            && EVP_DigestFinal_ex(h->ctx[a], out->d[a], NULL) != 1)
+        {
+            return HG_ECRYPTO;
+        }
+    }
+    out->algs = h->algs;
+    out->size = h->size;
+    h->algs = 0;
+    return HG_OK;
+}
+
+void
+hg_hex_encode(const unsigned char *bin, size_t len, char *out)
+{
+    static const char  hex[] = "0123456789abcdef";
+    size_t             i;
+
+    for (i = 0; i < len; i++) {
+        out[2 * i] = hex[bin[i] >> 4];
+        out[2 * i + 1] = hex[bin[i] & 0xf];
+    }
+    out[2 * len] = '\0';
+}
+
+static int
+_hg_hex_nibble(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+int
+hg_hex_decode(const char *hex, size_t hexlen, unsigned char *out)
+{
+    size_t  i;
+    int     hi, lo;
+
+    if (hexlen % 2 != 0) {
+        return -1;
+    }
+    for (i = 0; i < hexlen / 2; i++) {
+        hi = _hg_hex_nibble((unsigned char) hex[2 * i]);
+        lo = _hg_hex_nibble((unsigned char) hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+        out[i] = (unsigned char) (hi << 4 | lo);
+    }
+    return 0;
+}
