@@ -1,0 +1,144 @@
+/*
+ * read_text.c - plain digest lists: one hex digest a line.
+ *
+ * The simplest form hotlines and tools (md5deep -q, a column cut from a
+ * spreadsheet) produce. Any case; "#" starts a comment, whole-line or
+ * trailing; blank lines, CRLF and surrounding spaces or tabs are fine. The
+ * algorithm comes from the digest's length: 32 MD5, 40 SHA-1, 64 SHA-256.
+ * Anything else on a line makes it a bad line.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashgate/list.h"
+#include "list_util.h"
+
+static int
+text_is_hex(const char *s, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')
+              || (s[i] >= 'A' && s[i] <= 'F')))
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * 70 when every complete line of the head is a digest, comment or blank and
+ * at least one is a digest (content is the best evidence for this format);
+ * 20 for a .txt/.md5/.sha1/.sha256 name whose content says nothing.
+ */
+static int
+text_probe(const char *path, const unsigned char *head, size_t head_len)
+{
+    const char  *p = (const char *) head, *end = p + head_len, *nl, *hash;
+    size_t       len;
+    int          digests = 0;
+
+    if (head_len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3;
+    }
+    while (p < end && (nl = memchr(p, '\n', end - p)) != NULL) {
+        len = nl - p;
+        hash = memchr(p, '#', len);
+        if (hash != NULL) {
+            len = hash - p;
+        }
+        if (len > 0 && p[len - 1] == '\r') {
+            len--;
+        }
+        hg_list_trim(&p, &len);
+        if (len > 0) {
+            if (hg_alg_from_hexlen(len) < 0 || !text_is_hex(p, len)) {
+                digests = -1;
+                break;
+            }
+            digests++;
+        }
+        p = nl + 1;
+    }
+    if (digests > 0) {
+        return 70;
+    }
+    if (hg_list_has_ext(path, ".txt") || hg_list_has_ext(path, ".md5")
+        || hg_list_has_ext(path, ".sha1") || hg_list_has_ext(path, ".sha256"))
+    {
+        return 20;
+    }
+    return 0;
+}
+
+static hg_status_t
+text_read(FILE *fp, const char *path, const hg_read_opts_t *opts,
+          hg_entry_cb cb, void *cb_ctx, hg_read_stats_t *stats, hg_err_t *err)
+{
+    hg_lctx_t    c;
+    hg_src_t     src;
+    char        *line, *hash;
+    const char  *p, *why;
+    size_t       len;
+    uint64_t     lineno;
+    int          rc, too_long;
+    hg_entry_t   e;
+    hg_status_t  st = HG_OK;
+
+    hg_lctx_init(&c, path, opts, cb, cb_ctx, stats, err);
+    line = malloc(HG_LIST_LINE_MAX + 1);
+    if (line == NULL || hg_src_init_file(&src, fp) != 0) {
+        free(line);
+        return hg_err_set(err, HG_ENOMEM, "%s: out of memory", c.path);
+    }
+
+    for ( ;; ) {
+        lineno = src.line;
+        rc = hg_src_line(&src, line, HG_LIST_LINE_MAX, &len, &too_long);
+        if (rc <= 0) {
+            if (rc < 0) {
+                st = hg_lctx_ioerr(&c);
+            }
+            break;
+        }
+        if (too_long) {
+            st = hg_lctx_bad(&c, lineno, "line longer than %d bytes",
+                             HG_LIST_LINE_MAX);
+        } else {
+            hash = memchr(line, '#', len);
+            if (hash != NULL) {
+                len = hash - line;
+            }
+            p = line;
+            hg_list_trim(&p, &len);
+            if (len == 0) {
+                continue;
+            }
+            memset(&e, 0, sizeof(e));
+            if (memchr(p, ' ', len) != NULL || memchr(p, '\t', len) != NULL) {
+                st = hg_lctx_bad(&c, lineno, "more than one word on the line "
+                                 "(expected one hex digest)");
+            } else if (hg_entry_parse_hex(&e, p, len, &why) != 0) {
+                st = hg_lctx_bad(&c, lineno, "%s", why);
+            } else {
+                st = hg_lctx_emit(&c, &e);
+            }
+        }
+        if (st != HG_OK) {
+            break;
+        }
+    }
+
+    hg_src_free(&src);
+    free(line);
+    return st;
+}
+
+const hg_reader_t hg_reader_text = {
+    "text",
+    "one hex digest (MD5, SHA-1 or SHA-256) a line, # comments",
+    text_probe,
+    text_read
+};
