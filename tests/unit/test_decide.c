@@ -1,0 +1,501 @@
+/*
+ * test_decide.c - the policy: precedence, per-list actions, allow-lists,
+ * monitor mode, fail modes and merging the verdicts of a message's parts.
+ * Scan results are built by hand; no database is needed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hashgate/decide.h"
+
+static void
+add_match(hg_scan_result_t *r, const char *list, unsigned kind)
+{
+    hg_match_t  *m = &r->matches[r->nmatches++];
+
+    r->nmatches_total++;
+    m->list = (uint32_t) r->nmatches;
+    m->list_name = list;
+    m->list_version = "";
+    m->kind = kind;
+    m->alg = HG_ALG_SHA256;
+}
+
+static void
+policy(hg_policy_t *p)
+{
+    hg_policy_init(p);
+    assert_int_equal(hg_policy_set(p, "rej", HG_ACT_REJECT), HG_OK);
+    assert_int_equal(hg_policy_set(p, "hold", HG_ACT_HOLD), HG_OK);
+    assert_int_equal(hg_policy_set(p, "tag", HG_ACT_TAG), HG_OK);
+    assert_int_equal(hg_policy_set(p, "log", HG_ACT_LOG), HG_OK);
+}
+
+static hg_verdict_t
+decide_lists(const hg_policy_t *p, const char *const *lists)
+{
+    hg_scan_result_t  r;
+
+    memset(&r, 0, sizeof(r));
+    for (; *lists != NULL; lists++) {
+        add_match(&r, *lists, HG_LIST_BLOCK);
+    }
+    return hg_decide(p, &r, HG_OK);
+}
+
+static void
+test_decide_defaults_are_reject_and_tempfail(void **state)
+{
+    hg_policy_t  p;
+
+    (void) state;
+    hg_policy_init(&p);
+    assert_int_equal(p.default_action, HG_ACT_REJECT);
+    assert_int_equal(p.on_fail, HG_FAIL_TEMPFAIL);
+    assert_int_equal(p.monitor, 0);
+    assert_int_equal(p.nlists, 0);
+    assert_int_equal(hg_policy_action(&p, "any"), HG_ACT_REJECT);
+}
+
+static void
+test_decide_clean_object_gives_none(void **state)
+{
+    hg_policy_t       p;
+    hg_scan_result_t  r;
+    hg_verdict_t      v;
+
+    (void) state;
+    hg_policy_init(&p);
+    memset(&r, 0, sizeof(r));
+    v = hg_decide(&p, &r, HG_OK);
+    assert_int_equal(v.action, HG_ACT_NONE);
+    assert_int_equal(v.intended, HG_ACT_NONE);
+    assert_false(v.matched);
+    assert_false(v.failed);
+    assert_null(v.list);
+    assert_null(v.allowed_by);
+}
+
+static void
+test_decide_list_without_action_gets_default(void **state)
+{
+    hg_policy_t        p;
+    hg_verdict_t       v;
+    const char *const  l[] = { "other", NULL };
+
+    (void) state;
+    policy(&p);
+    v = decide_lists(&p, l);
+    assert_int_equal(v.action, HG_ACT_REJECT);
+    assert_true(v.matched);
+    assert_string_equal(v.list, "other");
+
+    p.default_action = HG_ACT_TAG;
+    v = decide_lists(&p, l);
+    assert_int_equal(v.action, HG_ACT_TAG);
+}
+
+static void
+test_decide_each_single_list_gives_its_action(void **state)
+{
+    hg_policy_t   p;
+    hg_verdict_t  v;
+    const char   *names[] = { "rej", "hold", "tag", "log" };
+    hg_action_t   want[] = { HG_ACT_REJECT, HG_ACT_HOLD, HG_ACT_TAG,
+                             HG_ACT_LOG };
+    const char   *l[2] = { NULL, NULL };
+    size_t        i;
+
+    (void) state;
+    policy(&p);
+    for (i = 0; i < 4; i++) {
+        l[0] = names[i];
+        v = decide_lists(&p, l);
+        assert_int_equal(v.action, want[i]);
+        assert_int_equal(v.intended, want[i]);
+        assert_string_equal(v.list, names[i]);
+    }
+}
+
+static void
+test_decide_strongest_action_wins_in_any_order(void **state)
+{
+    hg_policy_t        p;
+    hg_verdict_t       v;
+    const char *const  a[] = { "log", "tag", "hold", "rej", NULL };
+    const char *const  b[] = { "rej", "hold", "tag", "log", NULL };
+    const char *const  c[] = { "tag", "hold", "log", NULL };
+    const char *const  d[] = { "log", "tag", "log", NULL };
+
+    (void) state;
+    policy(&p);
+    v = decide_lists(&p, a);
+    assert_int_equal(v.action, HG_ACT_REJECT);
+    assert_string_equal(v.list, "rej");
+    v = decide_lists(&p, b);
+    assert_int_equal(v.action, HG_ACT_REJECT);
+    assert_string_equal(v.list, "rej");
+    v = decide_lists(&p, c);
+    assert_int_equal(v.action, HG_ACT_HOLD);
+    assert_string_equal(v.list, "hold");
+    v = decide_lists(&p, d);
+    assert_int_equal(v.action, HG_ACT_TAG);
+    assert_string_equal(v.list, "tag");
+}
+
+static void
+test_decide_allow_list_suppresses_every_action(void **state)
+{
+    hg_policy_t       p;
+    hg_scan_result_t  r;
+    hg_verdict_t      v;
+
+    (void) state;
+    policy(&p);
+    memset(&r, 0, sizeof(r));
+    add_match(&r, "rej", HG_LIST_BLOCK);
+    add_match(&r, "known-good", HG_LIST_ALLOW);
+    v = hg_decide(&p, &r, HG_OK);
+    assert_int_equal(v.action, HG_ACT_NONE);
+    assert_int_equal(v.intended, HG_ACT_NONE);
+    assert_string_equal(v.allowed_by, "known-good");
+    assert_true(v.matched);
+
+    /* the allow-list first, in monitor mode too */
+    memset(&r, 0, sizeof(r));
+    add_match(&r, "known-good", HG_LIST_ALLOW);
+    add_match(&r, "hold", HG_LIST_BLOCK);
+    p.monitor = 1;
+    v = hg_decide(&p, &r, HG_OK);
+    assert_int_equal(v.action, HG_ACT_NONE);
+    assert_string_equal(v.allowed_by, "known-good");
+}
+
+static void
+test_decide_allow_list_alone_is_clean(void **state)
+{
+    hg_policy_t       p;
+    hg_scan_result_t  r;
+    hg_verdict_t      v;
+
+    (void) state;
+    policy(&p);
+    memset(&r, 0, sizeof(r));
+    add_match(&r, "known-good", HG_LIST_ALLOW);
+    v = hg_decide(&p, &r, HG_OK);
+    assert_int_equal(v.action, HG_ACT_NONE);
+    assert_false(v.matched);
+    assert_string_equal(v.allowed_by, "known-good");
+}
+
+static void
+test_decide_monitor_turns_every_action_into_log(void **state)
+{
+    hg_policy_t   p;
+    hg_verdict_t  v;
+    const char   *names[] = { "rej", "hold", "tag", "log" };
+    hg_action_t   want[] = { HG_ACT_REJECT, HG_ACT_HOLD, HG_ACT_TAG,
+                             HG_ACT_LOG };
+    const char   *l[2] = { NULL, NULL };
+    size_t        i;
+
+    (void) state;
+    policy(&p);
+    p.monitor = 1;
+    for (i = 0; i < 4; i++) {
+        l[0] = names[i];
+        v = decide_lists(&p, l);
+        assert_int_equal(v.action, HG_ACT_LOG);
+        assert_int_equal(v.intended, want[i]);
+        assert_true(v.matched);
+    }
+}
+
+static void
+test_decide_monitor_leaves_clean_objects_clean(void **state)
+{
+    hg_policy_t       p;
+    hg_scan_result_t  r;
+    hg_verdict_t      v;
+
+    (void) state;
+    hg_policy_init(&p);
+    p.monitor = 1;
+    memset(&r, 0, sizeof(r));
+    v = hg_decide(&p, &r, HG_OK);
+    assert_int_equal(v.action, HG_ACT_NONE);
+    assert_int_equal(v.intended, HG_ACT_NONE);
+}
+
+static void
+test_decide_failed_scan_tempfails_by_default(void **state)
+{
+    hg_policy_t       p;
+    hg_scan_result_t  r;
+    hg_verdict_t      v;
+
+    (void) state;
+    hg_policy_init(&p);
+    memset(&r, 0, sizeof(r));
+    v = hg_decide(&p, &r, HG_ELIMIT);
+    assert_int_equal(v.action, HG_ACT_TEMPFAIL);
+    assert_true(v.failed);
+    assert_int_equal(v.fail_status, HG_ELIMIT);
+
+    v = hg_decide(&p, NULL, HG_EIO);
+    assert_int_equal(v.action, HG_ACT_TEMPFAIL);
+    assert_int_equal(v.fail_status, HG_EIO);
+
+    /* no result at all is a failure, never clean */
+    v = hg_decide(&p, NULL, HG_OK);
+    assert_int_equal(v.action, HG_ACT_TEMPFAIL);
+    assert_true(v.failed);
+}
+
+static void
+test_decide_failed_scan_accepts_when_fail_open(void **state)
+{
+    hg_policy_t   p;
+    hg_verdict_t  v;
+
+    (void) state;
+    hg_policy_init(&p);
+    p.on_fail = HG_FAIL_ACCEPT;
+    v = hg_decide(&p, NULL, HG_ENOMEM);
+    assert_int_equal(v.action, HG_ACT_ACCEPT);
+    assert_true(v.failed);
+    assert_int_equal(v.fail_status, HG_ENOMEM);
+
+    /* monitor mode does not turn a failure into log */
+    p.on_fail = HG_FAIL_TEMPFAIL;
+    p.monitor = 1;
+    v = hg_decide(&p, NULL, HG_ELIMIT);
+    assert_int_equal(v.action, HG_ACT_TEMPFAIL);
+}
+
+static void
+test_decide_failed_scan_ignores_partial_matches(void **state)
+{
+    hg_policy_t       p;
+    hg_scan_result_t  r;
+    hg_verdict_t      v;
+
+    (void) state;
+    hg_policy_init(&p);
+    memset(&r, 0, sizeof(r));
+    add_match(&r, "x", HG_LIST_BLOCK);
+    v = hg_decide(&p, &r, HG_ELIMIT);
+    assert_int_equal(v.action, HG_ACT_TEMPFAIL);
+    assert_false(v.matched);
+}
+
+static void
+test_policy_set_replaces_and_refuses_bad_input(void **state)
+{
+    hg_policy_t  p;
+    char         name[80];
+    size_t       i;
+
+    (void) state;
+    hg_policy_init(&p);
+    assert_int_equal(hg_policy_set(&p, "a", HG_ACT_LOG), HG_OK);
+    assert_int_equal(hg_policy_set(&p, "a", HG_ACT_HOLD), HG_OK);
+    assert_int_equal(p.nlists, 1);
+    assert_int_equal(hg_policy_action(&p, "a"), HG_ACT_HOLD);
+    assert_int_equal(hg_policy_action(&p, "A"), HG_ACT_REJECT);
+
+    assert_int_equal(hg_policy_set(&p, "", HG_ACT_LOG), HG_EINVAL);
+    assert_int_equal(hg_policy_set(&p, NULL, HG_ACT_LOG), HG_EINVAL);
+    memset(name, 'x', 64);
+    name[64] = '\0';
+    assert_int_equal(hg_policy_set(&p, name, HG_ACT_LOG), HG_EINVAL);
+    name[63] = '\0';
+    assert_int_equal(hg_policy_set(&p, name, HG_ACT_LOG), HG_OK);
+    assert_int_equal(hg_policy_set(&p, "b", HG_ACT_TEMPFAIL), HG_EINVAL);
+    assert_int_equal(hg_policy_set(&p, "b", HG_ACT_ACCEPT), HG_EINVAL);
+    assert_int_equal(hg_policy_set(&p, "b", (hg_action_t) 99), HG_EINVAL);
+
+    hg_policy_init(&p);
+    for (i = 0; i < HG_POLICY_MAX_LISTS; i++) {
+        snprintf(name, sizeof(name), "l%zu", i);
+        assert_int_equal(hg_policy_set(&p, name, HG_ACT_TAG), HG_OK);
+    }
+    assert_int_equal(hg_policy_set(&p, "one-more", HG_ACT_TAG), HG_ELIMIT);
+    assert_int_equal(hg_policy_set(&p, "l0", HG_ACT_LOG), HG_OK);
+}
+
+static void
+test_action_names_round_trip_any_case(void **state)
+{
+    int  a;
+
+    (void) state;
+    for (a = HG_ACT_NONE; a <= HG_ACT_ACCEPT; a++) {
+        assert_int_equal(hg_action_from_name(hg_action_name((hg_action_t) a)),
+                         a);
+    }
+    assert_string_equal(hg_action_name(HG_ACT_REJECT), "reject");
+    assert_string_equal(hg_action_name(HG_ACT_HOLD), "hold");
+    assert_int_equal(hg_action_from_name("REJECT"), HG_ACT_REJECT);
+    assert_int_equal(hg_action_from_name("Hold"), HG_ACT_HOLD);
+    assert_int_equal(hg_action_from_name("tAg"), HG_ACT_TAG);
+    assert_int_equal(hg_action_from_name("bounce"), -1);
+    assert_int_equal(hg_action_from_name(""), -1);
+    assert_int_equal(hg_action_from_name(NULL), -1);
+    assert_int_equal(hg_action_from_name("rejectx"), -1);
+}
+
+static hg_verdict_t
+verdict(hg_action_t a, const char *list)
+{
+    hg_verdict_t  v;
+
+    memset(&v, 0, sizeof(v));
+    v.action = a;
+    v.intended = a;
+    v.list = list;
+    v.matched = list != NULL;
+    if (a == HG_ACT_TEMPFAIL || a == HG_ACT_ACCEPT) {
+        v.failed = 1;
+        v.fail_status = HG_ELIMIT;
+    }
+    return v;
+}
+
+/* Every ordered pair: the merge keeps the stronger, whichever comes first. */
+static void
+test_merge_order_for_every_pair(void **state)
+{
+    const hg_action_t  order[] = { HG_ACT_NONE, HG_ACT_ACCEPT, HG_ACT_LOG,
+                                   HG_ACT_TAG, HG_ACT_TEMPFAIL, HG_ACT_HOLD,
+                                   HG_ACT_REJECT };
+    size_t             i, k;
+    hg_verdict_t       m, a, b;
+
+    (void) state;
+    for (i = 0; i < 7; i++) {
+        for (k = 0; k < 7; k++) {
+            a = verdict(order[i], order[i] == HG_ACT_NONE ? NULL : "A");
+            b = verdict(order[k], order[k] == HG_ACT_NONE ? NULL : "B");
+            memset(&m, 0, sizeof(m));
+            hg_verdict_merge(&m, &a);
+            hg_verdict_merge(&m, &b);
+            assert_int_equal(m.action, order[i > k ? i : k]);
+            assert_int_equal(m.failed, a.failed || b.failed);
+        }
+    }
+}
+
+static void
+test_merge_unscanned_part_keeps_message_from_passing(void **state)
+{
+    hg_verdict_t  m, clean, fail, tag;
+
+    (void) state;
+    memset(&m, 0, sizeof(m));
+    clean = verdict(HG_ACT_NONE, NULL);
+    fail = verdict(HG_ACT_TEMPFAIL, NULL);
+    tag = verdict(HG_ACT_TAG, "t");
+    hg_verdict_merge(&m, &clean);
+    hg_verdict_merge(&m, &fail);
+    hg_verdict_merge(&m, &tag);
+    hg_verdict_merge(&m, &clean);
+    assert_int_equal(m.action, HG_ACT_TEMPFAIL);
+    assert_true(m.failed);
+    assert_true(m.matched);
+    assert_int_equal(m.fail_status, HG_ELIMIT);
+}
+
+static void
+test_merge_sure_reject_outranks_unscanned_part(void **state)
+{
+    hg_verdict_t  m, fail, rej;
+
+    (void) state;
+    memset(&m, 0, sizeof(m));
+    fail = verdict(HG_ACT_TEMPFAIL, NULL);
+    rej = verdict(HG_ACT_REJECT, "r");
+    hg_verdict_merge(&m, &fail);
+    hg_verdict_merge(&m, &rej);
+    assert_int_equal(m.action, HG_ACT_REJECT);
+    assert_string_equal(m.list, "r");
+    assert_true(m.failed);
+}
+
+static void
+test_merge_keeps_list_of_strongest_and_first_allow(void **state)
+{
+    hg_verdict_t  m, a, b, c;
+
+    (void) state;
+    memset(&m, 0, sizeof(m));
+    a = verdict(HG_ACT_TAG, "tagger");
+    b = verdict(HG_ACT_HOLD, "holder");
+    c = verdict(HG_ACT_NONE, NULL);
+    c.allowed_by = "good";
+    hg_verdict_merge(&m, &a);
+    hg_verdict_merge(&m, &c);
+    hg_verdict_merge(&m, &b);
+    hg_verdict_merge(&m, &a);
+    assert_int_equal(m.action, HG_ACT_HOLD);
+    assert_string_equal(m.list, "holder");
+    assert_string_equal(m.allowed_by, "good");
+}
+
+static void
+test_merge_monitor_keeps_strongest_intended(void **state)
+{
+    hg_policy_t        p;
+    hg_verdict_t       m, v;
+    const char *const  l1[] = { "tag", NULL };
+    const char *const  l2[] = { "rej", NULL };
+    const char *const  l3[] = { "hold", NULL };
+
+    (void) state;
+    policy(&p);
+    p.monitor = 1;
+    memset(&m, 0, sizeof(m));
+    v = decide_lists(&p, l1);
+    hg_verdict_merge(&m, &v);
+    v = decide_lists(&p, l2);
+    hg_verdict_merge(&m, &v);
+    v = decide_lists(&p, l3);
+    hg_verdict_merge(&m, &v);
+    assert_int_equal(m.action, HG_ACT_LOG);
+    assert_int_equal(m.intended, HG_ACT_REJECT);
+    assert_string_equal(m.list, "rej");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decide_defaults_are_reject_and_tempfail),
+        cmocka_unit_test(test_decide_clean_object_gives_none),
+        cmocka_unit_test(test_decide_list_without_action_gets_default),
+        cmocka_unit_test(test_decide_each_single_list_gives_its_action),
+        cmocka_unit_test(test_decide_strongest_action_wins_in_any_order),
+        cmocka_unit_test(test_decide_allow_list_suppresses_every_action),
+        cmocka_unit_test(test_decide_allow_list_alone_is_clean),
+        cmocka_unit_test(test_decide_monitor_turns_every_action_into_log),
+        cmocka_unit_test(test_decide_monitor_leaves_clean_objects_clean),
+        cmocka_unit_test(test_decide_failed_scan_tempfails_by_default),
+        cmocka_unit_test(test_decide_failed_scan_accepts_when_fail_open),
+        cmocka_unit_test(test_decide_failed_scan_ignores_partial_matches),
+        cmocka_unit_test(test_policy_set_replaces_and_refuses_bad_input),
+        cmocka_unit_test(test_action_names_round_trip_any_case),
+        cmocka_unit_test(test_merge_order_for_every_pair),
+        cmocka_unit_test(test_merge_unscanned_part_keeps_message_from_passing),
+        cmocka_unit_test(test_merge_sure_reject_outranks_unscanned_part),
+        cmocka_unit_test(test_merge_keeps_list_of_strongest_and_first_allow),
+        cmocka_unit_test(test_merge_monitor_keeps_strongest_intended),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
