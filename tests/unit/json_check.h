@@ -20,6 +20,9 @@
 
 #define JC_MAX_DEPTH  64
 
+/* each user needs only some of these */
+#define JC_FN  static __attribute__((unused))
+
 typedef struct {
     const unsigned char *s;
     size_t               n;
@@ -28,7 +31,7 @@ typedef struct {
     size_t               outlen;
 } jc_t;
 
-static void
+JC_FN void
 jc_ws(jc_t *c)
 {
     while (c->i < c->n && (c->s[c->i] == ' ' || c->s[c->i] == '\t'
@@ -37,7 +40,7 @@ jc_ws(jc_t *c)
     }
 }
 
-static void
+JC_FN void
 jc_emit(jc_t *c, unsigned long cp)
 {
     unsigned char  b[4];
@@ -62,7 +65,7 @@ jc_emit(jc_t *c, unsigned long cp)
     c->outlen += n;
 }
 
-static int
+JC_FN int
 jc_hex4(jc_t *c, unsigned long *v)
 {
     size_t  k;
@@ -85,7 +88,7 @@ jc_hex4(jc_t *c, unsigned long *v)
 }
 
 /* One UTF-8 sequence, RFC 3629 strict; returns its code point or -1. */
-static long
+JC_FN long
 jc_utf8(jc_t *c)
 {
     const unsigned char *s = c->s + c->i;
@@ -116,7 +119,7 @@ jc_utf8(jc_t *c)
     return (long) cp;
 }
 
-static int
+JC_FN int
 jc_string(jc_t *c)
 {
     unsigned long  v, lo;
@@ -165,7 +168,7 @@ jc_string(jc_t *c)
     }
 }
 
-static int
+JC_FN int
 jc_number(jc_t *c)
 {
     size_t  st;
@@ -194,7 +197,7 @@ jc_number(jc_t *c)
     return 0;
 }
 
-static int
+JC_FN int
 jc_lit(jc_t *c, const char *w)
 {
     size_t  len = strlen(w);
@@ -204,7 +207,7 @@ jc_lit(jc_t *c, const char *w)
     return 0;
 }
 
-static int
+JC_FN int
 jc_value(jc_t *c, int depth)
 {
     int  first;
@@ -245,7 +248,7 @@ jc_value(jc_t *c, int depth)
     }
 }
 
-static int
+JC_FN int
 jc_validate(const char *s, size_t n)
 {
     jc_t  c;
@@ -258,7 +261,7 @@ jc_validate(const char *s, size_t n)
     return c.i == c.n ? 0 : -1;
 }
 
-static int
+JC_FN int
 jc_decode_string(const char *s, size_t n, unsigned char *out, size_t *outlen)
 {
     jc_t  c;

@@ -1,0 +1,439 @@
+/*
+ * test_record.c - evidence records carry the fields ARCHITECTURE.md names
+ * and never the content; the evidence log is append-only, mode 0640, and a
+ * short write (file size limit standing in for a full disk) leaves no half
+ * record behind.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "hashgate/record.h"
+#include "hashgate/scan.h"
+#include "json_check.h"
+
+/* Bytes no record may ever contain. */
+static const char  content[] = "CONTENT-MARKER-never-in-a-record";
+
+typedef struct {
+    hg_scan_t         *scan;
+    hg_scan_result_t   res;
+    hg_verdict_t       v;
+    hg_record_t        rec;
+    hg_json_t          j;
+    char               dir[64];
+} fx_t;
+
+static int
+setup(void **state)
+{
+    fx_t  *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    f->scan = hg_scan_new(NULL, HG_ALGS_ALL);
+    assert_non_null(f->scan);
+    assert_int_equal(hg_scan_buffer(f->scan, content, sizeof(content) - 1,
+                                    &f->res), HG_OK);
+    f->res.matches[0].list = 0;
+    f->res.matches[0].list_name = "hotline-a";
+    f->res.matches[0].list_version = "2026-11-01";
+    f->res.matches[0].kind = HG_LIST_BLOCK;
+    f->res.matches[0].alg = HG_ALG_SHA256;
+    f->res.matches[0].label = "cat \"A\"\n";
+    f->res.nmatches = f->res.nmatches_total = 1;
+
+    f->v.action = HG_ACT_REJECT;
+    f->v.intended = HG_ACT_REJECT;
+    f->v.matched = 1;
+    f->v.list = "hotline-a";
+
+    f->rec.channel = "smtp";
+    f->rec.part = "2.1";
+    f->rec.filename = "photo\xFF.jpg";
+    f->rec.declared_type = "image/jpeg";
+    f->rec.detected_type = "text/plain";
+    f->rec.encoding = "base64";
+    f->rec.res = &f->res;
+    f->rec.verdict = &f->v;
+    hg_json_init(&f->j);
+    strcpy(f->dir, "/tmp/hg-record-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    fx_t  *f = *state;
+    char   cmd[128];
+
+    hg_scan_free(f->scan);
+    hg_json_free(&f->j);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void
+format_ok(fx_t *f)
+{
+    assert_int_equal(hg_record_format(&f->rec, &f->j), HG_OK);
+    assert_int_equal(jc_validate(f->j.buf, f->j.len), 0);
+    assert_non_null(strchr(f->j.buf, '\n'));
+    assert_ptr_equal(strchr(f->j.buf, '\n'), f->j.buf + f->j.len - 1);
+}
+
+static void
+has(const fx_t *f, const char *needle)
+{
+    if (strstr(f->j.buf, needle) == NULL) {
+        fail_msg("record lacks %s: %s", needle, f->j.buf);
+    }
+}
+
+static void
+lacks(const fx_t *f, const char *needle)
+{
+    if (strstr(f->j.buf, needle) != NULL) {
+        fail_msg("record has %s: %s", needle, f->j.buf);
+    }
+}
+
+static void
+test_record_has_every_field_in_order(void **state)
+{
+    fx_t        *f = *state;
+    char         sha[HG_HEX_MAX], want[256];
+    const char  *order[] = { "\"time\":", "\"channel\":\"smtp\"",
+        "\"action\":\"reject\"", "\"monitor\":false", "\"lists\":[",
+        "\"md5\":", "\"sha1\":", "\"sha256\":", "\"size\":32",
+        "\"part\":\"2.1\"", "\"filename\":", "\"declared_type\":\"image/jpeg\"",
+        "\"detected_type\":\"text/plain\"", "\"encoding\":\"base64\"",
+        "\"client_addr\":\"192.0.2.7\"", "\"queue_id\":\"4Xyz\"" };
+    const char  *p, *q;
+    size_t       i;
+
+    hg_record_add(&f->rec, "client_addr", "192.0.2.7");
+    hg_record_add(&f->rec, "queue_id", "4Xyz");
+    format_ok(f);
+    p = f->j.buf;
+    for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        q = strstr(p, order[i]);
+        if (q == NULL) {
+            fail_msg("missing or out of order: %s in %s", order[i], f->j.buf);
+        }
+        p = q;
+    }
+    hg_hex_encode(f->res.digests.d[HG_ALG_SHA256], 32, sha);
+    snprintf(want, sizeof(want), "{\"list\":\"hotline-a\",\"version\":"
+             "\"2026-11-01\",\"algorithm\":\"sha256\",\"digest\":\"%s\","
+             "\"label\":\"cat \\\"A\\\"\\n\"}", sha);
+    has(f, want);
+    has(f, "\"filename\":\"photo\xEF\xBF\xBD.jpg\"");
+    lacks(f, "intended_action");
+    lacks(f, "allowed_by");
+    lacks(f, "held_at");
+}
+
+static void
+test_record_time_is_rfc3339_utc_with_millis(void **state)
+{
+    char  t[40];
+
+    (void) state;
+    hg_time_rfc3339(t, sizeof(t));
+    assert_int_equal(strlen(t), 24);
+    assert_true(t[4] == '-' && t[7] == '-' && t[10] == 'T' && t[13] == ':'
+                && t[16] == ':' && t[19] == '.' && t[23] == 'Z');
+    assert_true(strncmp(t, "20", 2) == 0);
+}
+
+static void
+test_record_never_contains_content(void **state)
+{
+    fx_t  *f = *state;
+
+    assert_non_null(f->res.head);
+    assert_memory_equal(f->res.head, content, sizeof(content) - 1);
+    format_ok(f);
+    lacks(f, "CONTENT-MARKER");
+    lacks(f, "head");
+}
+
+static void
+test_record_monitor_gives_intended_action(void **state)
+{
+    fx_t  *f = *state;
+
+    f->v.action = HG_ACT_LOG;
+    f->v.intended = HG_ACT_HOLD;
+    format_ok(f);
+    has(f, "\"action\":\"log\",\"intended_action\":\"hold\",\"monitor\":true");
+}
+
+static void
+test_record_allowed_and_held_and_failed(void **state)
+{
+    fx_t  *f = *state;
+
+    f->v.action = HG_ACT_NONE;
+    f->v.intended = HG_ACT_NONE;
+    f->v.allowed_by = "known-good";
+    f->rec.held_at = "/var/spool/hashgate/hold/abc";
+    format_ok(f);
+    has(f, "\"allowed_by\":\"known-good\"");
+    has(f, "\"held_at\":\"/var/spool/hashgate/hold/abc\"");
+
+    memset(&f->v, 0, sizeof(f->v));
+    f->v.action = HG_ACT_TEMPFAIL;
+    f->v.intended = HG_ACT_TEMPFAIL;
+    f->v.failed = 1;
+    f->v.fail_status = HG_ELIMIT;
+    f->rec.res = NULL;
+    format_ok(f);
+    has(f, "\"action\":\"tempfail\"");
+    has(f, "\"error\":\"limit reached\"");
+    lacks(f, "\"lists\"");
+    lacks(f, "\"sha256\"");
+}
+
+static void
+test_record_context_arrays_and_nulls(void **state)
+{
+    fx_t  *f = *state;
+
+    hg_record_add(&f->rec, "mail_from", "<a@example.org>");
+    f->rec.ctx[f->rec.nctx].key = "rcpt_to";
+    f->rec.ctx[f->rec.nctx].value = "<b@example.org>\0<c\"@example.org>\0";
+    f->rec.ctx[f->rec.nctx].is_array = 1;
+    f->rec.nctx++;
+    hg_record_add(&f->rec, "message_id", NULL);
+    format_ok(f);
+    has(f, "\"mail_from\":\"<a@example.org>\",\"rcpt_to\":[\"<b@example.org>\","
+           "\"<c\\\"@example.org>\"],\"message_id\":null}");
+}
+
+static void
+test_record_context_stops_at_max(void **state)
+{
+    fx_t  *f = *state;
+    int    i;
+
+    for (i = 0; i < HG_RECORD_MAX_CTX + 4; i++) {
+        hg_record_add(&f->rec, "k", "v");
+    }
+    assert_int_equal(f->rec.nctx, HG_RECORD_MAX_CTX);
+    format_ok(f);
+}
+
+static void
+test_record_only_computed_digests_are_written(void **state)
+{
+    fx_t       *f = *state;
+    hg_scan_t  *s = hg_scan_new(NULL, HG_ALG_BIT(HG_ALG_SHA1));
+
+    assert_non_null(s);
+    assert_int_equal(hg_scan_buffer(s, "x", 1, &f->res), HG_OK);
+    hg_scan_free(s);
+    format_ok(f);
+    has(f, "\"sha1\":\"11f6ad8ec52a2984abaafd7c3b516503785c2072\"");
+    lacks(f, "\"md5\"");
+    lacks(f, "\"sha256\"");
+    has(f, "\"lists\":[]");
+}
+
+static off_t
+file_size(const char *path)
+{
+    struct stat  st;
+
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+static void
+test_evlog_creates_0640_and_appends(void **state)
+{
+    fx_t        *f = *state;
+    hg_evlog_t  *l;
+    hg_err_t     err;
+    char         path[128], buf[4096];
+    struct stat  st;
+    mode_t       old;
+    FILE        *fp;
+    size_t       n;
+
+    snprintf(path, sizeof(path), "%s/evidence.log", f->dir);
+    old = umask(022);
+    assert_int_equal(hg_evlog_open(path, &l, &err), HG_OK);
+    umask(old);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+
+    format_ok(f);
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_OK);
+    hg_evlog_close(l);
+
+    /* reopening appends; it does not truncate */
+    assert_int_equal(hg_evlog_open(path, &l, &err), HG_OK);
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_OK);
+    hg_evlog_close(l);
+    assert_int_equal(file_size(path), (off_t) (2 * f->j.len));
+
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    n = 0;
+    while (fgets(buf, sizeof(buf), fp) != NULL) {
+        assert_int_equal(jc_validate(buf, strlen(buf)), 0);
+        n++;
+    }
+    fclose(fp);
+    assert_int_equal(n, 2);
+}
+
+static void
+test_evlog_keeps_existing_mode(void **state)
+{
+    fx_t        *f = *state;
+    hg_evlog_t  *l;
+    hg_err_t     err;
+    char         path[128];
+    struct stat  st;
+    int          fd;
+
+    snprintf(path, sizeof(path), "%s/narrow.log", f->dir);
+    fd = open(path, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "x\n", 2), 2);
+    close(fd);
+    assert_int_equal(hg_evlog_open(path, &l, &err), HG_OK);
+    hg_evlog_close(l);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, 2);
+}
+
+static void
+test_evlog_refuses_unfinished_line_and_bad_path(void **state)
+{
+    fx_t        *f = *state;
+    hg_evlog_t  *l;
+    hg_err_t     err;
+    char         path[128];
+
+    snprintf(path, sizeof(path), "%s/no/such/dir/log", f->dir);
+    assert_int_equal(hg_evlog_open(path, &l, &err), HG_EIO);
+    assert_null(l);
+    assert_non_null(strstr(err.msg, path));
+
+    snprintf(path, sizeof(path), "%s/e.log", f->dir);
+    assert_int_equal(hg_evlog_open(path, &l, &err), HG_OK);
+    hg_json_reset(&f->j);
+    hg_json_obj_begin(&f->j);       /* not done: no newline */
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_EINVAL);
+    hg_evlog_close(l);
+    assert_int_equal(file_size(path), 0);
+    hg_evlog_close(NULL);
+}
+
+static void
+test_evlog_full_device_gives_eio(void **state)
+{
+    fx_t        *f = *state;
+    hg_evlog_t  *l;
+    hg_err_t     err;
+
+    if (access("/dev/full", W_OK) != 0) {
+        fail_msg("/dev/full is not writable here");
+    }
+    assert_int_equal(hg_evlog_open("/dev/full", &l, &err), HG_OK);
+    format_ok(f);
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_EIO);
+    assert_non_null(strstr(err.msg, "/dev/full"));
+    hg_evlog_close(l);
+}
+
+/* A file size limit makes write() short, as a full disk does. */
+static void
+test_evlog_short_write_leaves_no_half_record(void **state)
+{
+    fx_t           *f = *state;
+    hg_evlog_t     *l;
+    hg_err_t        err;
+    char            path[128], buf[8192];
+    struct rlimit   old, lim;
+    void          (*oldsig)(int);
+    off_t           before;
+    FILE           *fp;
+    size_t          n;
+
+    snprintf(path, sizeof(path), "%s/full.log", f->dir);
+    assert_int_equal(hg_evlog_open(path, &l, &err), HG_OK);
+    format_ok(f);
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_OK);
+    before = file_size(path);
+
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    oldsig = signal(SIGXFSZ, SIG_IGN);
+    lim = old;
+    lim.rlim_cur = (rlim_t) before + f->j.len / 2;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_EIO);
+    assert_non_null(strstr(err.msg, "short write"));
+    assert_int_equal(file_size(path), before);
+    /* and again, now that the file is exactly at its old end */
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_EIO);
+    assert_int_equal(file_size(path), before);
+
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, oldsig);
+
+    /* with room again, the next record follows the last whole one */
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_OK);
+    hg_evlog_close(l);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    n = 0;
+    while (fgets(buf, sizeof(buf), fp) != NULL) {
+        assert_int_equal(jc_validate(buf, strlen(buf)), 0);
+        n++;
+    }
+    fclose(fp);
+    assert_int_equal(n, 2);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_record_has_every_field_in_order, setup, teardown),
+        cmocka_unit_test(test_record_time_is_rfc3339_utc_with_millis),
+        cmocka_unit_test_setup_teardown(test_record_never_contains_content, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_monitor_gives_intended_action, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_allowed_and_held_and_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_context_arrays_and_nulls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_context_stops_at_max, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_only_computed_digests_are_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evlog_creates_0640_and_appends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evlog_keeps_existing_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evlog_refuses_unfinished_line_and_bad_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evlog_full_device_gives_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evlog_short_write_leaves_no_half_record, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
