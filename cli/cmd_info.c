@@ -1,0 +1,138 @@
+/*
+ * cmd_info.c - hashgate info: what a compiled database holds and where it
+ * came from.
+ *
+ * Prints the format version, creation time, file size, digest counts per
+ * algorithm and, per list, its name, version, kind, entry count, compile
+ * time and sources with their SHA-256: enough to say later which list and
+ * which version of it made a decision. --verify also checks the whole-file
+ * checksum, the step an update script runs before renaming a new database
+ * into place.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hashgate/db.h"
+#include "hashgate/hash.h"
+#include "util.h"
+
+static const char _info_help[] =
+    "Usage: hashgate info [--verify] DB\n"
+    "\n"
+    "Show a database's format version, creation time, size, digest counts\n"
+    "per algorithm, and per list its version, kind, entries, compile time\n"
+    "and sources (file names with their SHA-256).\n"
+    "\n"
+    "Options:\n"
+    "      --verify   also check the whole-file checksum\n"
+    "                 (exit 0 when intact, 2 when not)\n"
+    "  -h, --help     this help\n";
+
+static void
+_info_print(const hg_db_t *db)
+{
+    hg_db_list_t    l;
+    hg_db_source_t  src;
+    size_t          i, j, n;
+    int             a;
+    char            t[CLI_TIME_MAX], hex[HG_HEX_MAX];
+    unsigned        algs = hg_db_algs(db);
+
+    cli_time_rfc3339(hg_db_created(db), t, sizeof(t));
+    printf("database: %s\n", hg_db_path(db));
+    printf("format:   version %" PRIu32 "\n", hg_db_version(db));
+    printf("created:  %s\n", t);
+    printf("size:     %" PRIu64 " bytes\n", hg_db_file_size(db));
+    printf("digests: ");
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        printf(" %s %" PRIu64 "%s", hg_alg_name((hg_alg_t) a),
+               hg_db_count(db, (hg_alg_t) a), a + 1 < HG_ALG_COUNT ? "," : "");
+    }
+    printf("\n");
+    printf("scan computes:");
+    for (a = 0, n = 0; a < HG_ALG_COUNT; a++) {
+        if (algs & HG_ALG_BIT(a)) {
+            printf(" %s", hg_alg_name((hg_alg_t) a));
+            n++;
+        }
+    }
+    printf("%s\n", n == 0 ? " nothing (empty database)" : "");
+
+    n = hg_db_nlists(db);
+    printf("lists:    %zu\n", n);
+    for (i = 0; i < n; i++) {
+        if (hg_db_list(db, i, &l) != HG_OK) {
+            continue;
+        }
+        cli_time_rfc3339(l.compiled, t, sizeof(t));
+        printf("\nlist %s\n", l.name);
+        printf("  version:  %s\n", l.version[0] != '\0' ? l.version : "-");
+        printf("  kind:     %s\n", l.kind == HG_LIST_ALLOW ? "allow" : "block");
+        printf("  entries:  %" PRIu64 "\n", l.entries);
+        printf("  compiled: %s\n", t);
+        for (j = 0; j < l.nsources; j++) {
+            if (hg_db_list_source(db, i, j, &src) != HG_OK) {
+                continue;
+            }
+            hg_hex_encode(src.sha256, 32, hex);
+            printf("  source:   %s sha256:%s\n", src.name, hex);
+        }
+    }
+}
+
+int
+cmd_info(int argc, char **argv)
+{
+    static const struct option  longopts[] = {
+        { "verify", no_argument, NULL, 'v' },
+        { "help",   no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    hg_db_t      *db = NULL;
+    hg_err_t      err;
+    hg_status_t   st;
+    int           opt, verify = 0;
+
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'v':
+            verify = 1;
+            break;
+        case 'h':
+            fputs(_info_help, stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_usage("info", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1) {
+        return cli_usage("info", "expected one database file");
+    }
+
+    err.msg[0] = '\0';
+    st = hg_db_open(argv[optind], verify ? HG_DB_OPEN_VERIFY : 0, &db, &err);
+    if (st != HG_OK) {
+        cli_error("info: %s", err.msg[0] != '\0' ? err.msg
+                                                 : hg_status_str(st));
+        return CLI_EXIT_ERROR;
+    }
+    if (verify) {
+        st = hg_db_verify(db, &err);
+        if (st != HG_OK) {
+            cli_error("info: %s", err.msg[0] != '\0' ? err.msg
+                                                     : hg_status_str(st));
+            hg_db_close(db);
+            return CLI_EXIT_ERROR;
+        }
+    }
+    _info_print(db);
+    if (verify) {
+        printf("\nchecksum: ok\n");
+    }
+    hg_db_close(db);
+    return CLI_EXIT_OK;
+}

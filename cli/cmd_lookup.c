@@ -1,0 +1,116 @@
+/*
+ * cmd_lookup.c - hashgate lookup: which lists a digest is on.
+ *
+ * The algorithm is taken from the digest's length (32, 40 or 64 hex
+ * characters), as the list readers do. One line per list a digest is on,
+ * with the entry's size and label when the list gave them, or one
+ * "not found" line. Exit 1 if any digest was found, 0 if none, 2 when an
+ * argument is not a digest (the others are still looked up).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashgate/db.h"
+#include "hashgate/hash.h"
+#include "util.h"
+
+static const char _lookup_help[] =
+    "Usage: hashgate lookup DB HEX...\n"
+    "\n"
+    "For each digest (MD5, SHA-1 or SHA-256 in hex, any case), print the\n"
+    "lists it is on, with the entry's size and label when known:\n"
+    "  HEX: LIST [version V] [allow-list] [size N] [label \"L\"]\n"
+    "  HEX: not found\n"
+    "\n"
+    "Exit status: 0 none found, 1 at least one found, 2 an error (bad hex).\n";
+
+int
+cmd_lookup(int argc, char **argv)
+{
+    hg_db_t       *db = NULL;
+    hg_db_hit_t   *hits;
+    hg_db_list_t   l;
+    hg_err_t       err;
+    hg_status_t    st;
+    unsigned char  digest[HG_DIGEST_MAX];
+    size_t         n, i, len;
+    int            alg, found = 0, bad = 0, k;
+    const char    *hex;
+
+    for (k = 1; k < argc; k++) {
+        if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
+            fputs(_lookup_help, stdout);
+            return CLI_EXIT_OK;
+        }
+    }
+    k = 1;
+    if (k < argc && strcmp(argv[k], "--") == 0) {
+        k++;
+    }
+    if (argc - k < 2) {
+        return cli_usage("lookup", "expected a database and at least one digest");
+    }
+
+    err.msg[0] = '\0';
+    st = hg_db_open(argv[k], 0, &db, &err);
+    if (st != HG_OK) {
+        cli_error("lookup: %s", err.msg[0] != '\0' ? err.msg
+                                                   : hg_status_str(st));
+        return CLI_EXIT_ERROR;
+    }
+    hits = calloc(HG_MAX_LISTS, sizeof(*hits));
+    if (hits == NULL) {
+        cli_error("lookup: out of memory");
+        hg_db_close(db);
+        return CLI_EXIT_ERROR;
+    }
+
+    for (k++; k < argc; k++) {
+        hex = argv[k];
+        len = strlen(hex);
+        alg = hg_alg_from_hexlen(len);
+        if (alg < 0 || hg_hex_decode(hex, len, digest) != 0) {
+            cli_error("lookup: '%s' is not an MD5, SHA-1 or SHA-256 hex digest",
+                      hex);
+            bad = 1;
+            continue;
+        }
+        n = hg_db_lookup(db, (hg_alg_t) alg, digest, hits, HG_MAX_LISTS);
+        if (n == 0) {
+            printf("%s: not found\n", hex);
+            continue;
+        }
+        found = 1;
+        for (i = 0; i < n && i < HG_MAX_LISTS; i++) {
+            if (hg_db_list(db, hits[i].list, &l) != HG_OK) {
+                continue;
+            }
+            printf("%s: %s", hex, l.name);
+            if (l.version[0] != '\0') {
+                printf(" version %s", l.version);
+            }
+            if (l.kind == HG_LIST_ALLOW) {
+                printf(" allow-list");
+            }
+            if (hits[i].has_size) {
+                printf(" size %" PRIu64, hits[i].size);
+            }
+            if (hits[i].label != NULL && hits[i].label[0] != '\0') {
+                printf(" label \"");
+                cli_put_safe(stdout, hits[i].label);
+                printf("\"");
+            }
+            printf("\n");
+        }
+    }
+
+    free(hits);
+    hg_db_close(db);
+    if (bad) {
+        return CLI_EXIT_ERROR;
+    }
+    return found ? CLI_EXIT_MATCH : CLI_EXIT_OK;
+}

@@ -1,0 +1,396 @@
+/*
+ * cmd_scan.c - hashgate scan: hash files, directories, stdin and mail, and
+ * match them against a database.
+ *
+ * Without -d every object gets MD5, SHA-1 and SHA-256, so `scan --json`
+ * also makes lists; with -d only what the database needs is computed. Plain
+ * output is clamscan's ("PATH: OK", "PATH: LIST FOUND", "PATH: ERROR
+ * reason"); --json prints one object a line. Mail (an RFC 5322 file, an
+ * mbox, a Maildir) is unpacked by scan_mail.c and reported per leaf part.
+ * The decision is hg_decide's, as in the servers: an allow-list match makes
+ * an object clean with allowed_by. Anything that could not be scanned is an
+ * error (exit 2), never a quiet OK.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hashgate/db.h"
+#include "hashgate/hash.h"
+#include "scan.h"
+#include "util.h"
+
+/* libmagic's answer: "application/vnd.openxmlformats-..." fits with room. */
+#define SCAN_TYPE_MAX  128
+
+static const char _scan_help[] =
+    "Usage: hashgate scan [-d DB] [--json] [--raw] [--mail|--no-mail] PATH...\n"
+    "\n"
+    "Hash files (directories recursively; - for stdin) and match them\n"
+    "against DB. Without -d, MD5, SHA-1 and SHA-256 are all computed, so\n"
+    "--json output can be made into a list.\n"
+    "\n"
+    "Mail is unpacked and every leaf part (attachment or text body) is\n"
+    "scanned: an RFC 5322 message (.eml, or header fields at the start), an\n"
+    "mbox (starts with \"From \"; every message), a Maildir (cur/ and new/).\n"
+    "\n"
+    "Options:\n"
+    "  -d, --database DB   match against this compiled database\n"
+    "  -j, --json          one JSON object a line per scanned object or part\n"
+    "      --raw           hash message files as plain bytes (= --no-mail)\n"
+    "      --mail          read every file as a message, detected or not\n"
+    "      --no-mail       never unpack mail\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "Output: PATH: OK | PATH: LIST FOUND | PATH: ERROR reason; a part of a\n"
+    "message is PATH#PART (PATH#MESSAGE/PART in an mbox).\n"
+    "Exit status: 0 nothing matched, 1 a match, 2 an error.\n";
+
+static void
+_scan_display(char *out, size_t outlen, const char *path,
+              const scan_part_t *part)
+{
+    if (part == NULL) {
+        snprintf(out, outlen, "%s", path);
+    } else if (part->info == NULL) {
+        if (part->mbox) {
+            snprintf(out, outlen, "%s#%ld", path, part->message);
+        } else {
+            snprintf(out, outlen, "%s", path);
+        }
+    } else if (part->mbox) {
+        snprintf(out, outlen, "%s#%ld/%s", path, part->message,
+                 part->info->path);
+    } else {
+        snprintf(out, outlen, "%s#%s", path, part->info->path);
+    }
+}
+
+static void
+_scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
+           const hg_scan_result_t *res, const hg_verdict_t *v,
+           const char *verdict, const char *why)
+{
+    hg_json_t  *j = &sc->j;
+    size_t      i;
+    int         a;
+    char        hex[HG_HEX_MAX], type[SCAN_TYPE_MAX];
+
+    hg_json_reset(j);
+    hg_json_obj_begin(j);
+    hg_json_kv_str(j, "path", path);
+    if (part != NULL) {
+        hg_json_kv_uint(j, "message", (uint64_t) part->message);
+        if (part->info != NULL) {
+            hg_json_kv_str(j, "part", part->info->path);
+            hg_json_kv_str(j, "filename", part->info->filename);
+            hg_json_kv_str(j, "declared_type", part->info->content_type);
+            hg_json_kv_str(j, "encoding", part->info->encoding);
+        }
+    }
+    if (res != NULL) {
+        hg_json_kv_uint(j, "size", res->digests.size);
+        for (a = 0; a < HG_ALG_COUNT; a++) {
+            if (res->digests.algs & HG_ALG_BIT(a)) {
+                hg_hex_encode(res->digests.d[a], hg_alg_len((hg_alg_t) a),
+                              hex);
+                hg_json_kv_str(j, hg_alg_name((hg_alg_t) a), hex);
+            }
+        }
+        hg_magic_type(sc->magic, res->head, res->head_len, type,
+                      sizeof(type));
+        hg_json_kv_str(j, "detected_type", type);
+        hg_json_key(j, "matches");
+        hg_json_arr_begin(j);
+        for (i = 0; i < res->nmatches && i < HG_SCAN_MAX_MATCHES; i++) {
+            const hg_match_t  *m = &res->matches[i];
+
+            hg_json_obj_begin(j);
+            hg_json_kv_str(j, "list", m->list_name);
+            hg_json_kv_str(j, "version",
+                           m->list_version != NULL && m->list_version[0] != '\0'
+                           ? m->list_version : NULL);
+            hg_json_kv_str(j, "kind",
+                           m->kind == HG_LIST_ALLOW ? "allow" : "block");
+            hg_json_kv_str(j, "algorithm", hg_alg_name(m->alg));
+            hg_json_kv_str(j, "label", m->label);
+            hg_json_obj_end(j);
+        }
+        hg_json_arr_end(j);
+        if (part != NULL && part->decode_errors > 0) {
+            hg_json_kv_uint(j, "decode_errors", part->decode_errors);
+        }
+    }
+    hg_json_kv_str(j, "verdict", verdict);
+    if (v != NULL && v->allowed_by != NULL) {
+        hg_json_kv_str(j, "allowed_by", v->allowed_by);
+    }
+    if (why != NULL) {
+        hg_json_kv_str(j, "error", why);
+    }
+    hg_json_obj_end(j);
+    if (hg_json_done(j) != HG_OK) {
+        cli_error("scan: %s: cannot format the JSON line", path);
+        sc->failed = 1;
+        return;
+    }
+    fwrite(j->buf, 1, j->len, stdout);
+}
+
+void
+scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
+            const hg_scan_result_t *res, hg_status_t st, const char *why)
+{
+    hg_verdict_t   v;
+    const char    *verdict;
+    char           shown[4096];
+
+    _scan_display(shown, sizeof(shown), path, part);
+
+    if (st != HG_OK || res == NULL) {
+        if (why == NULL) {
+            why = hg_status_str(st);
+        }
+        sc->failed = 1;
+        fprintf(stderr, "hashgate: scan: %s: %s\n", shown, why);
+        if (sc->json) {
+            _scan_json(sc, path, part, NULL, NULL, "error", why);
+        } else {
+            printf("%s: ERROR %s\n", shown, why);
+        }
+        return;
+    }
+
+    v = hg_decide(&sc->policy, res, HG_OK);
+    if (v.matched && v.allowed_by == NULL) {
+        verdict = "match";
+        sc->matched = 1;
+    } else {
+        verdict = "clean";
+    }
+
+    if (sc->json) {
+        _scan_json(sc, path, part, res, &v, verdict, NULL);
+    } else if (verdict[0] == 'm') {
+        printf("%s: %s FOUND\n", shown, v.list);
+    } else if (v.allowed_by != NULL) {
+        printf("%s: OK (allowed by %s)\n", shown, v.allowed_by);
+    } else {
+        printf("%s: OK\n", shown);
+    }
+}
+
+/* A plain file: its bytes, head already read into sc->buf. */
+static void
+_scan_plain(scan_ctx_t *sc, const char *path, int fd, size_t head_len)
+{
+    hg_scan_result_t  res;
+    hg_status_t       st;
+    ssize_t           n;
+
+    st = hg_scan_begin(sc->scan);
+    if (st == HG_OK) {
+        st = hg_scan_update(sc->scan, sc->buf, head_len);
+    }
+    while (st == HG_OK && head_len == SCAN_SNIFF_MAX
+           && (n = cli_read_full(fd, sc->buf, CLI_READ_SIZE)) != 0)
+    {
+        if (n < 0) {
+            scan_report(sc, path, NULL, NULL, HG_EIO, strerror(errno));
+            return;
+        }
+        st = hg_scan_update(sc->scan, sc->buf, (size_t) n);
+    }
+    if (st == HG_OK) {
+        st = hg_scan_end(sc->scan, &res);
+    }
+    scan_report(sc, path, NULL, st == HG_OK ? &res : NULL, st, NULL);
+}
+
+static void
+_scan_fd(scan_ctx_t *sc, const char *path, int fd)
+{
+    ssize_t  n;
+    int      mbox = 0, message = 0;
+
+    n = cli_read_full(fd, sc->buf, SCAN_SNIFF_MAX);
+    if (n < 0) {
+        scan_report(sc, path, NULL, NULL, HG_EIO, strerror(errno));
+        return;
+    }
+    if (sc->mail != SCAN_MAIL_OFF) {
+        mbox = scan_mail_is_mbox(sc->buf, (size_t) n);
+        message = mbox || sc->mail == SCAN_MAIL_FORCE || sc->in_maildir
+                  || scan_mail_is_message(path, sc->buf, (size_t) n);
+    }
+    if (message) {
+        scan_mail_fd(sc, path, fd, sc->buf, (size_t) n, mbox);
+    } else {
+        _scan_plain(sc, path, fd, (size_t) n);
+    }
+}
+
+static int _scan_visit(void *ctx, cli_walk_kind_t kind, const char *path,
+                       const struct stat *st, int errno_val);
+
+static void
+_scan_maildir(scan_ctx_t *sc, const char *dir)
+{
+    static const char *const  subs[] = { "cur", "new" };
+    char                     *sub;
+    size_t                    i;
+    int                       saved = sc->in_maildir;
+
+    sc->in_maildir = 1;
+    for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+        if (asprintf(&sub, "%s%s%s", dir,
+                     dir[strlen(dir) - 1] == '/' ? "" : "/", subs[i]) < 0)
+        {
+            scan_report(sc, dir, NULL, NULL, HG_ENOMEM, NULL);
+            break;
+        }
+        cli_walk(sub, _scan_visit, sc);
+        free(sub);
+    }
+    sc->in_maildir = saved;
+}
+
+static int
+_scan_visit(void *ctx, cli_walk_kind_t kind, const char *path,
+            const struct stat *st, int errno_val)
+{
+    scan_ctx_t  *sc = ctx;
+    int          fd;
+
+    (void) st;
+    switch (kind) {
+    case CLI_WALK_ERROR:
+        scan_report(sc, path, NULL, NULL, HG_EIO, strerror(errno_val));
+        return 0;
+    case CLI_WALK_DIR:
+        if (sc->mail != SCAN_MAIL_OFF && !sc->in_maildir
+            && scan_mail_is_maildir(path))
+        {
+            _scan_maildir(sc, path);
+            return CLI_WALK_SKIP;
+        }
+        return 0;
+    case CLI_WALK_FILE:
+        break;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        scan_report(sc, path, NULL, NULL, HG_EIO, strerror(errno));
+        return 0;
+    }
+    _scan_fd(sc, path, fd);
+    close(fd);
+    return 0;
+}
+
+int
+cmd_scan(int argc, char **argv)
+{
+    static const struct option  longopts[] = {
+        { "database", required_argument, NULL, 'd' },
+        { "json",     no_argument,       NULL, 'j' },
+        { "raw",      no_argument,       NULL, 'r' },
+        { "mail",     no_argument,       NULL, 'm' },
+        { "no-mail",  no_argument,       NULL, 'n' },
+        { "help",     no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    scan_ctx_t    sc;
+    hg_db_t      *db = NULL;
+    const char   *dbpath = NULL;
+    hg_err_t      err;
+    hg_status_t   st;
+    int           opt, i, rc = CLI_EXIT_ERROR;
+
+    memset(&sc, 0, sizeof(sc));
+    hg_json_init(&sc.j);
+    hg_policy_init(&sc.policy);
+    hg_unpack_limits_default(&sc.limits);
+
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "d:jh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'd':
+            dbpath = optarg;
+            break;
+        case 'j':
+            sc.json = 1;
+            break;
+        case 'r':
+        case 'n':
+            sc.mail = SCAN_MAIL_OFF;
+            break;
+        case 'm':
+            sc.mail = SCAN_MAIL_FORCE;
+            break;
+        case 'h':
+            fputs(_scan_help, stdout);
+            return CLI_EXIT_OK;
+        default:
+            return cli_usage("scan", "unknown option or missing argument: '%s'",
+                             argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        return cli_usage("scan", "nothing to scan (PATH... or - for stdin)");
+    }
+
+    if (dbpath != NULL) {
+        err.msg[0] = '\0';
+        st = hg_db_open(dbpath, 0, &db, &err);
+        if (st != HG_OK) {
+            cli_error("scan: %s", err.msg[0] != '\0' ? err.msg
+                                                     : hg_status_str(st));
+            return CLI_EXIT_ERROR;
+        }
+    }
+    sc.scan = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
+    hg_db_close(db);        /* the scan context holds its own reference */
+    sc.buf = malloc(CLI_READ_SIZE);
+    if (sc.scan == NULL || sc.buf == NULL) {
+        cli_error("scan: out of memory or OpenSSL unavailable");
+        goto done;
+    }
+    if (sc.json) {
+        err.msg[0] = '\0';
+        sc.magic = hg_magic_new(&err);
+        if (sc.magic == NULL) {
+            cli_error("scan: %s", err.msg[0] != '\0' ? err.msg
+                                                     : "cannot load libmagic");
+            goto done;
+        }
+    }
+
+    for (i = optind; i < argc; i++) {
+        if (strcmp(argv[i], "-") == 0) {
+            _scan_fd(&sc, "-", STDIN_FILENO);
+        } else {
+            cli_walk(argv[i], _scan_visit, &sc);
+        }
+    }
+    fflush(stdout);
+    if (ferror(stdout)) {
+        cli_error("scan: writing the results failed");
+        sc.failed = 1;
+    }
+    rc = sc.failed ? CLI_EXIT_ERROR
+                   : sc.matched ? CLI_EXIT_MATCH : CLI_EXIT_OK;
+
+done:
+    free(sc.buf);
+    hg_magic_free(sc.magic);
+    hg_scan_free(sc.scan);
+    hg_json_free(&sc.j);
+    return rc;
+}

@@ -1,0 +1,77 @@
+/*
+ * main.c - the hashgate tool: compile digest lists, inspect databases, scan.
+ *
+ * One binary with subcommands, each in its own cmd_*.c. This file only
+ * dispatches; every subcommand parses its own options, has its own --help
+ * and returns the exit status (0 nothing matched, 1 a match, 2 an error).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "hashgate/version.h"
+#include "util.h"
+
+typedef struct {
+    const char  *name;
+    int        (*run)(int argc, char **argv);
+    const char  *summary;
+} cli_command_t;
+
+static const cli_command_t _commands[] = {
+    { "compile", cmd_compile, "turn digest lists into one database file" },
+    { "info",    cmd_info,    "show a database's lists, counts and sources" },
+    { "lookup",  cmd_lookup,  "say which lists digests are on" },
+    { "diff",    cmd_diff,    "count digests added and removed per list" },
+    { "scan",    cmd_scan,    "hash files, directories and mail; match them" },
+};
+
+#define NCOMMANDS  (sizeof(_commands) / sizeof(_commands[0]))
+
+static void
+_usage(FILE *fp)
+{
+    size_t  i;
+
+    fprintf(fp,
+        "Usage: hashgate COMMAND [OPTIONS] [ARGS]\n"
+        "\n"
+        "Match files and mail against lists of known digests.\n"
+        "\n"
+        "Commands:\n");
+    for (i = 0; i < NCOMMANDS; i++) {
+        fprintf(fp, "  %-9s %s\n", _commands[i].name, _commands[i].summary);
+    }
+    fprintf(fp,
+        "\n"
+        "'hashgate COMMAND --help' describes a command; see also hashgate(1).\n"
+        "Exit status: 0 nothing matched, 1 a match, 2 an error.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    size_t  i;
+
+    if (argc < 2) {
+        _usage(stderr);
+        return CLI_EXIT_ERROR;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
+        || strcmp(argv[1], "help") == 0)
+    {
+        _usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("hashgate %s\n", HG_VERSION);
+        return CLI_EXIT_OK;
+    }
+    for (i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(argv[1], _commands[i].name) == 0) {
+            return _commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "hashgate: unknown command '%s'\n"
+                    "Try 'hashgate --help'.\n", argv[1]);
+    return CLI_EXIT_ERROR;
+}
