@@ -468,6 +468,15 @@ hg_jstream_skip(hg_jstream_t *j, hg_jt_t t)
     return t;
 }
 
+int
+hg_jstream_tok_u64(const hg_jstream_t *j, uint64_t *out)
+{
+    if (j->tok_overflow) {
+        return -1;
+    }
+    return hg_list_parse_u64(j->tok, j->tok_len, out);
+}
+
 const char *
 hg_jstream_type_name(hg_jt_t t)
 {

@@ -67,6 +67,10 @@ hg_jt_t hg_jstream_next(hg_jstream_t *j);
  */
 hg_jt_t hg_jstream_skip(hg_jstream_t *j, hg_jt_t t);
 
+/* The current NUMBER token as a non-negative integer: 0, or -1 when it is
+ * negative, has a fraction or exponent, or passes UINT64_MAX. */
+int hg_jstream_tok_u64(const hg_jstream_t *j, uint64_t *out);
+
 /* "a string", "a number", ... for messages about wrong types. */
 const char *hg_jstream_type_name(hg_jt_t t);
 

@@ -239,6 +239,25 @@ hg_list_parse_u64(const char *s, size_t len, uint64_t *out)
 }
 
 int
+hg_list_parse_digest_as(hg_entry_t *e, hg_alg_t want, const char *hex,
+                        size_t len, const char **why)
+{
+    static _Thread_local char  reason[64];
+
+    if (hg_entry_parse_hex(e, hex, len, why) != 0) {
+        return -1;
+    }
+    if (e->alg != want) {
+        hg_list_trim(&hex, &len);
+        snprintf(reason, sizeof(reason), "a %zu-digit digest, expected %zu",
+                 len, 2 * hg_alg_len(want));
+        *why = reason;
+        return -1;
+    }
+    return 0;
+}
+
+int
 hg_list_has_ext(const char *path, const char *ext)
 {
     size_t  pl, el;

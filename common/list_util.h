@@ -143,6 +143,14 @@ hg_status_t hg_lctx_emit(hg_lctx_t *c, const hg_entry_t *e);
 /* Decimal uint64 of exactly len digits (no sign, no space). 0 or -1. */
 int hg_list_parse_u64(const char *s, size_t len, uint64_t *out);
 
+/*
+ * hg_entry_parse_hex for a field that names its algorithm (a "sha1"
+ * column, an "MD5" key): a digest of another length is refused with *why
+ * "a 40-digit digest, expected 32". 0 or -1.
+ */
+int hg_list_parse_digest_as(hg_entry_t *e, hg_alg_t want, const char *hex,
+                            size_t len, const char **why);
+
 /* Does path end in ext (".csv"), case-insensitively? */
 int hg_list_has_ext(const char *path, const char *ext);
 

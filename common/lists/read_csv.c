@@ -244,15 +244,11 @@ csv_row(csv_t *c, hg_lctx_t *lc, uint64_t lineno)
                 continue;
             }
             memset(&e[n], 0, sizeof(e[n]));
-            if (hg_entry_parse_hex(&e[n], s, len, &why) != 0) {
+            if (hg_list_parse_digest_as(&e[n], c->alg_col[i], s, len, &why)
+                != 0)
+            {
                 return hg_lctx_bad(lc, lineno, "column %zu (%s): %s", i + 1,
                                    hg_alg_name(c->alg_col[i]), why);
-            }
-            if ((int) e[n].alg != c->alg_col[i]) {
-                return hg_lctx_bad(lc, lineno, "column %zu (%s): a %zu-digit "
-                                   "digest, expected %zu", i + 1,
-                                   hg_alg_name(c->alg_col[i]), len,
-                                   2 * hg_alg_len(c->alg_col[i]));
             }
             n++;
         } else if ((long) i == c->size_col && len > 0) {
