@@ -1,0 +1,135 @@
+"""hashgate-milter start-up: -t, -V, configuration errors as file:line, and
+the start-up decisions (no database, root without UserID) - what an
+operator sees before any mail flows."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import hgmilter as hm  # noqa: E402
+
+ok = hm.Checks()
+tmp = tempfile.mkdtemp(prefix="hg-milter-conf-")
+os.chmod(tmp, 0o755)
+
+
+def run(*args, timeout=20):
+    return subprocess.run([hm.MILTER] + list(args), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def conf(text, name="m.conf"):
+    path = os.path.join(tmp, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+try:
+    hm.check_tool(hm.MILTER)
+    hm.check_tool(hm.HASHGATE)
+    db = hm.compile_db(os.path.join(tmp, "db.hgdb"),
+                       {"testlist": [hm.sha256(hm.blob(1, 1000))]})
+    base = ("Socket unix:%s/m.sock\nDatabase %s\nUserID nobody\n"
+            "EvidenceLog %s/ev.log\n" % (tmp, db, tmp))
+
+    p = run("-V")
+    ok(p.returncode == 0 and p.stdout.startswith("hashgate-milter "),
+       "-V prints the version", p.stdout + p.stderr)
+
+    good = conf(base + "# a comment\n\nListAction testlist hold\n"
+                "RejectReply \"554 5.7.1 Not accepted here\"\nMonitorOnly no\n"
+                "MaxParts 50\nMaxMessageBytes 10M\nOnFail accept\n")
+    p = run("-t", "-c", good)
+    ok(p.returncode == 0 and "OK" in p.stdout,
+       "-t on a good configuration exits 0 and says OK", p.stdout + p.stderr)
+
+    cases = [
+        ("unknown key", base + "Bogus yes\n", 5, "unknown key 'Bogus'"),
+        ("bad action", base + "\nListAction testlist destroy\n", 6,
+         "expected reject, hold, tag or log"),
+        ("bad OnFail", base + "OnFail maybe\n", 5, "OnFail 'maybe'"),
+        ("bad socket", "Socket tcp:25\n", 1, "Socket 'tcp:25'"),
+        ("reply not 5xx", base + "RejectReply 250 2.0.0 fine\n", 5,
+         "RejectReply"),
+        ("key given twice", base + "Database /x\n", 5, "Database given twice"),
+        ("bad number", base + "MaxParts lots\n", 5, "'lots' is not a number"),
+        ("bad bool", base + "MonitorOnly perhaps\n", 5, "not yes or no"),
+    ]
+    for what, text, line, needle in cases:
+        path = conf(text, "bad.conf")
+        p = run("-t", "-c", path)
+        want = "%s:%d: " % (path, line)
+        ok(p.returncode == 1 and p.stderr.startswith(want) and needle in p.stderr,
+           "-t, config with %s: exit 1, 'bad.conf:%d: ...%s...'"
+           % (what, line, needle),
+           "rc=%d stderr=%r" % (p.returncode, p.stderr))
+
+    p = run("-t", "-c", conf("Socket unix:%s/m.sock\nUserID nobody\n" % tmp,
+                             "nodb.conf"))
+    ok(p.returncode == 1 and "Database is not set" in p.stderr,
+       "-t without a Database line is an error", p.stderr)
+
+    p = run("-t", "-c", conf(base.replace(db, tmp + "/missing.hgdb"),
+                             "missing.conf"))
+    ok(p.returncode == 1 and "missing.hgdb" in p.stderr,
+       "-t with a missing database file: exit 1 naming the file", p.stderr)
+
+    garbage = os.path.join(tmp, "garbage.hgdb")
+    with open(garbage, "wb") as f:
+        f.write(hm.blob(7, 4096))
+    p = run("-t", "-c", conf(base.replace(db, garbage), "garbage.conf"))
+    ok(p.returncode == 1 and "garbage.hgdb" in p.stderr,
+       "-t with a garbage database file: exit 1", p.stderr)
+
+    # a real start with a bad database is fatal too (OnFail does not apply)
+    p = run("-f", "-c", conf(base.replace(db, garbage), "garbage2.conf"))
+    ok(p.returncode == 1 and not os.path.exists(tmp + "/m.sock"),
+       "start with a garbage database is refused before listening", p.stderr)
+
+    p = run("-t", "-c", conf(base.replace("UserID nobody\n", ""), "root.conf"))
+    ok(p.returncode == 1 and "UserID is not set" in p.stderr,
+       "started as root without UserID: refused", p.stderr)
+
+    p = run("-t", "-c", conf(base.replace("nobody", "root"), "root2.conf"))
+    ok(p.returncode == 1 and "is root" in p.stderr,
+       "UserID root: refused", p.stderr)
+
+    p = run("-t", "-c", conf(base.replace("nobody", "no-such-user-hg"),
+                             "nouser.conf"))
+    ok(p.returncode == 1 and "no such user" in p.stderr,
+       "UserID naming no user: refused", p.stderr)
+
+    # it runs as UserID, never root, once listening; and SIGTERM stops it
+    m = hm.Milter(tmp, db)
+    m.start()
+    with open("/proc/%d/status" % m.pid) as f:
+        uids = [ln for ln in f if ln.startswith("Uid:")][0].split()[1:]
+    ok(all(u == "65534" for u in uids),
+       "the running milter's real/effective/saved uids are nobody's", str(uids))
+    mode = os.stat(m.sock_path).st_mode & 0o777
+    ok(mode == 0o666, "SocketMode 0666 applied to the unix socket", oct(mode))
+    m.send_signal(signal.SIGHUP)
+    ok(m.wait_log("database reloaded") and m.alive(),
+       "SIGHUP reloads the database and does not stop the milter", m.log())
+    rc = m.stop()
+    ok(rc == 0 and "stopping" in m.log(), "SIGTERM stops it cleanly (exit 0)",
+       "rc=%s" % rc)
+
+    # inet socket: listens on the loopback port given
+    m = hm.Milter(tmp, db, transport="inet")
+    m.start()
+    s = socket.create_connection(("127.0.0.1", m.port), timeout=2)
+    s.close()
+    ok(True, "Socket inet:PORT@127.0.0.1 listens on that port")
+    m.stop()
+except Exception as e:  # a missing binary or server is a failure
+    ok(False, "milter configuration tests ran", repr(e))
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+ok.exit()
