@@ -126,6 +126,7 @@ class Postfix:
     def __init__(self, milter="", base=None, dump=True, extra_main=""):
         self.own_base = base is None
         self.base = base or tempfile.mkdtemp(prefix="hg-postfix-")
+        os.makedirs(self.base, exist_ok=True)
         os.chmod(self.base, 0o755)
         self.config = os.path.join(self.base, "etc")
         self.queue = os.path.join(self.base, "queue")
