@@ -1,0 +1,237 @@
+/*
+ * read_jsonl.c - JSON Lines: one object a line.
+ *
+ * Each line is an object with any of "md5", "sha1", "sha256" (hex strings;
+ * one entry each) and optionally "size" (a non-negative integer) and
+ * "label" (a string). Other keys are ignored; null means absent. Each line
+ * is tokenized on its own (json_stream.c over the line in memory), so a bad
+ * line - broken JSON, a wrong type, a duplicate key, text after the
+ * object - is reported as "file:line: reason" and skipped, and reading goes
+ * on with the next line.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashgate/list.h"
+#include "json_stream.h"
+#include "list_util.h"
+
+enum { J_MD5, J_SHA1, J_SHA256, J_SIZE, J_LABEL, J_COUNT };
+
+static const char *const jsonl_keys[J_COUNT] = {
+    "md5", "sha1", "sha256", "size", "label"
+};
+
+typedef struct {
+    hg_jstream_t    j;
+    char            label[HG_JSTREAM_TOKEN_MAX + 1];
+} jsonl_t;
+
+/* Parse one line; *why set and -1 when it is bad. */
+static int
+jsonl_line(jsonl_t *x, const char *line, size_t len, hg_entry_t e[HG_ALG_COUNT],
+           int have[HG_ALG_COUNT], const char **why, char *whybuf, size_t wsz)
+{
+    static const hg_alg_t  algs[3] = { HG_ALG_MD5, HG_ALG_SHA1, HG_ALG_SHA256 };
+    hg_jstream_t  *j = &x->j;
+    hg_jt_t        t;
+    unsigned       seen = 0;
+    int            k, has_size = 0, has_label = 0, a, n = 0;
+    uint64_t       size = 0;
+    const char    *w;
+
+    hg_jstream_init_mem(j, line, len);
+    t = hg_jstream_next(j);
+    if (t != HG_JT_OBJ_BEGIN) {
+        *why = t == HG_JT_ERROR ? j->why : "the line is not a JSON object";
+        return -1;
+    }
+    for ( ;; ) {
+        t = hg_jstream_next(j);
+        if (t == HG_JT_OBJ_END) {
+            break;
+        }
+        if (t != HG_JT_KEY) {
+            *why = j->why;
+            return -1;
+        }
+        for (k = 0; k < J_COUNT; k++) {
+            if (strcmp(j->tok, jsonl_keys[k]) == 0) {
+                break;
+            }
+        }
+        if (k < J_COUNT && (seen & (1u << k))) {
+            snprintf(whybuf, wsz, "duplicate key \"%s\"", jsonl_keys[k]);
+            *why = whybuf;
+            return -1;
+        }
+        t = hg_jstream_next(j);
+        if (t == HG_JT_ERROR) {
+            *why = j->why;
+            return -1;
+        }
+        if (k == J_COUNT || t == HG_JT_NULL) {
+            if (hg_jstream_skip(j, t) == HG_JT_ERROR) {
+                *why = j->why;
+                return -1;
+            }
+            continue;
+        }
+        seen |= 1u << k;
+        if (k <= J_SHA256 || k == J_LABEL) {
+            if (t != HG_JT_STRING) {
+                snprintf(whybuf, wsz, "\"%s\" is %s, expected a string",
+                         jsonl_keys[k], hg_jstream_type_name(t));
+                *why = whybuf;
+                return -1;
+            }
+            if (j->tok_overflow) {
+                snprintf(whybuf, wsz, "\"%s\" is longer than %d bytes",
+                         jsonl_keys[k], HG_JSTREAM_TOKEN_MAX);
+                *why = whybuf;
+                return -1;
+            }
+        }
+        if (k <= J_SHA256) {
+            a = algs[k];
+            memset(&e[a], 0, sizeof(e[a]));
+            if (hg_list_parse_digest_as(&e[a], (hg_alg_t) a, j->tok,
+                                        j->tok_len, &w) != 0)
+            {
+                snprintf(whybuf, wsz, "\"%s\": %s", jsonl_keys[k], w);
+                *why = whybuf;
+                return -1;
+            }
+            have[a] = 1;
+            n++;
+        } else if (k == J_SIZE) {
+            if (t != HG_JT_NUMBER || hg_jstream_tok_u64(j, &size) != 0) {
+                snprintf(whybuf, wsz, "\"size\" is %s, expected a "
+                         "non-negative integer", t == HG_JT_NUMBER
+                         ? "not an integer" : hg_jstream_type_name(t));
+                *why = whybuf;
+                return -1;
+            }
+            has_size = 1;
+        } else {
+            memcpy(x->label, j->tok, j->tok_len + 1);
+            has_label = 1;
+        }
+    }
+    t = hg_jstream_next(j);
+    if (t != HG_JT_EOF) {
+        *why = j->why;
+        return -1;
+    }
+    if (n == 0) {
+        *why = "no \"md5\", \"sha1\" or \"sha256\" key";
+        return -1;
+    }
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        e[a].has_size = has_size;
+        e[a].size = size;
+        e[a].label = has_label ? x->label : NULL;
+    }
+    return 0;
+}
+
+static hg_status_t
+jsonl_read(FILE *fp, const char *path, const hg_read_opts_t *opts,
+           hg_entry_cb cb, void *cb_ctx, hg_read_stats_t *stats,
+           hg_err_t *err)
+{
+    hg_lctx_t    lc;
+    hg_src_t     src;
+    jsonl_t     *x;
+    char        *line, whybuf[160];
+    const char  *p, *why;
+    size_t       len;
+    uint64_t     lineno;
+    int          rc, too_long, a, have[HG_ALG_COUNT];
+    hg_entry_t   e[HG_ALG_COUNT];
+    hg_status_t  st = HG_OK;
+
+    hg_lctx_init(&lc, path, opts, cb, cb_ctx, stats, err);
+    line = malloc(HG_LIST_LINE_MAX + 1);
+    x = malloc(sizeof(*x));
+    if (line == NULL || x == NULL || hg_src_init_file(&src, fp) != 0) {
+        free(line);
+        free(x);
+        return hg_err_set(err, HG_ENOMEM, "%s: out of memory", lc.path);
+    }
+
+    for ( ;; ) {
+        lineno = src.line;
+        rc = hg_src_line(&src, line, HG_LIST_LINE_MAX, &len, &too_long);
+        if (rc <= 0) {
+            if (rc < 0) {
+                st = hg_lctx_ioerr(&lc);
+            }
+            break;
+        }
+        p = line;
+        hg_list_trim(&p, &len);
+        if (too_long) {
+            st = hg_lctx_bad(&lc, lineno, "line longer than %d bytes",
+                             HG_LIST_LINE_MAX);
+        } else if (len > 0) {
+            memset(have, 0, sizeof(have));
+            if (jsonl_line(x, p, len, e, have, &why, whybuf, sizeof(whybuf))
+                != 0)
+            {
+                st = hg_lctx_bad(&lc, lineno, "%s", why);
+            } else {
+                for (a = 0; a < HG_ALG_COUNT && st == HG_OK; a++) {
+                    if (have[a]) {
+                        st = hg_lctx_emit(&lc, &e[a]);
+                    }
+                }
+            }
+        }
+        if (st != HG_OK) {
+            break;
+        }
+    }
+
+    hg_src_free(&src);
+    free(x);
+    free(line);
+    return st;
+}
+
+/* 85 when the first line is one complete object with a digest key (a
+ * ".jsonl"/".ndjson" name: 90 whatever the content). */
+static int
+jsonl_probe(const char *path, const unsigned char *head, size_t head_len)
+{
+    const char  *p = (const char *) head, *nl;
+    size_t       len;
+
+    if (hg_list_has_ext(path, ".jsonl") || hg_list_has_ext(path, ".ndjson")) {
+        return 90;
+    }
+    if (head_len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3;
+        head_len -= 3;
+    }
+    nl = memchr(p, '\n', head_len);
+    len = nl ? (size_t) (nl - p) : head_len;
+    if (len > 0 && p[len - 1] == '\r') {
+        len--;
+    }
+    hg_list_trim(&p, &len);
+    if (len >= 2 && p[0] == '{' && p[len - 1] == '}'
+        && (memmem(p, len, "\"md5\"", 5) || memmem(p, len, "\"sha1\"", 6)
+            || memmem(p, len, "\"sha256\"", 8)))
+    {
+        return 85;
+    }
+    return 0;
+}
+
+const hg_reader_t hg_reader_jsonl = {
+    "jsonl",
+    "JSON Lines: one object a line with md5/sha1/sha256, optional size, label",
+    jsonl_probe,
+    jsonl_read
+};
