@@ -1,0 +1,191 @@
+"""hashgate-milter database swaps under load, and database faults.
+
+200 mails go through a private Postfix in 4 parallel sessions while the
+database is replaced (atomic rename + SIGHUP) and SIGHUPs rain on the
+milter: every mail must be classified by the old list or the new one,
+mails sent after the swap by the new one, and none lost (no 4xx, every
+accepted mail at the sink). Then the file is replaced by garbage, by a
+truncated copy, and deleted: the milter keeps the last good database and
+says so; a good file is picked up again by the periodic identity check
+without any signal.
+"""
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import hgmilter as hm  # noqa: E402
+from postfix import Postfix  # noqa: E402
+
+ok = hm.Checks()
+tmp = tempfile.mkdtemp(prefix="hg-milter-reload-")
+os.chmod(tmp, 0o755)
+pf = None
+m = None
+
+A = hm.blob(201, 40_000)    # listed in the old database
+B = hm.blob(202, 40_000)    # listed in the new one
+NMAILS = 200
+SESSIONS = 4
+
+
+def classify(item, code):
+    """Which database decided: 'old', 'new', or None (lost/other)."""
+    if code == 550:
+        return "old" if item == "A" else "new"
+    if code == 250:
+        return "new" if item == "A" else "old"
+    return None
+
+
+try:
+    hm.check_tool(hm.MILTER)
+    hm.check_tool(hm.HASHGATE)
+    dbpath = os.path.join(tmp, "db.hgdb")
+    hm.compile_db(dbpath, {"blocked": ([hm.sha256(A)], "old")})
+    old_copy = dbpath + ".oldcopy"
+    shutil.copy(dbpath, old_copy)
+    m = hm.Milter(tmp, dbpath, ReloadInterval="0")
+    m.start()
+    pf = Postfix(milter=m.postfix_spec, base=os.path.join(tmp, "pf"))
+    pf.start()
+
+    msgs = []
+    for i in range(NMAILS):
+        item = "A" if i % 2 == 0 else "B"
+        msg, mid = hm.msg_attach(A if item == "A" else B, msgid="<r%d@hashgate.test>" % i)
+        msgs.append((item, msg, mid))
+    results = [None] * NMAILS
+    lock = threading.Lock()
+    next_i = [0]
+    swap = {}
+
+    def worker():
+        while True:
+            with lock:
+                i = next_i[0]
+                next_i[0] += 1
+            if i >= NMAILS:
+                return
+            item, msg, mid = msgs[i]
+            t0 = time.time()
+            try:
+                code, text = pf.send(msg)
+            except Exception as e:   # noqa: BLE001 - a lost mail is a result
+                code, text = 0, repr(e)
+            results[i] = (item, code, text, t0, time.time(), mid)
+
+    def storm():
+        # SIGHUPs all through the run, before and after the swap
+        while any(r is None for r in results[-SESSIONS:]):
+            m.send_signal(signal.SIGHUP)
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=worker) for _ in range(SESSIONS)]
+    threads.append(threading.Thread(target=storm))
+    for t in threads:
+        t.start()
+    while next_i[0] < NMAILS // 2:
+        time.sleep(0.01)
+    reloads_before = m.log().count("database reloaded")
+    new = dbpath + ".new"
+    hm.compile_db(new, {"blocked": ([hm.sha256(B)], "new")})
+    swap["renamed"] = time.time()
+    os.rename(new, dbpath)
+    m.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline and "blocked:new" not in m.log():
+        time.sleep(0.01)
+    swap["loaded"] = time.time()
+    for t in threads:
+        t.join()
+
+    lost = [r for r in results if r is None or classify(r[0], r[1]) is None]
+    ok(not lost, "%d mails in %d sessions during a swap and a SIGHUP storm: "
+       "every one classified by the old or the new list" % (NMAILS, SESSIONS),
+       "unclassified: %s" % [(r[1], r[2]) if r else None for r in lost[:5]])
+    early = [r for r in results if r and r[4] < swap["renamed"]]
+    late = [r for r in results if r and r[3] > swap["loaded"]]
+    ok(early and all(classify(r[0], r[1]) == "old" for r in early),
+       "mails finished before the swap were judged by the old list (%d)" % len(early))
+    ok(late and all(classify(r[0], r[1]) == "new" for r in late),
+       "mails sent after the reload was logged were judged by the new list (%d)"
+       % len(late))
+    accepted = [r[5] for r in results if r and r[1] == 250]
+    pf.wait_delivered(len(accepted) + 0, timeout=30)
+    at_sink = {x["Message-ID"] for x in pf.sink_messages()}
+    ok(all(mid in at_sink for mid in accepted),
+       "every accepted mail (%d) reached the sink" % len(accepted),
+       "missing %d" % len([x for x in accepted if x not in at_sink]))
+    ok(m.alive() and m.log().count("database reloaded") > reloads_before,
+       "the milter survived the SIGHUP storm and reloaded", "")
+
+    def judged():
+        code, _ = pf.send(hm.msg_attach(B)[0])
+        return code
+
+    # garbage replaces the file: refused, the good one stays
+    with open(new, "wb") as f:
+        f.write(hm.blob(9, 100_000))
+    os.rename(new, dbpath)
+    m.send_signal(signal.SIGHUP)
+    ok(m.wait_log("database reload refused"),
+       "a garbage database file is refused and logged")
+    ok(judged() == 550 and m.alive(),
+       "after the refused garbage, mail is still judged by the last good list")
+
+    # a truncated copy (half a good file)
+    with open(old_copy, "rb") as f:
+        half = f.read()
+    with open(new, "wb") as f:
+        f.write(half[: len(half) // 2])
+    os.rename(new, dbpath)
+    refused = m.log().count("database reload refused")
+    m.send_signal(signal.SIGHUP)
+    ok(m.wait_log("database reload refused", count=refused + 1),
+       "a truncated database file is refused and logged")
+    ok(judged() == 550, "after the truncated file, the last good list still applies")
+
+    # the file deleted
+    os.unlink(dbpath)
+    m.send_signal(signal.SIGHUP)
+    ok(m.wait_log("No such file or directory; keeping the loaded one"),
+       "a deleted database file is logged, the loaded one kept")
+    ok(judged() == 550, "with the file deleted, mail is still judged")
+
+    # the periodic identity check, no signal: restart with ReloadInterval 1
+    m.stop(signal.SIGKILL)
+    shutil.copy(old_copy, dbpath)
+    m.settings["ReloadInterval"] = "1"
+    m.start()
+    code, _ = pf.send(hm.msg_attach(A)[0])
+    ok(code == 550, "restarted on the old database: the old item is refused")
+    hm.compile_db(new, {"blocked": ([hm.sha256(B)], "v3")})
+    os.rename(new, dbpath)
+    ok(m.wait_log("blocked:v3", timeout=10),
+       "ReloadInterval: a new file is picked up without a signal")
+    code_a, _ = pf.send(hm.msg_attach(A)[0])
+    code_b, _ = pf.send(hm.msg_attach(B)[0])
+    ok(code_a == 250 and code_b == 550,
+       "after the periodic reload the new list decides", "%d %d" % (code_a, code_b))
+
+except Exception as e:  # a missing binary or server is a failure
+    import traceback
+    traceback.print_exc()
+    ok(False, "milter reload tests ran", repr(e))
+finally:
+    if m is not None:
+        m.stop(signal.SIGKILL)
+    if pf is not None:
+        if ok.failed:
+            print("# maillog tail:\n# " + pf.log_tail(15).replace("\n", "\n# "))
+        pf.close()
+    if ok.failed and m is not None:
+        print("# milter log tail:\n# " + "\n# ".join(m.log().splitlines()[-20:]))
+    shutil.rmtree(tmp, ignore_errors=True)
+ok.exit()
