@@ -1,0 +1,240 @@
+/*
+ * db_format.h - the on-disk layout of a compiled database, shared by the
+ * builder (db_build.c), the validator (db_open.c) and the reader
+ * (db_lookup.c). Internal to libhashgate; docs/db-format.md is the prose.
+ *
+ * Everything on disk is little-endian and read through the helpers below,
+ * never by casting a pointer into the mapping, so alignment and byte order
+ * never matter. Sections have one canonical place: the validator recomputes
+ * every offset from the counts and refuses a file whose header disagrees,
+ * so sections can neither overlap nor point elsewhere.
+ */
+#ifndef HASHGATE_DB_FORMAT_H
+#define HASHGATE_DB_FORMAT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "hashgate/db.h"
+
+/* ---- constants ---- */
+
+#define HG_DB_MAGIC         "HGDB\r\n\x1a\n"    /* 8 bytes; catches text-mode mangling */
+#define HG_DB_MAGIC_LEN     8
+#define HG_DB_FORMAT        1u                  /* the version this code writes and reads */
+#define HG_DB_HEADER_SIZE   512u                /* fixed; room for more algorithms */
+#define HG_DB_ALIGN         8u                  /* every section starts 8-aligned */
+
+/* Row numbers and bucket bounds are uint32 on disk. */
+#define HG_DB_MAX_ROWS      0xfffffffeULL
+
+/*
+ * 2^28 buckets (1 GiB of index) is far past any planned list; the cap also
+ * keeps a hostile bucket_bits from asking for a shift of 32 or more.
+ */
+#define HG_DB_MAX_BUCKET_BITS 28u
+
+/* Aim for this many rows per bucket: a lookup then reads 1-2 cache lines of
+ * digests and the index costs under 1 byte per row. */
+#define HG_DB_ROWS_PER_BUCKET 4u
+
+/* String offsets are uint32 on disk. */
+#define HG_DB_MAX_STRINGS   0xffffffffULL
+
+/* A list version is free text ("2026-11-25", "v42"); bounded for printing. */
+#define HG_DB_VERSION_MAX   256
+
+/* ---- header: byte offsets ---- */
+
+#define HDR_MAGIC           0       /* [8]  */
+#define HDR_FORMAT          8       /* u32  */
+#define HDR_HEADER_SIZE     12      /* u32  */
+#define HDR_CREATED         16      /* u64  Unix time */
+#define HDR_FILE_SIZE       24      /* u64  */
+#define HDR_NLISTS          32      /* u32  */
+#define HDR_NSOURCES        36      /* u32  */
+#define HDR_NSETS           40      /* u32  */
+#define HDR_NMEMBERS        44      /* u32  */
+#define HDR_META_LEN        48      /* u64  metadata region, starts at HG_DB_HEADER_SIZE */
+#define HDR_STRINGS_LEN     56      /* u64  */
+#define HDR_LABELS_OFF      64      /* u64  */
+#define HDR_LABELS_LEN      72      /* u64  */
+/* 80..127 reserved, zero */
+#define HDR_ALG(a)          (128 + 64 * (a))
+#define   ALG_COUNT         0       /* u64  rows (distinct digests) */
+#define   ALG_BUCKET_BITS   8       /* u32  */
+#define   ALG_SETW          12      /* u32  bytes per row in the set index: 0,1,2,4 */
+#define   ALG_BUCKETS_OFF   16      /* u64  */
+#define   ALG_DIGESTS_OFF   24      /* u64  */
+#define   ALG_SETIDX_OFF    32      /* u64  */
+#define   ALG_EXTRAS_OFF    40      /* u64  */
+#define   ALG_NEXTRAS       48      /* u64  */
+/*        56..63 reserved, zero */
+#define HDR_META_SHA256     320     /* [32] header (this field zeroed) + metadata */
+#define HDR_FILE_SHA256     352     /* [32] bytes HG_DB_HEADER_SIZE .. end of file */
+/* 384..511 reserved, zero */
+#define HDR_RESERVED_AT     384
+
+/* ---- metadata records ---- */
+
+#define LIST_REC            48
+#define   LIST_NAME         0       /* u32 string offset */
+#define   LIST_VERSION      4       /* u32 string offset ("" when none) */
+#define   LIST_KIND         8       /* u32 HG_LIST_BLOCK / HG_LIST_ALLOW */
+#define   LIST_FIRST_SOURCE 12      /* u32 */
+#define   LIST_NSOURCES     16      /* u32 */
+/*        20..23 reserved */
+#define   LIST_ENTRIES      24      /* u64 */
+#define   LIST_COMPILED     32      /* u64 Unix time */
+/*        40..47 reserved */
+
+#define SOURCE_REC          40
+#define   SOURCE_NAME       0       /* u32 string offset */
+/*        4..7 reserved */
+#define   SOURCE_SHA256     8       /* [32] */
+
+#define SET_REC             8
+#define   SET_FIRST         0       /* u32 index into members */
+#define   SET_COUNT         4       /* u32 */
+
+#define MEMBER_REC          2       /* u16 list index, strictly increasing per set */
+
+/* ---- data records ---- */
+
+#define EXTRA_REC           24
+#define   EXTRA_ROW         0       /* u32 */
+#define   EXTRA_LIST        4       /* u16 */
+#define   EXTRA_FLAGS       6       /* u16 */
+#define   EXTRA_SIZE        8       /* u64 */
+#define   EXTRA_LABEL       16      /* u32 offset in labels */
+/*        20..23 reserved */
+#define EXTRA_HAS_SIZE      0x1
+#define EXTRA_HAS_LABEL     0x2
+
+/* A set index value: set << 1 | SETIDX_EXTRAS. */
+#define SETIDX_EXTRAS       0x1u
+
+/* ---- little-endian access ---- */
+
+static inline uint16_t
+hg_le16(const unsigned char *p)
+{
+    return (uint16_t) (p[0] | p[1] << 8);
+}
+
+static inline uint32_t
+hg_le32(const unsigned char *p)
+{
+    uint32_t  v;
+
+    memcpy(&v, p, 4);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
+
+static inline uint64_t
+hg_le64(const unsigned char *p)
+{
+    uint64_t  v;
+
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+static inline void
+hg_put16(unsigned char *p, uint16_t v)
+{
+    p[0] = (unsigned char) v;
+    p[1] = (unsigned char) (v >> 8);
+}
+
+static inline void
+hg_put32(unsigned char *p, uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    memcpy(p, &v, 4);
+}
+
+static inline void
+hg_put64(unsigned char *p, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(p, &v, 8);
+}
+
+/* The leading 32 bits of a digest, big-endian: what buckets are keyed on. */
+static inline uint32_t
+hg_db_prefix32(const unsigned char *d)
+{
+    return (uint32_t) d[0] << 24 | (uint32_t) d[1] << 16
+           | (uint32_t) d[2] << 8 | d[3];
+}
+
+static inline uint64_t
+hg_db_align(uint64_t v)
+{
+    return (v + (HG_DB_ALIGN - 1)) & ~(uint64_t) (HG_DB_ALIGN - 1);
+}
+
+/* Bytes of the bucket table for bits: (2^bits + 1) uint32 bounds. */
+static inline uint64_t
+hg_db_buckets_len(unsigned bits)
+{
+    return (((uint64_t) 1 << bits) + 1) * 4;
+}
+
+/* ---- the open handle ---- */
+
+typedef struct {
+    uint64_t             count;     /* rows */
+    unsigned             bits;      /* bucket bits */
+    unsigned             setw;      /* bytes per set index value */
+    size_t               dlen;      /* digest bytes */
+    const unsigned char *buckets;
+    const unsigned char *digests;
+    const unsigned char *setidx;
+    const unsigned char *extras;
+    uint64_t             nextras;
+} hg_db_alg_t;
+
+struct hg_db_s {
+    atomic_long          refs;
+    char                *path;
+    const unsigned char *base;      /* the mapping */
+    size_t               size;
+    uint32_t             format;
+    uint64_t             created;
+    uint32_t             nlists;
+    uint32_t             nsources;
+    uint32_t             nsets;
+    uint32_t             nmembers;
+    const unsigned char *lists;
+    const unsigned char *sources;
+    const unsigned char *sets;
+    const unsigned char *members;
+    const char          *strings;   /* last byte is NUL (checked at open) */
+    uint64_t             strings_len;
+    const char          *labels;    /* last byte is NUL when labels_len > 0 */
+    uint64_t             labels_len;
+    hg_db_alg_t          alg[HG_ALG_COUNT];
+};
+
+/*
+ * SHA-256 of the header (with its HDR_META_SHA256 field taken as zero)
+ * followed by meta_len bytes of metadata. hdr is HG_DB_HEADER_SIZE bytes.
+ * Returns 0, or -1 if OpenSSL fails.
+ */
+int hg_db_meta_sha256(const unsigned char *hdr, const unsigned char *meta,
+                      uint64_t meta_len, unsigned char out[32]);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * db_lookup.c - find a digest in the mapped, read-only database, walk its
+ * entries, and describe its lists.
+ *
+ * Every process maps the same file, so nothing here writes to it or keeps
+ * state between calls. A bucket table on the leading digest bits narrows a
+ * lookup to a few rows searched in place. hg_db_open() checked the header,
+ * the metadata and where every section lies; the contents of the large
+ * sections (bucket bounds, set index values, extras rows, label offsets)
+ * were not read at open, so each is clamped or checked here as it is used:
+ * a file with garbage in those regions gives wrong answers (and fails
+ * hg_db_verify), never a read outside the mapping.
+ */
+#include <string.h>
+
+#include "db_format.h"
+#include "hashgate/db.h"
+
+/* Rows [*lo, *hi) of the bucket digest d falls in, clamped to the table. */
+static inline void
+_hg_bucket(const hg_db_alg_t *al, const unsigned char *d, uint64_t *lo,
+           uint64_t *hi)
+{
+    uint32_t  k = al->bits ? hg_db_prefix32(d) >> (32 - al->bits) : 0;
+
+    *lo = hg_le32(al->buckets + (uint64_t) k * 4);
+    *hi = hg_le32(al->buckets + (uint64_t) k * 4 + 4);
+    if (*hi > al->count) {
+        *hi = al->count;
+    }
+    if (*lo > *hi) {
+        *lo = *hi;
+    }
+}
+
+/* The set index value of row (set << 1 | SETIDX_EXTRAS). */
+static inline uint32_t
+_hg_setidx(const hg_db_alg_t *al, uint64_t row)
+{
+    const unsigned char  *p = al->setidx + row * al->setw;
+
+    switch (al->setw) {
+    case 1:  return p[0];
+    case 2:  return hg_le16(p);
+    case 4:  return hg_le32(p);
+    default: return 0;
+    }
+}
+
+/* First extras record with a row >= row. */
+static uint64_t
+_hg_extras_find(const hg_db_alg_t *al, uint64_t row)
+{
+    uint64_t  lo = 0, hi = al->nextras, mid;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        if (hg_le32(al->extras + mid * EXTRA_REC + EXTRA_ROW) < row) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* Apply one extras record to the hit for its list, if that hit is filled. */
+static void
+_hg_apply_extra(const hg_db_t *db, const unsigned char *x, hg_db_hit_t *hits,
+                size_t n)
+{
+    uint32_t  list = hg_le16(x + EXTRA_LIST);
+    unsigned  flags = hg_le16(x + EXTRA_FLAGS);
+    uint32_t  lab = hg_le32(x + EXTRA_LABEL);
+    size_t    i;
+
+    for (i = 0; i < n; i++) {
+        if (hits[i].list != list) {
+            continue;
+        }
+        if (flags & EXTRA_HAS_SIZE) {
+            hits[i].has_size = 1;
+            hits[i].size = hg_le64(x + EXTRA_SIZE);
+        }
+        /* labels_len > 0 means its last byte is NUL: any offset inside is a
+         * terminated string */
+        if ((flags & EXTRA_HAS_LABEL) && lab < db->labels_len) {
+            hits[i].label = db->labels + lab;
+        }
+        return;
+    }
+}
+
+/*
+ * Fill hits from row's set and extras; returns the number of lists the row
+ * is on, 0 if its set index is out of range (a corrupted file).
+ */
+static size_t
+_hg_row_hits(const hg_db_t *db, const hg_db_alg_t *al, uint64_t row,
+             hg_db_hit_t *hits, size_t max)
+{
+    uint32_t  v = _hg_setidx(al, row), set = v >> 1;
+    uint32_t  first, count, i;
+    uint64_t  x;
+    size_t    n;
+
+    if (set >= db->nsets) {
+        return 0;
+    }
+    first = hg_le32(db->sets + (uint64_t) set * SET_REC + SET_FIRST);
+    count = hg_le32(db->sets + (uint64_t) set * SET_REC + SET_COUNT);
+    n = count < max ? count : max;
+    for (i = 0; i < n; i++) {
+        hits[i].list = hg_le16(db->members + (uint64_t) (first + i) * MEMBER_REC);
+        hits[i].has_size = 0;
+        hits[i].size = 0;
+        hits[i].label = NULL;
+    }
+    if ((v & SETIDX_EXTRAS) && n > 0) {
+        for (x = _hg_extras_find(al, row); x < al->nextras; x++) {
+            const unsigned char  *r = al->extras + x * EXTRA_REC;
+
+            if (hg_le32(r + EXTRA_ROW) != row) {
+                break;
+            }
+            _hg_apply_extra(db, r, hits, n);
+        }
+    }
+    return count;
+}
+
+size_t
+hg_db_lookup(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
+             hg_db_hit_t *hits, size_t max)
+{
+    const hg_db_alg_t  *al;
+    uint64_t            lo, hi, mid;
+    size_t              dlen;
+    int                 c;
+
+    if ((unsigned) alg >= HG_ALG_COUNT) {
+        return 0;
+    }
+    al = &db->alg[alg];
+    if (al->count == 0) {
+        return 0;
+    }
+    dlen = al->dlen;
+    _hg_bucket(al, digest, &lo, &hi);
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        c = memcmp(al->digests + mid * dlen, digest, dlen);
+        if (c == 0) {
+            return _hg_row_hits(db, al, mid, hits, max);
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Every (digest, list) pair, per algorithm in digest order, lists in index
+ * order within a digest. A row whose set index is corrupt is skipped.
+ */
+hg_status_t
+hg_db_foreach(const hg_db_t *db, hg_db_entry_cb cb, void *ctx)
+{
+    hg_db_hit_t   hits[HG_MAX_LISTS];
+    hg_entry_t    e;
+    hg_status_t   rc;
+    uint64_t      row;
+    size_t        n, i;
+    int           a;
+
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        const hg_db_alg_t  *al = &db->alg[a];
+
+        for (row = 0; row < al->count; row++) {
+            n = _hg_row_hits(db, al, row, hits, HG_MAX_LISTS);
+            if (n > HG_MAX_LISTS) {
+                n = HG_MAX_LISTS;
+            }
+            for (i = 0; i < n; i++) {
+                memset(&e, 0, sizeof(e));
+                e.alg = (hg_alg_t) a;
+                memcpy(e.digest, al->digests + row * al->dlen, al->dlen);
+                e.has_size = hits[i].has_size;
+                e.size = hits[i].size;
+                e.label = hits[i].label;
+                rc = cb(ctx, hits[i].list, &e);
+                if (rc != HG_OK) {
+                    return rc;
+                }
+            }
+        }
+    }
+    return HG_OK;
+}
+
+unsigned
+hg_db_algs(const hg_db_t *db)
+{
+    unsigned  m = 0;
+    int       a;
+
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        if (db->alg[a].count > 0) {
+            m |= HG_ALG_BIT(a);
+        }
+    }
+    return m;
+}
+
+uint64_t
+hg_db_count(const hg_db_t *db, hg_alg_t alg)
+{
+    return (unsigned) alg < HG_ALG_COUNT ? db->alg[alg].count : 0;
+}
+
+size_t
+hg_db_nlists(const hg_db_t *db)
+{
+    return db->nlists;
+}
+
+/* Strings point into the mapping: valid while a reference is held. */
+hg_status_t
+hg_db_list(const hg_db_t *db, size_t i, hg_db_list_t *out)
+{
+    const unsigned char  *l;
+
+    if (i >= db->nlists) {
+        return HG_ENOENT;
+    }
+    l = db->lists + i * LIST_REC;
+    out->name = db->strings + hg_le32(l + LIST_NAME);
+    out->version = db->strings + hg_le32(l + LIST_VERSION);
+    out->kind = hg_le32(l + LIST_KIND);
+    out->entries = hg_le64(l + LIST_ENTRIES);
+    out->compiled = hg_le64(l + LIST_COMPILED);
+    out->nsources = hg_le32(l + LIST_NSOURCES);
+    return HG_OK;
+}
+
+hg_status_t
+hg_db_list_source(const hg_db_t *db, size_t list, size_t i,
+                  hg_db_source_t *out)
+{
+    const unsigned char  *l, *s;
+
+    if (list >= db->nlists) {
+        return HG_ENOENT;
+    }
+    l = db->lists + list * LIST_REC;
+    if (i >= hg_le32(l + LIST_NSOURCES)) {
+        return HG_ENOENT;
+    }
+    s = db->sources + (hg_le32(l + LIST_FIRST_SOURCE) + i) * SOURCE_REC;
+    out->name = db->strings + hg_le32(s + SOURCE_NAME);
+    memcpy(out->sha256, s + SOURCE_SHA256, 32);
+    return HG_OK;
+}
+
+long
+hg_db_find_list(const hg_db_t *db, const char *name)
+{
+    uint32_t  i;
+
+    for (i = 0; i < db->nlists; i++) {
+        if (strcmp(db->strings + hg_le32(db->lists + (uint64_t) i * LIST_REC
+                                         + LIST_NAME), name) == 0)
+        {
+            return (long) i;
+        }
+    }
+    return -1;
+}

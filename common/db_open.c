@@ -1,0 +1,522 @@
+/*
+ * db_open.c - map a compiled database and refuse it unless every offset,
+ * count and string in it is sound.
+ *
+ * The file may come from anywhere (a broken transfer, a full disk, someone
+ * hostile), and servers read it from every worker, so nothing is trusted:
+ * the header and metadata are checksummed, and every section's place is
+ * recomputed from the counts with overflow-safe arithmetic and must match
+ * the header exactly and end inside the file. Only O(1)-per-section work
+ * and O(metadata) work happens here, so opening a 50M-digest file stays in
+ * the milliseconds; what lives in the large data sections (bucket bounds,
+ * set indices, extras) is bounds-checked by db_lookup.c as it is read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db_format.h"
+#include "hashgate/db.h"
+
+/* Work on the whole-file checksum in slices, so one huge update cannot
+ * hold a slow mapping fault in the middle of a single EVP call. */
+#define HG_DB_VERIFY_SLICE  (4u << 20)
+
+static int
+_hg_sha256_parts(const unsigned char *a, size_t alen,
+                 const unsigned char *b, uint64_t blen, unsigned char out[32])
+{
+    hg_hash_t     *h;
+    hg_digests_t   d;
+    size_t         n;
+    int            rc = -1;
+
+    h = hg_hash_new();
+    if (h == NULL || hg_hash_init(h, HG_ALG_BIT(HG_ALG_SHA256)) != HG_OK) {
+        goto done;
+    }
+    if (alen > 0 && hg_hash_update(h, a, alen) != HG_OK) {
+        goto done;
+    }
+    while (blen > 0) {
+        n = blen < HG_DB_VERIFY_SLICE ? (size_t) blen : HG_DB_VERIFY_SLICE;
+        if (hg_hash_update(h, b, n) != HG_OK) {
+            goto done;
+        }
+        b += n;
+        blen -= n;
+    }
+    if (hg_hash_final(h, &d) != HG_OK) {
+        goto done;
+    }
+    memcpy(out, d.d[HG_ALG_SHA256], 32);
+    rc = 0;
+done:
+    hg_hash_free(h);
+    return rc;
+}
+
+int
+hg_db_meta_sha256(const unsigned char *hdr, const unsigned char *meta,
+                  uint64_t meta_len, unsigned char out[32])
+{
+    unsigned char  copy[HG_DB_HEADER_SIZE];
+
+    memcpy(copy, hdr, HG_DB_HEADER_SIZE);
+    memset(copy + HDR_META_SHA256, 0, 32);
+    return _hg_sha256_parts(copy, sizeof(copy), meta, meta_len, out);
+}
+
+static int
+_hg_all_zero(const unsigned char *p, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * Advance *cursor over a section of len bytes that must start exactly at
+ * the aligned cursor (when off is not NULL, the header's offset must agree)
+ * and end inside the file. Returns 0 or -1 (overflow, misplaced, too long).
+ */
+static int
+_hg_section(uint64_t *cursor, uint64_t off, int check_off, uint64_t count,
+            uint64_t recsize, uint64_t file_size)
+{
+    uint64_t  start = hg_db_align(*cursor), len;
+
+    if (start < *cursor || start > file_size) {
+        return -1;
+    }
+    if (check_off && off != start) {
+        return -1;
+    }
+    if (recsize != 0 && count > (file_size - start) / recsize) {
+        return -1;      /* also catches count * recsize overflowing */
+    }
+    len = count * recsize;
+    *cursor = start + len;
+    return 0;
+}
+
+static int
+_hg_valid_list_name(const char *s, size_t max)
+{
+    size_t  n = strnlen(s, max + 1);
+    size_t  i;
+
+    if (n == 0 || n > max) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char  c = (unsigned char) s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+#define BAD(...)  do { \
+        hg_err_set(err, HG_EFORMAT, __VA_ARGS__); \
+        return HG_EFORMAT; \
+    } while (0)
+
+/* Every check on the header and metadata; db->base/size are set. */
+static hg_status_t
+_hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
+{
+    const unsigned char  *h = db->base;
+    unsigned char         sum[32];
+    uint64_t              file_size, meta_len, strings_len, cursor, v, tot;
+    uint64_t              labels_off, labels_len;
+    uint32_t              i, j, first, count, prev = 0;
+    int                   a;
+
+    if (db->size < HG_DB_HEADER_SIZE) {
+        BAD("%s: truncated: %zu bytes, shorter than the %u-byte header",
+            path, db->size, HG_DB_HEADER_SIZE);
+    }
+    if (memcmp(h + HDR_MAGIC, HG_DB_MAGIC, HG_DB_MAGIC_LEN) != 0) {
+        BAD("%s: not a hashgate database (bad magic)", path);
+    }
+    db->format = hg_le32(h + HDR_FORMAT);
+    if (db->format != HG_DB_FORMAT) {
+        BAD("%s: format version %u is not supported (this build reads %u)",
+            path, db->format, HG_DB_FORMAT);
+    }
+    if (hg_le32(h + HDR_HEADER_SIZE) != HG_DB_HEADER_SIZE) {
+        BAD("%s: header size %u, expected %u", path,
+            hg_le32(h + HDR_HEADER_SIZE), HG_DB_HEADER_SIZE);
+    }
+    file_size = hg_le64(h + HDR_FILE_SIZE);
+    if (file_size != db->size) {
+        BAD("%s: file is %zu bytes but its header says %llu (truncated or "
+            "extended)", path, db->size, (unsigned long long) file_size);
+    }
+    meta_len = hg_le64(h + HDR_META_LEN);
+    if (meta_len > file_size - HG_DB_HEADER_SIZE) {
+        BAD("%s: metadata length %llu runs past the end of the file", path,
+            (unsigned long long) meta_len);
+    }
+    if (hg_db_meta_sha256(h, h + HG_DB_HEADER_SIZE, meta_len, sum) != 0) {
+        return hg_err_set(err, HG_ECRYPTO, "%s: cannot compute SHA-256", path);
+    }
+    if (memcmp(sum, h + HDR_META_SHA256, 32) != 0) {
+        BAD("%s: header checksum mismatch (header or metadata corrupted)", path);
+    }
+
+    /* The checksum only proves the writer meant it; now prove it is sane. */
+    if (!_hg_all_zero(h + 80, 48) || !_hg_all_zero(h + HDR_RESERVED_AT,
+                                                   HG_DB_HEADER_SIZE - HDR_RESERVED_AT))
+    {
+        BAD("%s: reserved header bytes are not zero", path);
+    }
+    db->created = hg_le64(h + HDR_CREATED);
+    db->nlists = hg_le32(h + HDR_NLISTS);
+    db->nsources = hg_le32(h + HDR_NSOURCES);
+    db->nsets = hg_le32(h + HDR_NSETS);
+    db->nmembers = hg_le32(h + HDR_NMEMBERS);
+    strings_len = hg_le64(h + HDR_STRINGS_LEN);
+    if (db->nlists > HG_MAX_LISTS) {
+        BAD("%s: %u lists, more than the limit of %u", path, db->nlists,
+            HG_MAX_LISTS);
+    }
+
+    /* metadata: lists | sources | sets | members | strings, canonical */
+    cursor = HG_DB_HEADER_SIZE;
+    if (_hg_section(&cursor, 0, 0, db->nlists, LIST_REC, file_size) != 0) {
+        BAD("%s: list table runs past the end of the file", path);
+    }
+    db->lists = h + HG_DB_HEADER_SIZE;
+    if (_hg_section(&cursor, 0, 0, db->nsources, SOURCE_REC, file_size) != 0) {
+        BAD("%s: source table runs past the end of the file", path);
+    }
+    db->sources = h + (cursor - (uint64_t) db->nsources * SOURCE_REC);
+    if (_hg_section(&cursor, 0, 0, db->nsets, SET_REC, file_size) != 0) {
+        BAD("%s: list-set table runs past the end of the file", path);
+    }
+    db->sets = h + (cursor - (uint64_t) db->nsets * SET_REC);
+    if (_hg_section(&cursor, 0, 0, db->nmembers, MEMBER_REC, file_size) != 0) {
+        BAD("%s: list-set members run past the end of the file", path);
+    }
+    db->members = h + (cursor - (uint64_t) db->nmembers * MEMBER_REC);
+    if (_hg_section(&cursor, 0, 0, strings_len, 1, file_size) != 0) {
+        BAD("%s: string table runs past the end of the file", path);
+    }
+    db->strings = (const char *) h + (cursor - strings_len);
+    db->strings_len = strings_len;
+    if (hg_db_align(cursor) - HG_DB_HEADER_SIZE != meta_len) {
+        BAD("%s: metadata length %llu does not match its tables (%llu)", path,
+            (unsigned long long) meta_len,
+            (unsigned long long) (hg_db_align(cursor) - HG_DB_HEADER_SIZE));
+    }
+    if (strings_len == 0 || strings_len > HG_DB_MAX_STRINGS
+        || db->strings[strings_len - 1] != '\0')
+    {
+        BAD("%s: string table is empty, too large or not NUL-terminated", path);
+    }
+
+    tot = 0;
+    for (i = 0; i < db->nlists; i++) {
+        const unsigned char  *l = db->lists + (uint64_t) i * LIST_REC;
+        uint32_t              name = hg_le32(l + LIST_NAME);
+        uint32_t              ver = hg_le32(l + LIST_VERSION);
+
+        if (name >= strings_len || ver >= strings_len) {
+            BAD("%s: list %u: name or version outside the string table",
+                path, i);
+        }
+        if (!_hg_valid_list_name(db->strings + name, HG_LIST_NAME_MAX)) {
+            BAD("%s: list %u: bad list name", path, i);
+        }
+        if (strnlen(db->strings + ver, HG_DB_VERSION_MAX + 1) > HG_DB_VERSION_MAX) {
+            BAD("%s: list %u: version longer than %d bytes", path, i,
+                HG_DB_VERSION_MAX);
+        }
+        if (hg_le32(l + LIST_KIND) > HG_LIST_ALLOW) {
+            BAD("%s: list %u: unknown kind %u", path, i, hg_le32(l + LIST_KIND));
+        }
+        if (hg_le32(l + LIST_FIRST_SOURCE) != tot
+            || hg_le32(l + LIST_NSOURCES) > db->nsources - tot)
+        {
+            BAD("%s: list %u: source range outside the source table", path, i);
+        }
+        tot += hg_le32(l + LIST_NSOURCES);
+        if (!_hg_all_zero(l + 20, 4) || !_hg_all_zero(l + 40, 8)) {
+            BAD("%s: list %u: reserved bytes are not zero", path, i);
+        }
+    }
+    if (tot != db->nsources) {
+        BAD("%s: lists claim %llu sources, the table has %u", path,
+            (unsigned long long) tot, db->nsources);
+    }
+    for (i = 0; i < db->nsources; i++) {
+        if (hg_le32(db->sources + (uint64_t) i * SOURCE_REC + SOURCE_NAME)
+            >= strings_len)
+        {
+            BAD("%s: source %u: name outside the string table", path, i);
+        }
+    }
+    tot = 0;
+    for (i = 0; i < db->nsets; i++) {
+        first = hg_le32(db->sets + (uint64_t) i * SET_REC + SET_FIRST);
+        count = hg_le32(db->sets + (uint64_t) i * SET_REC + SET_COUNT);
+        if (first != tot || count == 0 || count > db->nmembers - tot) {
+            BAD("%s: list-set %u: member range is empty or out of bounds",
+                path, i);
+        }
+        for (j = 0; j < count; j++) {
+            v = hg_le16(db->members + (uint64_t) (first + j) * MEMBER_REC);
+            if (v >= db->nlists || (j > 0 && v <= prev)) {
+                BAD("%s: list-set %u: member %u is not a list or not in "
+                    "order", path, i, j);
+            }
+            prev = (uint32_t) v;
+        }
+        tot += count;
+    }
+    if (tot != db->nmembers) {
+        BAD("%s: list-sets use %llu members, the table has %u", path,
+            (unsigned long long) tot, db->nmembers);
+    }
+
+    /* data: per algorithm buckets | digests | set index | extras; labels */
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        const unsigned char  *ah = h + HDR_ALG(a);
+        hg_db_alg_t          *al = &db->alg[a];
+        const char           *an = hg_alg_name(a);
+        uint64_t              off;
+
+        al->dlen = hg_alg_len(a);
+        al->count = hg_le64(ah + ALG_COUNT);
+        al->bits = hg_le32(ah + ALG_BUCKET_BITS);
+        al->setw = hg_le32(ah + ALG_SETW);
+        al->nextras = hg_le64(ah + ALG_NEXTRAS);
+        if (al->count > HG_DB_MAX_ROWS) {
+            BAD("%s: %s: %llu rows, more than the format allows", path, an,
+                (unsigned long long) al->count);
+        }
+        if (al->bits > HG_DB_MAX_BUCKET_BITS) {
+            BAD("%s: %s: %u bucket bits, more than %u", path, an, al->bits,
+                HG_DB_MAX_BUCKET_BITS);
+        }
+        if (al->setw != 0 && al->setw != 1 && al->setw != 2 && al->setw != 4) {
+            BAD("%s: %s: set index width %u is not 0, 1, 2 or 4", path, an,
+                al->setw);
+        }
+        if (al->count > 0 && db->nsets == 0) {
+            BAD("%s: %s: digests but no list-sets", path, an);
+        }
+        if (al->setw == 0 && al->nextras > 0) {
+            BAD("%s: %s: extras without a set index to flag them", path, an);
+        }
+        if (!_hg_all_zero(ah + 56, 8)) {
+            BAD("%s: %s: reserved bytes are not zero", path, an);
+        }
+        off = hg_le64(ah + ALG_BUCKETS_OFF);
+        if (_hg_section(&cursor, off, 1, hg_db_buckets_len(al->bits), 1,
+                        file_size) != 0)
+        {
+            BAD("%s: %s: bucket index misplaced or past the end of the file",
+                path, an);
+        }
+        al->buckets = h + off;
+        off = hg_le64(ah + ALG_DIGESTS_OFF);
+        if (_hg_section(&cursor, off, 1, al->count, al->dlen, file_size) != 0) {
+            BAD("%s: %s: digest table misplaced or past the end of the file",
+                path, an);
+        }
+        al->digests = h + off;
+        off = hg_le64(ah + ALG_SETIDX_OFF);
+        if (_hg_section(&cursor, off, 1, al->count, al->setw, file_size) != 0) {
+            BAD("%s: %s: set index misplaced or past the end of the file",
+                path, an);
+        }
+        al->setidx = h + off;
+        off = hg_le64(ah + ALG_EXTRAS_OFF);
+        if (_hg_section(&cursor, off, 1, al->nextras, EXTRA_REC, file_size) != 0) {
+            BAD("%s: %s: extras table misplaced or past the end of the file",
+                path, an);
+        }
+        al->extras = h + off;
+        /* the ends of the bucket index; the middle is clamped per lookup */
+        if (hg_le32(al->buckets) != 0
+            || hg_le32(al->buckets + ((uint64_t) 1 << al->bits) * 4) != al->count)
+        {
+            BAD("%s: %s: bucket index does not span the digest table", path, an);
+        }
+    }
+    labels_off = hg_le64(h + HDR_LABELS_OFF);
+    labels_len = hg_le64(h + HDR_LABELS_LEN);
+    if (_hg_section(&cursor, labels_off, 1, labels_len, 1, file_size) != 0) {
+        BAD("%s: label table misplaced or past the end of the file", path);
+    }
+    if (labels_len > HG_DB_MAX_STRINGS
+        || (labels_len > 0 && h[labels_off + labels_len - 1] != '\0'))
+    {
+        BAD("%s: label table too large or not NUL-terminated", path);
+    }
+    db->labels = (const char *) h + labels_off;
+    db->labels_len = labels_len;
+    if (hg_db_align(cursor) != file_size) {
+        BAD("%s: %llu bytes after the last section", path,
+            (unsigned long long) (file_size - cursor));
+    }
+    return HG_OK;
+}
+
+/*
+ * Map and validate the database at path; see db.h. The descriptor is
+ * closed before returning: the mapping alone keeps the file's pages, so a
+ * rename over path later does not disturb this handle.
+ */
+hg_status_t
+hg_db_open(const char *path, unsigned flags, hg_db_t **out, hg_err_t *err)
+{
+    hg_db_t      *db;
+    struct stat   st;
+    int           fd;
+    void         *map;
+    hg_status_t   st_rc;
+
+    *out = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return hg_err_sys(err, errno == ENOENT ? HG_ENOENT : HG_EIO,
+                          "%s: cannot open", path);
+    }
+    if (fstat(fd, &st) != 0) {
+        hg_err_sys(err, HG_EIO, "%s: cannot stat", path);
+        close(fd);
+        return HG_EIO;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return hg_err_set(err, HG_EFORMAT, "%s: not a regular file", path);
+    }
+    if (st.st_size < (off_t) HG_DB_HEADER_SIZE) {
+        close(fd);
+        return hg_err_set(err, HG_EFORMAT, "%s: truncated: %lld bytes, shorter "
+                          "than the %u-byte header", path,
+                          (long long) st.st_size, HG_DB_HEADER_SIZE);
+    }
+    map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        return hg_err_sys(err, HG_EIO, "%s: cannot mmap", path);
+    }
+
+    db = calloc(1, sizeof(*db));
+    if (db == NULL || (db->path = strdup(path)) == NULL) {
+        free(db);
+        munmap(map, (size_t) st.st_size);
+        return hg_err_set(err, HG_ENOMEM, "%s: out of memory", path);
+    }
+    db->base = map;
+    db->size = (size_t) st.st_size;
+    atomic_init(&db->refs, 1);
+
+    st_rc = _hg_db_validate(db, path, err);
+    if (st_rc == HG_OK && (flags & HG_DB_OPEN_VERIFY)) {
+        st_rc = hg_db_verify(db, err);
+    }
+    if (st_rc != HG_OK) {
+        hg_db_close(db);
+        return st_rc;
+    }
+    *out = db;
+    return HG_OK;
+}
+
+hg_db_t *
+hg_db_ref(hg_db_t *db)
+{
+    atomic_fetch_add_explicit(&db->refs, 1, memory_order_relaxed);
+    return db;
+}
+
+void
+hg_db_close(hg_db_t *db)
+{
+    if (db == NULL) {
+        return;
+    }
+    /* release: our reads happen before the unmap another thread may do */
+    if (atomic_fetch_sub_explicit(&db->refs, 1, memory_order_acq_rel) != 1) {
+        return;
+    }
+    munmap((void *) db->base, db->size);
+    free(db->path);
+    free(db);
+}
+
+/*
+ * Check both checksums: header+metadata and the whole file after the
+ * header. O(file size); HG_EFORMAT names the one that failed.
+ */
+hg_status_t
+hg_db_verify(const hg_db_t *db, hg_err_t *err)
+{
+    const unsigned char  *h = db->base;
+    unsigned char         sum[32];
+
+    if (hg_db_meta_sha256(h, h + HG_DB_HEADER_SIZE, hg_le64(h + HDR_META_LEN),
+                          sum) != 0)
+    {
+        return hg_err_set(err, HG_ECRYPTO, "%s: cannot compute SHA-256",
+                          db->path);
+    }
+    if (memcmp(sum, h + HDR_META_SHA256, 32) != 0) {
+        return hg_err_set(err, HG_EFORMAT, "%s: header checksum mismatch "
+                          "(header or metadata corrupted)", db->path);
+    }
+    if (_hg_sha256_parts(NULL, 0, h + HG_DB_HEADER_SIZE,
+                         db->size - HG_DB_HEADER_SIZE, sum) != 0)
+    {
+        return hg_err_set(err, HG_ECRYPTO, "%s: cannot compute SHA-256",
+                          db->path);
+    }
+    if (memcmp(sum, h + HDR_FILE_SHA256, 32) != 0) {
+        return hg_err_set(err, HG_EFORMAT, "%s: file checksum mismatch "
+                          "(contents corrupted)", db->path);
+    }
+    return HG_OK;
+}
+
+const char *
+hg_db_path(const hg_db_t *db)
+{
+    return db->path;
+}
+
+uint64_t
+hg_db_created(const hg_db_t *db)
+{
+    return db->created;
+}
+
+uint64_t
+hg_db_file_size(const hg_db_t *db)
+{
+    return db->size;
+}
+
+uint32_t
+hg_db_version(const hg_db_t *db)
+{
+    return db->format;
+}

@@ -1,0 +1,1127 @@
+/*
+ * test_db.c - the compiled database: build, write, open, look up, walk,
+ * update incrementally, and refuse every truncated, corrupted or hostile
+ * file. Digests are seeded random bytes: synthetic data only.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+
+#include "db_format.h"
+#include "hashgate/db.h"
+
+static char  tmpdir[64];
+
+static uint64_t
+rnd(uint64_t *s)
+{
+    /* xorshift64*: reproducible synthetic digests */
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ULL;
+}
+
+static void
+rnd_digest(uint64_t *s, unsigned char *d, size_t len)
+{
+    size_t    i;
+    uint64_t  v = 0;
+
+    for (i = 0; i < len; i++) {
+        if (i % 8 == 0) {
+            v = rnd(s);
+        }
+        d[i] = (unsigned char) (v >> (8 * (i % 8)));
+    }
+}
+
+static const char *
+tpath(const char *name)
+{
+    static char  buf[8][384];
+    static int   k;
+
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof(buf[k]), "%s/%.255s", tmpdir, name);
+    return buf[k];
+}
+
+static int
+setup(void **state)
+{
+    (void) state;
+    strcpy(tmpdir, "/tmp/hg-test-db-XXXXXX");
+    return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+    DIR            *d;
+    struct dirent  *e;
+
+    (void) state;
+    d = opendir(tmpdir);
+    if (d != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] != '.') {
+                unlink(tpath(e->d_name));
+            }
+        }
+        closedir(d);
+    }
+    rmdir(tmpdir);
+    return 0;
+}
+
+static hg_entry_t
+entry(hg_alg_t alg, const unsigned char *d)
+{
+    hg_entry_t  e;
+
+    memset(&e, 0, sizeof(e));
+    e.alg = alg;
+    memcpy(e.digest, d, hg_alg_len(alg));
+    return e;
+}
+
+static uint32_t
+mklist(hg_dbb_t *b, const char *name, unsigned kind)
+{
+    uint32_t  id;
+    hg_err_t  err;
+
+    assert_int_equal(hg_dbb_list(b, name, NULL, kind, &id, &err), HG_OK);
+    return id;
+}
+
+static hg_db_t *
+write_open(hg_dbb_t *b, const char *path, unsigned flags)
+{
+    hg_err_t  err;
+    hg_db_t  *db;
+
+    err.msg[0] = '\0';
+    if (hg_dbb_write(b, path, 1700000000, &err) != HG_OK) {
+        fail_msg("write: %s", err.msg);
+    }
+    hg_dbb_free(b);
+    if (hg_db_open(path, flags, &db, &err) != HG_OK) {
+        fail_msg("open: %s", err.msg);
+    }
+    return db;
+}
+
+static unsigned char *
+slurp(const char *path, size_t *len)
+{
+    struct stat     st;
+    unsigned char  *p;
+    int             fd = open(path, O_RDONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    p = malloc((size_t) st.st_size + 1);
+    assert_non_null(p);
+    assert_int_equal(read(fd, p, (size_t) st.st_size), st.st_size);
+    close(fd);
+    *len = (size_t) st.st_size;
+    return p;
+}
+
+static void
+spit(const char *path, const unsigned char *p, size_t len)
+{
+    int  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, p, len), (ssize_t) len);
+    close(fd);
+}
+
+/* Expect path to be refused with HG_EFORMAT and a message naming it. */
+static void
+assert_refused(const char *path, const char *what)
+{
+    hg_db_t   *db = NULL;
+    hg_err_t   err;
+    hg_status_t st;
+
+    err.msg[0] = '\0';
+    st = hg_db_open(path, 0, &db, &err);
+    if (st != HG_EFORMAT) {
+        hg_db_close(db);
+        fail_msg("%s: open gave %d, not HG_EFORMAT", what, st);
+    }
+    assert_null(db);
+    assert_non_null(strstr(err.msg, path));
+}
+
+/* A small database with every feature, for the corruption tests. */
+static void
+build_rich(const char *path)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    uint64_t        s = 7;
+    unsigned char   d[32], sha[32];
+    uint32_t        l1, l2, l3;
+    hg_entry_t      e;
+    hg_err_t        err;
+    int             i, a;
+    char            lab[32];
+
+    assert_int_equal(hg_dbb_list(b, "vendor-a", "2026-11-25", HG_LIST_BLOCK,
+                                 &l1, &err), HG_OK);
+    l2 = mklist(b, "team.b", HG_LIST_BLOCK);
+    l3 = mklist(b, "fp_allow", HG_LIST_ALLOW);
+    memset(sha, 0xab, 32);
+    assert_int_equal(hg_dbb_source(b, l1, "a.hsb", sha), HG_OK);
+    assert_int_equal(hg_dbb_source(b, l2, "b.txt", sha), HG_OK);
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        for (i = 0; i < 20; i++) {
+            rnd_digest(&s, d, 32);
+            e = entry(a, d);
+            if (i % 3 == 0) {
+                e.has_size = 1;
+                e.size = 1000 + i;
+            }
+            if (i % 4 == 0) {
+                snprintf(lab, sizeof(lab), "label-%d", i);
+                e.label = lab;
+            }
+            assert_int_equal(hg_dbb_add(b, i % 2 ? l1 : l2, &e), HG_OK);
+            if (i % 5 == 0) {
+                assert_int_equal(hg_dbb_add(b, l3, &e), HG_OK);
+            }
+        }
+    }
+    assert_int_equal(hg_dbb_write(b, path, 1700000000, &err), HG_OK);
+    hg_dbb_free(b);
+}
+
+static uint64_t
+meta_end(const unsigned char *p)
+{
+    return HG_DB_HEADER_SIZE + hg_le64(p + HDR_META_LEN);
+}
+
+/* ---- tests ---- */
+
+static void
+test_db_round_trip_with_no_entries(void **state)
+{
+    hg_db_t       *db;
+    unsigned char  d[32] = { 0 };
+    hg_db_hit_t    hit;
+    hg_err_t       err;
+
+    (void) state;
+    db = write_open(hg_dbb_new(), tpath("empty.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_algs(db), 0);
+    assert_int_equal(hg_db_nlists(db), 0);
+    assert_int_equal(hg_db_count(db, HG_ALG_SHA256), 0);
+    assert_int_equal(hg_db_lookup(db, HG_ALG_SHA256, d, &hit, 1), 0);
+    assert_int_equal(hg_db_created(db), 1700000000);
+    assert_int_equal(hg_db_version(db), HG_DB_FORMAT);
+    assert_int_equal(hg_db_verify(db, &err), HG_OK);
+    assert_string_equal(hg_db_path(db), tpath("empty.db"));
+    hg_db_close(db);
+}
+
+static void
+test_db_round_trip_with_one_entry(void **state)
+{
+    hg_dbb_t      *b = hg_dbb_new();
+    hg_db_t       *db;
+    unsigned char  d[32];
+    uint64_t       s = 1;
+    hg_db_hit_t    hit;
+    hg_entry_t     e;
+    hg_db_list_t   l;
+    uint32_t       id;
+
+    (void) state;
+    rnd_digest(&s, d, 32);
+    id = mklist(b, "one", HG_LIST_BLOCK);
+    e = entry(HG_ALG_MD5, d);
+    assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+    assert_int_equal(hg_dbb_pending(b), 1);
+    db = write_open(b, tpath("one.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_algs(db), HG_ALG_BIT(HG_ALG_MD5));
+    assert_int_equal(hg_db_lookup(db, HG_ALG_MD5, d, &hit, 1), 1);
+    assert_int_equal(hit.list, 0);
+    assert_int_equal(hit.has_size, 0);
+    assert_null(hit.label);
+    d[15] ^= 1;
+    assert_int_equal(hg_db_lookup(db, HG_ALG_MD5, d, &hit, 1), 0);
+    assert_int_equal(hg_db_list(db, 0, &l), HG_OK);
+    assert_string_equal(l.name, "one");
+    assert_string_equal(l.version, "");
+    assert_int_equal(l.entries, 1);
+    assert_int_equal(l.compiled, 1700000000);
+    hg_db_close(db);
+}
+
+static void
+test_db_round_trip_with_a_million_entries(void **state)
+{
+    const size_t    n = 1000000;
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_db_t        *db;
+    unsigned char   d[32];
+    uint64_t        s = 42;
+    hg_db_hit_t     hit;
+    hg_entry_t      e;
+    uint32_t        id;
+    size_t          i, found = 0;
+
+    (void) state;
+    id = mklist(b, "big", HG_LIST_BLOCK);
+    for (i = 0; i < n; i++) {
+        rnd_digest(&s, d, 32);
+        e = entry(HG_ALG_SHA256, d);
+        assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+    }
+    db = write_open(b, tpath("big.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_count(db, HG_ALG_SHA256), n);
+    /* compact: digests plus under one byte of index per row */
+    assert_true(hg_db_file_size(db) <= 1.1 * 32 * n);
+
+    s = 42;
+    for (i = 0; i < n; i++) {
+        rnd_digest(&s, d, 32);
+        found += hg_db_lookup(db, HG_ALG_SHA256, d, &hit, 1) == 1;
+    }
+    assert_int_equal(found, n);
+    s = 4242;
+    found = 0;
+    for (i = 0; i < 100000; i++) {
+        rnd_digest(&s, d, 32);
+        found += hg_db_lookup(db, HG_ALG_SHA256, d, &hit, 1);
+    }
+    assert_int_equal(found, 0);
+    hg_db_close(db);
+}
+
+static void
+test_db_lookup_present_and_absent_on_each_algorithm(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_db_t        *db;
+    unsigned char   d[32];
+    uint64_t        s = 9;
+    hg_db_hit_t     hit;
+    hg_entry_t      e;
+    uint32_t        id;
+    int             a, i;
+
+    (void) state;
+    id = mklist(b, "mixed", HG_LIST_BLOCK);
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        for (i = 0; i < 3000; i++) {
+            rnd_digest(&s, d, 32);
+            e = entry(a, d);
+            assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+        }
+    }
+    db = write_open(b, tpath("mixed.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_algs(db), HG_ALGS_ALL);
+    s = 9;
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        assert_int_equal(hg_db_count(db, a), 3000);
+        for (i = 0; i < 3000; i++) {
+            rnd_digest(&s, d, 32);
+            assert_int_equal(hg_db_lookup(db, a, d, &hit, 1), 1);
+            /* the same bytes under another algorithm are not there */
+            assert_int_equal(hg_db_lookup(db, (a + 1) % HG_ALG_COUNT, d,
+                                          &hit, 1), 0);
+            d[hg_alg_len(a) - 1] ^= 0x80;
+            assert_int_equal(hg_db_lookup(db, a, d, &hit, 1), 0);
+        }
+    }
+    assert_int_equal(hg_db_lookup(db, (hg_alg_t) 7, d, &hit, 1), 0);
+    hg_db_close(db);
+}
+
+static void
+test_db_digest_on_several_lists_is_stored_once_and_reports_every_list(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_db_t        *db;
+    unsigned char   d[32], other[32];
+    uint64_t        s = 3;
+    hg_db_hit_t     hits[4];
+    hg_entry_t      e;
+    hg_db_list_t    l;
+    uint32_t        ids[3];
+    int             i;
+
+    (void) state;
+    rnd_digest(&s, d, 32);
+    rnd_digest(&s, other, 32);
+    ids[0] = mklist(b, "c", HG_LIST_BLOCK);
+    ids[1] = mklist(b, "a", HG_LIST_BLOCK);
+    ids[2] = mklist(b, "b", HG_LIST_BLOCK);
+    e = entry(HG_ALG_SHA1, d);
+    for (i = 2; i >= 0; i--) {
+        assert_int_equal(hg_dbb_add(b, ids[i], &e), HG_OK);
+        assert_int_equal(hg_dbb_add(b, ids[i], &e), HG_OK);   /* twice */
+    }
+    e = entry(HG_ALG_SHA1, other);
+    assert_int_equal(hg_dbb_add(b, ids[1], &e), HG_OK);
+    db = write_open(b, tpath("multi.db"), 0);
+    assert_int_equal(hg_db_count(db, HG_ALG_SHA1), 2);
+    assert_int_equal(hg_db_lookup(db, HG_ALG_SHA1, d, hits, 4), 3);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(hits[i].list, i);
+    }
+    /* max smaller than the number of lists: count still exact */
+    assert_int_equal(hg_db_lookup(db, HG_ALG_SHA1, d, hits, 1), 3);
+    assert_int_equal(hg_db_lookup(db, HG_ALG_SHA1, other, hits, 4), 1);
+    assert_int_equal(hits[0].list, 1);
+    /* lists in first-use order, each counting the shared digest */
+    assert_int_equal(hg_db_list(db, 0, &l), HG_OK);
+    assert_string_equal(l.name, "c");
+    assert_int_equal(l.entries, 1);
+    assert_int_equal(hg_db_list(db, 1, &l), HG_OK);
+    assert_int_equal(l.entries, 2);
+    assert_int_equal(hg_db_find_list(db, "b"), 2);
+    assert_int_equal(hg_db_find_list(db, "zz"), -1);
+    assert_int_equal(hg_db_list(db, 3, &l), HG_ENOENT);
+    hg_db_close(db);
+}
+
+static void
+test_db_keeps_sizes_and_labels_per_list(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_db_t        *db;
+    unsigned char   d[32];
+    uint64_t        s = 5;
+    hg_db_hit_t     hits[3];
+    hg_entry_t      e;
+    uint32_t        x, y, z;
+
+    (void) state;
+    rnd_digest(&s, d, 32);
+    x = mklist(b, "x", HG_LIST_BLOCK);
+    y = mklist(b, "y", HG_LIST_BLOCK);
+    z = mklist(b, "z", HG_LIST_BLOCK);
+    e = entry(HG_ALG_MD5, d);
+    e.has_size = 1;
+    e.size = 123456;
+    e.label = "cat-1 \"quoted\"";
+    assert_int_equal(hg_dbb_add(b, x, &e), HG_OK);
+    e.has_size = 0;
+    e.label = "only-label";
+    assert_int_equal(hg_dbb_add(b, z, &e), HG_OK);
+    e.label = NULL;
+    assert_int_equal(hg_dbb_add(b, y, &e), HG_OK);
+    /* the same digest again on z: the label sorting first is kept */
+    e.label = "another";
+    assert_int_equal(hg_dbb_add(b, z, &e), HG_OK);
+    db = write_open(b, tpath("extras.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_lookup(db, HG_ALG_MD5, d, hits, 3), 3);
+    assert_int_equal(hits[0].list, x);
+    assert_true(hits[0].has_size);
+    assert_int_equal(hits[0].size, 123456);
+    assert_string_equal(hits[0].label, "cat-1 \"quoted\"");
+    assert_int_equal(hits[1].list, y);
+    assert_false(hits[1].has_size);
+    assert_null(hits[1].label);
+    assert_int_equal(hits[2].list, z);
+    assert_false(hits[2].has_size);
+    assert_string_equal(hits[2].label, "another");
+    hg_db_close(db);
+}
+
+static void
+test_db_keeps_allow_list_kind_version_and_sources(void **state)
+{
+    hg_dbb_t        *b = hg_dbb_new();
+    hg_db_t         *db;
+    hg_db_list_t     l;
+    hg_db_source_t   src;
+    unsigned char    sha1[32], sha2[32];
+    uint32_t         id, again;
+    hg_err_t         err;
+
+    (void) state;
+    memset(sha1, 1, 32);
+    memset(sha2, 2, 32);
+    assert_int_equal(hg_dbb_list(b, "fp", "v7", HG_LIST_ALLOW, &id, &err), HG_OK);
+    assert_int_equal(hg_dbb_list(b, "fp", "v8", HG_LIST_BLOCK, &again, &err),
+                     HG_OK);
+    assert_int_equal(again, id);
+    assert_int_equal(hg_dbb_source(b, id, "one.csv", sha1), HG_OK);
+    assert_int_equal(hg_dbb_source(b, id, "two.csv", sha2), HG_OK);
+    assert_int_equal(hg_dbb_source(b, id, "one.csv", sha1), HG_OK);  /* kept once */
+    assert_int_equal(hg_dbb_source(b, 9, "x", sha1), HG_EINVAL);
+    db = write_open(b, tpath("allow.db"), 0);
+    assert_int_equal(hg_db_list(db, 0, &l), HG_OK);
+    assert_int_equal(l.kind, HG_LIST_ALLOW);
+    assert_string_equal(l.version, "v7");
+    assert_int_equal(l.nsources, 2);
+    assert_int_equal(hg_db_list_source(db, 0, 1, &src), HG_OK);
+    assert_string_equal(src.name, "two.csv");
+    assert_memory_equal(src.sha256, sha2, 32);
+    assert_int_equal(hg_db_list_source(db, 0, 2, &src), HG_ENOENT);
+    hg_db_close(db);
+}
+
+static void
+test_dbb_list_refuses_bad_names_and_too_many_lists(void **state)
+{
+    hg_dbb_t  *b = hg_dbb_new();
+    uint32_t   id;
+    hg_err_t   err;
+    char       name[80];
+    int        i;
+
+    (void) state;
+    assert_int_equal(hg_dbb_list(b, "", NULL, 0, &id, &err), HG_EINVAL);
+    assert_int_equal(hg_dbb_list(b, "a b", NULL, 0, &id, &err), HG_EINVAL);
+    assert_int_equal(hg_dbb_list(b, "a/b", NULL, 0, &id, &err), HG_EINVAL);
+    memset(name, 'x', 65);
+    name[65] = '\0';
+    assert_int_equal(hg_dbb_list(b, name, NULL, 0, &id, &err), HG_EINVAL);
+    assert_int_equal(hg_dbb_list(b, "ok", NULL, 2, &id, &err), HG_EINVAL);
+    for (i = 0; i < HG_MAX_LISTS; i++) {
+        snprintf(name, sizeof(name), "l%d", i);
+        assert_int_equal(hg_dbb_list(b, name, NULL, 0, &id, &err), HG_OK);
+    }
+    assert_int_equal(hg_dbb_list(b, "one-more", NULL, 0, &id, &err), HG_ELIMIT);
+    hg_dbb_free(b);
+}
+
+static void
+test_db_removals_apply_after_all_additions(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_db_t        *db;
+    unsigned char   d1[32], d2[32], d3[32];
+    uint64_t        s = 11;
+    hg_db_hit_t     hits[2];
+    hg_entry_t      e;
+    hg_db_list_t    l;
+    uint32_t        a, c;
+
+    (void) state;
+    rnd_digest(&s, d1, 32);
+    rnd_digest(&s, d2, 32);
+    rnd_digest(&s, d3, 32);
+    a = mklist(b, "a", HG_LIST_BLOCK);
+    c = mklist(b, "c", HG_LIST_BLOCK);
+    /* removal given before the addition still wins */
+    e = entry(HG_ALG_SHA256, d1);
+    e.remove = 1;
+    assert_int_equal(hg_dbb_add(b, a, &e), HG_OK);
+    e.remove = 0;
+    e.has_size = 1;
+    e.size = 9;
+    assert_int_equal(hg_dbb_add(b, a, &e), HG_OK);
+    e.has_size = 0;
+    assert_int_equal(hg_dbb_add(b, c, &e), HG_OK);     /* other list keeps it */
+    e = entry(HG_ALG_SHA256, d2);
+    assert_int_equal(hg_dbb_add(b, a, &e), HG_OK);
+    e.remove = 1;
+    assert_int_equal(hg_dbb_add(b, a, &e), HG_OK);     /* d2 gone entirely */
+    e = entry(HG_ALG_SHA256, d3);
+    e.remove = 1;
+    assert_int_equal(hg_dbb_add(b, c, &e), HG_OK);     /* removing the absent */
+    e.remove = 0;
+    assert_int_equal(hg_dbb_add(b, a, &e), HG_OK);
+    db = write_open(b, tpath("rm.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_count(db, HG_ALG_SHA256), 2);
+    assert_int_equal(hg_db_lookup(db, HG_ALG_SHA256, d1, hits, 2), 1);
+    assert_int_equal(hits[0].list, c);
+    assert_int_equal(hg_db_lookup(db, HG_ALG_SHA256, d2, hits, 2), 0);
+    assert_int_equal(hg_db_lookup(db, HG_ALG_SHA256, d3, hits, 2), 1);
+    assert_int_equal(hits[0].list, a);
+    hg_db_list(db, a, &l);
+    assert_int_equal(l.entries, 1);
+    hg_db_close(db);
+}
+
+typedef struct {
+    int             n;
+    hg_alg_t        last_alg;
+    unsigned char   last[32];
+    int             labels;
+    int             sizes;
+    int             stop_at;
+} walk_t;
+
+static hg_status_t
+walk_cb(void *ctx, uint32_t list, const hg_entry_t *e)
+{
+    walk_t  *w = ctx;
+
+    (void) list;
+    if (w->n > 0 && e->alg == w->last_alg) {
+        assert_true(memcmp(w->last, e->digest, hg_alg_len(e->alg)) <= 0);
+    }
+    assert_true(w->n == 0 || e->alg >= w->last_alg);
+    w->last_alg = e->alg;
+    memcpy(w->last, e->digest, 32);
+    w->labels += e->label != NULL;
+    w->sizes += e->has_size;
+    w->n++;
+    return w->n == w->stop_at ? HG_ECANCEL : HG_OK;
+}
+
+static hg_status_t
+walk_cb_any(void *ctx, uint32_t list, const hg_entry_t *e)
+{
+    walk_t  *w = ctx;
+
+    (void) list;
+    w->labels += e->label != NULL && strlen(e->label) < (size_t) -1;
+    w->n++;
+    return HG_OK;
+}
+
+static void
+test_db_foreach_visits_every_pair_in_digest_order(void **state)
+{
+    hg_db_t  *db;
+    hg_err_t  err;
+    walk_t    w;
+
+    (void) state;
+    build_rich(tpath("rich.db"));
+    assert_int_equal(hg_db_open(tpath("rich.db"), HG_DB_OPEN_VERIFY, &db, &err),
+                     HG_OK);
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(hg_db_foreach(db, walk_cb, &w), HG_OK);
+    /* 60 digests, 12 of them also on the allow-list */
+    assert_int_equal(w.n, 72);
+    /* per algorithm: 7 sized + 2 of them also allowed; 5 labelled + 1 */
+    assert_int_equal(w.sizes, 3 * (7 + 2));
+    assert_int_equal(w.labels, 3 * (5 + 1));
+    memset(&w, 0, sizeof(w));
+    w.stop_at = 5;
+    assert_int_equal(hg_db_foreach(db, walk_cb, &w), HG_ECANCEL);
+    assert_int_equal(w.n, 5);
+    hg_db_close(db);
+}
+
+/* Fill a builder with lists a..c and the entries of seeds [from, to). */
+static void
+fill(hg_dbb_t *b, int from, int to, int with_lists)
+{
+    unsigned char   d[32], sha[32];
+    uint64_t        s;
+    hg_entry_t      e;
+    uint32_t        id;
+    hg_err_t        err;
+    char            lab[16];
+    int             i;
+
+    if (with_lists) {
+        memset(sha, 0x5a, 32);
+        assert_int_equal(hg_dbb_list(b, "a", "1", HG_LIST_BLOCK, &id, &err),
+                         HG_OK);
+        assert_int_equal(hg_dbb_source(b, id, "a.txt", sha), HG_OK);
+        mklist(b, "b", HG_LIST_BLOCK);
+        mklist(b, "c", HG_LIST_ALLOW);
+    }
+    for (i = from; i < to; i++) {
+        s = (uint64_t) i + 1000;
+        rnd_digest(&s, d, 32);
+        e = entry(i % 3, d);
+        if (i % 7 == 0) {
+            e.has_size = 1;
+            e.size = (uint64_t) i;
+        }
+        if (i % 11 == 0) {
+            snprintf(lab, sizeof(lab), "L%d", i % 13);
+            e.label = lab;
+        }
+        assert_int_equal(hg_dbb_add(b, (uint32_t) (i % 3), &e), HG_OK);
+        if (i % 4 == 0) {
+            assert_int_equal(hg_dbb_add(b, (uint32_t) ((i + 1) % 3), &e), HG_OK);
+        }
+    }
+}
+
+static void
+test_db_load_then_write_equals_full_write_byte_for_byte(void **state)
+{
+    hg_dbb_t       *full = hg_dbb_new(), *base = hg_dbb_new(), *inc;
+    hg_db_t        *db;
+    unsigned char  *p1, *p2;
+    size_t          n1, n2;
+    hg_err_t        err;
+    unsigned char   d[32];
+    uint64_t        s;
+    hg_entry_t      e;
+    int             i;
+
+    (void) state;
+    /* full: entries 0..2000 except those removed below */
+    fill(full, 0, 2000, 1);
+    for (i = 100; i < 200; i++) {
+        s = (uint64_t) i + 1000;
+        rnd_digest(&s, d, 32);
+        e = entry(i % 3, d);
+        e.remove = 1;
+        assert_int_equal(hg_dbb_add(full, (uint32_t) (i % 3), &e), HG_OK);
+    }
+    assert_int_equal(hg_dbb_write(full, tpath("full.db"), 1700000000, &err),
+                     HG_OK);
+    hg_dbb_free(full);
+
+    /* base: 0..1500, then an update adds 1500..2000 and removes 100..200 */
+    fill(base, 0, 1500, 1);
+    assert_int_equal(hg_dbb_write(base, tpath("base.db"), 1700000000, &err),
+                     HG_OK);
+    hg_dbb_free(base);
+    assert_int_equal(hg_db_open(tpath("base.db"), 0, &db, &err), HG_OK);
+    inc = hg_dbb_new();
+    assert_int_equal(hg_dbb_load(inc, db, &err), HG_OK);
+    hg_db_close(db);
+    fill(inc, 1500, 2000, 0);
+    for (i = 100; i < 200; i++) {
+        s = (uint64_t) i + 1000;
+        rnd_digest(&s, d, 32);
+        e = entry(i % 3, d);
+        e.remove = 1;
+        assert_int_equal(hg_dbb_add(inc, (uint32_t) (i % 3), &e), HG_OK);
+    }
+    assert_int_equal(hg_dbb_write(inc, tpath("inc.db"), 1700000000, &err), HG_OK);
+    hg_dbb_free(inc);
+
+    p1 = slurp(tpath("full.db"), &n1);
+    p2 = slurp(tpath("inc.db"), &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(p1, p2, n1);
+    free(p1);
+    free(p2);
+}
+
+static void
+test_db_open_refuses_truncated_file(void **state)
+{
+    unsigned char  *p;
+    size_t          n, len, end;
+    const char     *cut = tpath("cut.db");
+
+    (void) state;
+    build_rich(tpath("trunc-src.db"));
+    p = slurp(tpath("trunc-src.db"), &n);
+    end = meta_end(p);
+    assert_true(end < n);
+    /* every byte of header and metadata, then a sample of the data */
+    for (len = 0; len < n; len += len < end ? 1 : 37) {
+        spit(cut, p, len);
+        assert_refused(cut, "truncated");
+    }
+    spit(cut, p, n - 1);
+    assert_refused(cut, "one byte short");
+    free(p);
+}
+
+static void
+test_db_open_refuses_bit_flips_in_header_and_metadata(void **state)
+{
+    unsigned char  *p;
+    size_t          n, i, end;
+    const char     *bad = tpath("flip.db");
+    int             bit;
+
+    (void) state;
+    build_rich(tpath("flip-src.db"));
+    p = slurp(tpath("flip-src.db"), &n);
+    end = meta_end(p);
+    for (i = 0; i < end; i++) {
+        for (bit = 0; bit < 8; bit++) {
+            p[i] ^= (unsigned char) (1 << bit);
+            spit(bad, p, n);
+            assert_refused(bad, "bit flip");
+            p[i] ^= (unsigned char) (1 << bit);
+        }
+    }
+    free(p);
+}
+
+static void
+test_db_verify_refuses_bit_flips_anywhere(void **state)
+{
+    unsigned char  *p, d[32];
+    size_t          n, i;
+    const char     *bad = tpath("vflip.db");
+    hg_db_t        *db;
+    hg_db_hit_t     hits[4];
+    hg_err_t        err;
+    uint64_t        s = 99;
+    walk_t          w;
+    int             k;
+
+    (void) state;
+    build_rich(tpath("vflip-src.db"));
+    p = slurp(tpath("vflip-src.db"), &n);
+    for (i = 0; i < n; i++) {
+        p[i] ^= (unsigned char) (1 << (i % 8));
+        spit(bad, p, n);
+        assert_int_not_equal(hg_db_open(bad, HG_DB_OPEN_VERIFY, &db, &err), HG_OK);
+        if (hg_db_open(bad, 0, &db, &err) == HG_OK) {
+            assert_true(i >= meta_end(p));
+            assert_int_equal(hg_db_verify(db, &err), HG_EFORMAT);
+            assert_non_null(strstr(err.msg, "checksum"));
+            /* wrong answers are allowed, reads outside the file are not */
+            for (k = 0; k < 20; k++) {
+                rnd_digest(&s, d, 32);
+                (void) hg_db_lookup(db, k % 3, d, hits, 4);
+            }
+            memset(&w, 0, sizeof(w));
+            (void) hg_db_foreach(db, walk_cb_any, &w);
+            hg_db_close(db);
+        }
+        p[i] ^= (unsigned char) (1 << (i % 8));
+    }
+    free(p);
+}
+
+/* Recompute the header checksum after a deliberate edit (a hostile writer). */
+static void
+reseal(unsigned char *p, size_t n)
+{
+    uint64_t      ml = hg_le64(p + HDR_META_LEN);
+    EVP_MD_CTX   *c = EVP_MD_CTX_new();
+    unsigned char hdr[HG_DB_HEADER_SIZE];
+
+    if (ml > n - HG_DB_HEADER_SIZE) {
+        EVP_MD_CTX_free(c);
+        return;
+    }
+    memcpy(hdr, p, sizeof(hdr));
+    memset(hdr + HDR_META_SHA256, 0, 32);
+    assert_int_equal(EVP_DigestInit_ex(c, EVP_sha256(), NULL), 1);
+    EVP_DigestUpdate(c, hdr, sizeof(hdr));
+    EVP_DigestUpdate(c, p + HG_DB_HEADER_SIZE, ml);
+    EVP_DigestFinal_ex(c, p + HDR_META_SHA256, NULL);
+    EVP_MD_CTX_free(c);
+}
+
+enum { F32, F64, F16 };
+
+/* One hostile edit: set the field at off (width) to v, reseal, expect refusal. */
+static void
+hostile(const unsigned char *orig, size_t n, size_t off, int width, uint64_t v,
+        const char *what)
+{
+    unsigned char  *p = malloc(n);
+    const char     *bad = tpath("hostile.db");
+
+    assert_non_null(p);
+    memcpy(p, orig, n);
+    if (width == F32) {
+        hg_put32(p + off, (uint32_t) v);
+    } else if (width == F64) {
+        hg_put64(p + off, v);
+    } else {
+        hg_put16(p + off, (uint16_t) v);
+    }
+    reseal(p, n);
+    spit(bad, p, n);
+    assert_refused(bad, what);
+    free(p);
+}
+
+static void
+test_db_open_refuses_hostile_headers(void **state)
+{
+    unsigned char  *p;
+    size_t          n, members, strings, lists = HG_DB_HEADER_SIZE;
+    uint64_t        ml, sl, a2 = HDR_ALG(2);
+    hg_db_t        *db;
+    hg_err_t        err;
+    uint32_t        nl, ns, nsets;
+
+    (void) state;
+    build_rich(tpath("h-src.db"));
+    p = slurp(tpath("h-src.db"), &n);
+    /* the resealed, unmodified file is fine: the edits below are the cause */
+    reseal(p, n);
+    spit(tpath("h-ok.db"), p, n);
+    assert_int_equal(hg_db_open(tpath("h-ok.db"), HG_DB_OPEN_VERIFY, &db, &err),
+                     HG_OK);
+    hg_db_close(db);
+
+    ml = hg_le64(p + HDR_META_LEN);
+    sl = hg_le64(p + HDR_STRINGS_LEN);
+    nl = hg_le32(p + HDR_NLISTS);
+    ns = hg_le32(p + HDR_NSOURCES);
+    nsets = hg_le32(p + HDR_NSETS);
+    strings = HG_DB_HEADER_SIZE + ml - hg_db_align(sl);
+    members = HG_DB_HEADER_SIZE + hg_db_align(nl * LIST_REC);
+    members = hg_db_align(members + ns * SOURCE_REC);
+    members = hg_db_align(members + nsets * SET_REC);
+
+    hostile(p, n, HDR_MAGIC, F32, 0x42444749, "bad magic");
+    hostile(p, n, HDR_FORMAT, F32, 2, "future format");
+    hostile(p, n, HDR_HEADER_SIZE, F32, 4096, "header size");
+    hostile(p, n, HDR_FILE_SIZE, F64, n + 8, "file size says longer");
+    hostile(p, n, HDR_FILE_SIZE, F64, UINT64_MAX, "file size huge");
+    hostile(p, n, HDR_META_LEN, F64, UINT64_MAX, "metadata length huge");
+    hostile(p, n, HDR_META_LEN, F64, ml + 8, "metadata length off by 8");
+    hostile(p, n, HDR_NLISTS, F32, UINT32_MAX, "huge list count");
+    hostile(p, n, HDR_NLISTS, F32, nl + 1, "one list too many");
+    hostile(p, n, HDR_NSOURCES, F32, UINT32_MAX, "huge source count");
+    hostile(p, n, HDR_NSETS, F32, 0x7fffffff, "huge set count");
+    hostile(p, n, HDR_NMEMBERS, F32, hg_le32(p + HDR_NMEMBERS) + 1, "members");
+    hostile(p, n, HDR_STRINGS_LEN, F64, sl + 8, "strings length");
+    hostile(p, n, HDR_STRINGS_LEN, F64, UINT64_MAX - 3, "strings overflow");
+    hostile(p, n, HDR_LABELS_OFF, F64, UINT64_MAX - 7, "labels offset wraps");
+    hostile(p, n, HDR_LABELS_LEN, F64, UINT64_MAX, "labels length huge");
+    hostile(p, n, HDR_LABELS_LEN, F64, hg_le64(p + HDR_LABELS_LEN) + 8,
+            "labels past the end");
+    hostile(p, n, a2 + ALG_COUNT, F64, (uint64_t) 1 << 40, "huge row count");
+    hostile(p, n, a2 + ALG_COUNT, F64, hg_le64(p + a2 + ALG_COUNT) + 1,
+            "one row more");
+    hostile(p, n, a2 + ALG_BUCKET_BITS, F32, 31, "bucket bits 31");
+    hostile(p, n, a2 + ALG_BUCKET_BITS, F32, 27, "bucket index past the end");
+    hostile(p, n, a2 + ALG_SETW, F32, 3, "set width 3");
+    hostile(p, n, a2 + ALG_SETW, F32, 0, "set width 0 with extras");
+    hostile(p, n, a2 + ALG_DIGESTS_OFF, F64, hg_le64(p + a2 + ALG_BUCKETS_OFF),
+            "digests overlap buckets");
+    hostile(p, n, a2 + ALG_SETIDX_OFF, F64, hg_le64(p + a2 + ALG_SETIDX_OFF) + 8,
+            "set index moved");
+    hostile(p, n, a2 + ALG_EXTRAS_OFF, F64, n + 8, "extras past the end");
+    hostile(p, n, a2 + ALG_NEXTRAS, F64, (uint64_t) 1 << 60, "extras overflow");
+    hostile(p, n, a2 + 56, F64, 1, "reserved algorithm field");
+    hostile(p, n, 500, F32, 1, "reserved header byte");
+    hostile(p, n, lists + LIST_NAME, F32, (uint32_t) sl + 5, "name outside strings");
+    hostile(p, n, lists + LIST_VERSION, F32, UINT32_MAX, "version outside strings");
+    hostile(p, n, lists + LIST_KIND, F32, 7, "unknown kind");
+    hostile(p, n, lists + LIST_FIRST_SOURCE, F32, 1, "sources not in order");
+    hostile(p, n, lists + LIST_NSOURCES, F32, UINT32_MAX, "source count huge");
+    hostile(p, n, members, F16, nl, "set member is not a list");
+    hostile(p, n, HG_DB_HEADER_SIZE + hg_db_align(nl * LIST_REC)
+            + hg_db_align(ns * SOURCE_REC) + SET_COUNT, F32, 0, "empty set");
+    hostile(p, n, strings + sl - 4, F32, 0x41414141, "strings not terminated");
+    hostile(p, n, strings + hg_le32(p + lists + LIST_NAME), F16, 0x2f2f,
+            "bad list name");
+    /* in the data region: not covered by the header checksum */
+    hostile(p, n, hg_le64(p + HDR_LABELS_OFF) + hg_le64(p + HDR_LABELS_LEN) - 1,
+            F16, 0x41, "labels not terminated");
+    hostile(p, n, hg_le64(p + a2 + ALG_BUCKETS_OFF), F32, 1, "first bucket");
+    free(p);
+}
+
+static void
+test_db_lookup_never_reads_outside_a_file_with_garbage_data(void **state)
+{
+    unsigned char  *p, d[32];
+    size_t          n, i, end;
+    hg_db_t        *db;
+    hg_db_hit_t     hits[4];
+    hg_err_t        err;
+    uint64_t        s = 123, bo;
+    walk_t          w;
+    int             a, round;
+
+    (void) state;
+    build_rich(tpath("g-src.db"));
+    p = slurp(tpath("g-src.db"), &n);
+    end = meta_end(p);
+    for (round = 0; round < 20; round++) {
+        for (i = end; i < n; i++) {
+            p[i] = (unsigned char) rnd(&s);
+        }
+        /* keep what open checks in O(1), so the garbage reaches lookups */
+        for (a = 0; a < HG_ALG_COUNT; a++) {
+            bo = hg_le64(p + HDR_ALG(a) + ALG_BUCKETS_OFF);
+            hg_put32(p + bo, 0);
+            hg_put32(p + bo + ((uint64_t) 1 << hg_le32(p + HDR_ALG(a)
+                     + ALG_BUCKET_BITS)) * 4, (uint32_t) hg_le64(p + HDR_ALG(a)));
+        }
+        p[hg_le64(p + HDR_LABELS_OFF) + hg_le64(p + HDR_LABELS_LEN) - 1] = 0;
+        spit(tpath("garbage.db"), p, n);
+        assert_int_equal(hg_db_open(tpath("garbage.db"), 0, &db, &err), HG_OK);
+        assert_int_equal(hg_db_verify(db, &err), HG_EFORMAT);
+        for (i = 0; i < 2000; i++) {
+            rnd_digest(&s, d, 32);
+            if (i % 2) {
+                /* a digest stored in the garbage: reaches the set index */
+                a = (int) (i % 3);
+                bo = hg_le64(p + HDR_ALG(a) + ALG_DIGESTS_OFF);
+                memcpy(d, p + bo + (i % hg_le64(p + HDR_ALG(a))) * hg_alg_len(a),
+                       hg_alg_len(a));
+            }
+            (void) hg_db_lookup(db, (hg_alg_t) (i % 3), d, hits, 4);
+        }
+        memset(&w, 0, sizeof(w));
+        (void) hg_db_foreach(db, walk_cb_any, &w);
+        hg_db_close(db);
+    }
+    free(p);
+}
+
+static void
+test_db_reference_keeps_mapping_after_path_is_replaced(void **state)
+{
+    hg_dbb_t       *b;
+    hg_db_t        *old, *cur, *neu;
+    unsigned char   d1[32], d2[32];
+    uint64_t        s = 77;
+    hg_db_hit_t     hit;
+    hg_entry_t      e;
+    hg_err_t        err;
+    const char     *path = tpath("live.db");
+
+    (void) state;
+    rnd_digest(&s, d1, 32);
+    rnd_digest(&s, d2, 32);
+    b = hg_dbb_new();
+    e = entry(HG_ALG_SHA256, d1);
+    hg_dbb_add(b, mklist(b, "old", HG_LIST_BLOCK), &e);
+    old = write_open(b, path, 0);
+    cur = hg_db_ref(old);
+    assert_ptr_equal(cur, old);
+
+    b = hg_dbb_new();
+    e = entry(HG_ALG_SHA256, d2);
+    hg_dbb_add(b, mklist(b, "new", HG_LIST_BLOCK), &e);
+    assert_int_equal(hg_dbb_write(b, path, 1700000001, &err), HG_OK);
+    hg_dbb_free(b);
+    hg_db_close(old);               /* the server's handle goes; a scan holds cur */
+
+    assert_int_equal(hg_db_lookup(cur, HG_ALG_SHA256, d1, &hit, 1), 1);
+    assert_int_equal(hg_db_lookup(cur, HG_ALG_SHA256, d2, &hit, 1), 0);
+    assert_int_equal(hg_db_verify(cur, &err), HG_OK);
+    assert_int_equal(hg_db_open(path, 0, &neu, &err), HG_OK);
+    assert_int_equal(hg_db_lookup(neu, HG_ALG_SHA256, d2, &hit, 1), 1);
+    assert_int_equal(hg_db_created(neu), 1700000001);
+    hg_db_close(cur);
+    hg_db_close(neu);
+    hg_db_close(NULL);
+}
+
+static int
+count_files(void)
+{
+    DIR            *d = opendir(tmpdir);
+    struct dirent  *e;
+    int             n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        n += e->d_name[0] != '.';
+    }
+    closedir(d);
+    return n;
+}
+
+static void
+test_db_failed_write_leaves_target_untouched_and_no_temp_file(void **state)
+{
+    hg_dbb_t       *b;
+    unsigned char  *before, *after, d[32];
+    size_t          n1, n2;
+    uint64_t        s = 5;
+    struct rlimit   saved, small;
+    hg_entry_t      e;
+    hg_err_t        err;
+    uint32_t        id;
+    int             i, files;
+    const char     *path = tpath("keep.db");
+
+    (void) state;
+    build_rich(path);
+    before = slurp(path, &n1);
+    files = count_files();
+
+    b = hg_dbb_new();
+    id = mklist(b, "big", HG_LIST_BLOCK);
+    for (i = 0; i < 20000; i++) {
+        rnd_digest(&s, d, 32);
+        e = entry(HG_ALG_SHA256, d);
+        hg_dbb_add(b, id, &e);
+    }
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    small = saved;
+    small.rlim_cur = 64 * 1024;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    err.msg[0] = '\0';
+    assert_int_equal(hg_dbb_write(b, path, 0, &err), HG_EIO);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    hg_dbb_free(b);
+    assert_non_null(strstr(err.msg, path));
+
+    after = slurp(path, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(before, after, n1);
+    assert_int_equal(count_files(), files);
+    free(before);
+    free(after);
+
+    b = hg_dbb_new();
+    assert_int_equal(hg_dbb_write(b, "/nonexistent-dir/x.db", 0, &err), HG_EIO);
+    assert_non_null(strstr(err.msg, "/nonexistent-dir/x.db"));
+    hg_dbb_free(b);
+}
+
+static void
+test_db_open_reports_missing_file_and_non_database(void **state)
+{
+    hg_db_t       *db;
+    hg_err_t       err;
+    unsigned char  junk[4096];
+
+    (void) state;
+    assert_int_equal(hg_db_open(tpath("absent.db"), 0, &db, &err), HG_ENOENT);
+    assert_non_null(strstr(err.msg, "absent.db"));
+    memset(junk, 'x', sizeof(junk));
+    spit(tpath("junk.db"), junk, sizeof(junk));
+    assert_refused(tpath("junk.db"), "text file");
+    assert_non_null(strstr(err.msg, "absent.db"));
+    assert_int_equal(hg_db_open(tmpdir, 0, &db, &err), HG_EFORMAT);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_db_round_trip_with_no_entries),
+        cmocka_unit_test(test_db_round_trip_with_one_entry),
+        cmocka_unit_test(test_db_round_trip_with_a_million_entries),
+        cmocka_unit_test(test_db_lookup_present_and_absent_on_each_algorithm),
+        cmocka_unit_test(test_db_digest_on_several_lists_is_stored_once_and_reports_every_list),
+        cmocka_unit_test(test_db_keeps_sizes_and_labels_per_list),
+        cmocka_unit_test(test_db_keeps_allow_list_kind_version_and_sources),
+        cmocka_unit_test(test_dbb_list_refuses_bad_names_and_too_many_lists),
+        cmocka_unit_test(test_db_removals_apply_after_all_additions),
+        cmocka_unit_test(test_db_foreach_visits_every_pair_in_digest_order),
+        cmocka_unit_test(test_db_load_then_write_equals_full_write_byte_for_byte),
+        cmocka_unit_test(test_db_open_refuses_truncated_file),
+        cmocka_unit_test(test_db_open_refuses_bit_flips_in_header_and_metadata),
+        cmocka_unit_test(test_db_verify_refuses_bit_flips_anywhere),
+        cmocka_unit_test(test_db_open_refuses_hostile_headers),
+        cmocka_unit_test(test_db_lookup_never_reads_outside_a_file_with_garbage_data),
+        cmocka_unit_test(test_db_reference_keeps_mapping_after_path_is_replaced),
+        cmocka_unit_test(test_db_failed_write_leaves_target_untouched_and_no_temp_file),
+        cmocka_unit_test(test_db_open_reports_missing_file_and_non_database),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
