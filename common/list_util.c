@@ -270,14 +270,20 @@ hg_list_has_ext(const char *path, const char *ext)
     return pl > el && strcasecmp(path + pl - el, ext) == 0;
 }
 
+static int
+list_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 void
 hg_list_trim(const char **s, size_t *len)
 {
-    while (*len > 0 && (**s == ' ' || **s == '\t')) {
+    while (*len > 0 && list_space(**s)) {
         (*s)++;
         (*len)--;
     }
-    while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t')) {
+    while (*len > 0 && list_space((*s)[*len - 1])) {
         (*len)--;
     }
 }

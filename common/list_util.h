@@ -154,7 +154,7 @@ int hg_list_parse_digest_as(hg_entry_t *e, hg_alg_t want, const char *hex,
 /* Does path end in ext (".csv"), case-insensitively? */
 int hg_list_has_ext(const char *path, const char *ext);
 
-/* Trim ASCII spaces and tabs from both ends of [*s, *s + *len). */
+/* Trim spaces, tabs, CR and LF from both ends of [*s, *s + *len). */
 void hg_list_trim(const char **s, size_t *len);
 
 /* Case-insensitive compare of [s, s + len) with the C string word. */

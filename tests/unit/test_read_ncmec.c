@@ -1,0 +1,196 @@
+/*
+ * test_read_ncmec.c - NCMEC hash-sharing XML. The samples are synthetic,
+ * written from the public shape of the v2 entries response; every digest
+ * and id is made up.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "helper_lists.h"
+
+#define MD5_A    "0123456789abcdef0123456789abcdef"
+#define MD5_B    "fedcba9876543210fedcba9876543210"
+#define MD5_C    "aaaabbbbccccddddeeeeffff00001111"
+#define SHA1_A   "00112233445566778899aabbccddeeff00112233"
+#define SHA1_B   "ffeeddccbbaa99887766554433221100ffeeddcc"
+
+static const char ncmec_sample[] =
+    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+    "<queryResult xmlns=\"https://hashsharing.ncmec.org/hashsharing/v2\">\n"
+    "  <images count=\"3\" maxTimestamp=\"2020-01-01T00:00:00Z\">\n"
+    "    <image>\n"
+    "      <member id=\"1\">Synthetic Member</member>\n"
+    "      <timestamp>2020-01-01T00:00:00Z</timestamp>\n"
+    "      <id>img-1</id>\n"
+    "      <classification>A1</classification>\n"
+    "      <fingerprints>\n"
+    "        <md5>" MD5_A "</md5>\n"
+    "        <sha1>\n  " SHA1_A "\n  </sha1>\n"
+    "        <pdna>AAAA,BBBB,CCCC</pdna>\n"
+    "      </fingerprints>\n"
+    "      <feedback/>\n"
+    "    </image>\n"
+    "    <!-- a comment -->\n"
+    "    <image>\n"
+    "      <id>img-&amp;2</id>\n"
+    "      <fingerprints>\n"
+    "        <fingerprint type=\"MD5\"><![CDATA[" MD5_B "]]></fingerprint>\n"
+    "        <pdq>" MD5_A MD5_A "</pdq>\n"
+    "      </fingerprints>\n"
+    "    </image>\n"
+    "    <image>\n"
+    "      <id>img-3</id>\n"
+    "      <fingerprints><pdna>DDDD</pdna></fingerprints>\n"
+    "    </image>\n"
+    "    <deletedImage>\n"
+    "      <id>img-9</id>\n"
+    "      <fingerprints><md5>" MD5_C "</md5></fingerprints>\n"
+    "    </deletedImage>\n"
+    "    <deletedImage><id>img-10</id></deletedImage>\n"
+    "  </images>\n"
+    "  <videos count=\"1\">\n"
+    "    <video deleted=\"true\">\n"
+    "      <id>vid-1</id>\n"
+    "      <fingerprints>\n"
+    "        <sha1>" SHA1_B "</sha1>\n"
+    "        <tmk-pdqf rel=\"self\" href=\"/v2/entries/1/fingerprints/TMK_PDQF\"/>\n"
+    "      </fingerprints>\n"
+    "    </video>\n"
+    "  </videos>\n"
+    "  <paging><next>/v2/entries?from=a&amp;to=b</next></paging>\n"
+    "</queryResult>\n";
+
+static void
+test_ncmec_reads_md5_sha1_labels_and_deletions(void **state)
+{
+    hgt_read_t  r;
+
+    (void) state;
+    assert_int_equal(hgt_read(&r, NULL, "entries.xml", ncmec_sample, 0, NULL),
+                     HG_OK);
+    assert_int_equal(r.n, 5);
+    assert_int_equal(r.v[0].e.alg, HG_ALG_MD5);
+    assert_string_equal(hgt_hex(&r, 0), MD5_A);
+    assert_string_equal(r.v[0].e.label, "img-1/A1");
+    assert_int_equal(r.v[0].e.remove, 0);
+    assert_int_equal(r.v[1].e.alg, HG_ALG_SHA1);
+    assert_string_equal(hgt_hex(&r, 1), SHA1_A);
+    assert_string_equal(hgt_hex(&r, 2), MD5_B);
+    assert_string_equal(r.v[2].e.label, "img-&2");
+    assert_string_equal(hgt_hex(&r, 3), MD5_C);
+    assert_int_equal(r.v[3].e.remove, 1);
+    assert_string_equal(r.v[3].e.label, "img-9");
+    assert_string_equal(hgt_hex(&r, 4), SHA1_B);
+    assert_int_equal(r.v[4].e.remove, 1);
+    assert_int_equal(r.stats.entries, 5);
+    assert_int_equal(r.stats.skipped, 0);
+    /* pdna x2, pdq, tmk-pdqf, and one deletion by id only */
+    assert_int_equal(r.stats.ignored, 5);
+    assert_int_equal(r.nwarn, 2);
+    assert_true(hgt_warned(&r, "entries.xml: 4 fingerprints of types other "
+                           "than md5/sha1/sha256 ignored (pdna, pdq, tmk-pdqf)"));
+    assert_true(hgt_warned(&r, "entries.xml: 1 deleted entries name no md5/sha1"));
+    hgt_read_free(&r);
+}
+
+static void
+test_ncmec_bad_entries_are_skipped_with_their_line(void **state)
+{
+    hgt_read_t  r;
+    const char *s =
+        "<queryResult>\n"                                         /* 1 */
+        "<images>\n"                                              /* 2 */
+        "<image><id>a</id><fingerprints><md5>xyz</md5>"
+        "</fingerprints></image>\n"                               /* 3 */
+        "<image><id>b</id><fingerprints><sha1>" MD5_A "</sha1>"
+        "</fingerprints></image>\n"                               /* 4 */
+        "<image><id>c</id><id>d</id><fingerprints><md5>" MD5_A
+        "</md5></fingerprints></image>\n"                         /* 5 */
+        "<image><id>e</id></image>\n"                             /* 6 */
+        "<image><id>f</id><fingerprints><fingerprint>" MD5_A
+        "</fingerprint></fingerprints></image>\n"                 /* 7 */
+        "<image><id>g</id><fingerprints><md5>" MD5_B
+        "</md5></fingerprints></image>\n"                         /* 8 */
+        "</images>\n"
+        "</queryResult>\n";
+
+    (void) state;
+    assert_int_equal(hgt_read(&r, "ncmec", "entries.xml", s, 0, NULL), HG_OK);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(r.v[0].e.label, "g");
+    assert_int_equal(r.stats.skipped, 5);
+    assert_true(hgt_warned(&r, "entries.xml:3: <md5> fingerprint: digest length 3"));
+    assert_true(hgt_warned(&r, "entries.xml:4: <sha1> fingerprint: a 32-digit digest, expected 40"));
+    assert_true(hgt_warned(&r, "entries.xml:5: <image> has more than one <id>"));
+    assert_true(hgt_warned(&r, "entries.xml:6: <image> has no fingerprints"));
+    assert_true(hgt_warned(&r, "entries.xml:7: <fingerprint> without a type"));
+    hgt_read_free(&r);
+
+    assert_int_equal(hgt_read(&r, "ncmec", "entries.xml", s, 1, NULL),
+                     HG_EFORMAT);
+    assert_non_null(strstr(r.err.msg, "entries.xml:3: <md5> fingerprint"));
+    assert_int_equal(r.n, 0);
+    hgt_read_free(&r);
+}
+
+static void
+test_ncmec_truncated_or_malformed_xml_refuses_the_file(void **state)
+{
+    hgt_read_t   r;
+    size_t       i;
+    static const struct { const char *xml, *msg; } cases[] = {
+        { "<queryResult>\n<images>\n<image><id>a</id><fingerprints><md5>"
+          MD5_A "</md5></fingerprints></image>\n",
+          "entries.xml:4: truncated XML: <images> is not closed" },
+        { "<a>\n<b></c>\n</a>", "entries.xml:2: </c> does not close <b>" },
+        { "<!DOCTYPE a [<!ENTITY x \"y\">]>\n<a/>",
+          "entries.xml:1: DOCTYPE is not accepted" },
+        { "<a>&x;</a>", "entries.xml:1: unknown entity &x;" },
+        { "<a b=\"1\" b=\"2\"/>", "entries.xml:1: duplicate attribute b" },
+        { "<a/>\n<b/>", "entries.xml:2: a second root element" },
+        { "<a><b", "entries.xml:1: truncated XML inside a tag" },
+        { "<a><!-- open", "entries.xml:1: truncated XML: unterminated comment" },
+        { "", "entries.xml:1: no XML element" },
+    };
+
+    (void) state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(hgt_read(&r, "ncmec", "entries.xml", cases[i].xml, 0,
+                                  NULL), HG_EFORMAT);
+        if (strstr(r.err.msg, cases[i].msg) == NULL) {
+            fail_msg("case %zu: got \"%s\", expected \"%s\"", i, r.err.msg,
+                     cases[i].msg);
+        }
+        hgt_read_free(&r);
+    }
+    /* the entries before a cut were handed on before the refusal */
+    assert_int_equal(hgt_read(&r, "ncmec", "entries.xml", cases[0].xml, 0,
+                              NULL), HG_EFORMAT);
+    assert_int_equal(r.n, 1);
+    hgt_read_free(&r);
+}
+
+static void
+test_ncmec_detected_by_namespace_or_fingerprints(void **state)
+{
+    (void) state;
+    assert_string_equal(hgt_detect("download", ncmec_sample), "ncmec");
+    assert_string_equal(hgt_detect("x.xml", "<a><fingerprints/></a>"), "ncmec");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ncmec_reads_md5_sha1_labels_and_deletions),
+        cmocka_unit_test(test_ncmec_bad_entries_are_skipped_with_their_line),
+        cmocka_unit_test(test_ncmec_truncated_or_malformed_xml_refuses_the_file),
+        cmocka_unit_test(test_ncmec_detected_by_namespace_or_fingerprints),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
