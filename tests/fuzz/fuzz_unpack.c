@@ -1,0 +1,158 @@
+/*
+ * fuzz_unpack.c - libFuzzer target for the streaming MIME parser.
+ *
+ * Built twice by tests/fuzz/build.sh: fuzz_unpack_message (RFC 5322 mail)
+ * and, with -DHG_FUZZ_FORMDATA, fuzz_unpack_formdata (an HTTP body, its
+ * Content-Type picked by the first input byte). The second byte sets the
+ * chunk sizes the input is fed in, so every split point of headers,
+ * boundaries and encoded text gets tried. The callbacks check what the
+ * parser promises: strings valid during the part, every decoded byte
+ * readable, decoded_bytes equal to what part_data gave, begin/end paired.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashgate/unpack.h"
+
+/* Keeps one input's work bounded; the parser's own limits stay default. */
+#define FUZZ_MAX_TOTAL  (4 * 1024 * 1024)
+
+typedef struct {
+    int         open;
+    uint64_t    bytes;
+    unsigned    parts;
+    uint8_t     sum;
+} fz_t;
+
+static void
+check_info(const hg_part_info_t *info)
+{
+    if (info == NULL || info->path == NULL || info->content_type == NULL) {
+        abort();
+    }
+    (void) strlen(info->path);
+    (void) strlen(info->content_type);
+    if (info->filename != NULL) {
+        (void) strlen(info->filename);
+    }
+    if (info->field_name != NULL) {
+        (void) strlen(info->field_name);
+    }
+    if (info->encoding != NULL) {
+        (void) strlen(info->encoding);
+    }
+}
+
+static hg_status_t
+part_begin(void *ctx, const hg_part_info_t *info)
+{
+    fz_t  *f = ctx;
+
+    if (f->open) {
+        abort();                /* parts do not overlap */
+    }
+    check_info(info);
+    f->open = 1;
+    f->bytes = 0;
+    return HG_OK;
+}
+
+static hg_status_t
+part_data(void *ctx, const unsigned char *buf, size_t len)
+{
+    fz_t    *f = ctx;
+    size_t   i;
+
+    if (!f->open) {
+        abort();
+    }
+    for (i = 0; i < len; i++) {
+        f->sum += buf[i];
+    }
+    f->bytes += len;
+    return HG_OK;
+}
+
+static hg_status_t
+part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
+{
+    fz_t  *f = ctx;
+
+    if (!f->open) {
+        abort();
+    }
+    check_info(info);
+    if (stats != NULL && stats->decoded_bytes != f->bytes) {
+        abort();
+    }
+    f->open = 0;
+    f->parts++;
+    return HG_OK;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const char *const types[] = {
+        "multipart/form-data; boundary=XyZ",
+        "multipart/form-data; boundary=\"a b:c\"",
+        "Multipart/Form-Data; charset=utf-8; BOUNDARY=----WebKitFormBoundary7MA4YWxkTrZu0gW",
+        "multipart/form-data; boundary=",
+        "multipart/form-data; boundary*0=ab; boundary*1=cd",
+        "text/plain",
+    };
+    hg_unpack_limits_t  lim;
+    hg_unpack_cb_t      cb = { part_begin, part_data, part_end };
+    hg_unpack_t        *u;
+    hg_err_t            err;
+    fz_t                f;
+    const char         *ct = NULL;
+    size_t              off, step, n;
+    hg_status_t         st = HG_OK;
+
+    if (size < 2) {
+        return 0;
+    }
+#ifdef HG_FUZZ_FORMDATA
+    ct = types[data[0] % (sizeof(types) / sizeof(types[0]))];
+#else
+    (void) types;
+#endif
+    step = (size_t) data[1] * 37 + 1;
+    data += 2;
+    size -= 2;
+
+    hg_unpack_limits_default(&lim);
+    lim.max_total_bytes = FUZZ_MAX_TOTAL;
+    memset(&f, 0, sizeof(f));
+    u = hg_unpack_new(
+#ifdef HG_FUZZ_FORMDATA
+                      HG_UNPACK_FORMDATA,
+#else
+                      HG_UNPACK_MESSAGE,
+#endif
+                      ct, &lim, &cb, &f, &err);
+    if (u == NULL) {
+        (void) strlen(err.msg);
+        return 0;
+    }
+    for (off = 0; off < size && st == HG_OK; off += n) {
+        n = size - off < step ? size - off : step;
+        st = hg_unpack_feed(u, data + off, n, &err);
+    }
+    if (st == HG_OK) {
+        st = hg_unpack_finish(u, &err);
+        if (st == HG_OK && f.open) {
+            abort();            /* finish closes every open part */
+        }
+    }
+    if (st != HG_OK) {
+        (void) strlen(err.msg);
+    }
+    if (hg_unpack_parts(u) < f.parts) {
+        abort();
+    }
+    hg_unpack_free(u);
+    return 0;
+}

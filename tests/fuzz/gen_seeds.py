@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""gen_seeds.py - write the seed corpora of the fuzz targets.
+
+Usage: gen_seeds.py OUTDIR SEED_DB_BINARY [TARGET...]
+
+Every seed is generated here from synthetic data (seeded pseudo-random
+digests, made-up names): no corpus is copied from anywhere. OUTDIR/<target>/
+gets the seeds of each target that tests/fuzz/build.sh builds; the database
+seeds are written by SEED_DB_BINARY (build-fuzz/bin/seed_db).
+"""
+import hashlib
+import os
+import random
+import subprocess
+import sys
+
+R = random.Random(20261126)
+
+
+def hexd(n):
+    return "".join(R.choice("0123456789abcdef") for _ in range(n))
+
+
+def digest_of(i, alg):
+    return hashlib.new(alg, b"synthetic object %d" % i).hexdigest()
+
+
+def write(d, name, data):
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---- JSON writer: raw strings; op programs (see fuzz_json.c) ----
+def json_seeds():
+    s = {
+        "ascii": b"hello world",
+        "escapes": b'a"b\\c/d\n\r\t\b\f\x01\x1f\x7f',
+        "utf8": "caf\u00e9 \u20ac \U0001d11e \u2028".encode(),
+        "invalid": b"\x80\xc0\xaf\xe0\x80\xaf\xed\xa0\x80\xf4\x90\x80\x80\xff",
+        "truncated": b"abc\xe2\x82",
+        # obj_begin, key "k", str "v", key "a", arr_begin, uint, null,
+        # arr_end, obj_end
+        "program": bytes([0x00, 0x84, 1]) + b"k" + bytes([0x85, 1]) + b"v"
+                   + bytes([0x84, 1]) + b"a" + bytes([0x02, 0x87, 3, 0, 0, 0,
+                                                      0x0A, 0x03, 0x01]),
+        "deep": bytes([0x02] * 20 + [0x03] * 20),
+    }
+    return s
+
+
+# ---- list readers ----
+def text_list():
+    lines = ["# synthetic list", ""]
+    for i in range(6):
+        lines.append(digest_of(i, ["md5", "sha1", "sha256"][i % 3]).upper()
+                     if i % 2 else digest_of(i, ["md5", "sha1", "sha256"][i % 3]))
+    lines += ["  " + hexd(32) + "  ", "not hex at all", hexd(31), hexd(64) + " trailing"]
+    return ("\r\n".join(lines) + "\n").encode()
+
+
+def clamav_list():
+    out = []
+    for i in range(5):
+        out.append("%s:%d:Synthetic.Sig-%d" % (digest_of(i, "md5"), 1000 + i, i))
+    out.append("%s:*:Synthetic.Any:73" % digest_of(9, "md5"))
+    out.append("%s:2048:Synthetic.Sha1" % digest_of(7, "sha1"))
+    out.append("%s:4096:Synthetic.Sha256" % digest_of(8, "sha256"))
+    out += ["bad:line", "%s:-1:neg" % hexd(32), "%s::empty" % hexd(32), ""]
+    return "\n".join(out).encode()
+
+
+def csv_list():
+    out = ['"id";"MD5";"SHA1";"SHA256";"note"']
+    for i in range(4):
+        out.append('%d;%s;%s;%s;"quoted; ""text"""' % (
+            i, digest_of(i, "md5"), digest_of(i, "sha1"), digest_of(i, "sha256")))
+    out.append("5;;;%s;" % digest_of(5, "sha256"))
+    out.append('6;"unterminated;x;y;z')
+    return ("\r\n".join(out) + "\r\n").encode()
+
+
+def csv_list_comma():
+    out = ["md5,size,label"]
+    for i in range(4):
+        out.append("%s,%d,cat-%d" % (digest_of(i, "md5"), 100 + i, i % 3))
+    return ("\n".join(out) + "\n").encode()
+
+
+def jsonl_list():
+    out = []
+    for i in range(4):
+        out.append('{"md5":"%s","sha1":"%s","size":%d,"label":"syn\\u00e9 %d"}' % (
+            digest_of(i, "md5"), digest_of(i, "sha1"), 100 + i, i))
+    out += ['{"sha256":"%s","label":null}' % digest_of(4, "sha256"),
+            '{"md5":"%s","md5":"%s"}' % (hexd(32), hexd(32)),
+            '{"md5": 12}', '[1,2]', '{"md5":"%s"} x' % hexd(32), '{']
+    return ("\n".join(out) + "\n").encode()
+
+
+def vic_list():
+    media = []
+    for i in range(3):
+        media.append('{"MediaID":%d,"Category":%d,"MD5":"%s","SHA1":"%s","MediaSize":%d}' % (
+            i, 1 + i % 3, digest_of(i, "md5").upper(), digest_of(i, "sha1").upper(), 500 + i))
+    media.append('{"MediaID":"a-b","Category":2,"MD5":null,"SHA1":"%s"}' % digest_of(9, "sha1"))
+    case = '{"CaseID":1,"Media":[%s]}' % media[0]
+    doc = '{"odata.metadata":"synthetic","value":[%s,%s]}' % (",".join(media), case)
+    return doc.encode()
+
+
+READER_SEEDS = {
+    "text": [text_list()],
+    "clamav": [clamav_list()],
+    "csv": [csv_list(), csv_list_comma()],
+    "jsonl": [jsonl_list()],
+    "vic": [vic_list()],
+}
+
+
+def reader_seeds(name):
+    files = READER_SEEDS.get(name)
+    if files is None:       # a new reader: give it everything
+        files = [f for v in READER_SEEDS.values() for f in v]
+    out = {}
+    # first byte: bit0 strict, bit1 warn, bit2 categories, bits3-4 file name
+    name_bits = {"clamav": [1 << 3, 2 << 3], "csv": [3 << 3]}.get(name, [0])
+    for k, f in enumerate(files):
+        for mode in (0, 1, 2, 4):
+            for nb in name_bits:
+                out["seed-%d-%d-%d" % (k, mode, nb)] = bytes([mode | nb]) + f
+    return out
+
+
+# ---- MIME (the two first bytes: content type choice, chunk step) ----
+B64 = "".join(R.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+              for _ in range(300))
+
+MSGS = {
+    "plain": "From: a@example.org\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nHello.\r\n",
+    "mixed": (
+        "From: a@example.org\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"=_b1\"\r\n\r\n"
+        "preamble\r\n--=_b1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 soft=\r\nbreak\r\n"
+        "--=_b1\r\nContent-Type: image/jpeg; name=\"=?UTF-8?B?cGhvdG8uanBn?=\"\r\n"
+        "Content-Disposition: attachment;\r\n filename*=UTF-8''ph%C3%B6to.jpg\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n" + B64[:76] + "\r\n" + B64[76:] + "\r\n"
+        "--=_b1--\r\nepilogue\r\n"),
+    "nested": (
+        "Content-Type: multipart/mixed; boundary=outer\r\n\r\n--outer\r\n"
+        "Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n"
+        "Content-Type: multipart/alternative; boundary=inner\r\n\r\n"
+        "--inner\r\nContent-Type: text/plain\r\n\r\nx\r\n--inner\r\n"
+        "Content-Type: text/html\r\n\r\n<b>y</b>\r\n--inner--\r\n--outer--\r\n"),
+    "uuencode": (
+        "Subject: uu\r\n\r\ntext before\r\nbegin 644 file.bin\r\n"
+        "M9F]O8F%R9F]O8F%R9F]O8F%R9F]O8F%R9F]O8F%R9F]O8F%R9F]O8F%R9F]O\r\n"
+        "#8F%R\r\n`\r\nend\r\ntext after\r\n"),
+    "no-final-boundary": (
+        "Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\n"
+        "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + B64 + "\r\n"),
+    "bare-lf": "Content-Type: multipart/mixed; boundary=q\n\n--q\nContent-Type: text/plain\n\nlf only\n--q--\n",
+}
+
+FORMS = {
+    "form": (
+        "--XyZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n"
+        "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n"
+        "Content-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n" + "\x00" * 20 + "\r\n"
+        "--XyZ\r\nContent-Disposition: form-data; name=\"f2\"; filename=\"b.bin\"\r\n"
+        "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + B64[:100] + "\r\n--XyZ--\r\n"),
+    "form-cut": "--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"c\"\r\n\r\nabc\r\n--Xy",
+}
+
+
+def mime_seeds(which):
+    out = {}
+    src = MSGS if which == "message" else FORMS
+    for name, text in src.items():
+        data = text.encode("latin-1")
+        for step in (0, 1, 255):
+            out["%s-%d" % (name, step)] = bytes([0, step]) + data
+    return out
+
+
+def main():
+    outdir = sys.argv[1]
+    seed_db = sys.argv[2] if len(sys.argv) > 2 else None
+    targets = sys.argv[3:] if len(sys.argv) > 3 else None
+    gens = {"fuzz_json": json_seeds,
+            "fuzz_unpack_message": lambda: mime_seeds("message"),
+            "fuzz_unpack_formdata": lambda: mime_seeds("formdata")}
+    known = targets or (list(gens) + ["fuzz_db_open"]
+                        + ["fuzz_reader_%s" % r for r in READER_SEEDS])
+    for t in known:
+        d = os.path.join(outdir, t)
+        if t == "fuzz_db_open":
+            if not seed_db:
+                sys.exit("gen_seeds.py: fuzz_db_open needs the seed_db binary")
+            os.makedirs(d, exist_ok=True)
+            subprocess.run([seed_db, d], check=True)
+            # and a few broken ones
+            write(d, "garbage", bytes(R.getrandbits(8) for _ in range(600)))
+            write(d, "short", b"HGDB")
+            continue
+        if t.startswith("fuzz_reader_"):
+            seeds = reader_seeds(t[len("fuzz_reader_"):])
+        elif t in gens:
+            seeds = gens[t]()
+        else:
+            continue
+        for name, data in seeds.items():
+            write(d, name, data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+#!/bin/sh
+# run.sh - build the fuzz targets, generate their seeds, and fuzz each one
+# for FUZZ_SECONDS (default 10), one after the other (`make fuzz`).
+#
+# The growing corpus lives in build-fuzz/corpus/<target>/ (kept between
+# runs, never committed); the generated seeds in build-fuzz/seeds/<target>/.
+# A crash leaves its input in build-fuzz/artifacts/<target>/: reproduce it
+# with `build-fuzz/bin/<target> FILE`, fix it, and keep the input in
+# tests/fuzz/regressions/<target>/ so tests/fuzz/test_regressions.sh
+# replays it on every `make test`. FUZZ_TARGETS="a b" picks targets;
+# FUZZ_JOBS is passed to libFuzzer's -jobs (default: one process).
+# Prints one line per target with its CPU time and exits 1 if any crashed.
+set -u
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${FUZZ_BUILD:-$TOP/build-fuzz}
+SECS=${FUZZ_SECONDS:-10}
+export FUZZ_BUILD="$OUT"
+
+sh "$TOP/tests/fuzz/build.sh" || { echo "fuzz: build failed" >&2; exit 2; }
+targets=${FUZZ_TARGETS:-$(cat "$OUT/targets.txt")}
+rm -rf "$OUT/seeds"
+python3 "$TOP/tests/fuzz/gen_seeds.py" "$OUT/seeds" "$OUT/bin/seed_db" $targets \
+    || { echo "fuzz: seed generation failed" >&2; exit 2; }
+
+status=0
+for t in $targets; do
+    mkdir -p "$OUT/corpus/$t" "$OUT/artifacts/$t" "$OUT/seeds/$t"
+    log="$OUT/artifacts/$t/last-run.log"
+    t0=$(date +%s)
+    # -timeout: a single input taking 10 s is a hang worth keeping;
+    # -rss_limit_mb: the parsers promise bounded memory.
+    "$OUT/bin/$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=1024 \
+        -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
+        "$OUT/corpus/$t" "$OUT/seeds/$t" > "$log" 2>&1
+    rc=$?
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
+    wall=$(( $(date +%s) - t0 ))
+    if [ "$rc" = 0 ]; then
+        echo "fuzz $t: ok, ${wall}s, ${execs:-?} runs, ${cov:-cov: ?}"
+    else
+        status=1
+        echo "fuzz $t: CRASH (exit $rc), see $log and $OUT/artifacts/$t/"
+        grep -E '^(==[0-9]+==ERROR|SUMMARY|    #[0-3] )' "$log" | head -8 | sed 's/^/    /'
+    fi
+done
+exit $status
