@@ -215,6 +215,56 @@ hg_lctx_emit(hg_lctx_t *c, const hg_entry_t *e)
     return c->cb ? c->cb(c->cb_ctx, e) : HG_OK;
 }
 
+hg_status_t
+hg_list_each_line(FILE *fp, hg_lctx_t *c, hg_list_line_fn fn, void *ctx)
+{
+    hg_src_t     src;
+    char        *line;
+    const char  *p;
+    size_t       len;
+    uint64_t     lineno;
+    int          rc, too_long;
+    hg_status_t  st = HG_OK;
+
+    line = malloc(HG_LIST_LINE_MAX + 1);
+    if (line == NULL || hg_src_init_file(&src, fp) != 0) {
+        free(line);
+        return hg_err_set(c->err, HG_ENOMEM, "%s: out of memory", c->path);
+    }
+    for ( ;; ) {
+        lineno = src.line;
+        rc = hg_src_line(&src, line, HG_LIST_LINE_MAX, &len, &too_long);
+        if (rc <= 0) {
+            if (rc < 0) {
+                st = hg_lctx_ioerr(c);
+            }
+            break;
+        }
+        p = line;
+        hg_list_trim(&p, &len);
+        if (too_long) {
+            st = hg_lctx_bad(c, lineno, "line longer than %d bytes",
+                             HG_LIST_LINE_MAX);
+        } else if (len > 0) {
+            ((char *) p)[len] = '\0';
+            st = fn(c, ctx, lineno, (char *) p, len);
+        }
+        if (st != HG_OK) {
+            break;
+        }
+    }
+    hg_src_free(&src);
+    free(line);
+    return st;
+}
+
+int
+hg_list_is_hex(int c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+           || (c >= 'A' && c <= 'F');
+}
+
 int
 hg_list_parse_u64(const char *s, size_t len, uint64_t *out)
 {

@@ -138,7 +138,25 @@ hg_status_t hg_lctx_ioerr(hg_lctx_t *c);
 /* Hand e to the callback and count it. */
 hg_status_t hg_lctx_emit(hg_lctx_t *c, const hg_entry_t *e);
 
+/*
+ * The loop of every line format: reads fp one line at a time and calls fn
+ * with each non-blank line, trimmed (writable, NUL-terminated, valid during
+ * the call). A line longer than HG_LIST_LINE_MAX is reported as a bad line
+ * and skipped. Stops at and returns the first status other than HG_OK;
+ * HG_EIO on a read error, HG_ENOMEM if the buffers cannot be had.
+ */
+typedef hg_status_t (*hg_list_line_fn)(hg_lctx_t *c, void *ctx,
+                                       uint64_t lineno, char *line,
+                                       size_t len);
+
+hg_status_t hg_list_each_line(FILE *fp, hg_lctx_t *c, hg_list_line_fn fn,
+                              void *ctx);
+
 /* ---- small parsers ---- */
+
+/* 1 for an ASCII hex digit. */
+int hg_list_is_hex(int c);
+
 
 /* Decimal uint64 of exactly len digits (no sign, no space). 0 or -1. */
 int hg_list_parse_u64(const char *s, size_t len, uint64_t *out);

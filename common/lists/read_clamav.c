@@ -9,7 +9,6 @@
  * an MD5, is a bad line, as ClamAV would not load it either. Blank lines
  * and "#" lines are allowed, as lists are often annotated by hand.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "hashgate/list.h"
@@ -17,13 +16,6 @@
 
 /* Fields of a line: hash, size, name, flevel, maxflevel. */
 #define CLAMAV_FIELDS_MAX  5
-
-static int
-clamav_is_hex(int c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-           || (c >= 'A' && c <= 'F');
-}
 
 /* First complete line looks like hex:digits-or-*:name. */
 static int
@@ -35,7 +27,7 @@ clamav_head_looks_right(const unsigned char *head, size_t len)
     if (len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0) {
         p += 3;
     }
-    while (p < end && clamav_is_hex(*p)) {
+    while (p < end && hg_list_is_hex(*p)) {
         p++;
         hex++;
     }
@@ -70,9 +62,9 @@ clamav_probe(const char *path, const unsigned char *head, size_t head_len)
 }
 
 static hg_status_t
-clamav_line(hg_lctx_t *c, uint64_t lineno, char *line, size_t len,
-            unsigned algs)
+clamav_line(hg_lctx_t *c, void *ctx, uint64_t lineno, char *line, size_t len)
 {
+    unsigned     algs = *(unsigned *) ctx;
     const char  *f[CLAMAV_FIELDS_MAX], *why;
     size_t       fl[CLAMAV_FIELDS_MAX];
     size_t       n = 0, i;
@@ -80,6 +72,9 @@ clamav_line(hg_lctx_t *c, uint64_t lineno, char *line, size_t len,
     uint64_t     v;
     hg_entry_t   e;
 
+    if (line[0] == '#') {
+        return HG_OK;
+    }
     for ( ;; ) {
         colon = memchr(p, ':', end - p);
         if (n == CLAMAV_FIELDS_MAX) {
@@ -137,54 +132,16 @@ clamav_read(FILE *fp, const char *path, const hg_read_opts_t *opts,
             hg_entry_cb cb, void *cb_ctx, hg_read_stats_t *stats,
             hg_err_t *err)
 {
-    hg_lctx_t    c;
-    hg_src_t     src;
-    char        *line;
-    const char  *p;
-    size_t       len;
-    uint64_t     lineno;
-    int          rc, too_long;
-    unsigned     algs = HG_ALGS_ALL;
-    hg_status_t  st = HG_OK;
+    hg_lctx_t  c;
+    unsigned   algs = HG_ALGS_ALL;
 
     if (hg_list_has_ext(path, ".hdb") || hg_list_has_ext(path, ".hdu")) {
         algs = HG_ALG_BIT(HG_ALG_MD5);
     } else if (hg_list_has_ext(path, ".hsb") || hg_list_has_ext(path, ".hsu")) {
         algs = HG_ALG_BIT(HG_ALG_SHA1) | HG_ALG_BIT(HG_ALG_SHA256);
     }
-
     hg_lctx_init(&c, path, opts, cb, cb_ctx, stats, err);
-    line = malloc(HG_LIST_LINE_MAX + 1);
-    if (line == NULL || hg_src_init_file(&src, fp) != 0) {
-        free(line);
-        return hg_err_set(err, HG_ENOMEM, "%s: out of memory", c.path);
-    }
-
-    for ( ;; ) {
-        lineno = src.line;
-        rc = hg_src_line(&src, line, HG_LIST_LINE_MAX, &len, &too_long);
-        if (rc <= 0) {
-            if (rc < 0) {
-                st = hg_lctx_ioerr(&c);
-            }
-            break;
-        }
-        p = line;
-        hg_list_trim(&p, &len);
-        if (too_long) {
-            st = hg_lctx_bad(&c, lineno, "line longer than %d bytes",
-                             HG_LIST_LINE_MAX);
-        } else if (len > 0 && p[0] != '#') {
-            st = clamav_line(&c, lineno, (char *) p, len, algs);
-        }
-        if (st != HG_OK) {
-            break;
-        }
-    }
-
-    hg_src_free(&src);
-    free(line);
-    return st;
+    return hg_list_each_line(fp, &c, clamav_line, &algs);
 }
 
 const hg_reader_t hg_reader_clamav = {

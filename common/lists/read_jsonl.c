@@ -136,66 +136,43 @@ jsonl_line(jsonl_t *x, const char *line, size_t len, hg_entry_t e[HG_ALG_COUNT],
 }
 
 static hg_status_t
+jsonl_each(hg_lctx_t *c, void *ctx, uint64_t lineno, char *line, size_t len)
+{
+    jsonl_t      *x = ctx;
+    char          whybuf[160];
+    const char   *why;
+    int           a, have[HG_ALG_COUNT];
+    hg_entry_t    e[HG_ALG_COUNT];
+    hg_status_t   st = HG_OK;
+
+    memset(have, 0, sizeof(have));
+    if (jsonl_line(x, line, len, e, have, &why, whybuf, sizeof(whybuf)) != 0) {
+        return hg_lctx_bad(c, lineno, "%s", why);
+    }
+    for (a = 0; a < HG_ALG_COUNT && st == HG_OK; a++) {
+        if (have[a]) {
+            st = hg_lctx_emit(c, &e[a]);
+        }
+    }
+    return st;
+}
+
+static hg_status_t
 jsonl_read(FILE *fp, const char *path, const hg_read_opts_t *opts,
            hg_entry_cb cb, void *cb_ctx, hg_read_stats_t *stats,
            hg_err_t *err)
 {
     hg_lctx_t    lc;
-    hg_src_t     src;
     jsonl_t     *x;
-    char        *line, whybuf[160];
-    const char  *p, *why;
-    size_t       len;
-    uint64_t     lineno;
-    int          rc, too_long, a, have[HG_ALG_COUNT];
-    hg_entry_t   e[HG_ALG_COUNT];
-    hg_status_t  st = HG_OK;
+    hg_status_t  st;
 
     hg_lctx_init(&lc, path, opts, cb, cb_ctx, stats, err);
-    line = malloc(HG_LIST_LINE_MAX + 1);
     x = malloc(sizeof(*x));
-    if (line == NULL || x == NULL || hg_src_init_file(&src, fp) != 0) {
-        free(line);
-        free(x);
+    if (x == NULL) {
         return hg_err_set(err, HG_ENOMEM, "%s: out of memory", lc.path);
     }
-
-    for ( ;; ) {
-        lineno = src.line;
-        rc = hg_src_line(&src, line, HG_LIST_LINE_MAX, &len, &too_long);
-        if (rc <= 0) {
-            if (rc < 0) {
-                st = hg_lctx_ioerr(&lc);
-            }
-            break;
-        }
-        p = line;
-        hg_list_trim(&p, &len);
-        if (too_long) {
-            st = hg_lctx_bad(&lc, lineno, "line longer than %d bytes",
-                             HG_LIST_LINE_MAX);
-        } else if (len > 0) {
-            memset(have, 0, sizeof(have));
-            if (jsonl_line(x, p, len, e, have, &why, whybuf, sizeof(whybuf))
-                != 0)
-            {
-                st = hg_lctx_bad(&lc, lineno, "%s", why);
-            } else {
-                for (a = 0; a < HG_ALG_COUNT && st == HG_OK; a++) {
-                    if (have[a]) {
-                        st = hg_lctx_emit(&lc, &e[a]);
-                    }
-                }
-            }
-        }
-        if (st != HG_OK) {
-            break;
-        }
-    }
-
-    hg_src_free(&src);
+    st = hg_list_each_line(fp, &lc, jsonl_each, x);
     free(x);
-    free(line);
     return st;
 }
 

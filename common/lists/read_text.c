@@ -7,21 +7,18 @@
  * algorithm comes from the digest's length: 32 MD5, 40 SHA-1, 64 SHA-256.
  * Anything else on a line makes it a bad line.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "hashgate/list.h"
 #include "list_util.h"
 
 static int
-text_is_hex(const char *s, size_t len)
+text_all_hex(const char *s, size_t len)
 {
     size_t  i;
 
     for (i = 0; i < len; i++) {
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')
-              || (s[i] >= 'A' && s[i] <= 'F')))
-        {
+        if (!hg_list_is_hex((unsigned char) s[i])) {
             return 0;
         }
     }
@@ -54,7 +51,7 @@ text_probe(const char *path, const unsigned char *head, size_t head_len)
         }
         hg_list_trim(&p, &len);
         if (len > 0) {
-            if (hg_alg_from_hexlen(len) < 0 || !text_is_hex(p, len)) {
+            if (hg_alg_from_hexlen(len) < 0 || !text_all_hex(p, len)) {
                 digests = -1;
                 break;
             }
@@ -74,66 +71,40 @@ text_probe(const char *path, const unsigned char *head, size_t head_len)
 }
 
 static hg_status_t
+text_line(hg_lctx_t *c, void *ctx, uint64_t lineno, char *line, size_t len)
+{
+    char        *hash;
+    const char  *p = line, *why;
+    hg_entry_t   e;
+
+    (void) ctx;
+    hash = memchr(line, '#', len);
+    if (hash != NULL) {
+        len = hash - line;
+        hg_list_trim(&p, &len);
+        if (len == 0) {
+            return HG_OK;
+        }
+    }
+    memset(&e, 0, sizeof(e));
+    if (memchr(p, ' ', len) != NULL || memchr(p, '\t', len) != NULL) {
+        return hg_lctx_bad(c, lineno, "more than one word on the line "
+                           "(expected one hex digest)");
+    }
+    if (hg_entry_parse_hex(&e, p, len, &why) != 0) {
+        return hg_lctx_bad(c, lineno, "%s", why);
+    }
+    return hg_lctx_emit(c, &e);
+}
+
+static hg_status_t
 text_read(FILE *fp, const char *path, const hg_read_opts_t *opts,
           hg_entry_cb cb, void *cb_ctx, hg_read_stats_t *stats, hg_err_t *err)
 {
-    hg_lctx_t    c;
-    hg_src_t     src;
-    char        *line, *hash;
-    const char  *p, *why;
-    size_t       len;
-    uint64_t     lineno;
-    int          rc, too_long;
-    hg_entry_t   e;
-    hg_status_t  st = HG_OK;
+    hg_lctx_t  c;
 
     hg_lctx_init(&c, path, opts, cb, cb_ctx, stats, err);
-    line = malloc(HG_LIST_LINE_MAX + 1);
-    if (line == NULL || hg_src_init_file(&src, fp) != 0) {
-        free(line);
-        return hg_err_set(err, HG_ENOMEM, "%s: out of memory", c.path);
-    }
-
-    for ( ;; ) {
-        lineno = src.line;
-        rc = hg_src_line(&src, line, HG_LIST_LINE_MAX, &len, &too_long);
-        if (rc <= 0) {
-            if (rc < 0) {
-                st = hg_lctx_ioerr(&c);
-            }
-            break;
-        }
-        if (too_long) {
-            st = hg_lctx_bad(&c, lineno, "line longer than %d bytes",
-                             HG_LIST_LINE_MAX);
-        } else {
-            hash = memchr(line, '#', len);
-            if (hash != NULL) {
-                len = hash - line;
-            }
-            p = line;
-            hg_list_trim(&p, &len);
-            if (len == 0) {
-                continue;
-            }
-            memset(&e, 0, sizeof(e));
-            if (memchr(p, ' ', len) != NULL || memchr(p, '\t', len) != NULL) {
-                st = hg_lctx_bad(&c, lineno, "more than one word on the line "
-                                 "(expected one hex digest)");
-            } else if (hg_entry_parse_hex(&e, p, len, &why) != 0) {
-                st = hg_lctx_bad(&c, lineno, "%s", why);
-            } else {
-                st = hg_lctx_emit(&c, &e);
-            }
-        }
-        if (st != HG_OK) {
-            break;
-        }
-    }
-
-    hg_src_free(&src);
-    free(line);
-    return st;
+    return hg_list_each_line(fp, &c, text_line, NULL);
 }
 
 const hg_reader_t hg_reader_text = {
