@@ -537,7 +537,7 @@ _compile_input(compile_ctx_t *c, const compile_input_t *in)
                      known != NULL ? known->kind : in->kind, &c->list, &err);
     if (st != HG_OK) {
         cli_error("compile: %s=%s: %s", in->name, in->path,
-                  err.msg[0] != '\0' ? err.msg : hg_status_str(st));
+                  cli_errstr(&err, st));
         return -1;
     }
     if (known == NULL && _compile_name_add(c, in->name, in->kind) != 0) {
@@ -564,17 +564,13 @@ _compile_base(compile_ctx_t *c, const char *base)
     hg_status_t    st;
     size_t         i;
 
-    err.msg[0] = '\0';
-    st = hg_db_open(base, HG_DB_OPEN_VERIFY, &db, &err);
-    if (st != HG_OK) {
-        cli_error("compile: --base %s",
-                  err.msg[0] != '\0' ? err.msg : hg_status_str(st));
+    if (cli_db_open("compile: --base", base, HG_DB_OPEN_VERIFY, &db) != 0) {
         return -1;
     }
+    err.msg[0] = '\0';
     st = hg_dbb_load(c->b, db, &err);
     if (st != HG_OK) {
-        cli_error("compile: --base %s",
-                  err.msg[0] != '\0' ? err.msg : hg_status_str(st));
+        cli_error("compile: --base %s: %s", base, cli_errstr(&err, st));
         hg_db_close(db);
         return -1;
     }
@@ -732,8 +728,7 @@ cmd_compile(int argc, char **argv)
     err.msg[0] = '\0';
     st = hg_dbb_write(c.b, out, created, &err);
     if (st != HG_OK) {
-        cli_error("compile: %s",
-                  err.msg[0] != '\0' ? err.msg : hg_status_str(st));
+        cli_error("compile: %s", cli_errstr(&err, st));
         goto done;
     }
     fprintf(stderr, "wrote %s\n", out);

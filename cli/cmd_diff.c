@@ -74,22 +74,6 @@ _diff_entry(void *ctx, uint32_t list, const hg_entry_t *e)
     return HG_OK;
 }
 
-static int
-_diff_open(const char *path, hg_db_t **db)
-{
-    hg_err_t     err;
-    hg_status_t  st;
-
-    err.msg[0] = '\0';
-    st = hg_db_open(path, 0, db, &err);
-    if (st != HG_OK) {
-        cli_error("diff: %s", err.msg[0] != '\0' ? err.msg
-                                                 : hg_status_str(st));
-        return -1;
-    }
-    return 0;
-}
-
 int
 cmd_diff(int argc, char **argv)
 {
@@ -113,7 +97,9 @@ cmd_diff(int argc, char **argv)
     if (argc != 3) {
         return cli_usage("diff", "expected two databases: OLD NEW");
     }
-    if (_diff_open(argv[1], &db[0]) != 0 || _diff_open(argv[2], &db[1]) != 0) {
+    if (cli_db_open("diff", argv[1], 0, &db[0]) != 0
+        || cli_db_open("diff", argv[2], 0, &db[1]) != 0)
+    {
         goto done;
     }
 

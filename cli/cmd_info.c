@@ -113,18 +113,16 @@ cmd_info(int argc, char **argv)
         return cli_usage("info", "expected one database file");
     }
 
-    err.msg[0] = '\0';
-    st = hg_db_open(argv[optind], verify ? HG_DB_OPEN_VERIFY : 0, &db, &err);
-    if (st != HG_OK) {
-        cli_error("info: %s", err.msg[0] != '\0' ? err.msg
-                                                 : hg_status_str(st));
+    if (cli_db_open("info", argv[optind], verify ? HG_DB_OPEN_VERIFY : 0,
+                    &db) != 0)
+    {
         return CLI_EXIT_ERROR;
     }
     if (verify) {
+        err.msg[0] = '\0';
         st = hg_db_verify(db, &err);
         if (st != HG_OK) {
-            cli_error("info: %s", err.msg[0] != '\0' ? err.msg
-                                                     : hg_status_str(st));
+            cli_error("info: %s", cli_errstr(&err, st));
             hg_db_close(db);
             return CLI_EXIT_ERROR;
         }

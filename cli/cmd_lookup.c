@@ -33,8 +33,6 @@ cmd_lookup(int argc, char **argv)
     hg_db_t       *db = NULL;
     hg_db_hit_t   *hits;
     hg_db_list_t   l;
-    hg_err_t       err;
-    hg_status_t    st;
     unsigned char  digest[HG_DIGEST_MAX];
     size_t         n, i, len;
     int            alg, found = 0, bad = 0, k;
@@ -54,11 +52,7 @@ cmd_lookup(int argc, char **argv)
         return cli_usage("lookup", "expected a database and at least one digest");
     }
 
-    err.msg[0] = '\0';
-    st = hg_db_open(argv[k], 0, &db, &err);
-    if (st != HG_OK) {
-        cli_error("lookup: %s", err.msg[0] != '\0' ? err.msg
-                                                   : hg_status_str(st));
+    if (cli_db_open("lookup", argv[k], 0, &db) != 0) {
         return CLI_EXIT_ERROR;
     }
     hits = calloc(HG_MAX_LISTS, sizeof(*hits));

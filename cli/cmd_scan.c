@@ -309,7 +309,6 @@ cmd_scan(int argc, char **argv)
     hg_db_t      *db = NULL;
     const char   *dbpath = NULL;
     hg_err_t      err;
-    hg_status_t   st;
     int           opt, i, rc = CLI_EXIT_ERROR;
 
     memset(&sc, 0, sizeof(sc));
@@ -346,14 +345,8 @@ cmd_scan(int argc, char **argv)
         return cli_usage("scan", "nothing to scan (PATH... or - for stdin)");
     }
 
-    if (dbpath != NULL) {
-        err.msg[0] = '\0';
-        st = hg_db_open(dbpath, 0, &db, &err);
-        if (st != HG_OK) {
-            cli_error("scan: %s", err.msg[0] != '\0' ? err.msg
-                                                     : hg_status_str(st));
-            return CLI_EXIT_ERROR;
-        }
+    if (dbpath != NULL && cli_db_open("scan", dbpath, 0, &db) != 0) {
+        return CLI_EXIT_ERROR;
     }
     sc.scan = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
     hg_db_close(db);        /* the scan context holds its own reference */
@@ -366,8 +359,7 @@ cmd_scan(int argc, char **argv)
         err.msg[0] = '\0';
         sc.magic = hg_magic_new(&err);
         if (sc.magic == NULL) {
-            cli_error("scan: %s", err.msg[0] != '\0' ? err.msg
-                                                     : "cannot load libmagic");
+            cli_error("scan: %s", cli_errstr(&err, HG_EIO));
             goto done;
         }
     }

@@ -231,8 +231,7 @@ _mail_end(mail_ctx_t *mc)
     if (mc->st != HG_OK) {
         mc->where.info = NULL;
         scan_report(mc->sc, mc->path, &mc->where, NULL, mc->st,
-                    mc->err.msg[0] != '\0' ? mc->err.msg
-                                           : hg_status_str(mc->st));
+                    cli_errstr(&mc->err, mc->st));
     }
     hg_unpack_free(mc->u);
     mc->u = NULL;

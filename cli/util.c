@@ -42,6 +42,32 @@ cli_usage(const char *cmd, const char *fmt, ...)
     return CLI_EXIT_ERROR;
 }
 
+const char *
+cli_errstr(const hg_err_t *err, hg_status_t st)
+{
+    return err->msg[0] != '\0' ? err->msg : hg_status_str(st);
+}
+
+int
+cli_db_open(const char *cmd, const char *path, unsigned flags, hg_db_t **db)
+{
+    hg_err_t     err;
+    hg_status_t  st;
+
+    err.msg[0] = '\0';
+    *db = NULL;
+    st = hg_db_open(path, flags, db, &err);
+    if (st != HG_OK) {
+        if (err.msg[0] == '\0') {
+            cli_error("%s: %s: %s", cmd, path, hg_status_str(st));
+        } else {
+            cli_error("%s: %s", cmd, err.msg);
+        }
+        return -1;
+    }
+    return 0;
+}
+
 void
 cli_put_safe(FILE *fp, const char *s)
 {

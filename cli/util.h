@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "hashgate/db.h"
 #include "hashgate/status.h"
 
 #define CLI_EXIT_OK     0
@@ -53,6 +54,16 @@ int cli_usage(const char *cmd, const char *fmt, ...)
  * labels and file names come from lists and mail we do not control.
  */
 void cli_put_safe(FILE *fp, const char *s);
+
+/* err's message, or the status's name when the library left none. */
+const char *cli_errstr(const hg_err_t *err, hg_status_t st);
+
+/*
+ * hg_db_open for subcommand cmd: on failure prints "hashgate: CMD: reason"
+ * (the reason names the file) and returns -1; 0 with *db set on success.
+ */
+int cli_db_open(const char *cmd, const char *path, unsigned flags,
+                hg_db_t **db);
 
 /* ---- times ---- */
 
