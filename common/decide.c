@@ -161,8 +161,8 @@ _merge_rank(hg_action_t a)
  * p->on_fail, failed = 1, fail_status = scan_status (HG_EINVAL when res is
  * NULL with HG_OK). Otherwise: matched and list name the strongest block
  * list; any allow-list match sets allowed_by and makes action and intended
- * HG_ACT_NONE; in monitor mode action is HG_ACT_LOG when intended is an
- * action. Strings in the verdict point into res (the database mapping).
+ * HG_ACT_NONE; in monitor mode (monitor = 1) action is HG_ACT_LOG when
+ * intended is an action. Strings in the verdict point into res (the database mapping).
  */
 hg_verdict_t
 hg_decide(const hg_policy_t *p, const hg_scan_result_t *res,
@@ -177,6 +177,7 @@ hg_decide(const hg_policy_t *p, const hg_scan_result_t *res,
     v.action = HG_ACT_NONE;
     v.intended = HG_ACT_NONE;
     v.fail_status = HG_OK;
+    v.monitor = p->monitor != 0;
 
     if (scan_status != HG_OK || res == NULL) {
         v.failed = 1;
@@ -248,4 +249,5 @@ hg_verdict_merge(hg_verdict_t *into, const hg_verdict_t *v)
     }
     into->matched |= v->matched;
     into->failed |= v->failed;
+    into->monitor |= v->monitor;
 }

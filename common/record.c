@@ -116,8 +116,8 @@ hg_record_format(const hg_record_t *r, hg_json_t *j)
     hg_json_kv_str(j, "channel", r->channel);
 
     if (v != NULL) {
-        /* monitor mode is the only thing that makes them differ */
-        monitor = v->action != v->intended;
+        /* monitor mode is also the only thing that makes them differ */
+        monitor = v->monitor || v->action != v->intended;
         hg_json_kv_str(j, "action", hg_action_name(v->action));
         if (monitor) {
             hg_json_kv_str(j, "intended_action", hg_action_name(v->intended));

@@ -78,6 +78,7 @@ test_decide_clean_object_gives_none(void **state)
     assert_int_equal(v.intended, HG_ACT_NONE);
     assert_false(v.matched);
     assert_false(v.failed);
+    assert_false(v.monitor);
     assert_null(v.list);
     assert_null(v.allowed_by);
 }
@@ -214,6 +215,7 @@ test_decide_monitor_turns_every_action_into_log(void **state)
         assert_int_equal(v.action, HG_ACT_LOG);
         assert_int_equal(v.intended, want[i]);
         assert_true(v.matched);
+        assert_true(v.monitor);
     }
 }
 
@@ -470,6 +472,7 @@ test_merge_monitor_keeps_strongest_intended(void **state)
     assert_int_equal(m.action, HG_ACT_LOG);
     assert_int_equal(m.intended, HG_ACT_REJECT);
     assert_string_equal(m.list, "rej");
+    assert_true(m.monitor);
 }
 
 int

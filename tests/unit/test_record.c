@@ -182,6 +182,12 @@ test_record_monitor_gives_intended_action(void **state)
     f->v.intended = HG_ACT_HOLD;
     format_ok(f);
     has(f, "\"action\":\"log\",\"intended_action\":\"hold\",\"monitor\":true");
+
+    /* a log list in monitor mode: nothing differs, still monitor */
+    f->v.intended = HG_ACT_LOG;
+    f->v.monitor = 1;
+    format_ok(f);
+    has(f, "\"action\":\"log\",\"intended_action\":\"log\",\"monitor\":true");
 }
 
 static void

@@ -52,6 +52,7 @@ typedef struct {
     hg_status_t     fail_status;
     const char     *list;       /* the list that decided, or NULL */
     const char     *allowed_by; /* an allow-list that suppressed a match, or NULL */
+    int             monitor;    /* decided in monitor mode (record's "monitor") */
 } hg_verdict_t;
 
 /* Defaults: reject, tempfail, monitor off, no per-list actions. */
