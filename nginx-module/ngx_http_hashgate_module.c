@@ -1,0 +1,1789 @@
+
+/*
+ * ngx_http_hashgate_module.c - hash request bodies as they stream through
+ * nginx and reject or hold uploads listed in a hashgate database.
+ *
+ * The body is seen in the request body filter chain, in front of nginx's own
+ * save filter: every buffer is hashed (and, for multipart/form-data, fed to
+ * libhashgate's form parser so each part is hashed on its own) before it is
+ * passed on, so nothing is read twice and nothing of the body is kept here.
+ * The verdict is reached at the buffer carrying last_buf, before that buffer
+ * is passed on; a match makes the filter return the configured status, which
+ * nginx turns into the response (ngx_http_read_client_request_body() and the
+ * unbuffered reader both hand a status >= 300 from the filter chain to the
+ * request's finalization).
+ *
+ * With proxy_request_buffering on, the upstream is only contacted after the
+ * whole body has passed the chain, so it never sees a listed upload. With it
+ * off, earlier buffers are already on their way to the upstream when the
+ * last one arrives: the last buffer is held back until the verdict and, on a
+ * match, the request is finalized with the status, which closes the upstream
+ * connection. The application thus gets a body short of its final bytes (or
+ * without the terminating chunk) and a reset connection: the upload never
+ * completes there.
+ *
+ * The database is opened at configuration time, so "nginx -t" refuses an
+ * unreadable or corrupt file, and its mapping is shared by every worker.
+ * Each worker checks the file's identity at most once a second and swaps to
+ * a new file; a request keeps a reference to the database it started with.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "hashgate/db.h"
+#include "hashgate/decide.h"
+#include "hashgate/hash.h"
+#include "hashgate/magic.h"
+#include "hashgate/record.h"
+#include "hashgate/scan.h"
+#include "hashgate/status.h"
+#include "hashgate/unpack.h"
+
+
+/* idle scan contexts a worker keeps, to save their EVP setup per request */
+#define NGX_HTTP_HASHGATE_SCAN_CACHE   64
+
+/*
+ * matches kept for evidence records in one request: a hostile form of
+ * thousands of listed parts still decides on all of them, but only this
+ * many records are written (the rest are counted in the error log)
+ */
+#define NGX_HTTP_HASHGATE_MAX_RECORDS  32
+
+/* libmagic's answer, e.g. "application/vnd.openxmlformats-..." */
+#define NGX_HTTP_HASHGATE_TYPE_LEN     128
+
+
+typedef struct {
+    ngx_str_t                  db_path;     /* NUL-terminated */
+    hg_db_t                   *db;          /* current in this process */
+    ngx_file_info_t            db_id;       /* of the file db came from */
+    ngx_file_info_t            bad_id;      /* last file refused */
+    ngx_uint_t                 bad_set;     /* unsigned bad_set:1 */
+    ngx_uint_t                 gone_logged;
+    time_t                     checked;
+    unsigned                   extra_algs;  /* for $hashgate_sha256 */
+    ngx_int_t                  request_id_index;
+    hg_magic_t                *magic;
+    hg_scan_t                **cache;
+    ngx_uint_t                 ncache;
+} ngx_http_hashgate_main_conf_t;
+
+
+typedef struct {
+    ngx_str_t                  name;
+    ngx_uint_t                 action;
+} ngx_http_hashgate_list_action_t;
+
+
+typedef struct {
+    ngx_flag_t                 enable;
+    ngx_flag_t                 monitor;
+    ngx_flag_t                 multipart;
+    ngx_uint_t                 default_action;
+    ngx_uint_t                 on_error;
+    ngx_array_t               *list_actions;
+    ngx_uint_t                 reject_status;
+    ngx_uint_t                 hold_status;
+    ngx_path_t                *hold_path;
+    hg_evlog_t                *evlog;
+    ngx_uint_t                 evlog_set;   /* "off" counts as set */
+    ngx_uint_t                 max_parts;
+    ngx_uint_t                 max_depth;
+    size_t                     max_header_size;
+    hg_policy_t               *policy;
+    ngx_uint_t                 may_hold;
+} ngx_http_hashgate_loc_conf_t;
+
+
+/* One object that matched, kept until the request's verdict is final. */
+typedef struct {
+    hg_scan_result_t           res;
+    hg_verdict_t               verdict;
+    char                      *part;
+    char                      *filename;
+    char                      *declared;
+    char                       detected[NGX_HTTP_HASHGATE_TYPE_LEN];
+} ngx_http_hashgate_hit_t;
+
+
+typedef struct {
+    ngx_http_request_t        *request;
+    ngx_http_hashgate_loc_conf_t *conf;
+    hg_scan_t                 *body;
+    hg_scan_t                 *part;
+    hg_unpack_t               *unpack;
+    hg_status_t                status;      /* first error of the body scan */
+    hg_status_t                part_status;
+    hg_verdict_t               verdict;
+    ngx_array_t                hits;
+    ngx_uint_t                 hits_dropped;
+    off_t                      size;
+
+    ngx_fd_t                   hold_fd;
+    u_char                    *hold_name;   /* final name, NUL-terminated */
+    u_char                    *hold_tmp;
+
+    u_char                     sha256[HG_HEX_MAX];
+
+    unsigned                   decided:1;
+    unsigned                   hold_failed:1;
+} ngx_http_hashgate_ctx_t;
+
+
+static ngx_int_t ngx_http_hashgate_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_http_hashgate_ctx_t *ngx_http_hashgate_create_ctx(
+    ngx_http_request_t *r, ngx_http_hashgate_loc_conf_t *hlcf);
+static void ngx_http_hashgate_feed(ngx_http_hashgate_ctx_t *ctx, u_char *p,
+    size_t size);
+static ngx_int_t ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx);
+static ngx_int_t ngx_http_hashgate_hold(ngx_http_hashgate_ctx_t *ctx);
+static ngx_int_t ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx);
+static void ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
+    const hg_scan_result_t *res, const hg_verdict_t *v, const char *part,
+    const char *filename, const char *declared);
+static void ngx_http_hashgate_cleanup(void *data);
+
+static hg_status_t ngx_http_hashgate_part_begin(void *data,
+    const hg_part_info_t *info);
+static hg_status_t ngx_http_hashgate_part_data(void *data,
+    const unsigned char *buf, size_t len);
+static hg_status_t ngx_http_hashgate_part_end(void *data,
+    const hg_part_info_t *info, const hg_part_stats_t *stats);
+
+static hg_scan_t *ngx_http_hashgate_scan_get(
+    ngx_http_hashgate_main_conf_t *hmcf);
+static void ngx_http_hashgate_scan_put(ngx_http_hashgate_main_conf_t *hmcf,
+    hg_scan_t *s);
+static void ngx_http_hashgate_db_refresh(ngx_http_hashgate_main_conf_t *hmcf,
+    ngx_log_t *log);
+
+static ngx_int_t ngx_http_hashgate_verdict_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_hashgate_list_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_hashgate_sha256_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+static char *ngx_http_hashgate_database(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hashgate_list_action(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hashgate_hold_path(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_hashgate_evidence_log(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_hashgate_db_cleanup(void *data);
+static void ngx_http_hashgate_evlog_cleanup(void *data);
+
+static ngx_int_t ngx_http_hashgate_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_hashgate_init(ngx_conf_t *cf);
+static void *ngx_http_hashgate_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_hashgate_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_hashgate_init_process(ngx_cycle_t *cycle);
+static void ngx_http_hashgate_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_hashgate_actions[] = {
+    { ngx_string("reject"), HG_ACT_REJECT },
+    { ngx_string("hold"), HG_ACT_HOLD },
+    { ngx_string("log"), HG_ACT_LOG },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_hashgate_on_error[] = {
+    { ngx_string("reject"), HG_FAIL_TEMPFAIL },
+    { ngx_string("pass"), HG_FAIL_ACCEPT },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_hashgate_status_bounds = {
+    ngx_conf_check_num_bounds, 400, 599
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_hashgate_count_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000000
+};
+
+
+static ngx_command_t  ngx_http_hashgate_commands[] = {
+
+    { ngx_string("hashgate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("hashgate_database"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_database,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hashgate_list_action"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_hashgate_list_action,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hashgate_default_action"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, default_action),
+      &ngx_http_hashgate_actions },
+
+    { ngx_string("hashgate_monitor"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, monitor),
+      NULL },
+
+    { ngx_string("hashgate_reject_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, reject_status),
+      &ngx_http_hashgate_status_bounds },
+
+    { ngx_string("hashgate_hold_path"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_hold_path,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hashgate_hold_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, hold_status),
+      &ngx_http_hashgate_status_bounds },
+
+    { ngx_string("hashgate_evidence_log"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_evidence_log,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hashgate_multipart"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, multipart),
+      NULL },
+
+    { ngx_string("hashgate_on_error"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, on_error),
+      &ngx_http_hashgate_on_error },
+
+    { ngx_string("hashgate_max_parts"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, max_parts),
+      &ngx_http_hashgate_count_bounds },
+
+    { ngx_string("hashgate_max_depth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, max_depth),
+      &ngx_http_hashgate_count_bounds },
+
+    { ngx_string("hashgate_max_header_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, max_header_size),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_hashgate_module_ctx = {
+    ngx_http_hashgate_add_variables,       /* preconfiguration */
+    ngx_http_hashgate_init,                /* postconfiguration */
+
+    ngx_http_hashgate_create_main_conf,    /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_hashgate_create_loc_conf,     /* create location configuration */
+    ngx_http_hashgate_merge_loc_conf       /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_hashgate_module = {
+    NGX_MODULE_V1,
+    &ngx_http_hashgate_module_ctx,         /* module context */
+    ngx_http_hashgate_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_hashgate_init_process,        /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_hashgate_exit_process,        /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_http_variable_t  ngx_http_hashgate_vars[] = {
+
+    { ngx_string("hashgate_verdict"), NULL,
+      ngx_http_hashgate_verdict_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hashgate_list"), NULL,
+      ngx_http_hashgate_list_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("hashgate_sha256"), NULL,
+      ngx_http_hashgate_sha256_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
+
+
+static ngx_int_t
+ngx_http_hashgate_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    size_t                         size;
+    ngx_int_t                      rc;
+    ngx_buf_t                     *b;
+    ngx_uint_t                     last;
+    ngx_chain_t                   *cl;
+    ngx_http_hashgate_ctx_t       *ctx;
+    ngx_http_hashgate_loc_conf_t  *hlcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_hashgate_module);
+
+    if (ctx == NULL) {
+        hlcf = ngx_http_get_module_loc_conf(r, ngx_http_hashgate_module);
+
+        if (!hlcf->enable) {
+            return ngx_http_next_request_body_filter(r, in);
+        }
+
+        ctx = ngx_http_hashgate_create_ctx(r, hlcf);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ctx->decided) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    last = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file && !ngx_buf_in_memory(b)) {
+            /* nginx hands file buffers only to the save filter's callers */
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "hashgate: request body buffer in a file, "
+                          "cannot scan it");
+            if (ctx->status == HG_OK) {
+                ctx->status = HG_EINVAL;
+            }
+
+        } else {
+            size = b->last - b->pos;
+            if (size) {
+                ngx_http_hashgate_feed(ctx, b->pos, size);
+            }
+        }
+
+        if (b->last_buf) {
+            last = 1;
+        }
+    }
+
+    if (!last) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    rc = ngx_http_hashgate_decide(ctx);
+
+    if (rc != NGX_OK) {
+        /* the last buffer is never passed on: see the comment on top */
+        return rc;
+    }
+
+    return ngx_http_next_request_body_filter(r, in);
+}
+
+
+static ngx_http_hashgate_ctx_t *
+ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
+    ngx_http_hashgate_loc_conf_t *hlcf)
+{
+    u_char                         *ct;
+    hg_err_t                        err;
+    ngx_str_t                      *type;
+    ngx_pool_cleanup_t             *cln;
+    hg_unpack_cb_t                  cb;
+    hg_unpack_limits_t              limits;
+    ngx_http_hashgate_ctx_t        *ctx;
+    ngx_http_hashgate_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hashgate_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_hashgate_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&ctx->hits, r->pool, 1,
+                       sizeof(ngx_http_hashgate_hit_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx->request = r;
+    ctx->conf = hlcf;
+    ctx->hold_fd = NGX_INVALID_FILE;
+
+    cln->handler = ngx_http_hashgate_cleanup;
+    cln->data = ctx;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_hashgate_module);
+
+    ngx_http_hashgate_db_refresh(hmcf, r->connection->log);
+
+    ctx->body = ngx_http_hashgate_scan_get(hmcf);
+    if (ctx->body == NULL || hg_scan_begin(ctx->body) != HG_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "hashgate: cannot create a scan context");
+        ctx->status = HG_ENOMEM;
+        return ctx;
+    }
+
+    type = r->headers_in.content_type ? &r->headers_in.content_type->value
+                                      : NULL;
+
+    if (hlcf->multipart && type
+        && type->len >= sizeof("multipart/form-data") - 1
+        && ngx_strncasecmp(type->data, (u_char *) "multipart/form-data",
+                           sizeof("multipart/form-data") - 1) == 0)
+    {
+        ct = ngx_pnalloc(r->pool, type->len + 1);
+        if (ct == NULL) {
+            return NULL;
+        }
+        ngx_cpystrn(ct, type->data, type->len + 1);
+
+        hg_unpack_limits_default(&limits);
+        limits.max_parts = hlcf->max_parts;
+        limits.max_depth = hlcf->max_depth;
+        limits.max_header_bytes = hlcf->max_header_size;
+        if (limits.max_line_bytes > limits.max_header_bytes) {
+            limits.max_line_bytes = limits.max_header_bytes;
+        }
+
+        cb.part_begin = ngx_http_hashgate_part_begin;
+        cb.part_data = ngx_http_hashgate_part_data;
+        cb.part_end = ngx_http_hashgate_part_end;
+
+        ctx->part = ngx_http_hashgate_scan_get(hmcf);
+        if (ctx->part == NULL) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "hashgate: cannot create a scan context");
+            ctx->part_status = HG_ENOMEM;
+            return ctx;
+        }
+
+        err.msg[0] = '\0';
+        ctx->unpack = hg_unpack_new(HG_UNPACK_FORMDATA, (char *) ct, &limits,
+                                    &cb, ctx, &err);
+        if (ctx->unpack == NULL) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "hashgate: multipart body not scannable: %s",
+                          err.msg);
+            ctx->part_status = HG_EFORMAT;
+        }
+    }
+
+    if (hlcf->may_hold) {
+        if (ngx_http_hashgate_hold(ctx) != NGX_OK) {
+            ctx->hold_failed = 1;
+        }
+    }
+
+    return ctx;
+}
+
+
+/*
+ * Open the hold copy: the body is written as it passes to a temporary name
+ * in the hold dir, renamed when the verdict is hold and removed otherwise.
+ * This is the one way to keep it without re-reading nginx's own temp file,
+ * which is written after us and is gone once the request ends. The name is
+ * made here (UTC time and $request_id), never taken from the request.
+ */
+static ngx_int_t
+ngx_http_hashgate_hold(ngx_http_hashgate_ctx_t *ctx)
+{
+    u_char                         *p;
+    size_t                          len;
+    ngx_tm_t                        tm;
+    ngx_http_request_t             *r;
+    ngx_http_variable_value_t      *id;
+    ngx_http_hashgate_main_conf_t  *hmcf;
+    ngx_http_hashgate_loc_conf_t   *hlcf;
+
+    r = ctx->request;
+    hlcf = ctx->conf;
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hashgate_module);
+
+    id = ngx_http_get_indexed_variable(r, hmcf->request_id_index);
+    if (id == NULL || id->not_found || id->len == 0) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "hashgate: no $request_id for the hold file name");
+        return NGX_ERROR;
+    }
+
+    ngx_gmtime(ngx_time(), &tm);
+
+    len = hlcf->hold_path->name.len + sizeof("/20260101T000000Z-") - 1
+          + id->len + sizeof(".part");
+
+    ctx->hold_name = ngx_pnalloc(r->pool, len);
+    ctx->hold_tmp = ngx_pnalloc(r->pool, len);
+    if (ctx->hold_name == NULL || ctx->hold_tmp == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(ctx->hold_name, "%V/%4d%02d%02dT%02d%02d%02dZ-%*s",
+                    &hlcf->hold_path->name, tm.ngx_tm_year, tm.ngx_tm_mon,
+                    tm.ngx_tm_mday, tm.ngx_tm_hour, tm.ngx_tm_min,
+                    tm.ngx_tm_sec, (size_t) id->len, id->data);
+    *p = '\0';
+
+    ngx_sprintf(ctx->hold_tmp, "%s.part%Z", ctx->hold_name);
+
+    ctx->hold_fd = ngx_open_file(ctx->hold_tmp, NGX_FILE_WRONLY,
+                                 NGX_FILE_CREATE_OR_OPEN|O_EXCL|O_NOFOLLOW,
+                                 0600);
+    if (ctx->hold_fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+                      "hashgate: cannot create hold file \"%s\"",
+                      ctx->hold_tmp);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hashgate_hold_write(ngx_http_hashgate_ctx_t *ctx, u_char *p,
+    size_t size)
+{
+    ssize_t  n;
+
+    while (size) {
+        n = ngx_write_fd(ctx->hold_fd, p, size);
+
+        if (n == -1) {
+            if (ngx_errno == NGX_EINTR) {
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log,
+                          ngx_errno, "hashgate: cannot write hold file \"%s\"",
+                          ctx->hold_tmp);
+            ctx->hold_failed = 1;
+            return;
+        }
+
+        p += n;
+        size -= n;
+    }
+}
+
+
+static void
+ngx_http_hashgate_feed(ngx_http_hashgate_ctx_t *ctx, u_char *p, size_t size)
+{
+    hg_err_t     err;
+    hg_status_t  st;
+
+    ctx->size += size;
+
+    if (ctx->status == HG_OK) {
+        ctx->status = hg_scan_update(ctx->body, p, size);
+    }
+
+    if (ctx->unpack && ctx->part_status == HG_OK) {
+        err.msg[0] = '\0';
+        st = hg_unpack_feed(ctx->unpack, p, size, &err);
+        if (st != HG_OK) {
+            ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                          "hashgate: multipart body: %s", err.msg);
+            ctx->part_status = st;
+        }
+    }
+
+    if (ctx->hold_fd != NGX_INVALID_FILE && !ctx->hold_failed) {
+        ngx_http_hashgate_hold_write(ctx, p, size);
+    }
+}
+
+
+static hg_status_t
+ngx_http_hashgate_part_begin(void *data, const hg_part_info_t *info)
+{
+    ngx_http_hashgate_ctx_t  *ctx = data;
+
+    (void) info;
+
+    return hg_scan_begin(ctx->part);
+}
+
+
+static hg_status_t
+ngx_http_hashgate_part_data(void *data, const unsigned char *buf, size_t len)
+{
+    ngx_http_hashgate_ctx_t  *ctx = data;
+
+    return hg_scan_update(ctx->part, buf, len);
+}
+
+
+static hg_status_t
+ngx_http_hashgate_part_end(void *data, const hg_part_info_t *info,
+    const hg_part_stats_t *stats)
+{
+    ngx_http_hashgate_ctx_t  *ctx = data;
+
+    hg_status_t       st;
+    hg_verdict_t      v;
+    hg_scan_result_t  res;
+
+    (void) stats;
+
+    st = hg_scan_end(ctx->part, &res);
+    v = hg_decide(ctx->conf->policy, st == HG_OK ? &res : NULL, st);
+
+    if (v.matched) {
+        ngx_http_hashgate_add_hit(ctx, &res, &v,
+                                  info->field_name ? info->field_name
+                                                   : info->path,
+                                  info->filename, info->content_type);
+    }
+
+    hg_verdict_merge(&ctx->verdict, &v);
+
+    return st;
+}
+
+
+static char *
+ngx_http_hashgate_strdup(ngx_pool_t *pool, const char *s)
+{
+    size_t   len;
+    u_char  *p;
+
+    if (s == NULL) {
+        return NULL;
+    }
+
+    len = ngx_strlen(s) + 1;
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(p, s, len);
+
+    return (char *) p;
+}
+
+
+static void
+ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
+    const hg_scan_result_t *res, const hg_verdict_t *v, const char *part,
+    const char *filename, const char *declared)
+{
+    ngx_pool_t                     *pool;
+    ngx_http_hashgate_hit_t        *hit;
+    ngx_http_hashgate_main_conf_t  *hmcf;
+
+    if (ctx->hits.nelts >= NGX_HTTP_HASHGATE_MAX_RECORDS) {
+        ctx->hits_dropped++;
+        return;
+    }
+
+    hit = ngx_array_push(&ctx->hits);
+    if (hit == NULL) {
+        ctx->hits_dropped++;
+        return;
+    }
+
+    pool = ctx->request->pool;
+    hmcf = ngx_http_get_module_main_conf(ctx->request,
+                                         ngx_http_hashgate_module);
+
+    hit->res = *res;
+    hit->verdict = *v;
+    hit->part = ngx_http_hashgate_strdup(pool, part);
+    hit->filename = ngx_http_hashgate_strdup(pool, filename);
+    hit->declared = ngx_http_hashgate_strdup(pool, declared);
+
+    /* the head is only valid until the scan context's next object */
+    hg_magic_type(hmcf->magic, res->head, res->head_len, hit->detected,
+                  sizeof(hit->detected));
+    hit->res.head = NULL;
+    hit->res.head_len = 0;
+}
+
+
+static ngx_int_t
+ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
+{
+    u_char                        *declared;
+    hg_err_t                       err;
+    ngx_int_t                      rc;
+    ngx_log_t                     *log;
+    hg_status_t                    st;
+    hg_verdict_t                   v;
+    hg_scan_result_t               res;
+    ngx_http_request_t            *r;
+    ngx_http_hashgate_loc_conf_t  *hlcf;
+
+    r = ctx->request;
+    log = r->connection->log;
+    hlcf = ctx->conf;
+
+    ctx->decided = 1;
+
+    if (ctx->unpack && ctx->part_status == HG_OK) {
+        err.msg[0] = '\0';
+        ctx->part_status = hg_unpack_finish(ctx->unpack, &err);
+        if (ctx->part_status != HG_OK) {
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "hashgate: multipart body: %s", err.msg);
+        }
+    }
+
+    if (ctx->part_status != HG_OK) {
+        v = hg_decide(hlcf->policy, NULL, ctx->part_status);
+        hg_verdict_merge(&ctx->verdict, &v);
+    }
+
+    st = ctx->status;
+    if (ctx->body && st == HG_OK) {
+        st = hg_scan_end(ctx->body, &res);
+    }
+
+    v = hg_decide(hlcf->policy, st == HG_OK ? &res : NULL, st);
+
+    if (st == HG_OK) {
+        if (res.digests.algs & HG_ALG_BIT(HG_ALG_SHA256)) {
+            hg_hex_encode(res.digests.d[HG_ALG_SHA256], 32,
+                          (char *) ctx->sha256);
+        }
+
+        if (v.matched) {
+            declared = NULL;
+            if (r->headers_in.content_type) {
+                declared = ngx_pnalloc(r->pool,
+                                 r->headers_in.content_type->value.len + 1);
+                if (declared) {
+                    ngx_cpystrn(declared, r->headers_in.content_type->value.data,
+                                r->headers_in.content_type->value.len + 1);
+                }
+            }
+            ngx_http_hashgate_add_hit(ctx, &res, &v, NULL, NULL,
+                                      (char *) declared);
+        }
+    }
+
+    hg_verdict_merge(&ctx->verdict, &v);
+
+    if (ctx->verdict.action == HG_ACT_HOLD && ctx->hold_failed) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "hashgate: cannot hold the body, applying "
+                      "hashgate_on_error");
+        v = hg_decide(hlcf->policy, NULL, HG_EIO);
+        ctx->verdict.action = v.action;
+        ctx->verdict.failed = 1;
+        ctx->verdict.fail_status = HG_EIO;
+    }
+
+    if (ctx->verdict.action == HG_ACT_HOLD) {
+        if (ngx_close_file(ctx->hold_fd) == NGX_FILE_ERROR
+            || ngx_rename_file(ctx->hold_tmp, ctx->hold_name)
+               == NGX_FILE_ERROR)
+        {
+            ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                          "hashgate: cannot keep hold file \"%s\"",
+                          ctx->hold_name);
+            v = hg_decide(hlcf->policy, NULL, HG_EIO);
+            ctx->verdict.action = v.action;
+            ctx->verdict.failed = 1;
+            ctx->verdict.fail_status = HG_EIO;
+            ngx_delete_file(ctx->hold_tmp);
+
+        } else {
+            ctx->hold_tmp = NULL;
+        }
+
+        ctx->hold_fd = NGX_INVALID_FILE;
+    }
+
+    if (ctx->hits.nelts && ngx_http_hashgate_record(ctx) != NGX_OK) {
+        /* an unrecorded match must not pass as if it had been logged */
+        if (ctx->verdict.action == HG_ACT_LOG
+            || ctx->verdict.action == HG_ACT_TAG)
+        {
+            v = hg_decide(hlcf->policy, NULL, HG_EIO);
+            ctx->verdict.action = v.action;
+            ctx->verdict.failed = 1;
+            ctx->verdict.fail_status = HG_EIO;
+        }
+    }
+
+    if (ctx->hits_dropped) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "hashgate: %ui more matches not recorded",
+                      ctx->hits_dropped);
+    }
+
+    switch (ctx->verdict.action) {
+
+    case HG_ACT_REJECT:
+        rc = hlcf->reject_status;
+        break;
+
+    case HG_ACT_HOLD:
+        rc = hlcf->hold_status;
+        break;
+
+    case HG_ACT_TEMPFAIL:
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "hashgate: body not scanned (%s), rejected",
+                      hg_status_str(ctx->verdict.fail_status));
+        rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        break;
+
+    case HG_ACT_ACCEPT:
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "hashgate: body not scanned (%s), passed by "
+                      "\"hashgate_on_error pass\"",
+                      hg_status_str(ctx->verdict.fail_status));
+        rc = NGX_OK;
+        break;
+
+    default:
+        rc = NGX_OK;
+    }
+
+    if (ctx->hold_fd != NGX_INVALID_FILE) {
+        ngx_close_file(ctx->hold_fd);
+        ctx->hold_fd = NGX_INVALID_FILE;
+    }
+
+    if (ctx->hold_tmp) {
+        ngx_delete_file(ctx->hold_tmp);
+        ctx->hold_tmp = NULL;
+    }
+
+    return rc;
+}
+
+
+static char *
+ngx_http_hashgate_cstr(ngx_pool_t *pool, ngx_str_t *s)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(pool, s->len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(p, s->data, s->len);
+    p[s->len] = '\0';
+
+    return (char *) p;
+}
+
+
+/*
+ * One evidence record per matched object, to the evidence log and, when the
+ * body is held, into NAME.json beside the held body. Returns NGX_ERROR when
+ * a record could not be written anywhere it had to go.
+ */
+static ngx_int_t
+ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx)
+{
+    char                       *addr, *host, *method, *uri, *reqid, *held;
+    u_char                     *json;
+    hg_err_t                    err;
+    ngx_fd_t                    fd;
+    ngx_int_t                   rc;
+    hg_json_t                   j;
+    ngx_uint_t                  i;
+    hg_record_t                 rec;
+    hg_verdict_t                v;
+    ngx_http_request_t         *r;
+    ngx_http_hashgate_hit_t    *hit;
+    ngx_http_variable_value_t  *id;
+    ngx_http_hashgate_main_conf_t  *hmcf;
+
+    r = ctx->request;
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hashgate_module);
+
+    addr = ngx_http_hashgate_cstr(r->pool, &r->connection->addr_text);
+    host = ngx_http_hashgate_cstr(r->pool, &r->headers_in.server);
+    method = ngx_http_hashgate_cstr(r->pool, &r->method_name);
+    uri = ngx_http_hashgate_cstr(r->pool, &r->unparsed_uri);
+
+    reqid = NULL;
+    id = ngx_http_get_indexed_variable(r, hmcf->request_id_index);
+    if (id && !id->not_found) {
+        reqid = ngx_pnalloc(r->pool, id->len + 1);
+        if (reqid) {
+            ngx_memcpy(reqid, id->data, id->len);
+            reqid[id->len] = '\0';
+        }
+    }
+
+    held = (ctx->verdict.action == HG_ACT_HOLD) ? (char *) ctx->hold_name
+                                                 : NULL;
+    json = NULL;
+    fd = NGX_INVALID_FILE;
+
+    if (held) {
+        json = ngx_pnalloc(r->pool, ngx_strlen(held) + sizeof(".json"));
+        if (json == NULL) {
+            return NGX_ERROR;
+        }
+        ngx_sprintf(json, "%s.json%Z", held);
+
+        fd = ngx_open_file(json, NGX_FILE_WRONLY,
+                           NGX_FILE_CREATE_OR_OPEN|O_EXCL|O_NOFOLLOW, 0600);
+        if (fd == NGX_INVALID_FILE) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+                          "hashgate: cannot create \"%s\"", json);
+        }
+    }
+
+    rc = NGX_OK;
+    hg_json_init(&j);
+
+    hit = ctx->hits.elts;
+
+    for (i = 0; i < ctx->hits.nelts; i++) {
+
+        /* each record says what was done to the request as a whole */
+        v = hit[i].verdict;
+        v.action = ctx->verdict.action;
+        v.failed = ctx->verdict.failed;
+        v.fail_status = ctx->verdict.fail_status;
+        if (!v.failed) {
+            v.intended = hit[i].verdict.intended;
+        }
+
+        ngx_memzero(&rec, sizeof(hg_record_t));
+        rec.channel = "http";
+        rec.part = hit[i].part;
+        rec.filename = hit[i].filename;
+        rec.declared_type = hit[i].declared;
+        rec.detected_type = hit[i].detected;
+        rec.held_at = held;
+        rec.res = &hit[i].res;
+        rec.verdict = &v;
+        hg_record_add(&rec, "client_addr", addr);
+        hg_record_add(&rec, "host", host);
+        hg_record_add(&rec, "method", method);
+        hg_record_add(&rec, "uri", uri);
+        hg_record_add(&rec, "request_id", reqid);
+
+        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                      "hashgate: match list=\"%s\" action=%s part=\"%s\" "
+                      "size=%uL request_id=%s",
+                      hit[i].verdict.list ? hit[i].verdict.list : "-",
+                      hg_action_name(v.action),
+                      hit[i].part ? hit[i].part : "-",
+                      (uint64_t) hit[i].res.digests.size,
+                      reqid ? reqid : "-");
+
+        if (hg_record_format(&rec, &j) != HG_OK) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "hashgate: cannot format evidence record");
+            rc = NGX_ERROR;
+            continue;
+        }
+
+        if (ctx->conf->evlog) {
+            err.msg[0] = '\0';
+            if (hg_evlog_write(ctx->conf->evlog, &j, &err) != HG_OK) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "hashgate: %s", err.msg);
+                rc = NGX_ERROR;
+            }
+        }
+
+        if (held) {
+            if (fd == NGX_INVALID_FILE
+                || ngx_write_fd(fd, j.buf, j.len) != (ssize_t) j.len)
+            {
+                rc = NGX_ERROR;
+            }
+        }
+    }
+
+    hg_json_free(&j);
+
+    if (fd != NGX_INVALID_FILE) {
+        ngx_close_file(fd);
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_hashgate_cleanup(void *data)
+{
+    ngx_http_hashgate_ctx_t  *ctx = data;
+
+    ngx_http_hashgate_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(ctx->request,
+                                         ngx_http_hashgate_module);
+
+    if (ctx->hold_fd != NGX_INVALID_FILE) {
+        ngx_close_file(ctx->hold_fd);
+    }
+
+    if (ctx->hold_tmp) {
+        /* the request ended before its verdict */
+        ngx_delete_file(ctx->hold_tmp);
+    }
+
+    hg_unpack_free(ctx->unpack);
+
+    if (ctx->body) {
+        ngx_http_hashgate_scan_put(hmcf, ctx->body);
+    }
+
+    if (ctx->part) {
+        ngx_http_hashgate_scan_put(hmcf, ctx->part);
+    }
+}
+
+
+static hg_scan_t *
+ngx_http_hashgate_scan_get(ngx_http_hashgate_main_conf_t *hmcf)
+{
+    hg_scan_t  *s;
+
+    while (hmcf->ncache) {
+        s = hmcf->cache[--hmcf->ncache];
+
+        if (hg_scan_db(s) == hmcf->db) {
+            return s;
+        }
+
+        hg_scan_free(s);
+    }
+
+    return hg_scan_new(hmcf->db, hmcf->extra_algs);
+}
+
+
+static void
+ngx_http_hashgate_scan_put(ngx_http_hashgate_main_conf_t *hmcf, hg_scan_t *s)
+{
+    if (hmcf->cache == NULL || hg_scan_db(s) != hmcf->db
+        || hmcf->ncache == NGX_HTTP_HASHGATE_SCAN_CACHE)
+    {
+        hg_scan_free(s);
+        return;
+    }
+
+    hmcf->cache[hmcf->ncache++] = s;
+}
+
+
+static ngx_uint_t
+ngx_http_hashgate_same_file(ngx_file_info_t *a, ngx_file_info_t *b)
+{
+    return a->st_dev == b->st_dev
+           && ngx_file_uniq(a) == ngx_file_uniq(b)
+           && ngx_file_size(a) == ngx_file_size(b)
+           && ngx_file_mtime(a) == ngx_file_mtime(b)
+           && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+
+/*
+ * Swap to a new database file if the one at the configured path changed.
+ * At most one stat a second per worker; a file that fails to open is
+ * remembered so it is reported once, and the loaded database stays.
+ */
+static void
+ngx_http_hashgate_db_refresh(ngx_http_hashgate_main_conf_t *hmcf,
+    ngx_log_t *log)
+{
+    hg_db_t          *db, *old;
+    hg_err_t          err;
+    ngx_file_info_t   fi;
+
+    if (hmcf->db == NULL || hmcf->checked == ngx_time()) {
+        return;
+    }
+
+    hmcf->checked = ngx_time();
+
+    if (ngx_file_info(hmcf->db_path.data, &fi) == NGX_FILE_ERROR) {
+        if (!hmcf->gone_logged) {
+            ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                          "hashgate: database \"%s\" unavailable, "
+                          "still using the one loaded", hmcf->db_path.data);
+            hmcf->gone_logged = 1;
+        }
+        return;
+    }
+
+    hmcf->gone_logged = 0;
+
+    if (ngx_http_hashgate_same_file(&fi, &hmcf->db_id)
+        || (hmcf->bad_set && ngx_http_hashgate_same_file(&fi, &hmcf->bad_id)))
+    {
+        return;
+    }
+
+    err.msg[0] = '\0';
+
+    if (hg_db_open((char *) hmcf->db_path.data, 0, &db, &err) != HG_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "hashgate: new database refused, still using the one "
+                      "loaded: %s", err.msg);
+        hmcf->bad_id = fi;
+        hmcf->bad_set = 1;
+        return;
+    }
+
+    old = hmcf->db;
+    hmcf->db = db;
+    hmcf->db_id = fi;
+    hmcf->bad_set = 0;
+
+    /* requests running keep their own references to the old one */
+    hg_db_close(old);
+
+    while (hmcf->ncache) {
+        hg_scan_free(hmcf->cache[--hmcf->ncache]);
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "hashgate: database \"%s\" reloaded", hmcf->db_path.data);
+}
+
+
+static ngx_http_hashgate_ctx_t *
+ngx_http_hashgate_var_ctx(ngx_http_request_t *r)
+{
+    ngx_http_hashgate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_hashgate_module);
+
+    if (ctx == NULL || !ctx->decided) {
+        return NULL;
+    }
+
+    return ctx;
+}
+
+
+static void
+ngx_http_hashgate_var_set(ngx_http_variable_value_t *v, const char *s)
+{
+    if (s == NULL || *s == '\0') {
+        v->not_found = 1;
+        return;
+    }
+
+    v->len = ngx_strlen(s);
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = (u_char *) s;
+}
+
+
+static ngx_int_t
+ngx_http_hashgate_verdict_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_hashgate_ctx_t  *ctx;
+
+    ctx = ngx_http_hashgate_var_ctx(r);
+
+    ngx_http_hashgate_var_set(v, ctx ? hg_action_name(ctx->verdict.action)
+                                     : NULL);
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hashgate_list_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_hashgate_ctx_t  *ctx;
+
+    ctx = ngx_http_hashgate_var_ctx(r);
+
+    ngx_http_hashgate_var_set(v, ctx ? ctx->verdict.list : NULL);
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hashgate_sha256_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_hashgate_ctx_t  *ctx;
+
+    ctx = ngx_http_hashgate_var_ctx(r);
+
+    ngx_http_hashgate_var_set(v, ctx ? (char *) ctx->sha256 : NULL);
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_hashgate_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hashgate_main_conf_t *hmcf = conf;
+
+    hg_err_t             err;
+    ngx_str_t           *value;
+    ngx_pool_cleanup_t  *cln;
+
+    if (hmcf->db_path.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    hmcf->db_path = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &hmcf->db_path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_hashgate_db_cleanup;
+    cln->data = hmcf;
+
+    if (ngx_file_info(hmcf->db_path.data, &hmcf->db_id) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "hashgate_database \"%s\" cannot be read",
+                           hmcf->db_path.data);
+        return NGX_CONF_ERROR;
+    }
+
+    err.msg[0] = '\0';
+
+    if (hg_db_open((char *) hmcf->db_path.data, 0, &hmcf->db, &err)
+        != HG_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hashgate_database refused: %s", err.msg);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_hashgate_db_cleanup(void *data)
+{
+    ngx_http_hashgate_main_conf_t *hmcf = data;
+
+    while (hmcf->ncache) {
+        hg_scan_free(hmcf->cache[--hmcf->ncache]);
+    }
+
+    hg_db_close(hmcf->db);
+    hmcf->db = NULL;
+}
+
+
+static char *
+ngx_http_hashgate_list_action(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hashgate_loc_conf_t *hlcf = conf;
+
+    ngx_str_t                        *value;
+    ngx_uint_t                        i, n;
+    ngx_conf_enum_t                  *e;
+    ngx_http_hashgate_list_action_t  *la;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len >= HG_LIST_NAME_MAX) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid list name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; i < value[1].len; i++) {
+        if (!(isalnum(value[1].data[i]) || value[1].data[i] == '.'
+              || value[1].data[i] == '_' || value[1].data[i] == '-'))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid list name \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    e = ngx_http_hashgate_actions;
+
+    for (n = 0; e[n].name.len; n++) {
+        if (e[n].name.len == value[2].len
+            && ngx_strcasecmp(e[n].name.data, value[2].data) == 0)
+        {
+            break;
+        }
+    }
+
+    if (e[n].name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid action \"%V\", it must be "
+                           "\"reject\", \"hold\" or \"log\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (hlcf->list_actions == NULL) {
+        hlcf->list_actions = ngx_array_create(cf->pool, 4,
+                                     sizeof(ngx_http_hashgate_list_action_t));
+        if (hlcf->list_actions == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (hlcf->list_actions->nelts >= HG_POLICY_MAX_LISTS) {
+        return "has too many lists";
+    }
+
+    la = ngx_array_push(hlcf->list_actions);
+    if (la == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    la->name = value[1];
+    la->action = e[n].value;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hashgate_hold_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hashgate_loc_conf_t *hlcf = conf;
+
+    ngx_str_t   *value;
+    ngx_path_t  *path;
+
+    if (hlcf->hold_path != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    path = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
+    if (path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    path->name = value[1];
+
+    if (path->name.len > 1 && path->name.data[path->name.len - 1] == '/') {
+        path->name.len--;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &path->name, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    path->conf_file = cf->conf_file->file.name.data;
+    path->line = cf->conf_file->line;
+
+    /* nginx creates it at startup, mode 0700, owned by the worker user */
+    if (ngx_add_path(cf, &path) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    hlcf->hold_path = path;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hashgate_evidence_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hashgate_loc_conf_t *hlcf = conf;
+
+    hg_err_t             err;
+    ngx_str_t           *value, name;
+    ngx_pool_cleanup_t  *cln;
+
+    if (hlcf->evlog_set) {
+        return "is duplicate";
+    }
+
+    hlcf->evlog_set = 1;
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        return NGX_CONF_OK;
+    }
+
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    err.msg[0] = '\0';
+
+    /* opened by the master, so workers append through the inherited fd */
+    if (hg_evlog_open((char *) name.data, &hlcf->evlog, &err) != HG_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hashgate_evidence_log: %s", err.msg);
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        hg_evlog_close(hlcf->evlog);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_hashgate_evlog_cleanup;
+    cln->data = hlcf->evlog;
+
+    return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_hashgate_evlog_cleanup(void *data)
+{
+    hg_evlog_close(data);
+}
+
+
+static ngx_int_t
+ngx_http_hashgate_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_hashgate_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hashgate_init(ngx_conf_t *cf)
+{
+    ngx_str_t                       name;
+    ngx_uint_t                      i;
+    ngx_http_variable_t            *v;
+    ngx_http_core_main_conf_t      *cmcf;
+    ngx_http_hashgate_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hashgate_module);
+
+    ngx_str_set(&name, "request_id");
+    hmcf->request_id_index = ngx_http_get_variable_index(cf, &name);
+    if (hmcf->request_id_index == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    /* SHA-256 of every body is only worth computing if someone reads it */
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    v = cmcf->variables.elts;
+
+    for (i = 0; i < cmcf->variables.nelts; i++) {
+        if (v[i].name.len == sizeof("hashgate_sha256") - 1
+            && ngx_strncmp(v[i].name.data, "hashgate_sha256",
+                           sizeof("hashgate_sha256") - 1) == 0)
+        {
+            hmcf->extra_algs = HG_ALG_BIT(HG_ALG_SHA256);
+        }
+    }
+
+    hmcf->cache = ngx_palloc(cf->pool,
+                       NGX_HTTP_HASHGATE_SCAN_CACHE * sizeof(hg_scan_t *));
+    if (hmcf->cache == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_hashgate_body_filter;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_hashgate_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_hashgate_main_conf_t  *hmcf;
+
+    hmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hashgate_main_conf_t));
+    if (hmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     hmcf->db_path = { 0, NULL };
+     *     hmcf->db = NULL;
+     *     hmcf->extra_algs = 0;
+     *     hmcf->cache = NULL;
+     */
+
+    hmcf->request_id_index = NGX_CONF_UNSET;
+
+    return hmcf;
+}
+
+
+static void *
+ngx_http_hashgate_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_hashgate_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_hashgate_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->list_actions = NULL;
+     *     conf->evlog = NULL;
+     *     conf->evlog_set = 0;
+     *     conf->policy = NULL;
+     */
+
+    conf->enable = NGX_CONF_UNSET;
+    conf->monitor = NGX_CONF_UNSET;
+    conf->multipart = NGX_CONF_UNSET;
+    conf->default_action = NGX_CONF_UNSET_UINT;
+    conf->on_error = NGX_CONF_UNSET_UINT;
+    conf->reject_status = NGX_CONF_UNSET_UINT;
+    conf->hold_status = NGX_CONF_UNSET_UINT;
+    conf->hold_path = NGX_CONF_UNSET_PTR;
+    conf->max_parts = NGX_CONF_UNSET_UINT;
+    conf->max_depth = NGX_CONF_UNSET_UINT;
+    conf->max_header_size = NGX_CONF_UNSET_SIZE;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_hashgate_loc_conf_t *prev = parent;
+    ngx_http_hashgate_loc_conf_t *conf = child;
+
+    u_char                           name[HG_LIST_NAME_MAX];
+    ngx_uint_t                       i;
+    hg_policy_t                     *p;
+    ngx_http_hashgate_list_action_t *la;
+    ngx_http_hashgate_main_conf_t   *hmcf;
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_value(conf->monitor, prev->monitor, 0);
+    ngx_conf_merge_value(conf->multipart, prev->multipart, 1);
+    ngx_conf_merge_uint_value(conf->default_action, prev->default_action,
+                              HG_ACT_REJECT);
+    ngx_conf_merge_uint_value(conf->on_error, prev->on_error,
+                              HG_FAIL_TEMPFAIL);
+    ngx_conf_merge_uint_value(conf->reject_status, prev->reject_status,
+                              NGX_HTTP_FORBIDDEN);
+    ngx_conf_merge_uint_value(conf->hold_status, prev->hold_status,
+                              NGX_HTTP_FORBIDDEN);
+    ngx_conf_merge_ptr_value(conf->hold_path, prev->hold_path, NULL);
+    ngx_conf_merge_uint_value(conf->max_parts, prev->max_parts, HG_MAX_PARTS);
+    ngx_conf_merge_uint_value(conf->max_depth, prev->max_depth,
+                              HG_MAX_MIME_DEPTH);
+    ngx_conf_merge_size_value(conf->max_header_size, prev->max_header_size,
+                              HG_MAX_HEADER_BYTES);
+
+    if (!conf->evlog_set) {
+        conf->evlog = prev->evlog;
+        conf->evlog_set = prev->evlog_set;
+    }
+
+    if (conf->list_actions == NULL) {
+        conf->list_actions = prev->list_actions;
+    }
+
+    if (conf->max_header_size < 64) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hashgate_max_header_size must be at least 64");
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pcalloc(cf->pool, sizeof(hg_policy_t));
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    hg_policy_init(p);
+    p->default_action = conf->default_action;
+    p->on_fail = conf->on_error;
+    p->monitor = conf->monitor;
+
+    conf->may_hold = (conf->default_action == HG_ACT_HOLD);
+
+    if (conf->list_actions) {
+        la = conf->list_actions->elts;
+
+        for (i = 0; i < conf->list_actions->nelts; i++) {
+            ngx_cpystrn(name, la[i].name.data, sizeof(name));
+
+            if (hg_policy_set(p, (char *) name, la[i].action) != HG_OK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "hashgate_list_action: cannot set \"%s\"",
+                                   name);
+                return NGX_CONF_ERROR;
+            }
+
+            if (la[i].action == HG_ACT_HOLD) {
+                conf->may_hold = 1;
+            }
+        }
+    }
+
+    if (conf->monitor) {
+        conf->may_hold = 0;
+    }
+
+    conf->policy = p;
+
+    if (!conf->enable) {
+        return NGX_CONF_OK;
+    }
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hashgate_module);
+
+    if (hmcf->db == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"hashgate on\" needs \"hashgate_database\" "
+                           "at http level");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->may_hold && conf->hold_path == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the \"hold\" action needs \"hashgate_hold_path\"");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_hashgate_init_process(ngx_cycle_t *cycle)
+{
+    hg_err_t                        err;
+    ngx_http_hashgate_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hashgate_module);
+
+    if (hmcf == NULL || hmcf->db == NULL) {
+        return NGX_OK;
+    }
+
+    err.msg[0] = '\0';
+
+    /* only names the true type in evidence records: not worth failing for */
+    hmcf->magic = hg_magic_new(&err);
+    if (hmcf->magic == NULL) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "hashgate: no detected types in records: %s", err.msg);
+    }
+
+    hmcf->checked = ngx_time();
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_hashgate_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_hashgate_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hashgate_module);
+
+    if (hmcf == NULL) {
+        return;
+    }
+
+    hg_magic_free(hmcf->magic);
+    hmcf->magic = NULL;
+}
