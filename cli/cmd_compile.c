@@ -153,7 +153,7 @@ _compile_parse_input(const char *arg, unsigned kind, int remove,
 }
 
 static void
-_compile_progress(compile_ctx_t *c, int force)
+_compile_progress(compile_ctx_t *c)
 {
     struct timespec  now;
     double           dt;
@@ -164,7 +164,8 @@ _compile_progress(compile_ctx_t *c, int force)
     clock_gettime(CLOCK_MONOTONIC, &now);
     dt = (double) (now.tv_sec - c->last.tv_sec)
          + (double) (now.tv_nsec - c->last.tv_nsec) / 1e9;
-    if (!force && dt < COMPILE_PROGRESS_SECS) {
+    /* the first line comes at once, so a long compile shows itself early */
+    if (c->shown && dt < COMPILE_PROGRESS_SECS) {
         return;
     }
     c->last = now;
@@ -199,7 +200,7 @@ _compile_entry(void *ctx, const hg_entry_t *e)
 
     c->seen++;
     if (c->seen % COMPILE_PROGRESS_EVERY == 0) {
-        _compile_progress(c, 0);
+        _compile_progress(c);
     }
     if (c->remove && !e->remove) {
         r = *e;
@@ -440,7 +441,7 @@ _compile_dir_visit(void *ctx, cli_walk_kind_t kind, const char *path,
     c->files++;
     c->seen++;
     if (c->seen % 256 == 0) {
-        _compile_progress(c, 0);
+        _compile_progress(c);
     }
     return 0;
 }

@@ -1,12 +1,13 @@
 """test_compile.py - `hashgate compile`: every input format, bad lines,
 --strict, --format, shared list names, NAME=DIR/, reproducible output."""
 import os
+import pty
 import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clihelp import (Suite, both, err, md5, out, rand_bytes, sha1,  # noqa: E402
-                     sha256)
+from clihelp import (HG, Suite, both, err, md5, out, rand_bytes,  # noqa: E402
+                     sha1, sha256)
 
 t = Suite("compile")
 files = [rand_bytes(100 + i, 500 + 37 * i) for i in range(12)]
@@ -131,6 +132,31 @@ t.check(p.returncode == 2 and "already" in err(p),
 p = t.run("compile", "--help")
 t.check(p.returncode == 0 and "text" in out(p) and "clamav" in out(p)
         and "csv" in out(p), "compile --help lists the formats", both(p))
+
+# ---- progress line on a terminal, none when stderr is a file ----
+big = "".join("%064x\n" % (i * 2654435761 + 1) for i in range(70000))
+t.write("big.txt", big)
+pid, fd = pty.fork()
+if pid == 0:
+    os.chdir(t.dir)
+    os.execv(HG, [HG, "compile", "-o", "big.db", "big=big.txt"])
+tty = b""
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    tty += chunk
+_, status = os.waitpid(pid, 0)
+tty = tty.decode(errors="replace")
+t.check(os.WEXITSTATUS(status) == 0 and "big.txt: 65536 entries read" in tty
+        and "\r\033[K" in tty and "70000 entries, 0 skipped" in tty,
+        "on a terminal, compile shows a progress line and clears it", tty[-300:])
+p = t.run("compile", "-o", "big2.db", "big=big.txt")
+t.check(p.returncode == 0 and "entries read" not in err(p),
+        "with stderr not a terminal there is no progress line", both(p))
 
 # ---- reproducible and atomic ----
 p1 = t.run("compile", "-o", "r1.db", "a=plain.txt", "b=sigs.hdb@2024-06")
