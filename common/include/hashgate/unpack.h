@@ -5,7 +5,7 @@
  * size, it finds every leaf part, decodes its transfer encoding (base64,
  * quoted-printable, uuencode, 7bit/8bit/binary) and hands the decoded bytes
  * to callbacks as they come; it never holds a whole part or message.
- * multipart/* nests, message/rfc822 and message/global recurse. Part paths
+ * every multipart type nests, message/rfc822 and message/global recurse. Part paths
  * are as in IMAP: "1", "2", "2.1". uuencoded blocks ("begin 644 name")
  * inside text bodies become parts of their own ("1.u1"). Every limit
  * reached gives HG_ELIMIT from feed/finish with a message, never a silent
@@ -78,6 +78,19 @@ hg_unpack_t *hg_unpack_new(hg_unpack_mode_t mode, const char *content_type,
                            const hg_unpack_cb_t *cb, void *cb_ctx,
                            hg_err_t *err);
 void hg_unpack_free(hg_unpack_t *u);
+
+/*
+ * Callbacks for uuencoded blocks found inside text/plain parts of mail
+ * ("1.u1"). Such a block is a part of its own that is begun and ended
+ * while its text part is still open (the text part is hashed whole, block
+ * included), so its bytes come here, never to the main part_data: a caller
+ * hashing parts uses a second context. Without this call, blocks inside
+ * text are not looked for (parts with Content-Transfer-Encoding x-uuencode
+ * are decoded either way). Call before the first feed. HG_EINVAL if a
+ * callback is NULL, HG_ENOMEM.
+ */
+hg_status_t hg_unpack_set_embedded_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
+                                      void *cb_ctx, hg_err_t *err);
 
 /* Feed the next bytes. Stops at the first error, which sticks. */
 hg_status_t hg_unpack_feed(hg_unpack_t *u, const void *buf, size_t len,

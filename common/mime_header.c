@@ -1,0 +1,799 @@
+/*
+ * mime_header.c - Content-Type, Content-Transfer-Encoding and
+ * Content-Disposition, read from a part's raw header block and decoded.
+ *
+ * File names end up in evidence records and JSON, so every name leaving
+ * this file is valid UTF-8 without NULs, whatever the sender wrote: RFC 2231
+ * (name*0*=utf-8''...%E2...) and RFC 2047 (=?iso-8859-1?q?...?=) are
+ * decoded, charsets we know are converted here, others through iconv, and
+ * anything undecodable becomes U+FFFD. Parsing follows what Python's email
+ * package (compat32) accepts, since tests compare against it: parameters
+ * split on ';' outside quotes, the first occurrence of a field wins.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "decode.h"
+#include "mime_header.h"
+
+/* Windows-1252 0x80..0x9f; 0 where the code page has a hole. */
+static const uint16_t cp1252_high[32] = {
+    0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
+    0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178
+};
+
+static size_t
+_utf8_put(unsigned char *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[0] = (unsigned char) cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (unsigned char) (0xc0 | cp >> 6);
+        o[1] = (unsigned char) (0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (unsigned char) (0xe0 | cp >> 12);
+        o[1] = (unsigned char) (0x80 | (cp >> 6 & 0x3f));
+        o[2] = (unsigned char) (0x80 | (cp & 0x3f));
+        return 3;
+    }
+    o[0] = (unsigned char) (0xf0 | cp >> 18);
+    o[1] = (unsigned char) (0x80 | (cp >> 12 & 0x3f));
+    o[2] = (unsigned char) (0x80 | (cp >> 6 & 0x3f));
+    o[3] = (unsigned char) (0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Length of the valid UTF-8 sequence at s (0 if invalid). */
+static size_t
+_utf8_valid(const unsigned char *s, size_t len)
+{
+    uint32_t    cp;
+    size_t      n, i;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (len < n) {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
+        || (cp >= 0xd800 && cp <= 0xdfff))
+    {
+        return 0;
+    }
+    return n;
+}
+
+/* Copy as UTF-8, invalid bytes and NULs replaced; out needs 3 * len + 1. */
+static size_t
+_utf8_clean(unsigned char *o, const unsigned char *s, size_t len)
+{
+    size_t  i = 0, n, w = 0;
+
+    while (i < len) {
+        n = _utf8_valid(s + i, len - i);
+        if (n == 0 || s[i] == '\0') {
+            w += _utf8_put(o + w, 0xfffd);
+            i++;
+            continue;
+        }
+        memcpy(o + w, s + i, n);
+        w += n;
+        i += n;
+    }
+    o[w] = '\0';
+    return w;
+}
+
+static int
+_cs_is(const char *cs, const char *const *names)
+{
+    for (; *names != NULL; names++) {
+        if (strcasecmp(cs, *names) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static char *
+_iconv_utf8(const char *charset, const char *s, size_t len)
+{
+    iconv_t     cd;
+    size_t      cap = 4 * len + 16, inleft = len, outleft, w;
+    char       *out, *in = (char *) s, *op;
+
+    cd = iconv_open("UTF-8", charset);
+    if (cd == (iconv_t) -1) {
+        return NULL;
+    }
+    if ((out = malloc(cap + 1)) == NULL) {
+        iconv_close(cd);
+        return NULL;
+    }
+    op = out;
+    outleft = cap;
+    while (inleft > 0) {
+        if (iconv(cd, &in, &inleft, &op, &outleft) != (size_t) -1) {
+            break;
+        }
+        if (errno == E2BIG || outleft < 3) {
+            break;
+        }
+        /* an undecodable or truncated sequence: one U+FFFD, skip a byte */
+        w = _utf8_put((unsigned char *) op, 0xfffd);
+        op += w;
+        outleft -= w;
+        in++;
+        inleft--;
+    }
+    iconv(cd, NULL, NULL, &op, &outleft);
+    iconv_close(cd);
+    *op = '\0';
+    return out;
+}
+
+char *
+hg_mime_to_utf8(const char *charset, const char *s, size_t len)
+{
+    static const char *const utf8[] = { "utf-8", "utf8", "us-ascii", "ascii",
+                                        "", NULL };
+    static const char *const latin1[] = { "iso-8859-1", "iso8859-1",
+                                          "latin1", "latin-1", "l1",
+                                          "iso_8859-1", NULL };
+    static const char *const cp1252[] = { "windows-1252", "cp1252",
+                                          "x-cp1252", NULL };
+    const unsigned char *p = (const unsigned char *) s;
+    unsigned char       *out, *o;
+    char                *conv, *clean;
+    size_t               i;
+    uint32_t             cp;
+
+    if (charset == NULL) {
+        charset = "";
+    }
+    if (!_cs_is(charset, utf8) && !_cs_is(charset, latin1)
+        && !_cs_is(charset, cp1252))
+    {
+        conv = _iconv_utf8(charset, s, len);
+        if (conv != NULL) {
+            /* iconv may let NULs through; clean once more */
+            clean = malloc(3 * strlen(conv) + 1);
+            if (clean != NULL) {
+                _utf8_clean((unsigned char *) clean,
+                            (unsigned char *) conv, strlen(conv));
+            }
+            free(conv);
+            return clean;
+        }
+        /* an unknown charset: take it as UTF-8, else U+FFFD */
+        charset = "";
+    }
+    if ((out = malloc(3 * len + 1)) == NULL) {
+        return NULL;
+    }
+    if (_cs_is(charset, utf8)) {
+        _utf8_clean(out, p, len);
+        return (char *) out;
+    }
+    o = out;
+    for (i = 0; i < len; i++) {
+        cp = p[i];
+        if (cp >= 0x80 && cp < 0xa0 && _cs_is(charset, cp1252)) {
+            cp = cp1252_high[cp - 0x80] ? cp1252_high[cp - 0x80] : 0xfffd;
+        }
+        if (cp == 0) {
+            cp = 0xfffd;
+        }
+        o += _utf8_put(o, cp);
+    }
+    *o = '\0';
+    return (char *) out;
+}
+
+static int
+_hexval(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/* One RFC 2047 encoded word's text decoded (B or Q) into out. */
+static size_t
+_ew_decode(char enc, const char *t, size_t n, unsigned char *out)
+{
+    hg_b64_t    b;
+    size_t      i, w = 0;
+    int         h1, h2;
+
+    if (enc == 'b' || enc == 'B') {
+        hg_b64_init(&b);
+        w = hg_b64_feed(&b, (const unsigned char *) t, n, out);
+        w += hg_b64_finish(&b, out + w);
+        return w;
+    }
+    for (i = 0; i < n; i++) {
+        if (t[i] == '_') {
+            out[w++] = ' ';
+        } else if (t[i] == '=' && i + 2 < n
+                   && (h1 = _hexval(t[i + 1])) >= 0
+                   && (h2 = _hexval(t[i + 2])) >= 0)
+        {
+            out[w++] = (unsigned char) (h1 << 4 | h2);
+            i += 2;
+        } else {
+            out[w++] = (unsigned char) t[i];
+        }
+    }
+    return w;
+}
+
+/*
+ * Parse "=?charset?E?text?=" at s (n bytes available). Returns its length
+ * or 0 when s does not start a well-formed encoded word.
+ */
+static size_t
+_ew_parse(const char *s, size_t n, const char **cs, size_t *cslen, char *enc,
+          const char **text, size_t *tlen)
+{
+    size_t  i = 2, j;
+
+    if (n < 8 || s[0] != '=' || s[1] != '?') {
+        return 0;
+    }
+    for (j = i; j < n && s[j] != '?' && !isspace((unsigned char) s[j]); j++) {
+    }
+    if (j == i || j + 2 >= n || s[j] != '?' || s[j + 2] != '?') {
+        return 0;
+    }
+    *cs = s + i;
+    *cslen = j - i;
+    *enc = s[j + 1];
+    if (*enc != 'b' && *enc != 'B' && *enc != 'q' && *enc != 'Q') {
+        return 0;
+    }
+    i = j + 3;
+    for (j = i; j + 1 < n && !(s[j] == '?' && s[j + 1] == '='); j++) {
+        if (isspace((unsigned char) s[j])) {
+            return 0;
+        }
+    }
+    if (j + 1 >= n) {
+        return 0;
+    }
+    *text = s + i;
+    *tlen = j - i;
+    return j + 2;
+}
+
+char *
+hg_mime_decode_words(const char *s, size_t len)
+{
+    char           *out, *conv, cs[64];
+    unsigned char  *tmp;
+    const char     *csp, *text;
+    size_t          i = 0, w = 0, ewlen, cslen, tlen, n, k, lit, cap;
+    char            enc;
+    int             last_ew = 0;
+    const char     *star;
+
+    /* decoded words grow at most 3x (U+FFFD per byte); iconv output 4x */
+    cap = 4 * len + 16;
+    if ((out = malloc(cap)) == NULL) {
+        return NULL;
+    }
+    if ((tmp = malloc(len + 4)) == NULL) {
+        free(out);
+        return NULL;
+    }
+    while (i < len) {
+        ewlen = _ew_parse(s + i, len - i, &csp, &cslen, &enc, &text, &tlen);
+        if (ewlen > 0) {
+            n = _ew_decode(enc, text, tlen, tmp);
+            /* RFC 2231 section 5: "charset*language" */
+            star = memchr(csp, '*', cslen);
+            if (star != NULL) {
+                cslen = (size_t) (star - csp);
+            }
+            if (cslen >= sizeof(cs)) {
+                cslen = sizeof(cs) - 1;
+            }
+            memcpy(cs, csp, cslen);
+            cs[cslen] = '\0';
+            conv = hg_mime_to_utf8(cs, (const char *) tmp, n);
+            if (conv == NULL) {
+                free(tmp);
+                free(out);
+                return NULL;
+            }
+            k = strlen(conv);
+            if (w + k >= cap) {
+                k = cap - w - 1;
+            }
+            memcpy(out + w, conv, k);
+            w += k;
+            free(conv);
+            i += ewlen;
+            last_ew = 1;
+            continue;
+        }
+        /* blanks between two encoded words vanish */
+        for (lit = i; lit < len && (s[lit] == ' ' || s[lit] == '\t'); lit++) {
+        }
+        if (last_ew && lit > i && lit < len
+            && _ew_parse(s + lit, len - lit, &csp, &cslen, &enc, &text, &tlen))
+        {
+            i = lit;
+            continue;
+        }
+        last_ew = 0;
+        /* a run of literal text up to the next "=?" */
+        for (lit = i + 1; lit < len && !(s[lit] == '=' && lit + 1 < len
+                                         && s[lit + 1] == '?'); lit++) {
+        }
+        n = lit - i;
+        if (w + 3 * n >= cap) {
+            n = (cap - w - 1) / 3;
+        }
+        w += _utf8_clean((unsigned char *) out + w, (const unsigned char *) s + i,
+                         n);
+        i = lit;
+    }
+    out[w] = '\0';
+    free(tmp);
+    return out;
+}
+
+/* Skip blanks (and the line ends unfolding left). */
+static const char *
+_skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) {
+        p++;
+    }
+    return p;
+}
+
+/* End of the segment at p: the next ';' outside a quoted string. */
+static const char *
+_param_end(const char *p, const char *end)
+{
+    int     q = 0;
+
+    for (; p < end; p++) {
+        if (q && *p == '\\' && p + 1 < end) {
+            p++;
+        } else if (*p == '"') {
+            q = !q;
+        } else if (!q && *p == ';') {
+            break;
+        }
+    }
+    return p;
+}
+
+/* Unquote a trimmed value into out (room for n + 1); returns the length. */
+static size_t
+_unquote(const char *v, size_t n, char *out)
+{
+    size_t  i, w = 0;
+
+    if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+        for (i = 1; i + 1 < n; i++) {
+            if (v[i] == '\\' && i + 2 < n) {
+                i++;
+            }
+            out[w++] = v[i];
+        }
+    } else if (n >= 2 && v[0] == '<' && v[n - 1] == '>') {
+        /* Python's unquote also strips angle brackets */
+        memcpy(out, v + 1, n - 2);
+        w = n - 2;
+    } else {
+        memcpy(out, v, n);
+        w = n;
+    }
+    out[w] = '\0';
+    return w;
+}
+
+typedef struct {
+    unsigned        index;
+    int             encoded;
+    const char     *v;
+    size_t          n;
+} _segment_t;
+
+static int
+_seg_cmp(const void *a, const void *b)
+{
+    const _segment_t *x = a, *y = b;
+
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+hg_status_t
+hg_mime_param(const char *value, size_t len, const char *name, char **out,
+              int *extended)
+{
+    const char     *p = value, *end = value + len, *se, *eq, *k, *ke, *v, *ve;
+    size_t          nl = strlen(name), nseg = 0, i, w, total = 0;
+    _segment_t      seg[HG_MIME_PARAM_SEGMENTS];
+    const char     *plain = NULL, *q1, *q2;
+    size_t          plain_n = 0;
+    char           *buf, *res, charset[64];
+    unsigned        idx;
+    int             enc, any_ext = 0, h1, h2;
+
+    *out = NULL;
+    if (extended != NULL) {
+        *extended = 0;
+    }
+    /* the first segment is the value itself (type, disposition) */
+    p = _param_end(p, end);
+    while (p < end) {
+        p++;
+        se = _param_end(p, end);
+        eq = memchr(p, '=', (size_t) (se - p));
+        if (eq == NULL) {
+            p = se;
+            continue;
+        }
+        k = _skip_ws(p, eq);
+        for (ke = eq; ke > k && isspace((unsigned char) ke[-1]); ke--) {
+        }
+        v = _skip_ws(eq + 1, se);
+        for (ve = se; ve > v && isspace((unsigned char) ve[-1]); ve--) {
+        }
+        p = se;
+        if ((size_t) (ke - k) < nl || strncasecmp(k, name, nl) != 0) {
+            continue;
+        }
+        k += nl;
+        if (k == ke) {
+            if (plain == NULL) {
+                plain = v;
+                plain_n = (size_t) (ve - v);
+            }
+            continue;
+        }
+        if (*k != '*') {
+            continue;
+        }
+        k++;
+        idx = 0;
+        enc = 0;
+        if (k == ke) {
+            enc = 1;                        /* name*=charset'lang'value */
+        } else {
+            if (!isdigit((unsigned char) *k)) {
+                continue;
+            }
+            for (; k < ke && isdigit((unsigned char) *k); k++) {
+                idx = idx * 10 + (unsigned) (*k - '0');
+                if (idx > 100000) {
+                    break;
+                }
+            }
+            if (k < ke && *k == '*' && k + 1 == ke) {
+                enc = 1;
+            } else if (k != ke) {
+                continue;
+            }
+        }
+        if (nseg < HG_MIME_PARAM_SEGMENTS) {
+            seg[nseg].index = idx;
+            seg[nseg].encoded = enc;
+            seg[nseg].v = v;
+            seg[nseg].n = (size_t) (ve - v);
+            total += seg[nseg].n;
+            nseg++;
+            any_ext |= enc;
+        }
+    }
+
+    if (nseg == 0) {
+        if (plain == NULL) {
+            return HG_OK;
+        }
+        if ((res = malloc(plain_n + 1)) == NULL) {
+            return HG_ENOMEM;
+        }
+        w = _unquote(plain, plain_n, res);
+        *out = hg_mime_to_utf8("utf-8", res, w);
+        free(res);
+        return *out != NULL ? HG_OK : HG_ENOMEM;
+    }
+
+    qsort(seg, nseg, sizeof(seg[0]), _seg_cmp);
+    if ((buf = malloc(total + 1)) == NULL) {
+        return HG_ENOMEM;
+    }
+    charset[0] = '\0';
+    w = 0;
+    for (i = 0; i < nseg; i++) {
+        char   *tmp = buf + w;
+        size_t  n = _unquote(seg[i].v, seg[i].n, tmp), j, o = 0;
+        char   *s = tmp;
+
+        if (seg[i].encoded) {
+            if (i == 0) {
+                /* charset'language'text */
+                q1 = memchr(s, '\'', n);
+                q2 = q1 != NULL ? memchr(q1 + 1, '\'', n - (size_t) (q1 + 1 - s))
+                                : NULL;
+                if (q2 != NULL) {
+                    size_t csn = (size_t) (q1 - s);
+
+                    if (csn >= sizeof(charset)) {
+                        csn = sizeof(charset) - 1;
+                    }
+                    memcpy(charset, s, csn);
+                    charset[csn] = '\0';
+                    n -= (size_t) (q2 + 1 - s);
+                    s = (char *) q2 + 1;
+                }
+            }
+            for (j = 0; j < n; j++) {
+                if (s[j] == '%' && j + 2 < n
+                    && (h1 = _hexval(s[j + 1])) >= 0
+                    && (h2 = _hexval(s[j + 2])) >= 0)
+                {
+                    tmp[o++] = (char) (h1 << 4 | h2);
+                    j += 2;
+                } else {
+                    tmp[o++] = s[j];
+                }
+            }
+            n = o;
+        } else if (s != tmp) {
+            memmove(tmp, s, n);
+        }
+        w += n;
+    }
+    *out = hg_mime_to_utf8(any_ext ? charset : "utf-8", buf, w);
+    free(buf);
+    if (*out == NULL) {
+        return HG_ENOMEM;
+    }
+    if (extended != NULL) {
+        *extended = any_ext;
+    }
+    return HG_OK;
+}
+
+hg_status_t
+hg_mime_content_type(const char *value, size_t len, char *type, size_t size,
+                     char **boundary)
+{
+    const char *p = value, *end = value + len, *te;
+    size_t      n, i, slashes = 0;
+    char       *b;
+    hg_status_t st;
+
+    *boundary = NULL;
+    type[0] = '\0';
+    p = _skip_ws(p, end);
+    te = _param_end(p, end);
+    while (te > p && isspace((unsigned char) te[-1])) {
+        te--;
+    }
+    n = (size_t) (te - p);
+    if (n > 0 && n < size) {
+        for (i = 0; i < n; i++) {
+            type[i] = (char) tolower((unsigned char) p[i]);
+            slashes += p[i] == '/';
+        }
+        type[n] = '\0';
+        if (slashes != 1 || type[0] == '/' || type[n - 1] == '/') {
+            type[0] = '\0';
+        }
+    }
+    st = hg_mime_param(value, len, "boundary", &b, NULL);
+    if (st != HG_OK) {
+        return st;
+    }
+    if (b != NULL) {
+        /* Python strips trailing blanks from a boundary */
+        n = strlen(b);
+        while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t')) {
+            b[--n] = '\0';
+        }
+        if (n == 0) {
+            free(b);
+            b = NULL;
+        }
+    }
+    *boundary = b;
+    return HG_OK;
+}
+
+void
+hg_mime_fields_init(hg_mime_fields_t *f)
+{
+    memset(f, 0, sizeof(*f));
+}
+
+void
+hg_mime_fields_free(hg_mime_fields_t *f)
+{
+    free(f->boundary);
+    free(f->filename);
+    free(f->field_name);
+    hg_mime_fields_init(f);
+}
+
+/* The unfolded value of the field starting at p (malloc'd; NULs to spaces). */
+static char *
+_field_value(const char *v, const char *end, size_t *outlen)
+{
+    char   *out, *o;
+
+    if ((out = malloc((size_t) (end - v) + 1)) == NULL) {
+        return NULL;
+    }
+    o = out;
+    for (; v < end; v++) {
+        if (*v == '\r' || *v == '\n') {
+            continue;
+        }
+        *o++ = *v == '\0' ? ' ' : *v;
+    }
+    *o = '\0';
+    *outlen = (size_t) (o - out);
+    return out;
+}
+
+/* A filename parameter, RFC 2047 decoded unless RFC 2231 was used. */
+static hg_status_t
+_name_param(const char *v, size_t n, const char *name, char **out)
+{
+    char       *raw, *dec;
+    int         ext;
+    hg_status_t st;
+
+    if ((st = hg_mime_param(v, n, name, &raw, &ext)) != HG_OK) {
+        return st;
+    }
+    if (raw == NULL || ext || strstr(raw, "=?") == NULL) {
+        *out = raw;
+        return HG_OK;
+    }
+    dec = hg_mime_decode_words(raw, strlen(raw));
+    free(raw);
+    *out = dec;
+    return dec != NULL ? HG_OK : HG_ENOMEM;
+}
+
+hg_status_t
+hg_mime_fields_parse(hg_mime_fields_t *f, const char *block, size_t len)
+{
+    const char *p = block, *end = block + len, *le, *fe, *colon;
+    char       *ct = NULL, *cd = NULL, *cte = NULL, **slot, *tn = NULL;
+    size_t      ctn = 0, cdn = 0, cten = 0, vn, i, k;
+    hg_status_t st = HG_OK;
+
+    while (p < end) {
+        /* a field runs to the first line end not followed by a blank */
+        fe = p;
+        for (;;) {
+            le = memchr(fe, '\n', (size_t) (end - fe));
+            if (le == NULL) {
+                fe = end;
+                break;
+            }
+            fe = le + 1;
+            if (fe >= end || (*fe != ' ' && *fe != '\t')) {
+                break;
+            }
+        }
+        colon = memchr(p, ':', (size_t) (fe - p));
+        slot = NULL;
+        if (colon != NULL) {
+            size_t nlen = (size_t) (colon - p);
+
+            while (nlen > 0 && (p[nlen - 1] == ' ' || p[nlen - 1] == '\t')) {
+                nlen--;
+            }
+            if (nlen == 12 && strncasecmp(p, "content-type", 12) == 0) {
+                slot = &ct;
+            } else if (nlen == 19
+                       && strncasecmp(p, "content-disposition", 19) == 0) {
+                slot = &cd;
+            } else if (nlen == 25
+                       && strncasecmp(p, "content-transfer-encoding", 25) == 0) {
+                slot = &cte;
+            }
+        }
+        if (slot != NULL && *slot == NULL) {
+            *slot = _field_value(colon + 1, fe, &vn);
+            if (*slot == NULL) {
+                st = HG_ENOMEM;
+                goto out;
+            }
+            if (slot == &ct) {
+                ctn = vn;
+            } else if (slot == &cd) {
+                cdn = vn;
+            } else {
+                cten = vn;
+            }
+        }
+        p = fe;
+    }
+
+    if (ct != NULL) {
+        f->has_type = 1;
+        st = hg_mime_content_type(ct, ctn, f->type, sizeof(f->type),
+                                  &f->boundary);
+        if (st != HG_OK) {
+            goto out;
+        }
+    }
+    if (cte != NULL) {
+        const char *v = _skip_ws(cte, cte + cten);
+
+        for (i = 0, k = 0; v + i < cte + cten && k < HG_MIME_ENCODING_MAX; i++) {
+            unsigned char c = (unsigned char) v[i];
+
+            if (isspace(c) || c == ';' || c == '(') {
+                break;
+            }
+            f->encoding[k++] = (char) tolower(c);
+        }
+        f->encoding[k] = '\0';
+    }
+    if (cd != NULL) {
+        if ((st = _name_param(cd, cdn, "filename", &f->filename)) != HG_OK
+            || (st = _name_param(cd, cdn, "name", &f->field_name)) != HG_OK)
+        {
+            goto out;
+        }
+    }
+    if (f->filename == NULL && ct != NULL) {
+        if ((st = _name_param(ct, ctn, "name", &tn)) != HG_OK) {
+            goto out;
+        }
+        f->filename = tn;
+    }
+out:
+    free(ct);
+    free(cd);
+    free(cte);
+    return st;
+}

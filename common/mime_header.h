@@ -1,0 +1,79 @@
+/*
+ * mime_header.h - the MIME header fields the parser needs, decoded.
+ *
+ * Internal to libhashgate (used by unpack.c). From one part's raw header
+ * block it takes Content-Type (type, boundary, name), Content-Transfer-
+ * Encoding and Content-Disposition (filename, name), with folding undone,
+ * quoted strings unquoted, RFC 2231 parameter continuations and charsets
+ * and RFC 2047 encoded words decoded, and every name made valid UTF-8.
+ */
+#ifndef HASHGATE_MIME_HEADER_H
+#define HASHGATE_MIME_HEADER_H
+
+#include <stddef.h>
+
+#include "hashgate/status.h"
+
+/* Longest "type/subtype" kept; longer is malformed and reads as absent. */
+#define HG_MIME_TYPE_MAX        127
+/* Longest transfer encoding token kept ("quoted-printable" is 16). */
+#define HG_MIME_ENCODING_MAX    31
+/*
+ * Longest boundary followed in mail. RFC 2046 says 70, and form-data is held
+ * to that; some mail software writes longer ones, and ignoring a boundary
+ * would hash the attachments as one text part, so mail gets some slack.
+ */
+#define HG_MIME_BOUNDARY_HARD   200
+/* RFC 2231 continuation segments joined for one parameter. */
+#define HG_MIME_PARAM_SEGMENTS  64
+
+typedef struct {
+    char    type[HG_MIME_TYPE_MAX + 1];         /* lowercase; "" if absent or malformed */
+    char    encoding[HG_MIME_ENCODING_MAX + 1]; /* lowercase token; "" if absent */
+    char   *boundary;       /* Content-Type boundary, or NULL */
+    char   *filename;       /* UTF-8: disposition filename, else type name, or NULL */
+    char   *field_name;     /* UTF-8: Content-Disposition name, or NULL */
+    int     has_type;       /* a Content-Type field was present */
+} hg_mime_fields_t;
+
+void hg_mime_fields_init(hg_mime_fields_t *f);
+
+/* Frees the strings and re-inits; safe on an inited struct. */
+void hg_mime_fields_free(hg_mime_fields_t *f);
+
+/*
+ * Parse a raw header block (field lines with their line ends, no blank
+ * line). The first occurrence of each field wins. Fills f, which must be
+ * inited; returns HG_ENOMEM only (malformed fields read as absent).
+ */
+hg_status_t hg_mime_fields_parse(hg_mime_fields_t *f, const char *block,
+                                 size_t len);
+
+/*
+ * The type of a Content-Type value ("Multipart/Form-Data; boundary=x"):
+ * lowercase into type (size bytes; "" if malformed), and its boundary
+ * (malloc'd, NULL if none) into *boundary. HG_ENOMEM only.
+ */
+hg_status_t hg_mime_content_type(const char *value, size_t len, char *type,
+                                 size_t size, char **boundary);
+
+/*
+ * The parameter `name` of a field value ("form-data; name=a; filename*=..."),
+ * unquoted and with RFC 2231 continuations and charset decoded to UTF-8, in
+ * *out (malloc'd, NULL when absent). Sets *extended when RFC 2231 encoding
+ * was used (then RFC 2047 does not apply). HG_ENOMEM only.
+ */
+hg_status_t hg_mime_param(const char *value, size_t len, const char *name,
+                          char **out, int *extended);
+
+/* RFC 2047 encoded words in s decoded to UTF-8 (malloc'd; NULL: no memory). */
+char *hg_mime_decode_words(const char *s, size_t len);
+
+/*
+ * len bytes in charset converted to UTF-8 (malloc'd, NUL-terminated; NULL:
+ * no memory). UTF-8, US-ASCII, ISO-8859-1 and Windows-1252 are done here,
+ * others by iconv; undecodable bytes become U+FFFD, NULs become U+FFFD too.
+ */
+char *hg_mime_to_utf8(const char *charset, const char *s, size_t len);
+
+#endif

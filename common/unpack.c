@@ -1,0 +1,1127 @@
+/*
+ * unpack.c - the streaming MIME push parser: structure, boundaries, limits.
+ *
+ * The parser is a state machine over the input as it arrives, in chunks of
+ * any size. It keeps only what it must: the header block of the entity
+ * being read (max_header_bytes), one candidate boundary line (at most
+ * UNPACK_CAND_MAX bytes), the line end before it, one frame per open
+ * multipart (max_depth) and a decode buffer. Body bytes are scanned with
+ * memchr for line ends and only a line starting with '-' is held back, so a
+ * base64 attachment flows through in large runs.
+ *
+ * Boundaries. A boundary line is "--" boundary, optionally "--" (the close
+ * delimiter), optional blanks, then the line end; the line end BEFORE it
+ * belongs to the delimiter (RFC 2046 5.1.1), so the last CRLF or LF of a
+ * part is held back until the next line is known not to be a boundary.
+ * Any open multipart's boundary ends the inner ones too. After a close
+ * delimiter, the epilogue is skipped until an outer boundary or the end.
+ * A missing final boundary is tolerated: the end of input closes every
+ * part. Lines may end in CRLF or LF.
+ *
+ * Part numbering follows IMAP BODYSTRUCTURE (RFC 3501 6.4.5):
+ *   - a message whose body is not multipart has one part, "1";
+ *   - the children of a multipart are numbered from 1 under its own number
+ *     ("2" -> "2.1", "2.2"); a top-level multipart's children are "1", "2";
+ *   - a message/rfc822 (or message/global) part "P" is not a leaf: the
+ *     attached message's parts are numbered under P exactly as a top-level
+ *     message's are: "P.1", "P.2" if its body is multipart, else its single
+ *     body is "P.1";
+ *   - a uuencoded block inside a text part "P" is "P.u1", "P.u2", ...
+ * Only leaves are reported; preambles and epilogues are never parts.
+ *
+ * Decisions where the standards leave room:
+ *   - a multipart without a (non-empty) boundary parameter is a text leaf
+ *     hashed whole, with its declared type (as Python's email package does);
+ *     a boundary longer than HG_MIME_BOUNDARY_HARD is an error (HG_EFORMAT),
+ *     never silently a leaf;
+ *   - a message part with a base64/QP/uuencode transfer encoding is a leaf
+ *     (decoded and hashed whole); message types other than rfc822/global are
+ *     leaves;
+ *   - a header line that is neither a field nor a continuation starts the
+ *     body (Python does the same); a header block cut by a boundary or the
+ *     end of input still makes a (possibly empty) part;
+ *   - in form-data mode (RFC 7578) no Content-Transfer-Encoding is decoded:
+ *     the bytes a browser sent are the file, and RFC 7578 4.7 deprecates the
+ *     field; encoding reports it as declared ("binary" if absent). A
+ *     message/rfc822 part there is an uploaded file, not recursed into;
+ *     nested multipart/mixed (RFC 2388 multiple files) is followed;
+ *   - uuencoded blocks are looked for in text/plain leaves of mail only, and
+ *     only when the caller set embedded callbacks (hg_unpack_set_embedded_cb):
+ *     a block is open while its text part is, so a caller needs a second
+ *     hashing context for it.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashgate/unpack.h"
+#include "decode.h"
+#include "mime_header.h"
+
+/* Decoded bytes are handed to callbacks in slices of at most this. */
+#define UNPACK_OUT_MAX      (64 * 1024)
+/* Blanks allowed after a boundary; more and the line is text. */
+#define UNPACK_BOUNDARY_WS  64
+/* A candidate boundary line: "--" boundary "--" blanks CRLF. */
+#define UNPACK_CAND_MAX     (2 + HG_MIME_BOUNDARY_HARD + 2 + UNPACK_BOUNDARY_WS + 2)
+/* One path component: "." and a 32-bit number, or ".u" and one. */
+#define UNPACK_COMPONENT    13
+
+enum { ST_HEADERS = 0, ST_BODY };
+enum { SINK_DISCARD = 0, SINK_LEAF };
+enum { BS_LINESTART = 0, BS_MID, BS_MID_CR };
+enum { DEC_NONE = 0, DEC_B64, DEC_QP, DEC_UU };
+
+typedef struct {
+    char        boundary[HG_MIME_BOUNDARY_HARD + 1];
+    size_t      blen;
+    size_t      base_len;       /* its children's path prefix in u->path */
+    unsigned    nchildren;
+    unsigned    depth;          /* of its children */
+    int         digest;         /* multipart/digest: children default to message/rfc822 */
+    int         closed;         /* close delimiter seen: in the epilogue */
+} _frame_t;
+
+struct hg_unpack_s {
+    hg_unpack_mode_t    mode;
+    hg_unpack_limits_t  lim;
+    hg_unpack_cb_t      cb;
+    void               *ctx;
+    hg_unpack_cb_t      ecb;        /* embedded (uuencoded) parts */
+    void               *ectx;
+    int                 has_ecb;
+
+    hg_status_t         st;         /* sticky */
+    char                msg[HG_ERR_MAX];
+    int                 finished;
+    uint64_t            total_in;
+    unsigned            nparts;
+
+    _frame_t           *frames;
+    unsigned            nframes;
+    size_t              frames_cap;
+
+    /* the entity being read */
+    int                 state;
+    char               *path;
+    size_t              path_len, path_cap;
+    size_t              prefix_len; /* a message root: its parts' prefix */
+    int                 msg_root;
+    unsigned            depth;
+    int                 in_digest;
+
+    /* its header block */
+    char               *hdr;
+    size_t              hdr_len, hdr_cap, line_start;
+
+    /* body scanning */
+    int                 sink;
+    int                 bs;
+    unsigned char       pend[2];
+    size_t              pend_len;
+    unsigned char       cand[UNPACK_CAND_MAX];
+    size_t              cand_len;
+
+    /* the open leaf */
+    int                 leaf_open;
+    hg_mime_fields_t    fields;
+    char                type[HG_MIME_TYPE_MAX + 1];
+    char                encoding[HG_MIME_ENCODING_MAX + 1];
+    hg_part_info_t      info;
+    hg_part_stats_t     stats;
+    int                 dec;
+    hg_b64_t            b64;
+    hg_qp_t             qp;
+    hg_uu_t             uu;
+    unsigned char      *out;
+
+    /* uuencoded blocks inside the open text leaf */
+    int                 scan;
+    hg_uu_t             suu;
+    int                 sub_open;
+    unsigned            nsub;
+    char               *sub_path;
+    hg_part_info_t      sub_info;
+    hg_part_stats_t     sub_stats;
+    unsigned char      *sub_out;
+};
+
+void
+hg_unpack_limits_default(hg_unpack_limits_t *l)
+{
+    l->max_depth = HG_MAX_MIME_DEPTH;
+    l->max_parts = HG_MAX_PARTS;
+    l->max_header_bytes = HG_MAX_HEADER_BYTES;
+    l->max_line_bytes = HG_MAX_LINE_BYTES;
+    l->max_part_bytes = 0;
+    l->max_total_bytes = 0;
+}
+
+/* Record the first error; every later call returns it. */
+static hg_status_t
+_fail(hg_unpack_t *u, hg_status_t st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static hg_status_t
+_fail(hg_unpack_t *u, hg_status_t st, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (u->st != HG_OK) {
+        return u->st;
+    }
+    va_start(ap, fmt);
+    vsnprintf(u->msg, sizeof(u->msg), fmt, ap);
+    va_end(ap);
+    u->st = st;
+    return st;
+}
+
+/* A callback's refusal, made sticky with a message naming the part. */
+static hg_status_t
+_cb_fail(hg_unpack_t *u, hg_status_t st, const char *what, const char *path)
+{
+    if (st == HG_ECANCEL) {
+        return _fail(u, st, "part %s: stopped by the caller", path);
+    }
+    return _fail(u, st, "part %s: %s callback failed: %s", path, what,
+                 hg_status_str(st));
+}
+
+static hg_status_t
+_reserve(hg_unpack_t *u, void **buf, size_t *cap, size_t need, size_t elem)
+{
+    size_t  ncap = *cap ? *cap : 16;
+    void   *nb;
+
+    if (need <= *cap) {
+        return HG_OK;
+    }
+    while (ncap < need) {
+        ncap *= 2;
+    }
+    if ((nb = realloc(*buf, ncap * elem)) == NULL) {
+        return _fail(u, HG_ENOMEM, "out of memory");
+    }
+    *buf = nb;
+    *cap = ncap;
+    return HG_OK;
+}
+
+/* Set u->path to prefix (prefix_len bytes of it) + "." + n (or "n"). */
+static hg_status_t
+_path_child(hg_unpack_t *u, size_t prefix_len, const char *sep, unsigned n)
+{
+    hg_status_t st;
+    int         w;
+
+    st = _reserve(u, (void **) &u->path, &u->path_cap,
+                  prefix_len + UNPACK_COMPONENT + 1, 1);
+    if (st != HG_OK) {
+        return st;
+    }
+    w = snprintf(u->path + prefix_len, UNPACK_COMPONENT + 1, "%s%s%u",
+                 prefix_len > 0 ? "." : "", sep, n);
+    u->path_len = prefix_len + (size_t) w;
+    return HG_OK;
+}
+
+/* ---- leaves ---- */
+
+static hg_status_t _scan_text(hg_unpack_t *u, const unsigned char *p, size_t n);
+
+static hg_status_t
+_emit(hg_unpack_t *u, const unsigned char *buf, size_t n)
+{
+    hg_status_t st;
+
+    if (n == 0) {
+        return HG_OK;
+    }
+    if (u->lim.max_part_bytes > 0
+        && n > u->lim.max_part_bytes - u->stats.decoded_bytes)
+    {
+        return _fail(u, HG_ELIMIT, "part %s: larger than %llu bytes "
+                     "(max_part_bytes)", u->info.path,
+                     (unsigned long long) u->lim.max_part_bytes);
+    }
+    u->stats.decoded_bytes += n;
+    if ((st = u->cb.part_data(u->ctx, buf, n)) != HG_OK) {
+        return _cb_fail(u, st, "data", u->info.path);
+    }
+    return u->scan ? _scan_text(u, buf, n) : HG_OK;
+}
+
+static hg_status_t
+_leaf_data(hg_unpack_t *u, const unsigned char *p, size_t n)
+{
+    size_t      k, w, used;
+    hg_status_t st;
+
+    if (u->dec == DEC_NONE) {
+        return _emit(u, p, n);
+    }
+    while (n > 0) {
+        switch (u->dec) {
+        case DEC_B64:
+            k = n < UNPACK_OUT_MAX ? n : UNPACK_OUT_MAX;
+            w = hg_b64_feed(&u->b64, p, k, u->out);
+            break;
+        case DEC_QP:
+            k = n < UNPACK_OUT_MAX ? n : UNPACK_OUT_MAX;
+            w = hg_qp_feed(&u->qp, p, k, u->out);
+            break;
+        default:
+            w = hg_uu_feed(&u->uu, p, n, &used, u->out, UNPACK_OUT_MAX);
+            k = used;
+            break;
+        }
+        if ((st = _emit(u, u->out, w)) != HG_OK) {
+            return st;
+        }
+        p += k;
+        n -= k;
+    }
+    return HG_OK;
+}
+
+static hg_status_t
+_part_count(hg_unpack_t *u, const char *path)
+{
+    if (u->nparts >= u->lim.max_parts) {
+        return _fail(u, HG_ELIMIT, "part %s: more than %u parts (max_parts)",
+                     path, u->lim.max_parts);
+    }
+    u->nparts++;
+    return HG_OK;
+}
+
+static hg_status_t
+_sub_begin(hg_unpack_t *u)
+{
+    hg_status_t st;
+    size_t      need = strlen(u->info.path) + UNPACK_COMPONENT + 1;
+    char       *np;
+
+    if ((np = realloc(u->sub_path, need)) == NULL) {
+        return _fail(u, HG_ENOMEM, "out of memory");
+    }
+    u->sub_path = np;
+    snprintf(u->sub_path, need, "%s.u%u", u->info.path, ++u->nsub);
+    if ((st = _part_count(u, u->sub_path)) != HG_OK) {
+        return st;
+    }
+    memset(&u->sub_info, 0, sizeof(u->sub_info));
+    memset(&u->sub_stats, 0, sizeof(u->sub_stats));
+    u->sub_info.path = u->sub_path;
+    u->sub_info.content_type = "application/octet-stream";
+    u->sub_info.filename = u->suu.name[0] != '\0' ? u->suu.name : NULL;
+    u->sub_info.encoding = "x-uuencode";
+    u->sub_info.depth = u->info.depth + 1;
+    u->sub_open = 1;
+    if ((st = u->ecb.part_begin(u->ectx, &u->sub_info)) != HG_OK) {
+        return _cb_fail(u, st, "begin", u->sub_path);
+    }
+    return HG_OK;
+}
+
+static hg_status_t
+_sub_data(hg_unpack_t *u, size_t w)
+{
+    hg_status_t st;
+
+    if (w == 0) {
+        return HG_OK;
+    }
+    if (u->lim.max_part_bytes > 0
+        && w > u->lim.max_part_bytes - u->sub_stats.decoded_bytes)
+    {
+        return _fail(u, HG_ELIMIT, "part %s: larger than %llu bytes "
+                     "(max_part_bytes)", u->sub_path,
+                     (unsigned long long) u->lim.max_part_bytes);
+    }
+    u->sub_stats.decoded_bytes += w;
+    if ((st = u->ecb.part_data(u->ectx, u->sub_out, w)) != HG_OK) {
+        return _cb_fail(u, st, "data", u->sub_path);
+    }
+    return HG_OK;
+}
+
+static hg_status_t
+_sub_end(hg_unpack_t *u)
+{
+    hg_status_t st;
+
+    u->sub_open = 0;
+    u->sub_stats.decode_errors = u->suu.errors;
+    if ((st = u->ecb.part_end(u->ectx, &u->sub_info, &u->sub_stats)) != HG_OK) {
+        return _cb_fail(u, st, "end", u->sub_path);
+    }
+    return HG_OK;
+}
+
+/* Look for "begin" ... "end" blocks in a text leaf's decoded bytes. */
+static hg_status_t
+_scan_text(hg_unpack_t *u, const unsigned char *p, size_t n)
+{
+    size_t      used, w;
+    hg_status_t st;
+
+    while (n > 0) {
+        w = hg_uu_feed(&u->suu, p, n, &used, u->sub_out, UNPACK_OUT_MAX);
+        p += used;
+        n -= used;
+        switch (u->suu.state) {
+        case HG_UU_SEEK:
+            break;
+        case HG_UU_BODY:
+            if (!u->sub_open) {
+                if ((st = _sub_begin(u)) != HG_OK) {
+                    return st;
+                }
+            } else if ((st = _sub_data(u, w)) != HG_OK) {
+                return st;
+            }
+            break;
+        case HG_UU_DONE:
+            if ((st = _sub_data(u, w)) != HG_OK || (st = _sub_end(u)) != HG_OK) {
+                return st;
+            }
+            hg_uu_init(&u->suu, HG_UU_SEEK, 1);
+            break;
+        }
+    }
+    return HG_OK;
+}
+
+static hg_status_t
+_leaf_begin(hg_unpack_t *u)
+{
+    hg_status_t st;
+    const char *e = u->fields.encoding;
+
+    if ((st = _part_count(u, u->path)) != HG_OK) {
+        return st;
+    }
+    snprintf(u->encoding, sizeof(u->encoding), "%s",
+             e[0] != '\0' ? e : u->mode == HG_UNPACK_FORMDATA ? "binary" : "7bit");
+    u->dec = DEC_NONE;
+    if (u->mode == HG_UNPACK_MESSAGE) {
+        if (strcmp(e, "base64") == 0) {
+            u->dec = DEC_B64;
+            hg_b64_init(&u->b64);
+        } else if (strcmp(e, "quoted-printable") == 0) {
+            u->dec = DEC_QP;
+            hg_qp_init(&u->qp);
+        } else if (strcmp(e, "x-uuencode") == 0 || strcmp(e, "uuencode") == 0
+                   || strcmp(e, "x-uue") == 0 || strcmp(e, "uue") == 0)
+        {
+            u->dec = DEC_UU;
+            hg_uu_init(&u->uu, HG_UU_SEEK, 0);
+        }
+    }
+    memset(&u->info, 0, sizeof(u->info));
+    memset(&u->stats, 0, sizeof(u->stats));
+    u->info.path = u->path;
+    u->info.content_type = u->type;
+    u->info.filename = u->fields.filename;
+    u->info.field_name = u->mode == HG_UNPACK_FORMDATA ? u->fields.field_name
+                                                       : NULL;
+    u->info.encoding = u->encoding;
+    u->info.depth = u->depth;
+    u->scan = u->has_ecb && u->mode == HG_UNPACK_MESSAGE && u->dec != DEC_UU
+              && strcmp(u->type, "text/plain") == 0;
+    u->nsub = 0;
+    u->sub_open = 0;
+    if (u->scan) {
+        hg_uu_init(&u->suu, HG_UU_SEEK, 1);
+    }
+    u->leaf_open = 1;
+    if ((st = u->cb.part_begin(u->ctx, &u->info)) != HG_OK) {
+        return _cb_fail(u, st, "begin", u->path);
+    }
+    u->state = ST_BODY;
+    u->sink = SINK_LEAF;
+    return HG_OK;
+}
+
+static hg_status_t
+_leaf_end(hg_unpack_t *u)
+{
+    size_t      w = 0;
+    hg_status_t st;
+
+    switch (u->dec) {
+    case DEC_B64:
+        w = hg_b64_finish(&u->b64, u->out);
+        u->stats.decode_errors = u->b64.errors;
+        break;
+    case DEC_QP:
+        w = hg_qp_finish(&u->qp, u->out);
+        u->stats.decode_errors = u->qp.errors;
+        break;
+    case DEC_UU:
+        w = hg_uu_finish(&u->uu, u->out);
+        u->stats.decode_errors = u->uu.errors;
+        break;
+    default:
+        break;
+    }
+    if ((st = _emit(u, u->out, w)) != HG_OK) {
+        return st;
+    }
+    if (u->sub_open) {
+        w = hg_uu_finish(&u->suu, u->sub_out);
+        if ((st = _sub_data(u, w)) != HG_OK || (st = _sub_end(u)) != HG_OK) {
+            return st;
+        }
+    }
+    u->leaf_open = 0;
+    u->scan = 0;
+    if ((st = u->cb.part_end(u->ctx, &u->info, &u->stats)) != HG_OK) {
+        return _cb_fail(u, st, "end", u->path);
+    }
+    hg_mime_fields_free(&u->fields);
+    u->sink = SINK_DISCARD;
+    return HG_OK;
+}
+
+/* ---- structure ---- */
+
+static void
+_body_reset(hg_unpack_t *u)
+{
+    u->bs = BS_LINESTART;
+    u->pend_len = 0;
+    u->cand_len = 0;
+}
+
+static hg_status_t
+_enter_headers(hg_unpack_t *u)
+{
+    u->state = ST_HEADERS;
+    u->hdr_len = 0;
+    u->line_start = 0;
+    return HG_OK;
+}
+
+/* The entity's header block is complete: decide what it is. */
+static hg_status_t
+_headers_done(hg_unpack_t *u)
+{
+    hg_status_t st;
+    size_t      own;
+    _frame_t   *f;
+    const char *e;
+    int         coded;
+
+    hg_mime_fields_free(&u->fields);
+    if (hg_mime_fields_parse(&u->fields, u->hdr, u->hdr_len) != HG_OK) {
+        return _fail(u, HG_ENOMEM, "out of memory");
+    }
+    u->hdr_len = 0;
+    u->line_start = 0;
+    if (u->fields.type[0] != '\0') {
+        memcpy(u->type, u->fields.type, sizeof(u->type));
+    } else {
+        /* RFC 2046 5.1.5; Python also reads a malformed type as text/plain */
+        snprintf(u->type, sizeof(u->type), "%s",
+                 u->in_digest && !u->fields.has_type ? "message/rfc822"
+                                                     : "text/plain");
+    }
+    _body_reset(u);
+
+    if (strncmp(u->type, "multipart/", 10) == 0 && u->fields.boundary != NULL) {
+        if (strlen(u->fields.boundary) > HG_MIME_BOUNDARY_HARD) {
+            return _fail(u, HG_EFORMAT, "part %s: boundary longer than %d "
+                         "characters", u->msg_root && u->prefix_len == 0
+                         ? "0" : u->path, HG_MIME_BOUNDARY_HARD);
+        }
+        if (u->depth + 1 > u->lim.max_depth) {
+            return _fail(u, HG_ELIMIT, "part %s: nesting deeper than %u "
+                         "(max_depth)", u->path_len ? u->path : "0",
+                         u->lim.max_depth);
+        }
+        st = _reserve(u, (void **) &u->frames, &u->frames_cap,
+                      u->nframes + 1, sizeof(_frame_t));
+        if (st != HG_OK) {
+            return st;
+        }
+        f = &u->frames[u->nframes++];
+        f->blen = strlen(u->fields.boundary);
+        memcpy(f->boundary, u->fields.boundary, f->blen + 1);
+        f->base_len = u->msg_root ? u->prefix_len : u->path_len;
+        f->nchildren = 0;
+        f->depth = u->depth + 1;
+        f->digest = strcmp(u->type, "multipart/digest") == 0;
+        f->closed = 0;
+        hg_mime_fields_free(&u->fields);
+        u->state = ST_BODY;
+        u->sink = SINK_DISCARD;         /* the preamble */
+        return HG_OK;
+    }
+
+    /* a message root's own body is part "prefix.1" */
+    if (u->msg_root) {
+        own = u->prefix_len;
+        if ((st = _path_child(u, own, "", 1)) != HG_OK) {
+            return st;
+        }
+    }
+
+    e = u->fields.encoding;
+    coded = strcmp(e, "base64") == 0 || strcmp(e, "quoted-printable") == 0
+            || strstr(e, "uu") != NULL;
+    if (u->mode == HG_UNPACK_MESSAGE && !coded
+        && (strcmp(u->type, "message/rfc822") == 0
+            || strcmp(u->type, "message/global") == 0))
+    {
+        if (u->depth + 1 > u->lim.max_depth) {
+            return _fail(u, HG_ELIMIT, "part %s: nesting deeper than %u "
+                         "(max_depth)", u->path, u->lim.max_depth);
+        }
+        hg_mime_fields_free(&u->fields);
+        u->msg_root = 1;
+        u->prefix_len = u->path_len;
+        u->depth++;
+        u->in_digest = 0;
+        return _enter_headers(u);
+    }
+    return _leaf_begin(u);
+}
+
+/* A boundary line of frame k: end what is open, start what follows. */
+static hg_status_t
+_boundary(hg_unpack_t *u, unsigned k, int close)
+{
+    hg_status_t st;
+    _frame_t   *f;
+
+    if (u->leaf_open && (st = _leaf_end(u)) != HG_OK) {
+        return st;
+    }
+    u->nframes = k + 1;
+    f = &u->frames[k];
+    _body_reset(u);
+    if (close) {
+        f->closed = 1;
+        u->state = ST_BODY;
+        u->sink = SINK_DISCARD;
+        return HG_OK;
+    }
+    if ((st = _path_child(u, f->base_len, "", ++f->nchildren)) != HG_OK) {
+        return st;
+    }
+    u->msg_root = 0;
+    u->depth = f->depth;
+    u->in_digest = f->digest;
+    return _enter_headers(u);
+}
+
+/* Which open frame's boundary is this line (no line end)? -1: none. */
+static int
+_match(hg_unpack_t *u, const unsigned char *l, size_t len, int *close)
+{
+    unsigned        i;
+    const _frame_t *f;
+    size_t          r;
+
+    if (len < 2 || l[0] != '-' || l[1] != '-') {
+        return -1;
+    }
+    for (i = u->nframes; i-- > 0; ) {
+        f = &u->frames[i];
+        if (f->closed || len < 2 + f->blen
+            || memcmp(l + 2, f->boundary, f->blen) != 0)
+        {
+            continue;
+        }
+        r = 2 + f->blen;
+        *close = 0;
+        if (len - r >= 2 && l[r] == '-' && l[r + 1] == '-') {
+            *close = 1;
+            r += 2;
+        }
+        while (r < len && (l[r] == ' ' || l[r] == '\t')) {
+            r++;
+        }
+        if (r == len) {
+            return (int) i;
+        }
+    }
+    return -1;
+}
+
+/* Only the innermost frame can be closed, so this says if any is open. */
+static int
+_open_frames(const hg_unpack_t *u)
+{
+    return u->nframes > 0 && !(u->nframes == 1 && u->frames[0].closed);
+}
+
+/* ---- input ---- */
+
+static hg_status_t
+_sink(hg_unpack_t *u, const unsigned char *p, size_t n)
+{
+    return u->sink == SINK_LEAF ? _leaf_data(u, p, n) : HG_OK;
+}
+
+static hg_status_t
+_flush_pend(hg_unpack_t *u)
+{
+    size_t  n = u->pend_len;
+
+    u->pend_len = 0;
+    return n > 0 ? _sink(u, u->pend, n) : HG_OK;
+}
+
+/* Body bytes; stops after a boundary line (the state changed). */
+static hg_status_t
+_body(hg_unpack_t *u, const unsigned char *p, size_t n, size_t *usedp)
+{
+    const unsigned char *start = p, *q;
+    size_t               take, ll, eol;
+    hg_status_t          st = HG_OK;
+    int                  k, close;
+
+    if (!_open_frames(u)) {
+        *usedp = n;
+        return _sink(u, p, n);
+    }
+    while (n > 0 && st == HG_OK) {
+        switch (u->bs) {
+        case BS_LINESTART:
+            if (u->cand_len == 0 && *p != '-') {
+                st = _flush_pend(u);
+                u->bs = BS_MID;
+                break;
+            }
+            take = UNPACK_CAND_MAX - u->cand_len;
+            if (take > n) {
+                take = n;
+            }
+            q = memchr(p, '\n', take);
+            if (q == NULL) {
+                memcpy(u->cand + u->cand_len, p, take);
+                u->cand_len += take;
+                p += take;
+                n -= take;
+                if (u->cand_len < UNPACK_CAND_MAX) {
+                    break;
+                }
+                /* too long for a boundary: text */
+                ll = u->cand_len;
+                u->cand_len = 0;
+                if ((st = _flush_pend(u)) != HG_OK) {
+                    break;
+                }
+                if (u->cand[ll - 1] == '\r') {
+                    st = _sink(u, u->cand, ll - 1);
+                    u->bs = BS_MID_CR;
+                } else {
+                    st = _sink(u, u->cand, ll);
+                    u->bs = BS_MID;
+                }
+                break;
+            }
+            take = (size_t) (q - p) + 1;
+            memcpy(u->cand + u->cand_len, p, take);
+            u->cand_len += take;
+            p += take;
+            n -= take;
+            ll = u->cand_len;
+            eol = ll >= 2 && u->cand[ll - 2] == '\r' ? 2 : 1;
+            u->cand_len = 0;
+            k = _match(u, u->cand, ll - eol, &close);
+            if (k >= 0) {
+                u->pend_len = 0;
+                st = _boundary(u, (unsigned) k, close);
+                *usedp = (size_t) (p - start);
+                return st;
+            }
+            if ((st = _flush_pend(u)) != HG_OK
+                || (st = _sink(u, u->cand, ll - eol)) != HG_OK)
+            {
+                break;
+            }
+            memcpy(u->pend, u->cand + ll - eol, eol);
+            u->pend_len = eol;
+            break;
+
+        case BS_MID:
+            q = memchr(p, '\n', n);
+            if (q == NULL) {
+                if (p[n - 1] == '\r') {
+                    st = _sink(u, p, n - 1);
+                    u->bs = BS_MID_CR;
+                } else {
+                    st = _sink(u, p, n);
+                }
+                p += n;
+                n = 0;
+                break;
+            }
+            if (q > p && q[-1] == '\r') {
+                st = _sink(u, p, (size_t) (q - 1 - p));
+                u->pend[0] = '\r';
+                u->pend[1] = '\n';
+                u->pend_len = 2;
+            } else {
+                st = _sink(u, p, (size_t) (q - p));
+                u->pend[0] = '\n';
+                u->pend_len = 1;
+            }
+            n -= (size_t) (q + 1 - p);
+            p = q + 1;
+            u->bs = BS_LINESTART;
+            break;
+
+        case BS_MID_CR:
+            if (*p == '\n') {
+                u->pend[0] = '\r';
+                u->pend[1] = '\n';
+                u->pend_len = 2;
+                p++;
+                n--;
+                u->bs = BS_LINESTART;
+            } else {
+                st = _sink(u, (const unsigned char *) "\r", 1);
+                u->bs = BS_MID;
+            }
+            break;
+        }
+    }
+    *usedp = (size_t) (p - start);
+    return st;
+}
+
+/* Does a header line look like a field (Python's headerRE)? */
+static int
+_is_field_line(const char *l, size_t len)
+{
+    size_t  i;
+
+    if (len >= 5 && memcmp(l, "From ", 5) == 0) {
+        return 1;
+    }
+    if (len > 0 && (l[0] == ' ' || l[0] == '\t')) {
+        return 1;
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) l[i];
+
+        if (c == ':') {
+            return 1;
+        }
+        if (c < 0x21 || c > 0x7e) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static hg_status_t _run(hg_unpack_t *u, const unsigned char *p, size_t n);
+
+/* One complete header line, the last in u->hdr. */
+static hg_status_t
+_header_line(hg_unpack_t *u)
+{
+    char           *l = u->hdr + u->line_start;
+    size_t          ll = u->hdr_len - u->line_start, eol, i;
+    unsigned char  *copy;
+    hg_status_t     st;
+    int             k, close;
+
+    eol = ll >= 2 && l[ll - 2] == '\r' ? 2 : 1;
+    if (_open_frames(u)
+        && (k = _match(u, (unsigned char *) l, ll - eol, &close)) >= 0)
+    {
+        /* a part with headers and no body */
+        u->hdr_len = u->line_start;
+        while (u->state == ST_HEADERS) {
+            if ((st = _headers_done(u)) != HG_OK) {
+                return st;
+            }
+        }
+        return _boundary(u, (unsigned) k, close);
+    }
+    if (ll == eol) {
+        u->hdr_len = u->line_start;
+        return _headers_done(u);
+    }
+    if (_is_field_line(l, ll - eol)) {
+        /* NULs would cut the field values short: make them blanks */
+        for (i = 0; i < ll; i++) {
+            if (l[i] == '\0') {
+                l[i] = ' ';
+            }
+        }
+        u->line_start = u->hdr_len;
+        return HG_OK;
+    }
+    /* not a header: the body starts with this line */
+    if ((copy = malloc(ll)) == NULL) {
+        return _fail(u, HG_ENOMEM, "out of memory");
+    }
+    memcpy(copy, l, ll);
+    u->hdr_len = u->line_start;
+    st = _headers_done(u);
+    if (st == HG_OK) {
+        st = _run(u, copy, ll);
+    }
+    free(copy);
+    return st;
+}
+
+static hg_status_t
+_headers(hg_unpack_t *u, const unsigned char *p, size_t n, size_t *usedp)
+{
+    const unsigned char *q;
+    size_t               take, line;
+    hg_status_t          st;
+
+    q = memchr(p, '\n', n);
+    take = q != NULL ? (size_t) (q - p) + 1 : n;
+    line = u->hdr_len - u->line_start + take;
+    if (line > u->lim.max_line_bytes + 2) {
+        return _fail(u, HG_ELIMIT, "part %s: header line longer than %zu "
+                     "bytes (max_line_bytes)", u->path_len ? u->path : "0",
+                     u->lim.max_line_bytes);
+    }
+    if (u->hdr_len + take > u->lim.max_header_bytes) {
+        return _fail(u, HG_ELIMIT, "part %s: header block larger than %zu "
+                     "bytes (max_header_bytes)", u->path_len ? u->path : "0",
+                     u->lim.max_header_bytes);
+    }
+    st = _reserve(u, (void **) &u->hdr, &u->hdr_cap, u->hdr_len + take, 1);
+    if (st != HG_OK) {
+        return st;
+    }
+    memcpy(u->hdr + u->hdr_len, p, take);
+    u->hdr_len += take;
+    *usedp = take;
+    return q != NULL ? _header_line(u) : HG_OK;
+}
+
+static hg_status_t
+_run(hg_unpack_t *u, const unsigned char *p, size_t n)
+{
+    size_t      used = 0;
+    hg_status_t st;
+
+    while (n > 0) {
+        if (u->state == ST_HEADERS) {
+            st = _headers(u, p, n, &used);
+        } else {
+            st = _body(u, p, n, &used);
+        }
+        if (st != HG_OK) {
+            return _fail(u, st, "%s", hg_status_str(st));
+        }
+        p += used;
+        n -= used;
+    }
+    return HG_OK;
+}
+
+/* ---- the API ---- */
+
+hg_unpack_t *
+hg_unpack_new(hg_unpack_mode_t mode, const char *content_type,
+              const hg_unpack_limits_t *limits, const hg_unpack_cb_t *cb,
+              void *cb_ctx, hg_err_t *err)
+{
+    hg_unpack_t    *u;
+    char            type[HG_MIME_TYPE_MAX + 1], *b = NULL;
+    _frame_t       *f;
+
+    if (cb == NULL || cb->part_begin == NULL || cb->part_data == NULL
+        || cb->part_end == NULL)
+    {
+        hg_err_set(err, HG_EINVAL, "unpack: every callback must be set");
+        return NULL;
+    }
+    if (mode == HG_UNPACK_FORMDATA) {
+        if (content_type == NULL) {
+            hg_err_set(err, HG_EINVAL, "form-data: no Content-Type");
+            return NULL;
+        }
+        if (hg_mime_content_type(content_type, strlen(content_type), type,
+                                 sizeof(type), &b) != HG_OK)
+        {
+            hg_err_set(err, HG_ENOMEM, "out of memory");
+            return NULL;
+        }
+        if (b == NULL) {
+            hg_err_set(err, HG_EFORMAT, "form-data: no boundary in "
+                       "Content-Type");
+            return NULL;
+        }
+        if (strlen(b) > HG_MAX_BOUNDARY_LEN) {
+            hg_err_set(err, HG_EFORMAT, "form-data: boundary longer than %d "
+                       "characters", HG_MAX_BOUNDARY_LEN);
+            free(b);
+            return NULL;
+        }
+    }
+    if ((u = calloc(1, sizeof(*u))) == NULL
+        || (u->out = malloc(UNPACK_OUT_MAX)) == NULL)
+    {
+        goto nomem;
+    }
+    u->mode = mode;
+    if (limits != NULL) {
+        u->lim = *limits;
+    } else {
+        hg_unpack_limits_default(&u->lim);
+    }
+    u->cb = *cb;
+    u->ctx = cb_ctx;
+    u->path_cap = 64;
+    if ((u->path = calloc(1, u->path_cap)) == NULL) {
+        goto nomem;
+    }
+    hg_mime_fields_init(&u->fields);
+    if (mode == HG_UNPACK_FORMDATA) {
+        if ((u->frames = calloc(1, sizeof(_frame_t))) == NULL) {
+            goto nomem;
+        }
+        u->frames_cap = 1;
+        f = &u->frames[0];
+        f->blen = strlen(b);
+        memcpy(f->boundary, b, f->blen + 1);
+        f->depth = 1;
+        u->nframes = 1;
+        u->state = ST_BODY;
+        u->sink = SINK_DISCARD;
+        _body_reset(u);
+    } else {
+        u->msg_root = 1;
+        _enter_headers(u);
+    }
+    free(b);
+    return u;
+
+nomem:
+    free(b);
+    hg_unpack_free(u);
+    hg_err_set(err, HG_ENOMEM, "out of memory");
+    return NULL;
+}
+
+hg_status_t
+hg_unpack_set_embedded_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
+                          void *cb_ctx, hg_err_t *err)
+{
+    if (cb == NULL || cb->part_begin == NULL || cb->part_data == NULL
+        || cb->part_end == NULL)
+    {
+        return hg_err_set(err, HG_EINVAL, "unpack: every callback must be set");
+    }
+    if (u->sub_out == NULL) {
+        u->sub_out = malloc(UNPACK_OUT_MAX);
+        if (u->sub_out == NULL) {
+            return hg_err_set(err, HG_ENOMEM, "out of memory");
+        }
+    }
+    u->ecb = *cb;
+    u->ectx = cb_ctx;
+    u->has_ecb = 1;
+    return HG_OK;
+}
+
+void
+hg_unpack_free(hg_unpack_t *u)
+{
+    if (u == NULL) {
+        return;
+    }
+    hg_mime_fields_free(&u->fields);
+    free(u->frames);
+    free(u->path);
+    free(u->hdr);
+    free(u->out);
+    free(u->sub_out);
+    free(u->sub_path);
+    free(u);
+}
+
+static hg_status_t
+_sticky(hg_unpack_t *u, hg_err_t *err)
+{
+    return hg_err_set(err, u->st, "%s", u->msg);
+}
+
+hg_status_t
+hg_unpack_feed(hg_unpack_t *u, const void *buf, size_t len, hg_err_t *err)
+{
+    if (u->st != HG_OK) {
+        return _sticky(u, err);
+    }
+    if (u->finished) {
+        _fail(u, HG_EINVAL, "unpack: fed after finish");
+        return _sticky(u, err);
+    }
+    if (u->lim.max_total_bytes > 0
+        && len > u->lim.max_total_bytes - u->total_in)
+    {
+        _fail(u, HG_ELIMIT, "input larger than %llu bytes (max_total_bytes)",
+              (unsigned long long) u->lim.max_total_bytes);
+        return _sticky(u, err);
+    }
+    u->total_in += len;
+    if (_run(u, buf, len) != HG_OK) {
+        return _sticky(u, err);
+    }
+    return HG_OK;
+}
+
+hg_status_t
+hg_unpack_finish(hg_unpack_t *u, hg_err_t *err)
+{
+    hg_status_t st = HG_OK;
+    size_t      n;
+
+    if (u->st != HG_OK) {
+        return _sticky(u, err);
+    }
+    if (u->finished) {
+        return HG_OK;
+    }
+    u->finished = 1;
+    /* a header block cut short still makes its part */
+    while (st == HG_OK && u->state == ST_HEADERS) {
+        st = _headers_done(u);
+    }
+    if (st == HG_OK && u->state == ST_BODY) {
+        /* no boundary followed: what was held back is data */
+        n = u->cand_len;
+        u->cand_len = 0;
+        if (u->bs == BS_MID_CR) {
+            st = _sink(u, (const unsigned char *) "\r", 1);
+        }
+        if (st == HG_OK) {
+            st = _flush_pend(u);
+        }
+        if (st == HG_OK && n > 0) {
+            st = _sink(u, u->cand, n);
+        }
+    }
+    if (st == HG_OK && u->leaf_open) {
+        st = _leaf_end(u);
+    }
+    if (st != HG_OK) {
+        _fail(u, st, "%s", hg_status_str(st));
+        return _sticky(u, err);
+    }
+    return HG_OK;
+}
+
+unsigned
+hg_unpack_parts(const hg_unpack_t *u)
+{
+    return u->nparts;
+}
