@@ -27,7 +27,8 @@ text_all_hex(const char *s, size_t len)
 
 /*
  * 70 when every complete line of the head is a digest, comment or blank and
- * at least one is a digest (content is the best evidence for this format);
+ * at least one is a digest (a head shorter than HG_LIST_HEAD_MAX is the
+ * whole file, so its last line counts even without a newline) (content is the best evidence for this format);
  * 20 for a .txt/.md5/.sha1/.sha256 name whose content says nothing.
  */
 static int
@@ -40,7 +41,16 @@ text_probe(const char *path, const unsigned char *head, size_t head_len)
     if (head_len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0) {
         p += 3;
     }
-    while (p < end && (nl = memchr(p, '\n', end - p)) != NULL) {
+    for ( ;; ) {
+        nl = memchr(p, '\n', end - p);
+        if (nl == NULL) {
+            /* a cut line says nothing, but a short head is the whole file
+             * and its last line may lack a newline */
+            if (head_len >= HG_LIST_HEAD_MAX || p == end) {
+                break;
+            }
+            nl = end;
+        }
         len = nl - p;
         hash = memchr(p, '#', len);
         if (hash != NULL) {
@@ -56,6 +66,9 @@ text_probe(const char *path, const unsigned char *head, size_t head_len)
                 break;
             }
             digests++;
+        }
+        if (nl == end) {
+            break;
         }
         p = nl + 1;
     }

@@ -25,6 +25,7 @@ static const struct {
     /* each format under a neutral name: the content decides */
     { "list", "# made up\n" MD5_A "\r\n" SHA1_A "\n", "text" },
     { "list", MD5_A ":1234:Synthetic.Sig:73\n", "clamav" },
+    { "list", MD5_A, "text" },                  /* one line, no newline */
     { "list", "Label;MD5;SHA1\n\"x\";" MD5_A ";" SHA1_A "\n", "csv" },
     { "list", "{\"odata.metadata\":\"x\",\"value\":[{\"MD5\":\""
               MD5_A "\",\"MediaID\":1,\"Category\":1}]}", "vic" },
@@ -47,6 +48,9 @@ static const struct {
     { "sigs.hdb", MD5_A "\n", "clamav" },                   /* name wins */
     { "list.txt", "\xEF\xBB\xBF" MD5_A "\n", "text" },      /* BOM */
 };
+
+/* the first NSAMPLES samples are complete lists, every format among them */
+#define NSAMPLES 8
 
 static void
 test_detect_picks_the_right_reader_for_each_sample(void **state)
@@ -71,7 +75,7 @@ test_detected_samples_read_one_entry_or_more(void **state)
     size_t      i;
 
     (void) state;
-    for (i = 0; i < 7; i++) {
+    for (i = 0; i < NSAMPLES; i++) {
         assert_int_equal(hgt_read(&r, NULL, "sample", samples[i].content, 1,
                                   NULL), HG_OK);
         if (r.n == 0) {
@@ -155,7 +159,7 @@ test_callback_status_stops_the_reader(void **state)
     size_t           i;
 
     (void) state;
-    for (i = 0; i < 7; i++) {
+    for (i = 0; i < NSAMPLES; i++) {
         path = hgt_write_file("sample", samples[i].content,
                               strlen(samples[i].content));
         assert_int_equal(hg_list_read_file(path, NULL, NULL, stop_cb, NULL,
@@ -211,7 +215,7 @@ test_every_reader_survives_truncation_and_corruption_of_every_sample(void **stat
 
     (void) state;
     for (r = hg_readers(); *r != NULL; r++) {
-        for (i = 0; i < 7; i++) {
+        for (i = 0; i < NSAMPLES; i++) {
             len = strlen(samples[i].content);
             buf = malloc(len + 1);
             for (cut = 0; cut <= len; cut++) {
