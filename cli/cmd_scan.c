@@ -349,9 +349,10 @@ cmd_scan(int argc, char **argv)
         return CLI_EXIT_ERROR;
     }
     sc.scan = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
-    hg_db_close(db);        /* the scan context holds its own reference */
+    sc.scan_embedded = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
+    hg_db_close(db);        /* the scan contexts hold their own references */
     sc.buf = malloc(CLI_READ_SIZE);
-    if (sc.scan == NULL || sc.buf == NULL) {
+    if (sc.scan == NULL || sc.scan_embedded == NULL || sc.buf == NULL) {
         cli_error("scan: out of memory or OpenSSL unavailable");
         goto done;
     }
@@ -383,6 +384,7 @@ done:
     free(sc.buf);
     hg_magic_free(sc.magic);
     hg_scan_free(sc.scan);
+    hg_scan_free(sc.scan_embedded);
     hg_json_free(&sc.j);
     return rc;
 }

@@ -26,6 +26,7 @@ typedef enum {
 
 typedef struct {
     hg_scan_t          *scan;
+    hg_scan_t          *scan_embedded;  /* uuencoded blocks inside a text part */
     hg_magic_t         *magic;      /* only with --json */
     hg_policy_t         policy;
     hg_unpack_limits_t  limits;

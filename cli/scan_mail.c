@@ -147,6 +147,7 @@ typedef struct {
     hg_status_t     st;         /* the message's first parse error */
     hg_err_t        err;
     hg_status_t     part_st;    /* the current part's scan status */
+    hg_status_t     emb_st;     /* the same for a uuencoded block in it */
 
     /* mbox splitting */
     int             at_bol;     /* deciding what the current line is */
@@ -201,6 +202,53 @@ static const hg_unpack_cb_t  _mail_cb = {
     _mail_part_begin, _mail_part_data, _mail_part_end
 };
 
+/*
+ * A uuencoded block ("begin 644 name") inside a text part is a part of its
+ * own, open while the text part is: it needs the second scan context.
+ */
+static hg_status_t
+_mail_emb_begin(void *ctx, const hg_part_info_t *info)
+{
+    mail_ctx_t  *mc = ctx;
+
+    (void) info;
+    mc->emb_st = hg_scan_begin(mc->sc->scan_embedded);
+    return HG_OK;
+}
+
+static hg_status_t
+_mail_emb_data(void *ctx, const unsigned char *buf, size_t len)
+{
+    mail_ctx_t  *mc = ctx;
+
+    if (mc->emb_st == HG_OK) {
+        mc->emb_st = hg_scan_update(mc->sc->scan_embedded, buf, len);
+    }
+    return HG_OK;
+}
+
+static hg_status_t
+_mail_emb_end(void *ctx, const hg_part_info_t *info,
+              const hg_part_stats_t *stats)
+{
+    mail_ctx_t        *mc = ctx;
+    hg_scan_result_t   res;
+    scan_part_t        where = mc->where;
+
+    if (mc->emb_st == HG_OK) {
+        mc->emb_st = hg_scan_end(mc->sc->scan_embedded, &res);
+    }
+    where.info = info;
+    where.decode_errors = stats != NULL ? stats->decode_errors : 0;
+    scan_report(mc->sc, mc->path, &where, mc->emb_st == HG_OK ? &res : NULL,
+                mc->emb_st, NULL);
+    return HG_OK;
+}
+
+static const hg_unpack_cb_t  _mail_emb_cb = {
+    _mail_emb_begin, _mail_emb_data, _mail_emb_end
+};
+
 static void
 _mail_begin(mail_ctx_t *mc)
 {
@@ -210,7 +258,9 @@ _mail_begin(mail_ctx_t *mc)
                           &_mail_cb, mc, &mc->err);
     if (mc->u == NULL) {
         mc->st = HG_ENOMEM;
+        return;
     }
+    mc->st = hg_unpack_set_embedded_cb(mc->u, &_mail_emb_cb, mc, &mc->err);
 }
 
 static void

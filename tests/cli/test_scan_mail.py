@@ -1,0 +1,215 @@
+"""test_scan_mail.py - `hashgate scan` on mail: an .eml with a base64
+attachment, a message without .eml, an mbox of 3 messages, a Maildir,
+--raw, nested messages, and a message past a parser limit (error, exit 2).
+Part digests are compared with Python's email package."""
+import binascii
+import email
+import email.policy
+import mailbox
+import os
+import sys
+from email.message import EmailMessage
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clihelp import Suite, both, err, out, rand_bytes, sha256  # noqa: E402
+
+t = Suite("mail")
+att = [rand_bytes(600 + i, 3000 + 111 * i) for i in range(8)]
+
+
+def message(i, attachment, name, cte=None, subject=None):
+    m = EmailMessage()
+    m["From"] = "sender%d@example.org" % i
+    m["To"] = "rcpt@example.net"
+    m["Subject"] = subject or "synthetic message %d" % i
+    m["Message-ID"] = "<synthetic-%d@example.org>" % i
+    m.set_content("Body text of message %d.\n" % i)
+    if attachment is not None:
+        m.add_attachment(attachment, maintype="application",
+                         subtype="octet-stream", filename=name, cte=cte)
+    return m
+
+
+def python_leaf_digests(raw):
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    return sorted(sha256(p.get_payload(decode=True) or b"")
+                  for p in msg.walk() if not p.is_multipart())
+
+
+def parts_of(objs):
+    return [o for o in objs if "part" in o]
+
+
+t.write("list.txt", sha256(att[1]) + "\n" + sha256(att[5]) + "\n")
+p = t.run("compile", "-o", "db", "blk=list.txt@m1")
+t.check(p.returncode == 0, "mail test database compiles", both(p))
+
+# ---- one .eml with a base64 attachment ----
+raw = message(0, att[0], "photo-0.bin").as_bytes()
+eml = t.write("one.eml", raw)
+p = t.run("scan", "--json", eml)
+try:
+    objs = t.jsonl(p)
+except ValueError as e:
+    objs = []
+    t.check(False, "scan --json on an .eml prints valid JSON lines", e)
+parts = parts_of(objs)
+t.check(p.returncode == 0 and len(parts) == 2 and len(objs) == 2,
+        "an .eml gives one JSON line per leaf part (text body + attachment)",
+        both(p))
+a = [o for o in parts if o.get("filename") == "photo-0.bin"]
+t.check(len(a) == 1 and a[0].get("sha256") == sha256(att[0])
+        and a[0].get("size") == len(att[0]),
+        "the base64 attachment's SHA-256 equals the original file's", a)
+if a:
+    t.check(a[0].get("encoding") == "base64"
+            and a[0].get("declared_type") == "application/octet-stream"
+            and a[0].get("message") == 0 and a[0].get("part") == "2"
+            and a[0].get("path") == eml,
+            "the part line has path, message 0, part 2, declared type and "
+            "encoding", a[0])
+t.check(sorted(o.get("sha256") for o in parts) == python_leaf_digests(raw),
+        "every part digest equals Python's email decoding", objs)
+
+# listed attachment, plain output
+raw1 = message(1, att[1], "listed.bin").as_bytes()
+t.write("listed.eml", raw1)
+p = t.run("scan", "-d", "db", "listed.eml")
+t.check(p.returncode == 1 and "listed.eml#2: blk FOUND" in out(p)
+        and "listed.eml#1: OK" in out(p),
+        "a listed attachment is FOUND as PATH#PART (exit 1)", both(p))
+
+# detected by its headers, not its name
+t.write("incoming-message", raw1)
+p = t.run("scan", "-d", "db", "incoming-message")
+t.check(p.returncode == 1 and "incoming-message#2: blk FOUND" in out(p),
+        "a message without .eml is recognised by its header fields", both(p))
+
+# --raw: the message file as plain bytes
+p = t.run("scan", "--json", "--raw", "listed.eml")
+objs = t.jsonl(p)
+t.check(len(objs) == 1 and "part" not in objs[0]
+        and objs[0].get("sha256") == sha256(raw1),
+        "--raw hashes the message file as plain bytes", objs)
+p = t.run("scan", "-d", "db", "--no-mail", "listed.eml")
+t.check(p.returncode == 0 and out(p) == "listed.eml: OK\n",
+        "--no-mail does not look inside the message", both(p))
+
+# quoted-printable text attachment
+qp_payload = ("l\u00e4ngere Zeile mit Umlauten " * 8 + "\n").encode() * 20
+m = message(2, None, None)
+m.add_attachment(qp_payload, maintype="text", subtype="plain",
+                 filename="notes.txt", cte="quoted-printable")
+rawqp = m.as_bytes()
+t.write("qp.eml", rawqp)
+p = t.run("scan", "--json", "qp.eml")
+parts = parts_of(t.jsonl(p))
+q = [o for o in parts if o.get("filename") == "notes.txt"]
+t.check(len(q) == 1 and q[0].get("encoding") == "quoted-printable"
+        and q[0].get("sha256") == sha256(qp_payload),
+        "a quoted-printable attachment is decoded before hashing", q)
+
+# a uuencoded block inside a text body is a part of its own
+uu_payload = att[7][:1000]
+uu = "".join(binascii.b2a_uu(uu_payload[i:i + 45]).decode()
+             for i in range(0, len(uu_payload), 45))
+t.write("uu.eml", "From: a@example.org\nTo: b@example.org\nSubject: uu\n\n"
+        "see below\n\nbegin 644 uu.bin\n%s`\nend\nbye\n" % uu)
+p = t.run("scan", "--json", "uu.eml")
+parts = parts_of(t.jsonl(p))
+u = [o for o in parts if o.get("part") == "1.u1"]
+t.check(len(u) == 1 and u[0].get("filename") == "uu.bin"
+        and u[0].get("sha256") == sha256(uu_payload)
+        and any(o.get("part") == "1" for o in parts),
+        "a uuencoded block in a text body is scanned as part 1.u1", parts)
+
+# an attached message: its parts are parts too
+inner = message(3, att[5], "inner.bin")
+outer = message(4, None, None)
+outer.add_attachment(inner)
+rawn = outer.as_bytes()
+t.write("nested.eml", rawn)
+p = t.run("scan", "-d", "db", "--json", "nested.eml")
+objs = t.jsonl(p)
+parts = parts_of(objs)
+hit = [o for o in parts if o.get("verdict") == "match"]
+t.check(p.returncode == 1 and len(hit) == 1
+        and hit[0].get("filename") == "inner.bin"
+        and hit[0].get("part", "").startswith("2."),
+        "an attachment inside an attached message is found (part 2.x)", objs)
+t.check(sorted(o.get("sha256") for o in parts if "sha256" in o)
+        == python_leaf_digests(rawn),
+        "nested message parts match Python's leaves", parts)
+
+# ---- mbox of 3 messages ----
+mb = mailbox.mbox(t.path("box.mbox"))
+for i in range(3):
+    mb.add(message(10 + i, att[2 + i] if i != 1 else att[1],
+                   "mbox-%d.bin" % i))
+mb.flush()
+mb.close()
+p = t.run("scan", "--json", "box.mbox")
+objs = t.jsonl(p)
+parts = parts_of(objs)
+idx = sorted(set(o.get("message") for o in parts))
+t.check(p.returncode == 0 and idx == [0, 1, 2] and len(parts) == 6,
+        "an mbox of 3 messages gives parts of messages 0, 1, 2", objs)
+ok = all(any(o.get("message") == i and o.get("filename") == "mbox-%d.bin" % i
+             and o.get("sha256") == sha256(att[2 + i] if i != 1 else att[1])
+             for o in parts) for i in range(3))
+t.check(ok, "each mbox message's attachment has its own SHA-256", parts)
+p = t.run("scan", "-d", "db", "box.mbox")
+t.check(p.returncode == 1 and "box.mbox#1/2: blk FOUND" in out(p)
+        and "box.mbox#0/2: OK" in out(p),
+        "a listed attachment in message 1 is FOUND as PATH#1/2", both(p))
+
+# ---- a Maildir ----
+md = mailbox.Maildir(t.path("Maildir"), create=True)
+md.add(message(20, att[6], "md-new.bin"))
+k = md.add(message(21, att[5], "md-cur.bin"))
+mm = md.get_message(k)
+mm.set_subdir("cur")
+md[k] = mm
+md.close()
+t.write("Maildir/tmp/partial", rand_bytes(5, 50))
+p = t.run("scan", "-d", "db", "--json", "Maildir")
+objs = t.jsonl(p)
+parts = parts_of(objs)
+names = sorted(o.get("filename") or "" for o in parts)
+t.check(p.returncode == 1 and names == ["", "", "md-cur.bin", "md-new.bin"],
+        "a Maildir's cur/ and new/ messages are scanned part by part", objs)
+t.check(not any("/tmp/" in o.get("path", "") for o in objs),
+        "a Maildir's tmp/ is not scanned", objs)
+t.check(any(o.get("filename") == "md-cur.bin" and o.get("verdict") == "match"
+            and "/cur/" in o.get("path", "") for o in parts),
+        "the listed attachment in cur/ is a match", parts)
+
+# ---- a limit reached: error, never clean ----
+depth = 30
+body = "innermost\n"
+for d in range(depth, 0, -1):
+    b = "b%d" % d
+    body = ('Content-Type: multipart/mixed; boundary="%s"\n\n--%s\n%s\n--%s--\n'
+            % (b, b, body, b))
+deep = "From: a@example.org\nTo: b@example.org\nSubject: deep\n" \
+       "MIME-Version: 1.0\n" + body
+t.write("deep.eml", deep)
+p = t.run("scan", "--json", "deep.eml", "one.eml")
+objs = t.jsonl(p)
+e = [o for o in objs if o.get("verdict") == "error"]
+t.check(p.returncode == 2 and len(e) == 1 and e[0].get("path") == "deep.eml"
+        and e[0].get("error"),
+        "a message nested past the depth limit is an error (exit 2)", objs)
+t.check("deep.eml" in err(p), "the limit error names the file on stderr",
+        err(p))
+p = t.run("scan", "deep.eml")
+t.check(p.returncode == 2 and "deep.eml: ERROR" in out(p)
+        and "deep.eml: OK" not in out(p),
+        "plain output says ERROR for the message, never OK", both(p))
+
+# ---- stdin ----
+p = t.run("scan", "-d", "db", "-", stdin=raw1)
+t.check(p.returncode == 1 and "-#2: blk FOUND" in out(p),
+        "a message on stdin is unpacked too", both(p))
+
+t.done()
