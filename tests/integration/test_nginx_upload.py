@@ -409,11 +409,9 @@ def run(t, ng):
             "status %d" % st)
 
     # nothing crashed
-    log = ng.error_log()
-    t.check(ng.worker_pids() == workers and "signal" not in log,
+    t.check(ng.worker_pids() == workers and not ng.crashes(),
             "no worker crashed during the run",
-            "%s -> %s; %s" % (workers, ng.worker_pids(),
-                              [l for l in log.splitlines() if "signal" in l]))
+            "%s -> %s; %s" % (workers, ng.worker_pids(), ng.crashes()))
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ class Checks:
             print("ok - %s" % what, flush=True)
         else:
             self.failed += 1
-            print("not ok - %s%s" % (what, (": " + why) if why else ""),
+            print("not ok - %s%s" % (what, (": " + str(why)) if why else ""),
                   flush=True)
         return cond
 
@@ -443,6 +443,11 @@ class Nginx:
                 return f.read()
         except OSError:
             return ""
+
+    def crashes(self):
+        """Error log lines of workers that died on a signal."""
+        return [l for l in self.error_log().splitlines()
+                if "exited on signal" in l]
 
     def access_log(self):
         try:
