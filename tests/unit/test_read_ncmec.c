@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <cmocka.h>
 
 #include "helper_lists.h"
@@ -183,6 +184,67 @@ test_ncmec_detected_by_namespace_or_fingerprints(void **state)
     assert_string_equal(hgt_detect("x.xml", "<a><fingerprints/></a>"), "ncmec");
 }
 
+static hg_status_t
+count_cb(void *ctx, const hg_entry_t *e)
+{
+    (void) e;
+    (*(uint64_t *) ctx)++;
+    return HG_OK;
+}
+
+static long
+maxrss_kb(void)
+{
+    struct rusage  ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static void
+test_ncmec_download_of_30_mb_is_read_in_small_memory(void **state)
+{
+    char             *path;
+    FILE             *fp;
+    uint64_t          i = 0, n = 0;
+    long              before, after;
+    hg_read_stats_t   st;
+    hg_err_t          err;
+
+    (void) state;
+    path = hgt_write_file("big.xml", "", 0);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "<?xml version=\"1.0\"?>\n<queryResult xmlns=\"https://"
+            "hashsharing.ncmec.org/hashsharing/v2\">\n<images>\n");
+    while (ftell(fp) < 30L * 1024 * 1024) {
+        /* made-up digests: the index in hex, padded */
+        fprintf(fp, "<image><member id=\"1\">Synthetic</member>"
+                "<id>i%llu</id><classification>A1</classification>"
+                "<fingerprints><md5>%032llx</md5><sha1>%040llx</sha1>"
+                "<pdna>%s</pdna></fingerprints></image>\n",
+                (unsigned long long) i, (unsigned long long) i,
+                (unsigned long long) (i * 2654435761u),
+                "AAAABBBBCCCCDDDDEEEEFFFF0000111122223333");
+        i++;
+    }
+    fprintf(fp, "</images>\n</queryResult>\n");
+    assert_int_equal(fclose(fp), 0);
+
+    before = maxrss_kb();
+    assert_int_equal(hg_list_read_file(path, NULL, NULL, count_cb, &n, &st,
+                                       &err), HG_OK);
+    after = maxrss_kb();
+    hgt_rm(path);
+
+    assert_int_equal(n, 2 * i);
+    assert_int_equal(st.ignored, i);
+    assert_int_equal(st.skipped, 0);
+    fprintf(stderr, "# %llu images, maxrss %ld -> %ld KiB\n",
+            (unsigned long long) i, before, after);
+    assert_true(after - before < 2048);
+}
+
 int
 main(void)
 {
@@ -191,6 +253,7 @@ main(void)
         cmocka_unit_test(test_ncmec_bad_entries_are_skipped_with_their_line),
         cmocka_unit_test(test_ncmec_truncated_or_malformed_xml_refuses_the_file),
         cmocka_unit_test(test_ncmec_detected_by_namespace_or_fingerprints),
+        cmocka_unit_test(test_ncmec_download_of_30_mb_is_read_in_small_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
