@@ -29,10 +29,8 @@ hg_src_init_file(hg_src_t *s, FILE *fp)
     s->buf = s->own;
 
     /* a UTF-8 byte order mark is not content (spreadsheets write one) */
-    if (hg_src_fill(s) == 0xEF && s->len - s->pos >= 3
-        && s->buf[s->pos + 1] == 0xBB && s->buf[s->pos + 2] == 0xBF)
-    {
-        s->pos += 3;
+    if (hg_src_fill(s) >= 0) {
+        s->pos += hg_list_bom_len(s->buf + s->pos, s->len - s->pos);
     }
     return 0;
 }
@@ -256,6 +254,12 @@ hg_list_each_line(FILE *fp, hg_lctx_t *c, hg_list_line_fn fn, void *ctx)
     hg_src_free(&src);
     free(line);
     return st;
+}
+
+size_t
+hg_list_bom_len(const unsigned char *head, size_t len)
+{
+    return len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
 }
 
 int

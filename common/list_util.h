@@ -154,6 +154,9 @@ hg_status_t hg_list_each_line(FILE *fp, hg_lctx_t *c, hg_list_line_fn fn,
 
 /* ---- small parsers ---- */
 
+/* 3 when head starts with a UTF-8 byte order mark, else 0 (for probes). */
+size_t hg_list_bom_len(const unsigned char *head, size_t len);
+
 /* 1 for an ASCII hex digit. */
 int hg_list_is_hex(int c);
 

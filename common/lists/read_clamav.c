@@ -24,9 +24,7 @@ clamav_head_looks_right(const unsigned char *head, size_t len)
     const unsigned char  *p = head, *end = head + len;
     size_t                hex = 0, digits = 0;
 
-    if (len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0) {
-        p += 3;
-    }
+    p += hg_list_bom_len(head, len);
     while (p < end && hg_list_is_hex(*p)) {
         p++;
         hex++;

@@ -286,9 +286,7 @@ csv_head_names_digest(const unsigned char *head, size_t len, char sep)
     char         name[16];
     size_t       fl;
 
-    if (len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0) {
-        p += 3;
-    }
+    p += hg_list_bom_len(head, len);
     nl = memchr(p, '\n', end - p);
     if (nl == NULL) {
         return 0;

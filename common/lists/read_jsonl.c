@@ -187,10 +187,9 @@ jsonl_probe(const char *path, const unsigned char *head, size_t head_len)
     if (hg_list_has_ext(path, ".jsonl") || hg_list_has_ext(path, ".ndjson")) {
         return 90;
     }
-    if (head_len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0) {
-        p += 3;
-        head_len -= 3;
-    }
+    len = hg_list_bom_len(head, head_len);
+    p += len;
+    head_len -= len;
     nl = memchr(p, '\n', head_len);
     len = nl ? (size_t) (nl - p) : head_len;
     if (len > 0 && p[len - 1] == '\r') {

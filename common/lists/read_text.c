@@ -27,8 +27,7 @@ text_all_hex(const char *s, size_t len)
 
 /*
  * 70 when every complete line of the head is a digest, comment or blank and
- * at least one is a digest (a head shorter than HG_LIST_HEAD_MAX is the
- * whole file, so its last line counts even without a newline) (content is the best evidence for this format);
+ * at least one is a digest: content is the best evidence for this format.
  * 20 for a .txt/.md5/.sha1/.sha256 name whose content says nothing.
  */
 static int
@@ -38,9 +37,7 @@ text_probe(const char *path, const unsigned char *head, size_t head_len)
     size_t       len;
     int          digests = 0;
 
-    if (head_len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0) {
-        p += 3;
-    }
+    p += hg_list_bom_len(head, head_len);
     for ( ;; ) {
         nl = memchr(p, '\n', end - p);
         if (nl == NULL) {
@@ -55,9 +52,6 @@ text_probe(const char *path, const unsigned char *head, size_t head_len)
         hash = memchr(p, '#', len);
         if (hash != NULL) {
             len = hash - p;
-        }
-        if (len > 0 && p[len - 1] == '\r') {
-            len--;
         }
         hg_list_trim(&p, &len);
         if (len > 0) {

@@ -458,11 +458,8 @@ static int
 vic_probe(const char *path, const unsigned char *head, size_t head_len)
 {
     const char  *h = (const char *) head;
-    size_t       i = 0;
+    size_t       i = hg_list_bom_len(head, head_len);
 
-    if (head_len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0) {
-        i = 3;
-    }
     while (i < head_len && (h[i] == ' ' || h[i] == '\t' || h[i] == '\n'
                             || h[i] == '\r'))
     {
