@@ -4,8 +4,9 @@
  * A message is streamed through hg_unpack, the same parser the milter uses,
  * and each leaf part's decoded bytes go straight into the scan context: no
  * message or part is held in memory. An mbox is split on "From " lines as
- * it is read (the blank line before a separator belongs to the separator,
- * as in Python's mailbox module), each message with its own parser.
+ * it is read (the blank line before a separator, or before the end of the
+ * file, belongs to the mbox, as in Python's mailbox module), each message
+ * with its own parser.
  *
  * A parse error or a limit gives an error report for that message and exit
  * status 2: a message we could not take apart is never called clean.
@@ -385,7 +386,8 @@ _mbox_finish(mail_ctx_t *mc)
         mc->skipping = 0;
         _mail_begin(mc);
     }
-    _mbox_flush_blank(mc);
+    /* a blank last line ends the mbox, not the message (as Python reads it) */
+    mc->nblank = 0;
     if (mc->npeek > 0) {
         _mail_feed(mc, mc->peek, mc->npeek);
         mc->npeek = 0;

@@ -25,8 +25,9 @@ def message(i, attachment, name, cte=None, subject=None):
     m["Message-ID"] = "<synthetic-%d@example.org>" % i
     m.set_content("Body text of message %d.\n" % i)
     if attachment is not None:
+        kw = {"cte": cte} if cte else {}    # bytes default to base64
         m.add_attachment(attachment, maintype="application",
-                         subtype="octet-stream", filename=name, cte=cte)
+                         subtype="octet-stream", filename=name, **kw)
     return m
 
 
@@ -162,6 +163,27 @@ p = t.run("scan", "-d", "db", "box.mbox")
 t.check(p.returncode == 1 and "box.mbox#1/2: blk FOUND" in out(p)
         and "box.mbox#0/2: OK" in out(p),
         "a listed attachment in message 1 is FOUND as PATH#1/2", both(p))
+
+# message bodies as Python's mailbox reads them: separators, blank lines
+# before them and at the end of the file, ">From " lines
+mb = mailbox.mbox(t.path("text.mbox"))
+for i in range(3):
+    m = EmailMessage()
+    m["From"] = "s%d@example.org" % i
+    m["Subject"] = "text %d" % i
+    m.set_content("From the first line\nbody %d\n%s" % (i, "\n" * i))
+    mb.add(m)
+mb.add(mailbox.mboxMessage("From: x@example.org\nSubject: plain\n\nline\n\n"))
+mb.flush()
+mb.close()
+want = []
+for m in mailbox.mbox(t.path("text.mbox")):
+    want += [sha256(p.get_payload(decode=True)) for p in m.walk()
+             if not p.is_multipart()]
+p = t.run("scan", "--json", "text.mbox")
+got = [o.get("sha256") for o in t.jsonl(p)]
+t.check(p.returncode == 0 and got == want,
+        "mbox message bodies hash as Python's mailbox reads them", both(p))
 
 # ---- a Maildir ----
 md = mailbox.Maildir(t.path("Maildir"), create=True)
