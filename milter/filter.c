@@ -1,0 +1,749 @@
+/*
+ * filter.c - the libmilter callbacks: hand each message to libhashgate and
+ * act on its verdict.
+ *
+ * A connection context (conn_t) hangs off smfi_setpriv and carries the
+ * SMTP context (client, HELO, envelope) and the state of the message being
+ * received. At MAIL FROM a message takes the current database (through
+ * its scan context, which holds a reference) and keeps it to its end, so a
+ * reload never changes the rules in the middle of a message. Headers and
+ * body go into the MIME push parser as they arrive; each leaf part is
+ * hashed as it is decoded and decided when it ends. A part that must be
+ * rejected stops the message at once (SMFIS_REJECT from xxfi_body); hold
+ * and tag are applied at end of message, where libmilter allows them.
+ * Anything that stops a scan (a limit, malformed input the parser gives up
+ * on, no memory, an evidence log that cannot be written) applies OnFail:
+ * never a silent pass. _msg_cleanup is the one cleanup for eom, abort,
+ * close and early verdicts, and is safe when nothing was set.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libmilter/mfapi.h>
+
+#include "hashgate/magic.h"
+#include "milter.h"
+
+/* Matching parts remembered per message until the verdict is final. Past
+ * this, parts still decide and get a log line, but no further record. */
+#define MAX_HITS            256
+
+/* SMTP strings kept for the record; longer ones are cut (they are names). */
+#define CTX_STR_MAX         1024
+
+#define TEMPFAIL_CODE       "451"
+#define TEMPFAIL_XCODE      "4.3.0"
+#define TEMPFAIL_TEXT       "Message could not be scanned, try again later"
+
+typedef struct {
+    char               *path;
+    char               *filename;
+    char               *declared;
+    char               *encoding;
+    char                detected[128];
+    hg_scan_result_t    res;        /* match strings point into the message's db */
+    hg_verdict_t        v;
+} hit_t;
+
+typedef struct {
+    /* connection */
+    char                client_addr[INET6_ADDRSTRLEN];
+    char               *client_name;
+    char               *helo;
+    hg_scan_t          *scan;       /* holds a reference to its database */
+
+    /* message */
+    int                 in_msg;
+    int                 decided;    /* a final reply was given */
+    int                 ignore;     /* scanning stopped (OnFail accept) */
+    hg_unpack_t        *u;
+    char               *mail_from;
+    char               *rcpts;      /* NUL-separated, ended by "" */
+    size_t              rcpts_len;
+    char               *message_id;
+    char                queue_id[64];
+    hg_verdict_t        verdict;    /* merged over the parts so far */
+    int                 have_verdict;
+    hit_t              *hits;
+    size_t              nhits;
+    char                fail_msg[HG_ERR_MAX];
+} conn_t;
+
+static const hg_mconf_t    *conf;
+
+/* libmagic cookies are not thread-safe and slow to load: a small pool. */
+static pthread_mutex_t      magic_lock = PTHREAD_MUTEX_INITIALIZER;
+static hg_magic_t         **magic_pool;
+static size_t               magic_n, magic_cap;
+
+static hg_magic_t *
+_magic_get(void)
+{
+    hg_magic_t *m = NULL;
+    hg_err_t    err;
+
+    pthread_mutex_lock(&magic_lock);
+    if (magic_n > 0) {
+        m = magic_pool[--magic_n];
+    }
+    pthread_mutex_unlock(&magic_lock);
+    if (m == NULL && (m = hg_magic_new(&err)) == NULL) {
+        hg_log(HG_LOG_WARNING, "libmagic: %s", err.msg);
+    }
+    return m;
+}
+
+static void
+_magic_put(hg_magic_t *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&magic_lock);
+    if (magic_n == magic_cap) {
+        size_t       cap = magic_cap ? magic_cap * 2 : 8;
+        hg_magic_t **p = realloc(magic_pool, cap * sizeof(*p));
+
+        if (p == NULL) {
+            pthread_mutex_unlock(&magic_lock);
+            hg_magic_free(m);
+            return;
+        }
+        magic_pool = p;
+        magic_cap = cap;
+    }
+    magic_pool[magic_n++] = m;
+    pthread_mutex_unlock(&magic_lock);
+}
+
+static char *
+_strdup_max(const char *s)
+{
+    if (s == NULL) {
+        return NULL;
+    }
+    return strndup(s, CTX_STR_MAX);
+}
+
+static void
+_queue_id(SMFICTX *ctx, conn_t *c)
+{
+    const char *v = smfi_getsymval(ctx, "i");
+
+    if (v != NULL && *v != '\0') {
+        snprintf(c->queue_id, sizeof(c->queue_id), "%s", v);
+    }
+}
+
+/* The one cleanup: eom, abort, close and every early verdict. */
+static void
+_msg_cleanup(conn_t *c)
+{
+    size_t  i;
+
+    if (c == NULL) {
+        return;
+    }
+    hg_unpack_free(c->u);
+    c->u = NULL;
+    free(c->mail_from);
+    free(c->rcpts);
+    free(c->message_id);
+    for (i = 0; i < c->nhits; i++) {
+        free(c->hits[i].path);
+        free(c->hits[i].filename);
+        free(c->hits[i].declared);
+        free(c->hits[i].encoding);
+    }
+    free(c->hits);
+    c->mail_from = c->rcpts = c->message_id = NULL;
+    c->rcpts_len = 0;
+    c->hits = NULL;
+    c->nhits = 0;
+    c->queue_id[0] = '\0';
+    c->fail_msg[0] = '\0';
+    c->in_msg = c->decided = c->ignore = c->have_verdict = 0;
+    memset(&c->verdict, 0, sizeof(c->verdict));
+}
+
+static void
+_merge(conn_t *c, const hg_verdict_t *v)
+{
+    if (!c->have_verdict) {
+        c->verdict = *v;
+        c->have_verdict = 1;
+    } else {
+        hg_verdict_merge(&c->verdict, v);
+    }
+}
+
+/* ---- parser callbacks: one leaf part at a time ---- */
+
+static hg_status_t
+_part_begin(void *ctx, const hg_part_info_t *info)
+{
+    conn_t *c = ctx;
+
+    (void) info;
+    return hg_scan_begin(c->scan);
+}
+
+static hg_status_t
+_part_data(void *ctx, const unsigned char *buf, size_t len)
+{
+    conn_t *c = ctx;
+
+    return hg_scan_update(c->scan, buf, len);
+}
+
+static hg_status_t
+_part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
+{
+    conn_t             *c = ctx;
+    hg_scan_result_t    res;
+    hg_verdict_t        v;
+    hg_status_t         st;
+    hit_t              *h;
+
+    if ((st = hg_scan_end(c->scan, &res)) != HG_OK) {
+        return st;
+    }
+    if (stats->decode_errors > 0) {
+        hg_log(HG_LOG_DEBUG, "queue_id=%s part=%s: %llu undecodable bytes "
+               "skipped", c->queue_id[0] ? c->queue_id : "-", info->path,
+               (unsigned long long) stats->decode_errors);
+    }
+    if (res.nmatches == 0) {
+        return HG_OK;
+    }
+    v = hg_decide(&conf->policy, &res, HG_OK);
+    if (!v.matched) {
+        if (v.allowed_by != NULL) {
+            hg_log(HG_LOG_INFO, "queue_id=%s part=%s on allow-list %s: "
+                   "no action", c->queue_id[0] ? c->queue_id : "-",
+                   info->path, v.allowed_by);
+        }
+        return HG_OK;
+    }
+    _merge(c, &v);
+
+    if (c->nhits == MAX_HITS) {
+        hg_log(HG_LOG_WARNING, "queue_id=%s part=%s: more than %d matching "
+               "parts; no record for this one", c->queue_id[0] ? c->queue_id
+               : "-", info->path, MAX_HITS);
+    } else {
+        if (c->hits == NULL
+            && (c->hits = calloc(MAX_HITS, sizeof(*c->hits))) == NULL)
+        {
+            return HG_ENOMEM;
+        }
+        h = &c->hits[c->nhits];
+        memset(h, 0, sizeof(*h));
+        h->path = _strdup_max(info->path);
+        h->filename = _strdup_max(info->filename);
+        h->declared = _strdup_max(info->content_type);
+        h->encoding = _strdup_max(info->encoding);
+        c->nhits++;
+        if (h->path == NULL) {
+            return HG_ENOMEM;
+        }
+        if (conf->detect_types && res.head_len > 0) {
+            hg_magic_t *m = _magic_get();
+
+            hg_magic_type(m, res.head, res.head_len, h->detected,
+                          sizeof(h->detected));
+            _magic_put(m);
+        }
+        h->res = res;
+        h->res.head = NULL;
+        h->res.head_len = 0;
+        h->v = v;
+    }
+    /* reject as soon as the part ends: nothing more needs reading */
+    return v.action == HG_ACT_REJECT ? HG_ECANCEL : HG_OK;
+}
+
+static const hg_unpack_cb_t unpack_cb = {
+    _part_begin, _part_data, _part_end
+};
+
+/* ---- acting ---- */
+
+/*
+ * Write one record per matching part, each saying the action finally
+ * taken for the message. Returns HG_EIO if one could not be written.
+ */
+static hg_status_t
+_write_records(conn_t *c, hg_action_t final, const char *held_at)
+{
+    hg_status_t st = HG_OK;
+    size_t      i;
+
+    for (i = 0; i < c->nhits; i++) {
+        hit_t          *h = &c->hits[i];
+        hg_record_t     r;
+        hg_verdict_t    v = h->v;
+        hg_err_t        err;
+
+        /* "intended" differs from "action" only in monitor mode */
+        v.action = final;
+        if (!conf->policy.monitor) {
+            v.intended = final;
+        }
+        memset(&r, 0, sizeof(r));
+        r.channel = "smtp";
+        r.part = h->path;
+        r.filename = h->filename;
+        r.declared_type = h->declared;
+        r.detected_type = h->detected[0] ? h->detected : NULL;
+        r.encoding = h->encoding;
+        r.held_at = held_at;
+        r.res = &h->res;
+        r.verdict = &v;
+        hg_record_add(&r, "client_addr", c->client_addr[0] ? c->client_addr : NULL);
+        hg_record_add(&r, "client_name", c->client_name);
+        hg_record_add(&r, "helo", c->helo);
+        hg_record_add(&r, "mail_from", c->mail_from);
+        r.ctx[r.nctx].key = "rcpt_to";
+        r.ctx[r.nctx].value = c->rcpts != NULL ? c->rcpts : "";
+        r.ctx[r.nctx].is_array = 1;
+        r.nctx++;
+        hg_record_add(&r, "message_id", c->message_id);
+        hg_record_add(&r, "queue_id", c->queue_id[0] ? c->queue_id : NULL);
+        if (hg_evidence_write(&r, &err) != HG_OK) {
+            st = HG_EIO;
+        }
+    }
+    return st;
+}
+
+static sfsistat
+_tempfail(SMFICTX *ctx, conn_t *c)
+{
+    smfi_setreply(ctx, TEMPFAIL_CODE, TEMPFAIL_XCODE, TEMPFAIL_TEXT);
+    _msg_cleanup(c);
+    return SMFIS_TEMPFAIL;
+}
+
+/*
+ * The scan stopped with st (not a reject): apply OnFail. Matches seen so
+ * far are still recorded. Returns the milter status, or SMFIS_CONTINUE
+ * when the message goes on unscanned to end of message (OnFail accept).
+ */
+static sfsistat
+_fail(SMFICTX *ctx, conn_t *c, hg_status_t st, const char *why)
+{
+    hg_verdict_t    fv = hg_decide(&conf->policy, NULL, st);
+
+    hg_log(HG_LOG_WARNING, "queue_id=%s client=%s: not scanned: %s (%s); "
+           "OnFail %s", c->queue_id[0] ? c->queue_id : "-",
+           c->client_addr[0] ? c->client_addr : "-",
+           why && *why ? why : "-", hg_status_str(st),
+           fv.action == HG_ACT_ACCEPT ? "accept: delivered unscanned"
+                                      : "tempfail: 451");
+    if (fv.action != HG_ACT_ACCEPT) {
+        (void) _write_records(c, HG_ACT_TEMPFAIL, NULL);
+        return _tempfail(ctx, c);
+    }
+    c->ignore = 1;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+_reject(SMFICTX *ctx, conn_t *c)
+{
+    if (_write_records(c, HG_ACT_REJECT, NULL) != HG_OK
+        && conf->policy.on_fail == HG_FAIL_TEMPFAIL)
+    {
+        /* no evidence, no reject: the retry will be recorded */
+        return _tempfail(ctx, c);
+    }
+    smfi_setreply(ctx, (char *) conf->reply_code, (char *) conf->reply_xcode,
+                  conf->reply_text);
+    _msg_cleanup(c);
+    return SMFIS_REJECT;
+}
+
+/* Feed bytes; on a final verdict returns it, else SMFIS_CONTINUE. */
+static sfsistat
+_feed(SMFICTX *ctx, conn_t *c, const void *buf, size_t len)
+{
+    hg_err_t    err;
+    hg_status_t st;
+
+    if (c->ignore || c->u == NULL) {
+        return SMFIS_CONTINUE;
+    }
+    err.msg[0] = '\0';
+    st = hg_unpack_feed(c->u, buf, len, &err);
+    if (st == HG_OK) {
+        return SMFIS_CONTINUE;
+    }
+    if (st == HG_ECANCEL && c->have_verdict
+        && c->verdict.action == HG_ACT_REJECT)
+    {
+        return _reject(ctx, c);
+    }
+    return _fail(ctx, c, st, err.msg);
+}
+
+/* Feed "Name: value\r\n", turning bare LFs of folded lines into CRLF. */
+static sfsistat
+_feed_header(SMFICTX *ctx, conn_t *c, const char *name, const char *value)
+{
+    sfsistat    r;
+    const char *s, *nl;
+
+    if ((r = _feed(ctx, c, name, strlen(name))) != SMFIS_CONTINUE
+        || (r = _feed(ctx, c, ": ", 2)) != SMFIS_CONTINUE)
+    {
+        return r;
+    }
+    for (s = value; (nl = strchr(s, '\n')) != NULL; s = nl + 1) {
+        size_t  n = (size_t) (nl - s);
+
+        if (n > 0 && s[n - 1] == '\r') {
+            n--;
+        }
+        if ((r = _feed(ctx, c, s, n)) != SMFIS_CONTINUE
+            || (r = _feed(ctx, c, "\r\n", 2)) != SMFIS_CONTINUE)
+        {
+            return r;
+        }
+    }
+    if ((r = _feed(ctx, c, s, strlen(s))) != SMFIS_CONTINUE) {
+        return r;
+    }
+    return _feed(ctx, c, "\r\n", 2);
+}
+
+/* ---- the callbacks ---- */
+
+static sfsistat
+hgf_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+    conn_t *c;
+
+    if ((c = calloc(1, sizeof(*c))) == NULL) {
+        hg_log(HG_LOG_ERR, "connect: out of memory");
+        return conf->policy.on_fail == HG_FAIL_ACCEPT ? SMFIS_ACCEPT
+                                                      : SMFIS_TEMPFAIL;
+    }
+    if (sa != NULL && sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *) sa)->sin_addr,
+                  c->client_addr, sizeof(c->client_addr));
+    } else if (sa != NULL && sa->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *) sa)->sin6_addr,
+                  c->client_addr, sizeof(c->client_addr));
+    }
+    c->client_name = _strdup_max(hostname);
+    smfi_setpriv(ctx, c);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+hgf_helo(SMFICTX *ctx, char *helo)
+{
+    conn_t *c = smfi_getpriv(ctx);
+
+    if (c != NULL) {
+        free(c->helo);
+        c->helo = _strdup_max(helo);
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+hgf_envfrom(SMFICTX *ctx, char **argv)
+{
+    conn_t     *c = smfi_getpriv(ctx);
+    hg_db_t    *db;
+    hg_err_t    err;
+    const char *from = argv[0];
+    size_t      n;
+
+    if (c == NULL) {
+        return SMFIS_TEMPFAIL;
+    }
+    _msg_cleanup(c);
+    c->in_msg = 1;
+    _queue_id(ctx, c);
+
+    n = strlen(from);
+    if (n >= 2 && from[0] == '<' && from[n - 1] == '>') {
+        c->mail_from = strndup(from + 1, n - 2 < CTX_STR_MAX ? n - 2 : CTX_STR_MAX);
+    } else {
+        c->mail_from = _strdup_max(from);
+    }
+
+    /* the database this message will be scanned with, to its end */
+    db = hg_reload_current();
+    if (db == NULL) {
+        return _fail(ctx, c, HG_ENOENT, "no database loaded");
+    }
+    if (c->scan == NULL || hg_scan_db(c->scan) != db) {
+        hg_scan_free(c->scan);
+        c->scan = hg_scan_new(db, 0);
+    }
+    hg_db_close(db);
+    if (c->scan == NULL || c->mail_from == NULL) {
+        return _fail(ctx, c, HG_ENOMEM, "cannot start a scan");
+    }
+    err.msg[0] = '\0';
+    c->u = hg_unpack_new(HG_UNPACK_MESSAGE, NULL, &conf->limits, &unpack_cb,
+                         c, &err);
+    if (c->u == NULL) {
+        return _fail(ctx, c, HG_ENOMEM, err.msg);
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+hgf_envrcpt(SMFICTX *ctx, char **argv)
+{
+    conn_t     *c = smfi_getpriv(ctx);
+    const char *r = argv[0];
+    size_t      n = strlen(r);
+    char       *p;
+
+    if (c == NULL || !c->in_msg) {
+        return SMFIS_CONTINUE;
+    }
+    if (n >= 2 && r[0] == '<' && r[n - 1] == '>') {
+        r++;
+        n -= 2;
+    }
+    if (n > CTX_STR_MAX) {
+        n = CTX_STR_MAX;
+    }
+    /* items, each NUL-ended, then the final "" */
+    p = realloc(c->rcpts, c->rcpts_len + n + 2);
+    if (p == NULL) {
+        return _fail(ctx, c, HG_ENOMEM, "recipient list");
+    }
+    memcpy(p + c->rcpts_len, r, n);
+    c->rcpts_len += n + 1;
+    p[c->rcpts_len - 1] = '\0';
+    p[c->rcpts_len] = '\0';
+    c->rcpts = p;
+    _queue_id(ctx, c);
+    return SMFIS_CONTINUE;
+}
+
+/*
+ * Nothing to decide at DATA, but having this callback matters over TCP:
+ * without it Postfix sends the DATA-stage macros with no reply expected,
+ * the milter's kernel delays its ACK, and the cleanup server's next small
+ * write waits for that ACK under Nagle: ~40 ms per mail. A reply to DATA
+ * carries the ACK at once.
+ */
+static sfsistat
+hgf_data(SMFICTX *ctx)
+{
+    conn_t *c = smfi_getpriv(ctx);
+
+    if (c != NULL && c->in_msg) {
+        _queue_id(ctx, c);
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+hgf_header(SMFICTX *ctx, char *name, char *value)
+{
+    conn_t *c = smfi_getpriv(ctx);
+
+    if (c == NULL || !c->in_msg) {
+        return SMFIS_CONTINUE;
+    }
+    if (c->message_id == NULL && !strcasecmp(name, "Message-ID")) {
+        const char *v = value;
+
+        while (*v == ' ' || *v == '\t') {
+            v++;
+        }
+        c->message_id = _strdup_max(v);
+    }
+    return _feed_header(ctx, c, name, value);
+}
+
+static sfsistat
+hgf_eoh(SMFICTX *ctx)
+{
+    conn_t *c = smfi_getpriv(ctx);
+
+    if (c == NULL || !c->in_msg) {
+        return SMFIS_CONTINUE;
+    }
+    _queue_id(ctx, c);
+    return _feed(ctx, c, "\r\n", 2);
+}
+
+static sfsistat
+hgf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    conn_t *c = smfi_getpriv(ctx);
+
+    if (c == NULL || !c->in_msg) {
+        return SMFIS_CONTINUE;
+    }
+    return _feed(ctx, c, chunk, len);
+}
+
+static sfsistat
+hgf_eom(SMFICTX *ctx)
+{
+    conn_t         *c = smfi_getpriv(ctx);
+    hg_err_t        err;
+    hg_status_t     st;
+    sfsistat        r;
+    char            held_at[128], hdr[256];
+    const char     *list;
+
+    if (c == NULL || !c->in_msg) {
+        return SMFIS_CONTINUE;
+    }
+    _queue_id(ctx, c);
+    if (!c->ignore && c->u != NULL) {
+        err.msg[0] = '\0';
+        st = hg_unpack_finish(c->u, &err);
+        if (st == HG_ECANCEL && c->have_verdict
+            && c->verdict.action == HG_ACT_REJECT)
+        {
+            return _reject(ctx, c);
+        }
+        if (st != HG_OK && (r = _fail(ctx, c, st, err.msg)) != SMFIS_CONTINUE) {
+            return r;
+        }
+    }
+    if (!c->have_verdict) {
+        if (c->ignore) {
+            r = SMFIS_ACCEPT;
+        } else {
+            hg_log(HG_LOG_DEBUG, "queue_id=%s: clean", c->queue_id);
+            r = SMFIS_CONTINUE;
+        }
+        _msg_cleanup(c);
+        return r;
+    }
+
+    list = c->verdict.list != NULL ? c->verdict.list : "-";
+    switch (c->verdict.action) {
+    case HG_ACT_REJECT:
+        return _reject(ctx, c);
+
+    case HG_ACT_HOLD:
+        snprintf(held_at, sizeof(held_at), "postfix hold queue, queue id %s",
+                 c->queue_id[0] ? c->queue_id : "unknown");
+        if (_write_records(c, HG_ACT_HOLD, held_at) != HG_OK
+            && conf->policy.on_fail == HG_FAIL_TEMPFAIL)
+        {
+            return _tempfail(ctx, c);
+        }
+        snprintf(hdr, sizeof(hdr), "hashgate: matched list %s", list);
+        if (smfi_quarantine(ctx, hdr) != MI_SUCCESS) {
+            hg_log(HG_LOG_ERR, "queue_id=%s: smfi_quarantine failed (is "
+                   "the MTA allowing quarantine?)", c->queue_id);
+            return _tempfail(ctx, c);
+        }
+        break;
+
+    case HG_ACT_TAG:
+    case HG_ACT_LOG:
+        if (_write_records(c, c->verdict.action, NULL) != HG_OK
+            && conf->policy.on_fail == HG_FAIL_TEMPFAIL)
+        {
+            return _tempfail(ctx, c);
+        }
+        if (c->verdict.action == HG_ACT_TAG || conf->policy.monitor) {
+            if (conf->policy.monitor) {
+                snprintf(hdr, sizeof(hdr), "match; list=%s; action=log; "
+                         "monitor=%s", list,
+                         hg_action_name(c->verdict.intended));
+            } else {
+                snprintf(hdr, sizeof(hdr), "match; list=%s; action=tag", list);
+            }
+            if (smfi_addheader(ctx, conf->tag_header, hdr) != MI_SUCCESS) {
+                hg_log(HG_LOG_ERR, "queue_id=%s: smfi_addheader failed",
+                       c->queue_id);
+            }
+        }
+        break;
+
+    default:
+        /* a failure verdict merged in: OnFail already applied */
+        (void) _write_records(c, c->verdict.action, NULL);
+        break;
+    }
+    _msg_cleanup(c);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+hgf_abort(SMFICTX *ctx)
+{
+    _msg_cleanup(smfi_getpriv(ctx));
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+hgf_close(SMFICTX *ctx)
+{
+    conn_t *c = smfi_getpriv(ctx);
+
+    if (c != NULL) {
+        _msg_cleanup(c);
+        hg_scan_free(c->scan);
+        free(c->client_name);
+        free(c->helo);
+        free(c);
+        smfi_setpriv(ctx, NULL);
+    }
+    return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc hgf_desc = {
+    HG_MILTER_NAME,                     /* filter name */
+    SMFI_VERSION,                       /* libmilter version code */
+    SMFIF_ADDHDRS | SMFIF_QUARANTINE,   /* tag header; hold queue */
+    hgf_connect,                        /* connection info */
+    hgf_helo,                           /* SMTP HELO */
+    hgf_envfrom,                        /* envelope sender: a message starts */
+    hgf_envrcpt,                        /* envelope recipient */
+    hgf_header,                         /* header, fed to the parser */
+    hgf_eoh,                            /* end of header */
+    hgf_body,                           /* body block, fed to the parser */
+    hgf_eom,                            /* end of message: hold, tag */
+    hgf_abort,                          /* message aborted */
+    hgf_close,                          /* connection cleanup */
+    NULL,                               /* unknown SMTP command */
+    hgf_data,                           /* DATA: a reply, see hgf_data */
+    NULL                                /* option negotiation: defaults */
+};
+
+int
+hg_filter_register(const hg_mconf_t *c)
+{
+    conf = c;
+    return smfi_register(hgf_desc);
+}
+
+void
+hg_filter_shutdown(void)
+{
+    size_t  i;
+
+    pthread_mutex_lock(&magic_lock);
+    for (i = 0; i < magic_n; i++) {
+        hg_magic_free(magic_pool[i]);
+    }
+    free(magic_pool);
+    magic_pool = NULL;
+    magic_n = magic_cap = 0;
+    pthread_mutex_unlock(&magic_lock);
+}

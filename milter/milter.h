@@ -1,0 +1,135 @@
+/*
+ * milter.h - hashgate-milter: the map of the daemon.
+ *
+ * The milter is a thin adapter: libmilter hands over SMTP events, the
+ * MIME parser, scanner and policy of libhashgate decide, and this daemon
+ * acts (reject, quarantine, add a header) and writes evidence. Files:
+ *
+ *   main.c      options, start-up checks, daemonising, privileges
+ *   conf.c      the configuration file (Key value lines)
+ *   log.c       syslog and/or stderr, one line per event
+ *   reload.c    the current database, swapped on SIGHUP and by an
+ *               identity check of the file; the signal thread
+ *   filter.c    the smfiDesc callbacks and per-message state
+ *   evidence.c  evidence records (JSON Lines) and their syslog line
+ */
+#ifndef HASHGATE_MILTER_H
+#define HASHGATE_MILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hashgate/db.h"
+#include "hashgate/decide.h"
+#include "hashgate/record.h"
+#include "hashgate/scan.h"
+#include "hashgate/status.h"
+#include "hashgate/unpack.h"
+
+#define HG_MILTER_NAME          "hashgate-milter"
+#define HG_MILTER_DEFAULT_CONF  "/etc/hashgate/hashgate-milter.conf"
+
+/* A config line longer than this is an error, not silently cut. */
+#define HG_CONF_LINE_MAX        4096
+
+/* Room for a path or a socket spec (PATH_MAX is 4096 on Linux). */
+#define HG_CONF_PATH_MAX        4096
+
+/* The SMTP reply text may not exceed an SMTP line (RFC 5321: 512 octets). */
+#define HG_REPLY_TEXT_MAX       480
+
+/* Default periodic identity check of the database file, seconds. */
+#define HG_RELOAD_INTERVAL_DEF  60
+
+/* Default size of a whole message (input bytes): 0 = no limit beyond Postfix's. */
+#define HG_MAX_MESSAGE_BYTES_DEF 0
+
+/* Log levels, syslog's numbers. */
+#define HG_LOG_ERR      3
+#define HG_LOG_WARNING  4
+#define HG_LOG_NOTICE   5
+#define HG_LOG_INFO     6
+#define HG_LOG_DEBUG    7
+
+/* The parsed configuration. Strings are owned by the struct. */
+typedef struct {
+    char           *path;           /* the file it was read from */
+    char           *socket;         /* as given: unix:/p, local:/p, inet:PORT@HOST, inet6:... */
+    char           *socket_path;    /* for unix/local sockets, else NULL */
+    int             socket_mode;    /* -1: leave libmilter's default */
+    char           *socket_group;   /* NULL: leave it */
+    char           *database;
+    hg_policy_t     policy;         /* ListAction, DefaultAction, MonitorOnly, OnFail */
+    char            reply_code[4];  /* "550" */
+    char            reply_xcode[16];/* "5.7.1" */
+    char           *reply_text;
+    char           *tag_header;
+    char           *evidence_log;   /* NULL: records go to syslog only */
+    char           *user;           /* UserID user[:group], NULL when unset */
+    char           *group;
+    char           *pid_file;
+    unsigned        reload_interval;/* seconds, 0 = only on SIGHUP */
+    hg_unpack_limits_t limits;      /* MaxDepth, MaxParts, MaxHeaderBytes, MaxMessageBytes */
+    int             log_level;
+    int             syslog;         /* Syslog yes|no */
+    int             syslog_facility;
+    int             detect_types;   /* DetectTypes yes|no */
+    unsigned        timeout;        /* MilterTimeout: seconds libmilter waits for the MTA */
+} hg_mconf_t;
+
+/* conf.c */
+/*
+ * Read and check the file at path into *conf (fully initialised, even on
+ * failure, so hg_mconf_free is always safe). On a bad line returns
+ * HG_EFORMAT with err "path:line: reason"; HG_EIO when unreadable.
+ */
+hg_status_t hg_mconf_load(const char *path, hg_mconf_t *conf, hg_err_t *err);
+void hg_mconf_free(hg_mconf_t *conf);
+
+/* log.c */
+void hg_log_setup(int use_syslog, int facility, int to_stderr, int level);
+void hg_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* reload.c */
+/* Open the database at start-up: fails with err set (a fatal error). */
+hg_status_t hg_reload_init(const char *path, hg_err_t *err);
+
+/* A reference to the database in use now; release with hg_db_close. */
+hg_db_t *hg_reload_current(void);
+
+/*
+ * Try the file again: a good new file replaces the current one (running
+ * scans keep theirs), a bad one is logged and refused. force: reopen even
+ * when the file's identity has not changed (SIGHUP). Returns 1 when the
+ * database was swapped.
+ */
+int hg_reload_check(int force);
+
+/* Start the thread that waits for SIGHUP and runs the periodic check. */
+int hg_reload_thread_start(unsigned interval);
+
+/* Drop the current database at exit. */
+void hg_reload_shutdown(void);
+
+/* Reloads done and refused so far (for logs and tests). */
+unsigned long hg_reload_count(void);
+
+/* filter.c */
+/* The smfiDesc, set up from conf (which must outlive the milter). */
+int hg_filter_register(const hg_mconf_t *conf);
+void hg_filter_shutdown(void);
+
+/* evidence.c */
+hg_status_t hg_evidence_open(const char *path, hg_err_t *err);
+void hg_evidence_close(void);
+
+/*
+ * Write one record (already filled by the caller) to the evidence log and
+ * a key=value line to the log. Returns HG_EIO when the log could not be
+ * written; the caller applies the fail mode.
+ */
+hg_status_t hg_evidence_write(const hg_record_t *r, hg_err_t *err);
+
+#endif
