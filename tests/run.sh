@@ -24,6 +24,7 @@ failures=""
 run_one() {
     name=$1; shift
     log="$LOGDIR/$name.log"
+    mkdir -p "$(dirname "$log")"
     timeout "${TEST_TIMEOUT:-900}" "$@" > "$log" 2>&1
     rc=$?
     p=$(grep -cE '^ok( [0-9]+)? ' "$log")
