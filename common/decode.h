@@ -106,10 +106,10 @@ void hg_uu_init(hg_uu_t *d, hg_uu_state_t start, int stop_at_begin);
 
 /*
  * Consume input into out (cap bytes, at least HG_UU_OUT_MIN). Stops when the
- * input is used up, when out cannot take another line, at "end" (state
- * becomes HG_UU_DONE, *used counts the "end" line) or, with stop_at_begin,
- * after a "begin" line. *used is set to the input bytes consumed. Returns
- * the bytes written.
+ * input is used up, when out cannot take another line, right after "end"
+ * (state becomes HG_UU_DONE) or, with stop_at_begin, right after a "begin"
+ * line. Once DONE, a call consumes and ignores all it is given. *used is
+ * set to the input bytes consumed. Returns the bytes written.
  */
 size_t hg_uu_feed(hg_uu_t *d, const unsigned char *in, size_t len,
                   size_t *used, unsigned char *out, size_t cap);

@@ -156,7 +156,10 @@ hg_uu_feed(hg_uu_t *d, const unsigned char *in, size_t len, size_t *used,
 
     while (p < end) {
         if (d->state == HG_UU_DONE) {
-            p = end;
+            /* stop right after "end"; a later call ignores everything */
+            if (p == in) {
+                p = end;
+            }
             break;
         }
         if (d->state == HG_UU_BODY && cap - o < HG_UU_OUT_MIN) {
