@@ -11,6 +11,7 @@
 #   fuzz_reader_NAME       one per common/lists/read_NAME.c
 #   fuzz_unpack_message    the MIME parser on mail      } once common/ has
 #   fuzz_unpack_formdata   the same on form-data bodies } hg_unpack_new
+#   fuzz_milter_conf       hashgate-milter's config parser (milter/conf.c)
 # The list of built targets goes to build-fuzz/targets.txt.
 # Environment: FUZZ_BUILD (default build-fuzz), FUZZ_CC (default clang),
 # FUZZ_CFLAGS (added to every compile, e.g. -fno-sanitize=pointer-overflow
@@ -73,12 +74,15 @@ for src in common/*.c common/lists/*.c "$OUT/gen/readers.c"; do
     fi
     objs="$objs $o"
 done
-rm -f "$OUT/libhashgate-fuzz.a"
-ar rcs "$OUT/libhashgate-fuzz.a" $objs
+if stale "$OUT/libhashgate-fuzz.a" $objs; then
+    rm -f "$OUT/libhashgate-fuzz.a"
+    ar rcs "$OUT/libhashgate-fuzz.a" $objs
+fi
 
 link() {    # link NAME SRC [extra flags]
     name=$1; src=$2; shift 2
-    if stale "$OUT/bin/$name" "$src" "$OUT/libhashgate-fuzz.a"; then
+    if stale "$OUT/bin/$name" "$src" "$OUT/libhashgate-fuzz.a" \
+             $(for a in "$@"; do [ -f "$a" ] && echo "$a"; done); then
         echo "  LD $name"
         $CC $CFLAGS -Werror $INC "$@" -fsanitize=fuzzer $SAN -o "$OUT/bin/$name" \
             "$src" "$OUT/libhashgate-fuzz.a" $LIBS
@@ -95,6 +99,15 @@ done
 if grep -qs '^hg_unpack_new' common/*.c; then
     link fuzz_unpack_message tests/fuzz/fuzz_unpack.c
     link fuzz_unpack_formdata tests/fuzz/fuzz_unpack.c -DHG_FUZZ_FORMDATA
+fi
+if grep -qs '^hg_mconf_load' milter/conf.c; then
+    o="$OUT/obj/milter/conf.o"
+    mkdir -p "$OUT/obj/milter"
+    if stale "$o" milter/conf.c milter/milter.h; then
+        echo "  CC milter/conf.c"
+        $CC $CFLAGS $INC -I"$TOP/milter" -fsanitize=fuzzer-no-link $SAN -c -o "$o" milter/conf.c
+    fi
+    link fuzz_milter_conf tests/fuzz/fuzz_milter_conf.c -I"$TOP/milter" "$o"
 fi
 mv "$OUT/targets.txt.tmp" "$OUT/targets.txt"
 

@@ -176,6 +176,40 @@ FORMS = {
 }
 
 
+# ---- hashgate-milter configuration files ----
+def milter_conf_seeds():
+    base = [
+        "# synthetic configuration",
+        "Socket          unix:/tmp/hg-fuzz.sock",
+        "SocketMode      0660",
+        "Database        /nonexistent/hashgate.db",
+        "ListAction      hotline-a reject",
+        "ListAction      local hold",
+        "DefaultAction   tag",
+        "MonitorOnly     no",
+        'RejectReply     "550 5.7.1 Message rejected"',
+        "TagHeader       X-Hashgate",
+        "EvidenceLog     /tmp/evidence.log",
+        "OnFail          accept",
+        "ReloadInterval  60",
+        "MaxDepth        20",
+        "MaxParts        1000",
+        "MaxHeaderBytes  256K",
+        "MaxMessageBytes 10M",
+        "DetectTypes     yes",
+        "MilterTimeout   300",
+        "LogLevel        debug",
+        "SyslogFacility  mail",
+    ]
+    return {
+        "full": ("\n".join(base) + "\n").encode(),
+        "crlf": ("\r\n".join(base[:6]) + "\r\n").encode(),
+        "inet": b"Socket inet:8891@127.0.0.1\nDatabase /x.db\nUserID nobody:nogroup\n",
+        "bad": b"Socket\nMaxParts -1\nMaxHeaderBytes 99999999999999999999G\n"
+               b"ListAction only-name\nUnknownKey 1\nRejectReply \"unterminated\n",
+    }
+
+
 def mime_seeds(which):
     out = {}
     src = MSGS if which == "message" else FORMS
@@ -192,7 +226,8 @@ def main():
     targets = sys.argv[3:] if len(sys.argv) > 3 else None
     gens = {"fuzz_json": json_seeds,
             "fuzz_unpack_message": lambda: mime_seeds("message"),
-            "fuzz_unpack_formdata": lambda: mime_seeds("formdata")}
+            "fuzz_unpack_formdata": lambda: mime_seeds("formdata"),
+            "fuzz_milter_conf": milter_conf_seeds}
     known = targets or (list(gens) + ["fuzz_db_open"]
                         + ["fuzz_reader_%s" % r for r in READER_SEEDS])
     for t in known:

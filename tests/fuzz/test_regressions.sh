@@ -51,7 +51,7 @@ for t in $targets; do
         if "$bin" -timeout=10 -rss_limit_mb=1024 "$reg"/* > "$TMP/$t.replay" 2>&1; then
             ok "$t replays its $n saved crash inputs cleanly"
         else
-            not_ok "$t crashes on a saved input: $(grep -m1 -E 'ERROR|SUMMARY|Running' "$TMP/$t.replay" | head -c 200)"
+            not_ok "$t crashes on a saved input: $(grep -m1 -E 'runtime error|==ERROR|deadly signal|SUMMARY' "$TMP/$t.replay" | head -c 200)"
             grep -E '^(==[0-9]+==ERROR|SUMMARY|    #[0-4] )' "$TMP/$t.replay" | head -8 | sed 's/^/#   /'
         fi
     fi
@@ -61,7 +61,7 @@ for t in $targets; do
             > "$TMP/$t.fuzz" 2>&1; then
         ok "$t survives ${SECS}s of fuzzing from its generated seeds"
     else
-        not_ok "$t crashed while fuzzing: $(grep -m1 -E '==ERROR|SUMMARY|deadly' "$TMP/$t.fuzz" | head -c 200) (input kept in build-fuzz/new-crashes/$t)"
+        not_ok "$t crashed while fuzzing: $(grep -m1 -E 'runtime error|==ERROR|deadly signal|SUMMARY' "$TMP/$t.fuzz" | head -c 200) (input kept in build-fuzz/new-crashes/$t)"
         mkdir -p "$OUT/new-crashes/$t"
         cp "$TMP/art/$t/"* "$OUT/new-crashes/$t/" 2>/dev/null
         grep -E '^(==[0-9]+==ERROR|SUMMARY|    #[0-4] )' "$TMP/$t.fuzz" | head -8 | sed 's/^/#   /'
