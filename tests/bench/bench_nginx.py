@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""bench_nginx.py - nginx with the hashgate module against nginx without it.
+
+Both run at the same time from the same config (one with load_module and
+"hashgate on", one without), each a private Debian nginx with 2 workers
+proxying to an upstream server block in itself that answers 200. Rounds
+alternate between the two so load on the machine hits both alike; medians
+are compared. Prints RESULT lines:
+
+  - 100 MiB upload through proxy_pass, request buffering on, with a
+    SHA-256-only database and with a database of all three digests;
+  - wrk -c32 POSTs of 1 KiB and 64 KiB, requests/s;
+  - worker private RSS after the runs with a 1M-digest database, against
+    the workers of the nginx without the module.
+
+Uploads are seeded random bytes; the large-database lists are seeded random
+digests. BENCH_ROUNDS (default 5) and BENCH_WRK_SECS (default 5) tune it.
+"""
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import nginx as N  # noqa: E402
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+WRK_SECS = int(os.environ.get("BENCH_WRK_SECS", "5"))
+UPLOAD = 100 << 20
+
+HTTP = r"""
+    hashgate_database {tmp}/db.hgdb;
+    client_max_body_size 1g;
+    client_body_buffer_size 128k;
+    upstream sink {{ server 127.0.0.1:{port2}; keepalive 32; }}
+    server {
+        listen 127.0.0.1:{port};
+        hashgate on;
+        location / {
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://sink;
+        }
+    }
+    server {
+        listen 127.0.0.1:{port2};
+        location / { return 200 "ok\n"; }
+    }
+""".replace("{{", "{").replace("}}", "}")
+
+
+def result(name, value, unit, extra=""):
+    print("RESULT nginx %s: %s %s%s" % (name, value, unit,
+                                         ("  (" + extra + ")") if extra
+                                         else ""), flush=True)
+
+
+def upload_secs(port, path):
+    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w",
+                        "%{http_code} %{time_total}", "-X", "POST",
+                        "-H", "Content-Type: application/octet-stream",
+                        "--data-binary", "@" + path,
+                        "http://127.0.0.1:%d/up" % port],
+                       capture_output=True, text=True, timeout=120)
+    code, secs = r.stdout.split()
+    if code != "200":
+        raise RuntimeError("upload got %s" % code)
+    return float(secs)
+
+
+def upload_ratio(name, base, mod, path):
+    tb, tm = [], []
+    for i in range(ROUNDS):
+        for ng, acc in ((base, tb), (mod, tm)) if i % 2 == 0 else \
+                ((mod, tm), (base, tb)):
+            acc.append(upload_secs(ng.port, path))
+    mb = UPLOAD / 1e6
+    rb, rm = mb / statistics.median(tb), mb / statistics.median(tm)
+    result(name, "%.2f" % (rm / rb), "x",
+           "with module %.0f MB/s, without %.0f MB/s, median of %d"
+           % (rm, rb, ROUNDS))
+    return rm / rb
+
+
+def wrk_rps(port, body_path, lua):
+    r = subprocess.run(["wrk", "-t2", "-c32", "-d%ds" % WRK_SECS, "-s", lua,
+                        "http://127.0.0.1:%d/post" % port],
+                       capture_output=True, text=True,
+                       env=dict(os.environ, HG_BODY=body_path))
+    for line in r.stdout.splitlines():
+        if line.startswith("Requests/sec:"):
+            rps = float(line.split()[1])
+        if "Non-2xx" in line:
+            raise RuntimeError("wrk: %s" % line)
+    return rps
+
+
+def wrk_ratio(name, base, mod, body_path, lua, rounds=3):
+    rb, rm = [], []
+    for i in range(rounds):
+        for ng, acc in ((base, rb), (mod, rm)) if i % 2 == 0 else \
+                ((mod, rm), (base, rb)):
+            acc.append(wrk_rps(ng.port, body_path, lua))
+    b, m = statistics.median(rb), statistics.median(rm)
+    result(name, "%.2f" % (m / b), "x",
+           "with module %.0f req/s, without %.0f req/s" % (m, b))
+
+
+def private_dirty(pid):
+    total = 0
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Private_Dirty:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="hg-bench-")
+    os.chmod(tmp, 0o755)
+    base = mod = None
+    try:
+        data = os.path.join(tmp, "up.bin")
+        block = N.payload(601, 1 << 20)
+        with open(data, "wb") as f:
+            for _ in range(UPLOAD >> 20):
+                f.write(block)
+        db = os.path.join(tmp, "db.hgdb")
+        N.make_db(db, {"cam": [N.payload(602, 1000)]})
+
+        os.makedirs(os.path.join(tmp, "base"))
+        base = N.Nginx(HTTP, module=False, recorder=False,
+                       tmp=os.path.join(tmp, "base"))
+        mod = N.Nginx(HTTP, recorder=False, tmp=tmp)
+        base.start()
+        mod.start()
+
+        upload_ratio("100MiB upload, sha256-only db", base, mod, data)
+
+        N.make_db(db + ".new", {"cam": [N.payload(602, 1000)]},
+                  algs=("md5", "sha1", "sha256"))
+        os.rename(db + ".new", db)
+        mod.reload()
+        upload_ratio("100MiB upload, md5+sha1+sha256 db", base, mod, data)
+
+        # a 1M-digest SHA-256 database for the request-rate and memory runs
+        rnd = random.Random(603)
+        hexes = [rnd.randbytes(32).hex() for _ in range(1000000)]
+        t0 = time.time()
+        N.make_db_from_hex(db + ".new", {"big": hexes})
+        os.rename(db + ".new", db)
+        mod.reload()
+        print("# compiled a 1M-digest database in %.1f s" % (time.time() - t0))
+
+        lua = os.path.join(tmp, "post.lua")
+        with open(lua, "w") as f:
+            f.write('local f = io.open(os.getenv("HG_BODY"), "rb")\n'
+                    'wrk.method = "POST"\n'
+                    'wrk.body = f:read("*a")\n'
+                    'f:close()\n'
+                    'wrk.headers["Content-Type"] = '
+                    '"application/octet-stream"\n')
+        for size, name in ((1024, "1KiB"), (65536, "64KiB")):
+            body = os.path.join(tmp, "post-%d.bin" % size)
+            with open(body, "wb") as f:
+                f.write(N.payload(604 + size, size))
+            wrk_ratio("wrk -c32 POST %s, 1M-digest db" % name, base, mod,
+                      body, lua)
+
+        bw = base.worker_pids()
+        mw = mod.worker_pids()
+        bd = max(private_dirty(p) for p in bw)
+        md = max(private_dirty(p) for p in mw)
+        brss = max(N.private_rss(p) for p in bw)
+        mrss = max(N.private_rss(p) for p in mw)
+        result("worker private dirty memory growth, 1M-digest db",
+               "%.1f" % ((md - bd) / 1048576.0), "MiB",
+               "with module %.1f MiB, without %.1f MiB; private incl. clean "
+               "db pages touched by one worker: %.1f vs %.1f MiB"
+               % (md / 1048576.0, bd / 1048576.0, mrss / 1048576.0,
+                  brss / 1048576.0))
+    finally:
+        for ng in (base, mod):
+            if ng:
+                ng.cleanup()
+        subprocess.run(["rm", "-rf", tmp])
+
+
+if __name__ == "__main__":
+    main()

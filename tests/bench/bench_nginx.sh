@@ -1,0 +1,8 @@
+#!/bin/sh
+# bench_nginx.sh - nginx with the hashgate module against nginx without it,
+# in the same run: 100 MiB uploads, wrk POST rates, worker memory with a
+# 1M-digest database. Prints RESULT lines (see bench_nginx.py).
+set -eu
+TOP=${HG_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+export HG_TOP="$TOP" HG_BIN="${HG_BIN:-$TOP/${BUILD:-build}}"
+exec python3 "$TOP/tests/bench/bench_nginx.py"
