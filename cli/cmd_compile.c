@@ -212,10 +212,17 @@ _compile_entry(void *ctx, const hg_entry_t *e)
 
 /* ---- a list file, hashed through the stream its reader reads ---- */
 
+/*
+ * The head read for format detection is served again before the rest of
+ * the file, so a pipe (L=/dev/stdin) reads as well as a file.
+ */
 typedef struct {
     int             fd;
     hg_hash_t      *hash;
     int             failed;     /* errno of a read error, or 0 */
+    const unsigned char *head;
+    size_t          head_len;
+    size_t          head_off;   /* bytes of head already served */
 } compile_src_t;
 
 static ssize_t
@@ -224,9 +231,16 @@ _src_read(void *cookie, char *buf, size_t size)
     compile_src_t  *s = cookie;
     ssize_t         n;
 
-    do {
-        n = read(s->fd, buf, size);
-    } while (n < 0 && errno == EINTR);
+    if (s->head_off < s->head_len) {
+        n = (ssize_t) (s->head_len - s->head_off < size
+                       ? s->head_len - s->head_off : size);
+        memcpy(buf, s->head + s->head_off, (size_t) n);
+        s->head_off += (size_t) n;
+    } else {
+        do {
+            n = read(s->fd, buf, size);
+        } while (n < 0 && errno == EINTR);
+    }
     if (n < 0) {
         s->failed = errno;
         return -1;
@@ -239,27 +253,10 @@ _src_read(void *cookie, char *buf, size_t size)
 }
 
 /* Hash what the reader left unread, so the digest covers the whole file. */
-static int
+static void
 _src_drain(compile_src_t *s, unsigned char *buf)
 {
-    ssize_t  n;
-
-    for (;;) {
-        n = read(s->fd, buf, CLI_READ_SIZE);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            s->failed = errno;
-            return -1;
-        }
-        if (n == 0) {
-            return 0;
-        }
-        if (hg_hash_update(s->hash, buf, (size_t) n) != HG_OK) {
-            s->failed = EIO;
-            return -1;
-        }
+    while (_src_read(s, (char *) buf, CLI_READ_SIZE) > 0) {
     }
 }
 
@@ -277,21 +274,25 @@ _compile_list_file(compile_ctx_t *c, const compile_input_t *in)
     unsigned char            head[COMPILE_HEAD_MAX];
     ssize_t                  hlen;
     FILE                    *fp;
+    int                      fd;
 
-    src.fd = open(in->path, O_RDONLY | O_CLOEXEC);
-    if (src.fd < 0) {
+    fd = open(in->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         cli_error("compile: %s: %s", in->path, strerror(errno));
         return -1;
     }
+    memset(&src, 0, sizeof(src));
+    src.fd = fd;
     src.hash = c->hash;
-    src.failed = 0;
+    src.head = head;
 
-    hlen = pread(src.fd, head, sizeof(head), 0);
+    hlen = cli_read_full(fd, head, sizeof(head));
     if (hlen < 0) {
         cli_error("compile: %s: %s", in->path, strerror(errno));
-        close(src.fd);
+        close(fd);
         return -1;
     }
+    src.head_len = (size_t) hlen;
     if (c->format != NULL) {
         r = hg_reader_find(c->format);
     } else {
@@ -299,7 +300,7 @@ _compile_list_file(compile_ctx_t *c, const compile_input_t *in)
         if (r == NULL) {
             cli_error("compile: %s: format not recognised (use --format)",
                       in->path);
-            close(src.fd);
+            close(fd);
             return -1;
         }
     }
@@ -308,7 +309,7 @@ _compile_list_file(compile_ctx_t *c, const compile_input_t *in)
         || (fp = fopencookie(&src, "r", io)) == NULL)
     {
         cli_error("compile: %s: cannot set up reading", in->path);
-        close(src.fd);
+        close(fd);
         return -1;
     }
 
@@ -327,7 +328,7 @@ _compile_list_file(compile_ctx_t *c, const compile_input_t *in)
     if (st == HG_OK && src.failed == 0) {
         _src_drain(&src, c->buf);
     }
-    close(src.fd);
+    close(fd);
 
     if (src.failed != 0) {
         cli_error("compile: %s: %s", in->path, strerror(src.failed));

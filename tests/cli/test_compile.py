@@ -114,6 +114,15 @@ p = t.run("scan", "-d", "dir.db", t.write("copy/c.bin", files[5]))
 t.check(p.returncode == 1 and "own FOUND" in out(p),
         "a copy of a reference file is found by scan", both(p))
 
+# ---- a list read from a pipe ----
+plain = open(t.path("plain.txt"), "rb").read()
+p = t.run("compile", "-o", "pipe.db", "piped=/dev/stdin", stdin=plain)
+i = info("pipe.db")
+t.check(p.returncode == 0 and "3 entries, 0 skipped (text)" in err(p)
+        and "source:   /dev/stdin sha256:" + sha256(plain) in out(i),
+        "a list on a pipe is detected, read and its SHA-256 recorded",
+        both(p) + out(i))
+
 # ---- errors name the file; usage errors exit 2 ----
 p = t.run("compile", "-o", "x.db", "l=missing.txt")
 t.check(p.returncode == 2 and "missing.txt" in err(p),
