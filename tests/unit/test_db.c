@@ -359,6 +359,48 @@ test_db_lookup_present_and_absent_on_each_algorithm(void **state)
     hg_db_close(db);
 }
 
+/*
+ * Digests sharing long prefixes (not what a hash gives, but a list could
+ * hold them): interpolation lands far off, the walk and bisection still
+ * find every one.
+ */
+static void
+test_db_lookup_finds_digests_with_shared_prefixes(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_db_t        *db;
+    unsigned char   d[32];
+    uint64_t        s = 21;
+    hg_db_hit_t     hit;
+    hg_entry_t      e;
+    uint32_t        id;
+    int             i;
+
+    (void) state;
+    id = mklist(b, "skewed", HG_LIST_BLOCK);
+    for (i = 0; i < 20000; i++) {
+        rnd_digest(&s, d, 32);
+        if (i % 4 != 0) {
+            memset(d, 0x42, 6 + i % 5);     /* clusters of shared prefixes */
+        }
+        e = entry(HG_ALG_SHA1, d);
+        assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+    }
+    db = write_open(b, tpath("skewed.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_count(db, HG_ALG_SHA1), 20000);
+    s = 21;
+    for (i = 0; i < 20000; i++) {
+        rnd_digest(&s, d, 32);
+        if (i % 4 != 0) {
+            memset(d, 0x42, 6 + i % 5);
+        }
+        assert_int_equal(hg_db_lookup(db, HG_ALG_SHA1, d, &hit, 1), 1);
+        d[19] ^= 0x01;
+        assert_int_equal(hg_db_lookup(db, HG_ALG_SHA1, d, &hit, 1), 0);
+    }
+    hg_db_close(db);
+}
+
 static void
 test_db_digest_on_several_lists_is_stored_once_and_reports_every_list(void **state)
 {
@@ -1106,6 +1148,7 @@ main(void)
         cmocka_unit_test(test_db_round_trip_with_one_entry),
         cmocka_unit_test(test_db_round_trip_with_a_million_entries),
         cmocka_unit_test(test_db_lookup_present_and_absent_on_each_algorithm),
+        cmocka_unit_test(test_db_lookup_finds_digests_with_shared_prefixes),
         cmocka_unit_test(test_db_digest_on_several_lists_is_stored_once_and_reports_every_list),
         cmocka_unit_test(test_db_keeps_sizes_and_labels_per_list),
         cmocka_unit_test(test_db_keeps_allow_list_kind_version_and_sources),

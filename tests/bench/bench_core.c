@@ -1,0 +1,299 @@
+/*
+ * bench_core.c - measure the digest API and the compiled database.
+ *
+ *   bench_core digest SECONDS
+ *       hash a 64 MiB buffer of seeded random bytes in 1 MiB chunks, per
+ *       algorithm and all three in one pass; prints "hashgate ALG MB/s"
+ *       per second of user CPU time, as `openssl speed` counts.
+ *   bench_core compile OUT N sha256|mixed [SEED]
+ *       feed N seeded random digests through the hg_dbb API and write OUT;
+ *       prints the compile time and this process's peak RSS.
+ *   bench_core lookup DB N sha256|mixed [SEED]
+ *       open DB (timed, best of 5), then time single lookups of random
+ *       present and absent digests; prints the medians in ns.
+ *   bench_core textlist OUT N [SEED]
+ *       write the same SHA-256 digests as a text list (for hashgate compile).
+ *
+ * Digest i of a run is a pure function of (seed, i), so the lookup run can
+ * pick present keys without keeping the list. Synthetic data only.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "hashgate/db.h"
+#include "hashgate/hash.h"
+
+#define BENCH_BUF       (64u << 20)     /* the 64 MiB */
+#define BENCH_CHUNK     (1u << 20)      /* fed in 1 MiB chunks */
+#define LOOKUPS         1000000         /* per kind, present and absent */
+
+static double
+now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t
+splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Digest number i: algorithm (mixed: by i mod 3) and bytes. */
+static hg_alg_t
+digest_of(uint64_t seed, uint64_t i, int mixed, unsigned char *d)
+{
+    hg_alg_t  a = mixed ? (hg_alg_t) (i % 3) : HG_ALG_SHA256;
+    uint64_t  v;
+    int       k;
+
+    for (k = 0; k < 4; k++) {
+        v = splitmix(seed * 0x100000001b3ULL + i * 4 + (uint64_t) k);
+        memcpy(d + 8 * k, &v, 8);
+    }
+    return a;
+}
+
+/*
+ * User CPU seconds: what `openssl speed` divides by unless given -elapsed,
+ * so both sides of a ratio are measured alike on a shared, busy machine.
+ */
+static double
+user_cpu(void)
+{
+    struct rusage  ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+}
+
+static long
+peak_rss_kib(void)
+{
+    struct rusage  ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static int
+bench_digest(double seconds)
+{
+    static const struct { const char *name; unsigned algs; } runs[] = {
+        { "md5", HG_ALG_BIT(HG_ALG_MD5) },
+        { "sha1", HG_ALG_BIT(HG_ALG_SHA1) },
+        { "sha256", HG_ALG_BIT(HG_ALG_SHA256) },
+        { "all3", HG_ALGS_ALL },
+    };
+    unsigned char  *buf = malloc(BENCH_BUF);
+    hg_hash_t      *h = hg_hash_new();
+    hg_digests_t    d;
+    double          t0, t;
+    uint64_t        bytes, x = 1;
+    size_t          i, off;
+
+    if (buf == NULL || h == NULL) {
+        fprintf(stderr, "bench_core: out of memory or OpenSSL failed\n");
+        return 2;
+    }
+    for (i = 0; i < BENCH_BUF; i += 8) {
+        x = splitmix(x);
+        memcpy(buf + i, &x, 8);
+    }
+    for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        bytes = 0;
+        t0 = user_cpu();
+        do {
+            hg_hash_init(h, runs[i].algs);
+            for (off = 0; off < BENCH_BUF; off += BENCH_CHUNK) {
+                hg_hash_update(h, buf + off, BENCH_CHUNK);
+            }
+            hg_hash_final(h, &d);
+            bytes += BENCH_BUF;
+            t = user_cpu() - t0;
+        } while (t < seconds);
+        printf("hashgate %s %.1f MB/s\n", runs[i].name, bytes / t / 1e6);
+        fflush(stdout);
+    }
+    hg_hash_free(h);
+    free(buf);
+    return 0;
+}
+
+static int
+bench_compile(const char *out, uint64_t n, int mixed, uint64_t seed)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_entry_t      e;
+    hg_err_t        err;
+    uint32_t        id;
+    uint64_t        i;
+    double          t0 = now(), t1;
+
+    if (b == NULL || hg_dbb_list(b, "bench", "1", HG_LIST_BLOCK, &id, &err) != HG_OK) {
+        fprintf(stderr, "bench_core: cannot start a builder\n");
+        return 2;
+    }
+    memset(&e, 0, sizeof(e));
+    for (i = 0; i < n; i++) {
+        e.alg = digest_of(seed, i, mixed, e.digest);
+        if (hg_dbb_add(b, id, &e) != HG_OK) {
+            fprintf(stderr, "bench_core: add failed at %llu\n",
+                    (unsigned long long) i);
+            return 2;
+        }
+    }
+    t1 = now();
+    if (hg_dbb_write(b, out, 0, &err) != HG_OK) {
+        fprintf(stderr, "bench_core: %s\n", err.msg);
+        return 2;
+    }
+    hg_dbb_free(b);
+    printf("compile entries=%llu add_s=%.2f write_s=%.2f total_s=%.2f "
+           "peak_rss_kib=%ld\n", (unsigned long long) n, t1 - t0, now() - t1,
+           now() - t0, peak_rss_kib());
+    return 0;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+    uint32_t  x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+    return (x > y) - (x < y);
+}
+
+static uint32_t
+median_lookup(hg_db_t *db, uint64_t n, int mixed, uint64_t seed, int present,
+              uint32_t *ns, uint64_t *found)
+{
+    unsigned char   d[32];
+    hg_db_hit_t     hit;
+    struct timespec a, b;
+    hg_alg_t        alg;
+    uint64_t        i, k;
+    int             j;
+
+    *found = 0;
+    for (j = 0; j < LOOKUPS; j++) {
+        k = splitmix((uint64_t) j ^ 0x5555) % n;
+        /* absent keys: the same algorithms, from another seed */
+        alg = digest_of(present ? seed : seed + 1000003, k, mixed, d);
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        i = hg_db_lookup(db, alg, d, &hit, 1);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        *found += i > 0;
+        ns[j] = (uint32_t) ((b.tv_sec - a.tv_sec) * 1000000000L
+                            + (b.tv_nsec - a.tv_nsec));
+    }
+    qsort(ns, LOOKUPS, sizeof(*ns), cmp_u32);
+    return ns[LOOKUPS / 2];
+}
+
+static int
+bench_lookup(const char *path, uint64_t n, int mixed, uint64_t seed)
+{
+    hg_db_t         *db;
+    hg_err_t         err;
+    double           t0, best = 1e9;
+    uint32_t        *ns = malloc(LOOKUPS * sizeof(*ns)), mp, ma, mt;
+    uint64_t         fp, fa;
+    struct timespec  a, b;
+    int              j;
+
+    if (ns == NULL) {
+        return 2;
+    }
+    for (j = 0; j < 5; j++) {
+        t0 = now();
+        if (hg_db_open(path, 0, &db, &err) != HG_OK) {
+            fprintf(stderr, "bench_core: %s\n", err.msg);
+            return 2;
+        }
+        t0 = now() - t0;
+        best = t0 < best ? t0 : best;
+        hg_db_close(db);
+    }
+    hg_db_open(path, 0, &db, &err);
+    mp = median_lookup(db, n, mixed, seed, 1, ns, &fp);
+    ma = median_lookup(db, n, mixed, seed, 0, ns, &fa);
+    for (j = 0; j < LOOKUPS; j++) {
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        ns[j] = (uint32_t) ((b.tv_sec - a.tv_sec) * 1000000000L
+                            + (b.tv_nsec - a.tv_nsec));
+    }
+    qsort(ns, LOOKUPS, sizeof(*ns), cmp_u32);
+    mt = ns[LOOKUPS / 2];
+    printf("lookup open_ms=%.3f present_ns=%u absent_ns=%u timer_ns=%u "
+           "found_present=%llu found_absent=%llu of %d file_bytes=%llu\n",
+           best * 1e3, mp, ma, mt, (unsigned long long) fp,
+           (unsigned long long) fa, LOOKUPS,
+           (unsigned long long) hg_db_file_size(db));
+    hg_db_close(db);
+    free(ns);
+    return fp == LOOKUPS && fa == 0 ? 0 : 1;
+}
+
+static int
+bench_textlist(const char *out, uint64_t n, uint64_t seed)
+{
+    FILE           *fp = fopen(out, "w");
+    unsigned char   d[32];
+    char            hex[HG_HEX_MAX];
+    uint64_t        i;
+
+    if (fp == NULL) {
+        perror(out);
+        return 2;
+    }
+    for (i = 0; i < n; i++) {
+        digest_of(seed, i, 0, d);
+        hg_hex_encode(d, 32, hex);
+        fprintf(fp, "%s\n", hex);
+    }
+    return fclose(fp) == 0 ? 0 : 2;
+}
+
+int
+main(int argc, char **argv)
+{
+    uint64_t  seed = 1;
+
+    if (argc >= 3 && strcmp(argv[1], "digest") == 0) {
+        return bench_digest(atof(argv[2]));
+    }
+    if (argc >= 5 && (strcmp(argv[1], "compile") == 0
+                      || strcmp(argv[1], "lookup") == 0))
+    {
+        if (argc >= 6) {
+            seed = strtoull(argv[5], NULL, 10);
+        }
+        if (argv[1][0] == 'c') {
+            return bench_compile(argv[2], strtoull(argv[3], NULL, 10),
+                                 strcmp(argv[4], "mixed") == 0, seed);
+        }
+        return bench_lookup(argv[2], strtoull(argv[3], NULL, 10),
+                            strcmp(argv[4], "mixed") == 0, seed);
+    }
+    if (argc >= 4 && strcmp(argv[1], "textlist") == 0) {
+        if (argc >= 5) {
+            seed = strtoull(argv[4], NULL, 10);
+        }
+        return bench_textlist(argv[2], strtoull(argv[3], NULL, 10), seed);
+    }
+    fprintf(stderr, "usage: bench_core digest SECONDS | compile OUT N "
+            "sha256|mixed [SEED] | lookup DB N sha256|mixed [SEED] | "
+            "textlist OUT N [SEED]\n");
+    return 2;
+}

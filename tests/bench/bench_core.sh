@@ -1,0 +1,86 @@
+#!/bin/sh
+# bench_core.sh - the digest API against `openssl speed` measured in the
+# same run, and a compiled database of 10M random SHA-256 digests: compile
+# time, size, open time, lookup medians, peak RSS of the compile.
+# Prints RESULT lines; run by tests/bench/run.sh (HG_BIN = the build dir).
+# Figures are per run on a shared machine: compare ratios, not absolutes.
+set -u
+HG_BIN=${HG_BIN:-$(pwd)/build}
+B="$HG_BIN/bench/bench_core"
+N=${BENCH_N:-10000000}
+SECS=${BENCH_SECONDS:-3}
+
+if [ ! -x "$B" ]; then
+    echo "bench_core.sh: $B not built (make bench)" >&2
+    exit 1
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT INT TERM
+
+# ---- digests: 64 MiB in 1 MiB chunks vs openssl speed -evp, 1 MiB blocks
+"$B" digest "$SECS" > "$T/ours" || exit 1
+for a in md5 sha1 sha256; do
+    openssl speed -evp "$a" -bytes 1048576 -seconds "$SECS" 2>/dev/null \
+        | awk -v a="$a" '$1 == a { sub(/k$/, "", $2); printf "%.1f\n", $2 / 1000 }' \
+        > "$T/ossl_$a"
+done
+for a in md5 sha1 sha256; do
+    ours=$(awk -v a="$a" '$2 == a { print $3 }' "$T/ours")
+    theirs=$(cat "$T/ossl_$a")
+    awk -v a="$a" -v h="$ours" -v o="$theirs" 'BEGIN {
+        printf "RESULT digest %s ratio=%.2f (hashgate %.0f MB/s, openssl %.0f MB/s)\n",
+               a, h / o, h, o }'
+done
+ours=$(awk '$2 == "all3" { print $3 }' "$T/ours")
+awk -v h="$ours" -v m="$(cat "$T/ossl_md5")" -v s1="$(cat "$T/ossl_sha1")" \
+    -v s2="$(cat "$T/ossl_sha256")" 'BEGIN {
+    o = 1 / (1 / m + 1 / s1 + 1 / s2)
+    printf "RESULT digest all3-one-pass ratio=%.2f (hashgate %.0f MB/s, openssl " \
+           "three separate passes combined %.0f MB/s)\n", h / o, h, o }'
+
+# ---- database: N random SHA-256 digests through the hg_dbb API
+db="$T/core.db"
+if command -v /usr/bin/time >/dev/null 2>&1; then
+    /usr/bin/time -v "$B" compile "$db" "$N" sha256 > "$T/compile" 2> "$T/time" || {
+        cat "$T/time" >&2; exit 1; }
+    rss=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$T/time")
+else
+    "$B" compile "$db" "$N" sha256 > "$T/compile" || exit 1
+    rss=$(sed -n 's/.*peak_rss_kib=\([0-9]*\).*/\1/p' "$T/compile")
+fi
+secs=$(sed -n 's/.*total_s=\([0-9.]*\).*/\1/p' "$T/compile")
+size=$(stat -c %s "$db")
+"$B" lookup "$db" "$N" sha256 > "$T/lookup"
+lrc=$?
+cat "$T/compile" "$T/lookup"
+awk -v n="$N" -v s="$size" -v t="$secs" -v r="$rss" 'BEGIN {
+    printf "RESULT db sha256 n=%d compile_s=%.2f (API: add + sort + write + fsync)\n", n, t
+    printf "RESULT db sha256 size_ratio=%.4f (file %d bytes, 32 B x entries = %d; target <= 1.1)\n", s / (32 * n), s, 32 * n
+    printf "RESULT db sha256 compile_peak_rss_mib=%.0f rss_to_file=%.2f\n", r / 1024, r * 1024 / s }'
+sed -n 's/^lookup open_ms=\([0-9.]*\) present_ns=\([0-9]*\) absent_ns=\([0-9]*\) timer_ns=\([0-9]*\).*/\1 \2 \3 \4/p' \
+    "$T/lookup" | while read -r o p a tm; do
+    echo "RESULT db sha256 open_ms=$o (best of 5, no verify; target < 10)"
+    echo "RESULT db sha256 lookup_median_ns present=$p absent=$a (one lookup timed alone, incl. ${tm} ns clock overhead; target < 200)"
+done
+[ "$lrc" = 0 ] || echo "RESULT db sha256 lookup WRONG ANSWERS (exit $lrc)"
+
+# ---- the same digests through `hashgate compile` of a text list, when built
+if [ -x "$HG_BIN/hashgate" ]; then
+    "$B" textlist "$T/list.txt" "$N" || exit 1
+    rm -f "$db"
+    if command -v /usr/bin/time >/dev/null 2>&1; then
+        /usr/bin/time -v "$HG_BIN/hashgate" compile -o "$T/cli.db" bench="$T/list.txt" \
+            > "$T/cli.out" 2> "$T/cli.time"
+        crc=$?
+        rss=$(awk -F: '/Maximum resident set size/ { gsub(/ /, "", $2); print $2 }' "$T/cli.time")
+        el=$(awk '/Elapsed \(wall clock\)/ { print $NF }' "$T/cli.time")
+        if [ "$crc" = 0 ]; then
+            echo "RESULT cli compile text n=$N wall=$el peak_rss_mib=$((rss / 1024)) file_bytes=$(stat -c %s "$T/cli.db")"
+        else
+            echo "RESULT cli compile text FAILED (exit $crc):"; tail -3 "$T/cli.time"
+        fi
+    fi
+else
+    echo "bench_core.sh: $HG_BIN/hashgate not built; CLI compile not timed"
+fi
+exit "$lrc"
