@@ -1,0 +1,534 @@
+#!/usr/bin/env python3
+"""test_packages.py - the packages an operator installs, used as installed.
+
+Builds the .debs with packaging/build-deb.sh, checks them with lintian and
+dpkg-deb, installs them with dpkg -i on this machine, then uses what was
+installed: the packaged milter, started the way its systemd unit starts it
+(as the hashgate user, with the shipped configuration, its socket in the
+directory postinst made inside Postfix's chroot) in front of a private
+Postfix; the packaged module, loaded through /etc/nginx/modules-enabled, in
+a private nginx. A listed attachment and a listed upload must be stopped.
+Then dpkg -r, a reinstall that must keep an edited conffile, dpkg -P, and
+nothing left behind but the system user. Finally the .rpm built by
+packaging/build-rpm.sh is inspected with rpm -qip / -qlp / -qp --scripts.
+
+Needs root. The system's postfix and nginx services are never started:
+a policy-rc.d that exits 101 is in place during every dpkg run (and is
+removed afterwards only if this test made it). Synthetic data only: the
+"listed" items are seeded random bytes.
+"""
+
+import grp
+import os
+import pwd
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.environ.get("HG_TOP") or os.path.abspath(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+HG_BIN = os.environ.get("HG_BIN") or os.path.join(TOP, "build")
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+
+import hgmilter as hm  # noqa: E402
+import nginx as ngx  # noqa: E402
+from postfix import Postfix  # noqa: E402
+
+PKGS = ["hashgate-tools", "hashgate-milter", "libnginx-mod-http-hashgate"]
+CONF = "/etc/hashgate/hashgate-milter.conf"
+UNIT = "/lib/systemd/system/hashgate-milter.service"
+SOCKDIR = "/var/spool/postfix/hashgate"
+LOGDIR = "/var/log/hashgate"
+DBDIR = "/var/lib/hashgate"
+MODCONF = "/usr/share/nginx/modules-available/mod-http-hashgate.conf"
+MODLINK = "/etc/nginx/modules-enabled/50-mod-http-hashgate.conf"
+POLICY = "/usr/sbin/policy-rc.d"
+ABI_FILE = "/usr/share/nginx/src/debian/libnginx-mod.abisubstvars"
+
+# How long dpkg may wait for another engineer's apt/dpkg run to finish.
+DPKG_LOCK_WAIT = 180
+
+LISTED = hm.blob("packages-listed", 150000)
+CLEAN = hm.blob("packages-clean", 150000)
+
+check = hm.Checks()
+tmp = tempfile.mkdtemp(prefix="hg-packages-")
+os.chmod(tmp, 0o755)
+made_policy = False
+milter = None
+pf = None
+web = None
+
+
+def run(args, timeout=600, **kw):
+    return subprocess.run(args, capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def dpkg(*args):
+    """dpkg with a wait for the lock another apt/dpkg run may hold."""
+    deadline = time.time() + DPKG_LOCK_WAIT
+    while True:
+        r = run(["dpkg"] + list(args),
+                env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        if r.returncode == 0 or "lock" not in r.stderr \
+                or time.time() > deadline:
+            return r
+        time.sleep(2)
+
+
+def status(pkg):
+    r = run(["dpkg-query", "-W", "-f=${Status}", pkg])
+    return r.stdout.strip() if r.returncode == 0 else "not-installed"
+
+
+def purge_all():
+    present = [p for p in PKGS if status(p) != "not-installed"]
+    if present:
+        dpkg("--purge", *present)
+
+
+def mode_owner(path):
+    st = os.lstat(path)
+    return (stat.S_IMODE(st.st_mode), pwd.getpwuid(st.st_uid).pw_name,
+            grp.getgrgid(st.st_gid).gr_name)
+
+
+def leftovers(paths):
+    return [p for p in paths if os.path.lexists(p)]
+
+
+def unit_settings(path):
+    """Key=value lines of the unit's [Service] section (last one wins)."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if "=" in line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                out[k] = v
+    return out
+
+
+def set_key(text, key, value):
+    """Set "Key value" in milter config text (replacing or appending)."""
+    pat = re.compile(r"^%s\s.*$" % key, re.M | re.I)
+    if pat.search(text):
+        return pat.sub("%s %s" % (key, value), text)
+    return text + "%s %s\n" % (key, value)
+
+
+class PackagedMilter:
+    """/usr/sbin/hashgate-milter started as the installed unit starts it."""
+
+    def __init__(self, conf, stderr_path):
+        u = unit_settings(UNIT)
+        self.user, self.group = u.get("User"), u.get("Group")
+        cmd = u["ExecStart"].split()
+        cmd[cmd.index("-c") + 1] = conf
+        self.cmd = ["setpriv", "--reuid=" + self.user,
+                    "--regid=" + self.group, "--init-groups"] + cmd
+        self.stderr_path = stderr_path
+        self.proc = None
+
+    def start(self, sock, timeout=10):
+        self.err = open(self.stderr_path, "ab")
+        self.proc = subprocess.Popen(self.cmd, stdout=self.err,
+                                     stderr=self.err)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            if os.path.exists(sock):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def hup(self):
+        self.proc.send_signal(signal.SIGHUP)
+
+    def log(self):
+        with open(self.stderr_path, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+class PackagedNginx(ngx.Nginx):
+    """The private nginx of tests/lib/nginx.py, loading the module the way
+    the system's nginx.conf does: through modules-enabled, whose
+    load_module path is relative to nginx's prefix."""
+
+    def render(self, http):
+        text = super().render(http)
+        return text.replace("load_module %s;" % ngx.MODULE,
+                            "include %s;" % MODLINK)
+
+
+def records(path):
+    import json
+    try:
+        with open(path) as f:
+            return [json.loads(x) for x in f if x.strip()]
+    except OSError:
+        return []
+
+
+def deb_tests(debdir):
+    global milter, pf, web
+
+    debs = {}
+    for p in PKGS:
+        found = [f for f in os.listdir(debdir)
+                 if f.startswith(p + "_") and f.endswith(".deb")]
+        debs[p] = os.path.join(debdir, found[0]) if found else None
+    if not check(all(debs.values()),
+                 "make deb builds hashgate-tools, hashgate-milter and "
+                 "libnginx-mod-http-hashgate", str(os.listdir(debdir))):
+        return
+
+    changes = [f for f in os.listdir(debdir) if f.endswith(".changes")]
+    r = run(["lintian", "--fail-on", "error,warning",
+             os.path.join(debdir, changes[0])])
+    tags = [x for x in r.stdout.splitlines() if re.match(r"^[EW]: ", x)]
+    check(r.returncode == 0 and not tags,
+          "lintian finds no errors or warnings", "\n".join(tags) or r.stderr)
+
+    abi = ""
+    with open(ABI_FILE) as f:
+        for line in f:
+            if line.startswith("nginx:abi="):
+                abi = line.split("=", 1)[1].strip()
+    dep = run(["dpkg-deb", "-f", debs[PKGS[2]], "Depends"]).stdout
+    check(abi and abi in dep,
+          "the module package depends on the installed nginx's ABI (%s)" % abi,
+          dep)
+    ctl = run(["dpkg-deb", "-I", debs[PKGS[1]], "conffiles"]).stdout
+    check(CONF in ctl.split(), "%s is a conffile" % CONF, ctl)
+
+    # ---- install ----
+    r = dpkg("-i", *debs.values())
+    if not check(r.returncode == 0 and all(
+                 status(p) == "install ok installed" for p in PKGS),
+                 "dpkg -i installs the three packages",
+                 r.stdout[-1500:] + r.stderr[-1500:]):
+        return
+
+    r = run(["/usr/bin/hashgate", "--version"])
+    check(r.returncode == 0 and r.stdout.startswith("hashgate "),
+          "hashgate --version runs from /usr/bin", r.stdout + r.stderr)
+    try:
+        pw = pwd.getpwnam("hashgate")
+        check(pw.pw_uid < 1000 and pw.pw_dir == DBDIR
+              and pw.pw_shell.endswith("nologin"),
+              "postinst made the system user hashgate (no shell, home %s)"
+              % DBDIR, str(pw))
+    except KeyError:
+        check(False, "postinst made the system user hashgate", "no such user")
+    check(os.path.isdir(LOGDIR) and mode_owner(LOGDIR)
+          == (0o750, "hashgate", "hashgate"),
+          "%s is hashgate:hashgate 0750" % LOGDIR,
+          str(mode_owner(LOGDIR)) if os.path.isdir(LOGDIR) else "missing")
+    check(os.path.isdir(SOCKDIR) and mode_owner(SOCKDIR)
+          == (0o2750, "hashgate", "postfix"),
+          "the socket directory in Postfix's chroot is hashgate:postfix 2750",
+          str(mode_owner(SOCKDIR)) if os.path.isdir(SOCKDIR) else "missing")
+    check(os.path.islink(MODLINK) and os.readlink(MODLINK) == MODCONF,
+          "the module is enabled: %s -> %s" % (MODLINK, MODCONF),
+          os.readlink(MODLINK) if os.path.islink(MODLINK) else "no link")
+
+    r = run(["systemd-analyze", "verify", "--man=no", UNIT])
+    check(r.returncode == 0 and not r.stderr.strip(),
+          "systemd-analyze verify accepts the installed unit",
+          r.stdout + r.stderr)
+    r = run(["systemd-analyze", "security", "--offline=yes", UNIT])
+    m = re.search(r"exposure level for \S+: ([0-9.]+)", r.stdout)
+    score = float(m.group(1)) if m else 99.0
+    check(score <= 2.0, "the unit's exposure level is OK (%.1f, at most 2.0)"
+          % score, r.stdout[-600:])
+    r = run(["logrotate", "-d", "/etc/logrotate.d/hashgate-milter"])
+    check(r.returncode == 0 and "error" not in r.stderr.lower(),
+          "logrotate accepts the shipped configuration", r.stderr[-800:])
+
+    with open(CONF) as f:
+        shipped = f.read()
+    sock = None
+    m = re.search(r"^Socket\s+unix:(\S+)$", shipped, re.M)
+    if m:
+        sock = m.group(1)
+    check(sock is not None and os.path.dirname(sock) == SOCKDIR,
+          "the shipped config puts the socket in %s" % SOCKDIR, str(sock))
+    sock = sock or os.path.join(SOCKDIR, "milter.sock")
+
+    # ---- the packaged milter in front of a private Postfix ----
+    hm.HASHGATE = "/usr/bin/hashgate"
+    db = hm.compile_db(os.path.join(tmp, "hashgate.db"),
+                       {"synthetic": [hm.sha256(LISTED)]})
+    evdir = os.path.join(tmp, "evidence")
+    os.makedirs(evdir)
+    shutil.chown(evdir, "hashgate", "hashgate")
+    os.chmod(evdir, 0o750)
+    evlog = os.path.join(evdir, "evidence.log")
+    conf = shipped
+    conf = set_key(conf, "Database", db)
+    conf = set_key(conf, "EvidenceLog", evlog)
+    conf = set_key(conf, "Syslog", "no")
+    conf_path = os.path.join(tmp, "hashgate-milter.conf")
+    with open(conf_path, "w") as f:
+        f.write(conf)
+    os.chmod(conf_path, 0o644)
+
+    milter = PackagedMilter(conf_path, os.path.join(tmp, "milter.stderr"))
+    started = milter.start(sock)
+    if not check(started, "the packaged milter starts as its unit does "
+                 "(user %s, the shipped configuration)" % milter.user,
+                 milter.log()[-1500:]):
+        return
+    if os.path.exists(sock):
+        st = os.stat(sock)
+        check(stat.S_IMODE(st.st_mode) == 0o660
+              and grp.getgrgid(st.st_gid).gr_name == "postfix",
+              "its socket is mode 0660, group postfix",
+              "%o %s" % (st.st_mode, grp.getgrgid(st.st_gid).gr_name))
+
+    pf = Postfix(milter="unix:" + sock, base=os.path.join(tmp, "pf"))
+    pf.start()
+    msg, mid = hm.msg_attach(LISTED, filename="listed.jpg")
+    code, text = pf.send(msg)
+    check(code == 550, "Postfix refuses a mail with a listed attachment (550)",
+          "%d %s\n%s" % (code, text, pf.log_tail()))
+    recs = [x for x in records(evlog) if x.get("message_id") == mid]
+    check(len(recs) == 1 and recs[0].get("action") == "reject"
+          and recs[0]["lists"][0]["list"] == "synthetic",
+          "its evidence record says reject, list synthetic", str(recs))
+    cmsg, cmid = hm.msg_attach(CLEAN, filename="clean.jpg")
+    code, text = pf.send(cmsg)
+    check(code == 250 and pf.wait_delivered(1) >= 1,
+          "Postfix delivers a clean mail through the milter",
+          "%d %s" % (code, text))
+
+    # logrotate as shipped (paths and signal pointed at this milter):
+    # after the rotation, records must go to the new file
+    with open("/etc/logrotate.d/hashgate-milter") as f:
+        lr = f.read()
+    lr = lr.replace("/var/log/hashgate/*.log", evdir + "/*.log")
+    lr = re.sub(r"postrotate.*endscript",
+                "postrotate\n\t\tkill -HUP %d\n\tendscript" % milter.proc.pid,
+                lr, flags=re.S)
+    lr_conf = os.path.join(tmp, "logrotate.conf")
+    with open(lr_conf, "w") as f:
+        f.write(lr)
+    r = run(["logrotate", "-f", "-s", os.path.join(tmp, "lr.state"),
+             lr_conf])
+    rotated = os.path.exists(evlog + ".1")
+    time.sleep(0.5)
+    msg2, mid2 = hm.msg_attach(LISTED, filename="again.jpg")
+    pf.send(msg2)
+    time.sleep(0.3)
+    check(rotated and r.returncode == 0
+          and any(x.get("message_id") == mid2 for x in records(evlog)),
+          "after logrotate (SIGHUP), new evidence records go to a new "
+          "evidence.log", "rotated=%s rc=%d %s; records in evidence.log: %d, "
+          "in .1: %d" % (rotated, r.returncode, r.stderr.strip(),
+                         len(records(evlog)), len(records(evlog + ".1"))))
+    milter.stop()
+    pf.close()
+    pf = None
+
+    # ---- the packaged module in a private nginx ----
+    ngx.HG_BIN = "/usr/bin"
+    web = PackagedNginx(http="""
+    hashgate_database %s;
+    hashgate_evidence_log {tmp}/nginx-evidence.log;
+    server {
+        listen 127.0.0.1:{port};
+        location /upload {
+            hashgate on;
+            proxy_pass http://recorder;
+        }
+    }
+""" % db, workers=1)
+    os.symlink("/usr/lib/nginx/modules", os.path.join(web.prefix, "modules"))
+    rc, out, _ = web.test_conf(web.http)
+    if not check(rc == 0, "nginx -t accepts the module loaded through "
+                 "modules-enabled", out[-1500:]):
+        return
+    web.start()
+    st, _ = ngx.http_request(web.port, "POST", "/upload", LISTED,
+                             {"Content-Type": "application/octet-stream"})
+    check(st == 403, "nginx refuses a listed upload (403)", "got %d" % st)
+    st, _ = ngx.http_request(web.port, "POST", "/upload", CLEAN,
+                             {"Content-Type": "application/octet-stream"})
+    check(st == 200, "nginx passes a clean upload (200)", "got %d" % st)
+    seen = [e["sha256"] for e in web.recorder.entries()]
+    check(hm.sha256(LISTED) not in seen and hm.sha256(CLEAN) in seen,
+          "only the clean upload reached the application", str(seen))
+    web.cleanup()
+    web = None
+
+    # ---- remove, reinstall, purge ----
+    with open(CONF, "a") as f:
+        f.write("# edited by test_packages\n")
+    r = dpkg("-r", *PKGS)
+    check(r.returncode == 0 and not os.path.exists("/usr/sbin/hashgate-milter")
+          and not os.path.exists("/usr/bin/hashgate"),
+          "dpkg -r removes the programs", r.stderr[-800:])
+    check(os.path.exists(CONF) and not os.path.lexists(MODLINK),
+          "after dpkg -r the conffile stays and the module is disabled",
+          "conf %s, link %s" % (os.path.exists(CONF), os.path.lexists(MODLINK)))
+
+    r = dpkg("-i", *debs.values())
+    with open(CONF) as f:
+        kept = "# edited by test_packages" in f.read()
+    check(r.returncode == 0 and kept,
+          "a reinstall keeps the edited conffile", r.stderr[-800:])
+    check(os.path.islink(MODLINK),
+          "a reinstall enables the module again")
+
+    # every path the packages shipped, plus what postinst made
+    shipped_paths = set()
+    for p in PKGS:
+        for line in run(["dpkg", "-L", p]).stdout.splitlines():
+            if line.startswith(("/etc/hashgate", "/usr/bin/hashgate",
+                                "/usr/sbin/hashgate", "/var/lib/hashgate",
+                                "/var/log/hashgate", "/usr/share/doc/",
+                                "/usr/share/man/", "/usr/lib/nginx/",
+                                "/usr/share/nginx/modules-available/",
+                                "/lib/systemd/system/hashgate",
+                                "/etc/logrotate.d/hashgate")) \
+                    and ("hashgate" in line):
+                shipped_paths.add(line)
+    shipped_paths |= {SOCKDIR, LOGDIR, DBDIR, "/etc/hashgate", MODLINK,
+                      MODLINK + ".removed"}
+    r1 = dpkg("-r", *PKGS)
+    r2 = dpkg("-P", *PKGS)
+    left = leftovers(sorted(shipped_paths))
+    check(r1.returncode == 0 and r2.returncode == 0 and not left
+          and all(status(p) == "not-installed" for p in PKGS),
+          "dpkg -r then dpkg -P leaves nothing behind (%d paths checked)"
+          % len(shipped_paths),
+          "left: %s %s" % (left, r2.stderr[-800:]))
+    try:
+        pwd.getpwnam("hashgate")
+        kept_user = True
+    except KeyError:
+        kept_user = False
+    check(kept_user, "the hashgate system user is kept after purge, as "
+          "Debian keeps system users")
+
+    # purge with evidence present: the records are kept
+    r = dpkg("-i", debs[PKGS[0]], debs[PKGS[1]])
+    with open(os.path.join(LOGDIR, "evidence.log"), "w") as f:
+        f.write('{"synthetic": "record"}\n')
+    r = dpkg("-P", PKGS[1], PKGS[0])
+    check(r.returncode == 0 and os.path.isfile(
+          os.path.join(LOGDIR, "evidence.log"))
+          and not os.path.lexists(SOCKDIR) and not os.path.lexists(CONF),
+          "purge keeps existing evidence records and removes the rest",
+          r.stderr[-800:])
+    shutil.rmtree(LOGDIR, ignore_errors=True)
+
+
+def rpm_tests(rpmdir):
+    rpms = {}
+    for p in ["hashgate-tools", "hashgate-milter", "nginx-mod-http-hashgate"]:
+        found = [f for f in os.listdir(rpmdir)
+                 if f.startswith(p + "-") and f.endswith(".rpm")]
+        rpms[p] = os.path.join(rpmdir, found[0]) if found else None
+    if not check(all(rpms.values()), "make rpm builds hashgate-tools, "
+                 "hashgate-milter and nginx-mod-http-hashgate",
+                 str(os.listdir(rpmdir))):
+        return
+    info = run(["rpm", "-qip", rpms["hashgate-milter"]]).stdout
+    check(re.search(r"^Name\s*: hashgate-milter$", info, re.M)
+          and re.search(r"^Version\s*: 0\.1\.0$", info, re.M)
+          and "License" in info,
+          "rpm -qip shows name, version and license", info[:600])
+    files = {p: run(["rpm", "-qlp", f]).stdout.split()
+             for p, f in rpms.items()}
+    want = {
+        "hashgate-tools": ["/usr/bin/hashgate", "/var/lib/hashgate"],
+        "hashgate-milter": ["/usr/sbin/hashgate-milter", CONF,
+                            "/usr/lib/systemd/system/hashgate-milter.service",
+                            "/etc/logrotate.d/hashgate-milter",
+                            "/var/log/hashgate"],
+        "nginx-mod-http-hashgate": [
+            "/usr/share/nginx/modules/mod-http-hashgate.conf"],
+    }
+    missing = [(p, w) for p, ws in want.items() for w in ws
+               if w not in files[p]]
+    check(not missing and any(x.endswith("/ngx_http_hashgate_module.so")
+                              for x in files["nginx-mod-http-hashgate"]),
+          "rpm -qlp lists the programs, unit, config and module", str(missing))
+    flags = run(["rpm", "-qp", "--queryformat",
+                 "[%{FILENAMES} %{FILEFLAGS:fflags}\n]",
+                 rpms["hashgate-milter"]]).stdout
+    check(re.search(r"^%s cn$" % re.escape(CONF), flags, re.M),
+          "the milter config is %config(noreplace)", flags)
+    scripts = run(["rpm", "-qp", "--scripts", rpms["hashgate-milter"]]).stdout
+    check("useradd -r" in scripts
+          and "preset hashgate-milter.service" in scripts
+          and "disable --now hashgate-milter.service" in scripts
+          and "try-restart hashgate-milter.service" in scripts,
+          "rpm -qp --scripts: user creation and systemd scriptlets", scripts)
+
+
+try:
+    if os.geteuid() != 0:
+        check(False, "test_packages runs as root", "it installs packages")
+        check.exit()
+    if not os.path.exists(POLICY):
+        with open(POLICY, "w") as f:
+            f.write("#!/bin/sh\n# made by test_packages.py\nexit 101\n")
+        os.chmod(POLICY, 0o755)
+        made_policy = True
+    purge_all()
+
+    debdir = os.path.join(tmp, "debs")
+    r = run(["sh", os.path.join(TOP, "packaging", "build-deb.sh")],
+            env=dict(os.environ, OUT=debdir), timeout=900)
+    if check(r.returncode == 0, "packaging/build-deb.sh succeeds",
+             (r.stdout + r.stderr)[-2500:]):
+        deb_tests(debdir)
+
+    rpmdir = os.path.join(tmp, "rpms")
+    r = run(["sh", os.path.join(TOP, "packaging", "build-rpm.sh")],
+            env=dict(os.environ, OUT=rpmdir, BUILD=HG_BIN), timeout=600)
+    if check(r.returncode == 0, "packaging/build-rpm.sh succeeds",
+             (r.stdout + r.stderr)[-2500:]):
+        rpm_tests(rpmdir)
+except Exception:
+    import traceback
+    check(False, "test_packages ran to its end",
+          traceback.format_exc().replace("\n", " | "))
+finally:
+    for thing in (milter, web):
+        if thing is not None:
+            try:
+                thing.stop() if thing is milter else thing.cleanup()
+            except Exception:
+                pass
+    if pf is not None:
+        pf.close()
+    purge_all()
+    for p in (SOCKDIR, LOGDIR):
+        if os.path.isdir(p) and not os.listdir(p):
+            os.rmdir(p)
+    if made_policy:
+        os.unlink(POLICY)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+check.exit()
