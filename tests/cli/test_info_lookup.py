@@ -82,4 +82,23 @@ t.check(p.returncode == 2, "a 33-character digest is refused", both(p))
 p = t.run("lookup", "--help")
 t.check(p.returncode == 0 and "Usage" in out(p), "lookup --help", both(p))
 
+# ---- the tool itself ----
+p = t.run()
+t.check(p.returncode == 2 and "Usage" in err(p),
+        "hashgate without a command prints usage and exits 2", both(p))
+p = t.run("frobnicate")
+t.check(p.returncode == 2 and "frobnicate" in err(p),
+        "an unknown command is named and exits 2", both(p))
+p = t.run("--help")
+t.check(p.returncode == 0 and all(c in out(p) for c in
+                                  ("compile", "info", "lookup", "diff", "scan")),
+        "hashgate --help lists every command", both(p))
+p = t.run("--version")
+t.check(p.returncode == 0 and out(p).startswith("hashgate "),
+        "hashgate --version", both(p))
+for cmd in ("compile", "info", "lookup", "diff", "scan"):
+    p = t.run(cmd, "--help")
+    t.check(p.returncode == 0 and out(p).startswith("Usage: hashgate " + cmd),
+            "hashgate %s --help exits 0 with its usage" % cmd, both(p))
+
 t.done()
