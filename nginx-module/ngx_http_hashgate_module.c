@@ -62,8 +62,9 @@ typedef struct {
     hg_db_t                   *db;          /* current in this process */
     ngx_file_info_t            db_id;       /* of the file db came from */
     ngx_file_info_t            bad_id;      /* last file refused */
-    ngx_uint_t                 bad_set;     /* unsigned bad_set:1 */
+    ngx_uint_t                 bad_set;
     ngx_uint_t                 gone_logged;
+    ngx_uint_t                 spoiled;     /* db's file changed in place */
     time_t                     checked;
     unsigned                   extra_algs;  /* for $hashgate_sha256 */
     ngx_int_t                  request_id_index;
@@ -481,6 +482,11 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     ngx_http_set_ctx(r, ctx, ngx_http_hashgate_module);
 
     ngx_http_hashgate_db_refresh(hmcf, r->connection->log);
+
+    if (hmcf->spoiled) {
+        ctx->status = HG_EFORMAT;
+        return ctx;
+    }
 
     ctx->body = ngx_http_hashgate_scan_get(hmcf);
     if (ctx->body == NULL || hg_scan_begin(ctx->body) != HG_OK) {
@@ -1193,11 +1199,34 @@ ngx_http_hashgate_db_refresh(ngx_http_hashgate_main_conf_t *hmcf,
     err.msg[0] = '\0';
 
     if (hg_db_open((char *) hmcf->db_path.data, 0, &db, &err) != HG_OK) {
+        hmcf->bad_id = fi;
+        hmcf->bad_set = 1;
+
+        if (fi.st_dev == hmcf->db_id.st_dev
+            && ngx_file_uniq(&fi) == ngx_file_uniq(&hmcf->db_id))
+        {
+            /*
+             * the file we have mapped was rewritten in place, not replaced
+             * by a rename: our mapping shows its new bytes, so it can no
+             * longer be trusted; the fail mode applies until a good file
+             */
+            ngx_log_error(NGX_LOG_ALERT, log, 0,
+                          "hashgate: database \"%s\" was modified in place "
+                          "and is unusable (%s); applying hashgate_on_error "
+                          "until a good file is installed by rename",
+                          hmcf->db_path.data, err.msg);
+            hmcf->spoiled = 1;
+
+            while (hmcf->ncache) {
+                hg_scan_free(hmcf->cache[--hmcf->ncache]);
+            }
+
+            return;
+        }
+
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "hashgate: new database refused, still using the one "
                       "loaded: %s", err.msg);
-        hmcf->bad_id = fi;
-        hmcf->bad_set = 1;
         return;
     }
 
@@ -1205,6 +1234,7 @@ ngx_http_hashgate_db_refresh(ngx_http_hashgate_main_conf_t *hmcf,
     hmcf->db = db;
     hmcf->db_id = fi;
     hmcf->bad_set = 0;
+    hmcf->spoiled = 0;
 
     /* requests running keep their own references to the old one */
     hg_db_close(old);
@@ -1767,7 +1797,8 @@ ngx_http_hashgate_init_process(ngx_cycle_t *cycle)
                       "hashgate: no detected types in records: %s", err.msg);
     }
 
-    hmcf->checked = ngx_time();
+    /* a worker respawned after a crash checks the file at once */
+    hmcf->checked = 0;
 
     return NGX_OK;
 }

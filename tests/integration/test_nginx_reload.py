@@ -117,6 +117,23 @@ def run(t, ng):
     t.check(ng.error_log().count("reloaded") >= 1,
             "the swap is logged", ng.error_log()[-500:])
 
+    # rewritten in place (not renamed): our mapping shows the new bytes, so
+    # the fail mode applies until a good file is installed by rename
+    with open(os.path.join(ng.tmp, "db.hgdb"), "r+b") as f:
+        f.truncate(64)
+    time.sleep(1.3)
+    st = statuses(ng, CLEAN, 6) + statuses(ng, C, 6)
+    t.check(st == [503] * 12,
+            "a database truncated in place: uploads get the fail verdict "
+            "(503), never pass unscanned", str(st))
+    t.check("modified in place" in ng.error_log(),
+            "the in-place change is logged", ng.error_log()[-500:])
+    install(ng, {"cam": [A, C]})
+    time.sleep(1.3)
+    st = statuses(ng, CLEAN, 6) + statuses(ng, C, 6)
+    t.check(st == [200] * 6 + [403] * 6,
+            "a good database installed by rename ends the fail mode", str(st))
+
     # garbage in its place: logged, the last good one stays
     install_garbage(ng)
     time.sleep(1.3)
