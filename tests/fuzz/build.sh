@@ -11,6 +11,8 @@
 #   fuzz_reader_NAME       one per common/lists/read_NAME.c
 #   fuzz_unpack_message    the MIME parser on mail      } once common/ has
 #   fuzz_unpack_formdata   the same on form-data bodies } hg_unpack_new
+#   fuzz_decode_b64/qp/uu  each transfer decoder (common/decode.h), chunked
+#                          against whole
 #   fuzz_milter_conf       hashgate-milter's config parser (milter/conf.c)
 # The list of built targets goes to build-fuzz/targets.txt.
 # Environment: FUZZ_BUILD (default build-fuzz), FUZZ_CC (default clang),
@@ -99,6 +101,11 @@ done
 if grep -qs '^hg_unpack_new' common/*.c; then
     link fuzz_unpack_message tests/fuzz/fuzz_unpack.c
     link fuzz_unpack_formdata tests/fuzz/fuzz_unpack.c -DHG_FUZZ_FORMDATA
+fi
+if [ -f common/decode.h ]; then
+    link fuzz_decode_b64 tests/fuzz/fuzz_decode.c -DHG_FUZZ_B64
+    link fuzz_decode_qp tests/fuzz/fuzz_decode.c -DHG_FUZZ_QP
+    link fuzz_decode_uu tests/fuzz/fuzz_decode.c -DHG_FUZZ_UU
 fi
 if grep -qs '^hg_mconf_load' milter/conf.c; then
     o="$OUT/obj/milter/conf.o"

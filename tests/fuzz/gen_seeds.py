@@ -176,6 +176,30 @@ FORMS = {
 }
 
 
+# ---- transfer decoders (first byte: chunk step and flags) ----
+def decode_seeds(kind):
+    import base64, binascii, quopri
+    raw = bytes(R.getrandbits(8) for _ in range(200)) + "caf\u00e9 = \n".encode()
+    if kind == "b64":
+        enc = [base64.encodebytes(raw), base64.b64encode(raw[:7]),
+               b"QUJD\r\nRA==\r\n\r\ntrailing", b"!!garbage==="]
+    elif kind == "qp":
+        enc = [quopri.encodestring(raw), b"soft=\r\nbreak =3D =3d =ZZ =\n=",
+               b"line  \r\nend=0"]
+    else:
+        body = b"".join(b"begin 644 f.bin\n" if i == 0 else b""
+                        for i in range(1))
+        lines = [binascii.b2a_uu(raw[i:i + 45]) for i in range(0, len(raw), 45)]
+        enc = [body + b"".join(lines) + b"`\nend\n",
+               b"junk\nbegin 600 x\n" + lines[0] + b"end\nbegin 644 y\n" + lines[1],
+               b"".join(lines)]
+    out = {}
+    for k, e in enumerate(enc):
+        for first in (0x00, 0x05, 0xFE, 0x13):
+            out["seed-%d-%02x" % (k, first)] = bytes([first]) + e
+    return out
+
+
 # ---- hashgate-milter configuration files ----
 def milter_conf_seeds():
     base = [
@@ -227,7 +251,10 @@ def main():
     gens = {"fuzz_json": json_seeds,
             "fuzz_unpack_message": lambda: mime_seeds("message"),
             "fuzz_unpack_formdata": lambda: mime_seeds("formdata"),
-            "fuzz_milter_conf": milter_conf_seeds}
+            "fuzz_milter_conf": milter_conf_seeds,
+            "fuzz_decode_b64": lambda: decode_seeds("b64"),
+            "fuzz_decode_qp": lambda: decode_seeds("qp"),
+            "fuzz_decode_uu": lambda: decode_seeds("uu")}
     known = targets or (list(gens) + ["fuzz_db_open"]
                         + ["fuzz_reader_%s" % r for r in READER_SEEDS])
     for t in known:
