@@ -27,8 +27,9 @@ typedef struct {
 void hg_b64_init(hg_b64_t *d);
 
 /*
- * Decode len bytes into out, which must have room for len bytes (base64
- * never grows). Whitespace is skipped silently; any other character outside
+ * Decode len bytes into out, which must have room for len + 2 bytes: base64
+ * never grows, but up to three characters from earlier calls may complete
+ * their quantum in this one. Whitespace is skipped silently; any other character outside
  * the alphabet is skipped and counted. After a complete padding ("xx==",
  * "xxx=") the rest of the input is ignored; non-whitespace there is counted.
  * Returns the bytes written.

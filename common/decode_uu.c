@@ -146,6 +146,18 @@ _uu_line(hg_uu_t *d, unsigned char *out)
     return 0;
 }
 
+/* The end of a line skipped in SEEK: is it more than a bare CR? */
+static void
+_uu_skip_end(hg_uu_t *d)
+{
+    if (d->line_len > 1 || (d->line_len == 1 && d->line[0] != '\r')) {
+        d->skipped++;
+    }
+    d->line_skip = 0;
+    d->line_over = 0;
+    d->line_len = 0;
+}
+
 size_t
 hg_uu_feed(hg_uu_t *d, const unsigned char *in, size_t len, size_t *used,
            unsigned char *out, size_t cap)
@@ -174,8 +186,10 @@ hg_uu_feed(hg_uu_t *d, const unsigned char *in, size_t len, size_t *used,
         nl = memchr(p, '\n', (size_t) (end - p));
         n = (size_t) ((nl != NULL ? nl : end) - p);
         if (d->line_skip) {
-            if (n > 0 && !(n == 1 && *p == '\r')) {
-                d->line_over = 1;   /* remembered as "not empty" */
+            /* only whether the line is empty matters: count, keep the last */
+            if (n > 0) {
+                d->line_len = d->line_len + n > 2 ? 2 : d->line_len + n;
+                d->line[0] = p[n - 1];
             }
         } else {
             room = HG_UU_LINE_MAX - d->line_len;
@@ -191,12 +205,7 @@ hg_uu_feed(hg_uu_t *d, const unsigned char *in, size_t len, size_t *used,
         }
         p++;
         if (d->line_skip) {
-            if (d->line_over) {
-                d->skipped++;
-            }
-            d->line_skip = 0;
-            d->line_over = 0;
-            d->line_len = 0;
+            _uu_skip_end(d);
             continue;
         }
         prev = d->state;
@@ -215,12 +224,7 @@ hg_uu_finish(hg_uu_t *d, unsigned char *out)
     size_t  o = 0;
 
     if (d->line_skip) {
-        if (d->line_over) {
-            d->skipped++;
-        }
-        d->line_skip = 0;
-        d->line_over = 0;
-        d->line_len = 0;
+        _uu_skip_end(d);
     } else if (d->line_len > 0 || d->line_over) {
         o = _uu_line(d, out);
     }

@@ -703,11 +703,15 @@ _name_param(const char *v, size_t n, const char *name, char **out)
 hg_status_t
 hg_mime_fields_parse(hg_mime_fields_t *f, const char *block, size_t len)
 {
-    const char *p = block, *end = block + len, *le, *fe, *colon;
+    const char *p = block, *end, *le, *fe, *colon;
     char       *ct = NULL, *cd = NULL, *cte = NULL, **slot, *tn = NULL;
     size_t      ctn = 0, cdn = 0, cten = 0, vn, i, k;
     hg_status_t st = HG_OK;
 
+    if (len == 0) {
+        return HG_OK;           /* block may be NULL: no arithmetic on it */
+    }
+    end = block + len;
     while (p < end) {
         /* a field runs to the first line end not followed by a blank */
         fe = p;

@@ -968,7 +968,7 @@ hg_unpack_new(hg_unpack_mode_t mode, const char *content_type,
         }
     }
     if ((u = calloc(1, sizeof(*u))) == NULL
-        || (u->out = malloc(UNPACK_OUT_MAX)) == NULL)
+        || (u->out = malloc(UNPACK_OUT_MAX + HG_UU_OUT_MIN)) == NULL)
     {
         goto nomem;
     }
@@ -1022,7 +1022,7 @@ hg_unpack_set_embedded_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
         return hg_err_set(err, HG_EINVAL, "unpack: every callback must be set");
     }
     if (u->sub_out == NULL) {
-        u->sub_out = malloc(UNPACK_OUT_MAX);
+        u->sub_out = malloc(UNPACK_OUT_MAX + HG_UU_OUT_MIN);
         if (u->sub_out == NULL) {
             return hg_err_set(err, HG_ENOMEM, "out of memory");
         }

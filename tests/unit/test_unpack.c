@@ -1,0 +1,733 @@
+/*
+ * test_unpack.c - the streaming MIME parser: part paths and names, nesting,
+ * boundaries split across chunks, line ends, form-data, and every limit
+ * giving HG_ELIMIT with a message instead of a crash or a silent pass.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hashgate/unpack.h"
+
+#define MAX_SEEN    64
+#define DATA_MAX    8192
+
+typedef struct {
+    char            path[64];
+    char            type[64];
+    char            filename[256];
+    char            field[64];
+    char            encoding[32];
+    int             has_filename, has_field;
+    unsigned        depth;
+    unsigned char   data[DATA_MAX];
+    size_t          len;
+    uint64_t        errors;
+    int             ended;
+} seen_t;
+
+typedef struct {
+    seen_t          p[MAX_SEEN];
+    unsigned        n;          /* parts begun */
+    unsigned        total;      /* parts begun, even past MAX_SEEN */
+    int             open;       /* index of the open main part, or -1 */
+    int             sub_open;
+    int             cancel_at;  /* part_end returns HG_ECANCEL for this index */
+} collect_t;
+
+typedef struct {
+    collect_t  *c;
+    int        *open;
+} side_t;
+
+static collect_t    col;
+static side_t       main_side, sub_side;
+static int          main_open, sub_open;
+
+static hg_status_t
+c_begin(void *ctx, const hg_part_info_t *info)
+{
+    side_t     *s = ctx;
+    collect_t  *c = s->c;
+    seen_t     *p;
+
+    c->total++;
+    assert_int_equal(*s->open, -1);
+    if (c->n == MAX_SEEN) {
+        *s->open = MAX_SEEN;
+        return HG_OK;
+    }
+    p = &c->p[c->n];
+    memset(p, 0, sizeof(*p));
+    snprintf(p->path, sizeof(p->path), "%s", info->path);
+    snprintf(p->type, sizeof(p->type), "%s", info->content_type);
+    if (info->filename != NULL) {
+        p->has_filename = 1;
+        snprintf(p->filename, sizeof(p->filename), "%s", info->filename);
+    }
+    if (info->field_name != NULL) {
+        p->has_field = 1;
+        snprintf(p->field, sizeof(p->field), "%s", info->field_name);
+    }
+    snprintf(p->encoding, sizeof(p->encoding), "%s", info->encoding);
+    p->depth = info->depth;
+    *s->open = (int) c->n++;
+    return HG_OK;
+}
+
+static hg_status_t
+c_data(void *ctx, const unsigned char *buf, size_t len)
+{
+    side_t *s = ctx;
+    seen_t *p;
+
+    assert_true(*s->open >= 0);
+    if (*s->open == MAX_SEEN) {
+        return HG_OK;
+    }
+    p = &s->c->p[*s->open];
+    assert_true(p->len + len <= DATA_MAX);
+    memcpy(p->data + p->len, buf, len);
+    p->len += len;
+    return HG_OK;
+}
+
+static hg_status_t
+c_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *st)
+{
+    side_t *s = ctx;
+    seen_t *p;
+    int     i = *s->open;
+
+    assert_true(i >= 0);
+    *s->open = -1;
+    if (i == MAX_SEEN) {
+        return HG_OK;
+    }
+    p = &s->c->p[i];
+    assert_string_equal(p->path, info->path);
+    assert_int_equal(st->decoded_bytes, p->len);
+    p->errors = st->decode_errors;
+    p->ended = 1;
+    return i == s->c->cancel_at ? HG_ECANCEL : HG_OK;
+}
+
+static const hg_unpack_cb_t cb = { c_begin, c_data, c_end };
+
+static void
+reset(void)
+{
+    memset(&col, 0, sizeof(col));
+    col.cancel_at = -1;
+    main_open = -1;
+    sub_open = -1;
+    main_side.c = &col;
+    main_side.open = &main_open;
+    sub_side.c = &col;
+    sub_side.open = &sub_open;
+}
+
+static hg_unpack_t *
+new_parser(hg_unpack_mode_t mode, const char *ct, const hg_unpack_limits_t *l)
+{
+    hg_unpack_t    *u;
+    hg_err_t        err;
+
+    u = hg_unpack_new(mode, ct, l, &cb, &main_side, &err);
+    assert_non_null(u);
+    assert_int_equal(hg_unpack_set_embedded_cb(u, &cb, &sub_side, &err), HG_OK);
+    return u;
+}
+
+/*
+ * Parse msg fed in pieces: chunk 0 = whole, else that many bytes at a time;
+ * split > 0 cuts it in two at that offset instead. Returns the status of
+ * the first failing call, the message in err.
+ */
+static hg_status_t
+parse(hg_unpack_mode_t mode, const char *ct, const hg_unpack_limits_t *l,
+      const char *msg, size_t len, size_t chunk, size_t split, hg_err_t *err)
+{
+    hg_unpack_t    *u;
+    hg_status_t     st = HG_OK;
+    size_t          off = 0, k;
+
+    reset();
+    u = new_parser(mode, ct, l);
+    if (split > 0) {
+        st = hg_unpack_feed(u, msg, split, err);
+        if (st == HG_OK) {
+            st = hg_unpack_feed(u, msg + split, len - split, err);
+        }
+    } else {
+        while (st == HG_OK && off < len) {
+            k = chunk == 0 || chunk > len - off ? len - off : chunk;
+            st = hg_unpack_feed(u, msg + off, k, err);
+            off += k;
+        }
+    }
+    if (st == HG_OK) {
+        st = hg_unpack_finish(u, err);
+    }
+    hg_unpack_free(u);
+    return st;
+}
+
+static void
+parse_ok(const char *msg)
+{
+    hg_err_t    err;
+
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, msg, strlen(msg), 0, 0,
+                           &err), HG_OK);
+}
+
+static seen_t *
+part(const char *path)
+{
+    unsigned    i;
+
+    for (i = 0; i < col.n; i++) {
+        if (strcmp(col.p[i].path, path) == 0) {
+            assert_true(col.p[i].ended);
+            return &col.p[i];
+        }
+    }
+    fail_msg("no part %s", path);
+    return NULL;
+}
+
+static void
+assert_data(const char *path, const char *want)
+{
+    seen_t *p = part(path);
+
+    assert_int_equal(p->len, strlen(want));
+    assert_memory_equal(p->data, want, p->len);
+}
+
+static const char nested[] =
+    "From: a@example.org\r\n"
+    "Subject: nested\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"outer\"\r\n"
+    "\r\n"
+    "preamble, ignored\r\n"
+    "--outer\r\n"
+    "Content-Type: text/plain\r\n"
+    "\r\n"
+    "Hello\r\n"
+    "--outer\r\n"
+    "Content-Type: application/octet-stream; name=x.bin\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "Content-Disposition: attachment;\r\n"
+    "\tfilename=\"a.bin\"\r\n"
+    "\r\n"
+    "Zm9v\r\n"
+    "YmFy\r\n"
+    "--outer\r\n"
+    "Content-Type: multipart/alternative; boundary=inner\r\n"
+    "\r\n"
+    "--inner\r\n"
+    "\r\n"
+    "plain\r\n"
+    "--inner\r\n"
+    "Content-Type: text/html\r\n"
+    "Content-Transfer-Encoding: quoted-printable\r\n"
+    "\r\n"
+    "<b>=3D</b>=\r\n"
+    "x\r\n"
+    "--inner--\r\n"
+    "inner epilogue\r\n"
+    "--outer\r\n"
+    "Content-Type: message/rfc822\r\n"
+    "\r\n"
+    "Subject: attached\r\n"
+    "Content-Type: multipart/mixed; boundary=deep\r\n"
+    "\r\n"
+    "--deep\r\n"
+    "Content-Type: application/pdf\r\n"
+    "\r\n"
+    "%PDF\r\n"
+    "--deep\r\n"
+    "\r\n"
+    "two\r\n"
+    "--deep--\r\n"
+    "--outer\r\n"
+    "Content-Type: message/rfc822\r\n"
+    "\r\n"
+    "Subject: single\r\n"
+    "\r\n"
+    "single body\r\n"
+    "--outer--\r\n"
+    "epilogue\r\n";
+
+static void
+check_nested(void)
+{
+    assert_int_equal(col.n, 7);
+    assert_data("1", "Hello");
+    assert_data("2", "foobar");
+    assert_string_equal(part("2")->filename, "a.bin");
+    assert_string_equal(part("2")->encoding, "base64");
+    assert_string_equal(part("2")->type, "application/octet-stream");
+    assert_data("3.1", "plain");
+    assert_string_equal(part("3.1")->type, "text/plain");
+    assert_data("3.2", "<b>=</b>x");
+    assert_string_equal(part("3.2")->encoding, "quoted-printable");
+    assert_data("4.1", "%PDF");
+    assert_data("4.2", "two");
+    assert_data("5.1", "single body");
+    assert_int_equal(part("1")->depth, 1);
+    assert_int_equal(part("3.2")->depth, 2);
+    assert_int_equal(part("4.1")->depth, 3);
+    assert_false(part("1")->has_filename);
+}
+
+static void
+test_paths_follow_imap_numbering(void **state)
+{
+    (void) state;
+    parse_ok(nested);
+    check_nested();
+}
+
+static void
+test_boundary_split_at_every_offset(void **state)
+{
+    size_t      len = strlen(nested), i;
+    hg_err_t    err;
+
+    (void) state;
+    for (i = 1; i < len; i++) {
+        assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, nested, len, 0,
+                               i, &err), HG_OK);
+        check_nested();
+    }
+    for (i = 1; i <= 7; i++) {
+        assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, nested, len, i,
+                               0, &err), HG_OK);
+        check_nested();
+    }
+}
+
+static void
+test_lf_only_gives_the_same_parts(void **state)
+{
+    char   *lf = malloc(sizeof(nested)), *o = lf;
+    size_t  i;
+
+    (void) state;
+    for (i = 0; nested[i]; i++) {
+        if (nested[i] != '\r') {
+            *o++ = nested[i];
+        }
+    }
+    *o = '\0';
+    parse_ok(lf);
+    free(lf);
+    check_nested();
+}
+
+static void
+test_crlf_before_boundary_belongs_to_it(void **state)
+{
+    (void) state;
+    parse_ok("Content-Type: multipart/mixed; boundary=b\n\n--b\n\nline1\n\n--b\n\n"
+             "ends in CRLF\r\n\r\n--b--\n");
+    assert_data("1", "line1\n");
+    assert_data("2", "ends in CRLF\r\n");
+}
+
+static void
+test_top_level_single_part_is_1(void **state)
+{
+    (void) state;
+    parse_ok("Subject: x\nContent-Type: application/zip; name=\"z.zip\"\n"
+             "Content-Transfer-Encoding: base64\n\nUEsDBA==\n");
+    assert_int_equal(col.n, 1);
+    assert_data("1", "PK\003\004");
+    assert_string_equal(part("1")->filename, "z.zip");
+    assert_int_equal(part("1")->depth, 0);
+    /* no body at all is still one (empty) part */
+    parse_ok("Subject: only headers\n");
+    assert_int_equal(col.n, 1);
+    assert_data("1", "");
+    parse_ok("");
+    assert_int_equal(col.n, 1);
+}
+
+static void
+test_missing_final_boundary_tolerated(void **state)
+{
+    (void) state;
+    parse_ok("Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b\n"
+             "Content-Transfer-Encoding: base64\n\nZm9vYmFy\n");
+    assert_int_equal(col.n, 2);
+    assert_data("1", "one");
+    assert_data("2", "foobar");
+    /* cut inside the headers of a part */
+    parse_ok("Content-Type: multipart/mixed; boundary=b\n\n--b\n\none\n--b\n"
+             "Content-Type: image/png\n");
+    assert_int_equal(col.n, 2);
+    assert_string_equal(part("2")->type, "image/png");
+}
+
+static void
+test_quoted_boundary_and_outer_boundary_closes_inner(void **state)
+{
+    (void) state;
+    parse_ok("Content-Type: multipart/mixed;\n boundary=\"a b:c=?\"\n\n"
+             "--a b:c=?\nContent-Type: multipart/mixed; boundary=in\n\n"
+             "--in\n\nunclosed inner\n--a b:c=? \t\n\nafter\n--a b:c=?--\n");
+    assert_int_equal(col.n, 2);
+    assert_data("1.1", "unclosed inner");
+    assert_data("2", "after");
+}
+
+static void
+test_multipart_without_boundary_is_a_text_leaf(void **state)
+{
+    (void) state;
+    parse_ok("Content-Type: multipart/mixed\n\n--x\n\nbody\n--x--\n");
+    assert_int_equal(col.n, 1);
+    assert_string_equal(part("1")->type, "multipart/mixed");
+    assert_data("1", "--x\n\nbody\n--x--\n");
+}
+
+static void
+test_rfc2231_and_rfc2047_names(void **state)
+{
+    (void) state;
+    parse_ok("Content-Type: multipart/mixed; boundary=b\n\n"
+             "--b\nContent-Disposition: attachment;\n"
+             " filename*0*=UTF-8''r%C3%A9sum;\n filename*1*=%C3%A9.pdf\n\nx\n"
+             "--b\nContent-Disposition: attachment; filename*=iso-8859-1'fr'%E9t%E9.jpg\n\nx\n"
+             "--b\nContent-Disposition: attachment;\n"
+             " filename=\"=?UTF-8?B?5pel5pys?= =?UTF-8?Q?_=E8=AA=9E.txt?=\"\n\nx\n"
+             "--b\nContent-Type: application/x; name=\"=?windows-1252?q?=80uro.xls?=\"\n\nx\n"
+             "--b\nContent-Disposition: attachment; filename=\"a\\\"q\\\".txt\"\n\nx\n"
+             "--b--\n");
+    assert_int_equal(col.n, 5);
+    assert_string_equal(part("1")->filename, "r\xc3\xa9sum\xc3\xa9.pdf");
+    assert_string_equal(part("2")->filename, "\xc3\xa9t\xc3\xa9.jpg");
+    assert_string_equal(part("3")->filename, "\xe6\x97\xa5\xe6\x9c\xac \xe8\xaa\x9e.txt");
+    assert_string_equal(part("4")->filename, "\xe2\x82\xacuro.xls");
+    assert_string_equal(part("5")->filename, "a\"q\".txt");
+}
+
+static void
+test_uuencode_in_text_becomes_parts(void **state)
+{
+    static const char msg[] =
+        "Content-Type: text/plain\n\nsee below\nbegin 644 cat.txt\n#0V%T\n`\nend\n"
+        "and\nbegin 600 two.bin\n#9&]G\n`\nend\nbye\n";
+    hg_err_t    err;
+    size_t      i;
+
+    (void) state;
+    for (i = 0; i < strlen(msg); i++) {
+        assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, msg, strlen(msg),
+                               i == 0 ? 1 : 0, i, &err), HG_OK);
+        assert_int_equal(col.n, 3);
+        assert_data("1.u1", "Cat");
+        assert_string_equal(part("1.u1")->filename, "cat.txt");
+        assert_data("1.u2", "dog");
+        assert_string_equal(part("1.u2")->filename, "two.bin");
+        assert_string_equal(part("1.u2")->encoding, "x-uuencode");
+        /* the text part is still hashed whole */
+        assert_data("1", msg + strlen("Content-Type: text/plain\n\n"));
+    }
+}
+
+static void
+test_uuencode_transfer_encoding(void **state)
+{
+    (void) state;
+    parse_ok("Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+             "Content-Type: application/octet-stream\n"
+             "Content-Transfer-Encoding: X-UUENCODE\n\n"
+             "begin 644 cat.txt\n#0V%T\n`\nend\n--b--\n");
+    assert_int_equal(col.n, 1);
+    assert_data("1", "Cat");
+    assert_string_equal(part("1")->encoding, "x-uuencode");
+}
+
+static void
+test_base64_junk_counted_in_stats(void **state)
+{
+    (void) state;
+    parse_ok("Content-Transfer-Encoding: base64\n\nZm9v!YmFy*\n");
+    assert_data("1", "foobar");
+    assert_int_equal(part("1")->errors, 2);
+}
+
+static const char form[] =
+    "--XyZ\r\n"
+    "Content-Disposition: form-data; name=\"title\"\r\n"
+    "\r\n"
+    "hello\r\n"
+    "--XyZ\r\n"
+    "Content-Disposition: form-data; name=\"f1\"; filename=\"a.bin\"\r\n"
+    "Content-Type: application/octet-stream\r\n"
+    "\r\n"
+    "\x00\x01--XyZ not a boundary\r\n\r\n"
+    "--XyZ\r\n"
+    "Content-Disposition: form-data; name=\"f2\"; filename*=UTF-8''%C3%BC.png\r\n"
+    "Content-Type: image/png\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "Zm9v\r\n"
+    "--XyZ--\r\n";
+
+static void
+test_formdata_several_files(void **state)
+{
+    hg_err_t    err;
+    size_t      len = sizeof(form) - 1, i;
+
+    (void) state;
+    for (i = 0; i < len; i++) {
+        assert_int_equal(parse(HG_UNPACK_FORMDATA,
+                               "multipart/form-data; boundary=\"XyZ\"", NULL,
+                               form, len, i == 0 ? 1 : 0, i, &err), HG_OK);
+        assert_int_equal(col.n, 3);
+        assert_data("1", "hello");
+        assert_string_equal(part("1")->field, "title");
+        assert_false(part("1")->has_filename);
+        assert_int_equal(part("2")->len, 24);
+        assert_memory_equal(part("2")->data, "\x00\x01--XyZ not a boundary\r\n", 24);
+        assert_string_equal(part("2")->filename, "a.bin");
+        assert_string_equal(part("2")->field, "f1");
+        assert_string_equal(part("2")->encoding, "binary");
+        /* form-data is never transfer-decoded (RFC 7578 4.7) */
+        assert_data("3", "Zm9v");
+        assert_string_equal(part("3")->filename, "\xc3\xbc.png");
+        assert_string_equal(part("3")->encoding, "base64");
+    }
+}
+
+static void
+test_formdata_bad_boundary_refused(void **state)
+{
+    hg_err_t    err;
+    char        ct[128];
+
+    (void) state;
+    snprintf(ct, sizeof(ct), "multipart/form-data; boundary=%071d", 0);
+    assert_null(hg_unpack_new(HG_UNPACK_FORMDATA, ct, NULL, &cb, NULL, &err));
+    assert_non_null(strstr(err.msg, "longer than 70"));
+    snprintf(ct, sizeof(ct), "multipart/form-data; boundary=%070d", 0);
+    hg_unpack_free(hg_unpack_new(HG_UNPACK_FORMDATA, ct, NULL, &cb, NULL, &err));
+    assert_null(hg_unpack_new(HG_UNPACK_FORMDATA, "multipart/form-data", NULL,
+                              &cb, NULL, &err));
+    assert_non_null(strstr(err.msg, "no boundary"));
+    assert_null(hg_unpack_new(HG_UNPACK_FORMDATA, "multipart/form-data; boundary=\"\"",
+                              NULL, &cb, NULL, &err));
+}
+
+/* A message of n parts, each "--b\n\nx\n". */
+static char *
+many_parts(unsigned n, size_t *len)
+{
+    static const char head[] = "Content-Type: multipart/mixed; boundary=b\n\n";
+    char       *m = malloc(sizeof(head) + (size_t) n * 7 + 8), *o;
+    unsigned    i;
+
+    assert_non_null(m);
+    o = m + sprintf(m, "%s", head);
+    for (i = 0; i < n; i++) {
+        o += sprintf(o, "--b\n\nx\n");
+    }
+    o += sprintf(o, "--b--\n");
+    *len = (size_t) (o - m);
+    return m;
+}
+
+static void
+test_max_parts_limit(void **state)
+{
+    hg_unpack_limits_t  l;
+    hg_err_t            err;
+    size_t              len;
+    char               *m = many_parts(10000, &len);
+    hg_unpack_t        *u;
+
+    (void) state;
+    hg_unpack_limits_default(&l);
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, &l, m, len, 4096, 0, &err),
+                     HG_ELIMIT);
+    assert_non_null(strstr(err.msg, "max_parts"));
+    assert_int_equal(col.total, 1000);
+    l.max_parts = 20000;
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, &l, m, len, 4096, 0, &err),
+                     HG_OK);
+    assert_int_equal(col.total, 10000);
+
+    /* errors stick */
+    l.max_parts = 3;
+    reset();
+    u = new_parser(HG_UNPACK_MESSAGE, NULL, &l);
+    assert_int_equal(hg_unpack_feed(u, m, len, &err), HG_ELIMIT);
+    assert_int_equal(hg_unpack_feed(u, "x", 1, &err), HG_ELIMIT);
+    assert_non_null(strstr(err.msg, "max_parts"));
+    assert_int_equal(hg_unpack_finish(u, &err), HG_ELIMIT);
+    assert_int_equal(hg_unpack_parts(u), 3);
+    hg_unpack_free(u);
+    free(m);
+}
+
+static void
+test_max_depth_limit(void **state)
+{
+    char        m[8192], *o = m;
+    int         i;
+    hg_err_t    err;
+    hg_unpack_limits_t l;
+
+    (void) state;
+    for (i = 0; i < 25; i++) {
+        o += sprintf(o, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i, i);
+    }
+    o += sprintf(o, "\ndeep\n");
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, m, strlen(m), 0, 0, &err),
+                     HG_ELIMIT);
+    assert_non_null(strstr(err.msg, "max_depth"));
+    hg_unpack_limits_default(&l);
+    l.max_depth = 30;
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, &l, m, strlen(m), 0, 0, &err),
+                     HG_OK);
+    assert_int_equal(col.n, 1);
+    assert_string_equal(col.p[0].path, "1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1");
+    assert_data(col.p[0].path, "deep\n");  /* no boundary follows */
+    assert_int_equal(col.p[0].depth, 25);
+
+    /* message/rfc822 nesting counts too */
+    o = m;
+    for (i = 0; i < 25; i++) {
+        o += sprintf(o, "Content-Type: message/rfc822\n\n");
+    }
+    o += sprintf(o, "\nbody\n");
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, m, strlen(m), 0, 0, &err),
+                     HG_ELIMIT);
+    assert_non_null(strstr(err.msg, "max_depth"));
+}
+
+static void
+test_header_limits(void **state)
+{
+    size_t      n = 70000, i;
+    char       *m = malloc(n + 64);
+    hg_err_t    err;
+    hg_unpack_limits_t l;
+
+    (void) state;
+    memcpy(m, "X-Long: ", 8);
+    memset(m + 8, 'a', n);
+    memcpy(m + 8 + n, "\n\nbody\n", 8);
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, m, strlen(m), 1000, 0,
+                           &err), HG_ELIMIT);
+    assert_non_null(strstr(err.msg, "max_line_bytes"));
+
+    /* many short lines: the block limit */
+    hg_unpack_limits_default(&l);
+    l.max_header_bytes = 1024;
+    for (i = 0; i + 8 < n; i += 8) {
+        memcpy(m + i, "X-A: b\r\n", 8);
+    }
+    memcpy(m + i, "\r\n", 3);
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, &l, m, strlen(m), 0, 0, &err),
+                     HG_ELIMIT);
+    assert_non_null(strstr(err.msg, "max_header_bytes"));
+    free(m);
+}
+
+static void
+test_size_limits(void **state)
+{
+    hg_err_t    err;
+    hg_unpack_limits_t l;
+    static const char m[] = "Content-Transfer-Encoding: base64\n\nZm9vYmFy\n";
+
+    (void) state;
+    hg_unpack_limits_default(&l);
+    l.max_part_bytes = 5;
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, &l, m, strlen(m), 1, 0, &err),
+                     HG_ELIMIT);
+    assert_non_null(strstr(err.msg, "max_part_bytes"));
+    l.max_part_bytes = 6;
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, &l, m, strlen(m), 1, 0, &err),
+                     HG_OK);
+    l.max_total_bytes = 10;
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, &l, m, strlen(m), 3, 0, &err),
+                     HG_ELIMIT);
+    assert_non_null(strstr(err.msg, "max_total_bytes"));
+}
+
+static void
+test_nuls_and_garbage_do_not_crash(void **state)
+{
+    static const char m[] =
+        "Content-Type: multipart/mixed; bou\0ndary=b; boundary=\"b\0\"\n"
+        "X-\0: \0\0\n\n--b\nContent-Type: \0/\0\n\n\0\0\0\n--b\n\0\n\n--b--\n";
+    hg_err_t    err;
+    size_t      i;
+
+    (void) state;
+    for (i = 1; i <= 3; i++) {
+        assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, m, sizeof(m) - 1,
+                               i, 0, &err), HG_OK);
+        assert_true(col.n >= 1);
+    }
+}
+
+static void
+test_callback_cancel_stops_the_parser(void **state)
+{
+    hg_err_t    err;
+    hg_unpack_t *u;
+
+    (void) state;
+    reset();
+    col.cancel_at = 0;
+    u = new_parser(HG_UNPACK_MESSAGE, NULL, NULL);
+    assert_int_equal(hg_unpack_feed(u, nested, strlen(nested), &err), HG_ECANCEL);
+    assert_int_equal(col.n, 1);
+    assert_non_null(strstr(err.msg, "part 1"));
+    assert_int_equal(hg_unpack_finish(u, &err), HG_ECANCEL);
+    hg_unpack_free(u);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_paths_follow_imap_numbering),
+        cmocka_unit_test(test_boundary_split_at_every_offset),
+        cmocka_unit_test(test_lf_only_gives_the_same_parts),
+        cmocka_unit_test(test_crlf_before_boundary_belongs_to_it),
+        cmocka_unit_test(test_top_level_single_part_is_1),
+        cmocka_unit_test(test_missing_final_boundary_tolerated),
+        cmocka_unit_test(test_quoted_boundary_and_outer_boundary_closes_inner),
+        cmocka_unit_test(test_multipart_without_boundary_is_a_text_leaf),
+        cmocka_unit_test(test_rfc2231_and_rfc2047_names),
+        cmocka_unit_test(test_uuencode_in_text_becomes_parts),
+        cmocka_unit_test(test_uuencode_transfer_encoding),
+        cmocka_unit_test(test_base64_junk_counted_in_stats),
+        cmocka_unit_test(test_formdata_several_files),
+        cmocka_unit_test(test_formdata_bad_boundary_refused),
+        cmocka_unit_test(test_max_parts_limit),
+        cmocka_unit_test(test_max_depth_limit),
+        cmocka_unit_test(test_header_limits),
+        cmocka_unit_test(test_size_limits),
+        cmocka_unit_test(test_nuls_and_garbage_do_not_crash),
+        cmocka_unit_test(test_callback_cancel_stops_the_parser),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
