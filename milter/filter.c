@@ -52,6 +52,8 @@ typedef struct {
 
 typedef struct {
     /* connection */
+    unsigned long       noreply;    /* SMFIP_NR_* agreed with the MTA */
+    sfsistat            deferred;   /* verdict waiting for eom, or -1 */
     char                client_addr[INET6_ADDRSTRLEN];
     char               *client_name;
     char               *helo;
@@ -424,12 +426,65 @@ _feed_header(SMFICTX *ctx, conn_t *c, const char *name, const char *value)
 
 /* ---- the callbacks ---- */
 
+/*
+ * Over a unix socket the milter asks Postfix not to wait for a reply to
+ * each header and body chunk (SMFIP_NR_*): a 2 MiB attachment is ~40 body
+ * chunks, each otherwise a round trip between cleanup and the milter.
+ * A verdict reached there (reject, tempfail) is then given at end of
+ * message, which changes nothing the SMTP client sees: Postfix has the
+ * whole message before it asks the milter, and answers DATA only after
+ * end of message. Scanning still stops as soon as the verdict is known.
+ * Over TCP the replies stay: without them Postfix's small writes wait for
+ * delayed ACKs (Nagle), ~40 ms each.
+ */
+#define NOREPLY_UNIX    (SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
+
+static sfsistat
+hgf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+              unsigned long f2, unsigned long f3, unsigned long *pf0,
+              unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    conn_t *c = smfi_getpriv(ctx);
+
+    (void) f2;
+    (void) f3;
+    if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
+        c->deferred = -1;
+        smfi_setpriv(ctx, c);
+    }
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_QUARANTINE);
+    *pf1 = f1 & SMFIP_NOUNKNOWN;
+    if (c != NULL && conf->socket_path != NULL) {
+        c->noreply = f1 & NOREPLY_UNIX;
+        *pf1 |= c->noreply | (f1 & SMFIP_NODATA);
+    }
+    *pf2 = 0;
+    *pf3 = 0;
+    return SMFIS_CONTINUE;
+}
+
+/* The reply of a callback whose step may have SMFIP_NR_* agreed. */
+static sfsistat
+_reply(conn_t *c, unsigned long step, sfsistat r)
+{
+    if (c == NULL || !(c->noreply & step)) {
+        return r;
+    }
+    if (r != SMFIS_CONTINUE && c->deferred == -1) {
+        c->deferred = r;
+    }
+    return SMFIS_NOREPLY;
+}
+
 static sfsistat
 hgf_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
-    conn_t *c;
+    conn_t *c = smfi_getpriv(ctx);
 
-    if ((c = calloc(1, sizeof(*c))) == NULL) {
+    if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
+        c->deferred = -1;
+    }
+    if (c == NULL) {
         hg_log(HG_LOG_ERR, "connect: out of memory");
         return conf->policy.on_fail == HG_FAIL_ACCEPT ? SMFIS_ACCEPT
                                                       : SMFIS_TEMPFAIL;
@@ -471,6 +526,7 @@ hgf_envfrom(SMFICTX *ctx, char **argv)
         return SMFIS_TEMPFAIL;
     }
     _msg_cleanup(c);
+    c->deferred = -1;
     c->in_msg = 1;
     _queue_id(ctx, c);
 
@@ -559,7 +615,7 @@ hgf_header(SMFICTX *ctx, char *name, char *value)
     conn_t *c = smfi_getpriv(ctx);
 
     if (c == NULL || !c->in_msg) {
-        return SMFIS_CONTINUE;
+        return _reply(c, SMFIP_NR_HDR, SMFIS_CONTINUE);
     }
     if (c->message_id == NULL && !strcasecmp(name, "Message-ID")) {
         const char *v = value;
@@ -569,7 +625,7 @@ hgf_header(SMFICTX *ctx, char *name, char *value)
         }
         c->message_id = _strdup_max(v);
     }
-    return _feed_header(ctx, c, name, value);
+    return _reply(c, SMFIP_NR_HDR, _feed_header(ctx, c, name, value));
 }
 
 static sfsistat
@@ -578,10 +634,10 @@ hgf_eoh(SMFICTX *ctx)
     conn_t *c = smfi_getpriv(ctx);
 
     if (c == NULL || !c->in_msg) {
-        return SMFIS_CONTINUE;
+        return _reply(c, SMFIP_NR_EOH, SMFIS_CONTINUE);
     }
     _queue_id(ctx, c);
-    return _feed(ctx, c, "\r\n", 2);
+    return _reply(c, SMFIP_NR_EOH, _feed(ctx, c, "\r\n", 2));
 }
 
 static sfsistat
@@ -590,9 +646,9 @@ hgf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
     conn_t *c = smfi_getpriv(ctx);
 
     if (c == NULL || !c->in_msg) {
-        return SMFIS_CONTINUE;
+        return _reply(c, SMFIP_NR_BODY, SMFIS_CONTINUE);
     }
-    return _feed(ctx, c, chunk, len);
+    return _reply(c, SMFIP_NR_BODY, _feed(ctx, c, chunk, len));
 }
 
 static sfsistat
@@ -605,6 +661,18 @@ hgf_eom(SMFICTX *ctx)
     char            held_at[128], hdr[256];
     const char     *list;
 
+    if (c != NULL && c->deferred != -1) {
+        /* decided in a callback that could not reply; cleaned up then */
+        r = c->deferred;
+        c->deferred = -1;
+        if (r == SMFIS_REJECT) {
+            smfi_setreply(ctx, (char *) conf->reply_code,
+                          (char *) conf->reply_xcode, conf->reply_text);
+        } else if (r == SMFIS_TEMPFAIL) {
+            smfi_setreply(ctx, TEMPFAIL_CODE, TEMPFAIL_XCODE, TEMPFAIL_TEXT);
+        }
+        return r;
+    }
     if (c == NULL || !c->in_msg) {
         return SMFIS_CONTINUE;
     }
@@ -687,7 +755,12 @@ hgf_eom(SMFICTX *ctx)
 static sfsistat
 hgf_abort(SMFICTX *ctx)
 {
-    _msg_cleanup(smfi_getpriv(ctx));
+    conn_t *c = smfi_getpriv(ctx);
+
+    if (c != NULL) {
+        _msg_cleanup(c);
+        c->deferred = -1;
+    }
     return SMFIS_CONTINUE;
 }
 
@@ -723,7 +796,7 @@ static struct smfiDesc hgf_desc = {
     hgf_close,                          /* connection cleanup */
     NULL,                               /* unknown SMTP command */
     hgf_data,                           /* DATA: a reply, see hgf_data */
-    NULL                                /* option negotiation: defaults */
+    hgf_negotiate                       /* options: no replies over unix */
 };
 
 int
