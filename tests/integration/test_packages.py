@@ -53,6 +53,13 @@ ABI_FILE = "/usr/share/nginx/src/debian/libnginx-mod.abisubstvars"
 # How long dpkg may wait for another engineer's apt/dpkg run to finish.
 DPKG_LOCK_WAIT = 180
 
+# The packages are installed system-wide, so two runs of this test (from
+# two build directories) must not overlap: one would purge what the other
+# is using. A run waits this long for the one before it (each takes ~2.5
+# minutes).
+RUN_LOCK = "/run/lock/hashgate-test-packages.lock"
+RUN_LOCK_WAIT = 600
+
 LISTED = hm.blob("packages-listed", 150000)
 CLEAN = hm.blob("packages-clean", 150000)
 
@@ -242,6 +249,11 @@ def deb_tests(debdir):
           == (0o750, "hashgate", "hashgate"),
           "%s is hashgate:hashgate 0750" % LOGDIR,
           str(mode_owner(LOGDIR)) if os.path.isdir(LOGDIR) else "missing")
+    ev = os.path.join(LOGDIR, "evidence.log")
+    check(os.path.isfile(ev) and mode_owner(ev)
+          == (0o640, "hashgate", "hashgate"),
+          "the evidence log is made hashgate:hashgate 0640 at install",
+          str(mode_owner(ev)) if os.path.exists(ev) else "missing")
     check(os.path.isdir(SOCKDIR) and mode_owner(SOCKDIR)
           == (0o2750, "hashgate", "postfix"),
           "the socket directory in Postfix's chroot is hashgate:postfix 2750",
@@ -486,10 +498,40 @@ def rpm_tests(rpmdir):
           "rpm -qp --scripts: user creation and systemd scriptlets", scripts)
 
 
+def run_lock():
+    import fcntl
+    f = open(RUN_LOCK, "w")
+    deadline = time.time() + RUN_LOCK_WAIT
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return f
+        except BlockingIOError:
+            if time.time() > deadline:
+                return None
+            time.sleep(1)
+
+
+# checked before anything is changed (the finally below purges)
+if os.geteuid() != 0:
+    check(False, "test_packages runs as root", "it installs packages")
+    shutil.rmtree(tmp, ignore_errors=True)
+    check.exit()
+lock = run_lock()
+if lock is None:
+    check(False, "test_packages gets its turn",
+          "another run held %s for %d s" % (RUN_LOCK, RUN_LOCK_WAIT))
+    shutil.rmtree(tmp, ignore_errors=True)
+    check.exit()
+# never touch a machine's real evidence records
+if os.path.isdir(LOGDIR) and any(
+        os.path.getsize(os.path.join(LOGDIR, f)) for f in os.listdir(LOGDIR)):
+    check(False, "test_packages runs where %s holds no records" % LOGDIR,
+          "it would purge hashgate-milter")
+    shutil.rmtree(tmp, ignore_errors=True)
+    check.exit()
+
 try:
-    if os.geteuid() != 0:
-        check(False, "test_packages runs as root", "it installs packages")
-        check.exit()
     if not os.path.exists(POLICY):
         with open(POLICY, "w") as f:
             f.write("#!/bin/sh\n# made by test_packages.py\nexit 101\n")
