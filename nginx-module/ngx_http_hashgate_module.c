@@ -42,6 +42,8 @@
 #include "hashgate/status.h"
 #include "hashgate/unpack.h"
 
+#include "ngx_http_hashgate_hasher.h"
+
 
 /* idle scan contexts a worker keeps, to save their EVP setup per request */
 #define NGX_HTTP_HASHGATE_SCAN_CACHE   64
@@ -49,12 +51,23 @@
 /*
  * matches kept for evidence records in one request: a hostile form of
  * thousands of listed parts still decides on all of them, but only this
- * many records are written (the rest are counted in the error log)
+ * many records are written (the rest are counted in the error log); the
+ * room is taken up front for forms, as the hashing thread cannot allocate
+ * from the request's pool
  */
-#define NGX_HTTP_HASHGATE_MAX_RECORDS  32
+#define NGX_HTTP_HASHGATE_MAX_RECORDS  16
 
 /* libmagic's answer, e.g. "application/vnd.openxmlformats-..." */
 #define NGX_HTTP_HASHGATE_TYPE_LEN     128
+
+/* form field and file names kept for a record; longer ones are cut */
+#define NGX_HTTP_HASHGATE_NAME_LEN     256
+
+/*
+ * buffers smaller than this are hashed on the event loop: handing them to
+ * the thread costs more than it saves, and small bodies then never wait
+ */
+#define NGX_HTTP_HASHGATE_THREAD_MIN   8192
 
 
 typedef struct {
@@ -68,7 +81,10 @@ typedef struct {
     time_t                     checked;
     unsigned                   extra_algs;  /* for $hashgate_sha256 */
     ngx_int_t                  request_id_index;
-    hg_magic_t                *magic;
+    ngx_flag_t                 thread;      /* hashgate_thread */
+    hg_magic_t                *magic;       /* the event loop's */
+    hg_magic_t                *thread_magic;
+    ngx_http_hashgate_hasher_t *hasher;
     hg_scan_t                **cache;
     ngx_uint_t                 ncache;
 } ngx_http_hashgate_main_conf_t;
@@ -104,9 +120,9 @@ typedef struct {
 typedef struct {
     hg_scan_result_t           res;
     hg_verdict_t               verdict;
-    char                      *part;
-    char                      *filename;
-    char                      *declared;
+    char                       part[NGX_HTTP_HASHGATE_NAME_LEN];
+    char                       filename[NGX_HTTP_HASHGATE_NAME_LEN];
+    char                       declared[NGX_HTTP_HASHGATE_TYPE_LEN];
     char                       detected[NGX_HTTP_HASHGATE_TYPE_LEN];
 } ngx_http_hashgate_hit_t;
 
@@ -117,8 +133,16 @@ typedef struct {
     hg_scan_t                 *body;
     hg_scan_t                 *part;
     hg_unpack_t               *unpack;
+    /*
+     * While pending is not zero the hashing thread owns status, part_status,
+     * part_err, verdict, hits, magic and the scan and unpack objects.
+     */
+    ngx_uint_t                 pending;
     hg_status_t                status;      /* first error of the body scan */
     hg_status_t                part_status;
+    hg_err_t                   part_err;
+    hg_magic_t                *magic;       /* of the thread feeding now */
+    hg_status_t                loop_status; /* found by the event loop */
     hg_verdict_t               verdict;
     ngx_array_t                hits;
     ngx_uint_t                 hits_dropped;
@@ -140,7 +164,9 @@ static ngx_int_t ngx_http_hashgate_body_filter(ngx_http_request_t *r,
 static ngx_http_hashgate_ctx_t *ngx_http_hashgate_create_ctx(
     ngx_http_request_t *r, ngx_http_hashgate_loc_conf_t *hlcf);
 static void ngx_http_hashgate_feed(ngx_http_hashgate_ctx_t *ctx, u_char *p,
-    size_t size);
+    size_t size, ngx_uint_t last);
+static void ngx_http_hashgate_digest(void *data, u_char *p, size_t size,
+    void *local);
 static ngx_int_t ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hashgate_hold(ngx_http_hashgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx);
@@ -230,6 +256,13 @@ static ngx_command_t  ngx_http_hashgate_commands[] = {
       ngx_http_hashgate_database,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("hashgate_thread"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_main_conf_t, thread),
       NULL },
 
     { ngx_string("hashgate_list_action"),
@@ -402,6 +435,12 @@ ngx_http_hashgate_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     last = 0;
 
     for (cl = in; cl; cl = cl->next) {
+        if (cl->buf->last_buf) {
+            last = 1;
+        }
+    }
+
+    for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
 
         if (b->in_file && !ngx_buf_in_memory(b)) {
@@ -409,19 +448,13 @@ ngx_http_hashgate_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           "hashgate: request body buffer in a file, "
                           "cannot scan it");
-            if (ctx->status == HG_OK) {
-                ctx->status = HG_EINVAL;
-            }
+            ctx->loop_status = HG_EINVAL;
 
         } else {
             size = b->last - b->pos;
             if (size) {
-                ngx_http_hashgate_feed(ctx, b->pos, size);
+                ngx_http_hashgate_feed(ctx, b->pos, size, last);
             }
-        }
-
-        if (b->last_buf) {
-            last = 1;
         }
     }
 
@@ -460,13 +493,6 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
         return NULL;
     }
 
-    if (ngx_array_init(&ctx->hits, r->pool, 1,
-                       sizeof(ngx_http_hashgate_hit_t))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
         return NULL;
@@ -475,6 +501,7 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     ctx->request = r;
     ctx->conf = hlcf;
     ctx->hold_fd = NGX_INVALID_FILE;
+    ctx->magic = hmcf->magic;
 
     cln->handler = ngx_http_hashgate_cleanup;
     cln->data = ctx;
@@ -509,6 +536,14 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
             return NULL;
         }
         ngx_cpystrn(ct, type->data, type->len + 1);
+
+        /* all the room the thread may need for records (see MAX_RECORDS) */
+        if (ngx_array_init(&ctx->hits, r->pool, NGX_HTTP_HASHGATE_MAX_RECORDS,
+                           sizeof(ngx_http_hashgate_hit_t))
+            != NGX_OK)
+        {
+            return NULL;
+        }
 
         hg_unpack_limits_default(&limits);
         limits.max_parts = hlcf->max_parts;
@@ -640,30 +675,59 @@ ngx_http_hashgate_hold_write(ngx_http_hashgate_ctx_t *ctx, u_char *p,
 }
 
 
+/*
+ * Bytes of the body, on the event loop: the hold copy is written here, the
+ * digests are computed here or handed to the worker's hashing thread. Once
+ * anything is with the thread, everything after it goes there too, so the
+ * bytes are digested in order.
+ */
 static void
-ngx_http_hashgate_feed(ngx_http_hashgate_ctx_t *ctx, u_char *p, size_t size)
+ngx_http_hashgate_feed(ngx_http_hashgate_ctx_t *ctx, u_char *p, size_t size,
+    ngx_uint_t last)
 {
-    hg_err_t     err;
-    hg_status_t  st;
+    ngx_http_hashgate_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(ctx->request,
+                                         ngx_http_hashgate_module);
 
     ctx->size += size;
+
+    if (ctx->hold_fd != NGX_INVALID_FILE && !ctx->hold_failed) {
+        ngx_http_hashgate_hold_write(ctx, p, size);
+    }
+
+    if (hmcf->hasher
+        && ((!last && size >= NGX_HTTP_HASHGATE_THREAD_MIN)
+            || ngx_http_hashgate_hasher_pending(hmcf->hasher, &ctx->pending)))
+    {
+        ngx_http_hashgate_hasher_post(hmcf->hasher, ngx_http_hashgate_digest,
+                                      ctx, p, size, &ctx->pending);
+        return;
+    }
+
+    ngx_http_hashgate_digest(ctx, p, size, hmcf->magic);
+}
+
+
+/* Digest bytes of the body: in the hashing thread or on the event loop. */
+static void
+ngx_http_hashgate_digest(void *data, u_char *p, size_t size, void *local)
+{
+    ngx_http_hashgate_ctx_t  *ctx = data;
+
+    hg_status_t  st;
+
+    ctx->magic = local;
 
     if (ctx->status == HG_OK) {
         ctx->status = hg_scan_update(ctx->body, p, size);
     }
 
     if (ctx->unpack && ctx->part_status == HG_OK) {
-        err.msg[0] = '\0';
-        st = hg_unpack_feed(ctx->unpack, p, size, &err);
+        st = hg_unpack_feed(ctx->unpack, p, size, &ctx->part_err);
         if (st != HG_OK) {
-            ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
-                          "hashgate: multipart body: %s", err.msg);
             ctx->part_status = st;
         }
-    }
-
-    if (ctx->hold_fd != NGX_INVALID_FILE && !ctx->hold_failed) {
-        ngx_http_hashgate_hold_write(ctx, p, size);
     }
 }
 
@@ -716,37 +780,37 @@ ngx_http_hashgate_part_end(void *data, const hg_part_info_t *info,
 }
 
 
-static char *
-ngx_http_hashgate_strdup(ngx_pool_t *pool, const char *s)
+static void
+ngx_http_hashgate_copy(char *dst, size_t size, const char *src)
 {
-    size_t   len;
-    u_char  *p;
-
-    if (s == NULL) {
-        return NULL;
+    if (src == NULL) {
+        dst[0] = '\0';
+        return;
     }
 
-    len = ngx_strlen(s) + 1;
-
-    p = ngx_pnalloc(pool, len);
-    if (p == NULL) {
-        return NULL;
-    }
-
-    ngx_memcpy(p, s, len);
-
-    return (char *) p;
+    ngx_cpystrn((u_char *) dst, (u_char *) src, size);
 }
 
 
+/*
+ * Keep a match for its evidence record. Called by the hashing thread for
+ * form parts: it uses only the room taken when the context was made.
+ */
 static void
 ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
     const hg_scan_result_t *res, const hg_verdict_t *v, const char *part,
     const char *filename, const char *declared)
 {
-    ngx_pool_t                     *pool;
-    ngx_http_hashgate_hit_t        *hit;
-    ngx_http_hashgate_main_conf_t  *hmcf;
+    ngx_http_hashgate_hit_t  *hit;
+
+    if (ctx->hits.elts == NULL
+        && ngx_array_init(&ctx->hits, ctx->request->pool, 1,
+                          sizeof(ngx_http_hashgate_hit_t))
+           != NGX_OK)
+    {
+        ctx->hits_dropped++;
+        return;
+    }
 
     if (ctx->hits.nelts >= NGX_HTTP_HASHGATE_MAX_RECORDS) {
         ctx->hits_dropped++;
@@ -759,18 +823,14 @@ ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
         return;
     }
 
-    pool = ctx->request->pool;
-    hmcf = ngx_http_get_module_main_conf(ctx->request,
-                                         ngx_http_hashgate_module);
-
     hit->res = *res;
     hit->verdict = *v;
-    hit->part = ngx_http_hashgate_strdup(pool, part);
-    hit->filename = ngx_http_hashgate_strdup(pool, filename);
-    hit->declared = ngx_http_hashgate_strdup(pool, declared);
+    ngx_http_hashgate_copy(hit->part, sizeof(hit->part), part);
+    ngx_http_hashgate_copy(hit->filename, sizeof(hit->filename), filename);
+    ngx_http_hashgate_copy(hit->declared, sizeof(hit->declared), declared);
 
     /* the head is only valid until the scan context's next object */
-    hg_magic_type(hmcf->magic, res->head, res->head_len, hit->detected,
+    hg_magic_type(ctx->magic, res->head, res->head_len, hit->detected,
                   sizeof(hit->detected));
     hit->res.head = NULL;
     hit->res.head_len = 0;
@@ -789,14 +849,30 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
     hg_scan_result_t               res;
     ngx_http_request_t            *r;
     ngx_http_hashgate_loc_conf_t  *hlcf;
+    ngx_http_hashgate_main_conf_t *hmcf;
 
     r = ctx->request;
     log = r->connection->log;
     hlcf = ctx->conf;
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hashgate_module);
 
     ctx->decided = 1;
 
-    if (ctx->unpack && ctx->part_status == HG_OK) {
+    if (hmcf->hasher) {
+        ngx_http_hashgate_hasher_wait(hmcf->hasher, &ctx->pending);
+    }
+
+    ctx->magic = hmcf->magic;
+
+    if (ctx->loop_status != HG_OK && ctx->status == HG_OK) {
+        ctx->status = ctx->loop_status;
+    }
+
+    if (ctx->part_status != HG_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "hashgate: multipart body: %s", ctx->part_err.msg);
+
+    } else if (ctx->unpack) {
         err.msg[0] = '\0';
         ctx->part_status = hg_unpack_finish(ctx->unpack, &err);
         if (ctx->part_status != HG_OK) {
@@ -1027,10 +1103,10 @@ ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx)
 
         ngx_memzero(&rec, sizeof(hg_record_t));
         rec.channel = "http";
-        rec.part = hit[i].part;
-        rec.filename = hit[i].filename;
-        rec.declared_type = hit[i].declared;
-        rec.detected_type = hit[i].detected;
+        rec.part = hit[i].part[0] ? hit[i].part : NULL;
+        rec.filename = hit[i].filename[0] ? hit[i].filename : NULL;
+        rec.declared_type = hit[i].declared[0] ? hit[i].declared : NULL;
+        rec.detected_type = hit[i].detected[0] ? hit[i].detected : NULL;
         rec.held_at = held;
         rec.res = &hit[i].res;
         rec.verdict = &v;
@@ -1045,7 +1121,7 @@ ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx)
                       "size=%uL request_id=%s",
                       hit[i].verdict.list ? hit[i].verdict.list : "-",
                       hg_action_name(v.action),
-                      hit[i].part ? hit[i].part : "-",
+                      hit[i].part[0] ? hit[i].part : "-",
                       (uint64_t) hit[i].res.digests.size,
                       reqid ? reqid : "-");
 
@@ -1093,6 +1169,11 @@ ngx_http_hashgate_cleanup(void *data)
 
     hmcf = ngx_http_get_module_main_conf(ctx->request,
                                          ngx_http_hashgate_module);
+
+    /* a request ended early: the thread must be done with its objects */
+    if (hmcf->hasher) {
+        ngx_http_hashgate_hasher_wait(hmcf->hasher, &ctx->pending);
+    }
 
     if (ctx->hold_fd != NGX_INVALID_FILE) {
         ngx_close_file(ctx->hold_fd);
@@ -1579,6 +1660,10 @@ ngx_http_hashgate_init(ngx_conf_t *cf)
 
     hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_hashgate_module);
 
+    if (hmcf->thread == NGX_CONF_UNSET) {
+        hmcf->thread = 1;
+    }
+
     ngx_str_set(&name, "request_id");
     hmcf->request_id_index = ngx_http_get_variable_index(cf, &name);
     if (hmcf->request_id_index == NGX_ERROR) {
@@ -1631,6 +1716,7 @@ ngx_http_hashgate_create_main_conf(ngx_conf_t *cf)
      */
 
     hmcf->request_id_index = NGX_CONF_UNSET;
+    hmcf->thread = NGX_CONF_UNSET;
 
     return hmcf;
 }
@@ -1800,6 +1886,12 @@ ngx_http_hashgate_init_process(ngx_cycle_t *cycle)
     /* a worker respawned after a crash checks the file at once */
     hmcf->checked = 0;
 
+    if (hmcf->thread) {
+        hmcf->thread_magic = hg_magic_new(&err);
+        hmcf->hasher = ngx_http_hashgate_hasher_create(cycle,
+                                                       hmcf->thread_magic);
+    }
+
     return NGX_OK;
 }
 
@@ -1814,6 +1906,12 @@ ngx_http_hashgate_exit_process(ngx_cycle_t *cycle)
     if (hmcf == NULL) {
         return;
     }
+
+    ngx_http_hashgate_hasher_destroy(hmcf->hasher);
+    hmcf->hasher = NULL;
+
+    hg_magic_free(hmcf->thread_magic);
+    hmcf->thread_magic = NULL;
 
     hg_magic_free(hmcf->magic);
     hmcf->magic = NULL;

@@ -6,7 +6,8 @@ it receives. Clean uploads must reach it byte for byte; listed ones must get
 the configured status and never complete there: raw POST/PUT, chunked,
 request buffering on and off, client_body_in_file_only, dav PUT, HTTP/2
 over TLS, multipart forms, hold and log actions, monitor mode, variables
-and evidence records. Every payload is seeded random bytes.
+and evidence records; all of it with hashing in the worker's hashing thread
+and on the event loop. Every payload is seeded random bytes.
 """
 
 import hashlib
@@ -94,13 +95,28 @@ def sha(b):
     return hashlib.sha256(b).hexdigest()
 
 
+class Suffixed:
+    """Checks whose names say which hashing mode ran them."""
+
+    def __init__(self, t, suffix):
+        self.t, self.suffix = t, suffix
+
+    def check(self, cond, what, why=""):
+        return self.t.check(cond, what + self.suffix, why)
+
+
 def main():
     t = N.Checks()
-    ng = N.Nginx(HTTP)
-    try:
-        run(t, ng)
-    finally:
-        ng.cleanup()
+    # bodies are hashed by the worker's hashing thread (the default) and,
+    # with hashgate_thread off, on the event loop: both must behave alike
+    for extra, suffix in (("", ""),
+                          ("hashgate_thread off;", " (hashing on the event "
+                           "loop)")):
+        ng = N.Nginx(extra + HTTP)
+        try:
+            run(Suffixed(t, suffix), ng)
+        finally:
+            ng.cleanup()
     t.done()
 
 
