@@ -104,12 +104,20 @@ bench: deps
 bench-large: all $(BENCH_BIN)
 	@BUILD=$(BUILD) LARGE=1 sh tests/bench/run.sh
 
-asan:
+# ASan+UBSan: the unit tests, then the CLI and milter tests and the other
+# integration tests that run our own binaries (the nginx module is loaded by
+# Debian's non-sanitized nginx, so its tests stay with `make test`).
+ASAN_SKIP = test_nginx_*|test_packages*|test_valgrind*
+
+asan: deps
 	$(MAKE) BUILD=build-asan CC=clang OPT=-O1 \
 	    SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    build-asan/libhashgate.a build-asan/hashgate \
-	    $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN))
-	@BUILD=build-asan UNIT_ONLY=1 sh tests/run.sh
+	    $(if $(MILTER_SRC),build-asan/hashgate-milter) \
+	    $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN) $(TOOL_BIN))
+	@BUILD=build-asan SKIP='$(ASAN_SKIP)' \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run.sh
 
 demo: deps all
 	@BUILD=$(BUILD) sh tests/lib/demo.sh

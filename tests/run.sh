@@ -6,7 +6,8 @@
 # "not ok - what" (cmocka's TAP output has numbers, which we accept). A
 # program that dies, or exits non-zero without reporting a failure, counts
 # as one failure. UNIT_ONLY=1 skips everything but unit tests. ONLY=glob
-# runs only the scripts/binaries whose names match.
+# runs only the scripts/binaries whose names match; SKIP=glob leaves out
+# those that match.
 set -u
 
 BUILD=${BUILD:-build}
@@ -45,6 +46,9 @@ run_one() {
 }
 
 matches() {
+    if [ -n "${SKIP:-}" ]; then
+        case "$1" in $SKIP) return 1 ;; esac
+    fi
     [ -z "${ONLY:-}" ] && return 0
     case "$1" in $ONLY) return 0 ;; esac
     return 1
