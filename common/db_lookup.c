@@ -11,6 +11,7 @@
  * a file with garbage in those regions gives wrong answers (and fails
  * hg_db_verify), never a read outside the mapping.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "db_format.h"
@@ -223,26 +224,32 @@ hg_db_lookup(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
 /*
  * Every (digest, list) pair, per algorithm in digest order, lists in index
  * order within a digest. A row whose set index is corrupt is skipped.
+ * HG_ENOMEM if the small per-call buffer cannot be had.
  */
 hg_status_t
 hg_db_foreach(const hg_db_t *db, hg_db_entry_cb cb, void *ctx)
 {
-    hg_db_hit_t   hits[HG_MAX_LISTS];
+    hg_db_hit_t  *hits;
     hg_entry_t    e;
-    hg_status_t   rc;
+    hg_status_t   rc = HG_OK;
     uint64_t      row;
     size_t        n, i;
     int           a;
 
-    for (a = 0; a < HG_ALG_COUNT; a++) {
+    /* one hit per list at most; on the heap, callers may be on small stacks */
+    hits = malloc((db->nlists ? db->nlists : 1) * sizeof(*hits));
+    if (hits == NULL) {
+        return HG_ENOMEM;
+    }
+    for (a = 0; a < HG_ALG_COUNT && rc == HG_OK; a++) {
         const hg_db_alg_t  *al = &db->alg[a];
 
-        for (row = 0; row < al->count; row++) {
-            n = _hg_row_hits(db, al, row, hits, HG_MAX_LISTS);
-            if (n > HG_MAX_LISTS) {
-                n = HG_MAX_LISTS;
+        for (row = 0; row < al->count && rc == HG_OK; row++) {
+            n = _hg_row_hits(db, al, row, hits, db->nlists);
+            if (n > db->nlists) {
+                n = db->nlists;
             }
-            for (i = 0; i < n; i++) {
+            for (i = 0; i < n && rc == HG_OK; i++) {
                 memset(&e, 0, sizeof(e));
                 e.alg = (hg_alg_t) a;
                 memcpy(e.digest, al->digests + row * al->dlen, al->dlen);
@@ -250,13 +257,11 @@ hg_db_foreach(const hg_db_t *db, hg_db_entry_cb cb, void *ctx)
                 e.size = hits[i].size;
                 e.label = hits[i].label;
                 rc = cb(ctx, hits[i].list, &e);
-                if (rc != HG_OK) {
-                    return rc;
-                }
             }
         }
     }
-    return HG_OK;
+    free(hits);
+    return rc;
 }
 
 unsigned
