@@ -69,6 +69,12 @@
  */
 #define NGX_HTTP_HASHGATE_THREAD_MIN   8192
 
+/*
+ * bodies declared smaller than this are hashed on the event loop (at most
+ * about 0.15 ms of SHA-256): the thread pays off for long streams only
+ */
+#define NGX_HTTP_HASHGATE_THREAD_BODY  (256 * 1024)
+
 
 typedef struct {
     ngx_str_t                  db_path;     /* NUL-terminated */
@@ -156,6 +162,7 @@ typedef struct {
 
     unsigned                   decided:1;
     unsigned                   hold_failed:1;
+    unsigned                   threaded:1;
 } ngx_http_hashgate_ctx_t;
 
 
@@ -502,6 +509,10 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     ctx->conf = hlcf;
     ctx->hold_fd = NGX_INVALID_FILE;
     ctx->magic = hmcf->magic;
+    ctx->threaded = hmcf->hasher
+                    && (r->headers_in.content_length_n < 0
+                        || r->headers_in.content_length_n
+                           >= NGX_HTTP_HASHGATE_THREAD_BODY);
 
     cln->handler = ngx_http_hashgate_cleanup;
     cln->data = ctx;
@@ -696,7 +707,7 @@ ngx_http_hashgate_feed(ngx_http_hashgate_ctx_t *ctx, u_char *p, size_t size,
         ngx_http_hashgate_hold_write(ctx, p, size);
     }
 
-    if (hmcf->hasher
+    if (ctx->threaded
         && ((!last && size >= NGX_HTTP_HASHGATE_THREAD_MIN)
             || ngx_http_hashgate_hasher_pending(hmcf->hasher, &ctx->pending)))
     {

@@ -422,6 +422,18 @@ def run(t, ng):
     t.check(st == 403, "chunked form with a listed part gets 403",
             "status %d" % st)
 
+    big_form, ctype = N.multipart([
+        ("a", "a.bin", "application/octet-stream", N.payload(205, 1 << 20)),
+        ("b", "photo.jpg", "image/jpeg", PART_LISTED),
+        ("c", "c.bin", "application/octet-stream", N.payload(206, 1 << 20)),
+    ])
+    st, _ = N.http_request(port, "POST", "/form/big-listed", big_form,
+                           {"Content-Type": ctype})
+    es = entries_for(ng, "/form/big-listed")
+    t.check(st == 403 and not es,
+            "2 MiB form with a listed part between large files gets 403",
+            "status %d, %s" % (st, es))
+
     st, _ = N.http_request(port, "POST", "/noform/one-listed", form,
                            {"Content-Type": ctype})
     t.check(st == 200, "hashgate_multipart off: parts are not scanned",
