@@ -1,0 +1,460 @@
+"""soak.py - hashgate-milter and the nginx module under load for DURATION s.
+
+The milter runs behind a private Postfix fed by 4 SMTP sessions, nginx
+(2 workers, the hashgate module) proxies uploads to a recorder and is fed
+by HTTP threads. Every item is distinct seeded random bytes: clean ones,
+and listed ones drawn from pools whose digests were compiled into the
+database before the start. At the end each item's fate is checked:
+
+  mail, clean        250 at DATA, then relayed to the sink (status=sent)
+  mail, reject-list  550 at DATA
+  mail, hold-list    250 at DATA, then in Postfix's hold queue, never sent
+  http, clean        200, and the recorder upstream got its body whole
+  http, listed       403, and the recorder never saw its body
+
+RSS of the milter and of the nginx workers is sampled every 10 s. After a
+warm-up (a quarter of the run, at most 5 minutes) the mean of the last
+third of the samples must not exceed the mean of the first third by more
+than RSS_SLACK. Prints "ok - ..." / "not ok - ..." lines, the samples and a
+summary; exits 1 on any misclassified item, crash or growth.
+
+Environment: DURATION (s, default 1800), SOAK_MAIL_RATE (mails/s over all
+sessions, default 40), SOAK_HTTP_RATE (requests/s, default 200); 0 means
+as fast as the machine goes. The rates are capped because the machine is
+shared: a soak proves stability over time, the benchmarks measure speed.
+"""
+
+import hashlib
+import http.client
+import os
+import random
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import hgmilter as hm  # noqa: E402
+import nginx as N  # noqa: E402
+from postfix import Postfix  # noqa: E402
+
+DURATION = int(os.environ.get("DURATION", "1800"))
+MAIL_RATE = float(os.environ.get("SOAK_MAIL_RATE", "40"))
+HTTP_RATE = float(os.environ.get("SOAK_HTTP_RATE", "200"))
+
+SMTP_SESSIONS = 4
+HTTP_THREADS = 2
+MAILS_PER_SESSION = 20      # then a new connection, as real clients do
+SAMPLE_SECS = 10
+# RSS growth allowed between the first and last third after warm-up:
+# malloc arenas and page-cache-backed pages of the mapped database move
+# by a few hundred kB; a leak of one object per item would not fit.
+RSS_SLACK_FRAC = 0.10
+RSS_SLACK_KB = 2048
+
+MAIL_MIX = (("clean", 0.70), ("reject", 0.15), ("hold", 0.15))
+HTTP_LISTED = 0.25
+
+NGINX_HTTP = r"""
+    hashgate_database {tmp}/db.hgdb;
+    hashgate_evidence_log {prefix}/evidence.jsonl;
+    client_max_body_size 16m;
+    client_body_buffer_size 128k;
+    server {
+        listen 127.0.0.1:{port};
+        hashgate on;
+        location /up/ {
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://recorder;
+        }
+    }
+"""
+
+stop = threading.Event()
+lock = threading.Lock()
+
+
+def say(line):
+    print(line, flush=True)
+
+
+class Checks:
+    def __init__(self):
+        self.failed = 0
+
+    def __call__(self, cond, what, why=""):
+        if not cond:
+            self.failed += 1
+        say("%s - %s%s" % ("ok" if cond else "not ok", what,
+                           (": " + why) if (why and not cond) else ""))
+        return cond
+
+
+# ---- items: distinct seeded bytes ----
+
+def mail_item(kind, i):
+    """hm.blob() arguments of mail item i of kind; sizes vary. No CR or LF
+    in the bytes: quoted-printable makes line breaks CRLF (RFC 2045), so
+    binary with newlines would not come back byte for byte."""
+    seed = "soak-mail-%s-%d" % (kind, i)
+    size = 1024 + (i * 7919) % (64 * 1024) if kind == "clean" \
+        else 512 + (i * 104729) % 4096
+    return seed, size, True
+
+
+def http_item(kind, i):
+    seed = "soak-http-%s-%d" % (kind, i)
+    size = 256 + (i * 7919) % (64 * 1024) if kind == "clean" \
+        else 256 + (i * 104729) % 2048
+    return seed, size, False
+
+
+def pool_digests(item, kind, n):
+    return [hm.sha256(hm.blob(*item(kind, i))) for i in range(n)]
+
+
+class Counter:
+    """Hands out item indexes per kind; a listed pool can run out."""
+
+    def __init__(self, pools):
+        self.next = {}
+        self.pools = pools
+        self.exhausted = 0
+
+    def take(self, kind):
+        with lock:
+            i = self.next.get(kind, 0)
+            if kind in self.pools and i >= self.pools[kind]:
+                self.exhausted += 1
+                kind = "clean"
+                i = self.next.get(kind, 0)
+            self.next[kind] = i + 1
+            return kind, i
+
+
+class Pacer:
+    """At most rate events a second over all threads (0: no limit)."""
+
+    def __init__(self, rate):
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.at = time.time()
+
+    def wait(self):
+        if not self.interval:
+            return
+        with lock:
+            self.at = max(self.at + self.interval, time.time() - 1.0)
+            at = self.at
+        delay = at - time.time()
+        if delay > 0:
+            stop.wait(delay)
+
+
+# ---- load ----
+
+def smtp_session(pf, counter, pacer, results, rng):
+    conn = None
+    sent = 0
+    encodings = ("base64", "base64", "base64", "quoted-printable",
+                 "x-uuencode")
+    while not stop.is_set():
+        pacer.wait()
+        if stop.is_set():
+            break
+        r = rng.random()
+        for kind, share in MAIL_MIX:
+            if r < share:
+                break
+            r -= share
+        kind, i = counter.take(kind)
+        msg, _ = hm.msg_attach(hm.blob(*mail_item(kind, i)),
+                               encoding=rng.choice(encodings),
+                               filename="item-%d.bin" % i,
+                               ctype="application/octet-stream")
+        try:
+            if conn is None or sent >= MAILS_PER_SESSION:
+                if conn is not None:
+                    conn.quit()
+                conn = pf.connect()
+                sent = 0
+            code, text = pf.send(msg, conn=conn)
+            sent += 1
+        except Exception as e:  # a dropped session is recorded, then retried
+            code, text = 0, repr(e)
+            conn = None
+        qid = re.search(r"queued as ([0-9A-F]+)", text)
+        with lock:
+            results.append((kind, i, code, qid.group(1) if qid else text))
+    if conn is not None:
+        try:
+            conn.quit()
+        except Exception:
+            pass
+
+
+def http_post(conn, path, body, ctype):
+    conn.request("POST", path, body=body,
+                 headers={"Content-Type": ctype})
+    resp = conn.getresponse()
+    resp.read()
+    return resp.status, resp.will_close
+
+
+def http_client(port, counter, pacer, results, rng):
+    conn = None
+    while not stop.is_set():
+        pacer.wait()
+        if stop.is_set():
+            break
+        kind, i = counter.take("listed" if rng.random() < HTTP_LISTED
+                                else "clean")
+        data = hm.blob(*http_item(kind, i))
+        if rng.random() < 0.3:
+            body, ctype = N.multipart([
+                ("note", None, None, b"soak item %d" % i),
+                ("file", "item-%d.bin" % i, "application/octet-stream",
+                 data)])
+        else:
+            body, ctype = data, "application/octet-stream"
+        status = 0
+        for attempt in (0, 1):  # a keep-alive connection may have closed
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", port,
+                                                      timeout=60)
+                status, close = http_post(conn, "/up/%s/%d" % (kind, i),
+                                          body, ctype)
+                if close:
+                    conn.close()
+                    conn = None
+                break
+            except (OSError, http.client.HTTPException):
+                if conn is not None:
+                    conn.close()
+                conn = None
+        with lock:
+            results.append((kind, i, status,
+                            hashlib.sha256(body).hexdigest()))
+    if conn is not None:
+        conn.close()
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def sampler(m, ng, samples, mail_res, http_res, t0):
+    while True:
+        t = time.time() - t0
+        try:
+            workers = ng.worker_pids()
+            row = (t, rss_kb(m.pid), sum(rss_kb(p) for p in workers),
+                   len(workers))
+        except OSError as e:
+            say("# sample failed: %r" % e)
+            row = None
+        if row:
+            with lock:
+                nm, nh = len(mail_res), len(http_res)
+            samples.append(row)
+            say("# t=%5.0fs milter_rss=%d kB nginx_workers_rss=%d kB "
+                "(%d workers) mails=%d requests=%d"
+                % (row[0], row[1], row[2], row[3], nm, nh))
+        if stop.wait(SAMPLE_SECS):
+            return
+
+
+def growth(samples, col, warmup):
+    """(first-third mean, last-third mean) of column col after warmup."""
+    vals = [s[col] for s in samples if s[0] >= warmup]
+    if len(vals) < 3:
+        return None
+    k = len(vals) // 3
+    first, last = vals[:k], vals[-k:]
+    return sum(first) / len(first), sum(last) / len(last)
+
+
+def main():
+    ok = Checks()
+    tmp = tempfile.mkdtemp(prefix="hg-soak-")
+    os.chmod(tmp, 0o755)
+    m = pf = ng = None
+    threads = []
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    try:
+        for tool in (hm.HASHGATE, hm.MILTER, N.MODULE):
+            if not os.path.exists(tool):
+                raise RuntimeError("%s is missing: build it (make all)" % tool)
+
+        # listed pools, sized from the rates with room to spare
+        mrate = MAIL_RATE if MAIL_RATE > 0 else 200
+        hrate = HTTP_RATE if HTTP_RATE > 0 else 1500
+        pools = {"reject": int(mrate * 0.15 * DURATION * 1.5) + 100,
+                 "hold": int(mrate * 0.15 * DURATION * 1.5) + 100}
+        hpools = {"listed": int(hrate * HTTP_LISTED * DURATION * 1.5) + 200}
+        t = time.time()
+        db = hm.compile_db(os.path.join(tmp, "db.hgdb"), {
+            "rejlist": pool_digests(mail_item, "reject", pools["reject"]),
+            "holdlist": pool_digests(mail_item, "hold", pools["hold"]),
+            "httplist": pool_digests(http_item, "listed", hpools["listed"]),
+        })
+        say("# database: %d + %d mail and %d http digests (%.1f s)"
+            % (pools["reject"], pools["hold"], hpools["listed"],
+               time.time() - t))
+
+        m = hm.Milter(tmp, db, LogLevel="info",
+                      ListAction=["rejlist reject", "holdlist hold"])
+        m.start()
+        pf = Postfix(milter=m.postfix_spec, base=os.path.join(tmp, "pf"),
+                     dump=False, extra_main=(
+                         # many 5xx per session are the point here: no tarpit
+                         "smtpd_soft_error_limit = 100000\n"
+                         "smtpd_hard_error_limit = 100000\n"
+                         "smtpd_error_sleep_time = 0\n"))
+        pf.start()
+        ng = N.Nginx(http=NGINX_HTTP, tmp=tmp)
+        ng.start()
+
+        mail_res, http_res, samples = [], [], []
+        mc, hc = Counter(pools), Counter(hpools)
+        mp, hp = Pacer(MAIL_RATE), Pacer(HTTP_RATE)
+        t0 = time.time()
+        say("# soak: %d s, %d SMTP sessions (%s mails/s), %d HTTP threads "
+            "(%s requests/s)" % (DURATION, SMTP_SESSIONS,
+                                 MAIL_RATE or "max", HTTP_THREADS,
+                                 HTTP_RATE or "max"))
+        threads.append(threading.Thread(
+            target=sampler, args=(m, ng, samples, mail_res, http_res, t0)))
+        for n in range(SMTP_SESSIONS):
+            threads.append(threading.Thread(
+                target=smtp_session,
+                args=(pf, mc, mp, mail_res, random.Random(100 + n))))
+        for n in range(HTTP_THREADS):
+            threads.append(threading.Thread(
+                target=http_client,
+                args=(ng.port, hc, hp, http_res, random.Random(200 + n))))
+        for th in threads:
+            th.daemon = True
+            th.start()
+        stop.wait(DURATION)
+        stop.set()
+        for th in threads:
+            th.join(120)
+        elapsed = time.time() - t0
+
+        # ---- fates ----
+        n_clean = sum(1 for r in mail_res if r[0] == "clean" and r[2] == 250)
+        pf.wait_delivered(n_clean, timeout=120)
+        log = pf.log()
+        sent = set(re.findall(r"\]: ([0-9A-F]+): to=<[^>]*>,.*status=sent",
+                              log))
+        held = set(pf.hold_ids())
+        bad = {}
+        counts = {}
+        for kind, i, code, qid in mail_res:
+            counts[kind] = counts.get(kind, 0) + 1
+            if kind == "clean":
+                good = code == 250 and qid in sent
+            elif kind == "reject":
+                good = code == 550
+            else:
+                good = code == 250 and qid in held and qid not in sent
+            if not good:
+                bad.setdefault("mail " + kind, []).append((i, code, qid))
+        nmail = len(mail_res)
+        ok(nmail > 0 and not any(k.startswith("mail") for k in bad),
+           "mail: %d items (%s), each delivered, rejected with 550 or held "
+           "as its list says" % (nmail, ", ".join(
+               "%s %d" % kv for kv in sorted(counts.items()))),
+           "; ".join("%s: %d wrong, e.g. %r" % (k, len(v), v[:3])
+                     for k, v in bad.items() if k.startswith("mail")))
+
+        recorded = {}
+        for e in ng.recorder.entries():
+            if e.get("complete"):
+                recorded[e["sha256"]] = recorded.get(e["sha256"], 0) + 1
+        hcounts = {}
+        for kind, i, status, sha in http_res:
+            hcounts[kind] = hcounts.get(kind, 0) + 1
+            if kind == "clean":
+                good = status == 200 and recorded.get(sha, 0) >= 1
+            else:
+                good = status == 403 and sha not in recorded
+            if not good:
+                bad.setdefault("http " + kind, []).append((i, status))
+        nhttp = len(http_res)
+        ok(nhttp > 0 and not any(k.startswith("http") for k in bad),
+           "http: %d requests (%s), clean ones reached the upstream whole "
+           "(200), listed ones got 403 and never reached it" % (nhttp, ", ".join(
+               "%s %d" % kv for kv in sorted(hcounts.items()))),
+           "; ".join("%s: %d wrong, e.g. %r" % (k, len(v), v[:3])
+                     for k, v in bad.items() if k.startswith("http")))
+
+        nrec = len(m.records())
+        want = counts.get("reject", 0) + counts.get("hold", 0)
+        ok(nrec == want, "milter: one evidence record per listed mail (%d)"
+           % nrec, "%d records for %d listed mails" % (nrec, want))
+        ok(m.alive(), "the milter is still running")
+        ok(not ng.crashes(), "no nginx worker died",
+           "; ".join(ng.crashes()[:3]))
+        ok(mc.exhausted == 0 and hc.exhausted == 0,
+           "no listed pool ran out", "%d mail, %d http items sent clean "
+           "instead" % (mc.exhausted, hc.exhausted))
+
+        # ---- memory ----
+        warmup = min(300.0, DURATION / 4.0)
+        for col, name in ((1, "milter"), (2, "nginx workers")):
+            g = growth(samples, col, warmup)
+            if g is None:
+                ok(False, "%s RSS: enough samples after warm-up" % name,
+                   "%d samples" % len(samples))
+                continue
+            first, last = g
+            limit = first + max(first * RSS_SLACK_FRAC, RSS_SLACK_KB)
+            ok(last <= limit,
+               "%s RSS after %.0f s warm-up: first third %.1f MB, last "
+               "third %.1f MB (%+.1f%%, allowed up to %.1f MB)"
+               % (name, warmup, first / 1024, last / 1024,
+                  (last - first) * 100.0 / first, limit / 1024),
+               "grew by %.1f MB" % ((last - first) / 1024))
+
+        say("# summary: %.0f s; mail %d (%.1f/s), http %d (%.1f/s); "
+            "misclassified %d; %d checks failed"
+            % (elapsed, nmail, nmail / elapsed, nhttp, nhttp / elapsed,
+               sum(len(v) for v in bad.values()), ok.failed))
+    except BaseException as e:
+        import traceback
+        traceback.print_exc()
+        ok(False, "the soak ran to the end", repr(e))
+    finally:
+        stop.set()
+        if ok.failed and m is not None:
+            say("# milter log tail:\n# " + "\n# ".join(
+                m.log().splitlines()[-10:]))
+        if m is not None:
+            m.stop(signal.SIGKILL)
+        if pf is not None:
+            if ok.failed:
+                say("# maillog tail:\n# " + pf.log_tail(10).replace(
+                    "\n", "\n# "))
+            pf.close()
+        if ng is not None:
+            if ok.failed:
+                say("# nginx error log tail:\n# " + "\n# ".join(
+                    ng.error_log().splitlines()[-10:]))
+            ng.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+    sys.exit(1 if ok.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
