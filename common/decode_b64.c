@@ -2,16 +2,27 @@
  * decode_b64.c - a streaming, table-driven base64 decoder.
  *
  * Attachments are mostly base64, so this is the inner loop of mail
- * scanning: it decodes whole quanta of four valid characters at a time from
- * a 256-entry table and only drops to the character-by-character path at
- * line ends, padding and junk. Mail readers are lenient, and so are we:
+ * scanning, and SHA-256 with SHA-NI runs at ~1.8 GB/s: to cost less than a
+ * quarter of the hashing, decoding must run at several GB/s. On x86-64 with
+ * AVX2 (checked at run time) 32 characters are validated and decoded at
+ * once (W. Mula and D. Lemire's method, as in aklomp/base64), and a block
+ * holding one line end is decoded by shifting the line end out; elsewhere
+ * whole quanta of four valid characters are decoded from a 256-entry
+ * table. Only padding, junk and odd line ends take the character-by-
+ * character path. Mail readers are lenient, and so are we:
  * whitespace and odd line lengths are fine, other junk is skipped and
  * counted, so a scan never stops on a damaged attachment but reports it.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "decode.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define B64_AVX2 1
+#endif
 
 #define B64_WS      0x40    /* whitespace: skipped silently */
 #define B64_PAD     0x41    /* '=' */
@@ -37,6 +48,119 @@ static const unsigned char b64_table[256] = {
     B, B, B, B, B, B, B, B, B, B, B, B, B, B, B, B,
 #undef B
 };
+
+
+#ifdef B64_AVX2
+
+/*
+ * Decode 32 characters at p into 24 bytes at o (32 bytes are stored: the
+ * caller's buffer has room, see hg_b64_feed). Returns 0, writing nothing
+ * useful, if a character is outside the alphabet.
+ */
+static inline __attribute__((target("avx2"))) int
+_b64_avx2_block(__m256i str, unsigned char *o)
+{
+    const __m256i lut_lo = _mm256_setr_epi8(
+        0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+        0x11, 0x11, 0x13, 0x1A, 0x1B, 0x1B, 0x1B, 0x1A,
+        0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
+        0x11, 0x11, 0x13, 0x1A, 0x1B, 0x1B, 0x1B, 0x1A);
+    const __m256i lut_hi = _mm256_setr_epi8(
+        0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08,
+        0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10,
+        0x10, 0x10, 0x01, 0x02, 0x04, 0x08, 0x04, 0x08,
+        0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x10);
+    const __m256i lut_roll = _mm256_setr_epi8(
+        0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i mask_2f = _mm256_set1_epi8(0x2f);
+    __m256i hi_nib, lo_nib, hi, lo, roll, m;
+
+    hi_nib = _mm256_and_si256(_mm256_srli_epi32(str, 4), mask_2f);
+    lo_nib = _mm256_and_si256(str, mask_2f);
+    hi = _mm256_shuffle_epi8(lut_hi, hi_nib);
+    lo = _mm256_shuffle_epi8(lut_lo, lo_nib);
+    if (!_mm256_testz_si256(lo, hi)) {
+        return 0;
+    }
+    roll = _mm256_shuffle_epi8(lut_roll,
+               _mm256_add_epi8(_mm256_cmpeq_epi8(str, mask_2f), hi_nib));
+    str = _mm256_add_epi8(str, roll);
+    /* 00aaaaaa 00bbbbbb 00cccccc 00dddddd -> aaaaaabb bbbbcccc ccdddddd */
+    m = _mm256_maddubs_epi16(str, _mm256_set1_epi32(0x01400140));
+    m = _mm256_madd_epi16(m, _mm256_set1_epi32(0x00011000));
+    m = _mm256_shuffle_epi8(m, _mm256_setr_epi8(
+        2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,
+        2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1));
+    m = _mm256_permutevar8x32_epi32(m, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, -1, -1));
+    _mm256_storeu_si256((__m256i *) (void *) o, m);
+    return 1;
+}
+
+/*
+ * Whole blocks of 32 characters from *pp while they decode, the first run
+ * of one or two CR/LF inside a block shifted out (blanks are skipped
+ * anyway). Returns the bytes written.
+ */
+static __attribute__((target("avx2"))) size_t
+_b64_avx2(const unsigned char **pp, const unsigned char *end, unsigned char *o)
+{
+    const unsigned char *p = *pp;
+    unsigned char       *o0 = o;
+    const __m256i        cr = _mm256_set1_epi8('\r'), lf = _mm256_set1_epi8('\n');
+    const __m256i        idx = _mm256_setr_epi8(
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+        16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+    __m256i              v, w, sel;
+    uint32_t             ws;
+    unsigned             k, skip;
+
+    while (end - p >= 34) {
+        v = _mm256_loadu_si256((const __m256i *) (const void *) p);
+        ws = (uint32_t) _mm256_movemask_epi8(_mm256_or_si256(
+                 _mm256_cmpeq_epi8(v, cr), _mm256_cmpeq_epi8(v, lf)));
+        if (ws == 0) {
+            if (!_b64_avx2_block(v, o)) {
+                break;
+            }
+            p += 32;
+            o += 24;
+            continue;
+        }
+        /*
+         * A line end in the block: shift it out and take the 32 characters
+         * around it. (Doing this for every block, branch-free, is slower:
+         * the next block's address would wait for this one's load.)
+         */
+        k = (unsigned) __builtin_ctz(ws);
+        skip = 1 + ((ws >> k >> 1) & 1);
+        w = _mm256_loadu_si256((const __m256i *) (const void *) (p + skip));
+        sel = _mm256_cmpgt_epi8(idx, _mm256_set1_epi8((char) ((int) k - 1)));
+        v = _mm256_blendv_epi8(v, w, sel);
+        if (!_b64_avx2_block(v, o)) {
+            break;
+        }
+        p += 32 + skip;
+        o += 24;
+    }
+    *pp = p;
+    return (size_t) (o - o0);
+}
+
+static int
+_b64_has_avx2(void)
+{
+    static int  have = -1;
+
+    /* racing threads all store the same answer */
+    if (have < 0) {
+        __builtin_cpu_init();
+        have = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    return have;
+}
+
+#endif
 
 void
 hg_b64_init(hg_b64_t *d)
@@ -66,8 +190,17 @@ hg_b64_feed(hg_b64_t *d, const unsigned char *in, size_t len,
             break;
         }
 
-        /* the fast path: whole quanta of valid characters */
+        /* the fast paths: whole quanta of valid characters */
         if (d->n == 0 && d->pads == 0) {
+#ifdef B64_AVX2
+            /*
+             * 32 characters stored as 32 bytes: safe, since o - out stays
+             * below 3/4 of what was consumed plus 2, and out has len + 2.
+             */
+            if (end - p >= 34 && _b64_has_avx2()) {
+                o += _b64_avx2(&p, end, o);
+            }
+#endif
             while (end - p >= 4) {
                 unsigned a = b64_table[p[0]], b = b64_table[p[1]],
                          e = b64_table[p[2]], f = b64_table[p[3]];

@@ -752,8 +752,24 @@ _body(hg_unpack_t *u, const unsigned char *p, size_t n, size_t *usedp)
             break;
 
         case BS_MID:
-            q = memchr(p, '\n', n);
-            if (q == NULL) {
+            /*
+             * Only a line starting with '-' can be a boundary, and base64
+             * has no '-': look for "\n-" by memchr on '-', so the other line
+             * ends pass through with the data in one run.
+             */
+            for (q = p + 1; (q = memchr(q, '-', (size_t) (p + n - q))) != NULL; q++) {
+                if (q[-1] == '\n') {
+                    break;
+                }
+            }
+            if (q != NULL) {
+                eol = q - 1 > p && q[-2] == '\r' ? 2 : 1;
+                take = (size_t) (q - p);
+            } else if (p[n - 1] == '\n') {
+                eol = n > 1 && p[n - 2] == '\r' ? 2 : 1;
+                take = n;
+            } else {
+                /* no line end to hold back; maybe a CR */
                 if (p[n - 1] == '\r') {
                     st = _sink(u, p, n - 1);
                     u->bs = BS_MID_CR;
@@ -764,18 +780,11 @@ _body(hg_unpack_t *u, const unsigned char *p, size_t n, size_t *usedp)
                 n = 0;
                 break;
             }
-            if (q > p && q[-1] == '\r') {
-                st = _sink(u, p, (size_t) (q - 1 - p));
-                u->pend[0] = '\r';
-                u->pend[1] = '\n';
-                u->pend_len = 2;
-            } else {
-                st = _sink(u, p, (size_t) (q - p));
-                u->pend[0] = '\n';
-                u->pend_len = 1;
-            }
-            n -= (size_t) (q + 1 - p);
-            p = q + 1;
+            st = _sink(u, p, take - eol);
+            memcpy(u->pend, p + take - eol, eol);
+            u->pend_len = eol;
+            p += take;
+            n -= take;
             u->bs = BS_LINESTART;
             break;
 
