@@ -60,6 +60,26 @@ hg_evlog_open(const char *path, hg_evlog_t **out, hg_err_t *err)
     return HG_OK;
 }
 
+hg_status_t
+hg_evlog_reopen(hg_evlog_t *l, hg_err_t *err)
+{
+    int  fd, old;
+
+    fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+              HG_EVLOG_MODE);
+    if (fd < 0) {
+        return hg_err_sys(err, HG_EIO, "%s: cannot reopen evidence log",
+                          l->path);
+    }
+    /* swapped under the lock: no write is between the two files */
+    pthread_mutex_lock(&l->lock);
+    old = l->fd;
+    l->fd = fd;
+    pthread_mutex_unlock(&l->lock);
+    close(old);
+    return HG_OK;
+}
+
 /* Close the log; accepts NULL. */
 void
 hg_evlog_close(hg_evlog_t *l)

@@ -311,6 +311,41 @@ test_evlog_creates_0640_and_appends(void **state)
 }
 
 static void
+test_evlog_reopen_follows_logrotate(void **state)
+{
+    fx_t        *f = *state;
+    hg_evlog_t  *l;
+    hg_err_t     err;
+    char         path[128], moved[140];
+    struct stat  st;
+
+    snprintf(path, sizeof(path), "%s/rot.log", f->dir);
+    snprintf(moved, sizeof(moved), "%s.1", path);
+    assert_int_equal(hg_evlog_open(path, &l, &err), HG_OK);
+    format_ok(f);
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_OK);
+    assert_int_equal(rename(path, moved), 0);
+    assert_int_equal(hg_evlog_reopen(l, &err), HG_OK);
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_OK);
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_OK);
+    assert_int_equal(file_size(moved), (off_t) f->j.len);
+    assert_int_equal(file_size(path), (off_t) (2 * f->j.len));
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0640, 0640);
+    assert_int_equal(st.st_mode & 0007, 0);
+
+    /* a directory that vanished: the old file stays in use */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(unlink(moved), 0);
+    assert_int_equal(rmdir(f->dir), 0);
+    assert_int_equal(hg_evlog_reopen(l, &err), HG_EIO);
+    assert_non_null(strstr(err.msg, "reopen"));
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_OK);
+    hg_evlog_close(l);
+    assert_int_equal(mkdir(f->dir, 0700), 0);
+}
+
+static void
 test_evlog_keeps_existing_mode(void **state)
 {
     fx_t        *f = *state;
@@ -435,6 +470,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_record_context_stops_at_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_only_computed_digests_are_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_creates_0640_and_appends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evlog_reopen_follows_logrotate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_keeps_existing_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_refuses_unfinished_line_and_bad_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_full_device_gives_eio, setup, teardown),

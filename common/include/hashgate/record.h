@@ -61,6 +61,13 @@ void hg_evlog_close(hg_evlog_t *l);
  */
 hg_status_t hg_evlog_write(hg_evlog_t *l, const hg_json_t *line, hg_err_t *err);
 
+/*
+ * Reopen the log's path (after logrotate moved it): later writes go to the
+ * new file. Safe while other threads write. On failure the old file stays
+ * in use and HG_EIO is returned with err set.
+ */
+hg_status_t hg_evlog_reopen(hg_evlog_t *l, hg_err_t *err);
+
 /* RFC 3339 UTC time with milliseconds into out (>= 32 bytes). */
 void hg_time_rfc3339(char *out, size_t outlen);
 
