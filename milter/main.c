@@ -9,9 +9,12 @@
  * configuration), before daemonising, so an init system shows it.
  *
  * Decisions:
- *  - A missing or bad database at start is fatal, whatever OnFail says:
- *    a mail filter that starts without its lists would only tempfail (or,
- *    with OnFail accept, pass) every mail. Once running, the database can
+ *  - A missing or bad database fails -t. A daemon started with one runs
+ *    anyway and applies OnFail to every mail (tempfail by default, so
+ *    nothing passes unscanned), logs why, and takes the file as soon as a
+ *    good one is in place (SIGHUP or the identity check): a broken list
+ *    update and a restart never turn into a stopped mail flow the MTA
+ *    would have to handle on its own. Once running, the database can
  *    vanish or go bad without effect: the last good one stays in use.
  *  - Started as root, UserID is required and may not name root; the
  *    daemon never scans mail as root. Started as another user, UserID is
@@ -262,8 +265,14 @@ main(int argc, char **argv)
         return 1;
     }
     if (hg_reload_init(db_path, &err) != HG_OK) {
-        fprintf(stderr, "%s: Database: %s\n", conf.path, err.msg);
-        return 1;
+        if (check) {
+            fprintf(stderr, "%s: Database: %s\n", conf.path, err.msg);
+            return 1;
+        }
+        hg_log(HG_LOG_ERR, "%s: Database: %s; running without a database: "
+               "every mail gets OnFail %s until a good file is in place",
+               conf.path, err.msg,
+               conf.policy.on_fail == HG_FAIL_ACCEPT ? "accept" : "tempfail");
     }
     if (conf.socket_group != NULL && getgrnam(conf.socket_group) == NULL) {
         fprintf(stderr, "%s: SocketGroup '%s': no such group\n", conf.path,

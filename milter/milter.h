@@ -93,7 +93,11 @@ void hg_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* reload.c */
-/* Open the database at start-up: fails with err set (a fatal error). */
+/*
+ * Open the database at start-up. On failure err is set and the daemon may
+ * still run without one (every mail then gets OnFail) until the file is
+ * fixed: hg_reload_check picks up a good file when it changes.
+ */
 hg_status_t hg_reload_init(const char *path, hg_err_t *err);
 
 /* A reference to the database in use now; release with hg_db_close. */

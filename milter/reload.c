@@ -8,6 +8,8 @@
  * opened and fully verified before it replaces anything, so a truncated,
  * garbage or half-copied file is refused, logged once, and the old
  * database stays in use. A deleted file is logged once and changes nothing.
+ * Started without a usable file, there is no current database (every mail
+ * gets OnFail) until a good file appears.
  *
  * Two things trigger a check: SIGHUP (reopen whatever is there) and every
  * ReloadInterval seconds an identity check (st_dev, st_ino, st_size,
@@ -100,9 +102,12 @@ hg_reload_init(const char *path, hg_err_t *err)
     }
     strcpy(db_path, path);
     if (stat(path, &st) != 0) {
+        missing_logged = 1;
         return hg_err_sys(err, HG_EIO, "database %s", path);
     }
     if ((rc = hg_db_open(path, HG_DB_OPEN_VERIFY, &db, err)) != HG_OK) {
+        /* not retried until the file changes (or SIGHUP) */
+        _ident(&st, &bad_id);
         return rc;
     }
     _ident(&st, &cur_id);

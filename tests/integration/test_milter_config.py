@@ -87,11 +87,6 @@ try:
     ok(p.returncode == 1 and "garbage.hgdb" in p.stderr,
        "-t with a garbage database file: exit 1", p.stderr)
 
-    # a real start with a bad database is fatal too (OnFail does not apply)
-    p = run("-f", "-c", conf(base.replace(db, garbage), "garbage2.conf"))
-    ok(p.returncode == 1 and not os.path.exists(tmp + "/m.sock"),
-       "start with a garbage database is refused before listening", p.stderr)
-
     p = run("-t", "-c", conf(base.replace("UserID nobody\n", ""), "root.conf"))
     ok(p.returncode == 1 and "UserID is not set" in p.stderr,
        "started as root without UserID: refused", p.stderr)

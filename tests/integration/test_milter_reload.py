@@ -7,7 +7,8 @@ mails sent after the swap by the new one, and none lost (no 4xx, every
 accepted mail at the sink). Then the file is replaced by garbage, by a
 truncated copy, and deleted: the milter keeps the last good database and
 says so; a good file is picked up again by the periodic identity check
-without any signal.
+without any signal. Restarted on a bad or missing file, the milter runs,
+applies OnFail to every mail, and takes a good file once it is there.
 """
 
 import os
@@ -173,6 +174,34 @@ try:
     code_b, _ = pf.send(hm.msg_attach(B)[0])
     ok(code_a == 250 and code_b == 550,
        "after the periodic reload the new list decides", "%d %d" % (code_a, code_b))
+
+    # a restart on a bad database: OnFail for every mail until a good file
+    m.stop(signal.SIGKILL)
+    with open(new, "wb") as f:
+        f.write(hm.blob(10, 50_000))
+    os.rename(new, dbpath)
+    m.start()
+    ok(m.wait_log("running without a database"),
+       "started on a garbage database: runs and logs that it has none")
+    code, text = pf.send(hm.msg_plain()[0])
+    ok(code == 451, "started on a garbage database, OnFail tempfail: mail gets 451",
+       "%d %s" % (code, text))
+    hm.compile_db(new, {"blocked": ([hm.sha256(B)], "v4")})
+    os.rename(new, dbpath)
+    ok(m.wait_log("blocked:v4", timeout=10),
+       "a good file put in place later is picked up without a restart")
+    code_a, _ = pf.send(hm.msg_attach(A)[0])
+    code_b, _ = pf.send(hm.msg_attach(B)[0])
+    ok(code_a == 250 and code_b == 550, "then mail is judged by it",
+       "%d %d" % (code_a, code_b))
+    m.stop(signal.SIGKILL)
+    os.unlink(dbpath)
+    m.settings["OnFail"] = "accept"
+    m.start()
+    code, text = pf.send(hm.msg_plain()[0])
+    ok(code == 250 and m.wait_log("OnFail accept: delivered unscanned"),
+       "started with no database file, OnFail accept: delivered and logged as unscanned",
+       "%d %s" % (code, text))
 
 except Exception as e:  # a missing binary or server is a failure
     import traceback
