@@ -8,7 +8,8 @@ alternate between the two so load on the machine hits both alike; medians
 are compared. Prints RESULT lines:
 
   - 100 MiB upload through proxy_pass, request buffering on, with a
-    SHA-256-only database and with a database of all three digests;
+    SHA-256-only database and with a database of all three digests, both
+    with the hashing thread (the default) and on the event loop;
   - wrk -c32 POSTs of 1 KiB and 64 KiB, requests/s;
   - worker private RSS after the runs with a 1M-digest database, against
     the workers of the nginx without the module.
@@ -32,6 +33,7 @@ import nginx as N  # noqa: E402
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 WRK_SECS = int(os.environ.get("BENCH_WRK_SECS", "5"))
 UPLOAD = 100 << 20
+UPLOAD_PATH = None
 
 HTTP = r"""
     hashgate_database {tmp}/db.hgdb;
@@ -73,42 +75,72 @@ def upload_secs(port, path):
     return float(secs)
 
 
-def upload_ratio(name, base, mod, path):
-    tb, tm = [], []
+def worker_cpu(ng):
+    """CPU seconds used so far by ng's workers (threads included)."""
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in ng.worker_pids():
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tck
+    return total
+
+
+def upload_ratio(name, base, mods):
+    """mods: (label, nginx) pairs, each compared with base."""
+    runs = [("base", base)] + list(mods)
+    secs = {label: [] for label, _ in runs}
+    cpu = {label: 0.0 for label, _ in runs}
     for i in range(ROUNDS):
-        for ng, acc in ((base, tb), (mod, tm)) if i % 2 == 0 else \
-                ((mod, tm), (base, tb)):
-            acc.append(upload_secs(ng.port, path))
+        order = runs if i % 2 == 0 else list(reversed(runs))
+        for label, ng in order:
+            c0 = worker_cpu(ng)
+            secs[label].append(upload_secs(ng.port, UPLOAD_PATH))
+            cpu[label] += worker_cpu(ng) - c0
     mb = UPLOAD / 1e6
-    rb, rm = mb / statistics.median(tb), mb / statistics.median(tm)
-    result(name, "%.2f" % (rm / rb), "x",
-           "with module %.0f MB/s, without %.0f MB/s, median of %d"
-           % (rm, rb, ROUNDS))
-    return rm / rb
+    rb = mb / statistics.median(secs["base"])
+    bb = mb / min(secs["base"])
+    for label, _ in mods:
+        rm = mb / statistics.median(secs[label])
+        bm = mb / min(secs[label])
+        result("%s, %s" % (name, label), "%.2f" % (rm / rb), "x",
+               "median of %d: with module %.0f MB/s, without %.0f MB/s; "
+               "best runs %.0f vs %.0f MB/s (%.2f x); worker CPU per upload "
+               "%.0f ms vs %.0f ms"
+               % (ROUNDS, rm, rb, bm, bb, bm / bb,
+                  1000 * cpu[label] / ROUNDS, 1000 * cpu["base"] / ROUNDS))
 
 
-def wrk_rps(port, body_path, lua):
+def wrk_rps(ng, body_path, lua):
+    """(requests/s, worker CPU microseconds per request)."""
+    c0 = worker_cpu(ng)
     r = subprocess.run(["wrk", "-t2", "-c32", "-d%ds" % WRK_SECS, "-s", lua,
-                        "http://127.0.0.1:%d/post" % port],
+                        "http://127.0.0.1:%d/post" % ng.port],
                        capture_output=True, text=True,
                        env=dict(os.environ, HG_BODY=body_path))
+    cpu = worker_cpu(ng) - c0
     for line in r.stdout.splitlines():
         if line.startswith("Requests/sec:"):
             rps = float(line.split()[1])
         if "Non-2xx" in line:
             raise RuntimeError("wrk: %s" % line)
-    return rps
+    return rps, 1e6 * cpu / (rps * WRK_SECS)
 
 
 def wrk_ratio(name, base, mod, body_path, lua, rounds=3):
-    rb, rm = [], []
+    rb, rm, cb, cm = [], [], [], []
     for i in range(rounds):
-        for ng, acc in ((base, rb), (mod, rm)) if i % 2 == 0 else \
-                ((mod, rm), (base, rb)):
-            acc.append(wrk_rps(ng.port, body_path, lua))
+        for ng, acc, cacc in ((base, rb, cb), (mod, rm, cm)) if i % 2 == 0 \
+                else ((mod, rm, cm), (base, rb, cb)):
+            rps, cpu = wrk_rps(ng, body_path, lua)
+            acc.append(rps)
+            cacc.append(cpu)
     b, m = statistics.median(rb), statistics.median(rm)
     result(name, "%.2f" % (m / b), "x",
-           "with module %.0f req/s, without %.0f req/s" % (m, b))
+           "with module %.0f req/s, without %.0f req/s; worker CPU per "
+           "request %.0f us vs %.0f us (both nginx proxy to an upstream in "
+           "themselves, so this counts 2 requests)"
+           % (m, b, statistics.median(cm), statistics.median(cb)))
 
 
 def private_dirty(pid):
@@ -123,9 +155,10 @@ def private_dirty(pid):
 def main():
     tmp = tempfile.mkdtemp(prefix="hg-bench-")
     os.chmod(tmp, 0o755)
-    base = mod = None
+    global UPLOAD_PATH
+    base = mod = loop = None
     try:
-        data = os.path.join(tmp, "up.bin")
+        data = UPLOAD_PATH = os.path.join(tmp, "up.bin")
         block = N.payload(601, 1 << 20)
         with open(data, "wb") as f:
             for _ in range(UPLOAD >> 20):
@@ -134,19 +167,28 @@ def main():
         N.make_db(db, {"cam": [N.payload(602, 1000)]})
 
         os.makedirs(os.path.join(tmp, "base"))
+        os.makedirs(os.path.join(tmp, "loop"))
+        os.symlink(db, os.path.join(tmp, "loop", "db.hgdb"))
         base = N.Nginx(HTTP, module=False, recorder=False,
                        tmp=os.path.join(tmp, "base"))
         mod = N.Nginx(HTTP, recorder=False, tmp=tmp)
+        loop = N.Nginx("hashgate_thread off;" + HTTP, recorder=False,
+                       tmp=os.path.join(tmp, "loop"))
         base.start()
         mod.start()
+        loop.start()
 
-        upload_ratio("100MiB upload, sha256-only db", base, mod, data)
+        mods = (("hashing thread", mod), ("event loop", loop))
+        upload_ratio("100MiB upload, sha256-only db", base, mods)
 
         N.make_db(db + ".new", {"cam": [N.payload(602, 1000)]},
                   algs=("md5", "sha1", "sha256"))
         os.rename(db + ".new", db)
         mod.reload()
-        upload_ratio("100MiB upload, md5+sha1+sha256 db", base, mod, data)
+        loop.reload()
+        upload_ratio("100MiB upload, md5+sha1+sha256 db", base, mods)
+        loop.cleanup()
+        loop = None
 
         # a 1M-digest SHA-256 database for the request-rate and memory runs
         rnd = random.Random(603)
@@ -185,7 +227,7 @@ def main():
                % (md / 1048576.0, bd / 1048576.0, mrss / 1048576.0,
                   brss / 1048576.0))
     finally:
-        for ng in (base, mod):
+        for ng in (base, mod, loop):
             if ng:
                 ng.cleanup()
         subprocess.run(["rm", "-rf", tmp])
