@@ -35,6 +35,19 @@ hg_evidence_close(void)
     pthread_mutex_unlock(&ev_lock);
 }
 
+void
+hg_evidence_reopen(void)
+{
+    hg_err_t    err;
+
+    pthread_mutex_lock(&ev_lock);
+    if (ev_log != NULL && hg_evlog_reopen(ev_log, &err) != HG_OK) {
+        hg_log(HG_LOG_ERR, "evidence log: %s; still writing to the old file",
+               err.msg);
+    }
+    pthread_mutex_unlock(&ev_lock);
+}
+
 static const char *
 _ctx(const hg_record_t *r, const char *key)
 {

@@ -316,13 +316,20 @@ main(int argc, char **argv)
         }
         if (conf.socket_group != NULL) {
             struct group *gr = getgrnam(conf.socket_group);
+            struct stat   st;
 
-            if (gr == NULL || chown(conf.socket_path, (uid_t) -1,
-                                    gr->gr_gid) != 0)
+            if (gr == NULL) {
+                fprintf(stderr, "%s: SocketGroup '%s': no such group\n",
+                        conf.path, conf.socket_group);
+                return 1;
+            }
+            /* already right (a setgid directory) needs no privilege */
+            if ((stat(conf.socket_path, &st) != 0 || st.st_gid != gr->gr_gid)
+                && chown(conf.socket_path, (uid_t) -1, gr->gr_gid) != 0)
             {
-                fprintf(stderr, "%s: SocketGroup '%s': %s\n", conf.path,
-                        conf.socket_group,
-                        gr == NULL ? "no such group" : strerror(errno));
+                fprintf(stderr, "%s: SocketGroup '%s': chown %s: %s\n",
+                        conf.path, conf.socket_group, conf.socket_path,
+                        strerror(errno));
                 return 1;
             }
         }

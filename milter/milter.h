@@ -129,6 +129,9 @@ void hg_filter_shutdown(void);
 hg_status_t hg_evidence_open(const char *path, hg_err_t *err);
 void hg_evidence_close(void);
 
+/* Reopen the evidence log's path (SIGHUP, after logrotate moved it). */
+void hg_evidence_reopen(void);
+
 /*
  * Write one record (already filled by the caller) to the evidence log and
  * a key=value line to the log. Returns HG_EIO when the log could not be

@@ -11,7 +11,8 @@
  * Started without a usable file, there is no current database (every mail
  * gets OnFail) until a good file appears.
  *
- * Two things trigger a check: SIGHUP (reopen whatever is there) and every
+ * Two things trigger a check: SIGHUP (reopen whatever is there; the
+ * evidence log is reopened too, for logrotate) and every
  * ReloadInterval seconds an identity check (st_dev, st_ino, st_size,
  * st_mtime) that reopens only when the file changed. Both run in one
  * thread, which waits for SIGHUP with sigtimedwait().
@@ -212,7 +213,9 @@ _reload_thread(void *arg)
             sig = sigwaitinfo(&set, NULL);
         }
         if (sig == SIGHUP) {
-            hg_log(HG_LOG_INFO, "SIGHUP: checking the database");
+            hg_log(HG_LOG_INFO, "SIGHUP: reopening the evidence log, "
+                   "checking the database");
+            hg_evidence_reopen();
             hg_reload_check(1);
         } else if (sig < 0 && errno == EAGAIN) {
             hg_reload_check(0);

@@ -51,7 +51,12 @@ try:
     hm.compile_db(dbpath, {"blocked": ([hm.sha256(A)], "old")})
     old_copy = dbpath + ".oldcopy"
     shutil.copy(dbpath, old_copy)
-    m = hm.Milter(tmp, dbpath, ReloadInterval="0")
+    logs = os.path.join(tmp, "logs")      # writable by the milter's user,
+    os.makedirs(logs)                     # as logrotate's "create" makes it
+    shutil.chown(logs, hm.RUN_AS)
+    m = hm.Milter(tmp, dbpath, ReloadInterval="0",
+                  EvidenceLog=os.path.join(logs, "evidence.log"))
+    m.evidence = m.settings["EvidenceLog"]
     m.start()
     pf = Postfix(milter=m.postfix_spec, base=os.path.join(tmp, "pf"))
     pf.start()
@@ -125,6 +130,18 @@ try:
        "missing %d" % len([x for x in accepted if x not in at_sink]))
     ok(m.alive() and m.log().count("database reloaded") > reloads_before,
        "the milter survived the SIGHUP storm and reloaded", "")
+
+    # logrotate moves the evidence log away; SIGHUP makes a new one
+    rotated = m.evidence + ".1"
+    os.rename(m.evidence, rotated)
+    hups = m.log().count("SIGHUP: reopening")
+    m.send_signal(signal.SIGHUP)
+    m.wait_log("SIGHUP: reopening", count=hups + 1)
+    msg, mid = hm.msg_attach(B)
+    code, _ = pf.send(msg)
+    ok(code == 550 and len(m.records_for(mid)) == 1
+       and os.stat(m.evidence).st_mode & 0o777 == 0o640,
+       "after logrotate and SIGHUP, records go to a new 0640 evidence log")
 
     def judged():
         code, _ = pf.send(hm.msg_attach(B)[0])
