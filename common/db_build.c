@@ -957,12 +957,18 @@ _hg_wr(hg_wr_t *w, const void *p, size_t n)
 }
 
 static int
-_hg_wr_pad(hg_wr_t *w)
+_hg_wr_pad_to(hg_wr_t *w, uint64_t align)
 {
-    static const unsigned char  zero[HG_DB_ALIGN];
+    static const unsigned char  zero[HG_DB_ROW_ALIGN];
     uint64_t                    at = w->off + w->len;
 
-    return _hg_wr(w, zero, hg_db_align(at) - at);
+    return _hg_wr(w, zero, hg_db_align_to(at, align) - at);
+}
+
+static int
+_hg_wr_pad(hg_wr_t *w)
+{
+    return _hg_wr_pad_to(w, HG_DB_ALIGN);
 }
 
 static unsigned
@@ -1155,7 +1161,7 @@ _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
     }
     free(bk);
 
-    if (_hg_wr_pad(w) != 0) {
+    if (_hg_wr_pad_to(w, HG_DB_ROW_ALIGN) != 0) {
         return -1;
     }
     hg_put64(ah + ALG_DIGESTS_OFF, w->off + w->len);

@@ -25,6 +25,8 @@
 #define HG_DB_FORMAT        1u                  /* the version this code writes and reads */
 #define HG_DB_HEADER_SIZE   512u                /* fixed; room for more algorithms */
 #define HG_DB_ALIGN         8u                  /* every section starts 8-aligned */
+#define HG_DB_ROW_ALIGN     64u                 /* digest tables: a cache line, so a
+                                                 * 16- or 32-byte row never straddles two */
 
 /* Row numbers and bucket bounds are uint32 on disk. */
 #define HG_DB_MAX_ROWS      0xfffffffeULL
@@ -199,9 +201,15 @@ hg_db_prefix32(const unsigned char *d)
 }
 
 static inline uint64_t
+hg_db_align_to(uint64_t v, uint64_t to)
+{
+    return (v + (to - 1)) & ~(to - 1);
+}
+
+static inline uint64_t
 hg_db_align(uint64_t v)
 {
-    return (v + (HG_DB_ALIGN - 1)) & ~(uint64_t) (HG_DB_ALIGN - 1);
+    return hg_db_align_to(v, HG_DB_ALIGN);
 }
 
 /* Bytes of the bucket table for bits: (2^bits + 1) uint32 bounds. */

@@ -90,10 +90,10 @@ _hg_all_zero(const unsigned char *p, size_t n)
  * and end inside the file. Returns 0 or -1 (overflow, misplaced, too long).
  */
 static int
-_hg_section(uint64_t *cursor, uint64_t off, int check_off, uint64_t count,
-            uint64_t recsize, uint64_t file_size)
+_hg_section_at(uint64_t *cursor, uint64_t align, uint64_t off, int check_off,
+               uint64_t count, uint64_t recsize, uint64_t file_size)
 {
-    uint64_t  start = hg_db_align(*cursor), len;
+    uint64_t  start = hg_db_align_to(*cursor, align), len;
 
     if (start < *cursor || start > file_size) {
         return -1;
@@ -107,6 +107,14 @@ _hg_section(uint64_t *cursor, uint64_t off, int check_off, uint64_t count,
     len = count * recsize;
     *cursor = start + len;
     return 0;
+}
+
+static int
+_hg_section(uint64_t *cursor, uint64_t off, int check_off, uint64_t count,
+            uint64_t recsize, uint64_t file_size)
+{
+    return _hg_section_at(cursor, HG_DB_ALIGN, off, check_off, count, recsize,
+                          file_size);
 }
 
 static int
@@ -336,7 +344,9 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
         }
         al->buckets = h + off;
         off = hg_le64(ah + ALG_DIGESTS_OFF);
-        if (_hg_section(&cursor, off, 1, al->count, al->dlen, file_size) != 0) {
+        if (_hg_section_at(&cursor, HG_DB_ROW_ALIGN, off, 1, al->count,
+                           al->dlen, file_size) != 0)
+        {
             BAD("%s: %s: digest table misplaced or past the end of the file",
                 path, an);
         }
