@@ -38,6 +38,14 @@ size_t hg_b64_feed(hg_b64_t *d, const unsigned char *in, size_t len,
                    unsigned char *out);
 
 /*
+ * As hg_b64_feed, but stops before the first byte equal to stop (-1: none)
+ * and sets *used to the bytes consumed. '-' is not in the alphabet, so the
+ * MIME parser decodes and looks for a boundary ("\n--") in one pass.
+ */
+size_t hg_b64_feed_until(hg_b64_t *d, const unsigned char *in, size_t len,
+                         unsigned char *out, int stop, size_t *used);
+
+/*
  * End of input: 2 or 3 pending characters without padding still give 1 or
  * 2 bytes (as most mail readers do); a lone pending character is counted.
  * out needs room for 2 bytes. Returns the bytes written.

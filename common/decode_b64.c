@@ -52,10 +52,14 @@ static const unsigned char b64_table[256] = {
 
 #ifdef B64_AVX2
 
+/* Longest line decoded line by line (RFC 2045 says 76). */
+#define B64_LINE_MAX    256
+
 /*
- * Decode 32 characters at p into 24 bytes at o (32 bytes are stored: the
- * caller's buffer has room, see hg_b64_feed). Returns 0, writing nothing
- * useful, if a character is outside the alphabet.
+ * Decode 32 characters into 24 bytes at o (32 bytes are stored: the
+ * caller's buffer has room, see hg_b64_feed). Returns 0 if a character is
+ * outside the alphabet: then what was stored is garbage the caller does
+ * not count. Branch-free, so a line of blocks has one branch.
  */
 static inline __attribute__((target("avx2"))) int
 _b64_avx2_block(__m256i str, unsigned char *o)
@@ -80,9 +84,6 @@ _b64_avx2_block(__m256i str, unsigned char *o)
     lo_nib = _mm256_and_si256(str, mask_2f);
     hi = _mm256_shuffle_epi8(lut_hi, hi_nib);
     lo = _mm256_shuffle_epi8(lut_lo, lo_nib);
-    if (!_mm256_testz_si256(lo, hi)) {
-        return 0;
-    }
     roll = _mm256_shuffle_epi8(lut_roll,
                _mm256_add_epi8(_mm256_cmpeq_epi8(str, mask_2f), hi_nib));
     str = _mm256_add_epi8(str, roll);
@@ -94,7 +95,66 @@ _b64_avx2_block(__m256i str, unsigned char *o)
         2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1));
     m = _mm256_permutevar8x32_epi32(m, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, -1, -1));
     _mm256_storeu_si256((__m256i *) (void *) o, m);
-    return 1;
+    return _mm256_testz_si256(lo, hi);
+}
+
+/* nq whole quanta from the table; 0 (and garbage in o) if one is invalid. */
+static int
+_b64_quads(const unsigned char *p, size_t nq, unsigned char *o)
+{
+    unsigned    a, b, c, e, bad = 0;
+
+    for (; nq > 0; nq--, p += 4, o += 3) {
+        a = b64_table[p[0]];
+        b = b64_table[p[1]];
+        c = b64_table[p[2]];
+        e = b64_table[p[3]];
+        bad |= a | b | c | e;
+        o[0] = (unsigned char) (a << 2 | b >> 4);
+        o[1] = (unsigned char) (b << 4 | c >> 2);
+        o[2] = (unsigned char) (c << 6 | e);
+    }
+    return !(bad & 0xc0);
+}
+
+/*
+ * Lines of len characters (a multiple of 4, 32..B64_LINE_MAX) each ended by
+ * eol bytes (LF or CRLF), from the start of a line: each line is blocks at
+ * 0, 32, ... and a last block ending at the line's end, overlapping the one
+ * before on whole quanta, so a line costs one well-predicted branch. Stops
+ * at the first line that differs (the last one, or junk). The stores reach
+ * at most 8 bytes past a line's output, less than its line end and the
+ * quarter base64 saves, so hg_b64_feed's len + 2 holds.
+ */
+static __attribute__((target("avx2"))) size_t
+_b64_avx2_lines(const unsigned char **pp, const unsigned char *end,
+                unsigned char *o, size_t len, size_t eol)
+{
+    const unsigned char *p = *pp;
+    unsigned char       *o0 = o;
+    size_t               i, nb = (len - 1) / 32;
+    int                  ok;
+
+    while ((size_t) (end - p) >= len + eol) {
+        if (p[len + eol - 1] != '\n' || (eol == 2 && p[len] != '\r')) {
+            break;
+        }
+        ok = 1;
+        for (i = 0; i < nb; i++) {
+            ok &= _b64_avx2_block(_mm256_loadu_si256(
+                      (const __m256i *) (const void *) (p + 32 * i)), o + 24 * i);
+        }
+        ok &= _b64_avx2_block(_mm256_loadu_si256(
+                  (const __m256i *) (const void *) (p + len - 32)),
+                  o + (len - 32) / 4 * 3);
+        if (!ok) {
+            break;
+        }
+        p += len + eol;
+        o += len / 4 * 3;
+    }
+    *pp = p;
+    return (size_t) (o - o0);
 }
 
 /*
@@ -111,9 +171,11 @@ _b64_avx2(const unsigned char **pp, const unsigned char *end, unsigned char *o)
     const __m256i        idx = _mm256_setr_epi8(
         0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
         16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+    const unsigned char *q;
     __m256i              v, w, sel;
     uint32_t             ws;
     unsigned             k, skip;
+    size_t               eol, len;
 
     while (end - p >= 34) {
         v = _mm256_loadu_si256((const __m256i *) (const void *) p);
@@ -127,13 +189,28 @@ _b64_avx2(const unsigned char **pp, const unsigned char *end, unsigned char *o)
             o += 24;
             continue;
         }
-        /*
-         * A line end in the block: shift it out and take the 32 characters
-         * around it. (Doing this for every block, branch-free, is slower:
-         * the next block's address would wait for this one's load.)
-         */
         k = (unsigned) __builtin_ctz(ws);
         skip = 1 + ((ws >> k >> 1) & 1);
+        if (k % 4 == 0 && _b64_quads(p, k / 4, o)) {
+            /* at a line start: if lines have one length, go line by line */
+            o += k / 4 * 3;
+            p += k + skip;
+            q = memchr(p, '\n', (size_t) (end - p) < B64_LINE_MAX + 2
+                                 ? (size_t) (end - p) : B64_LINE_MAX + 2);
+            if (q != NULL) {
+                eol = q > p && q[-1] == '\r' ? 2 : 1;
+                len = (size_t) (q - p) + 1 - eol;
+                if (len >= 32 && len % 4 == 0 && len <= B64_LINE_MAX) {
+                    o += _b64_avx2_lines(&p, end, o, len, eol);
+                }
+            }
+            continue;
+        }
+        /*
+         * A line end inside a quantum: shift it out and take the 32
+         * characters around it. (Doing this for every block, branch-free,
+         * is slower: the next block's address would wait for this load.)
+         */
         w = _mm256_loadu_si256((const __m256i *) (const void *) (p + skip));
         sel = _mm256_cmpgt_epi8(idx, _mm256_set1_epi8((char) ((int) k - 1)));
         v = _mm256_blendv_epi8(v, w, sel);
@@ -176,6 +253,15 @@ size_t
 hg_b64_feed(hg_b64_t *d, const unsigned char *in, size_t len,
             unsigned char *out)
 {
+    size_t  used;
+
+    return hg_b64_feed_until(d, in, len, out, -1, &used);
+}
+
+size_t
+hg_b64_feed_until(hg_b64_t *d, const unsigned char *in, size_t len,
+                  unsigned char *out, int stop, size_t *used)
+{
     const unsigned char *p = in, *end = in + len;
     unsigned char       *o = out;
     unsigned             c;
@@ -183,6 +269,9 @@ hg_b64_feed(hg_b64_t *d, const unsigned char *in, size_t len,
     while (p < end) {
         if (d->done) {
             for (; p < end; p++) {
+                if (*p == stop) {
+                    goto out;
+                }
                 if (b64_table[*p] != B64_WS) {
                     d->errors++;
                 }
@@ -219,6 +308,9 @@ hg_b64_feed(hg_b64_t *d, const unsigned char *in, size_t len,
             }
         }
 
+        if (*p == stop) {
+            break;
+        }
         c = b64_table[*p++];
         if (c == B64_WS) {
             continue;
@@ -263,6 +355,8 @@ hg_b64_feed(hg_b64_t *d, const unsigned char *in, size_t len,
             d->n = 0;
         }
     }
+out:
+    *used = (size_t) (p - in);
     return (size_t) (o - out);
 }
 

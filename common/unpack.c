@@ -60,8 +60,11 @@
 #include "decode.h"
 #include "mime_header.h"
 
-/* Decoded bytes are handed to callbacks in slices of at most this. */
-#define UNPACK_OUT_MAX      (64 * 1024)
+/*
+ * Decoded bytes are handed to callbacks in slices of at most this: small
+ * enough that they are still in L1 cache when the callback hashes them.
+ */
+#define UNPACK_OUT_MAX      (32 * 1024)
 /* Blanks allowed after a boundary; more and the line is text. */
 #define UNPACK_BOUNDARY_WS  64
 /* A candidate boundary line: "--" boundary "--" blanks CRLF. */
@@ -119,6 +122,7 @@ struct hg_unpack_s {
     /* body scanning */
     int                 sink;
     int                 bs;
+    unsigned char       prev_byte;  /* last body byte a base64 run consumed */
     unsigned char       pend[2];
     size_t              pend_len;
     unsigned char       cand[UNPACK_CAND_MAX];
@@ -284,6 +288,47 @@ _leaf_data(hg_unpack_t *u, const unsigned char *p, size_t n)
         p += k;
         n -= k;
     }
+    return HG_OK;
+}
+
+/*
+ * Body bytes of a base64 leaf, decoded up to a '-' that starts a line (a
+ * possible boundary; *usedp stops there) or the end. Line ends are base64
+ * whitespace, so the decoder may have them: nothing is held back, and the
+ * boundary is found by the decoder's own scan instead of a second pass.
+ */
+static hg_status_t
+_b64_run(hg_unpack_t *u, const unsigned char *p, size_t n, size_t *usedp)
+{
+    const unsigned char *start = p;
+    size_t               k, w, used;
+    hg_status_t          st;
+    unsigned char        prev;
+
+    *usedp = 0;
+    while (n > 0) {
+        k = n < UNPACK_OUT_MAX ? n : UNPACK_OUT_MAX;
+        w = hg_b64_feed_until(&u->b64, p, k, u->out, '-', &used);
+        if ((st = _emit(u, u->out, w)) != HG_OK) {
+            return st;
+        }
+        prev = used > 0 ? p[used - 1] : p > start ? p[-1] : u->prev_byte;
+        p += used;
+        n -= used;
+        if (used < k) {
+            if (prev == '\n') {
+                break;
+            }
+            /* a '-' inside a line: junk, counted by the decoder */
+            w = hg_b64_feed(&u->b64, p, 1, u->out);
+            p++;
+            n--;
+        }
+    }
+    if (p > start) {
+        u->prev_byte = p[-1];
+    }
+    *usedp = (size_t) (p - start);
     return HG_OK;
 }
 
@@ -697,6 +742,7 @@ _body(hg_unpack_t *u, const unsigned char *p, size_t n, size_t *usedp)
             if (u->cand_len == 0 && *p != '-') {
                 st = _flush_pend(u);
                 u->bs = BS_MID;
+                u->prev_byte = '\n';
                 break;
             }
             take = UNPACK_CAND_MAX - u->cand_len;
@@ -724,6 +770,7 @@ _body(hg_unpack_t *u, const unsigned char *p, size_t n, size_t *usedp)
                 } else {
                     st = _sink(u, u->cand, ll);
                     u->bs = BS_MID;
+                    u->prev_byte = u->cand[ll - 1];
                 }
                 break;
             }
@@ -752,6 +799,15 @@ _body(hg_unpack_t *u, const unsigned char *p, size_t n, size_t *usedp)
             break;
 
         case BS_MID:
+            if (u->sink == SINK_LEAF && u->dec == DEC_B64) {
+                st = _b64_run(u, p, n, &take);
+                p += take;
+                n -= take;
+                if (n > 0) {
+                    u->bs = BS_LINESTART;   /* at "-" starting a line */
+                }
+                break;
+            }
             /*
              * Only a line starting with '-' can be a boundary, and base64
              * has no '-': look for "\n-" by memchr on '-', so the other line
@@ -799,6 +855,7 @@ _body(hg_unpack_t *u, const unsigned char *p, size_t n, size_t *usedp)
             } else {
                 st = _sink(u, (const unsigned char *) "\r", 1);
                 u->bs = BS_MID;
+                u->prev_byte = '\r';
             }
             break;
         }

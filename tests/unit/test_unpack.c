@@ -467,6 +467,28 @@ test_base64_junk_counted_in_stats(void **state)
     assert_int_equal(part("1")->errors, 2);
 }
 
+static void
+test_base64_dash_lines_split_anywhere(void **state)
+{
+    static const char m[] =
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        "Zm9v\r\n-!-\r\n--bx\r\nYm-Fy\r\n--b\r\n\r\ntext-\r\n--b--\r\n";
+    hg_err_t    err;
+    size_t      i, len = sizeof(m) - 1;
+
+    (void) state;
+    for (i = 0; i < len; i++) {
+        assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, m, len,
+                               i == 0 ? 1 : 0, i, &err), HG_OK);
+        assert_int_equal(col.n, 2);
+        /* "--bx" is not the boundary; every '-' and '!' is junk */
+        assert_data("1", "fooo\x16&\x17");
+        assert_int_equal(part("1")->errors, 6);
+        assert_data("2", "text-");
+    }
+}
+
 static const char form[] =
     "--XyZ\r\n"
     "Content-Disposition: form-data; name=\"title\"\r\n"
@@ -719,6 +741,7 @@ main(void)
         cmocka_unit_test(test_uuencode_in_text_becomes_parts),
         cmocka_unit_test(test_uuencode_transfer_encoding),
         cmocka_unit_test(test_base64_junk_counted_in_stats),
+        cmocka_unit_test(test_base64_dash_lines_split_anywhere),
         cmocka_unit_test(test_formdata_several_files),
         cmocka_unit_test(test_formdata_bad_boundary_refused),
         cmocka_unit_test(test_max_parts_limit),
