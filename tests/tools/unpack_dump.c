@@ -128,7 +128,7 @@ main(int argc, char **argv)
     size_t              n, off, k;
     uint64_t            rs;
     FILE               *fp = stdin;
-    int                 i, embedded = 1;
+    int                 i, embedded = 1, rc = 2;
     hg_status_t         st = HG_OK;
 
     hg_unpack_limits_default(&lim);
@@ -176,19 +176,18 @@ main(int argc, char **argv)
     main_ctx.h = hg_hash_new();
     sub_ctx.h = hg_hash_new();
     buf = malloc(READ_SIZE);
+    u = NULL;
     if (main_ctx.h == NULL || sub_ctx.h == NULL || buf == NULL) {
         fprintf(stderr, "unpack_dump: out of memory or OpenSSL failed\n");
-        return 2;
+        goto done;
     }
     u = hg_unpack_new(formdata != NULL ? HG_UNPACK_FORMDATA : HG_UNPACK_MESSAGE,
                       formdata, &lim, &cb, &main_ctx, &err);
-    if (u == NULL) {
+    if (u == NULL
+        || (embedded && hg_unpack_set_embedded_cb(u, &cb, &sub_ctx, &err) != HG_OK))
+    {
         fprintf(stderr, "unpack_dump: %s\n", err.msg);
-        return 2;
-    }
-    if (embedded && hg_unpack_set_embedded_cb(u, &cb, &sub_ctx, &err) != HG_OK) {
-        fprintf(stderr, "unpack_dump: %s\n", err.msg);
-        return 2;
+        goto done;
     }
     rs = seed * 0x9e3779b97f4a7c15ULL + 1;
     while (st == HG_OK && (n = fread(buf, 1, READ_SIZE, fp)) > 0) {
@@ -202,7 +201,7 @@ main(int argc, char **argv)
     }
     if (st == HG_OK && ferror(fp)) {
         fprintf(stderr, "unpack_dump: read error\n");
-        return 2;
+        goto done;
     }
     if (st == HG_OK) {
         st = hg_unpack_finish(u, &err);
@@ -210,8 +209,11 @@ main(int argc, char **argv)
     fflush(stdout);
     if (st != HG_OK) {
         fprintf(stderr, "unpack_dump: %s: %s\n", hg_status_str(st), err.msg);
-        return 2;
+        goto done;
     }
+    rc = 0;
+
+done:
     hg_unpack_free(u);
     hg_hash_free(main_ctx.h);
     hg_hash_free(sub_ctx.h);
@@ -219,5 +221,5 @@ main(int argc, char **argv)
     if (fp != stdin) {
         fclose(fp);
     }
-    return 0;
+    return rc;
 }
