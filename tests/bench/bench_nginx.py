@@ -9,7 +9,7 @@ are compared. Prints RESULT lines:
 
   - 100 MiB upload through proxy_pass, request buffering on, with a
     SHA-256-only database and with a database of all three digests, both
-    with the hashing thread (the default) and on the event loop;
+    on the event loop (the default) and with the hashing thread;
   - wrk -c32 POSTs of 1 KiB and 64 KiB, requests/s;
   - worker private RSS after the runs with a 1M-digest database, against
     the workers of the nginx without the module.
@@ -171,14 +171,14 @@ def main():
         os.symlink(db, os.path.join(tmp, "loop", "db.hgdb"))
         base = N.Nginx(HTTP, module=False, recorder=False,
                        tmp=os.path.join(tmp, "base"))
-        mod = N.Nginx(HTTP, recorder=False, tmp=tmp)
-        loop = N.Nginx("hashgate_thread off;" + HTTP, recorder=False,
+        mod = N.Nginx("hashgate_thread on;" + HTTP, recorder=False, tmp=tmp)
+        loop = N.Nginx(HTTP, recorder=False,
                        tmp=os.path.join(tmp, "loop"))
         base.start()
         mod.start()
         loop.start()
 
-        mods = (("hashing thread", mod), ("event loop", loop))
+        mods = (("event loop", loop), ("hashing thread", mod))
         upload_ratio("100MiB upload, sha256-only db", base, mods)
 
         N.make_db(db + ".new", {"cam": [N.payload(602, 1000)]},
@@ -187,8 +187,8 @@ def main():
         mod.reload()
         loop.reload()
         upload_ratio("100MiB upload, md5+sha1+sha256 db", base, mods)
-        loop.cleanup()
-        loop = None
+        mod.cleanup()
+        mod = None
 
         # a 1M-digest SHA-256 database for the request-rate and memory runs
         rnd = random.Random(603)
@@ -196,7 +196,7 @@ def main():
         t0 = time.time()
         N.make_db_from_hex(db + ".new", {"big": hexes})
         os.rename(db + ".new", db)
-        mod.reload()
+        loop.reload()
         print("# compiled a 1M-digest database in %.1f s" % (time.time() - t0))
 
         lua = os.path.join(tmp, "post.lua")
@@ -211,11 +211,11 @@ def main():
             body = os.path.join(tmp, "post-%d.bin" % size)
             with open(body, "wb") as f:
                 f.write(N.payload(604 + size, size))
-            wrk_ratio("wrk -c32 POST %s, 1M-digest db" % name, base, mod,
+            wrk_ratio("wrk -c32 POST %s, 1M-digest db" % name, base, loop,
                       body, lua)
 
         bw = base.worker_pids()
-        mw = mod.worker_pids()
+        mw = loop.worker_pids()
         bd = max(private_dirty(p) for p in bw)
         md = max(private_dirty(p) for p in mw)
         brss = max(N.private_rss(p) for p in bw)

@@ -107,11 +107,10 @@ class Suffixed:
 
 def main():
     t = N.Checks()
-    # bodies are hashed by the worker's hashing thread (the default) and,
-    # with hashgate_thread off, on the event loop: both must behave alike
+    # bodies are hashed on the event loop (the default) and, with
+    # hashgate_thread on, by the worker's hashing thread: both alike
     for extra, suffix in (("", ""),
-                          ("hashgate_thread off;", " (hashing on the event "
-                           "loop)")):
+                          ("hashgate_thread on;", " (hashing thread)")):
         ng = N.Nginx(extra + HTTP)
         try:
             run(Suffixed(t, suffix), ng)
