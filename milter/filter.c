@@ -58,6 +58,7 @@ typedef struct {
     char               *client_name;
     char               *helo;
     hg_scan_t          *scan;       /* holds a reference to its database */
+    hg_scan_t          *scan_emb;   /* uuencoded blocks inside a text part */
 
     /* message */
     int                 in_msg;
@@ -203,16 +204,17 @@ _part_data(void *ctx, const unsigned char *buf, size_t len)
     return hg_scan_update(c->scan, buf, len);
 }
 
+/* A part ended on scan context s: decide, remember a match for its record. */
 static hg_status_t
-_part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
+_part_done(conn_t *c, hg_scan_t *s, const hg_part_info_t *info,
+           const hg_part_stats_t *stats)
 {
-    conn_t             *c = ctx;
     hg_scan_result_t    res;
     hg_verdict_t        v;
     hg_status_t         st;
     hit_t              *h;
 
-    if ((st = hg_scan_end(c->scan, &res)) != HG_OK) {
+    if ((st = hg_scan_end(s, &res)) != HG_OK) {
         return st;
     }
     if (stats->decode_errors > 0) {
@@ -270,8 +272,46 @@ _part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
     return v.action == HG_ACT_REJECT ? HG_ECANCEL : HG_OK;
 }
 
+static hg_status_t
+_part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
+{
+    conn_t *c = ctx;
+
+    return _part_done(c, c->scan, info, stats);
+}
+
+/* uuencoded blocks begin and end while their text part is still open */
+static hg_status_t
+_emb_begin(void *ctx, const hg_part_info_t *info)
+{
+    conn_t *c = ctx;
+
+    (void) info;
+    return hg_scan_begin(c->scan_emb);
+}
+
+static hg_status_t
+_emb_data(void *ctx, const unsigned char *buf, size_t len)
+{
+    conn_t *c = ctx;
+
+    return hg_scan_update(c->scan_emb, buf, len);
+}
+
+static hg_status_t
+_emb_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
+{
+    conn_t *c = ctx;
+
+    return _part_done(c, c->scan_emb, info, stats);
+}
+
 static const hg_unpack_cb_t unpack_cb = {
     _part_begin, _part_data, _part_end
+};
+
+static const hg_unpack_cb_t embedded_cb = {
+    _emb_begin, _emb_data, _emb_end
 };
 
 /* ---- acting ---- */
@@ -428,8 +468,9 @@ _feed_header(SMFICTX *ctx, conn_t *c, const char *name, const char *value)
 
 /*
  * Over a unix socket the milter asks Postfix not to wait for a reply to
- * each header and body chunk (SMFIP_NR_*): a 2 MiB attachment is ~40 body
- * chunks, each otherwise a round trip between cleanup and the milter.
+ * the envelope commands, each header and each body chunk (SMFIP_NR_*): a
+ * 2 MiB attachment is ~40 body chunks, each otherwise a round trip between
+ * cleanup and the milter, and a small mail is mostly round trips.
  * A verdict reached there (reject, tempfail) is then given at end of
  * message, which changes nothing the SMTP client sees: Postfix has the
  * whole message before it asks the milter, and answers DATA only after
@@ -437,7 +478,9 @@ _feed_header(SMFICTX *ctx, conn_t *c, const char *name, const char *value)
  * Over TCP the replies stay: without them Postfix's small writes wait for
  * delayed ACKs (Nagle), ~40 ms each.
  */
-#define NOREPLY_UNIX    (SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
+#define NOREPLY_UNIX    (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL \
+                         | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH \
+                         | SMFIP_NR_BODY)
 
 static sfsistat
 hgf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
@@ -477,7 +520,7 @@ _reply(conn_t *c, unsigned long step, sfsistat r)
 }
 
 static sfsistat
-hgf_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
     conn_t *c = smfi_getpriv(ctx);
 
@@ -502,6 +545,14 @@ hgf_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 }
 
 static sfsistat
+hgf_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+    sfsistat    r = _connect(ctx, hostname, sa);
+
+    return _reply(smfi_getpriv(ctx), SMFIP_NR_CONN, r);
+}
+
+static sfsistat
 hgf_helo(SMFICTX *ctx, char *helo)
 {
     conn_t *c = smfi_getpriv(ctx);
@@ -510,11 +561,11 @@ hgf_helo(SMFICTX *ctx, char *helo)
         free(c->helo);
         c->helo = _strdup_max(helo);
     }
-    return SMFIS_CONTINUE;
+    return _reply(c, SMFIP_NR_HELO, SMFIS_CONTINUE);
 }
 
 static sfsistat
-hgf_envfrom(SMFICTX *ctx, char **argv)
+_envfrom(SMFICTX *ctx, char **argv)
 {
     conn_t     *c = smfi_getpriv(ctx);
     hg_db_t    *db;
@@ -544,23 +595,38 @@ hgf_envfrom(SMFICTX *ctx, char **argv)
     }
     if (c->scan == NULL || hg_scan_db(c->scan) != db) {
         hg_scan_free(c->scan);
+        hg_scan_free(c->scan_emb);
         c->scan = hg_scan_new(db, 0);
+        c->scan_emb = hg_scan_new(db, 0);
     }
     hg_db_close(db);
-    if (c->scan == NULL || c->mail_from == NULL) {
+    if (c->scan == NULL || c->scan_emb == NULL || c->mail_from == NULL) {
+        hg_scan_free(c->scan);
+        hg_scan_free(c->scan_emb);
+        c->scan = c->scan_emb = NULL;
         return _fail(ctx, c, HG_ENOMEM, "cannot start a scan");
     }
     err.msg[0] = '\0';
     c->u = hg_unpack_new(HG_UNPACK_MESSAGE, NULL, &conf->limits, &unpack_cb,
                          c, &err);
-    if (c->u == NULL) {
+    if (c->u == NULL
+        || hg_unpack_set_embedded_cb(c->u, &embedded_cb, c, &err) != HG_OK)
+    {
         return _fail(ctx, c, HG_ENOMEM, err.msg);
     }
     return SMFIS_CONTINUE;
 }
 
 static sfsistat
-hgf_envrcpt(SMFICTX *ctx, char **argv)
+hgf_envfrom(SMFICTX *ctx, char **argv)
+{
+    sfsistat    r = _envfrom(ctx, argv);
+
+    return _reply(smfi_getpriv(ctx), SMFIP_NR_MAIL, r);
+}
+
+static sfsistat
+_envrcpt(SMFICTX *ctx, char **argv)
 {
     conn_t     *c = smfi_getpriv(ctx);
     const char *r = argv[0];
@@ -598,6 +664,14 @@ hgf_envrcpt(SMFICTX *ctx, char **argv)
  * write waits for that ACK under Nagle: ~40 ms per mail. A reply to DATA
  * carries the ACK at once.
  */
+static sfsistat
+hgf_envrcpt(SMFICTX *ctx, char **argv)
+{
+    sfsistat    r = _envrcpt(ctx, argv);
+
+    return _reply(smfi_getpriv(ctx), SMFIP_NR_RCPT, r);
+}
+
 static sfsistat
 hgf_data(SMFICTX *ctx)
 {
@@ -772,6 +846,7 @@ hgf_close(SMFICTX *ctx)
     if (c != NULL) {
         _msg_cleanup(c);
         hg_scan_free(c->scan);
+        hg_scan_free(c->scan_emb);
         free(c->client_name);
         free(c->helo);
         free(c);
