@@ -965,56 +965,125 @@ test_db_open_refuses_hostile_headers(void **state)
     hostile(p, n, hg_le64(p + HDR_LABELS_OFF) + hg_le64(p + HDR_LABELS_LEN) - 1,
             F16, 0x41, "labels not terminated");
     hostile(p, n, hg_le64(p + a2 + ALG_BUCKETS_OFF), F32, 1, "first bucket");
+    hostile(p, n, hg_le64(p + a2 + ALG_BUCKETS_OFF) + 4, F32, UINT32_MAX,
+            "bucket bounds decrease");
+    free(p);
+}
+
+static void
+lookups_and_walk(hg_db_t *db, const unsigned char *p, uint64_t *s)
+{
+    unsigned char  d[32];
+    hg_db_hit_t    hits[4];
+    uint64_t       bo, cnt;
+    walk_t         w;
+    size_t         i;
+    int            a;
+
+    for (i = 0; i < 2000; i++) {
+        rnd_digest(s, d, 32);
+        a = (int) (i % 3);
+        cnt = hg_le64(p + HDR_ALG(a));
+        if (i % 2 && cnt > 0) {
+            /* a digest stored in the garbage: reaches the set index */
+            bo = hg_le64(p + HDR_ALG(a) + ALG_DIGESTS_OFF);
+            memcpy(d, p + bo + (i % cnt) * hg_alg_len(a), hg_alg_len(a));
+        }
+        (void) hg_db_lookup(db, (hg_alg_t) a, d, hits, 4);
+    }
+    memset(&w, 0, sizeof(w));
+    (void) hg_db_foreach(db, walk_cb_any, &w);
+}
+
+/*
+ * Garbage in every data section open does not read whole (digests, set
+ * index, extras, labels): lookups give wrong answers, never reads outside
+ * the mapping (the ASan build checks that). Then garbage written into the
+ * bucket index in place, under a live mapping, after open validated it.
+ */
+static void
+test_db_open_refuses_bucket_index_that_decreases(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    unsigned char  *p, d[32];
+    uint64_t        s = 8, bo;
+    hg_entry_t      e;
+    hg_db_t        *db;
+    hg_err_t        err;
+    uint32_t        id;
+    size_t          n;
+    int             i;
+
+    (void) state;
+    id = mklist(b, "x", HG_LIST_BLOCK);
+    for (i = 0; i < 1000; i++) {
+        rnd_digest(&s, d, 32);
+        e = entry(HG_ALG_SHA256, d);
+        hg_dbb_add(b, id, &e);
+    }
+    hg_db_close(write_open(b, tpath("mono.db"), 0));
+    p = slurp(tpath("mono.db"), &n);
+    assert_true(hg_le32(p + HDR_ALG(2) + ALG_BUCKET_BITS) >= 2);
+    bo = hg_le64(p + HDR_ALG(2) + ALG_BUCKETS_OFF);
+    hg_put32(p + bo + 4, 999);              /* bucket 1 starts past bucket 2 */
+    spit(tpath("mono.db"), p, n);           /* data region: no checksum to redo */
+    assert_int_equal(hg_db_open(tpath("mono.db"), 0, &db, &err), HG_EFORMAT);
+    assert_non_null(strstr(err.msg, "bucket index decreases at bucket 2"));
     free(p);
 }
 
 static void
 test_db_lookup_never_reads_outside_a_file_with_garbage_data(void **state)
 {
-    unsigned char  *p, d[32];
+    unsigned char  *p, *orig, junk[4096];
     size_t          n, i, end;
     hg_db_t        *db;
-    hg_db_hit_t     hits[4];
     hg_err_t        err;
-    uint64_t        s = 123, bo;
-    walk_t          w;
-    int             a, round;
+    uint64_t        s = 123, bo, bl;
+    int             a, round, fd;
+    const char     *path = tpath("garbage.db");
 
     (void) state;
     build_rich(tpath("g-src.db"));
-    p = slurp(tpath("g-src.db"), &n);
-    end = meta_end(p);
+    orig = slurp(tpath("g-src.db"), &n);
+    p = malloc(n);
+    assert_non_null(p);
+    end = meta_end(orig);
     for (round = 0; round < 20; round++) {
+        memcpy(p, orig, n);
         for (i = end; i < n; i++) {
             p[i] = (unsigned char) rnd(&s);
         }
-        /* keep what open checks in O(1), so the garbage reaches lookups */
+        /* keep what open reads whole: the bucket index, label termination */
         for (a = 0; a < HG_ALG_COUNT; a++) {
             bo = hg_le64(p + HDR_ALG(a) + ALG_BUCKETS_OFF);
-            hg_put32(p + bo, 0);
-            hg_put32(p + bo + ((uint64_t) 1 << hg_le32(p + HDR_ALG(a)
-                     + ALG_BUCKET_BITS)) * 4, (uint32_t) hg_le64(p + HDR_ALG(a)));
+            bl = hg_db_buckets_len(hg_le32(p + HDR_ALG(a) + ALG_BUCKET_BITS));
+            memcpy(p + bo, orig + bo, bl);
         }
         p[hg_le64(p + HDR_LABELS_OFF) + hg_le64(p + HDR_LABELS_LEN) - 1] = 0;
-        spit(tpath("garbage.db"), p, n);
-        assert_int_equal(hg_db_open(tpath("garbage.db"), 0, &db, &err), HG_OK);
+        spit(path, p, n);
+        assert_int_equal(hg_db_open(path, 0, &db, &err), HG_OK);
         assert_int_equal(hg_db_verify(db, &err), HG_EFORMAT);
-        for (i = 0; i < 2000; i++) {
-            rnd_digest(&s, d, 32);
-            if (i % 2) {
-                /* a digest stored in the garbage: reaches the set index */
-                a = (int) (i % 3);
-                bo = hg_le64(p + HDR_ALG(a) + ALG_DIGESTS_OFF);
-                memcpy(d, p + bo + (i % hg_le64(p + HDR_ALG(a))) * hg_alg_len(a),
-                       hg_alg_len(a));
+        lookups_and_walk(db, p, &s);
+
+        /* now the index itself, changed in place under the mapping */
+        fd = open(path, O_WRONLY);
+        assert_true(fd >= 0);
+        for (a = 0; a < HG_ALG_COUNT; a++) {
+            bo = hg_le64(p + HDR_ALG(a) + ALG_BUCKETS_OFF);
+            bl = hg_db_buckets_len(hg_le32(p + HDR_ALG(a) + ALG_BUCKET_BITS));
+            for (i = 0; i < bl && i < sizeof(junk); i++) {
+                junk[i] = (unsigned char) rnd(&s);
             }
-            (void) hg_db_lookup(db, (hg_alg_t) (i % 3), d, hits, 4);
+            assert_int_equal(pwrite(fd, junk, bl < sizeof(junk) ? bl : sizeof(junk),
+                                    (off_t) bo), (ssize_t) (bl < sizeof(junk) ? bl : sizeof(junk)));
         }
-        memset(&w, 0, sizeof(w));
-        (void) hg_db_foreach(db, walk_cb_any, &w);
+        close(fd);
+        lookups_and_walk(db, p, &s);
         hg_db_close(db);
     }
     free(p);
+    free(orig);
 }
 
 static void
@@ -1160,6 +1229,7 @@ main(void)
         cmocka_unit_test(test_db_open_refuses_bit_flips_in_header_and_metadata),
         cmocka_unit_test(test_db_verify_refuses_bit_flips_anywhere),
         cmocka_unit_test(test_db_open_refuses_hostile_headers),
+        cmocka_unit_test(test_db_open_refuses_bucket_index_that_decreases),
         cmocka_unit_test(test_db_lookup_never_reads_outside_a_file_with_garbage_data),
         cmocka_unit_test(test_db_reference_keeps_mapping_after_path_is_replaced),
         cmocka_unit_test(test_db_failed_write_leaves_target_untouched_and_no_temp_file),
