@@ -23,11 +23,20 @@ rm -rf "$OUT/seeds"
 python3 "$TOP/tests/fuzz/gen_seeds.py" "$OUT/seeds" "$OUT/bin/seed_db" $targets \
     || { echo "fuzz: seed generation failed" >&2; exit 2; }
 
+# CPU seconds (user + system) of this shell's finished children. `times`
+# must run in this shell (a $(...) subshell has no children of its own).
+child_cpu() {
+    times > "$OUT/.times"
+    tail -1 "$OUT/.times" | awk '{ s = 0; for (i = 1; i <= 2; i++) {
+        split($i, p, "m"); s += p[1] * 60 + p[2] } printf "%.1f", s }'
+}
+
 status=0
 for t in $targets; do
     mkdir -p "$OUT/corpus/$t" "$OUT/artifacts/$t" "$OUT/seeds/$t"
     log="$OUT/artifacts/$t/last-run.log"
     t0=$(date +%s)
+    child_cpu > "$OUT/.c0"
     # -timeout: a single input taking 10 s is a hang worth keeping;
     # -rss_limit_mb: the parsers promise bounded memory.
     "$OUT/bin/$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=1024 \
@@ -37,8 +46,11 @@ for t in $targets; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
     wall=$(( $(date +%s) - t0 ))
+    child_cpu > "$OUT/.c1"
+    cpu=$(awk -v a="$(cat "$OUT/.c0")" -v b="$(cat "$OUT/.c1")" \
+          'BEGIN { printf "%.0f", b - a }')
     if [ "$rc" = 0 ]; then
-        echo "fuzz $t: ok, ${wall}s, ${execs:-?} runs, ${cov:-cov: ?}"
+        echo "fuzz $t: ok, ${wall}s wall, ${cpu}s CPU, ${execs:-?} runs, ${cov:-cov: ?}"
     else
         status=1
         echo "fuzz $t: CRASH (exit $rc), see $log and $OUT/artifacts/$t/"
