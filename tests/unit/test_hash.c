@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "hashgate/hash.h"
@@ -253,12 +254,96 @@ test_hash_md5_works_with_fips_only_default_properties(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static long  allocs;
+
+static void *
+count_malloc(size_t n, const char *file, int line)
+{
+    (void) file;
+    (void) line;
+    allocs++;
+    return malloc(n);
+}
+
+static void *
+count_realloc(void *p, size_t n, const char *file, int line)
+{
+    (void) file;
+    (void) line;
+    allocs++;
+    return realloc(p, n);
+}
+
+static void
+count_free(void *p, const char *file, int line)
+{
+    (void) file;
+    (void) line;
+    free(p);
+}
+
+/*
+ * In a child whose OpenSSL has not allocated yet (so the allocator can
+ * still be replaced): no allocation at all while bytes are fed, and at most
+ * one per algorithm per object (OpenSSL 3.0's EVP_DigestInit_ex2 re-creates
+ * the provider's context; nothing of ours allocates).
+ */
+static void
+test_hash_update_never_allocates(void **state)
+{
+    pid_t  pid;
+    int    status;
+
+    (void) state;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static unsigned char  buf[200000];
+        hg_hash_t            *h;
+        hg_digests_t          d;
+        long                  before, in_update = 0, per_object = 0;
+        size_t                off;
+        int                   i;
+
+        if (CRYPTO_set_mem_functions(count_malloc, count_realloc,
+                                     count_free) != 1)
+        {
+            _exit(10);
+        }
+        h = hg_hash_new();
+        if (h == NULL) {
+            _exit(11);
+        }
+        for (i = 0; i < 100; i++) {
+            before = allocs;
+            hg_hash_init(h, HG_ALGS_ALL);
+            per_object += allocs - before;
+            before = allocs;
+            for (off = 0; off < sizeof(buf); off += 1 + (off % 7919)) {
+                hg_hash_update(h, buf + off, 1 + (off % 7919) < sizeof(buf) - off
+                               ? 1 + (off % 7919) : sizeof(buf) - off);
+            }
+            in_update += allocs - before;
+            before = allocs;
+            hg_hash_final(h, &d);
+            per_object += allocs - before;
+        }
+        hg_hash_free(h);
+        _exit(in_update != 0 ? 12 : per_object > 100 * HG_ALG_COUNT ? 13 : 0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int
 main(void)
 {
-    /* first: the child must fetch for itself, not inherit our fetch */
+    /* first: the children must fetch and allocate for themselves, not
+     * inherit our fetch or our allocator */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash_md5_works_with_fips_only_default_properties),
+        cmocka_unit_test(test_hash_update_never_allocates),
         cmocka_unit_test(test_hash_known_vectors_all_algorithms_in_one_pass),
         cmocka_unit_test(test_hash_same_digests_whatever_the_chunking),
         cmocka_unit_test(test_hash_computes_only_the_masked_algorithms),
