@@ -32,6 +32,10 @@ LIBS="-lcrypto -lmagic -lpthread"
 mkdir -p "$OUT/obj/common/lists" "$OUT/obj/gen" "$OUT/bin" "$OUT/gen"
 cd "$TOP"
 
+# Several `make test` runs may share build-fuzz/: one build at a time.
+exec 9> "$OUT/.build.lock"
+flock 9
+
 newest_h=$(ls -t common/include/hashgate/*.h common/*.h tests/unit/json_check.h \
            2>/dev/null | head -1)
 
