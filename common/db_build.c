@@ -285,26 +285,6 @@ hg_dbb_free(hg_dbb_t *b)
     free(b);
 }
 
-static int
-_hg_list_name_ok(const char *name)
-{
-    size_t  n = strlen(name), i;
-
-    if (n == 0 || n > HG_LIST_NAME_MAX) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        unsigned char  c = (unsigned char) name[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-        {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* Find or create; loaded lists are not marked touched. */
 static hg_status_t
 _hg_dbb_list(hg_dbb_t *b, const char *name, const char *version,
@@ -316,7 +296,7 @@ _hg_dbb_list(hg_dbb_t *b, const char *name, const char *version,
     if (version == NULL) {
         version = "";
     }
-    if (!_hg_list_name_ok(name)) {
+    if (!hg_db_list_name_ok(name)) {
         return hg_err_set(err, HG_EINVAL, "bad list name \"%.80s\": 1 to %d "
                           "characters of A-Z a-z 0-9 . _ -", name,
                           HG_LIST_NAME_MAX);

@@ -219,6 +219,31 @@ hg_db_buckets_len(unsigned bits)
     return (((uint64_t) 1 << bits) + 1) * 4;
 }
 
+/*
+ * A list name: 1 to HG_LIST_NAME_MAX bytes of A-Z a-z 0-9 . _ - (it goes
+ * into log lines, headers and file names unquoted). s need only be
+ * readable up to its NUL or HG_LIST_NAME_MAX + 1 bytes.
+ */
+static inline int
+hg_db_list_name_ok(const char *s)
+{
+    size_t  n = strnlen(s, HG_LIST_NAME_MAX + 1), i;
+
+    if (n == 0 || n > HG_LIST_NAME_MAX) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char  c = (unsigned char) s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* ---- the open handle ---- */
 
 typedef struct {

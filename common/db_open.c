@@ -118,27 +118,6 @@ _hg_section(uint64_t *cursor, uint64_t off, int check_off, uint64_t count,
                           file_size);
 }
 
-static int
-_hg_valid_list_name(const char *s, size_t max)
-{
-    size_t  n = strnlen(s, max + 1);
-    size_t  i;
-
-    if (n == 0 || n > max) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        unsigned char  c = (unsigned char) s[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-        {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /*
  * The first bucket whose start is below its predecessor's, or 0. The index
  * is 1/16 byte per row (64 rows a bucket), so this is the one pass at open
@@ -272,7 +251,7 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
             BAD("%s: list %u: name or version outside the string table",
                 path, i);
         }
-        if (!_hg_valid_list_name(db->strings + name, HG_LIST_NAME_MAX)) {
+        if (!hg_db_list_name_ok(db->strings + name)) {
             BAD("%s: list %u: bad list name", path, i);
         }
         if (strnlen(db->strings + ver, HG_DB_VERSION_MAX + 1) > HG_DB_VERSION_MAX) {
