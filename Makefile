@@ -106,8 +106,9 @@ bench-large: all $(BENCH_BIN)
 
 # ASan+UBSan: the unit tests, then the CLI and milter tests and the other
 # integration tests that run our own binaries (the nginx module is loaded by
-# Debian's non-sanitized nginx, so its tests stay with `make test`).
-ASAN_SKIP = test_nginx_*|test_packages*|test_valgrind*
+# Debian's non-sanitized nginx, so its tests stay with `make test`; the fuzz
+# regressions are replayed by sanitized fuzz builds in `make test`).
+ASAN_SKIP = test_nginx_*|test_packages*|test_valgrind*|test_regressions*
 
 asan: deps
 	$(MAKE) BUILD=build-asan CC=clang OPT=-O1 \

@@ -45,13 +45,23 @@ run_one() {
     fi
 }
 
+# ONLY and SKIP are globs, several separated by '|'.
+glob_any() {
+    name=$1; pats=$2
+    set -f
+    for pat in $(echo "$pats" | tr '|' ' '); do
+        case "$name" in $pat) set +f; return 0 ;; esac
+    done
+    set +f
+    return 1
+}
+
 matches() {
-    if [ -n "${SKIP:-}" ]; then
-        case "$1" in $SKIP) return 1 ;; esac
+    if [ -n "${SKIP:-}" ] && glob_any "$1" "$SKIP"; then
+        return 1
     fi
     [ -z "${ONLY:-}" ] && return 0
-    case "$1" in $ONLY) return 0 ;; esac
-    return 1
+    glob_any "$1" "$ONLY"
 }
 
 for t in "$TOP/$BUILD"/tests/test_*; do
