@@ -70,6 +70,7 @@ made_policy = False
 milter = None
 pf = None
 web = None
+made_files = []      # what the test made in the packages' directories
 
 
 def run(args, timeout=600, **kw):
@@ -120,14 +121,6 @@ def unit_settings(path):
                 k, v = line.split("=", 1)
                 out[k] = v
     return out
-
-
-def set_key(text, key, value):
-    """Set "Key value" in milter config text (replacing or appending)."""
-    pat = re.compile(r"^%s\s.*$" % key, re.M | re.I)
-    if pat.search(text):
-        return pat.sub("%s %s" % (key, value), text)
-    return text + "%s %s\n" % (key, value)
 
 
 class PackagedMilter:
@@ -286,22 +279,26 @@ def deb_tests(debdir):
     sock = sock or os.path.join(SOCKDIR, "milter.sock")
 
     # ---- the packaged milter in front of a private Postfix ----
-    hm.HASHGATE = "/usr/bin/hashgate"
-    db = hm.compile_db(os.path.join(tmp, "hashgate.db"),
-                       {"synthetic": [hm.sha256(LISTED)]})
-    evdir = os.path.join(tmp, "evidence")
-    os.makedirs(evdir)
-    shutil.chown(evdir, "hashgate", "hashgate")
-    os.chmod(evdir, 0o750)
-    evlog = os.path.join(evdir, "evidence.log")
-    conf = shipped
-    conf = set_key(conf, "Database", db)
-    conf = set_key(conf, "EvidenceLog", evlog)
-    conf = set_key(conf, "Syslog", "no")
-    conf_path = os.path.join(tmp, "hashgate-milter.conf")
-    with open(conf_path, "w") as f:
-        f.write(conf)
-    os.chmod(conf_path, 0o644)
+    # The shipped configuration as it is: the database where it says, the
+    # evidence log in /var/log/hashgate; both are removed before purging.
+    m = re.search(r"^Database\s+(\S+)$", shipped, re.M)
+    db = m.group(1) if m else os.path.join(DBDIR, "hashgate.db")
+    m = re.search(r"^EvidenceLog\s+(\S+)$", shipped, re.M)
+    evlog = m.group(1) if m else os.path.join(LOGDIR, "evidence.log")
+    made_files.append(db)
+    lst = os.path.join(tmp, "synthetic.txt")
+    with open(lst, "w") as f:
+        f.write(hm.sha256(LISTED) + "\n")
+    r = run(["/usr/bin/hashgate", "compile", "-o", db, "synthetic=" + lst])
+    check(r.returncode == 0 and stat.S_IMODE(os.stat(db).st_mode) == 0o644,
+          "the packaged hashgate compiles a database into %s (mode 0644)"
+          % DBDIR, r.stderr[-800:])
+    r = run(["runuser", "-u", "hashgate", "--", "/usr/sbin/hashgate-milter",
+             "-t"])
+    check(r.returncode == 0,
+          "hashgate-milter -t, run as hashgate, accepts the shipped "
+          "configuration", r.stdout + r.stderr)
+    conf_path = CONF
 
     milter = PackagedMilter(conf_path, os.path.join(tmp, "milter.stderr"))
     started = milter.start(sock)
@@ -332,11 +329,11 @@ def deb_tests(debdir):
           "Postfix delivers a clean mail through the milter",
           "%d %s" % (code, text))
 
-    # logrotate as shipped (paths and signal pointed at this milter):
-    # after the rotation, records must go to the new file
+    # logrotate as shipped (only the signal pointed at this milter, which
+    # systemd does not run here): after the rotation, records must go to
+    # the new file
     with open("/etc/logrotate.d/hashgate-milter") as f:
         lr = f.read()
-    lr = lr.replace("/var/log/hashgate/*.log", evdir + "/*.log")
     lr = re.sub(r"postrotate.*endscript",
                 "postrotate\n\t\tkill -HUP %d\n\tendscript" % milter.proc.pid,
                 lr, flags=re.S)
@@ -359,6 +356,8 @@ def deb_tests(debdir):
     milter.stop()
     pf.close()
     pf = None
+    for f in os.listdir(LOGDIR):        # this test's records only
+        os.unlink(os.path.join(LOGDIR, f))
 
     # ---- the packaged module in a private nginx ----
     ngx.HG_BIN = "/usr/bin"
@@ -425,6 +424,9 @@ def deb_tests(debdir):
                 shipped_paths.add(line)
     shipped_paths |= {SOCKDIR, LOGDIR, DBDIR, "/etc/hashgate", MODLINK,
                       MODLINK + ".removed"}
+    for f in made_files:                # the operator's, not the package's
+        if os.path.exists(f):
+            os.unlink(f)
     r1 = dpkg("-r", *PKGS)
     r2 = dpkg("-P", *PKGS)
     left = leftovers(sorted(shipped_paths))
@@ -565,6 +567,13 @@ finally:
                 pass
     if pf is not None:
         pf.close()
+    for f in made_files:
+        if os.path.exists(f):
+            os.unlink(f)
+    # the guard above found no records there: whatever is there now is ours
+    if os.path.isdir(LOGDIR):
+        for f in os.listdir(LOGDIR):
+            os.unlink(os.path.join(LOGDIR, f))
     purge_all()
     for p in (SOCKDIR, LOGDIR):
         if os.path.isdir(p) and not os.listdir(p):
