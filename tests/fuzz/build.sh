@@ -11,6 +11,7 @@
 #   fuzz_reader_NAME       one per common/lists/read_NAME.c
 #   fuzz_unpack_message    the MIME parser on mail      } once common/ has
 #   fuzz_unpack_formdata   the same on form-data bodies } hg_unpack_new
+#   fuzz_pipeline          unpack -> scan -> magic -> decide -> record }
 #   fuzz_decode_b64/qp/uu  each transfer decoder (common/decode.h), chunked
 #                          against whole
 #   fuzz_milter_conf       hashgate-milter's config parser (milter/conf.c)
@@ -105,6 +106,7 @@ done
 if grep -qs '^hg_unpack_new' common/*.c; then
     link fuzz_unpack_message tests/fuzz/fuzz_unpack.c
     link fuzz_unpack_formdata tests/fuzz/fuzz_unpack.c -DHG_FUZZ_FORMDATA
+    link fuzz_pipeline tests/fuzz/fuzz_pipeline.c
 fi
 if [ -f common/decode.h ]; then
     link fuzz_decode_b64 tests/fuzz/fuzz_decode.c -DHG_FUZZ_B64

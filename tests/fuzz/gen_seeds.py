@@ -234,6 +234,25 @@ def milter_conf_seeds():
     }
 
 
+def pipeline_seeds():
+    import base64
+    one = b"synthetic listed object one\n"
+    two = b"synthetic listed object two\n"
+    msg = (b"From: a@example.org\r\nMessage-ID: <x@example.org>\r\n"
+           b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+           b"Content-Type: image/png; name=\"=?UTF-8?Q?na=C3=AFve=0A.png?=\"\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(one)
+           + b"--b\r\nContent-Type: text/plain\r\n"
+           b"Content-Disposition: attachment; filename*=UTF-8''%FF%C0%AF.txt\r\n\r\n"
+           + two + b"\r\n--b\r\nContent-Type: text/plain\r\n\r\nclean\r\n--b--\r\n")
+    plain = b"Subject: x\r\n\r\n" + one
+    out = {}
+    for first in (0x00, 0x01, 0x06, 0x0F, 0xF3):
+        out["mixed-%02x" % first] = bytes([first]) + msg
+        out["plain-%02x" % first] = bytes([first]) + plain
+    return out
+
+
 def mime_seeds(which):
     out = {}
     src = MSGS if which == "message" else FORMS
@@ -252,6 +271,7 @@ def main():
             "fuzz_unpack_message": lambda: mime_seeds("message"),
             "fuzz_unpack_formdata": lambda: mime_seeds("formdata"),
             "fuzz_milter_conf": milter_conf_seeds,
+            "fuzz_pipeline": pipeline_seeds,
             "fuzz_decode_b64": lambda: decode_seeds("b64"),
             "fuzz_decode_qp": lambda: decode_seeds("qp"),
             "fuzz_decode_uu": lambda: decode_seeds("uu")}

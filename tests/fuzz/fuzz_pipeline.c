@@ -1,0 +1,209 @@
+/*
+ * fuzz_pipeline.c - libFuzzer target for the whole path a mail takes in the
+ * milter: hg_unpack -> hg_scan per part -> libmagic -> hg_decide ->
+ * hg_verdict_merge -> hg_record_format, with the part's attacker-chosen
+ * strings (path, file name, types, encoding) in the record.
+ *
+ * A small database (built once, from synthetic strings) lists some bytes
+ * the seeds contain, so matches and records happen. Every record must pass
+ * the strict JSON validator; a part that cannot be scanned must never merge
+ * into a clean verdict.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hashgate/db.h"
+#include "hashgate/decide.h"
+#include "hashgate/magic.h"
+#include "hashgate/record.h"
+#include "hashgate/scan.h"
+#include "hashgate/unpack.h"
+#include "json_check.h"
+
+#define FUZZ_MAX_TOTAL  (4 * 1024 * 1024)
+
+/* Bytes the database lists; gen_seeds.py puts them in attachments. */
+static const char *const listed[] = { "synthetic listed object one\n",
+                                      "synthetic listed object two\n" };
+
+typedef struct {
+    hg_scan_t      *scan;
+    hg_magic_t     *magic;
+    hg_policy_t     policy;
+    hg_verdict_t    merged;
+    hg_json_t       j;
+    int             open;
+    hg_status_t     part_status;
+} px_t;
+
+static hg_db_t     *db;
+static hg_magic_t  *magic;
+
+static void
+init_once(void)
+{
+    hg_dbb_t       *b;
+    hg_hash_t      *h;
+    hg_digests_t    d;
+    hg_entry_t      e;
+    hg_err_t        err;
+    uint32_t        blk, alw;
+    char            path[64];
+    size_t          i;
+
+    b = hg_dbb_new();
+    h = hg_hash_new();
+    if (b == NULL || h == NULL
+        || hg_dbb_list(b, "block-a", "v1", HG_LIST_BLOCK, &blk, &err) != HG_OK
+        || hg_dbb_list(b, "allow-b", "", HG_LIST_ALLOW, &alw, &err) != HG_OK) {
+        abort();
+    }
+    for (i = 0; i < 2; i++) {
+        hg_hash_init(h, HG_ALGS_ALL);
+        hg_hash_update(h, listed[i], strlen(listed[i]));
+        hg_hash_final(h, &d);
+        memset(&e, 0, sizeof(e));
+        e.alg = i ? HG_ALG_MD5 : HG_ALG_SHA256;
+        memcpy(e.digest, d.d[e.alg], hg_alg_len(e.alg));
+        e.label = "synthetic \"label\"\n";
+        hg_dbb_add(b, blk, &e);
+        if (i == 1) {
+            e.alg = HG_ALG_SHA1;
+            memcpy(e.digest, d.d[e.alg], hg_alg_len(e.alg));
+            hg_dbb_add(b, alw, &e);
+        }
+    }
+    /* the mapping outlives the name */
+    snprintf(path, sizeof(path), "/tmp/hg-fuzz-pipeline-%d.db", (int) getpid());
+    if (hg_dbb_write(b, path, 1, &err) != HG_OK
+        || hg_db_open(path, 0, &db, &err) != HG_OK) {
+        abort();
+    }
+    unlink(path);
+    hg_dbb_free(b);
+    hg_hash_free(h);
+    magic = hg_magic_new(&err);     /* NULL is tolerated by hg_magic_type */
+}
+
+static hg_status_t
+part_begin(void *ctx, const hg_part_info_t *info)
+{
+    px_t  *p = ctx;
+
+    (void) info;
+    p->open = 1;
+    p->part_status = hg_scan_begin(p->scan);
+    return HG_OK;
+}
+
+static hg_status_t
+part_data(void *ctx, const unsigned char *buf, size_t len)
+{
+    px_t  *p = ctx;
+
+    if (p->part_status == HG_OK) {
+        p->part_status = hg_scan_update(p->scan, buf, len);
+    }
+    return HG_OK;
+}
+
+static hg_status_t
+part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
+{
+    px_t              *p = ctx;
+    hg_scan_result_t   res;
+    hg_verdict_t       v;
+    hg_record_t        r;
+    hg_status_t        st;
+    char               type[128];
+
+    (void) stats;
+    p->open = 0;
+    st = p->part_status == HG_OK ? hg_scan_end(p->scan, &res) : p->part_status;
+    v = hg_decide(&p->policy, st == HG_OK ? &res : NULL, st);
+    hg_verdict_merge(&p->merged, &v);
+    if (st == HG_OK) {
+        hg_magic_type(magic, res.head, res.head_len, type, sizeof(type));
+    } else {
+        type[0] = '\0';
+    }
+
+    memset(&r, 0, sizeof(r));
+    r.channel = "smtp";
+    r.part = info->path;
+    r.filename = info->filename;
+    r.declared_type = info->content_type;
+    r.detected_type = type;
+    r.encoding = info->encoding;
+    r.res = st == HG_OK ? &res : NULL;
+    r.verdict = &v;
+    hg_record_add(&r, "field_name", info->field_name);
+    hg_record_add(&r, "queue_id", "4XyzFUZZ");
+    if (hg_record_format(&r, &p->j) != HG_OK
+        || jc_validate(p->j.buf, p->j.len) != 0) {
+        abort();
+    }
+    return HG_OK;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static px_t         p;
+    hg_unpack_limits_t  lim;
+    hg_unpack_cb_t      cb = { part_begin, part_data, part_end };
+    hg_unpack_t        *u;
+    hg_err_t            err;
+    hg_verdict_t        fail;
+    hg_status_t         st = HG_OK;
+    size_t              off, n, step;
+
+    if (db == NULL) {
+        init_once();
+        p.scan = hg_scan_new(db, 0);
+        if (p.scan == NULL) {
+            abort();
+        }
+        hg_json_init(&p.j);
+    }
+    if (size < 1) {
+        return 0;
+    }
+    hg_policy_init(&p.policy);
+    p.policy.monitor = data[0] & 1;
+    p.policy.on_fail = (data[0] & 2) ? HG_FAIL_ACCEPT : HG_FAIL_TEMPFAIL;
+    p.policy.default_action = (hg_action_t) (HG_ACT_LOG + (data[0] >> 2) % 4);
+    step = (size_t) (data[0] >> 4) * 97 + 1;
+    data++;
+    size--;
+    memset(&p.merged, 0, sizeof(p.merged));
+
+    hg_unpack_limits_default(&lim);
+    lim.max_total_bytes = FUZZ_MAX_TOTAL;
+    u = hg_unpack_new(HG_UNPACK_MESSAGE, NULL, &lim, &cb, &p, &err);
+    if (u == NULL) {
+        abort();
+    }
+    for (off = 0; off < size && st == HG_OK; off += n) {
+        n = size - off < step ? size - off : step;
+        st = hg_unpack_feed(u, data + off, n, &err);
+    }
+    if (st == HG_OK) {
+        st = hg_unpack_finish(u, &err);
+    }
+    hg_unpack_free(u);
+
+    /* what the milter does with a message it could not parse to the end */
+    if (st != HG_OK) {
+        fail = hg_decide(&p.policy, NULL, st);
+        hg_verdict_merge(&p.merged, &fail);
+        if (p.merged.action == HG_ACT_NONE || p.merged.action == HG_ACT_LOG
+            || p.merged.action == HG_ACT_TAG) {
+            abort();            /* unscanned must not look scanned */
+        }
+    }
+    return 0;
+}
