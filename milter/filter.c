@@ -74,6 +74,7 @@ typedef struct {
     int                 have_verdict;
     hit_t              *hits;
     size_t              nhits;
+    size_t              hits_cap;
     char                fail_msg[HG_ERR_MAX];
 } conn_t;
 
@@ -167,7 +168,7 @@ _msg_cleanup(conn_t *c)
     c->mail_from = c->rcpts = c->message_id = NULL;
     c->rcpts_len = 0;
     c->hits = NULL;
-    c->nhits = 0;
+    c->nhits = c->hits_cap = 0;
     c->queue_id[0] = '\0';
     c->fail_msg[0] = '\0';
     c->in_msg = c->decided = c->ignore = c->have_verdict = 0;
@@ -241,10 +242,15 @@ _part_done(conn_t *c, hg_scan_t *s, const hg_part_info_t *info,
                "parts; no record for this one", c->queue_id[0] ? c->queue_id
                : "-", info->path, MAX_HITS);
     } else {
-        if (c->hits == NULL
-            && (c->hits = calloc(MAX_HITS, sizeof(*c->hits))) == NULL)
-        {
-            return HG_ENOMEM;
+        if (c->nhits == c->hits_cap) {
+            size_t  cap = c->hits_cap ? c->hits_cap * 2 : 4;
+            hit_t  *p = realloc(c->hits, cap * sizeof(*p));
+
+            if (p == NULL) {
+                return HG_ENOMEM;
+            }
+            c->hits = p;
+            c->hits_cap = cap;
         }
         h = &c->hits[c->nhits];
         memset(h, 0, sizeof(*h));
