@@ -9,6 +9,8 @@
 # $BUILD/nginx-src and rebuilt incrementally: objs/Makefile tracks the
 # module's sources and our headers; a newer libhashgate.a forces a relink.
 # Output goes to $BUILD/nginx-module.log and is shown only on failure.
+# HG_NGX_CC_OPT / HG_NGX_LD_OPT add compiler and linker flags (e.g. for a
+# sanitizer build, whose nginx is then run with the runtime in LD_PRELOAD).
 set -eu
 
 BUILD=${BUILD:-build}
@@ -40,15 +42,16 @@ fi
 
 # Reconfigure when the module's config (its source list) or the flags change.
 stamp=$SRC/.hashgate-configured
-want="$CC $(cat "$NGX_DEV/conf_flags") $(cksum < "$TOP/nginx-module/config")"
+CC_OPT="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -Wdate-time -D_FORTIFY_SOURCE=2 ${HG_NGX_CC_OPT:-}"
+LD_OPT="-Wl,-z,relro -Wl,-z,now -fPIC ${HG_NGX_LD_OPT:-}"
+want="$CC $CC_OPT $LD_OPT $(cat "$NGX_DEV/conf_flags") $(cksum < "$TOP/nginx-module/config")"
 if [ ! -f "$SRC/objs/Makefile" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     # conf_flags is a bash array assignment: NGX_CONF_FLAGS=( ... )
     flags=$(sed -n 's/^NGX_CONF_FLAGS=( *\(.*\) *)$/\1/p' "$NGX_DEV/conf_flags")
     [ -n "$flags" ] || fail "cannot read $NGX_DEV/conf_flags"
     # shellcheck disable=SC2086
     (cd "$SRC" && ./configure $flags --with-cc="$CC" \
-        --with-cc-opt="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -Wdate-time -D_FORTIFY_SOURCE=2" \
-        --with-ld-opt="-Wl,-z,relro -Wl,-z,now -fPIC" \
+        --with-cc-opt="$CC_OPT" --with-ld-opt="$LD_OPT" \
         --add-dynamic-module="$TOP/nginx-module") >> "$LOG" 2>&1 \
         || fail "nginx configure failed"
     echo "$want" > "$stamp"

@@ -340,9 +340,14 @@ class Nginx:
             f.write(self.render(self.http))
 
     def cmd(self, *args, conf=None):
+        # HG_NGINX_PRELOAD: a sanitizer runtime for a sanitized module
+        env = dict(os.environ)
+        if os.environ.get("HG_NGINX_PRELOAD"):
+            env["LD_PRELOAD"] = os.environ["HG_NGINX_PRELOAD"]
+            env.setdefault("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1")
         return subprocess.run([NGINX, "-p", self.prefix + "/", "-c",
                                conf or self.conf] + list(args),
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=env)
 
     def test_conf(self, http):
         """nginx -t on a config with this http part: (rc, output, path)."""
@@ -445,9 +450,11 @@ class Nginx:
             return ""
 
     def crashes(self):
-        """Error log lines of workers that died on a signal."""
+        """Error log lines of workers that died on a signal, and sanitizer
+        reports (nginx sends its stderr to the error log)."""
         return [l for l in self.error_log().splitlines()
-                if "exited on signal" in l]
+                if "exited on signal" in l or "runtime error:" in l
+                or "AddressSanitizer" in l]
 
     def access_log(self):
         try:
