@@ -5,11 +5,13 @@
  * size, it finds every leaf part, decodes its transfer encoding (base64,
  * quoted-printable, uuencode, 7bit/8bit/binary) and hands the decoded bytes
  * to callbacks as they come; it never holds a whole part or message.
- * every multipart type nests, message/rfc822 and message/global recurse. Part paths
- * are as in IMAP: "1", "2", "2.1". uuencoded blocks ("begin 644 name")
- * inside text bodies become parts of their own ("1.u1"). Every limit
- * reached gives HG_ELIMIT from feed/finish with a message, never a silent
- * pass.
+ * Every multipart type nests; message/rfc822 and message/global recurse.
+ * Part paths are as in IMAP BODYSTRUCTURE: "1", "2", "2.1" (common/unpack.c
+ * spells out the rules). uuencoded blocks ("begin 644 name") inside text
+ * bodies become parts of their own ("1.u1") through the embedded callbacks.
+ * Main parts come one at a time: part_begin, part_data..., part_end. Every
+ * limit reached gives HG_ELIMIT from feed/finish with a message naming the
+ * limit, never a silent pass; any error sticks.
  */
 #ifndef HASHGATE_UNPACK_H
 #define HASHGATE_UNPACK_H
