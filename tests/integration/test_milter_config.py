@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import hgmilter as hm  # noqa: E402
@@ -115,6 +116,33 @@ try:
     rc = m.stop()
     ok(rc == 0 and "stopping" in m.log(), "SIGTERM stops it cleanly (exit 0)",
        "rc=%s" % rc)
+
+    # without -f: daemonises, writes PidFile, which it removes at exit
+    # (the run directory belongs to the milter's user, as systemd makes it)
+    run_dir = os.path.join(tmp, "run")
+    os.makedirs(run_dir)
+    shutil.chown(run_dir, hm.RUN_AS)
+    pid_file = os.path.join(run_dir, "hashgate-milter.pid")
+    m = hm.Milter(tmp, db, PidFile=pid_file, Syslog="no")
+    m.write_conf()
+    p = run("-c", m.conf)
+    pid = None
+    for _ in range(100):
+        if os.path.exists(pid_file) and m._listening():
+            pid = int(open(pid_file).read())
+            break
+        time.sleep(0.05)
+    ok(p.returncode == 0 and pid is not None and os.path.exists("/proc/%d" % pid),
+       "without -f it detaches, listens and writes its pid to PidFile",
+       "rc=%d %s" % (p.returncode, p.stderr))
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(200):
+            if not os.path.exists("/proc/%d" % pid):
+                break
+            time.sleep(0.05)
+        ok(not os.path.exists("/proc/%d" % pid) and not os.path.exists(pid_file),
+           "SIGTERM stops the daemon and its PidFile is removed")
 
     # inet socket: listens on the loopback port given
     m = hm.Milter(tmp, db, transport="inet")
