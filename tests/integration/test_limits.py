@@ -1,12 +1,14 @@
 """test_limits.py - hostile sizes and shapes through the real binaries.
 
 Each input of issue 8's "Limits" list goes through `hashgate scan` (piped
-on stdin, as a server would stream it) and through hashgate-milter behind
-a private Postfix with its default limits. For each: the verdict the
-configuration defines (an ERROR line and exit 2 from the CLI, 451 from the
-milter with OnFail tempfail), peak memory that stays small whatever the
-input size, and the next message still scanned (a listed attachment after
-the hostile input is still found). Every listed item is seeded random
+on stdin, as a server would stream it), through hashgate-milter behind a
+private Postfix and, as form uploads, through nginx with the module, all
+with their default limits. For each: the verdict the configuration
+defines (an ERROR line and exit 2 from the CLI, 451 from the milter with
+OnFail tempfail, 503 from nginx with hashgate_on_error tempfail), peak
+memory that stays small whatever the input size, and the next message or
+upload still scanned (a listed attachment after the hostile input is
+still found). Every listed item is seeded random
 bytes; nothing is stored but small messages in a temp dir - the 2 GB
 attachment is generated while it is piped.
 
@@ -29,6 +31,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import hgmilter as hm  # noqa: E402
+import nginx as N  # noqa: E402
 from postfix import Postfix  # noqa: E402
 
 # Peak RSS allowed for one CLI scan: it measures ~6 MB here whatever the
@@ -37,6 +40,8 @@ from postfix import Postfix  # noqa: E402
 CLI_RSS_MAX_KB = 32 * 1024
 # The milter after every hostile mail (threads, libmilter buffers included).
 MILTER_RSS_MAX_KB = 96 * 1024
+# Private RSS of one nginx worker after every hostile upload (~1 MB here).
+NGINX_RSS_MAX = 32 << 20
 # One CLI run; the 2 GB stream takes ~11 s here.
 CLI_TIMEOUT = 240
 
@@ -260,8 +265,19 @@ def stream_chunks(raw_block, copies, boundary="big"):
     yield ("--%s--\r\n" % boundary).encode()
 
 
+NGINX_HTTP = r"""
+    hashgate_database {tmp}/db.hgdb;
+    client_max_body_size 128m;
+    server {
+        listen 127.0.0.1:{port};
+        hashgate on;
+        location / { proxy_pass http://recorder; }
+    }
+"""
+
 pf = None
 m = None
+ng = None
 try:
     hm.check_tool(hm.HASHGATE)
     hm.check_tool(hm.MILTER)
@@ -403,6 +419,79 @@ try:
     ok(code == 250, "milter with the empty database: an attachment is "
        "accepted as clean", "%d %s" % (code, text))
 
+    # ---- nginx with the module: the same shapes as form uploads ----
+    m.stop()
+    m = None
+    pf.close()
+    pf = None
+    os.makedirs(os.path.join(tmp, "ngx"))
+    ng = N.Nginx(http=NGINX_HTTP, tmp=os.path.join(tmp, "ngx"))
+    shutil.copy(db, os.path.join(ng.tmp, "db.hgdb"))
+    os.chmod(os.path.join(ng.tmp, "db.hgdb"), 0o644)
+    ng.start()
+
+    def upload(body, ctype):
+        return N.http_request(ng.port, "POST", "/up", body,
+                              {"Content-Type": ctype}, timeout=120)[0]
+
+    def next_upload(what):
+        body, ctype = N.multipart([("file", "n.bin", None, NEXT_LISTED)])
+        st = upload(body, ctype)
+        ok(st == 403, "nginx, after %s: the next upload is scanned (403)"
+           % what, "status %d" % st)
+
+    body, ctype = N.multipart([("f%d" % i, None, None, b"x")
+                               for i in range(NPARTS)]
+                              + [("file", "l.bin", None, LISTED)])
+    st = upload(body, ctype)
+    ok(st == 503, "nginx, a form of %d parts: 503 (hashgate_on_error "
+       "default)" % NPARTS, "status %d" % st)
+    next_upload("%d parts" % NPARTS)
+
+    nested = deep_multipart(DEPTH, LISTED).split(b"\r\n\r\n", 1)[1]
+    body = (b'--top\r\nContent-Disposition: form-data; name="x"\r\n'
+            b'Content-Type: multipart/mixed; boundary="d1"\r\n\r\n'
+            + nested + b"\r\n--top--\r\n")
+    st = upload(body, "multipart/form-data; boundary=top")
+    ok(st == 503, "nginx, %d-deep multipart inside a form: 503" % DEPTH,
+       "status %d" % st)
+    next_upload("%d-deep nesting" % DEPTH)
+
+    for what, first, want in (("a listed part", LISTED, 403),
+                              ("a clean part", hm.blob(8105, 3000), 200)):
+        body = (N.multipart([("file", "a.bin", None, first)], "top")[0]
+                [:-len(b"--top--\r\n")]
+                + b'--top\r\nContent-Disposition: form-data; name="x"\r\n'
+                b"\r\n" + b"x" * (64 << 20))
+        st = upload(body, "multipart/form-data; boundary=top")
+        ok(st == want, "nginx, %s then a 64 MB part whose boundary never "
+           "comes: %d" % (what, want), "status %d" % st)
+    next_upload("a boundary that never comes")
+
+    body = (b'--top\r\nContent-Disposition: form-data; name="x"; '
+            b'filename="g.jpg"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+            + garbage_base64(100_000).split(b"\r\n\r\n", 2)[2]
+            .rsplit(b"\r\n--g--", 1)[0]
+            + b"\r\n--top--\r\n")
+    st = upload(body, "multipart/form-data; boundary=top")
+    ok(st == 200, "nginx, base64 full of garbage in a form part: passed "
+       "as clean (200)", "status %d" % st)
+    next_upload("garbage base64")
+
+    rss = [N.private_rss(p) for p in ng.worker_pids()]
+    ok(rss and max(rss) < NGINX_RSS_MAX and not ng.crashes(),
+       "nginx workers after every hostile upload: private RSS %s kB, none "
+       "died" % [r >> 10 for r in rss], "%r %r" % (rss, ng.crashes()))
+
+    shutil.copy(empty_db, os.path.join(ng.tmp, "db.new"))
+    os.chmod(os.path.join(ng.tmp, "db.new"), 0o644)
+    os.rename(os.path.join(ng.tmp, "db.new"), os.path.join(ng.tmp, "db.hgdb"))
+    ng.reload()
+    body, ctype = N.multipart([("file", "n.bin", None, NEXT_LISTED)])
+    st = upload(body, ctype)
+    ok(st == 200, "nginx with the empty database: the upload passes as "
+       "clean (200)", "status %d" % st)
+
 except Exception as e:  # a missing binary or server is a failure
     import traceback
     traceback.print_exc()
@@ -417,5 +506,10 @@ finally:
         if ok.failed:
             print("# maillog tail:\n# " + pf.log_tail(15).replace("\n", "\n# "))
         pf.close()
+    if ng is not None:
+        if ok.failed:
+            print("# nginx error log tail:\n# " + "\n# ".join(
+                ng.error_log().splitlines()[-10:]))
+        ng.cleanup()
     shutil.rmtree(tmp, ignore_errors=True)
 ok.exit()
