@@ -851,6 +851,7 @@ ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
 static ngx_int_t
 ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
 {
+    char                          *what;
     u_char                        *declared;
     hg_err_t                       err;
     ngx_int_t                      rc;
@@ -865,6 +866,7 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
     r = ctx->request;
     log = r->connection->log;
     hlcf = ctx->conf;
+    what = "body not scanned";
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hashgate_module);
 
     ctx->decided = 1;
@@ -963,6 +965,7 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
         if (ctx->verdict.action == HG_ACT_LOG
             || ctx->verdict.action == HG_ACT_TAG)
         {
+            what = "a match not recorded";
             v = hg_decide(hlcf->policy, NULL, HG_EIO);
             ctx->verdict.action = v.action;
             ctx->verdict.failed = 1;
@@ -988,15 +991,15 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
 
     case HG_ACT_TEMPFAIL:
         ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "hashgate: body not scanned (%s), rejected",
+                      "hashgate: %s (%s), rejected", what,
                       hg_status_str(ctx->verdict.fail_status));
         rc = NGX_HTTP_SERVICE_UNAVAILABLE;
         break;
 
     case HG_ACT_ACCEPT:
         ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "hashgate: body not scanned (%s), passed by "
-                      "\"hashgate_on_error pass\"",
+                      "hashgate: %s (%s), passed by "
+                      "\"hashgate_on_error pass\"", what,
                       hg_status_str(ctx->verdict.fail_status));
         rc = NGX_OK;
         break;

@@ -5,7 +5,8 @@ A form without its final boundary, a boundary over 70 characters, 10,000
 parts, NULs in part headers and an overlong header line: each gets the
 verdict hashgate_on_error says (503 by default, passed and logged with
 "pass"), a listed part is still caught where the parser could reach it,
-and no worker dies.
+and no worker dies. An evidence log on a full disk (/dev/full): a match
+that cannot be recorded gets the fail verdict too.
 """
 
 import os
@@ -31,10 +32,22 @@ HTTP = r"""
             hashgate_max_parts 20000;
             proxy_pass http://recorder;
         }
+        location /full/ {
+            hashgate_evidence_log /dev/full;
+            hashgate_list_action logme log;
+            proxy_pass http://recorder;
+        }
+        location /full-pass/ {
+            hashgate_evidence_log /dev/full;
+            hashgate_list_action logme log;
+            hashgate_on_error pass;
+            proxy_pass http://recorder;
+        }
     }
 """
 
 LISTED = N.payload(401, 12000)
+LOGGED = N.payload(406, 3000)
 
 
 def form(parts, boundary="b0undary", final=True):
@@ -61,7 +74,8 @@ def post(ng, path, body, ctype):
 
 
 def run(t, ng):
-    N.make_db(os.path.join(ng.tmp, "db.hgdb"), {"cam": [LISTED]})
+    N.make_db(os.path.join(ng.tmp, "db.hgdb"),
+              {"cam": [LISTED], "logme": [LOGGED]})
     ng.start()
     workers = ng.worker_pids()
 
@@ -127,6 +141,20 @@ def run(t, ng):
               "multipart/form-data; boundary=b0undary")
     t.check(st in (200, 503), "random bytes declared as a form: passed or "
             "refused, never a crash", "status %d" % st)
+
+    # evidence log on a full disk
+    st = [N.http_request(ng.port, "POST", p, d)[0]
+          for p, d in (("/full/listed", LISTED), ("/full/logged", LOGGED),
+                       ("/full-pass/logged", LOGGED),
+                       ("/full/clean", N.payload(407, 2000)))]
+    log = ng.error_log()
+    t.check(st == [403, 503, 200, 200],
+            "evidence log full: a rejected match is still rejected, a "
+            "log-only match gets hashgate_on_error (503, or passed with "
+            "pass), clean uploads pass", str(st))
+    t.check("No space left on device" in log
+            and "a match not recorded" in log,
+            "the full evidence log is logged", log[-600:])
 
     st, _ = N.http_request(ng.port, "POST", "/after", N.payload(405, 1000))
     t.check(st == 200, "the next normal upload is served", "status %d" % st)
