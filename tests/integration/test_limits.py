@@ -191,8 +191,10 @@ def run_cli(args, feed):
     with open(errpath, "wb") as errf:
         p = subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, rsspath,
                               hm.HASHGATE] + args, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=errf)
-    timer = threading.Timer(CLI_TIMEOUT, p.kill)
+                             stdout=subprocess.PIPE, stderr=errf,
+                             start_new_session=True)
+    # the launcher and hashgate both, so a hung scan cannot hang the test
+    timer = threading.Timer(CLI_TIMEOUT, os.killpg, (p.pid, signal.SIGKILL))
     timer.start()
 
     def writer():
