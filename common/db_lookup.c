@@ -3,12 +3,14 @@
  * entries, and describe its lists.
  *
  * Every process maps the same file, so nothing here writes to it or keeps
- * state between calls. A bucket table on the leading digest bits narrows a
- * lookup to a few rows searched in place. hg_db_open() checked the header,
- * the metadata and where every section lies; the contents of the large
- * sections (bucket bounds, set index values, extras rows, label offsets)
- * were not read at open, so each is clamped or checked here as it is used:
- * a file with garbage in those regions gives wrong answers (and fails
+ * state between calls. A bucket index on the leading digest bits narrows a
+ * lookup to one bucket of about 64 rows, searched in place. hg_db_open()
+ * checked the header, the metadata, where every section lies and the
+ * bucket index; the contents of the other data sections (set index
+ * values, extras rows, label offsets) were not read at open, so each is
+ * checked here as it is used, and bucket bounds are clamped again because
+ * a file changed in place under a live shared mapping changes them too. A
+ * file with garbage in those regions gives wrong answers (and fails
  * hg_db_verify), never a read outside the mapping.
  */
 #include <stdlib.h>
@@ -101,7 +103,9 @@ _hg_row_hits(const hg_db_t *db, const hg_db_alg_t *al, uint64_t row,
         hits[i].label = NULL;
     }
     if ((v & SETIDX_EXTRAS) && n > 0) {
-        for (x = _hg_extras_find(al, row); x < al->nextras; x++) {
+        /* at most one record per list of the row, even in a corrupt file */
+        x = _hg_extras_find(al, row);
+        for (i = 0; i < count && x < al->nextras; i++, x++) {
             const unsigned char  *r = al->extras + x * EXTRA_REC;
 
             if (hg_le32(r + EXTRA_ROW) != row) {
@@ -135,11 +139,11 @@ _hg_row_cmp(const hg_db_alg_t *al, uint64_t r, const unsigned char *d,
 #define HG_DB_PREFETCH  3
 
 /*
- * The bucket of the leading bits gives rows [lo, hi) (clamped: the middle of
- * the index is not validated at open); the next 32 bits of the digest say
- * where in the bucket it should be, since digests are uniform. From that
- * row, walk a few rows towards the key, then bisect what is left; so a
- * skewed or corrupted table costs O(log n), never a read outside it.
+ * The bucket of the leading bits gives rows [lo, hi) (clamped, see the top
+ * of this file); the next 32 bits of the digest say where in the bucket it
+ * should be, since digests are uniform. From that row, walk a few rows
+ * towards the key, then bisect what is left; so a skewed or corrupted table
+ * costs O(log n), never a read outside it.
  */
 size_t
 hg_db_lookup(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
