@@ -485,7 +485,6 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     ngx_http_hashgate_loc_conf_t *hlcf)
 {
     u_char                         *ct;
-    hg_err_t                        err;
     ngx_str_t                      *type;
     ngx_pool_cleanup_t             *cln;
     hg_unpack_cb_t                  cb;
@@ -568,21 +567,18 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
         cb.part_data = ngx_http_hashgate_part_data;
         cb.part_end = ngx_http_hashgate_part_end;
 
+        /* a failure here is logged once, by ngx_http_hashgate_decide() */
         ctx->part = ngx_http_hashgate_scan_get(hmcf);
         if (ctx->part == NULL) {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "hashgate: cannot create a scan context");
-            ctx->part_status = HG_ENOMEM;
+            ctx->part_status = hg_err_set(&ctx->part_err, HG_ENOMEM,
+                                          "cannot create a scan context");
             return ctx;
         }
 
-        err.msg[0] = '\0';
+        ctx->part_err.msg[0] = '\0';
         ctx->unpack = hg_unpack_new(HG_UNPACK_FORMDATA, (char *) ct, &limits,
-                                    &cb, ctx, &err);
+                                    &cb, ctx, &ctx->part_err);
         if (ctx->unpack == NULL) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "hashgate: multipart body not scannable: %s",
-                          err.msg);
             ctx->part_status = HG_EFORMAT;
         }
     }
@@ -848,6 +844,23 @@ ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
 }
 
 
+/*
+ * A match was found but what it asks for (keeping the body, recording it)
+ * could not be done: the request's action becomes hashgate_on_error's.
+ */
+static void
+ngx_http_hashgate_fail(ngx_http_hashgate_ctx_t *ctx, hg_status_t st)
+{
+    hg_verdict_t  v;
+
+    v = hg_decide(ctx->conf->policy, NULL, st);
+
+    ctx->verdict.action = v.action;
+    ctx->verdict.failed = 1;
+    ctx->verdict.fail_status = st;
+}
+
+
 static ngx_int_t
 ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
 {
@@ -933,10 +946,7 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "hashgate: cannot hold the body, applying "
                       "hashgate_on_error");
-        v = hg_decide(hlcf->policy, NULL, HG_EIO);
-        ctx->verdict.action = v.action;
-        ctx->verdict.failed = 1;
-        ctx->verdict.fail_status = HG_EIO;
+        ngx_http_hashgate_fail(ctx, HG_EIO);
     }
 
     if (ctx->verdict.action == HG_ACT_HOLD) {
@@ -947,10 +957,7 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
             ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
                           "hashgate: cannot keep hold file \"%s\"",
                           ctx->hold_name);
-            v = hg_decide(hlcf->policy, NULL, HG_EIO);
-            ctx->verdict.action = v.action;
-            ctx->verdict.failed = 1;
-            ctx->verdict.fail_status = HG_EIO;
+            ngx_http_hashgate_fail(ctx, HG_EIO);
             ngx_delete_file(ctx->hold_tmp);
 
         } else {
@@ -966,10 +973,7 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
             || ctx->verdict.action == HG_ACT_TAG)
         {
             what = "a match not recorded";
-            v = hg_decide(hlcf->policy, NULL, HG_EIO);
-            ctx->verdict.action = v.action;
-            ctx->verdict.failed = 1;
-            ctx->verdict.fail_status = HG_EIO;
+            ngx_http_hashgate_fail(ctx, HG_EIO);
         }
     }
 
