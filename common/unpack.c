@@ -37,6 +37,9 @@
  *   - a message part with a base64/QP/uuencode transfer encoding is a leaf
  *     (decoded and hashed whole); message types other than rfc822/global are
  *     leaves;
+ *   - a part labelled x-uuencode whose body does not start with "begin "
+ *     (or a blank line) is hashed as it is, with one decode error, not
+ *     decoded to nothing (see _uu_probe);
  *   - a header line that is neither a field nor a continuation starts the
  *     body (Python does the same); a header block cut by a boundary or the
  *     end of input still makes a (possibly empty) part;
@@ -61,8 +64,8 @@
 #include "mime_header.h"
 
 /*
- * Decoded bytes are handed to callbacks in slices of at most this: small
- * enough that they are still in L1 cache when the callback hashes them.
+ * Input is decoded, and handed to callbacks, in slices of at most this:
+ * small enough to be still in cache when the callback hashes them.
  */
 #define UNPACK_OUT_MAX      (32 * 1024)
 /* Blanks allowed after a boundary; more and the line is text. */
@@ -136,6 +139,10 @@ struct hg_unpack_s {
     hg_part_info_t      info;
     hg_part_stats_t     stats;
     int                 dec;
+    int                 uu_probe;   /* DEC_UU: first bytes not seen yet */
+    int                 uu_raw;     /* declared uuencoded, but no "begin" */
+    unsigned char       probe[6];
+    size_t              probe_len;
     hg_b64_t            b64;
     hg_qp_t             qp;
     hg_uu_t             uu;
@@ -258,12 +265,55 @@ _emit(hg_unpack_t *u, const unsigned char *buf, size_t n)
     return u->scan ? _scan_text(u, buf, n) : HG_OK;
 }
 
+static hg_status_t _leaf_data(hg_unpack_t *u, const unsigned char *p,
+                              size_t n);
+
+/*
+ * A part declared uuencoded must start with its "begin" line (or blank
+ * lines). One that does not is hashed as it is, with one decode error,
+ * rather than decoded to nothing: a mail reader that ignores the label
+ * would show those bytes. (Python skips text until a "begin"; that needs
+ * the whole part.) Called with the part's first bytes until 6 are seen
+ * (n == 0: the part ended sooner).
+ */
+static hg_status_t
+_uu_probe(hg_unpack_t *u, const unsigned char *p, size_t n)
+{
+    size_t      k = sizeof(u->probe) - u->probe_len;
+    hg_status_t st;
+
+    if (k > n) {
+        k = n;
+    }
+    if (k > 0) {
+        memcpy(u->probe + u->probe_len, p, k);
+        u->probe_len += k;
+    }
+    if (u->probe_len < sizeof(u->probe) && n > 0) {
+        return HG_OK;
+    }
+    u->uu_probe = 0;
+    if (u->probe_len > 0 && u->probe[0] != '\r' && u->probe[0] != '\n'
+        && (u->probe_len < 6 || memcmp(u->probe, "begin ", 6) != 0))
+    {
+        u->dec = DEC_NONE;
+        u->uu_raw = 1;
+    }
+    if ((st = _leaf_data(u, u->probe, u->probe_len)) != HG_OK || n == k) {
+        return st;
+    }
+    return _leaf_data(u, p + k, n - k);
+}
+
 static hg_status_t
 _leaf_data(hg_unpack_t *u, const unsigned char *p, size_t n)
 {
     size_t      k, w, used;
     hg_status_t st;
 
+    if (u->uu_probe) {
+        return _uu_probe(u, p, n);
+    }
     if (u->dec == DEC_NONE) {
         return _emit(u, p, n);
     }
@@ -453,6 +503,7 @@ _leaf_begin(hg_unpack_t *u)
     snprintf(u->encoding, sizeof(u->encoding), "%s",
              e[0] != '\0' ? e : u->mode == HG_UNPACK_FORMDATA ? "binary" : "7bit");
     u->dec = DEC_NONE;
+    u->uu_probe = 0;
     if (u->mode == HG_UNPACK_MESSAGE) {
         if (strcmp(e, "base64") == 0) {
             u->dec = DEC_B64;
@@ -465,8 +516,11 @@ _leaf_begin(hg_unpack_t *u)
         {
             u->dec = DEC_UU;
             hg_uu_init(&u->uu, HG_UU_SEEK, 0);
+            u->uu_probe = 1;
+            u->probe_len = 0;
         }
     }
+    u->uu_raw = 0;
     memset(&u->info, 0, sizeof(u->info));
     memset(&u->stats, 0, sizeof(u->stats));
     u->info.path = u->path;
@@ -498,6 +552,9 @@ _leaf_end(hg_unpack_t *u)
     size_t      w = 0;
     hg_status_t st;
 
+    if (u->uu_probe && (st = _uu_probe(u, NULL, 0)) != HG_OK) {
+        return st;
+    }
     switch (u->dec) {
     case DEC_B64:
         w = hg_b64_finish(&u->b64, u->out);
@@ -512,6 +569,7 @@ _leaf_end(hg_unpack_t *u)
         u->stats.decode_errors = u->uu.errors;
         break;
     default:
+        u->stats.decode_errors = u->uu_raw;
         break;
     }
     if ((st = _emit(u, u->out, w)) != HG_OK) {

@@ -249,6 +249,12 @@ def shapes():
     m.attach(attachment(1000, "uu", "u.bin"))
     m.attach(attachment(45, "uu", "exact45.bin"))
     yield "x-uuencode parts", m.as_bytes(), {}
+    m = MIMEMultipart()
+    p = MIMEBase("application", "octet-stream")
+    p.set_payload(base64.b64encode(rbytes(600)).decode() + "\n")
+    p["Content-Transfer-Encoding"] = "x-uuencode"
+    m.attach(p)
+    yield "x-uuencode label on text without begin: hashed as it is", m.as_bytes(), {}
 
     # 11: uuencoded blocks inside a text body become parts 1.u1, 1.u2
     blocks, want = [], {}

@@ -459,6 +459,34 @@ test_uuencode_transfer_encoding(void **state)
 }
 
 static void
+test_uuencode_label_without_begin_hashed_as_is(void **state)
+{
+    static const char m[] =
+        "Content-Type: multipart/mixed; boundary=b\n\n"
+        "--b\nContent-Transfer-Encoding: x-uuencode\n\nraw bytes, no begin\n"
+        "--b\nContent-Transfer-Encoding: x-uuencode\n\n\nbegin 644 c\n#0V%T\n`\nend\n"
+        "--b\nContent-Transfer-Encoding: x-uuencode\n\nbeg\n"
+        "--b\nContent-Transfer-Encoding: x-uuencode\n\n--b--\n";
+    hg_err_t    err;
+    size_t      i, len = sizeof(m) - 1;
+
+    (void) state;
+    for (i = 0; i < len; i++) {
+        assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, m, len,
+                               i == 0 ? 1 : 0, i, &err), HG_OK);
+        assert_int_equal(col.n, 4);
+        assert_data("1", "raw bytes, no begin");
+        assert_int_equal(part("1")->errors, 1);
+        assert_data("2", "Cat");
+        assert_int_equal(part("2")->errors, 0);
+        assert_data("3", "beg");
+        assert_int_equal(part("3")->errors, 1);
+        assert_data("4", "");
+        assert_int_equal(part("4")->errors, 0);
+    }
+}
+
+static void
 test_base64_junk_counted_in_stats(void **state)
 {
     (void) state;
@@ -740,6 +768,7 @@ main(void)
         cmocka_unit_test(test_rfc2231_and_rfc2047_names),
         cmocka_unit_test(test_uuencode_in_text_becomes_parts),
         cmocka_unit_test(test_uuencode_transfer_encoding),
+        cmocka_unit_test(test_uuencode_label_without_begin_hashed_as_is),
         cmocka_unit_test(test_base64_junk_counted_in_stats),
         cmocka_unit_test(test_base64_dash_lines_split_anywhere),
         cmocka_unit_test(test_formdata_several_files),
