@@ -227,7 +227,8 @@ _part_done(conn_t *c, hg_scan_t *s, const hg_part_info_t *info,
         return HG_OK;
     }
     v = hg_decide(&conf->policy, &res, HG_OK);
-    if (!v.matched) {
+    if (!v.matched || v.intended == HG_ACT_NONE) {
+        /* only allow-lists, or a block list cancelled by an allow-list */
         if (v.allowed_by != NULL) {
             hg_log(HG_LOG_INFO, "queue_id=%s part=%s on allow-list %s: "
                    "no action", c->queue_id[0] ? c->queue_id : "-",

@@ -34,6 +34,7 @@ HOLD = hm.blob(103, 50_000)
 TAG = hm.blob(104, 30_000)
 LOG = hm.blob(105, 10_000)
 CLEAN = hm.blob(106, 80_000)
+ALLOWED = hm.blob(107, 20_000)     # on rejlist and on an allow-list
 
 
 def sink_has(msgid):
@@ -54,11 +55,11 @@ try:
     hm.check_tool(hm.MILTER)
     hm.check_tool(hm.HASHGATE)
     db = hm.compile_db(os.path.join(tmp, "db.hgdb"), {
-        "rejlist": ([hm.sha256(REJ), hm.sha256(REJ_TEXT)], "2026-11"),
+        "rejlist": ([hm.sha256(REJ), hm.sha256(REJ_TEXT), hm.sha256(ALLOWED)], "2026-11"),
         "holdlist": [hm.sha256(HOLD)],
         "taglist": [hm.sha256(TAG)],
         "loglist": [hm.sha256(LOG)],
-    })
+    }, allow={"known-good": [hm.sha256(ALLOWED)]})
     m = hm.Milter(tmp, db, ListAction=["rejlist reject", "holdlist hold",
                                        "taglist tag", "loglist log"])
     m.start()
@@ -166,6 +167,14 @@ try:
        "a log-listed mail is delivered untouched")
     recs = m.records_for(mid)
     ok(len(recs) == 1 and recs[0]["action"] == "log", "its record says log")
+
+    # a digest on an allow-list never triggers an action
+    msg, mid = hm.msg_attach(ALLOWED)
+    code, text = pf.send(msg)
+    ok(code == 250 and delivered(mid) is not None and not m.records_for(mid),
+       "an attachment on rejlist and on an allow-list is delivered, no record",
+       "%d %s" % (code, text))
+    ok("on allow-list known-good" in m.log(), "the milter logs the allow-list that let it pass")
 
     # two parts on two lists: the stronger action wins, both recorded
     both = (hm._headers("two", "<two@hashgate.test>")

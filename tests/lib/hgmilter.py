@@ -41,18 +41,22 @@ def sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def compile_db(out, lists):
-    """lists: {name: [hex digests]} or {name: ([hex], version)}; writes out."""
+def compile_db(out, lists, allow=None):
+    """lists: {name: [hex digests]} or {name: ([hex], version)}; allow:
+    {name: [hex]} allow-lists. Writes out."""
     args = [HASHGATE, "compile", "-o", out]
     tmp = os.path.dirname(out)
-    for name, v in lists.items():
+    for name, v in list(lists.items()) + [("allow:" + n, a) for n, a in (allow or {}).items()]:
         version = None
         if isinstance(v, tuple):
             v, version = v
-        src = os.path.join(tmp, "list-%s-%d.txt" % (name, os.getpid()))
+        src = os.path.join(tmp, "list-%s-%d.txt" % (name.replace(":", "-"), os.getpid()))
         with open(src, "w") as f:
             f.write("".join(h + "\n" for h in v))
-        args.append("%s=%s%s" % (name, src, "@" + version if version else ""))
+        if name.startswith("allow:"):
+            args += ["--allow", "%s=%s" % (name[6:], src)]
+        else:
+            args.append("%s=%s%s" % (name, src, "@" + version if version else ""))
     p = subprocess.run(args, capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
         raise RuntimeError("hashgate compile failed: %s" % p.stderr)
