@@ -44,6 +44,7 @@ CONF = "/etc/hashgate/hashgate-milter.conf"
 UNIT = "/lib/systemd/system/hashgate-milter.service"
 SOCKDIR = "/var/spool/postfix/hashgate"
 LOGDIR = "/var/log/hashgate"
+NGX_LOGDIR = "/var/log/nginx/hashgate"
 DBDIR = "/var/lib/hashgate"
 MODCONF = "/usr/share/nginx/modules-available/mod-http-hashgate.conf"
 MODLINK = "/etc/nginx/modules-enabled/50-mod-http-hashgate.conf"
@@ -251,6 +252,11 @@ def deb_tests(debdir):
           == (0o2750, "hashgate", "postfix"),
           "the socket directory in Postfix's chroot is hashgate:postfix 2750",
           str(mode_owner(SOCKDIR)) if os.path.isdir(SOCKDIR) else "missing")
+    check(os.path.isdir(NGX_LOGDIR) and mode_owner(NGX_LOGDIR)
+          == (0o750, "root", "adm"),
+          "%s is root:adm 0750" % NGX_LOGDIR,
+          str(mode_owner(NGX_LOGDIR)) if os.path.isdir(NGX_LOGDIR)
+          else "missing")
     check(os.path.islink(MODLINK) and os.readlink(MODLINK) == MODCONF,
           "the module is enabled: %s -> %s" % (MODLINK, MODCONF),
           os.readlink(MODLINK) if os.path.islink(MODLINK) else "no link")
@@ -264,9 +270,10 @@ def deb_tests(debdir):
     score = float(m.group(1)) if m else 99.0
     check(score <= 2.0, "the unit's exposure level is OK (%.1f, at most 2.0)"
           % score, r.stdout[-600:])
-    r = run(["logrotate", "-d", "/etc/logrotate.d/hashgate-milter"])
-    check(r.returncode == 0 and "error" not in r.stderr.lower(),
-          "logrotate accepts the shipped configuration", r.stderr[-800:])
+    for lr in ("hashgate-milter", "libnginx-mod-http-hashgate"):
+        r = run(["logrotate", "-d", "/etc/logrotate.d/" + lr])
+        check(r.returncode == 0 and "error" not in r.stderr.lower(),
+              "logrotate accepts /etc/logrotate.d/" + lr, r.stderr[-800:])
 
     with open(CONF) as f:
         shipped = f.read()
@@ -360,10 +367,11 @@ def deb_tests(debdir):
         os.unlink(os.path.join(LOGDIR, f))
 
     # ---- the packaged module in a private nginx ----
+    ngx_evlog = os.path.join(NGX_LOGDIR, "evidence.log")
     ngx.HG_BIN = "/usr/bin"
     web = PackagedNginx(http="""
     hashgate_database %s;
-    hashgate_evidence_log {tmp}/nginx-evidence.log;
+    hashgate_evidence_log %s;
     server {
         listen 127.0.0.1:{port};
         location /upload {
@@ -371,7 +379,7 @@ def deb_tests(debdir):
             proxy_pass http://recorder;
         }
     }
-""" % db, workers=1)
+""" % (db, ngx_evlog), workers=1)
     os.symlink("/usr/lib/nginx/modules", os.path.join(web.prefix, "modules"))
     rc, out, _ = web.test_conf(web.http)
     if not check(rc == 0, "nginx -t accepts the module loaded through "
@@ -381,14 +389,44 @@ def deb_tests(debdir):
     st, _ = ngx.http_request(web.port, "POST", "/upload", LISTED,
                              {"Content-Type": "application/octet-stream"})
     check(st == 403, "nginx refuses a listed upload (403)", "got %d" % st)
+    check(len(records(ngx_evlog)) == 1,
+          "its evidence record is in %s" % ngx_evlog,
+          str(records(ngx_evlog)))
     st, _ = ngx.http_request(web.port, "POST", "/upload", CLEAN,
                              {"Content-Type": "application/octet-stream"})
     check(st == 200, "nginx passes a clean upload (200)", "got %d" % st)
     seen = [e["sha256"] for e in web.recorder.entries()]
     check(hm.sha256(LISTED) not in seen and hm.sha256(CLEAN) in seen,
           "only the clean upload reached the application", str(seen))
+
+    # the module's logrotate as shipped, its reload aimed at this nginx
+    with open("/etc/logrotate.d/libnginx-mod-http-hashgate") as f:
+        lr = f.read()
+    lr = re.sub(r"postrotate.*endscript",
+                "postrotate\n\t\tkill -HUP %d\n\tendscript" % web.master,
+                lr, flags=re.S)
+    lr_conf = os.path.join(tmp, "logrotate-nginx.conf")
+    with open(lr_conf, "w") as f:
+        f.write(lr)
+    old_workers = set(web.worker_pids())
+    r = run(["logrotate", "-f", "-s", os.path.join(tmp, "lr-nginx.state"),
+             lr_conf])
+    deadline = time.time() + 10
+    while time.time() < deadline and (
+            not web.worker_pids() or set(web.worker_pids()) & old_workers):
+        time.sleep(0.1)
+    st, _ = ngx.http_request(web.port, "POST", "/upload", LISTED,
+                             {"Content-Type": "application/octet-stream"})
+    check(r.returncode == 0 and os.path.exists(ngx_evlog + ".1")
+          and st == 403 and len(records(ngx_evlog)) == 1,
+          "after logrotate (nginx reload), new records go to a new "
+          "evidence.log", "rc=%d %s status=%d records: %d, in .1: %d" % (
+              r.returncode, r.stderr.strip(), st, len(records(ngx_evlog)),
+              len(records(ngx_evlog + ".1"))))
     web.cleanup()
     web = None
+    for f in os.listdir(NGX_LOGDIR):    # this test's records only
+        os.unlink(os.path.join(NGX_LOGDIR, f))
 
     # ---- remove, reinstall, purge ----
     with open(CONF, "a") as f:
@@ -419,10 +457,13 @@ def deb_tests(debdir):
                                 "/usr/share/man/", "/usr/lib/nginx/",
                                 "/usr/share/nginx/modules-available/",
                                 "/lib/systemd/system/hashgate",
-                                "/etc/logrotate.d/hashgate")) \
+                                "/etc/logrotate.d/hashgate",
+                                "/etc/logrotate.d/libnginx-mod-http-hashgate",
+                                NGX_LOGDIR)) \
                     and ("hashgate" in line):
                 shipped_paths.add(line)
-    shipped_paths |= {SOCKDIR, LOGDIR, DBDIR, "/etc/hashgate", MODLINK,
+    shipped_paths |= {SOCKDIR, LOGDIR, NGX_LOGDIR, DBDIR, "/etc/hashgate",
+                      MODLINK,
                       MODLINK + ".removed"}
     for f in made_files:                # the operator's, not the package's
         if os.path.exists(f):
@@ -480,7 +521,8 @@ def rpm_tests(rpmdir):
                             "/etc/logrotate.d/hashgate-milter",
                             "/var/log/hashgate"],
         "nginx-mod-http-hashgate": [
-            "/usr/share/nginx/modules/mod-http-hashgate.conf"],
+            "/usr/share/nginx/modules/mod-http-hashgate.conf",
+            "/etc/logrotate.d/nginx-mod-http-hashgate", NGX_LOGDIR],
     }
     missing = [(p, w) for p, ws in want.items() for w in ws
                if w not in files[p]]
@@ -526,10 +568,11 @@ if lock is None:
     shutil.rmtree(tmp, ignore_errors=True)
     check.exit()
 # never touch a machine's real evidence records
-if os.path.isdir(LOGDIR) and any(
-        os.path.getsize(os.path.join(LOGDIR, f)) for f in os.listdir(LOGDIR)):
-    check(False, "test_packages runs where %s holds no records" % LOGDIR,
-          "it would purge hashgate-milter")
+if any(os.path.isdir(d) and any(os.path.getsize(os.path.join(d, f))
+                                for f in os.listdir(d))
+       for d in (LOGDIR, NGX_LOGDIR)):
+    check(False, "test_packages runs where %s and %s hold no records"
+          % (LOGDIR, NGX_LOGDIR), "it would purge the packages")
     shutil.rmtree(tmp, ignore_errors=True)
     check.exit()
 
@@ -571,11 +614,12 @@ finally:
         if os.path.exists(f):
             os.unlink(f)
     # the guard above found no records there: whatever is there now is ours
-    if os.path.isdir(LOGDIR):
-        for f in os.listdir(LOGDIR):
-            os.unlink(os.path.join(LOGDIR, f))
+    for d in (LOGDIR, NGX_LOGDIR):
+        if os.path.isdir(d):
+            for f in os.listdir(d):
+                os.unlink(os.path.join(d, f))
     purge_all()
-    for p in (SOCKDIR, LOGDIR):
+    for p in (SOCKDIR, LOGDIR, NGX_LOGDIR):
         if os.path.isdir(p) and not os.listdir(p):
             os.rmdir(p)
     if made_policy:
