@@ -1115,9 +1115,6 @@ ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx)
         v.action = ctx->verdict.action;
         v.failed = ctx->verdict.failed;
         v.fail_status = ctx->verdict.fail_status;
-        if (!v.failed) {
-            v.intended = hit[i].verdict.intended;
-        }
 
         ngx_memzero(&rec, sizeof(hg_record_t));
         rec.channel = "http";
@@ -1134,12 +1131,13 @@ ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx)
         hg_record_add(&rec, "uri", uri);
         hg_record_add(&rec, "request_id", reqid);
 
+        /* names from the request stay out of the error log: record only */
         ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                      "hashgate: match list=\"%s\" action=%s part=\"%s\" "
+                      "hashgate: match list=\"%s\" action=%s object=%s "
                       "size=%uL request_id=%s",
                       hit[i].verdict.list ? hit[i].verdict.list : "-",
                       hg_action_name(v.action),
-                      hit[i].part[0] ? hit[i].part : "-",
+                      hit[i].part[0] ? "form-part" : "body",
                       (uint64_t) hit[i].res.digests.size,
                       reqid ? reqid : "-");
 
@@ -1159,12 +1157,16 @@ ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx)
             }
         }
 
-        if (held) {
-            if (fd == NGX_INVALID_FILE
-                || ngx_write_fd(fd, j.buf, j.len) != (ssize_t) j.len)
-            {
-                rc = NGX_ERROR;
-            }
+        if (held && fd != NGX_INVALID_FILE
+            && ngx_write_fd(fd, j.buf, j.len) != (ssize_t) j.len)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+                          "hashgate: cannot write \"%s\"", json);
+            rc = NGX_ERROR;
+        }
+
+        if (held && fd == NGX_INVALID_FILE) {
+            rc = NGX_ERROR;
         }
     }
 
