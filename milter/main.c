@@ -169,6 +169,38 @@ _absolute(const char *path)
     return out;
 }
 
+/* An existing file must open for appending; a new one's directory must be
+ * writable. 0, or -1 with msg. */
+static int
+_check_appendable(const char *path, char *msg, size_t msglen)
+{
+    char   *dir, *slash;
+    int     fd, rc = 0;
+
+    fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    if (errno != ENOENT) {
+        snprintf(msg, msglen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if ((dir = strdup(path)) == NULL) {
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    slash = strrchr(dir, '/');
+    slash[slash == dir ? 1 : 0] = '\0';
+    if (access(dir, W_OK | X_OK) != 0) {
+        snprintf(msg, msglen, "%s: cannot be created in %s: %s", path, dir,
+                 strerror(errno));
+        rc = -1;
+    }
+    free(dir);
+    return rc;
+}
+
 static int
 _write_pid_file(const char *path)
 {
@@ -199,6 +231,7 @@ main(int argc, char **argv)
     char        msg[HG_ERR_MAX + 128];
     char       *db_path;
     sigset_t    sigs;
+    struct stat st;
     unsigned    ma, mi, pl;
 
     /*
@@ -280,19 +313,36 @@ main(int argc, char **argv)
         return 1;
     }
     _warn_unknown_lists(&conf);
-    if (hg_evidence_open(conf.evidence_log, &err) != HG_OK) {
-        fprintf(stderr, "%s: EvidenceLog: %s\n", conf.path, err.msg);
-        return 1;
-    }
     if (check) {
+        /* -t must not create the log: as root it would be root's, and a
+         * daemon started as its own user could then not open it */
+        if (conf.evidence_log != NULL
+            && _check_appendable(conf.evidence_log, msg, sizeof(msg)) != 0)
+        {
+            fprintf(stderr, "%s: EvidenceLog: %s\n", conf.path, msg);
+            return 1;
+        }
         printf("%s: configuration OK, database %s OK\n", conf.path, db_path);
-        hg_evidence_close();
         hg_reload_shutdown();
         hg_mconf_free(&conf);
         free(db_path);
         return 0;
     }
 
+    if (hg_evidence_open(conf.evidence_log, &err) != HG_OK) {
+        fprintf(stderr, "%s: EvidenceLog: %s\n", conf.path, err.msg);
+        return 1;
+    }
+    /* the user it runs as owns its log (a regular file, never a device),
+     * so it can reopen it after logrotate */
+    if (conf.evidence_log != NULL && conf.user != NULL && geteuid() == 0
+        && stat(conf.evidence_log, &st) == 0 && S_ISREG(st.st_mode)
+        && chown(conf.evidence_log, uid, gid) != 0)
+    {
+        fprintf(stderr, "%s: EvidenceLog: chown %s: %s\n", conf.path,
+                conf.evidence_log, strerror(errno));
+        return 1;
+    }
     if (smfi_setconn(conf.socket) != MI_SUCCESS
         || hg_filter_register(&conf) != MI_SUCCESS
         || smfi_settimeout((int) conf.timeout) != MI_SUCCESS)
@@ -316,7 +366,6 @@ main(int argc, char **argv)
         }
         if (conf.socket_group != NULL) {
             struct group *gr = getgrnam(conf.socket_group);
-            struct stat   st;
 
             if (gr == NULL) {
                 fprintf(stderr, "%s: SocketGroup '%s': no such group\n",

@@ -50,6 +50,13 @@ try:
     ok(p.returncode == 0 and "OK" in p.stdout,
        "-t on a good configuration exits 0 and says OK", p.stdout + p.stderr)
 
+    ok(not os.path.exists(os.path.join(tmp, "ev.log")),
+       "-t does not create the evidence log")
+    p = run("-t", "-c", conf(base.replace(tmp + "/ev.log", tmp + "/no/dir/ev.log"),
+                             "evdir.conf"))
+    ok(p.returncode == 1 and "EvidenceLog" in p.stderr and "cannot be created" in p.stderr,
+       "-t with an EvidenceLog that cannot be created: exit 1", p.stderr)
+
     cases = [
         ("unknown key", base + "Bogus yes\n", 5, "unknown key 'Bogus'"),
         ("bad action", base + "\nListAction testlist destroy\n", 6,
@@ -110,6 +117,10 @@ try:
        "the running milter's real/effective/saved uids are nobody's", str(uids))
     mode = os.stat(m.sock_path).st_mode & 0o777
     ok(mode == 0o666, "SocketMode 0666 applied to the unix socket", oct(mode))
+    st = os.stat(m.evidence)
+    ok(st.st_uid == 65534 and st.st_mode & 0o777 == 0o640,
+       "the evidence log is 0640 and owned by the user the milter runs as",
+       "uid %d mode %o" % (st.st_uid, st.st_mode & 0o777))
     m.send_signal(signal.SIGHUP)
     ok(m.wait_log("database reloaded") and m.alive(),
        "SIGHUP reloads the database and does not stop the milter", m.log())
