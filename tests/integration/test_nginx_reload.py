@@ -144,7 +144,19 @@ def run(t, ng):
     t.check("new database refused" in ng.error_log(),
             "the refused database is logged", ng.error_log()[-500:])
 
-    # deleted
+    # a database of 0 entries is a good database: nothing is listed
+    install(ng, {"empty": []})
+    time.sleep(1.3)
+    st = statuses(ng, C, 6) + statuses(ng, CLEAN, 6)
+    t.check(st == [200] * 12, "a database of 0 entries is taken and every "
+            "upload passes", str(st))
+    install(ng, {"cam": [A, C]})
+    time.sleep(1.3)
+    st = statuses(ng, C, 8)
+    t.check(st == [403] * 8, "and a listed database after it applies again",
+            str(st))
+
+    # deleted (each worker notices on its next request)
     os.unlink(os.path.join(ng.tmp, "db.hgdb"))
     time.sleep(1.3)
     st = statuses(ng, C, 8)
