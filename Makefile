@@ -144,7 +144,7 @@ deb: deps
 	@sh packaging/build-deb.sh
 
 rpm: deps all
-	@sh packaging/build-rpm.sh
+	@BUILD=$(BUILD) sh packaging/build-rpm.sh
 
 clean:
 	rm -rf build build-asan build-fuzz
