@@ -6,6 +6,7 @@ sent with a Content-Length through a location without request buffering,
 so it goes straight to the recorder. The workers' private RSS is sampled
 while it streams: growth must stay under 16 MiB, the upstream must get the
 exact bytes, and $hashgate_sha256 in the access log must be their SHA-256.
+Run with hashing on the event loop and in the hashing thread.
 """
 
 import hashlib
@@ -40,15 +41,17 @@ HTTP = r"""
 
 def main():
     t = N.Checks()
-    ng = N.Nginx(HTTP)
-    try:
-        run(t, ng)
-    finally:
-        ng.cleanup()
+    for extra, mode in (("", "event loop"),
+                        ("hashgate_thread on;", "hashing thread")):
+        ng = N.Nginx(extra + HTTP)
+        try:
+            run(t, ng, mode)
+        finally:
+            ng.cleanup()
     t.done()
 
 
-def run(t, ng):
+def run(t, ng, mode):
     N.make_db(os.path.join(ng.tmp, "db.hgdb"),
               {"cam": [N.payload(502, 5000)]})
     ng.start()
@@ -97,18 +100,19 @@ def run(t, ng):
     t.check(st == 200 and len(es) == 1 and es[0]["complete"]
             and es[0]["bytes"] == SIZE
             and es[0]["sha256"] == expect.hexdigest(),
-            "1 GB streamed upload reaches the upstream intact (%.1f s)" % secs,
+            "%s: 1 GB streamed upload reaches the upstream intact (%.1f s)"
+            % (mode, secs),
             "status %s, %s" % (st, es))
     growth = max(peak[p] - base[p] for p in workers)
     t.check(growth < RSS_LIMIT,
-            "worker private RSS grew %.1f MiB (< 16 MiB) during the 1 GB "
-            "upload" % (growth / 1048576.0),
+            "%s: worker private RSS grew %.1f MiB (< 16 MiB) during the "
+            "1 GB upload" % (mode, growth / 1048576.0),
             "%s -> %s" % (base, peak))
     acc = [l.split() for l in ng.access_log() if " /big " in l]
     t.check(acc and acc[0][5] == expect.hexdigest(),
-            "$hashgate_sha256 of the 1 GB body is right", str(acc))
+            "%s: $hashgate_sha256 of the 1 GB body is right" % mode, str(acc))
     t.check(ng.worker_pids() == workers and not ng.crashes(),
-            "no worker died", str(ng.crashes()))
+            "%s: no worker died" % mode, str(ng.crashes()))
 
 
 if __name__ == "__main__":
