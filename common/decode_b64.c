@@ -159,6 +159,82 @@ _b64_avx2_lines(const unsigned char **pp, const unsigned char *end,
     return (size_t) (o - o0);
 }
 
+/* Which vector paths this CPU has: bit 0 AVX2, bit 1 AVX-512 VBMI. */
+static int
+_b64_cpu(void)
+{
+    static int  have = -1;
+    int         h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+
+    if (h < 0) {
+        __builtin_cpu_init();
+        h = (__builtin_cpu_supports("avx2") ? 1 : 0)
+            | (__builtin_cpu_supports("avx512bw")
+               && __builtin_cpu_supports("avx512vbmi") ? 2 : 0);
+        __atomic_store_n(&have, h, __ATOMIC_RELAXED);
+    }
+    return h;
+}
+
+#define B64_VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
+
+/*
+ * As _b64_avx2_lines with 64 characters a block (lines of 64 or more):
+ * a 128-entry table lookup by vpermi2b (W. Mula and D. Lemire, "Base64
+ * encoding and decoding at almost the speed of a memory copy"), so a
+ * 76-character line is two blocks. The stores reach at most 16 bytes past
+ * a line's output, which len >= 64 leaves room for (see hg_b64_feed).
+ */
+static B64_VBMI size_t
+_b64_vbmi_lines(const unsigned char **pp, const unsigned char *end,
+                unsigned char *o, size_t len, size_t eol)
+{
+    const unsigned char *p = *pp;
+    unsigned char       *o0 = o;
+    unsigned char        pack[64];
+    size_t               i, nb = (len - 1) / 64;
+    __m512i              lut0, lut1, perm, t, m;
+    __mmask64            bad;
+
+    /* the table without its whitespace and padding classes: all invalid */
+    lut0 = _mm512_loadu_si512((const void *) b64_table);
+    lut1 = _mm512_loadu_si512((const void *) (b64_table + 64));
+    lut0 = _mm512_mask_mov_epi8(lut0, _mm512_test_epi8_mask(lut0,
+               _mm512_set1_epi8((char) 0xc0)), _mm512_set1_epi8((char) 0x80));
+    lut1 = _mm512_mask_mov_epi8(lut1, _mm512_test_epi8_mask(lut1,
+               _mm512_set1_epi8((char) 0xc0)), _mm512_set1_epi8((char) 0x80));
+    for (i = 0; i < 64; i++) {
+        pack[i] = (unsigned char) (i < 48 ? 4 * (i / 3) + 2 - i % 3 : 0);
+    }
+    perm = _mm512_loadu_si512((const void *) pack);
+
+    while ((size_t) (end - p) >= len + eol) {
+        if (p[len + eol - 1] != '\n' || (eol == 2 && p[len] != '\r')) {
+            break;
+        }
+        __builtin_prefetch(p + 2048);
+        bad = 0;
+        for (i = 0; i <= nb; i++) {
+            size_t off = i < nb ? 64 * i : len - 64;
+            __m512i in = _mm512_loadu_si512((const void *) (p + off));
+
+            t = _mm512_permutex2var_epi8(lut0, in, lut1);
+            bad |= _mm512_movepi8_mask(_mm512_or_si512(t, in));
+            m = _mm512_maddubs_epi16(t, _mm512_set1_epi32(0x01400140));
+            m = _mm512_madd_epi16(m, _mm512_set1_epi32(0x00011000));
+            _mm512_storeu_si512((void *) (o + off / 4 * 3),
+                                _mm512_permutexvar_epi8(perm, m));
+        }
+        if (bad) {
+            break;
+        }
+        p += len + eol;
+        o += len / 4 * 3;
+    }
+    *pp = p;
+    return (size_t) (o - o0);
+}
+
 /*
  * Whole blocks of 32 characters from *pp while they decode, the first run
  * of one or two CR/LF inside a block shifted out (blanks are skipped
@@ -202,7 +278,11 @@ _b64_avx2(const unsigned char **pp, const unsigned char *end, unsigned char *o)
             if (q != NULL) {
                 eol = q > p && q[-1] == '\r' ? 2 : 1;
                 len = (size_t) (q - p) + 1 - eol;
-                if (len >= 32 && len % 4 == 0 && len <= B64_LINE_MAX) {
+                if (len >= 64 && len % 4 == 0 && len <= B64_LINE_MAX
+                    && (_b64_cpu() & 2))
+                {
+                    o += _b64_vbmi_lines(&p, end, o, len, eol);
+                } else if (len >= 32 && len % 4 == 0 && len <= B64_LINE_MAX) {
                     o += _b64_avx2_lines(&p, end, o, len, eol);
                 }
             }
@@ -226,18 +306,6 @@ _b64_avx2(const unsigned char **pp, const unsigned char *end, unsigned char *o)
     return (size_t) (o - o0);
 }
 
-static int
-_b64_has_avx2(void)
-{
-    static int  have = -1;
-
-    /* racing threads all store the same answer */
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("avx2") ? 1 : 0;
-    }
-    return have;
-}
 
 #endif
 
@@ -288,7 +356,7 @@ hg_b64_feed_until(hg_b64_t *d, const unsigned char *in, size_t len,
              * 32 characters stored as 32 bytes: safe, since o - out stays
              * below 3/4 of what was consumed plus 2, and out has len + 2.
              */
-            if (end - p >= 34 && _b64_has_avx2()) {
+            if (end - p >= 34 && (_b64_cpu() & 1)) {
                 o += _b64_avx2(&p, end, o);
             }
 #endif
