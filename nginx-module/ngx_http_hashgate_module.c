@@ -99,6 +99,9 @@ typedef struct {
 typedef struct {
     ngx_str_t                  name;
     ngx_uint_t                 action;
+    u_char                    *file;        /* where it was configured */
+    ngx_uint_t                 line;
+    ngx_uint_t                 checked;     /* unsigned checked:1 */
 } ngx_http_hashgate_list_action_t;
 
 
@@ -1547,6 +1550,9 @@ ngx_http_hashgate_list_action(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     la->name = value[1];
     la->action = e[n].value;
+    la->file = cf->conf_file->file.name.data;
+    la->line = cf->conf_file->line;
+    la->checked = 0;
 
     return NGX_CONF_OK;
 }
@@ -1876,6 +1882,27 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                            "\"hashgate on\" needs \"hashgate_database\" "
                            "at http level");
         return NGX_CONF_ERROR;
+    }
+
+    /* a list may be added to the database later: a warning, once */
+    if (conf->list_actions) {
+        la = conf->list_actions->elts;
+
+        for (i = 0; i < conf->list_actions->nelts; i++) {
+            if (la[i].checked) {
+                continue;
+            }
+
+            la[i].checked = 1;
+            ngx_cpystrn(name, la[i].name.data, sizeof(name));
+
+            if (hg_db_find_list(hmcf->db, (char *) name) < 0) {
+                ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                              "hashgate_list_action: no list \"%s\" in "
+                              "\"%s\" in %s:%ui", name, hmcf->db_path.data,
+                              la[i].file, la[i].line);
+            }
+        }
     }
 
     if (conf->may_hold && conf->hold_path == NULL) {

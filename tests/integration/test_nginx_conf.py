@@ -113,6 +113,13 @@ def run(t, ng):
             "        hashgate_database",
             "hashgate_database inside server{} is refused", "not allowed")
 
+    rc, out, path = ng.test_conf(GOOD % "hashgate_list_action nosuch log;")
+    line = line_of(path, "nosuch")
+    t.check(rc == 0 and "no list \"nosuch\"" in out
+            and "%s:%d" % (path, line) in out,
+            "a list action for a list not in the database is a warning with "
+            "file:line", out.strip())
+
     rc, out, path = ng.test_conf(GOOD % "hashgate_list_action cam hold;")
     t.check(rc != 0 and "hashgate_hold_path" in out and path in out,
             "the hold action without hashgate_hold_path is refused",
