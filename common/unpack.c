@@ -5,9 +5,11 @@
  * any size. It keeps only what it must: the header block of the entity
  * being read (max_header_bytes), one candidate boundary line (at most
  * UNPACK_CAND_MAX bytes), the line end before it, one frame per open
- * multipart (max_depth) and a decode buffer. Body bytes are scanned with
- * memchr for line ends and only a line starting with '-' is held back, so a
- * base64 attachment flows through in large runs.
+ * multipart (max_depth) and a decode buffer. Only a line starting with '-'
+ * can be a boundary, so body bytes are scanned with memchr for '-' and only
+ * such a line, and the line end before it, is held back; in a base64 part
+ * ('-' is not in its alphabet) the decoder itself stops at a '-', so an
+ * attachment is read once, in large runs.
  *
  * Boundaries. A boundary line is "--" boundary, optionally "--" (the close
  * delimiter), optional blanks, then the line end; the line end BEFORE it
@@ -16,7 +18,8 @@
  * Any open multipart's boundary ends the inner ones too. After a close
  * delimiter, the epilogue is skipped until an outer boundary or the end.
  * A missing final boundary is tolerated: the end of input closes every
- * part. Lines may end in CRLF or LF.
+ * part. Lines may end in CRLF or LF; a lone CR is not a line end (Python's
+ * email package splits on it too: a boundary after a lone CR is text here).
  *
  * Part numbering follows IMAP BODYSTRUCTURE (RFC 3501 6.4.5):
  *   - a message whose body is not multipart has one part, "1";
