@@ -1355,9 +1355,23 @@ ngx_http_hashgate_db_refresh(ngx_http_hashgate_main_conf_t *hmcf,
 static ngx_http_hashgate_ctx_t *
 ngx_http_hashgate_var_ctx(ngx_http_request_t *r)
 {
+    ngx_pool_cleanup_t       *cln;
     ngx_http_hashgate_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_hashgate_module);
+
+    if (ctx == NULL) {
+        /*
+         * an internal redirect (error_page after a reject) clears module
+         * contexts; the pool cleanup still knows ours
+         */
+        for (cln = r->main->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_http_hashgate_cleanup) {
+                ctx = cln->data;
+                break;
+            }
+        }
+    }
 
     if (ctx == NULL || !ctx->decided) {
         return NULL;

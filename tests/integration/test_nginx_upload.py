@@ -76,6 +76,11 @@ HTTP = r"""
             proxy_pass http://recorder;
         }
         location /form/ { proxy_pass http://recorder; }
+        location /errpage/ {
+            error_page 403 /blocked.html;
+            proxy_pass http://recorder;
+        }
+        location = /blocked.html { return 403 "blocked\n"; }
         location /noform/ {
             hashgate_multipart off;
             proxy_pass http://recorder;
@@ -311,12 +316,21 @@ def run(t, ng):
             oct(mode))
 
     # access log variables
-    acc = [l.split() for l in ng.access_log()]
+    acc = [l.split() for l in ng.access_log(" /buf/listed-post ")]
     rej = [a for a in acc if a[1] == "/buf/listed-post"]
     t.check(rej and rej[0][2] == "403" and rej[0][3] == "reject"
             and rej[0][4] == "cam" and rej[0][5] == sha(LISTED),
             "access log: $hashgate_verdict, $hashgate_list, $hashgate_sha256 "
             "of a rejected upload", str(rej))
+
+    # an error_page after the reject: the verdict is still in the log
+    st, body = N.http_request(port, "POST", "/errpage/listed", LISTED)
+    acc = [l.split() for l in ng.access_log(" /blocked.html ")
+           if " /blocked.html " in l]
+    t.check(st == 403 and body == b"blocked\n" and acc
+            and acc[-1][3] == "reject" and acc[-1][4] == "cam",
+            "with an error_page for 403 the access log still has the verdict "
+            "and list", "%d %r %s" % (st, body, acc))
 
     # hold
     st, _ = N.http_request(port, "POST", "/buf/held", HELD)

@@ -456,12 +456,20 @@ class Nginx:
                 if "exited on signal" in l or "runtime error:" in l
                 or "AddressSanitizer" in l]
 
-    def access_log(self):
-        try:
-            with open(os.path.join(self.prefix, "access.log")) as f:
-                return f.read().splitlines()
-        except OSError:
-            return []
+    def access_log(self, wait_for=None, timeout=3):
+        """Lines of the access log; with wait_for, wait until a line has
+        that text (nginx logs a request after its response is sent)."""
+        deadline = time.time() + timeout
+        while True:
+            try:
+                with open(os.path.join(self.prefix, "access.log")) as f:
+                    lines = f.read().splitlines()
+            except OSError:
+                lines = []
+            if wait_for is None or any(wait_for in l for l in lines) \
+                    or time.time() > deadline:
+                return lines
+            time.sleep(0.05)
 
     def cleanup(self):
         self.stop()
