@@ -37,6 +37,15 @@ HG_BIN = os.environ.get("HG_BIN") or os.path.join(
 MODULE = os.path.join(HG_BIN, "ngx_http_hashgate_module.so")
 
 
+def _terminated(signum, frame):
+    # a test killed by the runner's timeout still stops what it started
+    sys.exit(128 + signum)
+
+
+if __name__ != "__main__":
+    signal.signal(signal.SIGTERM, _terminated)
+
+
 # ---- checks in the suite's "ok - ..." protocol ----
 
 class Checks:
