@@ -42,7 +42,8 @@ def _terminated(signum, frame):
     sys.exit(128 + signum)
 
 
-if __name__ != "__main__":
+if __name__ != "__main__" \
+        and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
     signal.signal(signal.SIGTERM, _terminated)
 
 
