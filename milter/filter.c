@@ -371,10 +371,22 @@ _write_records(conn_t *c, hg_action_t final, const char *held_at)
     return st;
 }
 
+/* The SMTP reply that goes with a refusal. */
+static void
+_set_reply(SMFICTX *ctx, sfsistat r)
+{
+    if (r == SMFIS_REJECT) {
+        smfi_setreply(ctx, (char *) conf->reply_code,
+                      (char *) conf->reply_xcode, conf->reply_text);
+    } else if (r == SMFIS_TEMPFAIL) {
+        smfi_setreply(ctx, TEMPFAIL_CODE, TEMPFAIL_XCODE, TEMPFAIL_TEXT);
+    }
+}
+
 static sfsistat
 _tempfail(SMFICTX *ctx, conn_t *c)
 {
-    smfi_setreply(ctx, TEMPFAIL_CODE, TEMPFAIL_XCODE, TEMPFAIL_TEXT);
+    _set_reply(ctx, SMFIS_TEMPFAIL);
     _msg_cleanup(c);
     return SMFIS_TEMPFAIL;
 }
@@ -412,8 +424,7 @@ _reject(SMFICTX *ctx, conn_t *c)
         /* no evidence, no reject: the retry will be recorded */
         return _tempfail(ctx, c);
     }
-    smfi_setreply(ctx, (char *) conf->reply_code, (char *) conf->reply_xcode,
-                  conf->reply_text);
+    _set_reply(ctx, SMFIS_REJECT);
     _msg_cleanup(c);
     return SMFIS_REJECT;
 }
@@ -746,12 +757,7 @@ hgf_eom(SMFICTX *ctx)
         /* decided in a callback that could not reply; cleaned up then */
         r = c->deferred;
         c->deferred = -1;
-        if (r == SMFIS_REJECT) {
-            smfi_setreply(ctx, (char *) conf->reply_code,
-                          (char *) conf->reply_xcode, conf->reply_text);
-        } else if (r == SMFIS_TEMPFAIL) {
-            smfi_setreply(ctx, TEMPFAIL_CODE, TEMPFAIL_XCODE, TEMPFAIL_TEXT);
-        }
+        _set_reply(ctx, r);
         return r;
     }
     if (c == NULL || !c->in_msg) {
