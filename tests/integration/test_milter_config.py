@@ -161,7 +161,13 @@ try:
     s = socket.create_connection(("127.0.0.1", m.port), timeout=2)
     s.close()
     ok(True, "Socket inet:PORT@127.0.0.1 listens on that port")
-    m.stop()
+    m.stop(signal.SIGKILL)
+    m = hm.Milter(tmp, db, transport="inet6")
+    m.start()
+    s = socket.create_connection(("::1", m.port), timeout=2)
+    s.close()
+    ok(True, "Socket inet6:PORT@::1 listens on that port")
+    m.stop(signal.SIGKILL)
 except Exception as e:  # a missing binary or server is a failure
     ok(False, "milter configuration tests ran", repr(e))
 finally:

@@ -166,13 +166,16 @@ class Milter:
             self.postfix_spec = "unix:" + self.sock_path
             self.port = None
         else:
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
+            v6 = transport == "inet6"
+            self.host = "::1" if v6 else "127.0.0.1"
+            s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET)
+            s.bind((self.host, 0))
             self.port = s.getsockname()[1]
             s.close()
             self.sock_path = None
-            self.socket = "inet:%d@127.0.0.1" % self.port
-            self.postfix_spec = "inet:127.0.0.1:%d" % self.port
+            self.socket = "%s:%d@%s" % (transport, self.port, self.host)
+            self.postfix_spec = "%s:%s:%d" % (transport, self.host if not v6
+                                              else "[::1]", self.port)
         self.settings = {
             "Socket": self.socket,
             "Database": database,
@@ -215,8 +218,8 @@ class Milter:
             s = socket.socket(socket.AF_UNIX)
             target = self.sock_path
         else:
-            s = socket.socket()
-            target = ("127.0.0.1", self.port)
+            s = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+            target = (self.host, self.port)
         try:
             s.connect(target)
             return True
