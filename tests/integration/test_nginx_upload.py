@@ -14,10 +14,11 @@ import hashlib
 import json
 import os
 import re
+import socket
 import stat
 import subprocess
 import sys
-import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
@@ -371,6 +372,23 @@ def run(t, ng):
     t.check(sorted(os.listdir(hold)) == names,
             "a clean upload leaves nothing in the hold dir",
             str(os.listdir(hold)))
+
+    # uploads that end without a verdict leave no partial copy either
+    st, _ = N.http_request(port, "POST", "/small/chunked-too-big", CLEAN,
+                           chunked=True)
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(b"POST /buf/aborted HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Length: 1000000\r\n\r\n" + CLEAN[:100000])
+    time.sleep(0.3)
+    during = [n for n in os.listdir(hold) if n.endswith(".part")]
+    sock.close()
+    time.sleep(0.5)
+    t.check(len(during) == 1, "while an upload streams its copy waits in "
+            "the hold dir as NAME.part", str(during))
+    t.check(st == 413 and sorted(os.listdir(hold)) == names,
+            "an oversized chunked upload (413) and an aborted one leave no "
+            "partial copy in the hold dir",
+            "status %d, %s" % (st, os.listdir(hold)))
 
     # HTTP/2 over TLS
     body = os.path.join(tmp, "up.bin")
