@@ -1242,8 +1242,10 @@ _hg_fsync_dir(const char *path)
 
 /*
  * Sort, merge, and write to a temp file beside path, fsync it, rename it
- * over path and fsync the directory. On any failure the temp file is
- * removed and path is untouched. The builder is consumed: after this call
+ * over path and fsync the directory. On any failure before the rename the
+ * temp file is removed and path is untouched; if only the directory fsync
+ * after it fails, the new file is in place and HG_EIO says "fsync of its
+ * directory". The builder is consumed: after this call
  * (successful or not) only hg_dbb_free may follow.
  */
 hg_status_t
