@@ -201,22 +201,29 @@ _check_appendable(const char *path, char *msg, size_t msglen)
     return rc;
 }
 
+/* Written beside and renamed, so a reader never sees it half written. */
 static int
 _write_pid_file(const char *path)
 {
-    char    buf[32];
-    int     fd, n;
+    char    buf[32], *tmp;
+    int     fd, n, ok, rc = -1;
 
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
+    if (asprintf(&tmp, "%s.tmp", path) < 0) {
         return -1;
     }
-    n = snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
-    if (write(fd, buf, (size_t) n) != n) {
-        close(fd);
-        return -1;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        n = snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
+        ok = write(fd, buf, (size_t) n) == n;
+        if (close(fd) == 0 && ok) {
+            rc = rename(tmp, path);
+        }
+        if (rc != 0) {
+            unlink(tmp);
+        }
     }
-    return close(fd);
+    free(tmp);
+    return rc;
 }
 
 int

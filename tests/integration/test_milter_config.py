@@ -140,8 +140,10 @@ try:
     pid = None
     for _ in range(100):
         if os.path.exists(pid_file) and m._listening():
-            pid = int(open(pid_file).read())
-            break
+            text = open(pid_file).read()
+            if text.endswith("\n"):
+                pid = int(text)
+                break
         time.sleep(0.05)
     ok(p.returncode == 0 and pid is not None and os.path.exists("/proc/%d" % pid),
        "without -f it detaches, listens and writes its pid to PidFile",
