@@ -184,6 +184,7 @@ static void ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
     const hg_scan_result_t *res, const hg_verdict_t *v, const char *part,
     const char *filename, const char *declared);
 static void ngx_http_hashgate_cleanup(void *data);
+static char *ngx_http_hashgate_cstr(ngx_pool_t *pool, ngx_str_t *s);
 
 static hg_status_t ngx_http_hashgate_part_begin(void *data,
     const hg_part_info_t *info);
@@ -867,8 +868,7 @@ ngx_http_hashgate_fail(ngx_http_hashgate_ctx_t *ctx, hg_status_t st)
 static ngx_int_t
 ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
 {
-    char                          *what;
-    u_char                        *declared;
+    char                          *what, *declared;
     hg_err_t                       err;
     ngx_int_t                      rc;
     ngx_log_t                     *log;
@@ -931,15 +931,10 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
         if (v.matched) {
             declared = NULL;
             if (r->headers_in.content_type) {
-                declared = ngx_pnalloc(r->pool,
-                                 r->headers_in.content_type->value.len + 1);
-                if (declared) {
-                    ngx_cpystrn(declared, r->headers_in.content_type->value.data,
-                                r->headers_in.content_type->value.len + 1);
-                }
+                declared = ngx_http_hashgate_cstr(r->pool,
+                                         &r->headers_in.content_type->value);
             }
-            ngx_http_hashgate_add_hit(ctx, &res, &v, NULL, NULL,
-                                      (char *) declared);
+            ngx_http_hashgate_add_hit(ctx, &res, &v, NULL, NULL, declared);
         }
     }
 
