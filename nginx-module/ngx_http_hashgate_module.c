@@ -26,6 +26,11 @@
  * unreadable or corrupt file, and its mapping is shared by every worker.
  * Each worker checks the file's identity at most once a second and swaps to
  * a new file; a request keeps a reference to the database it started with.
+ *
+ * Digests are computed on the event loop by default: SHA-256 runs at about
+ * twice the rate nginx takes an upload in, and measured here handing large
+ * bodies to a thread (hashgate_thread, ngx_http_hashgate_hasher.c) gave no
+ * throughput on a busy host for about 12% more CPU per byte.
  */
 
 
