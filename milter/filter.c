@@ -9,8 +9,10 @@
  * reload never changes the rules in the middle of a message. Headers and
  * body go into the MIME push parser as they arrive; each leaf part is
  * hashed as it is decoded and decided when it ends. A part that must be
- * rejected stops the message at once (SMFIS_REJECT from xxfi_body); hold
- * and tag are applied at end of message, where libmilter allows them.
+ * rejected stops the scan at once and the message is refused: from
+ * xxfi_body over TCP, at end of message over a unix socket, where Postfix
+ * is told not to wait for replies (see hgf_negotiate). Hold and tag are
+ * applied at end of message, where libmilter allows them.
  * Anything that stops a scan (a limit, malformed input the parser gives up
  * on, no memory, an evidence log that cannot be written) applies OnFail:
  * never a silent pass. _msg_cleanup is the one cleanup for eom, abort,
