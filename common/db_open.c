@@ -8,7 +8,7 @@
  * recomputed from the counts with overflow-safe arithmetic and must match
  * the header exactly and end inside the file. Only O(1)-per-section work
  * and O(metadata) work happens here, so opening a 50M-digest file stays in
- * the milliseconds (the bucket index, 1/16 byte a row, is the one table
+ * the milliseconds (the bucket index, 1/64 byte a row, is the one table
  * read whole); what lives in the large data sections (digests, set
  * indices, extras, labels) is bounds-checked by db_lookup.c as it is read.
  */
@@ -120,8 +120,8 @@ _hg_section(uint64_t *cursor, uint64_t off, int check_off, uint64_t count,
 
 /*
  * The first bucket whose start is below its predecessor's, or 0. The index
- * is 1/16 byte per row (64 rows a bucket), so this is the one pass at open
- * that grows with the list: about 0.1 ms for 10M digests. Lookups clamp
+ * is 1/64 byte per row (256 rows a bucket), so this is the one pass at open
+ * that grows with the list: well under a millisecond for 10M digests. Lookups clamp
  * the bounds anyway, since a file changed in place under a shared mapping
  * could break this after open.
  */

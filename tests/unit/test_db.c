@@ -1017,7 +1017,7 @@ test_db_open_refuses_bucket_index_that_decreases(void **state)
 
     (void) state;
     id = mklist(b, "x", HG_LIST_BLOCK);
-    for (i = 0; i < 1000; i++) {
+    for (i = 0; i < 4000; i++) {
         rnd_digest(&s, d, 32);
         e = entry(HG_ALG_SHA256, d);
         hg_dbb_add(b, id, &e);
@@ -1026,7 +1026,7 @@ test_db_open_refuses_bucket_index_that_decreases(void **state)
     p = slurp(tpath("mono.db"), &n);
     assert_true(hg_le32(p + HDR_ALG(2) + ALG_BUCKET_BITS) >= 2);
     bo = hg_le64(p + HDR_ALG(2) + ALG_BUCKETS_OFF);
-    hg_put32(p + bo + 4, 999);              /* bucket 1 starts past bucket 2 */
+    hg_put32(p + bo + 4, 3999);             /* bucket 1 starts past bucket 2 */
     spit(tpath("mono.db"), p, n);           /* data region: no checksum to redo */
     assert_int_equal(hg_db_open(tpath("mono.db"), 0, &db, &err), HG_EFORMAT);
     assert_non_null(strstr(err.msg, "bucket index decreases at bucket 2"));
