@@ -392,26 +392,33 @@ def run(t, ng):
 
     # HTTP/2 over TLS
     body = os.path.join(tmp, "up.bin")
-    for name, data, want in (("h2-clean", CLEAN, "200"),
-                             ("h2-listed", LISTED, "403")):
+    for loc, name, data, want in (("buf", "h2-clean", CLEAN, "200"),
+                                  ("buf", "h2-listed", LISTED, "403"),
+                                  ("nobuf", "h2-clean", CLEAN, "200"),
+                                  ("nobuf", "h2-listed", BIG_LISTED, "403")):
         with open(body, "wb") as f:
             f.write(data)
+        path = "/%s/%s" % (loc, name)
         r = subprocess.run(["curl", "-sk", "--http2", "-o", "/dev/null",
                             "-w", "%{http_code} %{http_version}",
                             "--data-binary", "@" + body,
-                            "https://127.0.0.1:%d/buf/%s" % (ng.port2, name)],
+                            "https://127.0.0.1:%d%s" % (ng.port2, path)],
                            capture_output=True, text=True, timeout=30)
         out = r.stdout.split()
-        es = entries_for(ng, "/buf/" + name)
+        es = entries_for(ng, path)
         if want == "200":
             ok = len(es) == 1 and es[0]["sha256"] == sha(data)
-        else:
+        elif loc == "buf":
             ok = not es
+        else:
+            ok = not any(e["complete"] for e in es)
         t.check(out == [want, "2"] and ok,
-                "HTTP/2 upload %s gets %s%s" % (
+                "HTTP/2 upload, request buffering %s: %s gets %s%s" % (
+                    "on" if loc == "buf" else "off",
                     "clean" if want == "200" else "listed", want,
                     " and reaches the upstream" if want == "200"
-                    else ", upstream got nothing"),
+                    else ", upstream got nothing" if loc == "buf"
+                    else ", never complete at the upstream"),
                 "%s %s" % (out, es))
 
     # multipart/form-data
