@@ -208,6 +208,42 @@ test_hex_round_trip_and_refusals(void **state)
 }
 
 /*
+ * Every one of the 256 byte values, as high and as low digit: exactly
+ * 0-9, a-f, A-F decode, to their value; anything else (NUL, bytes >= 0x80,
+ * 'g', '/', ':', '@', '`') refuses the whole string.
+ */
+static void
+test_hex_decode_accepts_exactly_the_hex_digits(void **state)
+{
+    unsigned char  b[2];
+    char           s[4];
+    int            c, want;
+
+    (void) state;
+    for (c = 0; c < 256; c++) {
+        if (c >= '0' && c <= '9') {
+            want = c - '0';
+        } else if (c >= 'a' && c <= 'f') {
+            want = c - 'a' + 10;
+        } else if (c >= 'A' && c <= 'F') {
+            want = c - 'A' + 10;
+        } else {
+            want = -1;
+        }
+        s[0] = (char) c; s[1] = '7'; s[2] = '7'; s[3] = (char) c;
+        if (want < 0) {
+            assert_int_equal(hg_hex_decode(s, 4, b), -1);
+            assert_int_equal(hg_hex_decode(s + 2, 2, b), -1);   /* low */
+            assert_int_equal(hg_hex_decode(s, 2, b), -1);       /* high */
+        } else {
+            assert_int_equal(hg_hex_decode(s, 4, b), 0);
+            assert_int_equal(b[0], (unsigned) (want << 4 | 7));
+            assert_int_equal(b[1], (unsigned) (0x70 | want));
+        }
+    }
+}
+
+/*
  * In a child (process default properties are global): with "fips=yes" as
  * the default query and no FIPS provider, a plain fetch of MD5 fails, yet
  * hashgate's MD5 still works because it asks for "-fips".
@@ -350,6 +386,7 @@ main(void)
         cmocka_unit_test(test_hash_context_is_reusable_after_final),
         cmocka_unit_test(test_hash_alg_names_and_lengths),
         cmocka_unit_test(test_hex_round_trip_and_refusals),
+        cmocka_unit_test(test_hex_decode_accepts_exactly_the_hex_digits),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
