@@ -3,7 +3,10 @@
  *
  * Backed by OpenSSL 3 EVP. Each algorithm is fetched once per process
  * (hg_hash_global_init) and every hg_hash_t keeps its EVP contexts for its
- * whole life, so hashing an object allocates nothing. MD5 is fetched with
+ * whole life, so feeding bytes (hg_hash_update) never allocates. Starting
+ * an object (hg_hash_init) does: OpenSSL 3.0's EVP_DigestInit_ex2 re-creates
+ * the provider's small context, one malloc per algorithm per object, freed
+ * by the next init or hg_hash_free. MD5 is fetched with
  * the property query "-fips" so it keeps working when the process default
  * properties are FIPS-only (the default provider must still be loaded).
  */

@@ -6,7 +6,9 @@
  * computes the digests the database needs plus those asked for, keeps the
  * first HG_SCAN_HEAD_MAX bytes for type detection, and at the end looks each
  * digest up. A list entry carrying a size matches only an object of that
- * size. The context is reusable and allocates nothing per object.
+ * size. The context is reusable; hg_scan_update never allocates, while
+ * hg_scan_begin costs OpenSSL one small malloc per digest computed (see
+ * hash.h).
  */
 #ifndef HASHGATE_SCAN_H
 #define HASHGATE_SCAN_H
