@@ -9,6 +9,16 @@
  * takes a reference per message or request (hg_db_ref) and swaps its current
  * handle on reload; the mapping goes when the last reference is dropped.
  * Lookups are thread-safe; ref/close are atomic.
+ *
+ * Replace a database by rename (what hg_dbb_write and `hashgate compile`
+ * do), never by rewriting the file in place (cp over it, rsync --inplace,
+ * a download straight to the path): the open mapping is of that same file,
+ * and pages a truncation takes away kill the reading process with SIGBUS.
+ * No flag of mmap prevents that (MAP_PRIVATE pages not yet written are
+ * still the file's), and the library installs no signal handler. What open
+ * does catch: a file caught half-written is refused (its size disagrees
+ * with its header), and lookups clamp every bound they read, so contents
+ * changed under a mapping give wrong answers, not reads outside it.
  */
 #ifndef HASHGATE_DB_H
 #define HASHGATE_DB_H
