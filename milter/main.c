@@ -226,19 +226,177 @@ _write_pid_file(const char *path)
     return rc;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Everything after the configuration is loaded: start-up checks, then the
+ * milter until it stops. Returns the exit status. Every path, fatal or not,
+ * returns here so main() frees what was allocated on the way (*db_path,
+ * the database, the evidence log), which keeps LeakSanitizer quiet about
+ * configuration errors and -t failures.
+ */
+static int
+_run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
 {
-    const char *conf_path = HG_MILTER_DEFAULT_CONF;
-    int         check = 0, foreground = 0, opt, r;
-    hg_mconf_t  conf;
     hg_err_t    err;
     uid_t       uid = 0;
     gid_t       gid = 0;
     char        msg[HG_ERR_MAX + 128];
     char       *db_path;
-    sigset_t    sigs;
     struct stat st;
+    int         r;
+
+    if (c->user != NULL
+        && _resolve_user(c, &uid, &gid, msg, sizeof(msg)) != 0)
+    {
+        fprintf(stderr, "%s\n", msg);
+        return 1;
+    }
+    if (geteuid() == 0 && c->user == NULL) {
+        fprintf(stderr, "%s: UserID is not set; hashgate-milter started as "
+                "root needs a user to run as\n", c->path);
+        return 1;
+    }
+    if (geteuid() != 0 && c->user != NULL && uid != geteuid()) {
+        fprintf(stderr, "%s: UserID '%s': cannot switch user when not "
+                "started as root\n", c->path, c->user);
+        return 1;
+    }
+    if ((db_path = *db_path_p = _absolute(c->database)) == NULL) {
+        fprintf(stderr, "%s: out of memory\n", c->path);
+        return 1;
+    }
+
+    hg_log_setup(check ? 0 : c->syslog, c->syslog_facility,
+                 check || foreground, check ? HG_LOG_WARNING : c->log_level);
+    if (hg_hash_global_init(&err) != HG_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    if (hg_reload_init(db_path, &err) != HG_OK) {
+        if (check) {
+            fprintf(stderr, "%s: Database: %s\n", c->path, err.msg);
+            return 1;
+        }
+        hg_log(HG_LOG_ERR, "%s: Database: %s; running without a database: "
+               "every mail gets OnFail %s until a good file is in place",
+               c->path, err.msg,
+               c->policy.on_fail == HG_FAIL_ACCEPT ? "accept" : "tempfail");
+    }
+    if (c->socket_group != NULL && getgrnam(c->socket_group) == NULL) {
+        fprintf(stderr, "%s: SocketGroup '%s': no such group\n", c->path,
+                c->socket_group);
+        return 1;
+    }
+    _warn_unknown_lists(c);
+    if (check) {
+        /* -t must not create the log: as root it would be root's, and a
+         * daemon started as its own user could then not open it */
+        if (c->evidence_log != NULL
+            && _check_appendable(c->evidence_log, msg, sizeof(msg)) != 0)
+        {
+            fprintf(stderr, "%s: EvidenceLog: %s\n", c->path, msg);
+            return 1;
+        }
+        printf("%s: configuration OK, database %s OK\n", c->path, db_path);
+        return 0;
+    }
+
+    if (hg_evidence_open(c->evidence_log, &err) != HG_OK) {
+        fprintf(stderr, "%s: EvidenceLog: %s\n", c->path, err.msg);
+        return 1;
+    }
+    /* the user it runs as owns its log (a regular file, never a device),
+     * so it can reopen it after logrotate */
+    if (c->evidence_log != NULL && c->user != NULL && geteuid() == 0
+        && stat(c->evidence_log, &st) == 0 && S_ISREG(st.st_mode)
+        && chown(c->evidence_log, uid, gid) != 0)
+    {
+        fprintf(stderr, "%s: EvidenceLog: chown %s: %s\n", c->path,
+                c->evidence_log, strerror(errno));
+        return 1;
+    }
+    if (smfi_setconn(c->socket) != MI_SUCCESS
+        || hg_filter_register(c) != MI_SUCCESS
+        || smfi_settimeout((int) c->timeout) != MI_SUCCESS)
+    {
+        fprintf(stderr, "%s: cannot set up libmilter for Socket %s\n",
+                c->path, c->socket);
+        return 1;
+    }
+    if (smfi_opensocket(1) != MI_SUCCESS) {
+        fprintf(stderr, "%s: Socket %s: cannot listen: %s\n", c->path,
+                c->socket, strerror(errno));
+        return 1;
+    }
+    if (c->socket_path != NULL) {
+        if (c->socket_mode != -1
+            && chmod(c->socket_path, (mode_t) c->socket_mode) != 0)
+        {
+            fprintf(stderr, "%s: SocketMode: chmod %s: %s\n", c->path,
+                    c->socket_path, strerror(errno));
+            return 1;
+        }
+        if (c->socket_group != NULL) {
+            struct group *gr = getgrnam(c->socket_group);
+
+            if (gr == NULL) {
+                fprintf(stderr, "%s: SocketGroup '%s': no such group\n",
+                        c->path, c->socket_group);
+                return 1;
+            }
+            /* already right (a setgid directory) needs no privilege */
+            if ((stat(c->socket_path, &st) != 0 || st.st_gid != gr->gr_gid)
+                && chown(c->socket_path, (uid_t) -1, gr->gr_gid) != 0)
+            {
+                fprintf(stderr, "%s: SocketGroup '%s': chown %s: %s\n",
+                        c->path, c->socket_group, c->socket_path,
+                        strerror(errno));
+                return 1;
+            }
+        }
+    } else if (_nodelay_listeners() == 0) {
+        fprintf(stderr, "%s: Socket %s: cannot set TCP_NODELAY\n", c->path,
+                c->socket);
+        return 1;
+    }
+
+    if (!foreground && daemon(0, 0) != 0) {
+        fprintf(stderr, "%s: daemon: %s\n", HG_MILTER_NAME, strerror(errno));
+        return 1;
+    }
+    if (c->pid_file != NULL && _write_pid_file(c->pid_file) != 0) {
+        hg_log(HG_LOG_ERR, "PidFile %s: %s", c->pid_file, strerror(errno));
+        return 1;
+    }
+    if (c->user != NULL && geteuid() == 0 && _drop_privileges(uid, gid) != 0) {
+        hg_log(HG_LOG_ERR, "cannot drop privileges to %s: %s", c->user,
+               strerror(errno));
+        return 1;
+    }
+    if (hg_reload_thread_start(c->reload_interval) != 0) {
+        hg_log(HG_LOG_ERR, "cannot start the reload thread");
+        return 1;
+    }
+
+    hg_log(HG_LOG_INFO, "started version=%s socket=%s user=%s pid=%ld",
+           HG_VERSION, c->socket, c->user ? c->user : "-", (long) getpid());
+    r = smfi_main();
+    hg_log(HG_LOG_INFO, "stopping");
+
+    if (c->pid_file != NULL) {
+        (void) unlink(c->pid_file);
+    }
+    return r == MI_SUCCESS ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *conf_path = HG_MILTER_DEFAULT_CONF;
+    int         check = 0, foreground = 0, opt, rc;
+    hg_mconf_t  conf;
+    hg_err_t    err;
+    char       *db_path = NULL;
+    sigset_t    sigs;
     unsigned    ma, mi, pl;
 
     /*
@@ -277,155 +435,13 @@ main(int argc, char **argv)
         hg_mconf_free(&conf);
         return 1;
     }
-    if (conf.user != NULL
-        && _resolve_user(&conf, &uid, &gid, msg, sizeof(msg)) != 0)
-    {
-        fprintf(stderr, "%s\n", msg);
-        return 1;
-    }
-    if (geteuid() == 0 && conf.user == NULL) {
-        fprintf(stderr, "%s: UserID is not set; hashgate-milter started as "
-                "root needs a user to run as\n", conf.path);
-        return 1;
-    }
-    if (geteuid() != 0 && conf.user != NULL && uid != geteuid()) {
-        fprintf(stderr, "%s: UserID '%s': cannot switch user when not "
-                "started as root\n", conf.path, conf.user);
-        return 1;
-    }
-    if ((db_path = _absolute(conf.database)) == NULL) {
-        fprintf(stderr, "%s: out of memory\n", conf.path);
-        return 1;
-    }
+    rc = _run(&conf, check, foreground, &db_path);
 
-    hg_log_setup(check ? 0 : conf.syslog, conf.syslog_facility,
-                 check || foreground, check ? HG_LOG_WARNING : conf.log_level);
-    if (hg_hash_global_init(&err) != HG_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return 1;
-    }
-    if (hg_reload_init(db_path, &err) != HG_OK) {
-        if (check) {
-            fprintf(stderr, "%s: Database: %s\n", conf.path, err.msg);
-            return 1;
-        }
-        hg_log(HG_LOG_ERR, "%s: Database: %s; running without a database: "
-               "every mail gets OnFail %s until a good file is in place",
-               conf.path, err.msg,
-               conf.policy.on_fail == HG_FAIL_ACCEPT ? "accept" : "tempfail");
-    }
-    if (conf.socket_group != NULL && getgrnam(conf.socket_group) == NULL) {
-        fprintf(stderr, "%s: SocketGroup '%s': no such group\n", conf.path,
-                conf.socket_group);
-        return 1;
-    }
-    _warn_unknown_lists(&conf);
-    if (check) {
-        /* -t must not create the log: as root it would be root's, and a
-         * daemon started as its own user could then not open it */
-        if (conf.evidence_log != NULL
-            && _check_appendable(conf.evidence_log, msg, sizeof(msg)) != 0)
-        {
-            fprintf(stderr, "%s: EvidenceLog: %s\n", conf.path, msg);
-            return 1;
-        }
-        printf("%s: configuration OK, database %s OK\n", conf.path, db_path);
-        hg_reload_shutdown();
-        hg_mconf_free(&conf);
-        free(db_path);
-        return 0;
-    }
-
-    if (hg_evidence_open(conf.evidence_log, &err) != HG_OK) {
-        fprintf(stderr, "%s: EvidenceLog: %s\n", conf.path, err.msg);
-        return 1;
-    }
-    /* the user it runs as owns its log (a regular file, never a device),
-     * so it can reopen it after logrotate */
-    if (conf.evidence_log != NULL && conf.user != NULL && geteuid() == 0
-        && stat(conf.evidence_log, &st) == 0 && S_ISREG(st.st_mode)
-        && chown(conf.evidence_log, uid, gid) != 0)
-    {
-        fprintf(stderr, "%s: EvidenceLog: chown %s: %s\n", conf.path,
-                conf.evidence_log, strerror(errno));
-        return 1;
-    }
-    if (smfi_setconn(conf.socket) != MI_SUCCESS
-        || hg_filter_register(&conf) != MI_SUCCESS
-        || smfi_settimeout((int) conf.timeout) != MI_SUCCESS)
-    {
-        fprintf(stderr, "%s: cannot set up libmilter for Socket %s\n",
-                conf.path, conf.socket);
-        return 1;
-    }
-    if (smfi_opensocket(1) != MI_SUCCESS) {
-        fprintf(stderr, "%s: Socket %s: cannot listen: %s\n", conf.path,
-                conf.socket, strerror(errno));
-        return 1;
-    }
-    if (conf.socket_path != NULL) {
-        if (conf.socket_mode != -1
-            && chmod(conf.socket_path, (mode_t) conf.socket_mode) != 0)
-        {
-            fprintf(stderr, "%s: SocketMode: chmod %s: %s\n", conf.path,
-                    conf.socket_path, strerror(errno));
-            return 1;
-        }
-        if (conf.socket_group != NULL) {
-            struct group *gr = getgrnam(conf.socket_group);
-
-            if (gr == NULL) {
-                fprintf(stderr, "%s: SocketGroup '%s': no such group\n",
-                        conf.path, conf.socket_group);
-                return 1;
-            }
-            /* already right (a setgid directory) needs no privilege */
-            if ((stat(conf.socket_path, &st) != 0 || st.st_gid != gr->gr_gid)
-                && chown(conf.socket_path, (uid_t) -1, gr->gr_gid) != 0)
-            {
-                fprintf(stderr, "%s: SocketGroup '%s': chown %s: %s\n",
-                        conf.path, conf.socket_group, conf.socket_path,
-                        strerror(errno));
-                return 1;
-            }
-        }
-    } else if (_nodelay_listeners() == 0) {
-        fprintf(stderr, "%s: Socket %s: cannot set TCP_NODELAY\n", conf.path,
-                conf.socket);
-        return 1;
-    }
-
-    if (!foreground && daemon(0, 0) != 0) {
-        fprintf(stderr, "%s: daemon: %s\n", HG_MILTER_NAME, strerror(errno));
-        return 1;
-    }
-    if (conf.pid_file != NULL && _write_pid_file(conf.pid_file) != 0) {
-        hg_log(HG_LOG_ERR, "PidFile %s: %s", conf.pid_file, strerror(errno));
-        return 1;
-    }
-    if (conf.user != NULL && geteuid() == 0 && _drop_privileges(uid, gid) != 0) {
-        hg_log(HG_LOG_ERR, "cannot drop privileges to %s: %s", conf.user,
-               strerror(errno));
-        return 1;
-    }
-    if (hg_reload_thread_start(conf.reload_interval) != 0) {
-        hg_log(HG_LOG_ERR, "cannot start the reload thread");
-        return 1;
-    }
-
-    hg_log(HG_LOG_INFO, "started version=%s socket=%s user=%s pid=%ld",
-           HG_VERSION, conf.socket, conf.user ? conf.user : "-",
-           (long) getpid());
-    r = smfi_main();
-    hg_log(HG_LOG_INFO, "stopping");
-
-    if (conf.pid_file != NULL) {
-        (void) unlink(conf.pid_file);
-    }
+    /* each of these is safe when its part was never set up */
     hg_filter_shutdown();
     hg_evidence_close();
     hg_reload_shutdown();
     hg_mconf_free(&conf);
     free(db_path);
-    return r == MI_SUCCESS ? 0 : 1;
+    return rc;
 }
