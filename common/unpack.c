@@ -246,6 +246,32 @@ _path_child(hg_unpack_t *u, size_t prefix_len, const char *sep, unsigned n)
 
 static hg_status_t _scan_text(hg_unpack_t *u, const unsigned char *p, size_t n);
 
+/*
+ * Hand n decoded bytes of the part at path to its data callback, after
+ * checking max_part_bytes against what the part has had so far (stats):
+ * the one place both main and embedded parts are counted and limited.
+ */
+static hg_status_t
+_part_bytes(hg_unpack_t *u, const hg_unpack_cb_t *cb, void *ctx,
+            hg_part_stats_t *stats, const char *path,
+            const unsigned char *buf, size_t n)
+{
+    hg_status_t st;
+
+    if (u->lim.max_part_bytes > 0
+        && n > u->lim.max_part_bytes - stats->decoded_bytes)
+    {
+        return _fail(u, HG_ELIMIT, "part %s: larger than %llu bytes "
+                     "(max_part_bytes)", path,
+                     (unsigned long long) u->lim.max_part_bytes);
+    }
+    stats->decoded_bytes += n;
+    if ((st = cb->part_data(ctx, buf, n)) != HG_OK) {
+        return _cb_fail(u, st, "data", path);
+    }
+    return HG_OK;
+}
+
 static hg_status_t
 _emit(hg_unpack_t *u, const unsigned char *buf, size_t n)
 {
@@ -254,16 +280,9 @@ _emit(hg_unpack_t *u, const unsigned char *buf, size_t n)
     if (n == 0) {
         return HG_OK;
     }
-    if (u->lim.max_part_bytes > 0
-        && n > u->lim.max_part_bytes - u->stats.decoded_bytes)
-    {
-        return _fail(u, HG_ELIMIT, "part %s: larger than %llu bytes "
-                     "(max_part_bytes)", u->info.path,
-                     (unsigned long long) u->lim.max_part_bytes);
-    }
-    u->stats.decoded_bytes += n;
-    if ((st = u->cb.part_data(u->ctx, buf, n)) != HG_OK) {
-        return _cb_fail(u, st, "data", u->info.path);
+    st = _part_bytes(u, &u->cb, u->ctx, &u->stats, u->info.path, buf, n);
+    if (st != HG_OK) {
+        return st;
     }
     return u->scan ? _scan_text(u, buf, n) : HG_OK;
 }
@@ -428,23 +447,11 @@ _sub_begin(hg_unpack_t *u)
 static hg_status_t
 _sub_data(hg_unpack_t *u, size_t w)
 {
-    hg_status_t st;
-
     if (w == 0) {
         return HG_OK;
     }
-    if (u->lim.max_part_bytes > 0
-        && w > u->lim.max_part_bytes - u->sub_stats.decoded_bytes)
-    {
-        return _fail(u, HG_ELIMIT, "part %s: larger than %llu bytes "
-                     "(max_part_bytes)", u->sub_path,
-                     (unsigned long long) u->lim.max_part_bytes);
-    }
-    u->sub_stats.decoded_bytes += w;
-    if ((st = u->ecb.part_data(u->ectx, u->sub_out, w)) != HG_OK) {
-        return _cb_fail(u, st, "data", u->sub_path);
-    }
-    return HG_OK;
+    return _part_bytes(u, &u->ecb, u->ectx, &u->sub_stats, u->sub_path,
+                       u->sub_out, w);
 }
 
 static hg_status_t
