@@ -4,7 +4,11 @@
  * One binary with subcommands, each in its own cmd_*.c. This file only
  * dispatches; every subcommand parses its own options, has its own --help
  * and returns the exit status (0 nothing matched, 1 a match, 2 an error).
+ * Output that could not be written (a full disk, a closed pipe) is an
+ * error here, for every subcommand: a script reading "not found" or an
+ * info report must never see exit 0 or 1 for a truncated one.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +51,18 @@ _usage(FILE *fp)
         "Exit status: 0 nothing matched, 1 a match, 2 an error.\n");
 }
 
+/* The subcommand's status, or CLI_EXIT_ERROR if stdout was not written. */
+static int
+_finish(const char *cmd, int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("%s: writing to standard output failed: %s", cmd,
+                  strerror(errno));
+        return CLI_EXIT_ERROR;
+    }
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -60,15 +76,16 @@ main(int argc, char **argv)
         || strcmp(argv[1], "help") == 0)
     {
         _usage(stdout);
-        return CLI_EXIT_OK;
+        return _finish("help", CLI_EXIT_OK);
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
         printf("hashgate %s\n", HG_VERSION);
-        return CLI_EXIT_OK;
+        return _finish("version", CLI_EXIT_OK);
     }
     for (i = 0; i < NCOMMANDS; i++) {
         if (strcmp(argv[1], _commands[i].name) == 0) {
-            return _commands[i].run(argc - 1, argv + 1);
+            return _finish(_commands[i].name,
+                           _commands[i].run(argc - 1, argv + 1));
         }
     }
     fprintf(stderr, "hashgate: unknown command '%s'\n"

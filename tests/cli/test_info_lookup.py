@@ -1,10 +1,11 @@
 """test_info_lookup.py - `hashgate info` (lists, counts, provenance, --verify)
 and `hashgate lookup` (lists a digest is on, exit codes)."""
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clihelp import Suite, both, err, md5, out, rand_bytes, sha256  # noqa: E402
+from clihelp import HG, Suite, both, err, md5, out, rand_bytes, sha256  # noqa: E402
 
 t = Suite("info")
 files = [rand_bytes(200 + i, 700 + i) for i in range(8)]
@@ -100,5 +101,22 @@ for cmd in ("compile", "info", "lookup", "diff", "scan"):
     p = t.run(cmd, "--help")
     t.check(p.returncode == 0 and out(p).startswith("Usage: hashgate " + cmd),
             "hashgate %s --help exits 0 with its usage" % cmd, both(p))
+
+# ---- output that cannot be written is an error, whatever the command ----
+def to_full(*args):
+    with open("/dev/full", "w") as full:
+        return subprocess.run([HG] + list(args), stdout=full,
+                              stderr=subprocess.PIPE, cwd=t.dir, timeout=60)
+
+
+for args, name in ((("info", "db"), "info"),
+                   (("lookup", "db", sha256(files[1])), "lookup (a match)"),
+                   (("lookup", "db", "0" * 64), "lookup (not found)"),
+                   (("diff", "db", "db"), "diff"),
+                   (("scan", "-d", "db", t.path("db")), "scan")):
+    p = to_full(*args)
+    t.check(p.returncode == 2 and b"writing to standard output failed"
+            in p.stderr, "%s with stdout on a full disk says so and exits 2"
+            % name, "exit %d, stderr %r" % (p.returncode, p.stderr[:300]))
 
 t.done()
