@@ -4,7 +4,7 @@
  * One binary with subcommands, each in its own cmd_*.c. This file only
  * dispatches; every subcommand parses its own options, has its own --help
  * and returns the exit status (0 nothing matched, 1 a match, 2 an error).
- * Output that could not be written (a full disk, a closed pipe) is an
+ * Output that could not be written (a full disk) is an
  * error here, for every subcommand: a script reading "not found" or an
  * info report must never see exit 0 or 1 for a truncated one.
  */
