@@ -15,13 +15,6 @@
 
 #include "hashgate/scan.h"
 
-/*
- * Lists one digest's lookup can report before size filtering. An entry
- * with a size that does not fit is dropped afterwards, so this is larger
- * than HG_SCAN_MAX_MATCHES; past it, lists are counted, not reported.
- */
-#define HG_SCAN_MAX_HITS  (4 * HG_SCAN_MAX_MATCHES)
-
 struct hg_scan_s {
     hg_db_t        *db;             /* our reference, or NULL */
     unsigned        algs;           /* computed per object */
@@ -30,7 +23,15 @@ struct hg_scan_s {
     hg_status_t     error;          /* first update failure of this object */
     size_t          head_len;
     unsigned char   head[HG_SCAN_HEAD_MAX];
-    hg_db_hit_t     hits[HG_SCAN_MAX_HITS];
+    /*
+     * One lookup hit per list of the database (a digest is on each list at
+     * most once; at most HG_MAX_LISTS, 32 bytes each). Every hit must be
+     * seen: one whose size does not fit is dropped, and a list that decides
+     * (a block list with a fitting entry, an allow-list) may come after
+     * any number of those.
+     */
+    hg_db_hit_t    *hits;
+    size_t          nhits;
 };
 
 hg_scan_t *
@@ -49,6 +50,13 @@ hg_scan_new(hg_db_t *db, unsigned extra_algs)
     }
     s->algs = extra_algs & HG_ALGS_ALL;
     if (db != NULL) {
+        s->nhits = hg_db_nlists(db);
+        s->hits = malloc((s->nhits ? s->nhits : 1) * sizeof(*s->hits));
+        if (s->hits == NULL) {
+            hg_hash_free(s->hash);
+            free(s);
+            return NULL;
+        }
         s->db = hg_db_ref(db);
         s->algs |= hg_db_algs(db);
     }
@@ -63,6 +71,7 @@ hg_scan_free(hg_scan_t *s)
     }
     hg_hash_free(s->hash);
     hg_db_close(s->db);
+    free(s->hits);
     free(s);
 }
 
@@ -154,13 +163,12 @@ _scan_match(hg_scan_t *s, hg_alg_t alg, hg_scan_result_t *res)
     hg_match_t    *m;
 
     total = hg_db_lookup(s->db, alg, res->digests.d[alg], s->hits,
-                         HG_SCAN_MAX_HITS);
+                         s->nhits);
     if (total == 0) {
         return;
     }
-    n = total < HG_SCAN_MAX_HITS ? total : HG_SCAN_MAX_HITS;
-    /* lists past our scratch space are counted; their sizes are unknown */
-    res->nmatches_total += total - n;
+    /* only a corrupt file puts a digest on more lists than there are */
+    n = total < s->nhits ? total : s->nhits;
 
     for (i = 0; i < n; i++) {
         h = &s->hits[i];

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "hashgate/db.h"
+#include "hashgate/decide.h"
 #include "hashgate/scan.h"
 
 #define OBJ_LEN   5000
@@ -362,6 +363,105 @@ test_scan_many_lists_are_counted_and_allow_kept(void **state)
     hg_scan_free(s);
 }
 
+/*
+ * A database of its own: WIDE block lists "a000".. carry x, each with a
+ * size x never has; then "b-hit" carries x with no size, and "zz-allow"
+ * (an allow-list) carries y, which all WIDE lists carry too. WIDE is more
+ * than any fixed scratch space of lookup hits, so the lists that decide
+ * come after many that do not.
+ */
+#define WIDE  80
+
+static hg_db_t *
+wide_db(const char *path, const hg_digests_t *dx, const hg_digests_t *dy)
+{
+    hg_dbb_t  *b = hg_dbb_new();
+    hg_db_t   *db;
+    hg_err_t   err;
+    uint32_t   id;
+    char       name[16];
+    int        i;
+
+    assert_non_null(b);
+    for (i = 0; i < WIDE; i++) {
+        snprintf(name, sizeof(name), "a%03d", i);
+        assert_int_equal(hg_dbb_list(b, name, "", HG_LIST_BLOCK, &id, &err),
+                         HG_OK);
+        add(b, id, HG_ALG_SHA256, dx, 1, OBJ_LEN + 1, NULL);
+        add(b, id, HG_ALG_SHA256, dy, 0, 0, NULL);
+    }
+    assert_int_equal(hg_dbb_list(b, "b-hit", "", HG_LIST_BLOCK, &id, &err),
+                     HG_OK);
+    add(b, id, HG_ALG_SHA256, dx, 0, 0, NULL);
+    assert_int_equal(hg_dbb_list(b, "zz-allow", "", HG_LIST_ALLOW, &id, &err),
+                     HG_OK);
+    add(b, id, HG_ALG_SHA256, dy, 0, 0, NULL);
+    if (hg_dbb_write(b, path, 0, &err) != HG_OK) {
+        fail_msg("hg_dbb_write: %s", err.msg);
+    }
+    hg_dbb_free(b);
+    if (hg_db_open(path, 0, &db, &err) != HG_OK) {
+        fail_msg("hg_db_open: %s", err.msg);
+    }
+    return db;
+}
+
+static void
+test_scan_block_list_after_many_size_misses_still_matches(void **state)
+{
+    fx_t              *f = *state;
+    char               path[128];
+    hg_db_t           *db;
+    hg_scan_t         *s;
+    hg_scan_result_t   r;
+    hg_policy_t        p;
+    hg_verdict_t       v;
+
+    snprintf(path, sizeof(path), "%s/wide.hgdb", f->dir);
+    db = wide_db(path, &f->da, &f->dm);
+    s = hg_scan_new(db, 0);
+    assert_non_null(s);
+    assert_int_equal(hg_scan_buffer(s, f->a, OBJ_LEN, &r), HG_OK);
+    assert_int_equal(r.nmatches_total, 1);
+    assert_int_equal(r.nmatches, 1);
+    assert_string_equal(r.matches[0].list_name, "b-hit");
+    hg_policy_init(&p);
+    v = hg_decide(&p, &r, HG_OK);
+    assert_true(v.matched);
+    assert_int_equal(v.action, HG_ACT_REJECT);
+    hg_scan_free(s);
+    hg_db_close(db);
+    unlink(path);
+}
+
+static void
+test_scan_allow_list_after_many_block_lists_still_allows(void **state)
+{
+    fx_t              *f = *state;
+    char               path[128];
+    hg_db_t           *db;
+    hg_scan_t         *s;
+    hg_scan_result_t   r;
+    hg_policy_t        p;
+    hg_verdict_t       v;
+
+    snprintf(path, sizeof(path), "%s/wide.hgdb", f->dir);
+    db = wide_db(path, &f->da, &f->dm);
+    s = hg_scan_new(db, 0);
+    assert_non_null(s);
+    assert_int_equal(hg_scan_buffer(s, f->m, OBJ_LEN, &r), HG_OK);
+    assert_int_equal(r.nmatches_total, WIDE + 1);
+    assert_non_null(find(&r, "zz-allow"));
+    hg_policy_init(&p);
+    v = hg_decide(&p, &r, HG_OK);
+    assert_int_equal(v.action, HG_ACT_NONE);
+    assert_non_null(v.allowed_by);
+    assert_string_equal(v.allowed_by, "zz-allow");
+    hg_scan_free(s);
+    hg_db_close(db);
+    unlink(path);
+}
+
 static void
 test_scan_empty_object(void **state)
 {
@@ -451,6 +551,8 @@ main(void)
         T(test_scan_absent_object_has_no_matches),
         T(test_scan_allow_list_match_is_reported),
         T(test_scan_many_lists_are_counted_and_allow_kept),
+        T(test_scan_block_list_after_many_size_misses_still_matches),
+        T(test_scan_allow_list_after_many_block_lists_still_allows),
         T(test_scan_empty_object),
         T(test_scan_calls_out_of_order_are_refused),
         T(test_scan_keeps_its_database_reference),
