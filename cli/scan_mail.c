@@ -140,15 +140,28 @@ scan_mail_is_maildir(const char *dir)
 
 /* ---- one message through hg_unpack ---- */
 
+typedef struct mail_ctx_s mail_ctx_t;
+
+/*
+ * The context the parser's callbacks get: a whole leaf part goes into
+ * sc->scan, a uuencoded block ("begin 644 name") inside a text part, open
+ * while its text part is, into sc->scan_embedded.
+ */
 typedef struct {
+    mail_ctx_t     *mc;
+    hg_scan_t      *scan;
+    hg_status_t     st;         /* the current part's scan status */
+} mail_slot_t;
+
+struct mail_ctx_s {
     scan_ctx_t     *sc;
     const char     *path;
     scan_part_t     where;
     hg_unpack_t    *u;          /* the open message, or NULL */
     hg_status_t     st;         /* the message's first parse error */
     hg_err_t        err;
-    hg_status_t     part_st;    /* the current part's scan status */
-    hg_status_t     emb_st;     /* the same for a uuencoded block in it */
+    mail_slot_t     part;       /* leaf parts */
+    mail_slot_t     emb;        /* uuencoded blocks inside a text part */
 
     /* mbox splitting */
     int             at_bol;     /* deciding what the current line is */
@@ -157,25 +170,25 @@ typedef struct {
     size_t          npeek;
     unsigned char   blank[2];   /* an empty line held back */
     size_t          nblank;
-} mail_ctx_t;
+};
 
 static hg_status_t
 _mail_part_begin(void *ctx, const hg_part_info_t *info)
 {
-    mail_ctx_t  *mc = ctx;
+    mail_slot_t  *s = ctx;
 
     (void) info;
-    mc->part_st = hg_scan_begin(mc->sc->scan);
+    s->st = hg_scan_begin(s->scan);
     return HG_OK;
 }
 
 static hg_status_t
 _mail_part_data(void *ctx, const unsigned char *buf, size_t len)
 {
-    mail_ctx_t  *mc = ctx;
+    mail_slot_t  *s = ctx;
 
-    if (mc->part_st == HG_OK) {
-        mc->part_st = hg_scan_update(mc->sc->scan, buf, len);
+    if (s->st == HG_OK) {
+        s->st = hg_scan_update(s->scan, buf, len);
     }
     return HG_OK;
 }
@@ -184,70 +197,23 @@ static hg_status_t
 _mail_part_end(void *ctx, const hg_part_info_t *info,
                const hg_part_stats_t *stats)
 {
-    mail_ctx_t        *mc = ctx;
+    mail_slot_t       *s = ctx;
     hg_scan_result_t   res;
+    scan_part_t        where = s->mc->where;
 
-    if (mc->part_st == HG_OK) {
-        mc->part_st = hg_scan_end(mc->sc->scan, &res);
-    }
-    mc->where.info = info;
-    mc->where.decode_errors = stats != NULL ? stats->decode_errors : 0;
-    scan_report(mc->sc, mc->path, &mc->where,
-                mc->part_st == HG_OK ? &res : NULL, mc->part_st, NULL);
-    mc->where.info = NULL;
-    mc->where.decode_errors = 0;
-    return HG_OK;
-}
-
-static const hg_unpack_cb_t  _mail_cb = {
-    _mail_part_begin, _mail_part_data, _mail_part_end
-};
-
-/*
- * A uuencoded block ("begin 644 name") inside a text part is a part of its
- * own, open while the text part is: it needs the second scan context.
- */
-static hg_status_t
-_mail_emb_begin(void *ctx, const hg_part_info_t *info)
-{
-    mail_ctx_t  *mc = ctx;
-
-    (void) info;
-    mc->emb_st = hg_scan_begin(mc->sc->scan_embedded);
-    return HG_OK;
-}
-
-static hg_status_t
-_mail_emb_data(void *ctx, const unsigned char *buf, size_t len)
-{
-    mail_ctx_t  *mc = ctx;
-
-    if (mc->emb_st == HG_OK) {
-        mc->emb_st = hg_scan_update(mc->sc->scan_embedded, buf, len);
-    }
-    return HG_OK;
-}
-
-static hg_status_t
-_mail_emb_end(void *ctx, const hg_part_info_t *info,
-              const hg_part_stats_t *stats)
-{
-    mail_ctx_t        *mc = ctx;
-    hg_scan_result_t   res;
-    scan_part_t        where = mc->where;
-
-    if (mc->emb_st == HG_OK) {
-        mc->emb_st = hg_scan_end(mc->sc->scan_embedded, &res);
+    if (s->st == HG_OK) {
+        s->st = hg_scan_end(s->scan, &res);
     }
     where.info = info;
     where.decode_errors = stats != NULL ? stats->decode_errors : 0;
-    scan_report(mc->sc, mc->path, &where, mc->emb_st == HG_OK ? &res : NULL,
-                mc->emb_st, NULL);
+    scan_report(s->mc->sc, s->mc->path, &where, s->st == HG_OK ? &res : NULL,
+                s->st, NULL);
     return HG_OK;
 }
 
-static const hg_unpack_cb_t  _mail_emb_cb = {
-    _mail_emb_begin, _mail_emb_data, _mail_emb_end
+/* one set of callbacks; the slot given with them says which scan context */
+static const hg_unpack_cb_t  _mail_cb = {
+    _mail_part_begin, _mail_part_data, _mail_part_end
 };
 
 static void
@@ -256,12 +222,12 @@ _mail_begin(mail_ctx_t *mc)
     mc->st = HG_OK;
     mc->err.msg[0] = '\0';
     mc->u = hg_unpack_new(HG_UNPACK_MESSAGE, NULL, &mc->sc->limits,
-                          &_mail_cb, mc, &mc->err);
+                          &_mail_cb, &mc->part, &mc->err);
     if (mc->u == NULL) {
         mc->st = HG_ENOMEM;
         return;
     }
-    mc->st = hg_unpack_set_embedded_cb(mc->u, &_mail_emb_cb, mc, &mc->err);
+    mc->st = hg_unpack_set_embedded_cb(mc->u, &_mail_cb, &mc->emb, &mc->err);
 }
 
 static void
@@ -409,6 +375,9 @@ scan_mail_fd(scan_ctx_t *sc, const char *path, int fd,
     mc.sc = sc;
     mc.path = path;
     mc.where.mbox = mbox;
+    mc.part.mc = mc.emb.mc = &mc;
+    mc.part.scan = sc->scan;
+    mc.emb.scan = sc->scan_embedded;
     mc.at_bol = 1;
 
     if (mbox) {

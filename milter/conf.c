@@ -127,6 +127,20 @@ _parse_num(parse_t *p, const char *v, uint64_t min, uint64_t max, int bytes,
     return HG_OK;
 }
 
+/* A plain number in [min, max] into an unsigned setting. */
+static hg_status_t
+_parse_unsigned(parse_t *p, const char *v, unsigned min, unsigned max,
+                unsigned *out)
+{
+    uint64_t    n;
+
+    if (_parse_num(p, v, min, max, 0, &n) != HG_OK) {
+        return HG_EFORMAT;
+    }
+    *out = (unsigned) n;
+    return HG_OK;
+}
+
 static hg_status_t
 _k_socket(parse_t *p, hg_mconf_t *c, const char *v)
 {
@@ -362,37 +376,19 @@ _k_pid_file(parse_t *p, hg_mconf_t *c, const char *v)
 static hg_status_t
 _k_reload_interval(parse_t *p, hg_mconf_t *c, const char *v)
 {
-    uint64_t    n;
-
-    if (_parse_num(p, v, 0, RELOAD_INTERVAL_MAX, 0, &n) != HG_OK) {
-        return HG_EFORMAT;
-    }
-    c->reload_interval = (unsigned) n;
-    return HG_OK;
+    return _parse_unsigned(p, v, 0, RELOAD_INTERVAL_MAX, &c->reload_interval);
 }
 
 static hg_status_t
 _k_max_depth(parse_t *p, hg_mconf_t *c, const char *v)
 {
-    uint64_t    n;
-
-    if (_parse_num(p, v, 1, 10000, 0, &n) != HG_OK) {
-        return HG_EFORMAT;
-    }
-    c->limits.max_depth = (unsigned) n;
-    return HG_OK;
+    return _parse_unsigned(p, v, 1, 10000, &c->limits.max_depth);
 }
 
 static hg_status_t
 _k_max_parts(parse_t *p, hg_mconf_t *c, const char *v)
 {
-    uint64_t    n;
-
-    if (_parse_num(p, v, 1, 10000000, 0, &n) != HG_OK) {
-        return HG_EFORMAT;
-    }
-    c->limits.max_parts = (unsigned) n;
-    return HG_OK;
+    return _parse_unsigned(p, v, 1, 10000000, &c->limits.max_parts);
 }
 
 static hg_status_t
@@ -422,20 +418,37 @@ _k_max_message_bytes(parse_t *p, hg_mconf_t *c, const char *v)
     return HG_OK;
 }
 
+/* A word from a table of names (any case) to its number. */
+typedef struct {
+    const char *name;
+    int         value;
+} named_t;
+
+#define NNAMED(t) (sizeof(t) / sizeof((t)[0]))
+
+static int
+_named(const named_t *t, size_t n, const char *v, int *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!strcasecmp(v, t[i].name)) {
+            *out = t[i].value;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static hg_status_t
 _k_log_level(parse_t *p, hg_mconf_t *c, const char *v)
 {
-    static const struct { const char *n; int l; } levels[] = {
+    static const named_t levels[] = {
         { "error", HG_LOG_ERR }, { "warning", HG_LOG_WARNING },
         { "notice", HG_LOG_NOTICE }, { "info", HG_LOG_INFO },
         { "debug", HG_LOG_DEBUG }
     };
 
-    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-        if (!strcasecmp(v, levels[i].n)) {
-            c->log_level = levels[i].l;
-            return HG_OK;
-        }
+    if (_named(levels, NNAMED(levels), v, &c->log_level)) {
+        return HG_OK;
     }
     return _bad(p, "LogLevel '%s': expected error, warning, notice, info "
                 "or debug", v);
@@ -450,7 +463,7 @@ _k_syslog(parse_t *p, hg_mconf_t *c, const char *v)
 static hg_status_t
 _k_syslog_facility(parse_t *p, hg_mconf_t *c, const char *v)
 {
-    static const struct { const char *n; int f; } fac[] = {
+    static const named_t fac[] = {
         { "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
         { "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
         { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
@@ -458,11 +471,8 @@ _k_syslog_facility(parse_t *p, hg_mconf_t *c, const char *v)
         { "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 }
     };
 
-    for (size_t i = 0; i < sizeof(fac) / sizeof(fac[0]); i++) {
-        if (!strcasecmp(v, fac[i].n)) {
-            c->syslog_facility = fac[i].f;
-            return HG_OK;
-        }
+    if (_named(fac, NNAMED(fac), v, &c->syslog_facility)) {
+        return HG_OK;
     }
     return _bad(p, "SyslogFacility '%s': expected mail, daemon, user or "
                 "local0..local7", v);
@@ -477,13 +487,7 @@ _k_detect_types(parse_t *p, hg_mconf_t *c, const char *v)
 static hg_status_t
 _k_timeout(parse_t *p, hg_mconf_t *c, const char *v)
 {
-    uint64_t    n;
-
-    if (_parse_num(p, v, 1, 86400, 0, &n) != HG_OK) {
-        return HG_EFORMAT;
-    }
-    c->timeout = (unsigned) n;
-    return HG_OK;
+    return _parse_unsigned(p, v, 1, 86400, &c->timeout);
 }
 
 static const key_t_ keys[] = {

@@ -52,7 +52,19 @@ typedef struct {
     hg_verdict_t        v;
 } hit_t;
 
+typedef struct conn_s conn_t;
+
+/*
+ * The context the parser's callbacks get: the connection and which of its
+ * two scan contexts the part goes into (a uuencoded block begins and ends
+ * while its text part is still open, so it needs its own).
+ */
 typedef struct {
+    conn_t             *c;
+    hg_scan_t         **scan;
+} slot_t;
+
+struct conn_s {
     /* connection */
     unsigned long       noreply;    /* SMFIP_NR_* agreed with the MTA */
     sfsistat            deferred;   /* verdict waiting for eom, or -1 */
@@ -61,6 +73,8 @@ typedef struct {
     char               *helo;
     hg_scan_t          *scan;       /* holds a reference to its database */
     hg_scan_t          *scan_emb;   /* uuencoded blocks inside a text part */
+    slot_t              part_slot;  /* parser context: c->scan */
+    slot_t              emb_slot;   /* parser context: c->scan_emb */
 
     /* message */
     int                 in_msg;
@@ -78,7 +92,7 @@ typedef struct {
     size_t              nhits;
     size_t              hits_cap;
     char                fail_msg[HG_ERR_MAX];
-} conn_t;
+};
 
 static const hg_mconf_t    *conf;
 
@@ -193,18 +207,18 @@ _merge(conn_t *c, const hg_verdict_t *v)
 static hg_status_t
 _part_begin(void *ctx, const hg_part_info_t *info)
 {
-    conn_t *c = ctx;
+    slot_t *s = ctx;
 
     (void) info;
-    return hg_scan_begin(c->scan);
+    return hg_scan_begin(*s->scan);
 }
 
 static hg_status_t
 _part_data(void *ctx, const unsigned char *buf, size_t len)
 {
-    conn_t *c = ctx;
+    slot_t *s = ctx;
 
-    return hg_scan_update(c->scan, buf, len);
+    return hg_scan_update(*s->scan, buf, len);
 }
 
 /* A part ended on scan context s: decide, remember a match for its record. */
@@ -284,43 +298,15 @@ _part_done(conn_t *c, hg_scan_t *s, const hg_part_info_t *info,
 static hg_status_t
 _part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
 {
-    conn_t *c = ctx;
+    slot_t *s = ctx;
 
-    return _part_done(c, c->scan, info, stats);
+    return _part_done(s->c, *s->scan, info, stats);
 }
 
-/* uuencoded blocks begin and end while their text part is still open */
-static hg_status_t
-_emb_begin(void *ctx, const hg_part_info_t *info)
-{
-    conn_t *c = ctx;
-
-    (void) info;
-    return hg_scan_begin(c->scan_emb);
-}
-
-static hg_status_t
-_emb_data(void *ctx, const unsigned char *buf, size_t len)
-{
-    conn_t *c = ctx;
-
-    return hg_scan_update(c->scan_emb, buf, len);
-}
-
-static hg_status_t
-_emb_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
-{
-    conn_t *c = ctx;
-
-    return _part_done(c, c->scan_emb, info, stats);
-}
-
+/* the same callbacks for whole parts and for uuencoded blocks: the slot
+ * given as their context says which scan context a part goes into */
 static const hg_unpack_cb_t unpack_cb = {
     _part_begin, _part_data, _part_end
-};
-
-static const hg_unpack_cb_t embedded_cb = {
-    _emb_begin, _emb_data, _emb_end
 };
 
 /* ---- acting ---- */
@@ -502,6 +488,21 @@ _feed_header(SMFICTX *ctx, conn_t *c, const char *name, const char *value)
                          | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH \
                          | SMFIP_NR_BODY)
 
+/* A new connection context, or NULL when out of memory. */
+static conn_t *
+_conn_new(void)
+{
+    conn_t *c = calloc(1, sizeof(*c));
+
+    if (c != NULL) {
+        c->deferred = -1;
+        c->part_slot.c = c->emb_slot.c = c;
+        c->part_slot.scan = &c->scan;
+        c->emb_slot.scan = &c->scan_emb;
+    }
+    return c;
+}
+
 static sfsistat
 hgf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
               unsigned long f2, unsigned long f3, unsigned long *pf0,
@@ -511,8 +512,7 @@ hgf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 
     (void) f2;
     (void) f3;
-    if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
-        c->deferred = -1;
+    if (c == NULL && (c = _conn_new()) != NULL) {
         smfi_setpriv(ctx, c);
     }
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_QUARANTINE);
@@ -544,8 +544,8 @@ _connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
     conn_t *c = smfi_getpriv(ctx);
 
-    if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
-        c->deferred = -1;
+    if (c == NULL) {
+        c = _conn_new();
     }
     if (c == NULL) {
         hg_log(HG_LOG_ERR, "connect: out of memory");
@@ -628,9 +628,10 @@ _envfrom(SMFICTX *ctx, char **argv)
     }
     err.msg[0] = '\0';
     c->u = hg_unpack_new(HG_UNPACK_MESSAGE, NULL, &conf->limits, &unpack_cb,
-                         c, &err);
+                         &c->part_slot, &err);
     if (c->u == NULL
-        || hg_unpack_set_embedded_cb(c->u, &embedded_cb, c, &err) != HG_OK)
+        || hg_unpack_set_embedded_cb(c->u, &unpack_cb, &c->emb_slot,
+                                     &err) != HG_OK)
     {
         return _fail(ctx, c, HG_ENOMEM, err.msg);
     }
@@ -677,13 +678,6 @@ _envrcpt(SMFICTX *ctx, char **argv)
     return SMFIS_CONTINUE;
 }
 
-/*
- * Nothing to decide at DATA, but having this callback matters over TCP:
- * without it Postfix sends the DATA-stage macros with no reply expected,
- * the milter's kernel delays its ACK, and the cleanup server's next small
- * write waits for that ACK under Nagle: ~40 ms per mail. A reply to DATA
- * carries the ACK at once.
- */
 static sfsistat
 hgf_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -692,6 +686,13 @@ hgf_envrcpt(SMFICTX *ctx, char **argv)
     return _reply(smfi_getpriv(ctx), SMFIP_NR_RCPT, r);
 }
 
+/*
+ * Nothing to decide at DATA, but having this callback matters over TCP:
+ * without it Postfix sends the DATA-stage macros with no reply expected,
+ * the milter's kernel delays its ACK, and the cleanup server's next small
+ * write waits for that ACK under Nagle: ~40 ms per mail. A reply to DATA
+ * carries the ACK at once.
+ */
 static sfsistat
 hgf_data(SMFICTX *ctx)
 {
