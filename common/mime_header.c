@@ -447,9 +447,14 @@ _seg_cmp(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-hg_status_t
-hg_mime_param(const char *value, size_t len, const char *name, char **out,
-              int *extended)
+/*
+ * hg_mime_param, or with raw the parameter's bytes as sent (unquoted and
+ * RFC 2231 %XX decoded, no charset conversion): a boundary is matched
+ * against body lines byte for byte, so it must not be turned into UTF-8.
+ */
+static hg_status_t
+_mime_param(const char *value, size_t len, const char *name, char **out,
+            int *extended, int raw)
 {
     const char     *p = value, *end = value + len, *se, *eq, *k, *ke, *v, *ve;
     size_t          nl = strlen(name), nseg = 0, i, w, total = 0;
@@ -535,6 +540,10 @@ hg_mime_param(const char *value, size_t len, const char *name, char **out,
             return HG_ENOMEM;
         }
         w = _unquote(plain, plain_n, res);
+        if (raw) {
+            *out = res;
+            return HG_OK;
+        }
         *out = hg_mime_to_utf8("utf-8", res, w);
         free(res);
         return *out != NULL ? HG_OK : HG_ENOMEM;
@@ -586,15 +595,27 @@ hg_mime_param(const char *value, size_t len, const char *name, char **out,
         }
         w += n;
     }
-    *out = hg_mime_to_utf8(any_ext ? charset : "utf-8", buf, w);
-    free(buf);
-    if (*out == NULL) {
-        return HG_ENOMEM;
+    if (raw) {
+        buf[w] = '\0';
+        *out = buf;
+    } else {
+        *out = hg_mime_to_utf8(any_ext ? charset : "utf-8", buf, w);
+        free(buf);
+        if (*out == NULL) {
+            return HG_ENOMEM;
+        }
     }
     if (extended != NULL) {
         *extended = any_ext;
     }
     return HG_OK;
+}
+
+hg_status_t
+hg_mime_param(const char *value, size_t len, const char *name, char **out,
+              int *extended)
+{
+    return _mime_param(value, len, name, out, extended, 0);
 }
 
 hg_status_t
@@ -624,7 +645,7 @@ hg_mime_content_type(const char *value, size_t len, char *type, size_t size,
             type[0] = '\0';
         }
     }
-    st = hg_mime_param(value, len, "boundary", &b, NULL);
+    st = _mime_param(value, len, "boundary", &b, NULL, 1);
     if (st != HG_OK) {
         return st;
     }

@@ -30,7 +30,7 @@
 typedef struct {
     char    type[HG_MIME_TYPE_MAX + 1];         /* lowercase; "" if absent or malformed */
     char    encoding[HG_MIME_ENCODING_MAX + 1]; /* lowercase token; "" if absent */
-    char   *boundary;       /* Content-Type boundary, or NULL */
+    char   *boundary;       /* Content-Type boundary as sent (bytes, not UTF-8), or NULL */
     char   *filename;       /* UTF-8: disposition filename, else type name, or NULL */
     char   *field_name;     /* UTF-8: Content-Disposition name, or NULL */
     int     has_type;       /* a Content-Type field was present */
@@ -52,7 +52,9 @@ hg_status_t hg_mime_fields_parse(hg_mime_fields_t *f, const char *block,
 /*
  * The type of a Content-Type value ("Multipart/Form-Data; boundary=x"):
  * lowercase into type (size bytes; "" if malformed), and its boundary
- * (malloc'd, NULL if none) into *boundary. HG_ENOMEM only.
+ * (malloc'd, NULL if none) into *boundary: the bytes as sent, unquoted but
+ * never converted to UTF-8, since body lines are matched against them byte
+ * for byte. HG_ENOMEM only.
  */
 hg_status_t hg_mime_content_type(const char *value, size_t len, char *type,
                                  size_t size, char **boundary);

@@ -390,6 +390,36 @@ test_quoted_boundary_and_outer_boundary_closes_inner(void **state)
     assert_data("2", "after");
 }
 
+/*
+ * A boundary with 8-bit bytes (not UTF-8) is matched byte for byte, as
+ * mail and HTTP software that splits on the raw bytes does: otherwise the
+ * whole body would be a preamble and its attachment never hashed.
+ */
+static void
+test_boundary_with_8bit_bytes_is_matched_as_sent(void **state)
+{
+    hg_err_t             err;
+    static const char    form[] =
+        "--\xe9t\xe9\r\n"
+        "Content-Disposition: form-data; name=\"f\"; filename=\"x.bin\"\r\n"
+        "\r\n"
+        "payload\r\n"
+        "--\xe9t\xe9--\r\n";
+
+    (void) state;
+    parse_ok("Content-Type: multipart/mixed; boundary=\"\xe9t\xe9\"\n\n"
+             "--\xe9t\xe9\nContent-Type: application/octet-stream\n"
+             "Content-Transfer-Encoding: base64\n\nZm9vYmFy\n"
+             "--\xe9t\xe9--\n");
+    assert_int_equal(col.n, 1);
+    assert_data("1", "foobar");
+    assert_int_equal(parse(HG_UNPACK_FORMDATA,
+                           "multipart/form-data; boundary=\xe9t\xe9", NULL,
+                           form, sizeof(form) - 1, 0, 0, &err), HG_OK);
+    assert_int_equal(col.n, 1);
+    assert_data("1", "payload");
+}
+
 static void
 test_multipart_without_boundary_is_a_text_leaf(void **state)
 {
@@ -765,6 +795,7 @@ main(void)
         cmocka_unit_test(test_missing_final_boundary_tolerated),
         cmocka_unit_test(test_quoted_boundary_and_outer_boundary_closes_inner),
         cmocka_unit_test(test_multipart_without_boundary_is_a_text_leaf),
+        cmocka_unit_test(test_boundary_with_8bit_bytes_is_matched_as_sent),
         cmocka_unit_test(test_rfc2231_and_rfc2047_names),
         cmocka_unit_test(test_uuencode_in_text_becomes_parts),
         cmocka_unit_test(test_uuencode_transfer_encoding),
