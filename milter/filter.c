@@ -667,7 +667,18 @@ _envrcpt(SMFICTX *ctx, char **argv)
     /* items, each NUL-ended, then the final "" */
     p = realloc(c->rcpts, c->rcpts_len + n + 2);
     if (p == NULL) {
-        return _fail(ctx, c, HG_ENOMEM, "recipient list");
+        /*
+         * Refuse this recipient only. A tempfail at RCPT never ends the
+         * message (the MTA goes on with the other recipients), so the
+         * message must stay in scanning: cleaning it up here, as _fail
+         * does, would let it through unscanned for the others.
+         */
+        hg_log(HG_LOG_WARNING, "queue_id=%s client=%s: out of memory for "
+               "a recipient; 451 for that recipient",
+               c->queue_id[0] ? c->queue_id : "-",
+               c->client_addr[0] ? c->client_addr : "-");
+        _set_reply(ctx, SMFIS_TEMPFAIL);
+        return SMFIS_TEMPFAIL;
     }
     memcpy(p + c->rcpts_len, r, n);
     c->rcpts_len += n + 1;
