@@ -12,7 +12,14 @@
  * are cut off again with ftruncate: a reader of the log never finds a
  * partial line, and the caller gets HG_EIO to apply its fail mode. (A
  * process with an RLIMIT_FSIZE should ignore SIGXFSZ, else the kernel
- * kills it before write returns.)
+ * kills it before write returns.) That clean-up is only right if nobody
+ * appended after our bytes, and nginx workers are separate processes
+ * writing one log: so every write and its clean-up hold a POSIX record
+ * lock on the file (fcntl locks belong to the process, so they separate
+ * workers even when they share the master's descriptor; the mutex
+ * separates threads). Records are written only on a match, so two more
+ * system calls each cost nothing that matters. Where the file system
+ * refuses locks the record is still written, unlocked.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +67,25 @@ hg_evlog_open(const char *path, hg_evlog_t **out, hg_err_t *err)
     return HG_OK;
 }
 
+/* Take (F_WRLCK) or drop (F_UNLCK) the whole-file lock; -1 if refused. */
+static int
+_hg_evlog_lock(int fd, short type)
+{
+    struct flock  fl;
+
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 0;
+    fl.l_len = 0;               /* to the end, however far it grows */
+    while (fcntl(fd, F_SETLKW, &fl) != 0) {
+        if (errno != EINTR) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 hg_status_t
 hg_evlog_reopen(hg_evlog_t *l, hg_err_t *err)
 {
@@ -71,12 +97,17 @@ hg_evlog_reopen(hg_evlog_t *l, hg_err_t *err)
         return hg_err_sys(err, HG_EIO, "%s: cannot reopen evidence log",
                           l->path);
     }
-    /* swapped under the lock: no write is between the two files */
+    /*
+     * Swapped under the mutex: no write is between the two files. The old
+     * descriptor is closed there too, since closing any descriptor of a
+     * file drops this process's record lock on it, which a writing thread
+     * may hold when the path was not rotated.
+     */
     pthread_mutex_lock(&l->lock);
     old = l->fd;
     l->fd = fd;
-    pthread_mutex_unlock(&l->lock);
     close(old);
+    pthread_mutex_unlock(&l->lock);
     return HG_OK;
 }
 
@@ -99,6 +130,7 @@ hg_evlog_write(hg_evlog_t *l, const hg_json_t *line, hg_err_t *err)
     ssize_t      n;
     off_t        end;
     hg_status_t  st = HG_OK;
+    int          locked;
 
     if (line->len == 0 || line->buf[line->len - 1] != '\n') {
         return hg_err_set(err, HG_EINVAL, "%s: record is not a finished line",
@@ -106,6 +138,7 @@ hg_evlog_write(hg_evlog_t *l, const hg_json_t *line, hg_err_t *err)
     }
 
     pthread_mutex_lock(&l->lock);
+    locked = _hg_evlog_lock(l->fd, F_WRLCK) == 0;
     do {
         n = write(l->fd, line->buf, line->len);
     } while (n < 0 && errno == EINTR);
@@ -124,6 +157,9 @@ hg_evlog_write(hg_evlog_t *l, const hg_json_t *line, hg_err_t *err)
             st = hg_err_sys(err, HG_EIO, "%s: short write of evidence record"
                             " and cannot remove it", l->path);
         }
+    }
+    if (locked) {
+        (void) _hg_evlog_lock(l->fd, F_UNLCK);
     }
     pthread_mutex_unlock(&l->lock);
     return st;

@@ -16,6 +16,9 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -457,6 +460,125 @@ test_evlog_short_write_leaves_no_half_record(void **state)
     assert_int_equal(n, 2);
 }
 
+/*
+ * write(2) seen by the library: passed through, and once armed, after the
+ * write to the file with inode hook_ino, hook_fn runs (another process
+ * appending between the library's write and its clean-up).
+ */
+static ino_t    hook_ino;
+static void   (*hook_fn)(void);
+
+ssize_t
+write(int fd, const void *buf, size_t n)
+{
+    ssize_t       r = syscall(SYS_write, fd, buf, n);
+    struct stat   st;
+    void        (*fn)(void) = hook_fn;
+
+    if (fn != NULL && fstat(fd, &st) == 0 && st.st_ino == hook_ino) {
+        hook_fn = NULL;
+        fn();
+    }
+    return r;
+}
+
+static const char      *other_path;
+static struct rlimit    other_lim;
+static pid_t            other_pid;
+static const char       other_line[] = "{\"other\":\"process\"}\n";
+
+/* Another process (a second nginx worker) writes one whole record. */
+static void
+other_writer(void)
+{
+    hg_evlog_t       *l;
+    hg_err_t          err;
+    hg_json_t         j;
+    struct timespec   ts = { 0, 10 * 1000 * 1000 };
+    int               i, status;
+
+    other_pid = fork();
+    assert_true(other_pid >= 0);
+    if (other_pid == 0) {
+        hg_json_init(&j);
+        hg_json_obj_begin(&j);
+        hg_json_kv_str(&j, "other", "process");
+        hg_json_obj_end(&j);
+        if (setrlimit(RLIMIT_FSIZE, &other_lim) != 0
+            || hg_json_done(&j) != HG_OK
+            || hg_evlog_open(other_path, &l, &err) != HG_OK
+            || hg_evlog_write(l, &j, &err) != HG_OK)
+        {
+            _exit(1);
+        }
+        _exit(0);
+    }
+    /* give it time to append (it cannot while the writer holds the log) */
+    for (i = 0; i < 30; i++) {
+        if (waitpid(other_pid, &status, WNOHANG) == other_pid) {
+            other_pid = -status - 1;
+            return;
+        }
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void
+test_evlog_short_write_cleanup_keeps_other_writers_records(void **state)
+{
+    fx_t           *f = *state;
+    hg_evlog_t     *l;
+    hg_err_t        err;
+    char            path[128], buf[8192];
+    struct rlimit   lim;
+    struct stat     st;
+    void          (*oldsig)(int);
+    off_t           before;
+    FILE           *fp;
+    size_t          n = 0, others = 0;
+    int             status;
+
+    snprintf(path, sizeof(path), "%s/shared.log", f->dir);
+    assert_int_equal(hg_evlog_open(path, &l, &err), HG_OK);
+    format_ok(f);
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_OK);
+    before = file_size(path);
+    assert_int_equal(stat(path, &st), 0);
+
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &other_lim), 0);
+    oldsig = signal(SIGXFSZ, SIG_IGN);
+    lim = other_lim;
+    lim.rlim_cur = (rlim_t) before + f->j.len / 2;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    other_path = path;
+    other_pid = 0;
+    hook_ino = st.st_ino;
+    hook_fn = other_writer;
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_EIO);
+    hook_fn = NULL;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &other_lim), 0);
+    signal(SIGXFSZ, oldsig);
+    if (other_pid > 0) {
+        assert_int_equal(waitpid(other_pid, &status, 0), other_pid);
+    } else {
+        status = -(other_pid + 1);
+    }
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    hg_evlog_close(l);
+
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    while (fgets(buf, sizeof(buf), fp) != NULL) {
+        assert_int_equal(jc_validate(buf, strlen(buf)), 0);
+        others += strcmp(buf, other_line) == 0;
+        n++;
+    }
+    fclose(fp);
+    assert_int_equal(others, 1);
+    assert_int_equal(n, 2);
+    assert_int_equal(file_size(path), before + (off_t) strlen(other_line));
+}
+
 int
 main(void)
 {
@@ -475,6 +597,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_evlog_refuses_unfinished_line_and_bad_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_full_device_gives_eio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_short_write_leaves_no_half_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evlog_short_write_cleanup_keeps_other_writers_records, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
