@@ -102,6 +102,42 @@ vic_cat_wanted(const vic_t *v, const vic_media_t *m)
 
 static hg_status_t vic_object(vic_t *v, int level, uint64_t obj_off);
 
+/*
+ * An array of objects, its '[' just read: the "value" array (level 0) or
+ * a case's "Media" list (level 1), named by what in messages. Each object
+ * is read at level; anything else is a bad element, skipped.
+ */
+static hg_status_t
+vic_object_array(vic_t *v, int level, const char *what)
+{
+    hg_jstream_t  *j = v->j;
+    hg_jt_t        t;
+    hg_status_t    st;
+
+    for ( ;; ) {
+        t = hg_jstream_next(j);
+        if (t == HG_JT_ARR_END) {
+            return HG_OK;
+        }
+        if (t == HG_JT_ERROR) {
+            return vic_syntax(v);
+        }
+        if (t == HG_JT_OBJ_BEGIN) {
+            st = vic_object(v, level, j->tok_off);
+        } else {
+            st = hg_lctx_bad(v->lc, j->tok_off, "a \"%s\" element is %s, "
+                             "expected an object", what,
+                             hg_jstream_type_name(t));
+            if (st == HG_OK && hg_jstream_skip(j, t) == HG_JT_ERROR) {
+                return vic_syntax(v);
+            }
+        }
+        if (st != HG_OK) {
+            return st;
+        }
+    }
+}
+
 /* The value of a known key of a media object; t is its first token. */
 static hg_status_t
 vic_member(vic_t *v, vic_media_t *m, int k, hg_jt_t t, int level)
@@ -110,7 +146,6 @@ vic_member(vic_t *v, vic_media_t *m, int k, hg_jt_t t, int level)
     static const hg_alg_t  algs[3] = { HG_ALG_MD5, HG_ALG_SHA1, HG_ALG_SHA256 };
     const char    *why;
     uint64_t       off = j->tok_off;
-    hg_status_t    st;
     int            a;
 
     if (t == HG_JT_NULL) {
@@ -179,30 +214,7 @@ vic_member(vic_t *v, vic_media_t *m, int k, hg_jt_t t, int level)
             break;                      /* not a case's media list: ignored */
         }
         m->had_media = 1;
-        for ( ;; ) {
-            t = hg_jstream_next(j);
-            if (t == HG_JT_ARR_END) {
-                return HG_OK;
-            }
-            if (t == HG_JT_ERROR) {
-                return vic_syntax(v);
-            }
-            if (t == HG_JT_OBJ_BEGIN) {
-                st = vic_object(v, level + 1, j->tok_off);
-                if (st != HG_OK) {
-                    return st;
-                }
-                continue;
-            }
-            st = hg_lctx_bad(v->lc, j->tok_off, "a \"Media\" element is %s, "
-                             "expected an object", hg_jstream_type_name(t));
-            if (st != HG_OK) {
-                return st;
-            }
-            if (hg_jstream_skip(j, t) == HG_JT_ERROR) {
-                return vic_syntax(v);
-            }
-        }
+        return vic_object_array(v, level + 1, "Media");
     }
     if (hg_jstream_skip(j, t) == HG_JT_ERROR) {
         return vic_syntax(v);
@@ -307,35 +319,6 @@ vic_object(vic_t *v, int level, uint64_t obj_off)
 }
 
 /* The "value" array, its '[' just read. */
-static hg_status_t
-vic_value_array(vic_t *v)
-{
-    hg_jstream_t  *j = v->j;
-    hg_jt_t        t;
-    hg_status_t    st;
-
-    for ( ;; ) {
-        t = hg_jstream_next(j);
-        if (t == HG_JT_ARR_END) {
-            return HG_OK;
-        }
-        if (t == HG_JT_ERROR) {
-            return vic_syntax(v);
-        }
-        if (t == HG_JT_OBJ_BEGIN) {
-            st = vic_object(v, 0, j->tok_off);
-        } else {
-            st = hg_lctx_bad(v->lc, j->tok_off, "a \"value\" element is %s, "
-                             "expected an object", hg_jstream_type_name(t));
-            if (st == HG_OK && hg_jstream_skip(j, t) == HG_JT_ERROR) {
-                return vic_syntax(v);
-            }
-        }
-        if (st != HG_OK) {
-            return st;
-        }
-    }
-}
 
 /* "1,2" into v->cats; -1 when malformed. */
 static int
@@ -404,7 +387,7 @@ vic_run(vic_t *v)
             return hg_lctx_fail(v->lc, j->tok_off, "\"value\" is %s, "
                                 "expected an array", hg_jstream_type_name(t));
         }
-        st = vic_value_array(v);
+        st = vic_object_array(v, 0, "value");
         if (st != HG_OK) {
             return st;
         }
