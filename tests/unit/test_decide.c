@@ -297,6 +297,21 @@ test_decide_failed_scan_ignores_partial_matches(void **state)
     assert_false(v.matched);
 }
 
+/* A database list name may be HG_LIST_NAME_MAX bytes: it can have an action. */
+static void
+test_policy_longest_list_name_gets_its_action(void **state)
+{
+    hg_policy_t  p;
+    char         name[HG_LIST_NAME_MAX + 1];
+
+    (void) state;
+    memset(name, 'n', HG_LIST_NAME_MAX);
+    name[HG_LIST_NAME_MAX] = '\0';
+    hg_policy_init(&p);
+    assert_int_equal(hg_policy_set(&p, name, HG_ACT_HOLD), HG_OK);
+    assert_int_equal(hg_policy_action(&p, name), HG_ACT_HOLD);
+}
+
 static void
 test_policy_set_replaces_and_refuses_bad_input(void **state)
 {
@@ -314,10 +329,10 @@ test_policy_set_replaces_and_refuses_bad_input(void **state)
 
     assert_int_equal(hg_policy_set(&p, "", HG_ACT_LOG), HG_EINVAL);
     assert_int_equal(hg_policy_set(&p, NULL, HG_ACT_LOG), HG_EINVAL);
-    memset(name, 'x', 64);
-    name[64] = '\0';
+    memset(name, 'x', HG_LIST_NAME_MAX + 1);
+    name[HG_LIST_NAME_MAX + 1] = '\0';
     assert_int_equal(hg_policy_set(&p, name, HG_ACT_LOG), HG_EINVAL);
-    name[63] = '\0';
+    name[HG_LIST_NAME_MAX] = '\0';
     assert_int_equal(hg_policy_set(&p, name, HG_ACT_LOG), HG_OK);
     assert_int_equal(hg_policy_set(&p, "b", HG_ACT_TEMPFAIL), HG_EINVAL);
     assert_int_equal(hg_policy_set(&p, "b", HG_ACT_ACCEPT), HG_EINVAL);
@@ -492,6 +507,7 @@ main(void)
         cmocka_unit_test(test_decide_failed_scan_accepts_when_fail_open),
         cmocka_unit_test(test_decide_failed_scan_ignores_partial_matches),
         cmocka_unit_test(test_policy_set_replaces_and_refuses_bad_input),
+        cmocka_unit_test(test_policy_longest_list_name_gets_its_action),
         cmocka_unit_test(test_action_names_round_trip_any_case),
         cmocka_unit_test(test_merge_order_for_every_pair),
         cmocka_unit_test(test_merge_unscanned_part_keeps_message_from_passing),

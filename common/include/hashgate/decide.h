@@ -32,7 +32,7 @@ typedef enum {
 #define HG_POLICY_MAX_LISTS  256
 
 typedef struct {
-    char            name[64];
+    char            name[HG_LIST_NAME_MAX + 1];    /* any database list name */
     hg_action_t     action;
 } hg_list_action_t;
 
