@@ -15,6 +15,7 @@ import quopri
 import random
 import signal
 import socket
+import struct
 import subprocess
 import time
 from email.utils import make_msgid
@@ -196,11 +197,15 @@ class Milter:
                 for item in (v if isinstance(v, list) else [v]):
                     f.write("%s %s\n" % (k, item))
 
-    def start(self, timeout=10):
+    def start(self, timeout=10, env=None):
+        """env: variables added to the milter's environment."""
         self.write_conf()
         self.stderr = open(self.stderr_path, "ab")
+        e = dict(os.environ)
+        e.update(env or {})
         self.proc = subprocess.Popen([MILTER, "-f", "-c", self.conf],
-                                     stdout=self.stderr, stderr=self.stderr)
+                                     stdout=self.stderr, stderr=self.stderr,
+                                     env=e)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -277,6 +282,132 @@ class Milter:
 
     def records_for(self, message_id):
         return [r for r in self.records() if r.get("message_id") == message_id]
+
+
+# ---- the MTA's side of the milter protocol, for sequences Postfix never sends ----
+
+# SMFIP_NR_*: the MTA wants no reply to these steps (Postfix offers them all)
+NR_CONN, NR_HELO, NR_MAIL, NR_RCPT = 0x1000, 0x2000, 0x4000, 0x8000
+NR_HDR, NR_EOH, NR_BODY = 0x80, 0x40000, 0x80000
+NR_ALL = NR_CONN | NR_HELO | NR_MAIL | NR_RCPT | NR_HDR | NR_EOH | NR_BODY
+
+# replies that come before the final one of a step (header changes, quarantine...)
+_MODIFICATIONS = set(b"hqi+-mef2345p")
+
+
+class MilterClient:
+    """One milter connection, spoken as an MTA: every step returns the list
+    of (code, data) replies ending with the final one, or None when the
+    step was agreed to need no reply (protocol offers SMFIP_NR_* flags)."""
+
+    def __init__(self, milter, protocol=0, timeout=20):
+        if milter.sock_path:
+            self.s = socket.socket(socket.AF_UNIX)
+            self.s.settimeout(timeout)
+            self.s.connect(milter.sock_path)
+        else:
+            self.s = socket.create_connection((milter.host, milter.port),
+                                              timeout=timeout)
+        self._send(b"O", struct.pack(">III", 6, 0x1FF, protocol))
+        code, data = self._recv()
+        if code != b"O":
+            raise RuntimeError("option negotiation answered %r" % code)
+        _, self.actions, self.protocol = struct.unpack(">III", data[:12])
+
+    def _send(self, cmd, data=b""):
+        self.s.sendall(struct.pack(">I", len(data) + 1) + cmd + data)
+
+    def _read(self, n):
+        b = b""
+        while len(b) < n:
+            c = self.s.recv(n - len(b))
+            if not c:
+                raise EOFError("the milter closed the connection")
+            b += c
+        return b
+
+    def _recv(self):
+        n = struct.unpack(">I", self._read(4))[0]
+        d = self._read(n)
+        return d[:1], d[1:]
+
+    def step(self, cmd, data=b"", noreply_flag=0):
+        self._send(cmd, data)
+        if noreply_flag and self.protocol & noreply_flag:
+            return None
+        replies = []
+        while True:
+            code, d = self._recv()
+            replies.append((code, d))
+            if code[0] not in _MODIFICATIONS:
+                return replies
+
+    def connect(self, host="client.hashgate.test", addr="127.0.0.1"):
+        return self.step(b"C", host.encode() + b"\0" + b"4"
+                         + struct.pack(">H", 2525) + addr.encode() + b"\0",
+                         NR_CONN)
+
+    def helo(self, name="client.hashgate.test"):
+        return self.step(b"H", name.encode() + b"\0", NR_HELO)
+
+    def mail(self, sender="<sender@example.org>"):
+        return self.step(b"M", sender.encode() + b"\0", NR_MAIL)
+
+    def rcpt(self, rcpt="<rcpt@example.net>"):
+        return self.step(b"R", rcpt.encode() + b"\0", NR_RCPT)
+
+    def data(self):
+        return self.step(b"T")
+
+    def message(self, raw, chunk=65535):
+        """Headers and body of an RFC 5322 message (bytes, CRLF), as Postfix
+        sends them; returns the replies of the last step sent."""
+        head, _, body = raw.partition(b"\r\n\r\n")
+        fields = []
+        for line in head.split(b"\r\n"):
+            if line[:1] in (b" ", b"\t") and fields:
+                fields[-1][1].append(line)      # a folded line
+            else:
+                name, _, value = line.partition(b":")
+                fields.append((name, [value.lstrip(b" ")]))
+        last = None
+        for name, value in fields:
+            last = self.step(b"L", name + b"\0" + b"\n".join(value) + b"\0",
+                             NR_HDR)
+            if last and last[-1][0] != b"c":
+                return last
+        last = self.step(b"N", b"", NR_EOH)
+        if last and last[-1][0] != b"c":
+            return last
+        for i in range(0, len(body), chunk):
+            last = self.step(b"B", body[i:i + chunk], NR_BODY)
+            if last and last[-1][0] != b"c":
+                return last
+        return last
+
+    def eom(self):
+        return self.step(b"E")
+
+    def abort(self):
+        self._send(b"A")
+
+    def quit(self):
+        try:
+            self._send(b"Q")
+        finally:
+            self.s.close()
+
+
+def final(replies):
+    """'continue', 'accept', 'reject', 'tempfail' or the reply text ('550
+    5.7.1 ...') of a step's replies."""
+    if not replies:
+        return None
+    code, data = replies[-1]
+    if code == b"y":
+        return data.rstrip(b"\0").decode(errors="replace")
+    return {b"c": "continue", b"a": "accept", b"r": "reject",
+            b"t": "tempfail", b"d": "discard"}.get(code, repr(code))
 
 
 def check_tool(path):
