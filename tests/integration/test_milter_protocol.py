@@ -39,8 +39,11 @@ def start(transport="unix", env=None, **settings):
     return m.start(env=env)
 
 
+exit_codes = []
+
+
 def stop(m):
-    m.stop()
+    exit_codes.append(m.stop())
     milters.remove(m)
 
 
@@ -249,6 +252,9 @@ try:
        "%d reloads before, %d after: %s" % (reloads_before, reloads_after,
                                             m.log()[-400:]))
     stop(m)
+    ok(exit_codes and all(rc == 0 for rc in exit_codes),
+       "every milter exited 0 on SIGTERM (a sanitizer finding would not)",
+       repr(exit_codes))
 
 except Exception as e:  # noqa: BLE001 - reported as a failed check
     ok(False, "milter protocol tests ran", repr(e))
