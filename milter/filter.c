@@ -150,6 +150,13 @@ _strdup_max(const char *s)
     return strndup(s, CTX_STR_MAX);
 }
 
+/* The queue ID for a log line: "-" until the MTA has given one. */
+static const char *
+_qid(const conn_t *c)
+{
+    return c->queue_id[0] ? c->queue_id : "-";
+}
+
 static void
 _queue_id(SMFICTX *ctx, conn_t *c)
 {
@@ -236,7 +243,7 @@ _part_done(conn_t *c, hg_scan_t *s, const hg_part_info_t *info,
     }
     if (stats->decode_errors > 0) {
         hg_log(HG_LOG_DEBUG, "queue_id=%s part=%s: %llu undecodable bytes "
-               "skipped", c->queue_id[0] ? c->queue_id : "-", info->path,
+               "skipped", _qid(c), info->path,
                (unsigned long long) stats->decode_errors);
     }
     if (res.nmatches == 0) {
@@ -247,8 +254,7 @@ _part_done(conn_t *c, hg_scan_t *s, const hg_part_info_t *info,
         /* only allow-lists, or a block list cancelled by an allow-list */
         if (v.allowed_by != NULL) {
             hg_log(HG_LOG_INFO, "queue_id=%s part=%s on allow-list %s: "
-                   "no action", c->queue_id[0] ? c->queue_id : "-",
-                   info->path, v.allowed_by);
+                   "no action", _qid(c), info->path, v.allowed_by);
         }
         return HG_OK;
     }
@@ -256,8 +262,7 @@ _part_done(conn_t *c, hg_scan_t *s, const hg_part_info_t *info,
 
     if (c->nhits == MAX_HITS) {
         hg_log(HG_LOG_WARNING, "queue_id=%s part=%s: more than %d matching "
-               "parts; no record for this one", c->queue_id[0] ? c->queue_id
-               : "-", info->path, MAX_HITS);
+               "parts; no record for this one", _qid(c), info->path, MAX_HITS);
     } else {
         if (c->nhits == c->hits_cap) {
             size_t  cap = c->hits_cap ? c->hits_cap * 2 : 4;
@@ -390,7 +395,7 @@ _fail(SMFICTX *ctx, conn_t *c, hg_status_t st, const char *why)
     hg_verdict_t    fv = hg_decide(&conf->policy, NULL, st);
 
     hg_log(HG_LOG_WARNING, "queue_id=%s client=%s: not scanned: %s (%s); "
-           "OnFail %s", c->queue_id[0] ? c->queue_id : "-",
+           "OnFail %s", _qid(c),
            c->client_addr[0] ? c->client_addr : "-",
            why && *why ? why : "-", hg_status_str(st),
            fv.action == HG_ACT_ACCEPT ? "accept: delivered unscanned"
@@ -675,7 +680,7 @@ _envrcpt(SMFICTX *ctx, char **argv)
          */
         hg_log(HG_LOG_WARNING, "queue_id=%s client=%s: out of memory for "
                "a recipient; 451 for that recipient",
-               c->queue_id[0] ? c->queue_id : "-",
+               _qid(c),
                c->client_addr[0] ? c->client_addr : "-");
         _set_reply(ctx, SMFIS_TEMPFAIL);
         return SMFIS_TEMPFAIL;
@@ -794,7 +799,7 @@ hgf_eom(SMFICTX *ctx)
         if (c->ignore) {
             r = SMFIS_ACCEPT;
         } else {
-            hg_log(HG_LOG_DEBUG, "queue_id=%s: clean", c->queue_id);
+            hg_log(HG_LOG_DEBUG, "queue_id=%s: clean", _qid(c));
             r = SMFIS_CONTINUE;
         }
         _msg_cleanup(c);
@@ -817,7 +822,7 @@ hgf_eom(SMFICTX *ctx)
         snprintf(hdr, sizeof(hdr), "hashgate: matched list %s", list);
         if (smfi_quarantine(ctx, hdr) != MI_SUCCESS) {
             hg_log(HG_LOG_ERR, "queue_id=%s: smfi_quarantine failed (is "
-                   "the MTA allowing quarantine?)", c->queue_id);
+                   "the MTA allowing quarantine?)", _qid(c));
             return _tempfail(ctx, c);
         }
         break;
@@ -839,7 +844,7 @@ hgf_eom(SMFICTX *ctx)
             }
             if (smfi_addheader(ctx, conf->tag_header, hdr) != MI_SUCCESS) {
                 hg_log(HG_LOG_ERR, "queue_id=%s: smfi_addheader failed",
-                       c->queue_id);
+                       _qid(c));
             }
         }
         break;
