@@ -43,6 +43,9 @@
  *   - a part labelled x-uuencode whose body does not start with "begin "
  *     (or a blank line) is hashed as it is, with one decode error, not
  *     decoded to nothing (see _uu_probe);
+ *   - a delimiter line with more trailing blanks than UNPACK_CAND_MAX
+ *     leaves room for is HG_ELIMIT, not text: readers that accept any
+ *     padding would find parts there;
  *   - a header line that is neither a field nor a continuation starts the
  *     body (Python does the same); a header block cut by a boundary or the
  *     end of input still makes a (possibly empty) part;
@@ -826,7 +829,18 @@ _body(hg_unpack_t *u, const unsigned char *p, size_t n, size_t *usedp)
                 if (u->cand_len < UNPACK_CAND_MAX) {
                     break;
                 }
-                /* too long for a boundary: text */
+                /*
+                 * Too long for a boundary: text, unless it is an open
+                 * frame's delimiter padded with blanks past what is held.
+                 * Readers that allow any padding (Python does) would see
+                 * parts where this parser saw text, so that is a limit.
+                 */
+                if (_match(u, u->cand, u->cand_len, &close) >= 0) {
+                    st = _fail(u, HG_ELIMIT, "part %s: boundary line longer "
+                               "than %d bytes (trailing blanks)",
+                               u->path_len ? u->path : "0", UNPACK_CAND_MAX);
+                    break;
+                }
                 ll = u->cand_len;
                 u->cand_len = 0;
                 if ((st = _flush_pend(u)) != HG_OK) {

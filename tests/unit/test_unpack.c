@@ -420,6 +420,38 @@ test_boundary_with_8bit_bytes_is_matched_as_sent(void **state)
     assert_data("1", "payload");
 }
 
+/*
+ * A delimiter line padded with more blanks than the parser holds is not
+ * silently text (which would make every part a preamble, unhashed): the
+ * parse fails with HG_ELIMIT. Fewer blanks are a boundary as usual.
+ */
+static void
+test_boundary_with_too_many_trailing_blanks_is_a_limit(void **state)
+{
+    static char  msg[4096];
+    char         pad[1200];
+    hg_err_t     err;
+    hg_status_t  st;
+
+    (void) state;
+    memset(pad, ' ', sizeof(pad) - 1);
+    pad[sizeof(pad) - 1] = '\0';
+    snprintf(msg, sizeof(msg), "Content-Type: multipart/mixed; boundary=b\n\n"
+             "--b%.40s\n\none\n--b--%.40s\n", pad, pad);
+    parse_ok(msg);
+    assert_int_equal(col.n, 1);
+    assert_data("1", "one");
+
+    snprintf(msg, sizeof(msg), "Content-Type: multipart/mixed; boundary=b\n\n"
+             "--b%s\n\nhidden\n--b--\n", pad);
+    st = parse(HG_UNPACK_MESSAGE, NULL, NULL, msg, strlen(msg), 0, 0, &err);
+    assert_int_equal(st, HG_ELIMIT);
+    assert_non_null(strstr(err.msg, "boundary line"));
+    /* the same cut into small chunks */
+    st = parse(HG_UNPACK_MESSAGE, NULL, NULL, msg, strlen(msg), 7, 0, &err);
+    assert_int_equal(st, HG_ELIMIT);
+}
+
 static void
 test_multipart_without_boundary_is_a_text_leaf(void **state)
 {
@@ -796,6 +828,7 @@ main(void)
         cmocka_unit_test(test_quoted_boundary_and_outer_boundary_closes_inner),
         cmocka_unit_test(test_multipart_without_boundary_is_a_text_leaf),
         cmocka_unit_test(test_boundary_with_8bit_bytes_is_matched_as_sent),
+        cmocka_unit_test(test_boundary_with_too_many_trailing_blanks_is_a_limit),
         cmocka_unit_test(test_rfc2231_and_rfc2047_names),
         cmocka_unit_test(test_uuencode_in_text_becomes_parts),
         cmocka_unit_test(test_uuencode_transfer_encoding),
