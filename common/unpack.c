@@ -74,7 +74,10 @@
  * small enough to be still in cache when the callback hashes them.
  */
 #define UNPACK_OUT_MAX      (32 * 1024)
-/* Blanks allowed after a boundary; more and the line is text. */
+/*
+ * Blanks held after the longest boundary (a shorter one leaves room for
+ * more); a delimiter padded past the candidate gives HG_ELIMIT.
+ */
 #define UNPACK_BOUNDARY_WS  64
 /* A candidate boundary line: "--" boundary "--" blanks CRLF. */
 #define UNPACK_CAND_MAX     (2 + HG_MIME_BOUNDARY_HARD + 2 + UNPACK_BOUNDARY_WS + 2)
