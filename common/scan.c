@@ -25,7 +25,7 @@ struct hg_scan_s {
     unsigned char   head[HG_SCAN_HEAD_MAX];
     /*
      * One lookup hit per list of the database (a digest is on each list at
-     * most once; at most HG_MAX_LISTS, 32 bytes each). Every hit must be
+     * most once; at most HG_MAX_LISTS, 24 bytes each). Every hit must be
      * seen: one whose size does not fit is dropped, and a list that decides
      * (a block list with a fitting entry, an allow-list) may come after
      * any number of those.

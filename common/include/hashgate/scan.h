@@ -48,7 +48,9 @@ typedef struct hg_scan_s hg_scan_t;
 
 /*
  * A context matching against db (a reference is taken; db may be NULL: then
- * only the digests in extra_algs are computed and nothing matches).
+ * only the digests in extra_algs are computed and nothing matches). Its
+ * memory is allocated here, once: about 17 KiB plus 24 bytes per list of
+ * db, so every list a digest is on can be looked at.
  * Returns NULL when out of memory or OpenSSL fails.
  */
 hg_scan_t *hg_scan_new(hg_db_t *db, unsigned extra_algs);
