@@ -104,21 +104,25 @@ bench: deps
 bench-large: all $(BENCH_BIN)
 	@BUILD=$(BUILD) LARGE=1 sh tests/bench/run.sh
 
-# ASan+UBSan: the unit tests, then the CLI and milter tests and the other
-# integration tests that run our own binaries (the nginx module is loaded by
-# Debian's non-sanitized nginx, so its tests stay with `make test`; the fuzz
-# regressions are replayed by sanitized fuzz builds in `make test`).
-ASAN_SKIP = test_nginx_*|test_packages*|test_valgrind*|test_regressions*
+# ASan+UBSan build of the library, CLI, milter, test tools and nginx module
+# (gcc's sanitizers: the module is loaded by Debian's unsanitized nginx with
+# gcc's runtimes preloaded, see tests/lib/nginx.py), running the unit and
+# integration tests. Left out: the package test (it installs the normal
+# build), valgrind (it cannot run sanitized binaries) and the fuzz replays
+# (already sanitized fuzz builds in `make test`).
+ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=all
+ASAN_SKIP  = test_packages*|test_valgrind*|test_regressions*
 
 asan: deps
-	$(MAKE) BUILD=build-asan CC=clang OPT=-O1 \
-	    SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	    build-asan/libhashgate.a build-asan/hashgate \
-	    $(if $(MILTER_SRC),build-asan/hashgate-milter) \
-	    $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN) $(TOOL_BIN))
+	$(MAKE) BUILD=build-asan CC=gcc OPT=-O1 SANITIZE="$(ASAN_FLAGS)" \
+	    HG_NGX_CC_OPT="$(ASAN_FLAGS)" HG_NGX_LD_OPT="$(ASAN_FLAGS)" \
+	    all $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BIN) $(TOOL_BIN))
 	@BUILD=build-asan SKIP='$(ASAN_SKIP)' \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sh tests/run.sh
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    HG_NGINX_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libubsan.so)" \
+	    sh tests/run.sh
 
 demo: deps all
 	@BUILD=$(BUILD) sh tests/lib/demo.sh
