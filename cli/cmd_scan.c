@@ -142,6 +142,27 @@ _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
     fwrite(j->buf, 1, j->len, stdout);
 }
 
+/*
+ * One plain report line: "PATH: WHAT[ ARG][ TAIL]". The path, and what
+ * came from a list or a message, is written with cli_put_safe: a file name
+ * is data, and a newline or an escape sequence in it must not fake a line
+ * or hide one on a terminal.
+ */
+static void
+_scan_line(FILE *fp, const char *prefix, const char *shown, const char *what,
+           const char *arg, const char *tail)
+{
+    fputs(prefix, fp);
+    cli_put_safe(fp, shown);
+    fputs(": ", fp);
+    fputs(what, fp);
+    if (arg != NULL) {
+        cli_put_safe(fp, arg);
+    }
+    fputs(tail, fp);
+    fputc('\n', fp);
+}
+
 void
 scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
             const hg_scan_result_t *res, hg_status_t st, const char *why)
@@ -157,11 +178,11 @@ scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
             why = hg_status_str(st);
         }
         sc->failed = 1;
-        fprintf(stderr, "hashgate: scan: %s: %s\n", shown, why);
+        _scan_line(stderr, "hashgate: scan: ", shown, "", why, "");
         if (sc->json) {
             _scan_json(sc, path, part, NULL, NULL, "error", why);
         } else {
-            printf("%s: ERROR %s\n", shown, why);
+            _scan_line(stdout, "", shown, "ERROR ", why, "");
         }
         return;
     }
@@ -177,11 +198,11 @@ scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
     if (sc->json) {
         _scan_json(sc, path, part, res, &v, verdict, NULL);
     } else if (verdict[0] == 'm') {
-        printf("%s: %s FOUND\n", shown, v.list);
+        _scan_line(stdout, "", shown, "", v.list, " FOUND");
     } else if (v.allowed_by != NULL) {
-        printf("%s: OK (allowed by %s)\n", shown, v.allowed_by);
+        _scan_line(stdout, "", shown, "OK (allowed by ", v.allowed_by, ")");
     } else {
-        printf("%s: OK\n", shown);
+        _scan_line(stdout, "", shown, "OK", NULL, "");
     }
 }
 

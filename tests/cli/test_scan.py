@@ -135,6 +135,14 @@ o = t.jsonl(p)[0] if p.stdout else {}
 t.check("part" not in o and o.get("sha256") == sha256(open(note, "rb").read()),
         "a text file with colon lines is hashed as a file, not as mail", o)
 
+# ---- file names are data: no faked or hidden report lines ----
+odd = t.write("odd/a\nfake: OK\x1b[8m", files[0])
+p = t.run("scan", "-d", "db", t.path("odd"))
+t.check(p.returncode == 1 and out(p).count("\n") == 1
+        and "a\\x0afake: OK\\x1b[8m: blk FOUND" in out(p),
+        "a file name with a newline and an escape sequence is printed "
+        "escaped, on one line", both(p))
+
 # ---- usage ----
 p = t.run("scan", "-d", "nosuch.db", clean)
 t.check(p.returncode == 2 and "nosuch.db" in err(p),
