@@ -45,6 +45,8 @@ hg_err_sys(hg_err_t *err, hg_status_t st, const char *fmt, ...)
     va_list  ap;
     int      saved = errno;
     size_t   len;
+    char     buf[128];
+    char    *why;
 
     if (err == NULL) {
         return st;
@@ -52,8 +54,11 @@ hg_err_sys(hg_err_t *err, hg_status_t st, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
     va_end(ap);
+    /* strerror() may share one buffer between threads; the GNU
+     * strerror_r returns a string, in buf or a constant one. */
+    why = strerror_r(saved, buf, sizeof(buf));
     len = strlen(err->msg);
-    snprintf(err->msg + len, sizeof(err->msg) - len, ": %s", strerror(saved));
+    snprintf(err->msg + len, sizeof(err->msg) - len, ": %s", why);
     errno = saved;
     return st;
 }
