@@ -1,17 +1,34 @@
-"""bench_milter.py - Postfix with hashgate-milter against Postfix without.
+"""bench_milter.py - Postfix with hashgate-milter against Postfix without,
+and against Postfix with a milter that does nothing.
 
-Three private Postfix instances run side by side, relaying to smtp-sink
-(not writing mail to disk): one without a milter, one with hashgate-milter
-over a unix socket, one over TCP, both milters on a 1M-digest SHA-256
-database. Runs are interleaved (without, unix, tcp, without, ...) so
-machine noise hits all alike; each figure is the best of REPEAT runs
-(noise from a shared machine only ever slows a run), medians beside it.
+Five private Postfix instances run side by side, relaying to smtp-sink
+(not writing mail to disk): one without a milter, one with the null
+milter (tests/bench/milter/null_milter.c: a libmilter filter that accepts
+everything but asks Postfix for the same callbacks and protocol options
+as hashgate-milter) over a unix socket and one over TCP, and one with
+hashgate-milter over each, on a 1M-digest SHA-256 database. The null
+milter is the floor any milter pays: Postfix's cleanup streaming each
+message to it, libmilter reading it. So each case gets two ratios:
+hashgate/none (the target of issue 5) and hashgate/null (hashgate's own
+cost).
+
+Runs are interleaved (none, null, hashgate for each transport in one
+round), the order rotated every round so no configuration always runs
+first, and repeated ROUNDS times. Each rate is the best of its runs
+(noise from a shared machine only ever slows a run); beside it the
+median of the per-round ratios (each a pair of runs seconds apart) and
+the spread of the baseline, so machine noise shows in the output.
+
 A run is 4 SMTP sessions (4 processes, raw sockets, so the client is not
 the bottleneck) sending mails with one base64 attachment; every
 attachment is different (a unique leading block). The figure is mails
-accepted (250 after DATA) per second. The milter's private memory
+accepted (250 after DATA) per second. hashgate-milter's private memory
 (RssAnon: not file-backed, so the database mapping does not count) is
 sampled through the runs.
+
+BENCH_PROFILE=DIR: after the measured runs, one more run per size with
+`perf record -g` attached to hashgate-milter (unix socket), written to
+DIR/perf-SIZE.data (read with perf report -i FILE --no-children).
 
 Synthetic data only. Prints RESULT lines.
 """
@@ -21,8 +38,10 @@ import multiprocessing as mp
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -34,10 +53,15 @@ from postfix import Postfix  # noqa: E402
 
 SESSIONS = 4
 DIGESTS = int(os.environ.get("BENCH_DIGESTS", "1000000"))
-REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
-# mails per run, sized for a few seconds each on this machine
-SIZES = [("100k", 100 * 1024, int(os.environ.get("BENCH_N_100K", "400"))),
-         ("2m", 2 * 1024 * 1024, int(os.environ.get("BENCH_N_2M", "80")))]
+ROUNDS = int(os.environ.get("BENCH_REPEAT", "5"))
+# mails per run, sized for ~1.5-2 s each on this machine so that five
+# configurations x ROUNDS x two sizes stay within a few minutes
+SIZES = [("100k", 100 * 1024, int(os.environ.get("BENCH_N_100K", "320"))),
+         ("2m", 2 * 1024 * 1024, int(os.environ.get("BENCH_N_2M", "64")))]
+TRANSPORTS = [("unix", "unix"), ("tcp", "inet")]
+NULL_MILTER = os.environ.get("NULL_MILTER") or os.path.join(
+    hm.BIN, "bench", "null_milter")
+PROFILE_DIR = os.environ.get("BENCH_PROFILE", "")
 RATIO_TARGET = 0.9
 RSS_TARGET_MIB = 20.0
 
@@ -107,6 +131,7 @@ def session(port, size, n, tag0, out):
 
 
 def run(port, size, n, tag):
+    """Mails accepted per second over SESSIONS sessions, and failures."""
     q = mp.Queue()
     per = n // SESSIONS
     procs = [mp.Process(target=session, args=(port, size, per, "%s-%d" % (tag, k), q))
@@ -134,90 +159,199 @@ def rss_anon_kib(pid):
     return 0
 
 
+class NullMilter:
+    """The null milter on a unix socket or a 127.0.0.1 port, by PID."""
+
+    def __init__(self, base, transport):
+        self.base = base
+        if transport == "unix":
+            self.sock_path = os.path.join(base, "null.sock")
+            self.spec = "unix:" + self.sock_path
+            self.postfix_spec = self.spec
+        else:
+            self.sock_path = None
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+            s.close()
+            self.spec = "inet:%d@127.0.0.1" % self.port
+            self.postfix_spec = "inet:127.0.0.1:%d" % self.port
+        self.proc = None
+
+    def start(self, timeout=10):
+        self.err = open(os.path.join(self.base, "null.stderr"), "wb")
+        self.proc = subprocess.Popen([NULL_MILTER, self.spec],
+                                     stdout=self.err, stderr=self.err)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("null_milter exited %d" % self.proc.returncode)
+            if self.sock_path:
+                s, target = socket.socket(socket.AF_UNIX), self.sock_path
+            else:
+                s, target = socket.socket(), ("127.0.0.1", self.port)
+            try:
+                s.connect(target)
+                return
+            except OSError:
+                time.sleep(0.05)
+            finally:
+                s.close()
+        raise RuntimeError("null_milter did not listen on " + self.spec)
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        self.err.close()
+
+
+def compile_db(tmp):
+    print("# compiling a %d-digest SHA-256 list (synthetic)" % DIGESTS, flush=True)
+    src = os.path.join(tmp, "big.txt")
+    rnd = random.Random(1)
+    with open(src, "w") as f:
+        for _ in range(DIGESTS // 10000):
+            f.write("".join(rnd.randbytes(32).hex() + "\n" for _ in range(10000)))
+    db = os.path.join(tmp, "big.hgdb")
+    p = subprocess.run([hm.HASHGATE, "compile", "-o", db, "bench=" + src],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("compile failed: " + p.stderr)
+    os.unlink(src)
+    return db
+
+
+def profile(hg_pid, port, label, size, n):
+    """One run of hashgate-milter under perf record -g; returns the file."""
+    out = os.path.join(PROFILE_DIR, "perf-%s.data" % label)
+    perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o", out,
+                             "-p", str(hg_pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    try:
+        rate, _ = run(port, size, n, "perf-%s" % label)
+    finally:
+        perf.send_signal(signal.SIGINT)
+        perf.wait(30)
+    print("# profile %s: %.1f mails/s under perf, %s" % (label, rate, out),
+          flush=True)
+
+
+def report(label, tname, fig, rounds):
+    none, null, hg = (fig[(label, c)] for c in
+                      ("none", "null-" + tname, "hashgate-" + tname))
+    b_none, b_null, b_hg = max(none), max(null), max(hg)
+    r_none = b_hg / b_none if b_none else 0
+    r_null = b_hg / b_null if b_null else 0
+    # paired: each round's hashgate run against the same round's baseline
+    p_none = statistics.median(h / n for h, n in zip(hg, none) if n)
+    p_null = statistics.median(h / n for h, n in zip(hg, null) if n)
+    verdict = "PASS" if r_none >= RATIO_TARGET else "BELOW TARGET"
+    print("RESULT milter-%s-%s: hashgate %.1f, null milter %.1f, none %.1f "
+          "mails/s = %.2fx of none, %.2fx of null (best of %d; median of "
+          "paired rounds %.2fx / %.2fx; none ranged %.0f-%.0f) (target >= "
+          "%.1fx of none, %d-digest SHA-256 list, %d sessions) %s"
+          % (tname, label, b_hg, b_null, b_none, r_none, r_null, rounds,
+             p_none, p_null, min(none), max(none), RATIO_TARGET, DIGESTS,
+             SESSIONS, verdict), flush=True)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="hg-bench-milter-")
     os.chmod(tmp, 0o755)
     instances = []
-    milters = []
+    milters = []        # (config name, object with stop())
+    hg = {}             # transport name -> hm.Milter
     peak = {}
     stop_sampling = threading.Event()
+    sampler = None
     status = 0
     try:
         hm.check_tool(hm.MILTER)
         hm.check_tool(hm.HASHGATE)
-        print("# compiling a %d-digest SHA-256 list (synthetic)" % DIGESTS, flush=True)
-        src = os.path.join(tmp, "big.txt")
-        rnd = random.Random(1)
-        with open(src, "w") as f:
-            for _ in range(DIGESTS // 10000):
-                f.write("".join(rnd.randbytes(32).hex() + "\n" for _ in range(10000)))
-        db = os.path.join(tmp, "big.hgdb")
-        import subprocess
-        p = subprocess.run([hm.HASHGATE, "compile", "-o", db, "bench=" + src],
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            raise RuntimeError("compile failed: " + p.stderr)
-        os.unlink(src)
+        hm.check_tool(NULL_MILTER)
+        db = compile_db(tmp)
 
-        for name, transport in (("unix", "unix"), ("tcp", "inet")):
-            d = os.path.join(tmp, "m-" + name)
+        configs = [("none", "")]
+        for tname, transport in TRANSPORTS:
+            d = os.path.join(tmp, "null-" + tname)
+            os.makedirs(d)
+            os.chmod(d, 0o755)
+            nm = NullMilter(d, transport)
+            nm.start()
+            milters.append(("null-" + tname, nm))
+            configs.append(("null-" + tname, nm.postfix_spec))
+
+            d = os.path.join(tmp, "hg-" + tname)
             os.makedirs(d)
             os.chmod(d, 0o755)
             m = hm.Milter(d, db, transport=transport, LogLevel="info",
                           ReloadInterval="0", DefaultAction="reject")
             m.start()
-            milters.append((name, m))
-        configs = [("without", "")] + [(n, m.postfix_spec) for n, m in milters]
+            milters.append(("hashgate-" + tname, m))
+            hg[tname] = m
+            configs.append(("hashgate-" + tname, m.postfix_spec))
         for name, spec in configs:
-            pf = Postfix(milter=spec, base=os.path.join(tmp, "pf-" + name), dump=False)
+            pf = Postfix(milter=spec, base=os.path.join(tmp, "pf-" + name),
+                         dump=False)
             pf.start()
             instances.append((name, pf))
 
         def sample():
             while not stop_sampling.is_set():
-                for n, m in milters:
-                    peak[n] = max(peak.get(n, 0), rss_anon_kib(m.pid))
+                for t, m in hg.items():
+                    peak[t] = max(peak.get(t, 0), rss_anon_kib(m.pid))
                 time.sleep(0.2)
         sampler = threading.Thread(target=sample)
         sampler.start()
 
-        figures = {}
+        fig = {}
+        t_start = time.time()
         for label, size, n in SIZES:
             # warm-up: start smtpd/cleanup processes and the milter threads
             for name, pf in instances:
                 run(pf.port, size, SESSIONS * 2, "warm-%s-%s" % (name, label))
-            for rep in range(REPEAT):
-                for name, pf in instances:
-                    rate, fail = run(pf.port, size, n, "%s-%s-%d" % (name, label, rep))
-                    figures.setdefault((label, name), []).append(rate)
-                    print("# %-4s %-7s run %d: %7.1f mails/s%s" % (
-                        label, name, rep, rate,
-                        "  (%d not accepted!)" % fail if fail else ""), flush=True)
+            for rnd in range(ROUNDS):
+                k = rnd % len(instances)
+                order = instances[k:] + instances[:k]
+                line = []
+                for name, pf in order:
+                    rate, fail = run(pf.port, size, n, "%s-%s-%d" % (name, label, rnd))
+                    fig.setdefault((label, name), []).append(rate)
+                    line.append("%s %.1f" % (name, rate))
                     if fail:
+                        line[-1] += " (%d NOT ACCEPTED)" % fail
                         status = 1
+                print("# %-4s round %d: %s" % (label, rnd, ", ".join(line)),
+                      flush=True)
+        print("# measured runs took %.0f s" % (time.time() - t_start), flush=True)
         stop_sampling.set()
         sampler.join()
 
         for label, _, _ in SIZES:
-            base = max(figures[(label, "without")])
-            base_med = statistics.median(figures[(label, "without")])
-            for name, _ in milters:
-                rate = max(figures[(label, name)])
-                med = statistics.median(figures[(label, name)])
-                ratio = rate / base if base else 0
-                verdict = "PASS" if ratio >= RATIO_TARGET else "BELOW TARGET"
-                print("RESULT milter-%s-%s: %.1f mails/s with hashgate-milter vs "
-                      "%.1f without = %.2fx (best of %d; medians %.2fx) (target "
-                      ">= %.1fx, %d-digest SHA-256 list, %d sessions) %s"
-                      % (name, label, rate, base, ratio, REPEAT,
-                         med / base_med if base_med else 0, RATIO_TARGET,
-                         DIGESTS, SESSIONS, verdict))
-        for name, m in milters:
-            mib = peak.get(name, 0) / 1024.0
+            for tname, _ in TRANSPORTS:
+                report(label, tname, fig, ROUNDS)
+        for tname, m in hg.items():
+            mib = peak.get(tname, 0) / 1024.0
             print("RESULT milter-rss-%s: peak RssAnon %.1f MiB with a %d-digest "
                   "database (target <= %.0f MiB) %s" % (
-                      name, mib, DIGESTS, RSS_TARGET_MIB,
-                      "PASS" if mib <= RSS_TARGET_MIB else "ABOVE TARGET"))
+                      tname, mib, DIGESTS, RSS_TARGET_MIB,
+                      "PASS" if mib <= RSS_TARGET_MIB else "ABOVE TARGET"),
+                  flush=True)
+
+        if PROFILE_DIR:
+            os.makedirs(PROFILE_DIR, exist_ok=True)
+            port = dict(instances)["hashgate-unix"].port
+            for label, size, n in SIZES:
+                profile(hg["unix"].pid, port, label, size, n * 2)
     except Exception as e:  # noqa: BLE001
         import traceback
         traceback.print_exc()
@@ -225,6 +359,8 @@ def main():
         status = 1
     finally:
         stop_sampling.set()
+        if sampler is not None:
+            sampler.join()
         for _, pf in instances:
             pf.close()
         for _, m in milters:
