@@ -18,7 +18,10 @@
  * Any open multipart's boundary ends the inner ones too. After a close
  * delimiter, the epilogue is skipped until an outer boundary or the end.
  * A missing final boundary is tolerated: the end of input closes every
- * part. Lines may end in CRLF or LF; a lone CR is not a line end (Python's
+ * part, and a line end held back then is dropped, as the delimiter that
+ * did not come would have taken it (Python's email package agrees): a file
+ * sent without the close delimiter hashes as the file. A delimiter line
+ * cut before its line end is still a delimiter. Lines may end in CRLF or LF; a lone CR is not a line end (Python's
  * email package splits on it too: a boundary after a lone CR is text here).
  *
  * Part numbering follows IMAP BODYSTRUCTURE (RFC 3501 6.4.5):
@@ -949,6 +952,43 @@ _body(hg_unpack_t *u, const unsigned char *p, size_t n, size_t *usedp)
     return st;
 }
 
+/*
+ * End of input in a body: settle what _body held back. A last line that is
+ * an open frame's delimiter without its line end is one (Python's boundary
+ * pattern makes the line end optional too). Otherwise no delimiter
+ * followed, and the held line start is data; but a held line end with
+ * nothing after it is the one that precedes a delimiter (RFC 2046 5.1.1),
+ * dropped as it would have been had the close delimiter come: a part cut
+ * off there is the file as sent, and hashes as it.
+ */
+static hg_status_t
+_body_end(hg_unpack_t *u)
+{
+    hg_status_t st = HG_OK;
+    size_t      n = u->cand_len;
+    int         k, close;
+
+    u->cand_len = 0;
+    if (n > 0 && _open_frames(u)) {
+        k = _match(u, u->cand, u->cand[n - 1] == '\r' ? n - 1 : n, &close);
+        if (k >= 0) {
+            u->pend_len = 0;
+            return _boundary(u, (unsigned) k, close);
+        }
+    }
+    if (u->bs == BS_MID_CR) {
+        st = _sink(u, (const unsigned char *) "\r", 1);
+    }
+    if (n == 0) {
+        u->pend_len = 0;
+        return st;
+    }
+    if (st == HG_OK) {
+        st = _flush_pend(u);
+    }
+    return st == HG_OK ? _sink(u, u->cand, n) : st;
+}
+
 /* Does a header line look like a field (Python's headerRE)? */
 static int
 _is_field_line(const char *l, size_t len)
@@ -1234,7 +1274,6 @@ hg_status_t
 hg_unpack_finish(hg_unpack_t *u, hg_err_t *err)
 {
     hg_status_t st = HG_OK;
-    size_t      n;
 
     if (u->st != HG_OK) {
         return _sticky(u, err);
@@ -1248,18 +1287,11 @@ hg_unpack_finish(hg_unpack_t *u, hg_err_t *err)
         st = _headers_done(u);
     }
     if (st == HG_OK && u->state == ST_BODY) {
-        /* no boundary followed: what was held back is data */
-        n = u->cand_len;
-        u->cand_len = 0;
-        if (u->bs == BS_MID_CR) {
-            st = _sink(u, (const unsigned char *) "\r", 1);
-        }
-        if (st == HG_OK) {
-            st = _flush_pend(u);
-        }
-        if (st == HG_OK && n > 0) {
-            st = _sink(u, u->cand, n);
-        }
+        st = _body_end(u);
+    }
+    /* a delimiter cut by the end began a part: it has no headers either */
+    while (st == HG_OK && u->state == ST_HEADERS) {
+        st = _headers_done(u);
     }
     if (st == HG_OK && u->leaf_open) {
         st = _leaf_end(u);

@@ -309,6 +309,16 @@ def shapes():
     yield "missing final boundary", cut, {}
     yield "missing final boundary, CRLF", crlf(cut), {}
 
+    # 16: missing final boundary after a binary file: the line end before
+    # the delimiter that never came is not the file's (Python drops it too)
+    data = bytes(c for c in rbytes(3000) if c not in (10, 13))
+    raw = ("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=CUT\n\n"
+           "--CUT\nContent-Type: application/octet-stream\n"
+           "Content-Transfer-Encoding: binary\n\n").encode() + data + b"\n"
+    yield "missing final boundary after a binary file", raw, {}
+    yield "missing final boundary after a binary file, CRLF", \
+        crlf(raw[:-len(data) - 1]) + data + b"\r\n", {}
+
     # 17: binary (8bit) leaves with '-' lines, CR-free random data
     data = bytes(c for c in rbytes(20000) if c != 13)
     data = data.replace(b"\n", b"\n--")

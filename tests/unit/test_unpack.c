@@ -378,6 +378,61 @@ test_missing_final_boundary_tolerated(void **state)
     assert_string_equal(part("2")->type, "image/png");
 }
 
+/*
+ * A multipart cut off after its last part's data and the line end that
+ * would precede a delimiter: that line end belongs to the delimiter that
+ * never came (RFC 2046; Python drops it too), so the part is the file as
+ * sent. One line end only: a second one is data. Mail and form-data, every
+ * chunking.
+ */
+static void
+test_missing_final_boundary_drops_held_line_end(void **state)
+{
+    static const char *const ends[] = { "\n", "\r\n" };
+    char         msg[256];
+    hg_err_t     err;
+    size_t       i, k, len;
+
+    (void) state;
+    for (i = 0; i < 2; i++) {
+        len = (size_t) snprintf(msg, sizeof(msg), "Content-Type: multipart/mixed;"
+                                " boundary=b%s%s--b%sContent-Type: application/"
+                                "octet-stream%s%sDATA%s", ends[i], ends[i],
+                                ends[i], ends[i], ends[i], ends[i]);
+        for (k = 0; k <= 3; k++) {
+            assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, msg, len, k,
+                                   0, &err), HG_OK);
+            assert_int_equal(col.n, 1);
+            assert_data("1", "DATA");
+        }
+        len = (size_t) snprintf(msg, sizeof(msg), "--b%sContent-Disposition: "
+                                "form-data; name=\"f\"; filename=\"x\"%s%s"
+                                "DATA%s", ends[i], ends[i], ends[i], ends[i]);
+        for (k = 0; k <= 3; k++) {
+            assert_int_equal(parse(HG_UNPACK_FORMDATA,
+                                   "multipart/form-data; boundary=b", NULL, msg,
+                                   len, k, 0, &err), HG_OK);
+            assert_int_equal(col.n, 1);
+            assert_data("1", "DATA");
+        }
+    }
+    /* only the one line end is the delimiter's */
+    parse_ok("Content-Type: multipart/mixed; boundary=b\n\n--b\n\nDATA\r\n\r\n");
+    assert_data("1", "DATA\r\n");
+    /* a delimiter cut before its line end is still one (Python agrees) */
+    parse_ok("Content-Type: multipart/mixed; boundary=b\n\n--b\n\nDATA\n--b");
+    assert_int_equal(col.n, 2);
+    assert_data("1", "DATA");
+    assert_data("2", "");
+    parse_ok("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n"
+             "DATA\r\n--b--\r");
+    assert_int_equal(col.n, 1);
+    assert_data("1", "DATA");
+    /* a line starting with '-' that is not a delimiter stays data */
+    parse_ok("Content-Type: multipart/mixed; boundary=b\n\n--b\n\nDATA\n--c");
+    assert_data("1", "DATA\n--c");
+}
+
 static void
 test_quoted_boundary_and_outer_boundary_closes_inner(void **state)
 {
@@ -716,7 +771,8 @@ test_max_depth_limit(void **state)
                      HG_OK);
     assert_int_equal(col.n, 1);
     assert_string_equal(col.p[0].path, "1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1");
-    assert_data(col.p[0].path, "deep\n");  /* no boundary follows */
+    /* the line end a missing delimiter would own is not data */
+    assert_data(col.p[0].path, "deep");
     assert_int_equal(col.p[0].depth, 25);
 
     /* message/rfc822 nesting counts too */
@@ -825,6 +881,7 @@ main(void)
         cmocka_unit_test(test_crlf_before_boundary_belongs_to_it),
         cmocka_unit_test(test_top_level_single_part_is_1),
         cmocka_unit_test(test_missing_final_boundary_tolerated),
+        cmocka_unit_test(test_missing_final_boundary_drops_held_line_end),
         cmocka_unit_test(test_quoted_boundary_and_outer_boundary_closes_inner),
         cmocka_unit_test(test_multipart_without_boundary_is_a_text_leaf),
         cmocka_unit_test(test_boundary_with_8bit_bytes_is_matched_as_sent),
