@@ -16,10 +16,20 @@ are compared. Prints RESULT lines:
 
 Uploads are seeded random bytes; the large-database lists are seeded random
 digests. BENCH_ROUNDS (default 5) and BENCH_WRK_SECS (default 5) tune it.
+
+Each ratio is followed by its "hash floor": the ratio that would be reached
+if the module cost nothing but the digests themselves, timed here with
+Python's hashlib (the same OpenSSL, SHA-NI included) on bodies of the same
+size (for 1 KiB bodies hashlib's own call overhead, about 1 us, is counted
+in, so that floor is a little low). Every microsecond of hashing is CPU taken from nginx (and, on a small
+machine, from wrk), so a target above the floor cannot be met by making the
+module leaner; "beyond the hash" is what the module costs over that floor.
 """
 
+import hashlib
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -62,6 +72,31 @@ def result(name, value, unit, extra=""):
                                          else ""), flush=True)
 
 
+def digest_secs(nbytes, algs=("sha256",)):
+    """Best time of hashlib (OpenSSL, as the module) digesting nbytes with
+    each of algs in turn, in seconds. Bodies are hashed in 64 KiB pieces,
+    the size nginx hands the module; large sizes are timed on 16 MiB and
+    scaled, the rate being flat by then."""
+    piece = N.payload(605, min(nbytes, 65536))
+    todo = min(nbytes, 16 << 20)
+    reps = max(1, 2000000 // max(todo, 1)) if nbytes <= 65536 else 1
+    best = None
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            for alg in algs:
+                h = hashlib.new(alg)
+                left = todo
+                while left > 0:
+                    h.update(piece if left >= len(piece)
+                             else piece[:left])
+                    left -= len(piece)
+                h.digest()
+        t = (time.perf_counter() - t0) / reps
+        best = t if best is None or t < best else best
+    return best * nbytes / todo
+
+
 def upload_secs(port, path):
     r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w",
                         "%{http_code} %{time_total}", "-X", "POST",
@@ -86,7 +121,7 @@ def worker_cpu(ng):
     return total
 
 
-def upload_ratio(name, base, mods):
+def upload_ratio(name, base, mods, algs=("sha256",)):
     """mods: (label, nginx) pairs, each compared with base."""
     runs = [("base", base)] + list(mods)
     secs = {label: [] for label, _ in runs}
@@ -109,38 +144,67 @@ def upload_ratio(name, base, mods):
                "%.0f ms vs %.0f ms"
                % (ROUNDS, rm, rb, bm, bb, bm / bb,
                   1000 * cpu[label] / ROUNDS, 1000 * cpu["base"] / ROUNDS))
+    # on the event loop the worker digests between its reads: the upload
+    # takes the time without the module plus the hashing
+    tb = statistics.median(secs["base"])
+    th = digest_secs(UPLOAD, algs)
+    result("%s, hash floor on the event loop" % name,
+           "%.2f" % (tb / (tb + th)), "x",
+           "%s of 100 MiB takes %.0f ms on one core (hashlib), the upload "
+           "without the module %.0f ms; a thread can overlap the two only "
+           "with a core to spare" % ("+".join(algs), 1000 * th, 1000 * tb))
+
+
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def wrk_rps(ng, body_path, lua):
-    """(requests/s, worker CPU microseconds per request)."""
+    """(requests/s, worker CPU microseconds per request, wrk's CPU
+    microseconds per request)."""
     c0 = worker_cpu(ng)
+    w0 = children_cpu()
     r = subprocess.run(["wrk", "-t2", "-c32", "-d%ds" % WRK_SECS, "-s", lua,
                         "http://127.0.0.1:%d/post" % ng.port],
                        capture_output=True, text=True,
                        env=dict(os.environ, HG_BODY=body_path))
     cpu = worker_cpu(ng) - c0
+    wcpu = children_cpu() - w0
     for line in r.stdout.splitlines():
         if line.startswith("Requests/sec:"):
             rps = float(line.split()[1])
         if "Non-2xx" in line:
             raise RuntimeError("wrk: %s" % line)
-    return rps, 1e6 * cpu / (rps * WRK_SECS)
+    return (rps, 1e6 * cpu / (rps * WRK_SECS),
+            1e6 * wcpu / (rps * WRK_SECS))
 
 
 def wrk_ratio(name, base, mod, body_path, lua, rounds=3):
-    rb, rm, cb, cm = [], [], [], []
+    rb, rm, cb, cm, wb = [], [], [], [], []
     for i in range(rounds):
         for ng, acc, cacc in ((base, rb, cb), (mod, rm, cm)) if i % 2 == 0 \
                 else ((mod, rm, cm), (base, rb, cb)):
-            rps, cpu = wrk_rps(ng, body_path, lua)
+            rps, cpu, wcpu = wrk_rps(ng, body_path, lua)
             acc.append(rps)
             cacc.append(cpu)
+            if ng is base:
+                wb.append(wcpu)
     b, m = statistics.median(rb), statistics.median(rm)
+    ub, um, uw = (statistics.median(cb), statistics.median(cm),
+                  statistics.median(wb))
     result(name, "%.2f" % (m / b), "x",
            "with module %.0f req/s, without %.0f req/s; worker CPU per "
            "request %.0f us vs %.0f us (both nginx proxy to an upstream in "
-           "themselves, so this counts 2 requests)"
-           % (m, b, statistics.median(cm), statistics.median(cb)))
+           "themselves, so this counts 2 requests)" % (m, b, um, ub))
+    h = 1e6 * digest_secs(os.path.getsize(body_path))
+    result(name + ", hash floor", "%.2f" % (ub / (ub + h)), "x",
+           "SHA-256 of one body takes %.1f us; with nothing else added to "
+           "the %.0f us of nginx CPU a request, %.2f x while nginx's CPU "
+           "sets the rate, %.2f x if wrk's %.0f us are counted too (2 cores "
+           "for both); the module costs %.0f us beyond the hash"
+           % (h, ub, ub / (ub + h), (ub + uw) / (ub + uw + h), uw,
+              um - ub - h))
 
 
 def private_dirty(pid):
@@ -186,7 +250,8 @@ def main():
         os.rename(db + ".new", db)
         mod.reload()
         loop.reload()
-        upload_ratio("100MiB upload, md5+sha1+sha256 db", base, mods)
+        upload_ratio("100MiB upload, md5+sha1+sha256 db", base, mods,
+                     algs=("md5", "sha1", "sha256"))
         mod.cleanup()
         mod = None
 
