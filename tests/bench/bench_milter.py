@@ -22,7 +22,10 @@ the spread of the baseline, so machine noise shows in the output.
 A run is 4 SMTP sessions (4 processes, raw sockets, so the client is not
 the bottleneck) sending mails with one base64 attachment; every
 attachment is different (a unique leading block). The figure is mails
-accepted (250 after DATA) per second. hashgate-milter's private memory
+accepted (250 after DATA) per second. Beside the rates, the CPU each
+configuration spent per accepted mail (median over the rounds): Postfix's
+(its master's process tree: smtpd, cleanup, qmgr, smtp) and the milter's,
+from /proc tick counts. hashgate-milter's private memory
 (RssAnon: not file-backed, so the database mapping does not count) is
 sampled through the runs.
 
@@ -145,7 +148,7 @@ def run(port, size, n, tag):
         p.join()
     acc = sum(a for a, _ in results)
     fail = sum(b for _, b in results)
-    return acc / dt, fail
+    return acc / dt, fail, acc
 
 
 def rss_anon_kib(pid):
@@ -157,6 +160,42 @@ def rss_anon_kib(pid):
     except OSError:
         pass
     return 0
+
+
+TICK_MS = 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid):
+    """(ppid, utime + stime, cutime + cstime) in ticks, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, ValueError):
+        return None
+    # rest[0] is the state; ppid, then utime/stime/cutime/cstime at 11-14
+    return (int(rest[1]), int(rest[11]) + int(rest[12]),
+            int(rest[13]) + int(rest[14]))
+
+
+def cpu_ticks(pid):
+    st = _stat(pid) if pid else None
+    return st[1] if st else 0
+
+
+def tree_ticks(root):
+    """CPU ticks of a process, its reaped children and its live children
+    (Postfix's master: a child that exits moves into master's cutime, so
+    it is counted once either way)."""
+    if not root:
+        return 0
+    st = _stat(root)
+    total = st[1] + st[2] if st else 0
+    for d in os.listdir("/proc"):
+        if d.isdigit() and int(d) != root:
+            c = _stat(int(d))
+            if c and c[0] == root:
+                total += c[1] + c[2]
+    return total
 
 
 class NullMilter:
@@ -177,6 +216,10 @@ class NullMilter:
             self.spec = "inet:%d@127.0.0.1" % self.port
             self.postfix_spec = "inet:127.0.0.1:%d" % self.port
         self.proc = None
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
 
     def start(self, timeout=10):
         self.err = open(os.path.join(self.base, "null.stderr"), "wb")
@@ -237,7 +280,7 @@ def profile(hg_pid, port, label, size, n):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     try:
-        rate, _ = run(port, size, n, "perf-%s" % label)
+        rate, _, _ = run(port, size, n, "perf-%s" % label)
     finally:
         perf.send_signal(signal.SIGINT)
         perf.wait(30)
@@ -262,6 +305,29 @@ def report(label, tname, fig, rounds):
           % (tname, label, b_hg, b_null, b_none, r_none, r_null, rounds,
              p_none, p_null, min(none), max(none), RATIO_TARGET, DIGESTS,
              SESSIONS, verdict), flush=True)
+
+
+def report_cpu(label, cpu):
+    def med(name, who):
+        v = cpu.get((label, name, who))
+        return statistics.median(v) if v else 0.0
+    alone = med("none", "postfix")
+    parts = ["postfix alone %.1f" % alone]
+    for tname, _ in TRANSPORTS:
+        total = {}
+        for kind in ("null", "hashgate"):
+            name = "%s-%s" % (kind, tname)
+            total[kind] = med(name, "postfix") + med(name, "milter")
+            parts.append("%s postfix %.1f + milter %.1f"
+                         % (name, med(name, "postfix"), med(name, "milter")))
+        # what the rates would be if CPU were the only limit: less
+        # sensitive to other load on a shared machine than the rates
+        parts.append("%s CPU-bound ratio hashgate/none %.2fx, hashgate/null "
+                     "%.2fx" % (tname,
+                                alone / total["hashgate"] if total["hashgate"] else 0,
+                                total["null"] / total["hashgate"] if total["hashgate"] else 0))
+    print("RESULT milter-cpu-%s: CPU ms per accepted mail (median of %d "
+          "rounds): %s" % (label, ROUNDS, "; ".join(parts)), flush=True)
 
 
 def main():
@@ -314,18 +380,30 @@ def main():
         sampler.start()
 
         fig = {}
+        cpu = {}
+        mpids = {name: m.pid for name, m in milters}
         t_start = time.time()
         for label, size, n in SIZES:
             # warm-up: start smtpd/cleanup processes and the milter threads
             for name, pf in instances:
                 run(pf.port, size, SESSIONS * 2, "warm-%s-%s" % (name, label))
+            master = {name: pf.master_pid() for name, pf in instances}
             for rnd in range(ROUNDS):
                 k = rnd % len(instances)
                 order = instances[k:] + instances[:k]
                 line = []
                 for name, pf in order:
-                    rate, fail = run(pf.port, size, n, "%s-%s-%d" % (name, label, rnd))
+                    mpid = mpids.get(name)
+                    c0, m0 = tree_ticks(master[name]), cpu_ticks(mpid)
+                    rate, fail, acc = run(pf.port, size, n,
+                                          "%s-%s-%d" % (name, label, rnd))
+                    c1, m1 = tree_ticks(master[name]), cpu_ticks(mpid)
                     fig.setdefault((label, name), []).append(rate)
+                    if acc:
+                        cpu.setdefault((label, name, "postfix"), []).append(
+                            (c1 - c0) * TICK_MS / acc)
+                        cpu.setdefault((label, name, "milter"), []).append(
+                            (m1 - m0) * TICK_MS / acc)
                     line.append("%s %.1f" % (name, rate))
                     if fail:
                         line[-1] += " (%d NOT ACCEPTED)" % fail
@@ -339,6 +417,7 @@ def main():
         for label, _, _ in SIZES:
             for tname, _ in TRANSPORTS:
                 report(label, tname, fig, ROUNDS)
+            report_cpu(label, cpu)
         for tname, m in hg.items():
             mib = peak.get(tname, 0) / 1024.0
             print("RESULT milter-rss-%s: peak RssAnon %.1f MiB with a %d-digest "
