@@ -36,6 +36,15 @@
  * Only leaves are reported; preambles and epilogues are never parts.
  *
  * Decisions where the standards leave room:
+ *   - a multipart that ends (its close delimiter, an outer boundary or the
+ *     end of input) without one part, having had bytes other than blanks
+ *     and line ends, is HG_EFORMAT, so the caller's fail mode applies: all
+ *     of it was preamble, which no callback sees, and it would pass as
+ *     clean with nothing hashed. Python reads such a body as one leaf; to
+ *     hash it so, the preamble of every multipart would have to be held
+ *     (unbounded) or reported as a part of its own (an extra part in most
+ *     mail, which has preamble text). Blank or empty, it is no part and no
+ *     error (an empty form is "--b--" alone);
  *   - a multipart without a (non-empty) boundary parameter is a text leaf
  *     hashed whole, with its declared type (as Python's email package does);
  *     a boundary longer than HG_MIME_BOUNDARY_HARD is an error (HG_EFORMAT),
@@ -100,6 +109,7 @@ typedef struct {
     unsigned    depth;          /* of its children */
     int         digest;         /* multipart/digest: children default to message/rfc822 */
     int         closed;         /* close delimiter seen: in the epilogue */
+    int         text;           /* its preamble had a byte other than blanks */
 } _frame_t;
 
 struct hg_unpack_s {
@@ -679,6 +689,7 @@ _headers_done(hg_unpack_t *u)
         f->depth = u->depth + 1;
         f->digest = strcmp(u->type, "multipart/digest") == 0;
         f->closed = 0;
+        f->text = 0;
         hg_mime_fields_free(&u->fields);
         u->state = ST_BODY;
         u->sink = SINK_DISCARD;         /* the preamble */
@@ -714,20 +725,46 @@ _headers_done(hg_unpack_t *u)
     return _leaf_begin(u);
 }
 
+/*
+ * A multipart is over (its close delimiter, an outer boundary, the end of
+ * input). Having had text but no part, everything in it was preamble that
+ * no callback saw: HG_EFORMAT, see the file header.
+ */
+static hg_status_t
+_frame_end(hg_unpack_t *u, const _frame_t *f)
+{
+    if (f->nchildren > 0 || !f->text) {
+        return HG_OK;
+    }
+    return _fail(u, HG_EFORMAT, "part %.*s: multipart with text but no part "
+                 "(its boundary never starts a line): nothing to hash",
+                 f->base_len > 0 ? (int) f->base_len : 1,
+                 f->base_len > 0 ? u->path : "0");
+}
+
 /* A boundary line of frame k: end what is open, start what follows. */
 static hg_status_t
 _boundary(hg_unpack_t *u, unsigned k, int close)
 {
     hg_status_t st;
     _frame_t   *f;
+    unsigned    i;
 
     if (u->leaf_open && (st = _leaf_end(u)) != HG_OK) {
         return st;
+    }
+    for (i = k + 1; i < u->nframes; i++) {
+        if ((st = _frame_end(u, &u->frames[i])) != HG_OK) {
+            return st;
+        }
     }
     u->nframes = k + 1;
     f = &u->frames[k];
     _body_reset(u);
     if (close) {
+        if ((st = _frame_end(u, f)) != HG_OK) {
+            return st;
+        }
         f->closed = 1;
         u->state = ST_BODY;
         u->sink = SINK_DISCARD;
@@ -785,10 +822,33 @@ _open_frames(const hg_unpack_t *u)
 
 /* ---- input ---- */
 
+/*
+ * Bytes for the open leaf, or for nothing: a preamble or an epilogue. A
+ * preamble is watched for text (_frame_end); blanks and line ends are not.
+ */
 static hg_status_t
 _sink(hg_unpack_t *u, const unsigned char *p, size_t n)
 {
-    return u->sink == SINK_LEAF ? _leaf_data(u, p, n) : HG_OK;
+    _frame_t   *f;
+    size_t      i;
+
+    if (u->sink == SINK_LEAF) {
+        return _leaf_data(u, p, n);
+    }
+    if (u->nframes == 0) {
+        return HG_OK;
+    }
+    f = &u->frames[u->nframes - 1];
+    if (f->closed || f->nchildren > 0 || f->text) {
+        return HG_OK;
+    }
+    for (i = 0; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n') {
+            f->text = 1;
+            break;
+        }
+    }
+    return HG_OK;
 }
 
 static hg_status_t
@@ -1274,6 +1334,7 @@ hg_status_t
 hg_unpack_finish(hg_unpack_t *u, hg_err_t *err)
 {
     hg_status_t st = HG_OK;
+    unsigned    i;
 
     if (u->st != HG_OK) {
         return _sticky(u, err);
@@ -1295,6 +1356,9 @@ hg_unpack_finish(hg_unpack_t *u, hg_err_t *err)
     }
     if (st == HG_OK && u->leaf_open) {
         st = _leaf_end(u);
+    }
+    for (i = 0; st == HG_OK && i < u->nframes; i++) {
+        st = _frame_end(u, &u->frames[i]);
     }
     if (st != HG_OK) {
         _fail(u, st, "%s", hg_status_str(st));

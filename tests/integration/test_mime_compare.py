@@ -387,6 +387,23 @@ def main():
         else:
             failures += 1
             print("not ok - form-data boundary over 70 characters: rc %d %s" % (rc, err))
+
+        # a multipart whose boundary never comes: all preamble, no part to
+        # hash; Python reads it as one leaf, the parser refuses it
+        data = rbytes(3000).replace(b"\n--N", b"")
+        raw = (b"Content-Type: multipart/mixed; boundary=N\r\n\r\n"
+               + data + b"\r\n")
+        for what, blob, extra in (("mail", raw, ()),
+                                  ("form-data", data + b"\r\n--N--\r\n",
+                                   ("--formdata", "multipart/form-data; boundary=N"))):
+            rc, parts, err = run_dump(blob, 1, extra)
+            if rc == 2 and "no part" in err and not parts:
+                print("ok - %s multipart whose boundary never comes is refused, "
+                      "not passed with nothing hashed" % what)
+            else:
+                failures += 1
+                print("not ok - %s multipart whose boundary never comes: rc %d, "
+                      "%d parts, %s" % (what, rc, len(parts), err.strip()))
     return 1 if failures else 0
 
 

@@ -433,6 +433,60 @@ test_missing_final_boundary_drops_held_line_end(void **state)
     assert_data("1", "DATA\n--c");
 }
 
+/*
+ * A multipart whose boundary never comes has only a preamble: no part would
+ * be hashed, and the bytes (Python reads them as the body of a leaf) would
+ * pass as clean. Text there with no child part is HG_EFORMAT, so the fail
+ * mode applies, whether the multipart ends at the end of input, at its own
+ * close delimiter or at an outer boundary; mail and form-data. An empty or
+ * blank body (an empty form: only the close delimiter) is no part, no error.
+ */
+static void
+test_multipart_without_any_part_is_a_format_error(void **state)
+{
+    static const char *const bad[] = {
+        "Content-Type: multipart/mixed; boundary=b\n\nFILE BYTES\n",
+        "Content-Type: multipart/mixed; boundary=b\n\nFILE BYTES\n--b--\n",
+        "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+        "multipart/mixed; boundary=in\n\nFILE BYTES\n--b--\n",
+        "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+        "multipart/mixed; boundary=in\n\nFILE BYTES\n",
+    };
+    static const char *const fine[] = {
+        "Content-Type: multipart/mixed; boundary=b\n\n",
+        "Content-Type: multipart/mixed; boundary=b\n\n \r\n\t\n--b--\n",
+        "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+        "multipart/mixed; boundary=in\n\n--in--\n--b\n\nx\n--b--\n",
+    };
+    hg_err_t    err;
+    size_t      i, k;
+
+    (void) state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        for (k = 0; k <= 2; k++) {
+            assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, bad[i],
+                                   strlen(bad[i]), k, 0, &err), HG_EFORMAT);
+            assert_non_null(strstr(err.msg, "no part"));
+            assert_int_equal(col.n, 0);
+        }
+    }
+    for (i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+        assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, fine[i],
+                               strlen(fine[i]), 1, 0, &err), HG_OK);
+    }
+    assert_int_equal(col.n, 1);
+    assert_data("2", "x");
+
+    assert_int_equal(parse(HG_UNPACK_FORMDATA, "multipart/form-data; boundary=b",
+                           NULL, "FILE BYTES\r\n", 12, 0, 0, &err), HG_EFORMAT);
+    assert_int_equal(parse(HG_UNPACK_FORMDATA, "multipart/form-data; boundary=b",
+                           NULL, "FILE BYTES\r\n--b--\r\n", 21, 0, 0, &err),
+                     HG_EFORMAT);
+    assert_int_equal(parse(HG_UNPACK_FORMDATA, "multipart/form-data; boundary=b",
+                           NULL, "--b--\r\n", 7, 0, 0, &err), HG_OK);
+    assert_int_equal(col.n, 0);
+}
+
 static void
 test_quoted_boundary_and_outer_boundary_closes_inner(void **state)
 {
@@ -882,6 +936,7 @@ main(void)
         cmocka_unit_test(test_top_level_single_part_is_1),
         cmocka_unit_test(test_missing_final_boundary_tolerated),
         cmocka_unit_test(test_missing_final_boundary_drops_held_line_end),
+        cmocka_unit_test(test_multipart_without_any_part_is_a_format_error),
         cmocka_unit_test(test_quoted_boundary_and_outer_boundary_closes_inner),
         cmocka_unit_test(test_multipart_without_boundary_is_a_text_leaf),
         cmocka_unit_test(test_boundary_with_8bit_bytes_is_matched_as_sent),
