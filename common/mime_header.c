@@ -448,13 +448,14 @@ _seg_cmp(const void *a, const void *b)
 }
 
 /*
- * hg_mime_param, or with raw the parameter's bytes as sent (unquoted and
- * RFC 2231 %XX decoded, no charset conversion): a boundary is matched
+ * hg_mime_param, or with rawlen the parameter's bytes as sent (unquoted and
+ * RFC 2231 %XX decoded, no charset conversion) and their count in *rawlen,
+ * which a NUL among them makes larger than strlen: a boundary is matched
  * against body lines byte for byte, so it must not be turned into UTF-8.
  */
 static hg_status_t
 _mime_param(const char *value, size_t len, const char *name, char **out,
-            int *extended, int raw)
+            int *extended, size_t *rawlen)
 {
     const char     *p = value, *end = value + len, *se, *eq, *k, *ke, *v, *ve;
     size_t          nl = strlen(name), nseg = 0, i, w, total = 0;
@@ -540,7 +541,8 @@ _mime_param(const char *value, size_t len, const char *name, char **out,
             return HG_ENOMEM;
         }
         w = _unquote(plain, plain_n, res);
-        if (raw) {
+        if (rawlen != NULL) {
+            *rawlen = w;
             *out = res;
             return HG_OK;
         }
@@ -595,8 +597,9 @@ _mime_param(const char *value, size_t len, const char *name, char **out,
         }
         w += n;
     }
-    if (raw) {
+    if (rawlen != NULL) {
         buf[w] = '\0';
+        *rawlen = w;
         *out = buf;
     } else {
         *out = hg_mime_to_utf8(any_ext ? charset : "utf-8", buf, w);
@@ -615,7 +618,7 @@ hg_status_t
 hg_mime_param(const char *value, size_t len, const char *name, char **out,
               int *extended)
 {
-    return _mime_param(value, len, name, out, extended, 0);
+    return _mime_param(value, len, name, out, extended, NULL);
 }
 
 hg_status_t
@@ -623,7 +626,7 @@ hg_mime_content_type(const char *value, size_t len, char *type, size_t size,
                      char **boundary)
 {
     const char *p = value, *end = value + len, *te;
-    size_t      n, i, slashes = 0;
+    size_t      n, i, slashes = 0, blen = 0;
     char       *b;
     hg_status_t st;
 
@@ -637,7 +640,7 @@ hg_mime_content_type(const char *value, size_t len, char *type, size_t size,
     n = (size_t) (te - p);
     if (n > 0 && n < size) {
         for (i = 0; i < n; i++) {
-            type[i] = (char) tolower((unsigned char) p[i]);
+            type[i] = p[i] == '\0' ? ' ' : (char) tolower((unsigned char) p[i]);
             slashes += p[i] == '/';
         }
         type[n] = '\0';
@@ -645,9 +648,13 @@ hg_mime_content_type(const char *value, size_t len, char *type, size_t size,
             type[0] = '\0';
         }
     }
-    st = _mime_param(value, len, "boundary", &b, NULL, 1);
+    st = _mime_param(value, len, "boundary", &b, NULL, &blen);
     if (st != HG_OK) {
         return st;
+    }
+    if (b != NULL && memchr(b, '\0', blen) != NULL) {
+        free(b);
+        return HG_EFORMAT;
     }
     if (b != NULL) {
         /* Python strips trailing blanks from a boundary */
@@ -679,9 +686,12 @@ hg_mime_fields_free(hg_mime_fields_t *f)
     hg_mime_fields_init(f);
 }
 
-/* The unfolded value of the field starting at p (malloc'd; NULs to spaces). */
+/*
+ * The unfolded value of the field starting at p (malloc'd). NULs become
+ * spaces, unless keep_nul: a boundary must be seen as sent to be refused.
+ */
 static char *
-_field_value(const char *v, const char *end, size_t *outlen)
+_field_value(const char *v, const char *end, size_t *outlen, int keep_nul)
 {
     char   *out, *o;
 
@@ -693,7 +703,7 @@ _field_value(const char *v, const char *end, size_t *outlen)
         if (*v == '\r' || *v == '\n') {
             continue;
         }
-        *o++ = *v == '\0' ? ' ' : *v;
+        *o++ = *v == '\0' && !keep_nul ? ' ' : *v;
     }
     *o = '\0';
     *outlen = (size_t) (o - out);
@@ -726,7 +736,8 @@ hg_mime_fields_parse(hg_mime_fields_t *f, const char *block, size_t len)
 {
     const char *p = block, *end, *le, *fe, *colon;
     char       *ct = NULL, *cd = NULL, *cte = NULL, **slot, *tn = NULL;
-    size_t      ctn = 0, cdn = 0, cten = 0, vn, i, k;
+    char       *ctraw = NULL;
+    size_t      ctn = 0, cdn = 0, cten = 0, ctrawn = 0, vn, i, k;
     hg_status_t st = HG_OK;
 
     if (len == 0) {
@@ -766,13 +777,18 @@ hg_mime_fields_parse(hg_mime_fields_t *f, const char *block, size_t len)
             }
         }
         if (slot != NULL && *slot == NULL) {
-            *slot = _field_value(colon + 1, fe, &vn);
+            *slot = _field_value(colon + 1, fe, &vn, 0);
             if (*slot == NULL) {
                 st = HG_ENOMEM;
                 goto out;
             }
             if (slot == &ct) {
                 ctn = vn;
+                ctraw = _field_value(colon + 1, fe, &ctrawn, 1);
+                if (ctraw == NULL) {
+                    st = HG_ENOMEM;
+                    goto out;
+                }
             } else if (slot == &cd) {
                 cdn = vn;
             } else {
@@ -784,8 +800,12 @@ hg_mime_fields_parse(hg_mime_fields_t *f, const char *block, size_t len)
 
     if (ct != NULL) {
         f->has_type = 1;
-        st = hg_mime_content_type(ct, ctn, f->type, sizeof(f->type),
+        st = hg_mime_content_type(ctraw, ctrawn, f->type, sizeof(f->type),
                                   &f->boundary);
+        if (st == HG_EFORMAT) {
+            f->boundary_nul = 1;
+            st = HG_OK;
+        }
         if (st != HG_OK) {
             goto out;
         }
@@ -818,6 +838,7 @@ hg_mime_fields_parse(hg_mime_fields_t *f, const char *block, size_t len)
     }
 out:
     free(ct);
+    free(ctraw);
     free(cd);
     free(cte);
     return st;

@@ -34,6 +34,7 @@ typedef struct {
     char   *filename;       /* UTF-8: disposition filename, else type name, or NULL */
     char   *field_name;     /* UTF-8: Content-Disposition name, or NULL */
     int     has_type;       /* a Content-Type field was present */
+    int     boundary_nul;   /* the boundary held a NUL byte: boundary is NULL */
 } hg_mime_fields_t;
 
 void hg_mime_fields_init(hg_mime_fields_t *f);
@@ -44,7 +45,9 @@ void hg_mime_fields_free(hg_mime_fields_t *f);
 /*
  * Parse a raw header block (field lines with their line ends, no blank
  * line). The first occurrence of each field wins. Fills f, which must be
- * inited; returns HG_ENOMEM only (malformed fields read as absent).
+ * inited; returns HG_ENOMEM only (malformed fields read as absent; a
+ * boundary with a NUL byte sets boundary_nul instead, for the caller to
+ * refuse: body lines could hold the NUL, a C string cannot).
  */
 hg_status_t hg_mime_fields_parse(hg_mime_fields_t *f, const char *block,
                                  size_t len);
@@ -54,7 +57,9 @@ hg_status_t hg_mime_fields_parse(hg_mime_fields_t *f, const char *block,
  * lowercase into type (size bytes; "" if malformed), and its boundary
  * (malloc'd, NULL if none) into *boundary: the bytes as sent, unquoted but
  * never converted to UTF-8, since body lines are matched against them byte
- * for byte. HG_ENOMEM only.
+ * for byte. HG_ENOMEM, or HG_EFORMAT (and *boundary NULL) when the boundary
+ * holds a NUL byte, sent as such or as RFC 2231 %00. NULs in the type read
+ * as blanks.
  */
 hg_status_t hg_mime_content_type(const char *value, size_t len, char *type,
                                  size_t size, char **boundary);

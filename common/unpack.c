@@ -45,6 +45,11 @@
  *     (unbounded) or reported as a part of its own (an extra part in most
  *     mail, which has preamble text). Blank or empty, it is no part and no
  *     error (an empty form is "--b--" alone);
+ *   - a boundary parameter holding a NUL byte (raw, or RFC 2231 %00) is
+ *     HG_EFORMAT: body lines keep their NULs, and a boundary read any other
+ *     way (cut at the NUL, or the NUL made a blank) matches none of them,
+ *     so every part would hide in the preamble. NULs elsewhere in a header
+ *     block read as blanks;
  *   - a multipart without a (non-empty) boundary parameter is a text leaf
  *     hashed whole, with its declared type (as Python's email package does);
  *     a boundary longer than HG_MIME_BOUNDARY_HARD is an error (HG_EFORMAT),
@@ -665,6 +670,10 @@ _headers_done(hg_unpack_t *u)
     }
     _body_reset(u);
 
+    if (strncmp(u->type, "multipart/", 10) == 0 && u->fields.boundary_nul) {
+        return _fail(u, HG_EFORMAT, "part %s: boundary holds a NUL byte",
+                     u->msg_root && u->prefix_len == 0 ? "0" : u->path);
+    }
     if (strncmp(u->type, "multipart/", 10) == 0 && u->fields.boundary != NULL) {
         if (strlen(u->fields.boundary) > HG_MIME_BOUNDARY_HARD) {
             return _fail(u, HG_EFORMAT, "part %s: boundary longer than %d "
@@ -1081,7 +1090,7 @@ static hg_status_t
 _header_line(hg_unpack_t *u)
 {
     char           *l = u->hdr + u->line_start;
-    size_t          ll = u->hdr_len - u->line_start, eol, i;
+    size_t          ll = u->hdr_len - u->line_start, eol;
     unsigned char  *copy;
     hg_status_t     st;
     int             k, close;
@@ -1104,12 +1113,7 @@ _header_line(hg_unpack_t *u)
         return _headers_done(u);
     }
     if (_is_field_line(l, ll - eol)) {
-        /* NULs would cut the field values short: make them blanks */
-        for (i = 0; i < ll; i++) {
-            if (l[i] == '\0') {
-                l[i] = ' ';
-            }
-        }
+        /* NULs stay: hg_mime_fields_parse blanks them, except in a boundary */
         u->line_start = u->hdr_len;
         return HG_OK;
     }
@@ -1200,9 +1204,14 @@ hg_unpack_new(hg_unpack_mode_t mode, const char *content_type,
             hg_err_set(err, HG_EINVAL, "form-data: no Content-Type");
             return NULL;
         }
-        if (hg_mime_content_type(content_type, strlen(content_type), type,
-                                 sizeof(type), &b) != HG_OK)
-        {
+        switch (hg_mime_content_type(content_type, strlen(content_type), type,
+                                     sizeof(type), &b)) {
+        case HG_OK:
+            break;
+        case HG_EFORMAT:
+            hg_err_set(err, HG_EFORMAT, "form-data: boundary holds a NUL byte");
+            return NULL;
+        default:
             hg_err_set(err, HG_ENOMEM, "out of memory");
             return NULL;
         }

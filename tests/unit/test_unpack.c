@@ -897,15 +897,73 @@ test_nuls_and_garbage_do_not_crash(void **state)
     static const char m[] =
         "Content-Type: multipart/mixed; bou\0ndary=b; boundary=\"b\0\"\n"
         "X-\0: \0\0\n\n--b\nContent-Type: \0/\0\n\n\0\0\0\n--b\n\0\n\n--b--\n";
+    static const char m2[] =
+        "Content-Type: multipart/mixed; bou\0ndary=b; boundary=\"b\"\n"
+        "X-\0: \0\0\n\n--b\nContent-Type: \0/\0\n\n\0\0\0\n--b\n\0\n\n--b--\n";
     hg_err_t    err;
     size_t      i;
 
     (void) state;
     for (i = 1; i <= 3; i++) {
+        /* the boundary "b\0" itself holds a NUL: refused */
         assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, m, sizeof(m) - 1,
+                               i, 0, &err), HG_EFORMAT);
+        assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, m2, sizeof(m2) - 1,
                                i, 0, &err), HG_OK);
-        assert_true(col.n >= 1);
+        assert_int_equal(col.n, 2);
+        assert_int_equal(part("1")->len, 3);
+        assert_memory_equal(part("1")->data, "\0\0\0", 3);
     }
+}
+
+/*
+ * A NUL in a boundary parameter (sent raw or as RFC 2231 %00) is refused
+ * with HG_EFORMAT: it used to become a blank while body lines kept the
+ * NUL, so no line matched and every part hid in the preamble, unhashed.
+ * NULs elsewhere in the header block still read as blanks.
+ */
+static void
+test_boundary_with_nul_is_refused(void **state)
+{
+    static const char raw[] =
+        "Content-Type: multipart/mixed; boundary=\"a\0b\"\n\n"
+        "--a\0b\nContent-Type: application/octet-stream\n\nFILE\n--a\0b--\n";
+    static const char pct[] =
+        "Content-Type: multipart/mixed; boundary*=''a%00b\n\n"
+        "--a\0b\n\nFILE\n--a\0b--\n";
+    static const char nested[] =
+        "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
+        "Content-Type: multipart/mixed;\n boundary=\"a\0b\"\n\n"
+        "--a\0b\n\nFILE\n--a\0b--\n--o--\n";
+    static const char other[] =
+        "Subject: x\0y\nContent-Type: multipart/mixed; boundary=b;"
+        " name=\"n\0m\"\n\n--b\n\nFILE\n--b--\n";
+    hg_err_t    err;
+    hg_unpack_t *u;
+
+    (void) state;
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, raw, sizeof(raw) - 1,
+                           0, 0, &err), HG_EFORMAT);
+    assert_non_null(strstr(err.msg, "NUL"));
+    assert_int_equal(col.n, 0);
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, pct, sizeof(pct) - 1,
+                           0, 0, &err), HG_EFORMAT);
+    assert_non_null(strstr(err.msg, "NUL"));
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, nested,
+                           sizeof(nested) - 1, 3, 0, &err), HG_EFORMAT);
+    assert_non_null(strstr(err.msg, "part 1: boundary holds a NUL"));
+    assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, other,
+                           sizeof(other) - 1, 0, 0, &err), HG_OK);
+    assert_int_equal(col.n, 1);
+    assert_data("1", "FILE");
+    /* form-data: a C string cannot hold the NUL, RFC 2231 can */
+    u = hg_unpack_new(HG_UNPACK_FORMDATA, "multipart/form-data; "
+                      "boundary*=''a%00b", NULL, &cb, NULL, &err);
+    assert_null(u);
+    assert_non_null(strstr(err.msg, "NUL"));
+    assert_int_equal(parse(HG_UNPACK_FORMDATA, "multipart/form-data; boundary=o",
+                           NULL, nested + 41, sizeof(nested) - 42, 0, 0, &err),
+                     HG_EFORMAT);
 }
 
 static void
@@ -954,6 +1012,7 @@ main(void)
         cmocka_unit_test(test_header_limits),
         cmocka_unit_test(test_size_limits),
         cmocka_unit_test(test_nuls_and_garbage_do_not_crash),
+        cmocka_unit_test(test_boundary_with_nul_is_refused),
         cmocka_unit_test(test_callback_cancel_stops_the_parser),
     };
 
