@@ -733,8 +733,10 @@ _hg_u32_cmp(const void *x, const void *y)
 /*
  * Sort the records of alg, then rewrite them in place as rows: each
  * distinct digest once, its tag replaced by (set << 1 | has-extras).
- * Several entries of one digest on one list merge: a size if any gives one
- * (the smallest), the label that sorts first (strcmp).
+ * Several entries of one digest on one list merge to the one that matches
+ * more: a size only if every entry gives that same size, else none (any
+ * size: an entry without one, or two sizes that disagree, must not be
+ * narrowed to one size); the label that sorts first (strcmp).
  */
 static hg_status_t
 _hg_merge_alg(hg_merge_t *mg, int a, hg_err_t *err)
@@ -806,9 +808,9 @@ _hg_merge_alg(hg_merge_t *mg, int a, hg_err_t *err)
             hg_item_t  cur = it[i];
 
             for (j = i + 1; j < mg->items.n && it[j].list == cur.list; j++) {
-                if (it[j].has_size && (!cur.has_size || it[j].size < cur.size)) {
-                    cur.has_size = 1;
-                    cur.size = it[j].size;
+                if (!it[j].has_size || it[j].size != cur.size) {
+                    cur.has_size = 0;
+                    cur.size = 0;
                 }
                 if (it[j].label != 0
                     && (cur.label == 0

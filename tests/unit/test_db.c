@@ -494,6 +494,108 @@ test_db_keeps_sizes_and_labels_per_list(void **state)
     hg_db_close(db);
 }
 
+/*
+ * Entries of one digest on one list that disagree on the size merge to the
+ * entry that matches more: without a size (any size) if one of them has
+ * none or two sizes differ; one size only when every entry gives that size.
+ * It used to keep the smallest size, so an entry meant to match any size
+ * matched only that one. Lists stay apart; the same holds when an update
+ * (hg_dbb_load) meets a base entry; load then write is still the identity.
+ */
+static void
+test_db_entry_without_size_wins_over_sized_ones(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new(), *re;
+    hg_db_t        *db, *db2;
+    unsigned char   d[5][32], *p1, *p2;
+    uint64_t        s = 77;
+    size_t          n1, n2;
+    hg_db_hit_t     hits[2];
+    hg_entry_t      e;
+    hg_err_t        err;
+    uint32_t        x, y;
+    int             i;
+
+    (void) state;
+    for (i = 0; i < 5; i++) {
+        rnd_digest(&s, d[i], 32);
+    }
+    x = mklist(b, "x", HG_LIST_BLOCK);
+    y = mklist(b, "y", HG_LIST_BLOCK);
+    /* d0: sized, then unsized; d1: unsized, then sized */
+    e = entry(HG_ALG_SHA256, d[0]);
+    e.has_size = 1;
+    e.size = 10;
+    assert_int_equal(hg_dbb_add(b, x, &e), HG_OK);
+    e.has_size = 0;
+    e.label = "keep-me";
+    assert_int_equal(hg_dbb_add(b, x, &e), HG_OK);
+    e = entry(HG_ALG_SHA256, d[1]);
+    assert_int_equal(hg_dbb_add(b, x, &e), HG_OK);
+    e.has_size = 1;
+    e.size = 10;
+    assert_int_equal(hg_dbb_add(b, x, &e), HG_OK);
+    /* d2: two different sizes */
+    e = entry(HG_ALG_SHA256, d[2]);
+    e.has_size = 1;
+    e.size = 20;
+    assert_int_equal(hg_dbb_add(b, x, &e), HG_OK);
+    e.size = 10;
+    assert_int_equal(hg_dbb_add(b, x, &e), HG_OK);
+    /* d3: the same size twice; and unsized on another list */
+    e = entry(HG_ALG_SHA256, d[3]);
+    e.has_size = 1;
+    e.size = 30;
+    assert_int_equal(hg_dbb_add(b, x, &e), HG_OK);
+    assert_int_equal(hg_dbb_add(b, x, &e), HG_OK);
+    e.has_size = 0;
+    assert_int_equal(hg_dbb_add(b, y, &e), HG_OK);
+    /* d4: sized only, kept for the update below */
+    e = entry(HG_ALG_SHA256, d[4]);
+    e.has_size = 1;
+    e.size = 40;
+    assert_int_equal(hg_dbb_add(b, x, &e), HG_OK);
+    db = write_open(b, tpath("sizes.db"), HG_DB_OPEN_VERIFY);
+
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(hg_db_lookup(db, HG_ALG_SHA256, d[i], hits, 2), 1);
+        assert_false(hits[0].has_size);
+    }
+    assert_null(hits[0].label);
+    assert_int_equal(hg_db_lookup(db, HG_ALG_SHA256, d[0], hits, 2), 1);
+    assert_string_equal(hits[0].label, "keep-me");
+    assert_int_equal(hg_db_lookup(db, HG_ALG_SHA256, d[3], hits, 2), 2);
+    assert_int_equal(hits[0].list, x);
+    assert_true(hits[0].has_size);
+    assert_int_equal(hits[0].size, 30);
+    assert_int_equal(hits[1].list, y);
+    assert_false(hits[1].has_size);
+
+    /* load then write: the same bytes */
+    re = hg_dbb_new();
+    assert_int_equal(hg_dbb_load(re, db, &err), HG_OK);
+    assert_int_equal(hg_dbb_write(re, tpath("sizes2.db"), hg_db_created(db),
+                                  &err), HG_OK);
+    hg_dbb_free(re);
+    p1 = slurp(tpath("sizes.db"), &n1);
+    p2 = slurp(tpath("sizes2.db"), &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(p1, p2, n1);
+    free(p1);
+    free(p2);
+
+    /* an update giving d4 without a size makes it match any size */
+    re = hg_dbb_new();
+    assert_int_equal(hg_dbb_load(re, db, &err), HG_OK);
+    e = entry(HG_ALG_SHA256, d[4]);
+    assert_int_equal(hg_dbb_add(re, x, &e), HG_OK);
+    db2 = write_open(re, tpath("sizes3.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_lookup(db2, HG_ALG_SHA256, d[4], hits, 2), 1);
+    assert_false(hits[0].has_size);
+    hg_db_close(db2);
+    hg_db_close(db);
+}
+
 static void
 test_db_keeps_allow_list_kind_version_and_sources(void **state)
 {
@@ -1278,6 +1380,7 @@ main(void)
         cmocka_unit_test(test_db_lookup_finds_digests_with_shared_prefixes),
         cmocka_unit_test(test_db_digest_on_several_lists_is_stored_once_and_reports_every_list),
         cmocka_unit_test(test_db_keeps_sizes_and_labels_per_list),
+        cmocka_unit_test(test_db_entry_without_size_wins_over_sized_ones),
         cmocka_unit_test(test_db_keeps_allow_list_kind_version_and_sources),
         cmocka_unit_test(test_dbb_list_refuses_bad_names_and_too_many_lists),
         cmocka_unit_test(test_db_removals_apply_after_all_additions),
