@@ -23,7 +23,8 @@ Python's hashlib (the same OpenSSL, SHA-NI included) on bodies of the same
 size (for 1 KiB bodies hashlib's own call overhead, about 1 us, is counted
 in, so that floor is a little low). Every microsecond of hashing is CPU taken from nginx (and, on a small
 machine, from wrk), so a target above the floor cannot be met by making the
-module leaner; "beyond the hash" is what the module costs over that floor.
+module leaner. The wrk lines also say how much more CPU a request took
+with the module than without it plus the hash.
 """
 
 import hashlib
@@ -202,7 +203,9 @@ def wrk_ratio(name, base, mod, body_path, lua, rounds=3):
            "SHA-256 of one body takes %.1f us; with nothing else added to "
            "the %.0f us of nginx CPU a request, %.2f x while nginx's CPU "
            "sets the rate, %.2f x if wrk's %.0f us are counted too (2 cores "
-           "for both); the module costs %.0f us beyond the hash"
+           "for both); nginx with the module used %.0f us a request more "
+           "than without it plus the hash (module code, colder caches, "
+           "scheduling on a shared machine)"
            % (h, ub, ub / (ub + h), (ub + uw) / (ub + uw + h), uw,
               um - ub - h))
 
