@@ -447,16 +447,16 @@ test_multipart_without_any_part_is_a_format_error(void **state)
     static const char *const bad[] = {
         "Content-Type: multipart/mixed; boundary=b\n\nFILE BYTES\n",
         "Content-Type: multipart/mixed; boundary=b\n\nFILE BYTES\n--b--\n",
-        "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
-        "multipart/mixed; boundary=in\n\nFILE BYTES\n--b--\n",
-        "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
-        "multipart/mixed; boundary=in\n\nFILE BYTES\n",
+        ("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+         "multipart/mixed; boundary=in\n\nFILE BYTES\n--b--\n"),
+        ("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+         "multipart/mixed; boundary=in\n\nFILE BYTES\n"),
     };
     static const char *const fine[] = {
         "Content-Type: multipart/mixed; boundary=b\n\n",
         "Content-Type: multipart/mixed; boundary=b\n\n \r\n\t\n--b--\n",
-        "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
-        "multipart/mixed; boundary=in\n\n--in--\n--b\n\nx\n--b--\n",
+        ("Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+         "multipart/mixed; boundary=in\n\n--in--\n--b\n\nx\n--b--\n"),
     };
     hg_err_t    err;
     size_t      i, k;
