@@ -1,7 +1,9 @@
 #!/bin/sh
 # bench_nginx.sh - nginx with the hashgate module against nginx without it,
 # in the same run: 100 MiB uploads, wrk POST rates, worker memory with a
-# 1M-digest database. Prints RESULT lines (see bench_nginx.py).
+# 1M-digest database. Prints RESULT lines (see bench_nginx.py); each ratio
+# is followed by its "hash floor", the ratio if the module cost nothing but
+# the digests: targets above it cannot be met by a leaner module.
 set -eu
 TOP=${HG_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 export HG_TOP="$TOP" HG_BIN="${HG_BIN:-$TOP/${BUILD:-build}}"
