@@ -1512,7 +1512,7 @@ ngx_http_hashgate_list_action(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (value[1].len == 0 || value[1].len >= HG_LIST_NAME_MAX) {
+    if (value[1].len == 0 || value[1].len > HG_LIST_NAME_MAX) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid list name \"%V\"", &value[1]);
         return NGX_CONF_ERROR;
@@ -1809,7 +1809,7 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_hashgate_loc_conf_t *prev = parent;
     ngx_http_hashgate_loc_conf_t *conf = child;
 
-    u_char                           name[HG_LIST_NAME_MAX];
+    u_char                           name[HG_LIST_NAME_MAX + 1];
     ngx_uint_t                       i;
     hg_policy_t                     *p;
     ngx_http_hashgate_list_action_t *la;

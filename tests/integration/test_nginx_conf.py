@@ -99,6 +99,13 @@ def run(t, ng):
     refused(t, ng, GOOD % "hashgate_list_action 'bad name' reject;",
             "hashgate_list_action", "a bad list name is refused",
             "invalid list name")
+    longest = "l" * 64
+    rc, out, _ = ng.test_conf(GOOD % ("hashgate_list_action %s log;" % longest))
+    t.check(rc == 0, "a list name of 64 characters (the database's limit) "
+            "is accepted", out.strip())
+    refused(t, ng, GOOD % ("hashgate_list_action %s log;" % (longest + "l")),
+            "hashgate_list_action", "a list name of 65 characters is refused",
+            "invalid list name")
     refused(t, ng, GOOD % "hashgate_reject_status 200;",
             "hashgate_reject_status", "a reject status outside 400-599 is "
             "refused")
