@@ -21,8 +21,9 @@
  * part, and a line end held back then is dropped, as the delimiter that
  * did not come would have taken it (Python's email package agrees): a file
  * sent without the close delimiter hashes as the file. A delimiter line
- * cut before its line end is still a delimiter. Lines may end in CRLF or LF; a lone CR is not a line end (Python's
- * email package splits on it too: a boundary after a lone CR is text here).
+ * cut before its line end is still a delimiter. Lines may end in CRLF or
+ * LF; a lone CR is not a line end (Python's email package splits on it
+ * too: a boundary after a lone CR is text here).
  *
  * Part numbering follows IMAP BODYSTRUCTURE (RFC 3501 6.4.5):
  *   - a message whose body is not multipart has one part, "1";
