@@ -73,7 +73,8 @@ void hg_unpack_limits_default(hg_unpack_limits_t *l);
  * A parser. For HG_UNPACK_FORMDATA, content_type is the request's
  * Content-Type header value (its boundary is used); NULL for messages.
  * Returns NULL when out of memory or (form-data) the content type has no
- * usable boundary: err says which.
+ * usable boundary (missing, over the length limit, or holding a NUL): err
+ * says which.
  */
 hg_unpack_t *hg_unpack_new(hg_unpack_mode_t mode, const char *content_type,
                            const hg_unpack_limits_t *limits,
@@ -98,7 +99,13 @@ hg_status_t hg_unpack_set_embedded_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
 hg_status_t hg_unpack_feed(hg_unpack_t *u, const void *buf, size_t len,
                            hg_err_t *err);
 
-/* End of input: closes open parts (a missing final boundary is tolerated). */
+/*
+ * End of input: closes open parts. A missing final boundary is tolerated:
+ * the line end held back before it is dropped, as it belongs to the
+ * delimiter (RFC 2046), so a file sent that way hashes as the file. A
+ * multipart that held text but produced no part (its boundary never came)
+ * gives HG_EFORMAT: nothing in it was scanned.
+ */
 hg_status_t hg_unpack_finish(hg_unpack_t *u, hg_err_t *err);
 
 /* Leaf parts seen so far. */
