@@ -7,14 +7,17 @@
 # A crash leaves its input in build-fuzz/artifacts/<target>/: reproduce it
 # with `build-fuzz/bin/<target> FILE`, fix it, and keep the input in
 # tests/fuzz/regressions/<target>/ so tests/fuzz/test_regressions.sh
-# replays it on every `make test`. FUZZ_TARGETS="a b" picks targets;
-# FUZZ_JOBS is passed to libFuzzer's -jobs (default: one process).
+# replays it on every `make test`. FUZZ_TARGETS="a b" picks targets.
+# FUZZ_TIMEOUT (default 10) is libFuzzer's -timeout, in wall-clock seconds:
+# raise it for a campaign that may be paused (SIGSTOP) while the machine
+# is needed for something else, or the pause is reported as a hang.
 # Prints one line per target with its CPU time and exits 1 if any crashed.
 set -u
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=${FUZZ_BUILD:-$TOP/build-fuzz}
 SECS=${FUZZ_SECONDS:-10}
+TIMEOUT=${FUZZ_TIMEOUT:-10}
 export FUZZ_BUILD="$OUT"
 
 sh "$TOP/tests/fuzz/build.sh" || { echo "fuzz: build failed" >&2; exit 2; }
@@ -37,9 +40,9 @@ for t in $targets; do
     log="$OUT/artifacts/$t/last-run.log"
     t0=$(date +%s)
     child_cpu > "$OUT/.c0"
-    # -timeout: a single input taking 10 s is a hang worth keeping;
+    # -timeout: a single input taking that long is a hang worth keeping;
     # -rss_limit_mb: the parsers promise bounded memory.
-    "$OUT/bin/$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=1024 \
+    "$OUT/bin/$t" -max_total_time="$SECS" -timeout="$TIMEOUT" -rss_limit_mb=1024 \
         -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
         "$OUT/corpus/$t" "$OUT/seeds/$t" > "$log" 2>&1
     rc=$?
