@@ -141,6 +141,13 @@ hg_le32(const unsigned char *p)
     memcpy(&v, p, 4);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     v = __builtin_bswap32(v);
+/*
+ * Register a fresh mapping with the SIGBUS guard (if installed) before
+ * anything reads it, and take it out before it is unmapped. db_guard.c.
+ */
+void hg_db_guard_add(hg_db_t *db);
+void hg_db_guard_remove(hg_db_t *db);
+
 #endif
     return v;
 }
@@ -153,6 +160,13 @@ hg_le64(const unsigned char *p)
     memcpy(&v, p, 8);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     v = __builtin_bswap64(v);
+/*
+ * Register a fresh mapping with the SIGBUS guard (if installed) before
+ * anything reads it, and take it out before it is unmapped. db_guard.c.
+ */
+void hg_db_guard_add(hg_db_t *db);
+void hg_db_guard_remove(hg_db_t *db);
+
 #endif
     return v;
 }
@@ -169,6 +183,13 @@ hg_put32(unsigned char *p, uint32_t v)
 {
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     v = __builtin_bswap32(v);
+/*
+ * Register a fresh mapping with the SIGBUS guard (if installed) before
+ * anything reads it, and take it out before it is unmapped. db_guard.c.
+ */
+void hg_db_guard_add(hg_db_t *db);
+void hg_db_guard_remove(hg_db_t *db);
+
 #endif
     memcpy(p, &v, 4);
 }
@@ -178,6 +199,13 @@ hg_put64(unsigned char *p, uint64_t v)
 {
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     v = __builtin_bswap64(v);
+/*
+ * Register a fresh mapping with the SIGBUS guard (if installed) before
+ * anything reads it, and take it out before it is unmapped. db_guard.c.
+ */
+void hg_db_guard_add(hg_db_t *db);
+void hg_db_guard_remove(hg_db_t *db);
+
 #endif
     memcpy(p, &v, 8);
 }
@@ -191,6 +219,13 @@ hg_db_prefix64(const unsigned char *d)
     memcpy(&v, d, 8);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     v = __builtin_bswap64(v);
+/*
+ * Register a fresh mapping with the SIGBUS guard (if installed) before
+ * anything reads it, and take it out before it is unmapped. db_guard.c.
+ */
+void hg_db_guard_add(hg_db_t *db);
+void hg_db_guard_remove(hg_db_t *db);
+
 #endif
     return v;
 }
@@ -263,6 +298,8 @@ typedef struct {
 
 struct hg_db_s {
     atomic_long          refs;
+    atomic_int           lost;      /* pages taken away: now zeros (db_guard.c) */
+    int                  guard_slot;
     char                *path;
     const unsigned char *base;      /* the mapping */
     size_t               size;
@@ -290,5 +327,12 @@ struct hg_db_s {
  */
 int hg_db_meta_sha256(const unsigned char *hdr, const unsigned char *meta,
                       uint64_t meta_len, unsigned char out[32]);
+
+/*
+ * Register a fresh mapping with the SIGBUS guard (if installed) before
+ * anything reads it, and take it out before it is unmapped. db_guard.c.
+ */
+void hg_db_guard_add(hg_db_t *db);
+void hg_db_guard_remove(hg_db_t *db);
 
 #endif

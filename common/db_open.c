@@ -445,6 +445,9 @@ hg_db_open(const char *path, unsigned flags, hg_db_t **out, hg_err_t *err)
     db->base = map;
     db->size = (size_t) st.st_size;
     atomic_init(&db->refs, 1);
+    atomic_init(&db->lost, 0);
+    /* before validation reads it: the file may be truncated right now */
+    hg_db_guard_add(db);
 
     st_rc = _hg_db_validate(db, path, err);
     if (st_rc == HG_OK && (flags & HG_DB_OPEN_VERIFY)) {
@@ -475,6 +478,7 @@ hg_db_close(hg_db_t *db)
     if (atomic_fetch_sub_explicit(&db->refs, 1, memory_order_acq_rel) != 1) {
         return;
     }
+    hg_db_guard_remove(db);
     munmap((void *) db->base, db->size);
     free(db->path);
     free(db);

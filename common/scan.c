@@ -231,6 +231,13 @@ hg_scan_end(hg_scan_t *s, hg_scan_result_t *res)
             _scan_match(s, (hg_alg_t) a, res);
         }
     }
+    /* the file was truncated under us (db_guard.c): what we read may be
+     * zeros, so "no match" means nothing */
+    if (hg_db_lost(s->db)) {
+        res->nmatches = 0;
+        res->nmatches_total = 0;
+        return HG_EIO;
+    }
     return HG_OK;
 }
 

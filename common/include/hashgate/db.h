@@ -15,10 +15,12 @@
  * a download straight to the path): the open mapping is of that same file,
  * and pages a truncation takes away kill the reading process with SIGBUS.
  * No flag of mmap prevents that (MAP_PRIVATE pages not yet written are
- * still the file's), and the library installs no signal handler. What open
- * does catch: a file caught half-written is refused (its size disagrees
- * with its header), and lookups clamp every bound they read, so contents
- * changed under a mapping give wrong answers, not reads outside it.
+ * still the file's). A server opts in to surviving it with
+ * hg_db_guard_install(): the lost mapping is then replaced by zeros and
+ * the handle reports hg_db_lost(). What open does catch: a file caught
+ * half-written is refused (its size disagrees with its header), and
+ * lookups clamp every bound they read, so contents changed under a
+ * mapping give wrong answers, not reads outside it.
  */
 #ifndef HASHGATE_DB_H
 #define HASHGATE_DB_H
@@ -119,6 +121,25 @@ void hg_db_close(hg_db_t *db);
 
 /* Check the whole-file checksum (O(size)). */
 hg_status_t hg_db_verify(const hg_db_t *db, hg_err_t *err);
+
+/*
+ * Opt in, once per process and before threads start, to surviving a
+ * database file truncated in place under a live mapping. It installs a
+ * SIGBUS handler: a fault on a page of a database mapped by hg_db_open
+ * replaces that whole mapping with zero pages and marks the handle lost;
+ * the read is retried and sees zeros, which lookups survive (no hits), and
+ * hg_scan_end reports HG_EIO for a lost handle. A SIGBUS anywhere else
+ * goes to the handler installed before, or kills the process as it would
+ * have. The library never installs it on its own. Idempotent.
+ */
+hg_status_t hg_db_guard_install(hg_err_t *err);
+
+/*
+ * 1 once the handle's file was truncated under its mapping (see
+ * hg_db_guard_install): nothing it says can be trusted any more; drop it
+ * and open the file again when a good one is in place. 0 for NULL.
+ */
+int hg_db_lost(const hg_db_t *db);
 
 const char *hg_db_path(const hg_db_t *db);
 uint64_t hg_db_created(const hg_db_t *db);      /* Unix time */

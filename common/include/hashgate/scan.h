@@ -67,7 +67,11 @@ unsigned hg_scan_algs(const hg_scan_t *s);
 hg_status_t hg_scan_begin(hg_scan_t *s);
 hg_status_t hg_scan_update(hg_scan_t *s, const void *buf, size_t len);
 
-/* Finish the object: digests and matches into res. */
+/*
+ * Finish the object: digests and matches into res. HG_EIO (and no
+ * matches) when the database was lost under its mapping (hg_db_lost):
+ * the object was not checked and the caller's fail mode applies.
+ */
 hg_status_t hg_scan_end(hg_scan_t *s, hg_scan_result_t *res);
 
 /* The same for bytes already in memory: begin, update, end. */
