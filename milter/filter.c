@@ -239,6 +239,11 @@ _part_done(conn_t *c, hg_scan_t *s, const hg_part_info_t *info,
     hit_t              *h;
 
     if ((st = hg_scan_end(s, &res)) != HG_OK) {
+        if (hg_db_lost(hg_scan_db(s))) {
+            hg_log(HG_LOG_ERR, "queue_id=%s part=%s: not checked: the "
+                   "database file was truncated in place under its mapping",
+                   _qid(c), info->path);
+        }
         return st;
     }
     if (stats->decode_errors > 0) {

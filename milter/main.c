@@ -267,7 +267,9 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
 
     hg_log_setup(check ? 0 : c->syslog, c->syslog_facility,
                  check || foreground, check ? HG_LOG_WARNING : c->log_level);
-    if (hg_hash_global_init(&err) != HG_OK) {
+    if (hg_hash_global_init(&err) != HG_OK
+        || hg_db_guard_install(&err) != HG_OK)
+    {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }

@@ -46,6 +46,7 @@
 #define HG_MAX_MESSAGE_BYTES_DEF 0
 
 /* Log levels, syslog's numbers. */
+#define HG_LOG_ALERT    1
 #define HG_LOG_ERR      3
 #define HG_LOG_WARNING  4
 #define HG_LOG_NOTICE   5

@@ -8,6 +8,11 @@
  * opened and fully verified before it replaces anything, so a truncated,
  * garbage or half-copied file is refused, logged once, and the old
  * database stays in use. A deleted file is logged once and changes nothing.
+ * The one exception is the mapped file itself rewritten in place (same
+ * inode): the old database is those very bytes, so it is dropped and mail
+ * gets OnFail until a good file comes; a truncation that takes pages away
+ * under a message is survived by the SIGBUS guard (hg_db_guard_install,
+ * main.c), which marks the handle lost.
  * Started without a usable file, there is no current database (every mail
  * gets OnFail) until a good file appears.
  *
@@ -126,11 +131,36 @@ hg_reload_current(void)
     hg_db_t    *db = NULL;
 
     pthread_mutex_lock(&lock);
-    if (current != NULL) {
+    /* a lost mapping reads as zeros: no message may start on it */
+    if (current != NULL && !hg_db_lost(current)) {
         db = hg_db_ref(current);
     }
     pthread_mutex_unlock(&lock);
     return db;
+}
+
+/*
+ * The file we have mapped was rewritten in place, not replaced by rename:
+ * our mapping shows (or, where pages were cut off, lost) its new bytes,
+ * so it can no longer be trusted. Drop it: every mail gets OnFail until a
+ * good file is installed, which the identity check then loads.
+ */
+static void
+_drop_spoiled(const char *why)
+{
+    hg_db_t    *old;
+
+    pthread_mutex_lock(&lock);
+    old = current;
+    current = NULL;
+    pthread_mutex_unlock(&lock);
+    if (old == NULL) {
+        return;
+    }
+    cur_id.valid = 0;
+    hg_log(HG_LOG_ALERT, "database %s %s; every mail gets OnFail until a "
+           "good file is installed by rename", db_path, why);
+    hg_db_close(old);
 }
 
 int
@@ -141,7 +171,14 @@ hg_reload_check(int force)
     hg_db_t    *db, *old;
     hg_err_t    err;
     char        desc[512];
+    int         lost;
 
+    pthread_mutex_lock(&lock);
+    lost = hg_db_lost(current);
+    pthread_mutex_unlock(&lock);
+    if (lost) {
+        _drop_spoiled("was truncated in place under its mapping");
+    }
     if (stat(db_path, &st) != 0) {
         if (!missing_logged) {
             hg_log(HG_LOG_ERR, "database %s: %s; keeping the loaded one",
@@ -156,6 +193,12 @@ hg_reload_check(int force)
         return 0;
     }
     if (hg_db_open(db_path, HG_DB_OPEN_VERIFY, &db, &err) != HG_OK) {
+        if (cur_id.valid && id.dev == cur_id.dev && id.ino == cur_id.ino) {
+            bad_id = id;
+            _drop_spoiled("was modified in place and is unusable");
+            hg_log(HG_LOG_ERR, "database reload refused: %s", err.msg);
+            return 0;
+        }
         if (force || !_same(&id, &bad_id)) {
             hg_log(HG_LOG_ERR, "database reload refused: %s; keeping the "
                    "loaded one", err.msg);

@@ -7,7 +7,8 @@ mails sent after the swap by the new one, and none lost (no 4xx, every
 accepted mail at the sink). Then the file is replaced by garbage, by a
 truncated copy, and deleted: the milter keeps the last good database and
 says so; a good file is picked up again by the periodic identity check
-without any signal. Restarted on a bad or missing file, the milter runs,
+without any signal. The mapped file truncated in place under the running
+milter gives OnFail, not a crash. Restarted on a bad or missing file, the milter runs,
 applies OnFail to every mail, and takes a good file once it is there.
 """
 
@@ -211,6 +212,39 @@ try:
     code_b, _ = pf.send(hm.msg_attach(B)[0])
     ok(code_a == 250 and code_b == 550, "then mail is judged by it",
        "%d %d" % (code_a, code_b))
+
+    # the mapped file itself truncated in place (cp over it, not a rename),
+    # with no periodic check to notice first: the next lookup reads pages
+    # that are gone, which without the SIGBUS guard kills the milter
+    m.stop(signal.SIGKILL)
+    m.settings["ReloadInterval"] = "0"
+    m.start()
+    code_b, _ = pf.send(hm.msg_attach(B)[0])
+    ok(code_b == 550, "restarted without a periodic check: the listed item "
+       "is refused", str(code_b))
+    os.truncate(dbpath, 0)
+    code, text = pf.send(hm.msg_attach(B)[0])
+    ok(code == 451 and m.alive(),
+       "the database truncated in place under the running milter: the mail "
+       "gets OnFail (451) and the milter does not crash",
+       "%d %s alive=%s" % (code, text, m.alive()))
+    ok(m.wait_log("truncated in place under its mapping"),
+       "the truncation is logged as the reason the mail was not checked")
+    code, text = pf.send(hm.msg_plain()[0])
+    ok(code == 451 and m.alive(),
+       "later mail gets OnFail too: nothing passes on the lost database",
+       "%d %s" % (code, text))
+    hm.compile_db(new, {"blocked": ([hm.sha256(B)], "v5")})
+    os.rename(new, dbpath)
+    m.send_signal(signal.SIGHUP)
+    ok(m.wait_log("blocked:v5", timeout=10),
+       "a good file installed by rename is loaded on SIGHUP")
+    code_a, _ = pf.send(hm.msg_plain()[0])
+    code_b, _ = pf.send(hm.msg_attach(B)[0])
+    ok(code_a == 250 and code_b == 550,
+       "and mail is judged again: clean delivered, listed refused",
+       "%d %d" % (code_a, code_b))
+
     m.stop(signal.SIGKILL)
     os.unlink(dbpath)
     m.settings["OnFail"] = "accept"
