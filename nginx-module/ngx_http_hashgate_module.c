@@ -220,6 +220,8 @@ static char *ngx_http_hashgate_hold_path(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hashgate_evidence_log(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hashgate_path_value(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_str_t *value);
 static void ngx_http_hashgate_db_cleanup(void *data);
 static void ngx_http_hashgate_evlog_cleanup(void *data);
 
@@ -528,6 +530,21 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     ngx_http_set_ctx(r, ctx, ngx_http_hashgate_module);
 
     ngx_http_hashgate_db_refresh(hmcf, r->connection->log);
+
+    if (!hmcf->spoiled && hg_db_lost(hmcf->db)) {
+        /* a request read pages the file no longer has (the SIGBUS guard
+         * put zeros there): nothing this mapping says can be trusted */
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "hashgate: database \"%s\" was truncated in place "
+                      "under its mapping; applying hashgate_on_error until "
+                      "a good file is installed by rename",
+                      hmcf->db_path.data);
+        hmcf->spoiled = 1;
+
+        while (hmcf->ncache) {
+            hg_scan_free(hmcf->cache[--hmcf->ncache]);
+        }
+    }
 
     if (hmcf->spoiled) {
         ctx->status = HG_EFORMAT;
@@ -1451,6 +1468,11 @@ ngx_http_hashgate_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
+
+    if (ngx_http_hashgate_path_value(cf, cmd, &value[1]) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     hmcf->db_path = value[1];
 
     if (ngx_conf_full_name(cf->cycle, &hmcf->db_path, 0) != NGX_OK) {
@@ -1473,6 +1495,16 @@ ngx_http_hashgate_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     err.msg[0] = '\0';
+
+    /*
+     * a file rewritten in place under our mapping must cost requests the
+     * fail verdict, not the worker (see hg_db_guard_install); set in the
+     * master, so every worker inherits it
+     */
+    if (hg_db_guard_install(&err) != HG_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err.msg);
+        return NGX_CONF_ERROR;
+    }
 
     if (hg_db_open((char *) hmcf->db_path.data, 0, &hmcf->db, &err)
         != HG_OK)
@@ -1577,14 +1609,21 @@ ngx_http_hashgate_hold_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hashgate_loc_conf_t *hlcf = conf;
 
-    ngx_str_t   *value;
-    ngx_path_t  *path;
+    u_char           *name;
+    size_t            len;
+    ngx_str_t        *value;
+    ngx_path_t       *path;
+    ngx_file_info_t   fi;
 
     if (hlcf->hold_path != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
+
+    if (ngx_http_hashgate_path_value(cf, cmd, &value[1]) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     path = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
     if (path == NULL) {
@@ -1604,7 +1643,42 @@ ngx_http_hashgate_hold_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     path->conf_file = cf->conf_file->file.name.data;
     path->line = cf->conf_file->line;
 
-    /* nginx creates it at startup, mode 0700, owned by the worker user */
+    /*
+     * nginx creates it at startup, mode 0700, owned by the worker user, but
+     * makes only its last component, with no file:line if that fails, and
+     * chowns whatever is there: a file there is refused here, and so is a
+     * missing parent
+     */
+    name = ngx_pnalloc(cf->pool, path->name.len + 1);
+    if (name == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_cpystrn(name, path->name.data, path->name.len + 1);
+
+    if (ngx_file_info(name, &fi) != NGX_FILE_ERROR) {
+        if (!ngx_is_dir(&fi)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "hashgate_hold_path \"%s\" is not a directory",
+                               name);
+            return NGX_CONF_ERROR;
+        }
+
+    } else {
+        for (len = path->name.len; len > 1 && name[len - 1] != '/'; len--) {
+            /* void */
+        }
+
+        name[len] = '\0';
+
+        if (ngx_file_info(name, &fi) == NGX_FILE_ERROR || !ngx_is_dir(&fi)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "hashgate_hold_path \"%V\" cannot be created: "
+                               "no directory \"%s\"", &path->name, name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (ngx_add_path(cf, &path) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
@@ -1631,8 +1705,12 @@ ngx_http_hashgate_evidence_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     hlcf->evlog_set = 1;
     value = cf->args->elts;
 
-    if (ngx_strcmp(value[1].data, "off") == 0) {
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
         return NGX_CONF_OK;
+    }
+
+    if (ngx_http_hashgate_path_value(cf, cmd, &value[1]) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
     }
 
     name = value[1];
@@ -1667,6 +1745,24 @@ static void
 ngx_http_hashgate_evlog_cleanup(void *data)
 {
     hg_evlog_close(data);
+}
+
+
+/*
+ * A file name is handed on as a C string: a NUL byte in it (possible in a
+ * quoted value) would quietly name another file than the config shows.
+ */
+static char *
+ngx_http_hashgate_path_value(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_str_t *value)
+{
+    if (ngx_strlchr(value->data, value->data + value->len, '\0') != NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" directive has a NUL byte", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

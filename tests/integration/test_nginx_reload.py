@@ -6,9 +6,11 @@ uploading: no request may fail unless it was a match. Without a reload,
 each worker notices a new file by its identity (checked at most once a
 second) and swaps to it; a garbage or deleted file is logged and the last
 good database stays in use; a reload with a bad database is refused and the
-running workers keep serving.
+running workers keep serving. A file truncated in place under a worker
+costs requests the fail verdict, never the worker.
 """
 
+import http.client
 import os
 import sys
 import threading
@@ -51,6 +53,53 @@ def install_garbage(ng):
 def statuses(ng, data, n=6):
     return [N.http_request(ng.port, "POST", "/probe", data)[0]
             for _ in range(n)]
+
+
+def post(conn, data):
+    """The status, or the error if the connection was dropped."""
+    try:
+        conn.request("POST", "/probe", body=data)
+        r = conn.getresponse()
+        r.read()
+        return r.status
+    except (OSError, http.client.HTTPException) as e:
+        conn.close()
+        return type(e).__name__
+
+
+def truncated_under_a_request(t, ng):
+    """The mapped file truncated in place between a worker's once-a-second
+    identity checks: the next lookup reads pages the file no longer has,
+    which without the SIGBUS guard kills the worker in mid-request."""
+    dbpath = os.path.join(ng.tmp, "db.hgdb")
+    seen, hit = [], None
+    for _ in range(5):
+        install(ng, {"cam": [A, C]})
+        time.sleep(1.3)
+        conn = http.client.HTTPConnection("127.0.0.1", ng.port, timeout=10)
+        while time.time() % 1 > 0.2:     # three requests in one second,
+            time.sleep(0.01)             # on one connection: one worker
+        first = post(conn, CLEAN)
+        os.truncate(dbpath, 0)
+        seen.append((first, post(conn, C), post(conn, CLEAN)))
+        conn.close()
+        if "truncated in place under its mapping" in ng.error_log():
+            hit = seen[-1]
+            break
+    t.check(all(isinstance(st, int) for s in seen for st in s),
+            "a database truncated in place under running workers: no "
+            "connection is dropped", str(seen))
+    t.check(hit is not None and hit[1:] == (503, 503),
+            "the upload whose lookup met the lost pages, and the next one, "
+            "get the fail verdict (503), and it is logged",
+            "%s %s" % (seen, ng.error_log()[-600:]))
+    t.check("exited on signal" not in ng.error_log(),
+            "no worker died (no SIGBUS)", ng.error_log()[-600:])
+    install(ng, {"cam": [A, C]})
+    time.sleep(1.3)
+    st = statuses(ng, CLEAN, 6) + statuses(ng, C, 6)
+    t.check(st == [200] * 6 + [403] * 6,
+            "and a good database installed by rename is taken again", str(st))
 
 
 def main():
@@ -133,6 +182,8 @@ def run(t, ng):
     st = statuses(ng, CLEAN, 6) + statuses(ng, C, 6)
     t.check(st == [200] * 6 + [403] * 6,
             "a good database installed by rename ends the fail mode", str(st))
+
+    truncated_under_a_request(t, ng)
 
     # garbage in its place: logged, the last good one stays
     install_garbage(ng)
