@@ -11,6 +11,11 @@
 # FUZZ_TIMEOUT (default 10) is libFuzzer's -timeout, in wall-clock seconds:
 # raise it for a campaign that may be paused (SIGSTOP) while the machine
 # is needed for something else, or the pause is reported as a hang.
+# fuzz_nginx_conf is no libFuzzer target: tests/fuzz/fuzz_nginx_conf.py runs
+# Debian's nginx -t on generated configs with the module built under ASan
+# and UBSan (tests/fuzz/build_nginx.sh, into build-fuzz/nginx-asan/); its
+# findings are configs in build-fuzz/artifacts/fuzz_nginx_conf/, replayed
+# with `fuzz_nginx_conf.py --replay FILE`.
 # Prints one line per target with its CPU time and exits 1 if any crashed.
 set -u
 
@@ -21,10 +26,16 @@ TIMEOUT=${FUZZ_TIMEOUT:-10}
 export FUZZ_BUILD="$OUT"
 
 sh "$TOP/tests/fuzz/build.sh" || { echo "fuzz: build failed" >&2; exit 2; }
-targets=${FUZZ_TARGETS:-$(cat "$OUT/targets.txt")}
+targets=${FUZZ_TARGETS:-$(cat "$OUT/targets.txt") fuzz_nginx_conf}
+lf_targets=$(for t in $targets; do [ "$t" = fuzz_nginx_conf ] || echo "$t"; done)
+if [ "$lf_targets" != "$(echo $targets | tr ' ' '\n')" ]; then
+    sh "$TOP/tests/fuzz/build_nginx.sh" || { echo "fuzz: nginx module build failed" >&2; exit 2; }
+fi
 rm -rf "$OUT/seeds"
-python3 "$TOP/tests/fuzz/gen_seeds.py" "$OUT/seeds" "$OUT/bin/seed_db" $targets \
-    || { echo "fuzz: seed generation failed" >&2; exit 2; }
+if [ -n "$lf_targets" ]; then
+    python3 "$TOP/tests/fuzz/gen_seeds.py" "$OUT/seeds" "$OUT/bin/seed_db" $lf_targets \
+        || { echo "fuzz: seed generation failed" >&2; exit 2; }
+fi
 
 # CPU seconds (user + system) of this shell's finished children. `times`
 # must run in this shell (a $(...) subshell has no children of its own).
@@ -40,6 +51,24 @@ for t in $targets; do
     log="$OUT/artifacts/$t/last-run.log"
     t0=$(date +%s)
     child_cpu > "$OUT/.c0"
+    if [ "$t" = fuzz_nginx_conf ]; then
+        python3 "$TOP/tests/fuzz/fuzz_nginx_conf.py" --seconds "$SECS" \
+            --artifacts "$OUT/artifacts/$t" > "$log" 2>&1
+        rc=$?
+        wall=$(( $(date +%s) - t0 ))
+        child_cpu > "$OUT/.c1"
+        cpu=$(awk -v a="$(cat "$OUT/.c0")" -v b="$(cat "$OUT/.c1")" \
+              'BEGIN { printf "%.0f", b - a }')
+        runs=$(sed -n 's/^fuzz_nginx_conf: \([0-9]* configs ([^)]*)\).*/\1/p' "$log")
+        if [ "$rc" = 0 ]; then
+            echo "fuzz $t: ok, ${wall}s wall, ${cpu}s CPU, ${runs:-? configs}"
+        else
+            status=1
+            echo "fuzz $t: FINDINGS (exit $rc), see $log and $OUT/artifacts/$t/"
+            grep -E '^finding:|^fuzz_nginx_conf: [0-9]' "$log" | head -8 | sed 's/^/    /'
+        fi
+        continue
+    fi
     # -timeout: a single input taking that long is a hang worth keeping;
     # -rss_limit_mb: the parsers promise bounded memory.
     "$OUT/bin/$t" -max_total_time="$SECS" -timeout="$TIMEOUT" -rss_limit_mb=1024 \

@@ -3,6 +3,9 @@
 # UBSan), replay every saved input in tests/fuzz/regressions/<target>/, and
 # fuzz each target briefly from its generated seeds (FUZZ_SMOKE_SECONDS,
 # default 2). One "ok"/"not ok" line per check; exit 1 on any failure.
+# fuzz_nginx_conf (tests/fuzz/fuzz_nginx_conf.py: nginx -t with the module
+# under ASan+UBSan) replays its saved configs, each against the expectation
+# on its first line, and fuzzes for the same FUZZ_SMOKE_SECONDS.
 set -u
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,7 +40,7 @@ fi
 for d in "$TOP"/tests/fuzz/regressions/*/; do
     [ -d "$d" ] || continue
     t=$(basename "$d")
-    case " $(echo $targets) " in
+    case " $(echo $targets) fuzz_nginx_conf " in
         *" $t "*) ;;
         *) not_ok "regressions/$t has a target to replay it (none built)" ;;
     esac
@@ -67,4 +70,31 @@ for t in $targets; do
         grep -E '^(==[0-9]+==ERROR|SUMMARY|    #[0-4] )' "$TMP/$t.fuzz" | head -8 | sed 's/^/#   /'
     fi
 done
+
+if sh "$TOP/tests/fuzz/build_nginx.sh" > "$TMP/nginx-build.log" 2>&1; then
+    ok "the nginx module builds with gcc's ASan and UBSan for fuzz_nginx_conf"
+    reg="$TOP/tests/fuzz/regressions/fuzz_nginx_conf"
+    if [ -n "$(ls -A "$reg" 2>/dev/null)" ]; then
+        # one line per saved config, from the script itself
+        python3 "$TOP/tests/fuzz/fuzz_nginx_conf.py" --replay "$reg"/*.conf \
+            > "$TMP/nginx.replay" 2>&1
+        grep -E '^(not )?ok - |^#' "$TMP/nginx.replay"
+        bad=$(grep -c '^not ok - ' "$TMP/nginx.replay")
+        if [ "$((bad + $(grep -c '^ok - ' "$TMP/nginx.replay")))" = 0 ]; then
+            not_ok "fuzz_nginx_conf replays its saved configs: $(tail -3 "$TMP/nginx.replay" | tr '\n' ' ')"
+        fi
+        failed=$((failed + bad))
+    fi
+    if python3 "$TOP/tests/fuzz/fuzz_nginx_conf.py" --seconds "$SECS" \
+            --artifacts "$TMP/art/fuzz_nginx_conf" > "$TMP/nginx.fuzz" 2>&1; then
+        ok "fuzz_nginx_conf: nginx -t does what the oracle says for ${SECS}s of generated configs ($(sed -n 's/^fuzz_nginx_conf: \([0-9]* configs\).*/\1/p' "$TMP/nginx.fuzz"))"
+    else
+        not_ok "fuzz_nginx_conf: $(grep -m1 '^finding:' "$TMP/nginx.fuzz" | head -c 300) (configs kept in build-fuzz/new-crashes/fuzz_nginx_conf)"
+        mkdir -p "$OUT/new-crashes/fuzz_nginx_conf"
+        cp "$TMP/art/fuzz_nginx_conf/"* "$OUT/new-crashes/fuzz_nginx_conf/" 2>/dev/null
+        grep -E '^(finding:|fuzz_nginx_conf: )' "$TMP/nginx.fuzz" | head -8 | sed 's/^/#   /'
+    fi
+else
+    not_ok "the nginx module builds for fuzz_nginx_conf: $(tail -3 "$TMP/nginx-build.log" | tr '\n' ' ')"
+fi
 [ "$failed" = 0 ]
