@@ -59,11 +59,12 @@ awk -v n="$N" -v s="$size" -v t="$secs" -v r="$rss" 'BEGIN {
     printf "RESULT db sha256 n=%d compile_s=%.2f (API: add + sort + write + fsync)\n", n, t
     printf "RESULT db sha256 size_ratio=%.4f (file %d bytes, 32 B x entries = %d; target <= 1.1)\n", s / (32 * n), s, 32 * n
     printf "RESULT db sha256 compile_peak_rss_mib=%.0f rss_to_file=%.2f\n", r / 1024, r * 1024 / s }'
-sed -n 's/^lookup open_ms=\([0-9.]*\) present_ns=\([0-9]*\) absent_ns=\([0-9]*\) timer_ns=\([0-9]*\) one_random_read_ns=\([0-9]*\).*/\1 \2 \3 \4 \5/p' \
-    "$T/lookup" | while read -r o p a tm one; do
+sed -n 's/^lookup open_ms=\([0-9.]*\) present_ns=\([0-9]*\) absent_ns=\([0-9]*\) timer_ns=\([0-9]*\) one_random_read_ns=\([0-9]*\) two_lines_ns=\([0-9]*\) nine_lines_ns=\([0-9]*\).*/\1 \2 \3 \4 \5 \6 \7/p' \
+    "$T/lookup" | while read -r o p a tm one two nine; do
     echo "RESULT db sha256 open_ms=$o (best of 5, no verify; target < 10)"
     echo "RESULT db sha256 lookup_median_ns present=$p absent=$a (one lookup timed alone, incl. ${tm} ns clock overhead; target < 200)"
     echo "RESULT db sha256 lookup_floor_ns one_random_read=$one (one byte read at a random place of the same mapping, timed the same way, for comparison)"
+    echo "RESULT db sha256 lookup_window_ns two_lines=$two nine_lines=$nine (2 or 9 consecutive 64-byte lines read at once: what a window of rows costs beside one line)"
 done
 [ "$lrc" = 0 ] || echo "RESULT db sha256 lookup WRONG ANSWERS (exit $lrc)"
 
