@@ -143,18 +143,77 @@ _hg_row_cmp(const hg_db_alg_t *al, uint64_t r, const unsigned char *d,
 #define HG_DB_PREFETCH  8
 
 /*
- * The bucket of the leading bits gives rows [lo, hi) (clamped, see the top
- * of this file); the next 32 bits of the digest say where in the bucket it
- * should be, since digests are uniform. From that row, walk a few rows
- * towards the key, then bisect what is left; so a skewed or corrupted table
- * costs O(log n), never a read outside it.
+ * The rows [lo, hi) of the key's bucket (clamped, see the top of this
+ * file), and the row the key should be at: the next 32 bits of the digest
+ * say where in the bucket, since digests are uniform. 0 if the bucket is
+ * empty.
+ */
+static inline int
+_hg_estimate(const hg_db_alg_t *al, uint64_t key64, uint64_t *lo,
+             uint64_t *hi, uint64_t *mid)
+{
+    uint64_t  k = al->bits ? key64 >> (64 - al->bits) : 0;
+
+    *lo = hg_le32(al->buckets + k * 4);
+    *hi = hg_le32(al->buckets + k * 4 + 4);
+    if (*hi > al->count) {
+        *hi = al->count;
+    }
+    if (*lo >= *hi) {
+        return 0;
+    }
+    *mid = *lo + (((*hi - *lo) * ((key64 << al->bits) >> 32)) >> 32);
+    return 1;
+}
+
+/*
+ * The key is usually within a few rows of mid: ask for their lines, and
+ * for mid's set index value, all at once rather than one dependent miss
+ * after another.
+ */
+static inline void
+_hg_prefetch_rows(const hg_db_alg_t *al, uint64_t lo, uint64_t hi,
+                  uint64_t mid)
+{
+    uint64_t  pa, pb, k;
+
+    pa = mid >= lo + HG_DB_PREFETCH ? mid - HG_DB_PREFETCH : lo;
+    pb = mid + HG_DB_PREFETCH < hi ? mid + HG_DB_PREFETCH : hi - 1;
+    for (k = pa * al->dlen; k < pb * al->dlen + al->dlen; k += 64) {
+        __builtin_prefetch(al->digests + k);
+    }
+    __builtin_prefetch(al->digests + pb * al->dlen + al->dlen - 1);
+    if (al->setw > 0) {
+        __builtin_prefetch(al->setidx + mid * al->setw);
+    }
+}
+
+void
+hg_db_prefetch(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest)
+{
+    const hg_db_alg_t  *al;
+    uint64_t            lo, hi, mid;
+
+    if ((unsigned) alg >= HG_ALG_COUNT || db->alg[alg].count == 0) {
+        return;
+    }
+    al = &db->alg[alg];
+    if (_hg_estimate(al, hg_db_prefix64(digest), &lo, &hi, &mid)) {
+        _hg_prefetch_rows(al, lo, hi, mid);
+    }
+}
+
+/*
+ * Start at the estimated row (_hg_estimate), walk a few rows towards the
+ * key, then bisect what is left; so a skewed or corrupted table costs
+ * O(log n), never a read outside it.
  */
 size_t
 hg_db_lookup(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
              hg_db_hit_t *hits, size_t max)
 {
     const hg_db_alg_t  *al;
-    uint64_t            key64, lo, hi, mid, n, k, pa, pb;
+    uint64_t            key64, lo, hi, mid;
     int                 c, steps;
 
     if ((unsigned) alg >= HG_ALG_COUNT) {
@@ -165,26 +224,10 @@ hg_db_lookup(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
         return 0;
     }
     key64 = hg_db_prefix64(digest);
-    k = al->bits ? key64 >> (64 - al->bits) : 0;
-    lo = hg_le32(al->buckets + k * 4);
-    hi = hg_le32(al->buckets + k * 4 + 4);
-    if (hi > al->count) {
-        hi = al->count;
-    }
-    if (lo >= hi) {
+    if (!_hg_estimate(al, key64, &lo, &hi, &mid)) {
         return 0;
     }
-
-    n = hi - lo;
-    mid = lo + ((n * ((key64 << al->bits) >> 32)) >> 32);
-    /* the key is usually within a few rows: fetch their lines in parallel
-     * rather than one dependent miss after another */
-    pa = mid >= lo + HG_DB_PREFETCH ? mid - HG_DB_PREFETCH : lo;
-    pb = mid + HG_DB_PREFETCH < hi ? mid + HG_DB_PREFETCH : hi - 1;
-    for (k = pa * al->dlen; k < pb * al->dlen + al->dlen; k += 64) {
-        __builtin_prefetch(al->digests + k);
-    }
-    __builtin_prefetch(al->digests + pb * al->dlen + al->dlen - 1);
+    _hg_prefetch_rows(al, lo, hi, mid);
     c = _hg_row_cmp(al, mid, digest, key64);
     if (c == 0) {
         return _hg_row_hits(db, al, mid, hits, max);

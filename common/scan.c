@@ -226,6 +226,12 @@ hg_scan_end(hg_scan_t *s, hg_scan_result_t *res)
     if (s->db == NULL) {
         return HG_OK;
     }
+    /* each lookup waits on memory: let the waits of all digests overlap */
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        if (res->digests.algs & HG_ALG_BIT(a)) {
+            hg_db_prefetch(s->db, (hg_alg_t) a, res->digests.d[a]);
+        }
+    }
     for (a = 0; a < HG_ALG_COUNT; a++) {
         if (res->digests.algs & HG_ALG_BIT(a)) {
             _scan_match(s, (hg_alg_t) a, res);

@@ -170,6 +170,15 @@ size_t hg_db_lookup(const hg_db_t *db, hg_alg_t alg,
                     size_t max);
 
 /*
+ * Start fetching the rows a lookup of digest will read, and return at
+ * once. A lookup waits mostly for memory; prefetching every digest of an
+ * object (MD5, SHA-1, SHA-256) before looking any of them up lets those
+ * waits overlap. Only a hint: reads nothing, never faults.
+ */
+void hg_db_prefetch(const hg_db_t *db, hg_alg_t alg,
+                    const unsigned char *digest);
+
+/*
  * Call cb once per (digest, list) pair in the database, in digest order per
  * algorithm (for --base updates and diff). e->label points into the mapping.
  * Stops at and returns the first status other than HG_OK.
