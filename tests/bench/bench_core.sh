@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench_core.sh - the digest API against `openssl speed` measured in the
 # same run, and a compiled database of 10M random SHA-256 digests: compile
-# time, size, open time, lookup medians, peak RSS of the compile.
+# time, size, open time, lookup medians, peak RSS of the compile; then
+# one object's three digests against a 10M database of all three.
 # Prints RESULT lines; run by tests/bench/run.sh (HG_BIN = the build dir).
 # Figures are per run on a shared machine: compare ratios, not absolutes.
 set -u

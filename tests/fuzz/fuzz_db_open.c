@@ -92,6 +92,7 @@ use(hg_db_t *db, const uint8_t *data, size_t size)
         (void) hg_db_count(db, (hg_alg_t) a);
         memset(d, 0, sizeof(d));
         memcpy(d, data, size < sizeof(d) ? size : sizeof(d));
+        hg_db_prefetch(db, (hg_alg_t) a, d);
         n = hg_db_lookup(db, (hg_alg_t) a, d, hits, 4);
         for (i = 0; i < n && i < 4; i++) {
             if (hits[i].label != NULL) {
