@@ -238,15 +238,18 @@ class Gen:
                              str(NGX_MAX_INT // 1024 ** 2 + 1).encode() + b"m",
                              b"$size", self.odd()])
         if kind == "name":
+            # the edge lengths are literals, not LIST_NAME_MAX, so that a
+            # wrong constant in the oracle meets the module's real edge
+            alpha = b"abcXYZ019._-"
             if valid:
-                if r.random() < 0.5:
+                if r.random() < 0.4:
                     return r.choice(DB_LISTS["good.hgdb"]).encode()
-                alpha = b"abcXYZ019._-"
-                n = r.choice([1, 5, LIST_NAME_MAX, r.randint(1, LIST_NAME_MAX)])
+                n = r.choice([1, 5, 63, 64, r.randint(1, 64)])
                 return bytes(r.choice(alpha) for _ in range(n))
-            return r.choice([b"", b"L" * (LIST_NAME_MAX + 1), b"a b", b"a/b",
-                             b"\xc3\xa9", b"a\x00", b"a*b", b"$list", b"csam;",
-                             self.odd()])
+            if r.random() < 0.3:
+                return bytes(r.choice(alpha) for _ in range(r.choice([65, 66, 300])))
+            return r.choice([b"", b"a b", b"a/b", b"\xc3\xa9", b"a\x00", b"a*b",
+                             b"$list", b"csam;", self.odd()])
         if kind == "db":
             if valid:
                 return r.choice([b"db/good.hgdb", b"./db/good.hgdb",
