@@ -49,6 +49,7 @@ import random
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -1032,6 +1033,8 @@ def main():
         if not os.path.exists(f):
             sys.exit("fuzz_nginx_conf: %s missing (tests/fuzz/build_nginx.sh)" % f)
 
+    # a timeout's SIGTERM still removes the temp dir (the finally below)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))
     tmp = tempfile.mkdtemp(prefix="fuzz_nginx_conf.")
     try:
         fx = Fixture(tmp, a.build)
