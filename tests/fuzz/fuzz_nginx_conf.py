@@ -115,7 +115,6 @@ FILLER = {
     SRV: ["client_max_body_size 2m;", "root html;", "keepalive_timeout 3;"],
     LOC: ["root html;", "client_body_buffer_size 16k;", "return 204;",
           "default_type application/octet-stream;"],
-    IF: ["return 403;", "set $hg_flag 1;"],
 }
 
 
@@ -136,7 +135,6 @@ class Block:
         self.head = head            # bytes before " {", e.g. b"location /l3"
         self.items = items or []
         self.close_line = None      # line of its '}' once rendered
-        self.raw = False            # items are fixed text (Raw)
 
 
 class Raw:
