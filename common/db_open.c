@@ -435,6 +435,13 @@ hg_db_open(const char *path, unsigned flags, hg_db_t **out, hg_err_t *err)
     if (map == MAP_FAILED) {
         return hg_err_sys(err, HG_EIO, "%s: cannot mmap", path);
     }
+    /*
+     * Lookups land on random pages; mapped in 2 MiB pieces, where the
+     * kernel and filesystem can (see hg_dbb_write), each costs a cheaper
+     * TLB miss: measured one random read of a 1.1 GB database 361 -> 290
+     * ns. A hint: refused or ignored, nothing changes.
+     */
+    (void) madvise(map, (size_t) st.st_size, MADV_HUGEPAGE);
 
     db = calloc(1, sizeof(*db));
     if (db == NULL || (db->path = strdup(path)) == NULL) {
