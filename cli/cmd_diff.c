@@ -187,6 +187,9 @@ cmd_diff(int argc, char **argv)
         }
     }
     rc = differ ? CLI_EXIT_MATCH : CLI_EXIT_OK;
+    if (cli_db_lost("diff", db[0]) | cli_db_lost("diff", db[1])) {
+        rc = CLI_EXIT_ERROR;
+    }
 
 done:
     free(hits);

@@ -122,12 +122,18 @@ cmd_info(int argc, char **argv)
         err.msg[0] = '\0';
         st = hg_db_verify(db, &err);
         if (st != HG_OK) {
-            cli_error("info: %s", cli_errstr(&err, st));
+            if (!cli_db_lost("info", db)) {
+                cli_error("info: %s", cli_errstr(&err, st));
+            }
             hg_db_close(db);
             return CLI_EXIT_ERROR;
         }
     }
     _info_print(db);
+    if (cli_db_lost("info", db)) {
+        hg_db_close(db);
+        return CLI_EXIT_ERROR;
+    }
     if (verify) {
         printf("\nchecksum: ok\n");
     }

@@ -102,6 +102,9 @@ cmd_lookup(int argc, char **argv)
     }
 
     free(hits);
+    if (cli_db_lost("lookup", db)) {
+        bad = 1;
+    }
     hg_db_close(db);
     if (bad) {
         return CLI_EXIT_ERROR;

@@ -174,6 +174,9 @@ scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
     _scan_display(shown, sizeof(shown), path, part);
 
     if (st != HG_OK || res == NULL) {
+        if (why == NULL && st == HG_EIO && hg_db_lost(hg_scan_db(sc->scan))) {
+            why = "not checked: " CLI_DB_LOST;
+        }
         if (why == NULL) {
             why = hg_status_str(st);
         }

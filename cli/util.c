@@ -56,6 +56,11 @@ cli_db_open(const char *cmd, const char *path, unsigned flags, hg_db_t **db)
 
     err.msg[0] = '\0';
     *db = NULL;
+    /* a database rewritten in place while we read it: an error, not SIGBUS */
+    if (hg_db_guard_install(&err) != HG_OK) {
+        cli_error("%s: %s", cmd, err.msg);
+        return -1;
+    }
     st = hg_db_open(path, flags, db, &err);
     if (st != HG_OK) {
         if (err.msg[0] == '\0') {
@@ -66,6 +71,16 @@ cli_db_open(const char *cmd, const char *path, unsigned flags, hg_db_t **db)
         return -1;
     }
     return 0;
+}
+
+int
+cli_db_lost(const char *cmd, const hg_db_t *db)
+{
+    if (!hg_db_lost(db)) {
+        return 0;
+    }
+    cli_error("%s: %s: %s", cmd, hg_db_path(db), CLI_DB_LOST);
+    return 1;
 }
 
 void

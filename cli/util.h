@@ -65,6 +65,16 @@ const char *cli_errstr(const hg_err_t *err, hg_status_t st);
 int cli_db_open(const char *cmd, const char *path, unsigned flags,
                 hg_db_t **db);
 
+/* What a database truncated in place under its mapping makes of a read. */
+#define CLI_DB_LOST "the database file was truncated in place while in use " \
+                    "(replace it by rename); what it said cannot be trusted"
+
+/*
+ * 1, with that error on stderr, if db was truncated in place under its
+ * mapping (hg_db_lost): its answers so far are void.
+ */
+int cli_db_lost(const char *cmd, const hg_db_t *db);
+
 /* ---- times ---- */
 
 /* Unix time t as RFC 3339 UTC ("2026-11-26T05:12:07Z"). */
