@@ -45,6 +45,14 @@ child_cpu() {
         split($i, p, "m"); s += p[1] * 60 + p[2] } printf "%.1f", s }'
 }
 
+# wall and cpu: seconds since t0 and CPU seconds since .c0, of the last target
+cost() {
+    wall=$(( $(date +%s) - t0 ))
+    child_cpu > "$OUT/.c1"
+    cpu=$(awk -v a="$(cat "$OUT/.c0")" -v b="$(cat "$OUT/.c1")" \
+          'BEGIN { printf "%.0f", b - a }')
+}
+
 status=0
 for t in $targets; do
     mkdir -p "$OUT/corpus/$t" "$OUT/artifacts/$t" "$OUT/seeds/$t"
@@ -55,10 +63,7 @@ for t in $targets; do
         python3 "$TOP/tests/fuzz/fuzz_nginx_conf.py" --seconds "$SECS" \
             --artifacts "$OUT/artifacts/$t" > "$log" 2>&1
         rc=$?
-        wall=$(( $(date +%s) - t0 ))
-        child_cpu > "$OUT/.c1"
-        cpu=$(awk -v a="$(cat "$OUT/.c0")" -v b="$(cat "$OUT/.c1")" \
-              'BEGIN { printf "%.0f", b - a }')
+        cost
         runs=$(sed -n 's/^fuzz_nginx_conf: \([0-9]* configs ([^)]*)\).*/\1/p' "$log")
         if [ "$rc" = 0 ]; then
             echo "fuzz $t: ok, ${wall}s wall, ${cpu}s CPU, ${runs:-? configs}"
@@ -77,10 +82,7 @@ for t in $targets; do
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
-    wall=$(( $(date +%s) - t0 ))
-    child_cpu > "$OUT/.c1"
-    cpu=$(awk -v a="$(cat "$OUT/.c0")" -v b="$(cat "$OUT/.c1")" \
-          'BEGIN { printf "%.0f", b - a }')
+    cost
     if [ "$rc" = 0 ]; then
         echo "fuzz $t: ok, ${wall}s wall, ${cpu}s CPU, ${execs:-?} runs, ${cov:-cov: ?}"
     else
