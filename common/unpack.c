@@ -16,7 +16,9 @@
  * belongs to the delimiter (RFC 2046 5.1.1), so the last CRLF or LF of a
  * part is held back until the next line is known not to be a boundary.
  * Any open multipart's boundary ends the inner ones too. After a close
- * delimiter, the epilogue is skipped until an outer boundary or the end.
+ * delimiter, the epilogue is skipped until an outer boundary or the end,
+ * or until its own delimiter comes again: that reopens the multipart and
+ * the parts after it are numbered on (union scanning, see below).
  * A missing final boundary is tolerated: the end of input closes every
  * part, and a line end held back then is dropped, as the delimiter that
  * did not come would have taken it (Python's email package agrees): a file
@@ -37,6 +39,15 @@
  * Only leaves are reported; preambles and epilogues are never parts.
  *
  * Decisions where the standards leave room:
+ *   - parts after a close delimiter are parts: a delimiter line of the
+ *     closed multipart in its epilogue reopens it, and what follows is
+ *     parsed and numbered on ("3" after "1", "2"). RFC 2046 makes the
+ *     epilogue text to ignore, and Python's email package does; but a
+ *     reader that splits on delimiter lines alone shows such parts, and
+ *     a filter must hash everything some reader may show (union
+ *     scanning, draft-chen-email-mime-ambiguity-defense). Scanning more
+ *     than one reader sees can only find more; a close delimiter in the
+ *     epilogue is text;
  *   - a multipart that ends (its close delimiter, an outer boundary or the
  *     end of input) without one part, having had bytes other than blanks
  *     and line ends, is HG_EFORMAT, so the caller's fail mode applies: all
@@ -771,6 +782,7 @@ _boundary(hg_unpack_t *u, unsigned k, int close)
     u->nframes = k + 1;
     f = &u->frames[k];
     _body_reset(u);
+    f->closed = 0;                      /* a delimiter in its epilogue */
     if (close) {
         if ((st = _frame_end(u, f)) != HG_OK) {
             return st;
@@ -802,9 +814,7 @@ _match(hg_unpack_t *u, const unsigned char *l, size_t len, int *close)
     }
     for (i = u->nframes; i-- > 0; ) {
         f = &u->frames[i];
-        if (f->closed || len < 2 + f->blen
-            || memcmp(l + 2, f->boundary, f->blen) != 0)
-        {
+        if (len < 2 + f->blen || memcmp(l + 2, f->boundary, f->blen) != 0) {
             continue;
         }
         r = 2 + f->blen;
@@ -816,18 +826,22 @@ _match(hg_unpack_t *u, const unsigned char *l, size_t len, int *close)
         while (r < len && (l[r] == ' ' || l[r] == '\t')) {
             r++;
         }
-        if (r == len) {
+        /* in the epilogue only a delimiter that reopens counts (union scan) */
+        if (r == len && !(f->closed && *close)) {
             return (int) i;
         }
     }
     return -1;
 }
 
-/* Only the innermost frame can be closed, so this says if any is open. */
+/*
+ * Is any line a boundary? Once every multipart is over nothing could be
+ * but a closed one is not over: its own delimiter may reopen it.
+ */
 static int
 _open_frames(const hg_unpack_t *u)
 {
-    return u->nframes > 0 && !(u->nframes == 1 && u->frames[0].closed);
+    return u->nframes > 0;
 }
 
 /* ---- input ---- */

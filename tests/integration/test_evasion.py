@@ -9,6 +9,8 @@ through `hashgate scan` on mail:
   - a multipart whose boundary never comes (everything was preamble,
     zero parts scanned): now the fail verdict, never a silent pass;
   - a NUL in a boundary parameter (parts hid behind it): refused;
+  - a part after the close delimiter (Python and RFC 2046 ignore the
+    epilogue; a reader splitting on delimiter lines shows the part);
   - a digest on one list both with and without a size (the size won, so
     a file of another size passed): compiled to match any size.
 Prints one "ok - ..." / "not ok - ..." per check.
@@ -89,6 +91,16 @@ def nginx_checks(t, ng):
     st = post(ng, "/nulboundary", inner, ctype)
     t.check(st == 503, "nginx: a nested multipart whose boundary holds a NUL "
             "gets 503", "status %d" % st)
+
+    # a file after the close delimiter: a reader that splits on delimiter
+    # lines alone would take it, so it is scanned too (union scanning)
+    empty = (b"--" + b.encode() + b"\r\nContent-Disposition: form-data; "
+             b"name=\"t\"\r\n\r\nhello\r\n--" + b.encode() + b"--\r\n")
+    for data, want, what in ((LISTED, 403, "listed"), (CLEAN, 200, "clean")):
+        st = post(ng, "/epilogue", empty + b"epilogue\r\n" + part + data
+                  + b"\r\n--" + b.encode() + b"--\r\n", ctype)
+        t.check(st == want, "nginx: a %s file after the form's close "
+                "delimiter gets %d" % (what, want), "status %d" % st)
     t.check(not ng.crashes(), "nginx: no worker died", ng.crashes())
 
 
@@ -115,6 +127,12 @@ def mail_checks(t, tmp):
     rc, out = scan(db, head + LISTED + b"\r\n", tmp, "nob.eml")
     t.check(rc == 2 and "ERROR" in out and "no part" in out,
             "scan: mail whose boundary never comes is an ERROR, not OK",
+            "exit %d %s" % (rc, out))
+    rc, out = scan(db, head + b"--MB\r\nContent-Type: text/plain\r\n\r\n"
+                   b"hi\r\n--MB--\r\n" + part + LISTED + b"\r\n--MB--\r\n",
+                   tmp, "epilogue.eml")
+    t.check(rc == 1 and "cam FOUND" in out, "scan: a listed part after the "
+            "close delimiter (in the epilogue) is FOUND",
             "exit %d %s" % (rc, out))
     nul = head.replace(b"boundary=\"MB\"", b"boundary=\"M\x00B\"")
     rc, out = scan(db, nul + part.replace(b"--MB", b"--M\x00B") + LISTED

@@ -297,7 +297,11 @@ def shapes():
     for p in parts:
         raw += "--%s\n%s\n" % (b, p)
     raw += "--%s--  \nThe epilogue.\n--%s\nnot a part\n" % (b, b)
-    yield "quoted boundary, preamble, epilogue, near-boundaries", raw.encode(), {}
+    # Python stops at the close delimiter; we scan the union of readers:
+    # the delimiter in the epilogue opens part 4 (its last line end goes
+    # to the delimiter that never came)
+    yield "quoted boundary, preamble, epilogue, near-boundaries", raw.encode(), \
+        {"4": (None, sha(b"not a part"))}
 
     # 15: missing final boundary
     m = MIMEMultipart()
@@ -335,6 +339,28 @@ def shapes():
            "--DG\n\n" + d1.as_string() + "\n--DG\n\nSubject: two\n\nbody two\n"
            "--DG--\n").encode()
     yield "multipart/digest parts are messages", raw, {}
+
+    # 19: parts hidden after close delimiters (union scanning): a reader
+    #     that splits on delimiter lines alone shows them, Python does not.
+    #     Inner and outer multipart each get one; "--I--" in the inner
+    #     epilogue stays text, the outer delimiter ends the inner epilogue
+    hid_in, hid_out = rbytes(3000), rbytes(5000)
+    b64 = lambda d: base64.encodebytes(d).decode()
+    raw = ("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=O\n\n"
+           "--O\nContent-Type: multipart/related; boundary=I\n\n"
+           "--I\nContent-Type: text/plain\n\nvisible\n--I--\nepilogue\n"
+           "--I\nContent-Type: image/jpeg\nContent-Transfer-Encoding: base64\n"
+           "Content-Disposition: attachment; filename=in.jpg\n\n%s--I--\n"
+           "--I--\nmore epilogue\n"
+           "--O\nContent-Type: text/plain\n\nsecond\n--O--\n"
+           "--O\nContent-Type: application/octet-stream\n"
+           "Content-Transfer-Encoding: base64\n"
+           "Content-Disposition: attachment; filename=out.bin\n\n%s--O--\n"
+           % (b64(hid_in), b64(hid_out)))
+    hidden = {"1.2": ("in.jpg", sha(hid_in)), "3": ("out.bin", sha(hid_out))}
+    yield "parts after close delimiters are scanned too", raw.encode(), hidden
+    yield "parts after close delimiters are scanned too, CRLF", \
+        crlf(raw.encode()), hidden
 
 
 def form_data():
