@@ -447,15 +447,35 @@ _seg_cmp(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* Do two trimmed values read the same once unquoted? -1: no memory. */
+static int
+_same_value(const char *a, size_t an, const char *b, size_t bn)
+{
+    char   *buf;
+    size_t  x, y;
+    int     same;
+
+    if ((buf = malloc(an + bn + 2)) == NULL) {
+        return -1;
+    }
+    x = _unquote(a, an, buf);
+    y = _unquote(b, bn, buf + an + 1);
+    same = x == y && memcmp(buf, buf + an + 1, x) == 0;
+    free(buf);
+    return same;
+}
+
 /*
  * hg_mime_param, or with rawlen the parameter's bytes as sent (unquoted and
  * RFC 2231 %XX decoded, no charset conversion) and their count in *rawlen,
  * which a NUL among them makes larger than strlen: a boundary is matched
  * against body lines byte for byte, so it must not be turned into UTF-8.
+ * twice (if not NULL) is set when the parameter is given more than once
+ * with different values (see hg_mime_content_type).
  */
 static hg_status_t
 _mime_param(const char *value, size_t len, const char *name, char **out,
-            int *extended, size_t *rawlen)
+            int *extended, size_t *rawlen, int *twice)
 {
     const char     *p = value, *end = value + len, *se, *eq, *k, *ke, *v, *ve;
     size_t          nl = strlen(name), nseg = 0, i, w, total = 0;
@@ -469,6 +489,9 @@ _mime_param(const char *value, size_t len, const char *name, char **out,
     *out = NULL;
     if (extended != NULL) {
         *extended = 0;
+    }
+    if (twice != NULL) {
+        *twice = 0;
     }
     /* the first segment is the value itself (type, disposition) */
     p = _param_end(p, end);
@@ -495,6 +518,13 @@ _mime_param(const char *value, size_t len, const char *name, char **out,
             if (plain == NULL) {
                 plain = v;
                 plain_n = (size_t) (ve - v);
+            } else if (twice != NULL && !*twice) {
+                if ((h1 = _same_value(plain, plain_n, v,
+                                      (size_t) (ve - v))) < 0)
+                {
+                    return HG_ENOMEM;
+                }
+                *twice = !h1;
             }
             continue;
         }
@@ -552,6 +582,20 @@ _mime_param(const char *value, size_t len, const char *name, char **out,
     }
 
     qsort(seg, nseg, sizeof(seg[0]), _seg_cmp);
+    for (i = 1; twice != NULL && i < nseg; i++) {
+        if (seg[i].index != seg[i - 1].index) {
+            continue;
+        }
+        if (seg[i].encoded != seg[i - 1].encoded) {
+            *twice = 1;
+            continue;
+        }
+        h1 = _same_value(seg[i].v, seg[i].n, seg[i - 1].v, seg[i - 1].n);
+        if (h1 < 0) {
+            return HG_ENOMEM;
+        }
+        *twice |= !h1;
+    }
     if ((buf = malloc(total + 1)) == NULL) {
         return HG_ENOMEM;
     }
@@ -601,6 +645,13 @@ _mime_param(const char *value, size_t len, const char *name, char **out,
         buf[w] = '\0';
         *rawlen = w;
         *out = buf;
+        /* a plain value beside the RFC 2231 one, which wins here */
+        if (twice != NULL && plain != NULL && !*twice) {
+            if ((h1 = _same_value(plain, plain_n, buf, w)) < 0) {
+                return HG_ENOMEM;   /* *out is the caller's to free */
+            }
+            *twice = !h1;
+        }
     } else {
         *out = hg_mime_to_utf8(any_ext ? charset : "utf-8", buf, w);
         free(buf);
@@ -618,12 +669,12 @@ hg_status_t
 hg_mime_param(const char *value, size_t len, const char *name, char **out,
               int *extended)
 {
-    return _mime_param(value, len, name, out, extended, NULL);
+    return _mime_param(value, len, name, out, extended, NULL, NULL);
 }
 
 hg_status_t
 hg_mime_content_type(const char *value, size_t len, char *type, size_t size,
-                     char **boundary)
+                     char **boundary, int *twice)
 {
     const char *p = value, *end = value + len, *te;
     size_t      n, i, slashes = 0, blen = 0;
@@ -648,8 +699,9 @@ hg_mime_content_type(const char *value, size_t len, char *type, size_t size,
             type[0] = '\0';
         }
     }
-    st = _mime_param(value, len, "boundary", &b, NULL, &blen);
+    st = _mime_param(value, len, "boundary", &b, NULL, &blen, twice);
     if (st != HG_OK) {
+        free(b);
         return st;
     }
     if (b != NULL && memchr(b, '\0', blen) != NULL) {
@@ -710,6 +762,87 @@ _field_value(const char *v, const char *end, size_t *outlen, int keep_nul)
     return out;
 }
 
+/*
+ * What a Content-Type makes of a part, as far as hashing goes: a multipart
+ * with this boundary, an attached message, text (searched for uuencoded
+ * blocks) or any other leaf, whose bytes hash the same whatever its type.
+ */
+static int
+_type_class(const char *type, const char *boundary)
+{
+    if (strncmp(type, "multipart/", 10) == 0 && boundary != NULL) {
+        return 1;
+    }
+    if (strcmp(type, "message/rfc822") == 0
+        || strcmp(type, "message/global") == 0)
+    {
+        return 2;
+    }
+    if (strcmp(type, "text/plain") == 0 || type[0] == '\0') {
+        return 3;                       /* absent or malformed: text/plain */
+    }
+    return 4;
+}
+
+/*
+ * A second Content-Type (v, n: unfolded, NULs kept) against what the first
+ * gave f: 1 if a reader taking it would see another structure, -1: no
+ * memory.
+ */
+static int
+_type_disagrees(const hg_mime_fields_t *f, const char *v, size_t n)
+{
+    char        type[HG_MIME_TYPE_MAX + 1], *b = NULL;
+    int         c1, c2, twice = 0, differ;
+    hg_status_t st;
+
+    st = hg_mime_content_type(v, n, type, sizeof(type), &b, &twice);
+    if (st == HG_ENOMEM) {
+        return -1;
+    }
+    if (st == HG_EFORMAT || twice || f->boundary_nul) {
+        free(b);
+        return 1;               /* a NUL or a doubled boundary: refused */
+    }
+    c1 = _type_class(f->type, f->boundary);
+    c2 = _type_class(type, b);
+    differ = c1 != c2
+             || (c1 == 1 && strcmp(f->boundary, b) != 0);
+    free(b);
+    return differ;
+}
+
+/* The decoder an encoding token selects (unpack.c picks the same way). */
+static int
+_encoding_class(const char *e)
+{
+    if (strcmp(e, "base64") == 0) {
+        return 1;
+    }
+    if (strcmp(e, "quoted-printable") == 0) {
+        return 2;
+    }
+    return strstr(e, "uu") != NULL ? 3 : 0;
+}
+
+/* The first token of a Content-Transfer-Encoding value, lowercase. */
+static void
+_encoding_token(const char *v, size_t n, char *out)
+{
+    const char *end = v + n;
+    size_t      k = 0;
+
+    for (v = _skip_ws(v, end); v < end && k < HG_MIME_ENCODING_MAX; v++) {
+        unsigned char c = (unsigned char) *v;
+
+        if (isspace(c) || c == ';' || c == '(') {
+            break;
+        }
+        out[k++] = (char) tolower(c);
+    }
+    out[k] = '\0';
+}
+
 /* A filename parameter, RFC 2047 decoded unless RFC 2231 was used. */
 static hg_status_t
 _name_param(const char *v, size_t n, const char *name, char **out)
@@ -731,77 +864,131 @@ _name_param(const char *v, size_t n, const char *name, char **out)
     return dec != NULL ? HG_OK : HG_ENOMEM;
 }
 
+enum { FIELD_OTHER = 0, FIELD_TYPE, FIELD_DISPOSITION, FIELD_ENCODING };
+
+/*
+ * The field starting at p: which one it is, where its value starts (*val,
+ * after the colon) and where it ends (returned: the first line end not
+ * followed by a blank, or end).
+ */
+static const char *
+_next_field(const char *p, const char *end, int *which, const char **val)
+{
+    const char *fe = p, *le, *colon;
+    size_t      nlen;
+
+    for (;;) {
+        le = memchr(fe, '\n', (size_t) (end - fe));
+        if (le == NULL) {
+            fe = end;
+            break;
+        }
+        fe = le + 1;
+        if (fe >= end || (*fe != ' ' && *fe != '\t')) {
+            break;
+        }
+    }
+    *which = FIELD_OTHER;
+    if ((colon = memchr(p, ':', (size_t) (fe - p))) == NULL) {
+        return fe;
+    }
+    *val = colon + 1;
+    nlen = (size_t) (colon - p);
+    while (nlen > 0 && (p[nlen - 1] == ' ' || p[nlen - 1] == '\t')) {
+        nlen--;
+    }
+    if (nlen == 12 && strncasecmp(p, "content-type", 12) == 0) {
+        *which = FIELD_TYPE;
+    } else if (nlen == 19 && strncasecmp(p, "content-disposition", 19) == 0) {
+        *which = FIELD_DISPOSITION;
+    } else if (nlen == 25
+               && strncasecmp(p, "content-transfer-encoding", 25) == 0) {
+        *which = FIELD_ENCODING;
+    }
+    return fe;
+}
+
+/*
+ * Every Content-Type and Content-Transfer-Encoding after the first against
+ * what the first gave f: sets f->conflict where they disagree.
+ */
+static hg_status_t
+_find_conflict(hg_mime_fields_t *f, const char *p, const char *end)
+{
+    const char *fe, *val = NULL;
+    char       *v, enc[HG_MIME_ENCODING_MAX + 1];
+    size_t      vn;
+    int         which, seen_type = 0, seen_enc = 0, d;
+
+    for (; p < end && f->conflict == NULL; p = fe) {
+        fe = _next_field(p, end, &which, &val);
+        if (which == FIELD_TYPE && seen_type++ > 0) {
+            if ((v = _field_value(val, fe, &vn, 1)) == NULL) {
+                return HG_ENOMEM;
+            }
+            d = _type_disagrees(f, v, vn);
+            free(v);
+            if (d < 0) {
+                return HG_ENOMEM;
+            }
+            f->conflict = d ? "Content-Type" : NULL;
+        } else if (which == FIELD_ENCODING && seen_enc++ > 0) {
+            if ((v = _field_value(val, fe, &vn, 0)) == NULL) {
+                return HG_ENOMEM;
+            }
+            _encoding_token(v, vn, enc);
+            free(v);
+            if (_encoding_class(enc) != _encoding_class(f->encoding)) {
+                f->conflict = "Content-Transfer-Encoding";
+            }
+        }
+    }
+    return HG_OK;
+}
+
 hg_status_t
 hg_mime_fields_parse(hg_mime_fields_t *f, const char *block, size_t len)
 {
-    const char *p = block, *end, *le, *fe, *colon;
+    const char *p = block, *end, *fe, *val = NULL;
     char       *ct = NULL, *cd = NULL, *cte = NULL, **slot, *tn = NULL;
     char       *ctraw = NULL;
-    size_t      ctn = 0, cdn = 0, cten = 0, ctrawn = 0, vn, i, k;
+    size_t      ctn = 0, cdn = 0, cten = 0, ctrawn = 0, vn;
+    int         which, twice = 0;
     hg_status_t st = HG_OK;
 
     if (len == 0) {
         return HG_OK;           /* block may be NULL: no arithmetic on it */
     }
     end = block + len;
-    while (p < end) {
-        /* a field runs to the first line end not followed by a blank */
-        fe = p;
-        for (;;) {
-            le = memchr(fe, '\n', (size_t) (end - fe));
-            if (le == NULL) {
-                fe = end;
-                break;
-            }
-            fe = le + 1;
-            if (fe >= end || (*fe != ' ' && *fe != '\t')) {
-                break;
-            }
+    for (; p < end; p = fe) {
+        fe = _next_field(p, end, &which, &val);
+        slot = which == FIELD_TYPE ? &ct
+               : which == FIELD_DISPOSITION ? &cd
+               : which == FIELD_ENCODING ? &cte : NULL;
+        if (slot == NULL || *slot != NULL) {
+            continue;
         }
-        colon = memchr(p, ':', (size_t) (fe - p));
-        slot = NULL;
-        if (colon != NULL) {
-            size_t nlen = (size_t) (colon - p);
-
-            while (nlen > 0 && (p[nlen - 1] == ' ' || p[nlen - 1] == '\t')) {
-                nlen--;
-            }
-            if (nlen == 12 && strncasecmp(p, "content-type", 12) == 0) {
-                slot = &ct;
-            } else if (nlen == 19
-                       && strncasecmp(p, "content-disposition", 19) == 0) {
-                slot = &cd;
-            } else if (nlen == 25
-                       && strncasecmp(p, "content-transfer-encoding", 25) == 0) {
-                slot = &cte;
-            }
+        if ((*slot = _field_value(val, fe, &vn, 0)) == NULL) {
+            st = HG_ENOMEM;
+            goto out;
         }
-        if (slot != NULL && *slot == NULL) {
-            *slot = _field_value(colon + 1, fe, &vn, 0);
-            if (*slot == NULL) {
+        if (slot == &ct) {
+            ctn = vn;
+            if ((ctraw = _field_value(val, fe, &ctrawn, 1)) == NULL) {
                 st = HG_ENOMEM;
                 goto out;
             }
-            if (slot == &ct) {
-                ctn = vn;
-                ctraw = _field_value(colon + 1, fe, &ctrawn, 1);
-                if (ctraw == NULL) {
-                    st = HG_ENOMEM;
-                    goto out;
-                }
-            } else if (slot == &cd) {
-                cdn = vn;
-            } else {
-                cten = vn;
-            }
+        } else if (slot == &cd) {
+            cdn = vn;
+        } else {
+            cten = vn;
         }
-        p = fe;
     }
 
     if (ct != NULL) {
         f->has_type = 1;
         st = hg_mime_content_type(ctraw, ctrawn, f->type, sizeof(f->type),
-                                  &f->boundary);
+                                  &f->boundary, &twice);
         if (st == HG_EFORMAT) {
             f->boundary_nul = 1;
             st = HG_OK;
@@ -809,19 +996,12 @@ hg_mime_fields_parse(hg_mime_fields_t *f, const char *block, size_t len)
         if (st != HG_OK) {
             goto out;
         }
+        if (twice && strncmp(f->type, "multipart/", 10) == 0) {
+            f->conflict = "Content-Type";       /* its boundary, twice */
+        }
     }
     if (cte != NULL) {
-        const char *v = _skip_ws(cte, cte + cten);
-
-        for (i = 0, k = 0; v + i < cte + cten && k < HG_MIME_ENCODING_MAX; i++) {
-            unsigned char c = (unsigned char) v[i];
-
-            if (isspace(c) || c == ';' || c == '(') {
-                break;
-            }
-            f->encoding[k++] = (char) tolower(c);
-        }
-        f->encoding[k] = '\0';
+        _encoding_token(cte, cten, f->encoding);
     }
     if (cd != NULL) {
         if ((st = _name_param(cd, cdn, "filename", &f->filename)) != HG_OK
@@ -835,6 +1015,9 @@ hg_mime_fields_parse(hg_mime_fields_t *f, const char *block, size_t len)
             goto out;
         }
         f->filename = tn;
+    }
+    if (f->conflict == NULL) {
+        st = _find_conflict(f, block, end);
     }
 out:
     free(ct);

@@ -35,6 +35,13 @@ typedef struct {
     char   *field_name;     /* UTF-8: Content-Disposition name, or NULL */
     int     has_type;       /* a Content-Type field was present */
     int     boundary_nul;   /* the boundary held a NUL byte: boundary is NULL */
+    /*
+     * Readers that take the last of a repeated field or parameter would see
+     * another structure than we do: NULL, or the field that disagrees with
+     * itself ("Content-Type", "Content-Transfer-Encoding"). See
+     * hg_mime_fields_parse.
+     */
+    const char *conflict;
 } hg_mime_fields_t;
 
 void hg_mime_fields_init(hg_mime_fields_t *f);
@@ -47,7 +54,14 @@ void hg_mime_fields_free(hg_mime_fields_t *f);
  * line). The first occurrence of each field wins. Fills f, which must be
  * inited; returns HG_ENOMEM only (malformed fields read as absent; a
  * boundary with a NUL byte sets boundary_nul instead, for the caller to
- * refuse: body lines could hold the NUL, a C string cannot).
+ * refuse: body lines could hold the NUL, a C string cannot). A repeated
+ * Content-Type or Content-Transfer-Encoding whose copies would be read into
+ * different structures (another boundary, multipart or message or text/plain
+ * against a plain leaf, another decoder), or a boundary parameter given
+ * twice with different values, sets conflict for the caller to refuse: a
+ * reader taking the last copy would find parts we never hash. Copies that
+ * differ only in ways that change no hashed byte (application/pdf against
+ * application/octet-stream, 7bit against 8bit) are no conflict.
  */
 hg_status_t hg_mime_fields_parse(hg_mime_fields_t *f, const char *block,
                                  size_t len);
@@ -59,10 +73,12 @@ hg_status_t hg_mime_fields_parse(hg_mime_fields_t *f, const char *block,
  * never converted to UTF-8, since body lines are matched against them byte
  * for byte. HG_ENOMEM, or HG_EFORMAT (and *boundary NULL) when the boundary
  * holds a NUL byte, sent as such or as RFC 2231 %00. NULs in the type read
- * as blanks.
+ * as blanks. *twice (if not NULL) is set when the boundary parameter is
+ * given more than once with different values (plain twice, plain and RFC
+ * 2231, one RFC 2231 segment twice); *boundary is then the first reading.
  */
 hg_status_t hg_mime_content_type(const char *value, size_t len, char *type,
-                                 size_t size, char **boundary);
+                                 size_t size, char **boundary, int *twice);
 
 /*
  * The parameter `name` of a field value ("form-data; name=a; filename*=..."),

@@ -57,6 +57,10 @@
  *     (unbounded) or reported as a part of its own (an extra part in most
  *     mail, which has preamble text). Blank or empty, it is no part and no
  *     error (an empty form is "--b--" alone);
+ *   - a Content-Type, Content-Transfer-Encoding or boundary parameter
+ *     given twice, the copies read as different structures, is HG_EFORMAT
+ *     (see hg_mime_fields_parse): we take the first as Python does, and a
+ *     reader taking the last would find parts we never hash;
  *   - a boundary parameter holding a NUL byte (raw, or RFC 2231 %00) is
  *     HG_EFORMAT: body lines keep their NULs, and a boundary read any other
  *     way (cut at the NUL, or the NUL made a blank) matches none of them,
@@ -686,6 +690,12 @@ _headers_done(hg_unpack_t *u)
         return _fail(u, HG_EFORMAT, "part %s: boundary holds a NUL byte",
                      u->msg_root && u->prefix_len == 0 ? "0" : u->path);
     }
+    if (u->fields.conflict != NULL) {
+        return _fail(u, HG_EFORMAT, "part %s: %s given twice, read two ways "
+                     "(readers would disagree on what it holds)",
+                     u->msg_root && u->prefix_len == 0 ? "0" : u->path,
+                     u->fields.conflict);
+    }
     if (strncmp(u->type, "multipart/", 10) == 0 && u->fields.boundary != NULL) {
         if (strlen(u->fields.boundary) > HG_MIME_BOUNDARY_HARD) {
             return _fail(u, HG_EFORMAT, "part %s: boundary longer than %d "
@@ -1207,6 +1217,7 @@ hg_unpack_new(hg_unpack_mode_t mode, const char *content_type,
     hg_unpack_t    *u;
     char            type[HG_MIME_TYPE_MAX + 1], *b = NULL;
     _frame_t       *f;
+    int             twice = 0;
 
     if (cb == NULL || cb->part_begin == NULL || cb->part_data == NULL
         || cb->part_end == NULL)
@@ -1220,7 +1231,7 @@ hg_unpack_new(hg_unpack_mode_t mode, const char *content_type,
             return NULL;
         }
         switch (hg_mime_content_type(content_type, strlen(content_type), type,
-                                     sizeof(type), &b)) {
+                                     sizeof(type), &b, &twice)) {
         case HG_OK:
             break;
         case HG_EFORMAT:
@@ -1233,6 +1244,13 @@ hg_unpack_new(hg_unpack_mode_t mode, const char *content_type,
         if (b == NULL) {
             hg_err_set(err, HG_EFORMAT, "form-data: no boundary in "
                        "Content-Type");
+            return NULL;
+        }
+        if (twice) {
+            /* an application reading the other one would find other files */
+            hg_err_set(err, HG_EFORMAT, "form-data: boundary given twice "
+                       "with different values");
+            free(b);
             return NULL;
         }
         if (strlen(b) > HG_MAX_BOUNDARY_LEN) {

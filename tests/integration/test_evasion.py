@@ -11,6 +11,9 @@ through `hashgate scan` on mail:
   - a NUL in a boundary parameter (parts hid behind it): refused;
   - a part after the close delimiter (Python and RFC 2046 ignore the
     epilogue; a reader splitting on delimiter lines shows the part);
+  - a Content-Type, transfer encoding or boundary given twice so that the
+    copies read differently (we read the first; a reader taking the last
+    would find another file): refused;
   - a digest on one list both with and without a size (the size won, so
     a file of another size passed): compiled to match any size.
 Prints one "ok - ..." / "not ok - ..." per check.
@@ -101,6 +104,15 @@ def nginx_checks(t, ng):
                   + b"\r\n--" + b.encode() + b"--\r\n", ctype)
         t.check(st == want, "nginx: a %s file after the form's close "
                 "delimiter gets %d" % (what, want), "status %d" % st)
+
+    # the boundary given twice: an application taking the other one finds
+    # other files, so the form is refused like any form we cannot read
+    two = (part + LISTED + b"\r\n--" + b.encode() + b"--\r\n")
+    st = post(ng, "/twoboundaries", b"--X\r\nContent-Disposition: form-data;"
+              b" name=\"t\"\r\n\r\nhi\r\n--X--\r\n" + two,
+              "multipart/form-data; boundary=X; boundary=" + b)
+    t.check(st == 503, "nginx: a form whose boundary parameter is given "
+            "twice gets 503 (hashgate_on_error)", "status %d" % st)
     t.check(not ng.crashes(), "nginx: no worker died", ng.crashes())
 
 
@@ -134,6 +146,25 @@ def mail_checks(t, tmp):
     t.check(rc == 1 and "cam FOUND" in out, "scan: a listed part after the "
             "close delimiter (in the epilogue) is FOUND",
             "exit %d %s" % (rc, out))
+    # two Content-Type fields: we read the first (as Python does), a reader
+    # taking the last would see the listed part; so neither reading passes
+    two = head.replace(b"MIME-Version: 1.0\r\n", b"MIME-Version: 1.0\r\n"
+                       b"Content-Type: multipart/mixed; boundary=\"XX\"\r\n")
+    rc, out = scan(db, two + b"--XX\r\nContent-Type: text/plain\r\n\r\nhi"
+                   b"\r\n" + part + LISTED + b"\r\n--MB--\r\n--XX--\r\n",
+                   tmp, "twotypes.eml")
+    t.check(rc == 2 and "ERROR" in out and "given twice" in out,
+            "scan: mail with two Content-Type fields naming two boundaries is "
+            "an ERROR, not OK", "exit %d %s" % (rc, out))
+    te = (b"--MB\r\nContent-Type: application/octet-stream\r\n"
+          b"Content-Transfer-Encoding: 7bit\r\n"
+          b"Content-Transfer-Encoding: base64\r\n\r\n")
+    import base64
+    rc, out = scan(db, head + te + base64.encodebytes(LISTED).replace(
+        b"\n", b"\r\n") + b"--MB--\r\n", tmp, "twoenc.eml")
+    t.check(rc == 2 and "Content-Transfer-Encoding given twice" in out,
+            "scan: a part with 7bit and base64 transfer encodings is an "
+            "ERROR", "exit %d %s" % (rc, out))
     nul = head.replace(b"boundary=\"MB\"", b"boundary=\"M\x00B\"")
     rc, out = scan(db, nul + part.replace(b"--MB", b"--M\x00B") + LISTED
                    + b"\r\n--M\x00B--\r\n", tmp, "nul.eml")

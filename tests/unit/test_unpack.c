@@ -917,6 +917,82 @@ test_nuls_and_garbage_do_not_crash(void **state)
 }
 
 /*
+ * A Content-Type or Content-Transfer-Encoding given twice so that the
+ * copies read as different structures, or a boundary parameter given twice
+ * with different values: a reader taking the last copy would find parts we
+ * never hash, so it is refused (HG_EFORMAT, the fail mode). Copies that
+ * change no hashed byte pass.
+ */
+static void
+test_conflicting_fields_are_refused(void **state)
+{
+    static const struct {
+        const char *msg;
+        const char *why;
+    } bad[] = {
+        { "Content-Type: multipart/mixed; boundary=A\n"
+          "Content-Type: multipart/mixed; boundary=B\n\n"
+          "--A\n\na\n--B\n\nb\n--A--\n", "part 0: Content-Type given twice" },
+        { "Content-Type: multipart/mixed; boundary=A; boundary=B\n\n"
+          "--A\n\na\n--A--\n", "part 0: Content-Type given twice" },
+        { "Content-Type: multipart/mixed; boundary=A; boundary*=''B\n\n"
+          "--A\n\na\n--A--\n", "part 0: Content-Type given twice" },
+        { "Content-Type: multipart/mixed; boundary*0=A; boundary*0=B\n\n"
+          "--A\n\na\n--A--\n", "part 0: Content-Type given twice" },
+        { "Content-Type: multipart/mixed; boundary=A\n\n--A\n"
+          "Content-Transfer-Encoding: 7bit\nContent-Transfer-Encoding: base64"
+          "\n\nQUJD\n--A--\n", "part 1: Content-Transfer-Encoding given twice" },
+        { "Content-Type: multipart/mixed; boundary=A\n\n--A\n\na\n--A\n"
+          "Content-Type: text/plain\nContent-Type: message/rfc822\n\n"
+          "Content-Type: image/jpeg\n\nJPEG\n--A--\n",
+          "part 2: Content-Type given twice" },
+        { "Content-Type: application/octet-stream\n"
+          "Content-Type: multipart/mixed; boundary=A\n\n--A\n\na\n--A--\n",
+          "part 0: Content-Type given twice" },
+    };
+    static const char *const fine[] = {
+        ("Content-Type: multipart/mixed; boundary=A\n"
+         "Content-Type: Multipart/Mixed; boundary=\"A\"\n\n--A\n\nFILE\n--A--\n"),
+        ("Content-Type: multipart/mixed; boundary=A; boundary=\"A\"\n\n"
+         "--A\n\nFILE\n--A--\n"),
+        ("Content-Type: multipart/mixed; boundary=A\n\n--A\n"
+         "Content-Transfer-Encoding: 7bit\nContent-Transfer-Encoding: 8BIT\n"
+         "Content-Type: application/pdf\n"
+         "Content-Type: application/octet-stream\n\nFILE\n--A--\n"),
+    };
+    hg_err_t        err;
+    hg_unpack_t    *u;
+    size_t          i, k;
+
+    (void) state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        for (k = 0; k <= 3; k += 3) {
+            assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, bad[i].msg,
+                                   strlen(bad[i].msg), k, 0, &err), HG_EFORMAT);
+            if (strstr(err.msg, bad[i].why) == NULL) {
+                fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err.msg,
+                         bad[i].why);
+            }
+        }
+    }
+    for (i = 0; i < sizeof(fine) / sizeof(fine[0]); i++) {
+        assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, fine[i],
+                               strlen(fine[i]), 1, 0, &err), HG_OK);
+        assert_int_equal(col.n, 1);
+        assert_data("1", "FILE");
+    }
+    u = hg_unpack_new(HG_UNPACK_FORMDATA, "multipart/form-data; boundary=A; "
+                      "boundary=B", NULL, &cb, NULL, &err);
+    assert_null(u);
+    assert_non_null(strstr(err.msg, "boundary given twice"));
+    assert_int_equal(parse(HG_UNPACK_FORMDATA, "multipart/form-data; "
+                           "boundary=A; boundary=A", NULL,
+                           "--A\r\n\r\nFILE\r\n--A--\r\n", 20, 0, 0, &err),
+                     HG_OK);
+    assert_data("1", "FILE");
+}
+
+/*
  * A NUL in a boundary parameter (sent raw or as RFC 2231 %00) is refused
  * with HG_EFORMAT: it used to become a blank while body lines kept the
  * NUL, so no line matched and every part hid in the preamble, unhashed.
@@ -1013,6 +1089,7 @@ main(void)
         cmocka_unit_test(test_size_limits),
         cmocka_unit_test(test_nuls_and_garbage_do_not_crash),
         cmocka_unit_test(test_boundary_with_nul_is_refused),
+        cmocka_unit_test(test_conflicting_fields_are_refused),
         cmocka_unit_test(test_callback_cancel_stops_the_parser),
     };
 
