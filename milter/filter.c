@@ -85,6 +85,7 @@ struct conn_s {
     char               *rcpts;      /* NUL-separated, ended by "" */
     size_t              rcpts_len;
     char               *message_id;
+    unsigned            tag_hdrs;   /* incoming headers named TagHeader */
     char                queue_id[64];
     hg_verdict_t        verdict;    /* merged over the parts so far */
     int                 have_verdict;
@@ -150,6 +151,36 @@ _strdup_max(const char *s)
     return strndup(s, CTX_STR_MAX);
 }
 
+/*
+ * A header value on one line, as the MTA logs it and an abuse team will
+ * search for it (Postfix's "message-id=<...>"): the line breaks of a folded
+ * value dropped, blanks around it trimmed. Cut at CTX_STR_MAX; NULL when
+ * out of memory.
+ */
+static char *
+_unfold_max(const char *v)
+{
+    char   *out;
+    size_t  i, n = 0;
+
+    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n') {
+        v++;
+    }
+    if ((out = _strdup_max(v)) == NULL) {
+        return NULL;
+    }
+    for (i = 0; out[i] != '\0'; i++) {
+        if (out[i] != '\r' && out[i] != '\n') {
+            out[n++] = out[i];
+        }
+    }
+    while (n > 0 && (out[n - 1] == ' ' || out[n - 1] == '\t')) {
+        n--;
+    }
+    out[n] = '\0';
+    return out;
+}
+
 /* The queue ID for a log line: "-" until the MTA has given one. */
 static const char *
 _qid(const conn_t *c)
@@ -190,6 +221,7 @@ _msg_cleanup(conn_t *c)
     free(c->hits);
     c->mail_from = c->rcpts = c->message_id = NULL;
     c->rcpts_len = 0;
+    c->tag_hdrs = 0;
     c->hits = NULL;
     c->nhits = c->hits_cap = 0;
     c->queue_id[0] = '\0';
@@ -427,6 +459,29 @@ _reject(SMFICTX *ctx, conn_t *c)
     return SMFIS_REJECT;
 }
 
+/*
+ * Remove the headers named TagHeader the message came with, before it goes
+ * on: downstream rules trust that header, so a sender must not bring his
+ * own ("no match" on a listed mail, "match" on a clean one). Last first,
+ * so the indexes of the others do not move.
+ */
+static void
+_strip_tag_headers(SMFICTX *ctx, conn_t *c)
+{
+    unsigned    i;
+
+    for (i = c->tag_hdrs; i > 0; i--) {
+        if (smfi_chgheader(ctx, conf->tag_header, (int) i, NULL)
+            != MI_SUCCESS)
+        {
+            hg_log(HG_LOG_ERR, "queue_id=%s: cannot remove an incoming %s "
+                   "header (is the MTA allowing header changes?)", _qid(c),
+                   conf->tag_header);
+            return;
+        }
+    }
+}
+
 /* Feed bytes; on a final verdict returns it, else SMFIS_CONTINUE. */
 static sfsistat
 _feed(SMFICTX *ctx, conn_t *c, const void *buf, size_t len)
@@ -525,7 +580,7 @@ hgf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     if (c == NULL && (c = _conn_new()) != NULL) {
         smfi_setpriv(ctx, c);
     }
-    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_QUARANTINE);
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
     *pf1 = f1 & SMFIP_NOUNKNOWN;
     if (c != NULL && conf->socket_path != NULL) {
         c->noreply = f1 & NOREPLY_UNIX;
@@ -733,13 +788,11 @@ hgf_header(SMFICTX *ctx, char *name, char *value)
     if (c == NULL || !c->in_msg) {
         return _reply(c, SMFIP_NR_HDR, SMFIS_CONTINUE);
     }
+    if (!strcasecmp(name, conf->tag_header)) {
+        c->tag_hdrs++;
+    }
     if (c->message_id == NULL && !strcasecmp(name, "Message-ID")) {
-        const char *v = value;
-
-        while (*v == ' ' || *v == '\t') {
-            v++;
-        }
-        c->message_id = _strdup_max(v);
+        c->message_id = _unfold_max(value);
     }
     return _reply(c, SMFIP_NR_HDR, _feed_header(ctx, c, name, value));
 }
@@ -800,6 +853,7 @@ hgf_eom(SMFICTX *ctx)
             return r;
         }
     }
+    _strip_tag_headers(ctx, c);
     if (!c->have_verdict) {
         if (c->ignore) {
             r = SMFIS_ACCEPT;
@@ -895,7 +949,9 @@ hgf_close(SMFICTX *ctx)
 static struct smfiDesc hgf_desc = {
     HG_MILTER_NAME,                     /* filter name */
     SMFI_VERSION,                       /* libmilter version code */
-    SMFIF_ADDHDRS | SMFIF_QUARANTINE,   /* tag header; hold queue */
+    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+                                        /* tag header, forged ones out;
+                                         * hold queue */
     hgf_connect,                        /* connection info */
     hgf_helo,                           /* SMTP HELO */
     hgf_envfrom,                        /* envelope sender: a message starts */
