@@ -98,6 +98,7 @@ typedef struct {
     ngx_http_hashgate_hasher_t *hasher;
     hg_scan_t                **cache;
     ngx_uint_t                 ncache;
+    ngx_queue_t                holding;     /* requests with a .part copy */
 } ngx_http_hashgate_main_conf_t;
 
 
@@ -168,9 +169,12 @@ typedef struct {
 
     u_char                     sha256[HG_HEX_MAX];
 
+    ngx_queue_t                queue;       /* in hmcf->holding */
+
     unsigned                   decided:1;
     unsigned                   hold_failed:1;
     unsigned                   threaded:1;
+    unsigned                   queued:1;
 } ngx_http_hashgate_ctx_t;
 
 
@@ -183,6 +187,8 @@ static void ngx_http_hashgate_feed(ngx_http_hashgate_ctx_t *ctx, u_char *p,
 static void ngx_http_hashgate_digest(void *data, u_char *p, size_t size,
     void *local);
 static ngx_int_t ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx);
+static void ngx_http_hashgate_drop_body(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_hashgate_types_conflict(ngx_http_request_t *r);
 static ngx_int_t ngx_http_hashgate_hold(ngx_http_hashgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx);
 static void ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
@@ -484,10 +490,30 @@ ngx_http_hashgate_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     if (rc != NGX_OK) {
         /* the last buffer is never passed on: see the comment on top */
+        ngx_http_hashgate_drop_body(r);
         return rc;
     }
 
     return ngx_http_next_request_body_filter(r, in);
+}
+
+
+/*
+ * A refused body must reach nothing that runs after the verdict: an
+ * error_page whose location proxies would otherwise send the buffers saved
+ * so far and then wait for the declared length (until proxy_read_timeout,
+ * the client hanging meanwhile). Every byte of it was read from the client,
+ * so it can become an empty, complete body.
+ */
+static void
+ngx_http_hashgate_drop_body(ngx_http_request_t *r)
+{
+    if (r->request_body) {
+        r->request_body->bufs = NULL;
+    }
+
+    r->headers_in.content_length_n = 0;
+    r->headers_in.chunked = 0;
 }
 
 
@@ -562,6 +588,17 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     type = r->headers_in.content_type ? &r->headers_in.content_type->value
                                       : NULL;
 
+    if (hlcf->multipart && ngx_http_hashgate_types_conflict(r)) {
+        /*
+         * nginx and some applications read the first, others (gunicorn)
+         * the last: a form hidden behind a harmless first type would be
+         * unpacked there and not here
+         */
+        ctx->part_status = hg_err_set(&ctx->part_err, HG_EFORMAT,
+                                      "conflicting Content-Type headers");
+        type = NULL;
+    }
+
     if (hlcf->multipart && type
         && type->len >= sizeof("multipart/form-data") - 1
         && ngx_strncasecmp(type->data, (u_char *) "multipart/form-data",
@@ -616,6 +653,66 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     }
 
     return ctx;
+}
+
+
+/*
+ * Whether the request has Content-Type headers that differ, one of them a
+ * form: which one a form is parsed with would depend on who reads it.
+ */
+static ngx_uint_t
+ngx_http_hashgate_types_conflict(ngx_http_request_t *r)
+{
+    ngx_uint_t        i, form;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *first;
+
+    first = r->headers_in.content_type;
+    if (first == NULL) {
+        return 0;
+    }
+
+    form = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != sizeof("Content-Type") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
+                               sizeof("Content-Type") - 1) != 0)
+        {
+            continue;
+        }
+
+        if (h[i].value.len >= sizeof("multipart/form-data") - 1
+            && ngx_strncasecmp(h[i].value.data,
+                               (u_char *) "multipart/form-data",
+                               sizeof("multipart/form-data") - 1) == 0)
+        {
+            form = 1;
+        }
+
+        if (&h[i] != first
+            && (h[i].value.len != first->value.len
+                || ngx_strncmp(h[i].value.data, first->value.data,
+                               first->value.len) != 0))
+        {
+            form |= 2;
+        }
+    }
+
+    return form == 3;
 }
 
 
@@ -676,6 +773,10 @@ ngx_http_hashgate_hold(ngx_http_hashgate_ctx_t *ctx)
                       ctx->hold_tmp);
         return NGX_ERROR;
     }
+
+    /* removed by ngx_http_hashgate_exit_process() if the worker stops first */
+    ngx_queue_insert_tail(&hmcf->holding, &ctx->queue);
+    ctx->queued = 1;
 
     return NGX_OK;
 }
@@ -904,7 +1005,7 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
     r = ctx->request;
     log = r->connection->log;
     hlcf = ctx->conf;
-    what = "body not scanned";
+    what = "form parts not scanned";
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hashgate_module);
 
     ctx->decided = 1;
@@ -942,6 +1043,10 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
         st = hg_scan_end(ctx->body, &res);
     }
 
+    if (st != HG_OK) {
+        what = "body not scanned";
+    }
+
     v = hg_decide(hlcf->policy, st == HG_OK ? &res : NULL, st);
 
     if (st == HG_OK) {
@@ -966,6 +1071,7 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "hashgate: cannot hold the body, applying "
                       "hashgate_on_error");
+        what = "a match not held";
         ngx_http_hashgate_fail(ctx, HG_EIO);
     }
 
@@ -977,6 +1083,7 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
             ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
                           "hashgate: cannot keep hold file \"%s\"",
                           ctx->hold_name);
+            what = "a match not held";
             ngx_http_hashgate_fail(ctx, HG_EIO);
             ngx_delete_file(ctx->hold_tmp);
 
@@ -1222,6 +1329,10 @@ ngx_http_hashgate_cleanup(void *data)
     if (ctx->hold_tmp) {
         /* the request ended before its verdict */
         ngx_delete_file(ctx->hold_tmp);
+    }
+
+    if (ctx->queued) {
+        ngx_queue_remove(&ctx->queue);
     }
 
     hg_unpack_free(ctx->unpack);
@@ -1859,6 +1970,7 @@ ngx_http_hashgate_create_main_conf(ngx_conf_t *cf)
 
     hmcf->request_id_index = NGX_CONF_UNSET;
     hmcf->thread = NGX_CONF_UNSET;
+    ngx_queue_init(&hmcf->holding);
 
     return hmcf;
 }
@@ -2062,12 +2174,29 @@ ngx_http_hashgate_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_hashgate_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_queue_t                    *q;
+    ngx_http_hashgate_ctx_t        *ctx;
     ngx_http_hashgate_main_conf_t  *hmcf;
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hashgate_module);
 
     if (hmcf == NULL) {
         return;
+    }
+
+    /*
+     * a fast shutdown (SIGTERM) exits with requests still open and runs no
+     * request cleanup: a copy of an upload never judged must not stay
+     */
+    for (q = ngx_queue_head(&hmcf->holding);
+         q != ngx_queue_sentinel(&hmcf->holding);
+         q = ngx_queue_next(q))
+    {
+        ctx = ngx_queue_data(q, ngx_http_hashgate_ctx_t, queue);
+
+        if (ctx->hold_tmp) {
+            ngx_delete_file(ctx->hold_tmp);
+        }
     }
 
     ngx_http_hashgate_hasher_destroy(hmcf->hasher);
