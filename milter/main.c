@@ -201,7 +201,12 @@ _check_appendable(const char *path, char *msg, size_t msglen)
     return rc;
 }
 
-/* Written beside and renamed, so a reader never sees it half written. */
+/*
+ * Written beside and renamed, so a reader never sees it half written. It
+ * is written as root, in a directory the user we run as may own (to remove
+ * the file at exit): a link that user left at the temporary name is
+ * removed, never followed, or root would truncate whatever it points to.
+ */
 static int
 _write_pid_file(const char *path)
 {
@@ -211,7 +216,9 @@ _write_pid_file(const char *path)
     if (asprintf(&tmp, "%s.tmp", path) < 0) {
         return -1;
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    (void) unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              0644);
     if (fd >= 0) {
         n = snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
         ok = write(fd, buf, (size_t) n) == n;
@@ -223,6 +230,32 @@ _write_pid_file(const char *path)
         }
     }
     free(tmp);
+    return rc;
+}
+
+/*
+ * Give the evidence log to the user we run as, so it can reopen it after
+ * logrotate. Its directory belongs to that user, who could put a link to
+ * any file there for root to hand over at the next start: so only through
+ * a descriptor opened without following a link, and only a regular file
+ * (never a device). A link or a missing file is left as it is. 0, or -1
+ * with errno.
+ */
+static int
+_chown_evidence_log(const char *path, uid_t uid, gid_t gid)
+{
+    struct stat st;
+    int         fd, rc = 0;
+
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC
+              | O_NOCTTY);
+    if (fd < 0) {
+        return 0;
+    }
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        rc = fchown(fd, uid, gid);
+    }
+    close(fd);
     return rc;
 }
 
@@ -306,11 +339,8 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
         fprintf(stderr, "%s: EvidenceLog: %s\n", c->path, err.msg);
         return 1;
     }
-    /* the user it runs as owns its log (a regular file, never a device),
-     * so it can reopen it after logrotate */
     if (c->evidence_log != NULL && c->user != NULL && geteuid() == 0
-        && stat(c->evidence_log, &st) == 0 && S_ISREG(st.st_mode)
-        && chown(c->evidence_log, uid, gid) != 0)
+        && _chown_evidence_log(c->evidence_log, uid, gid) != 0)
     {
         fprintf(stderr, "%s: EvidenceLog: chown %s: %s\n", c->path,
                 c->evidence_log, strerror(errno));

@@ -108,13 +108,15 @@ try:
     # ---- forged tag headers ----
     # Downstream rules (sieve, a second MTA) trust X-Hashgate; a sender
     # must not be able to bring his own. Catches incoming X-Hashgate
-    # headers (any case) passed through, on a clean or a tagged mail.
+    # headers (any case, a blank before the colon) passed through, on a
+    # clean or a tagged mail, and a wrong header removed in their place.
     forged = (b"X-Hashgate: match; list=forged; action=tag\r\n"
-              b"x-HASHGATE: none\r\n")
+              b"X-Other: kept\r\nx-HASHGATE : none\r\n")
     mid = msgid("forged-clean")
     r = pf.send(mail(hm.blob(1710, 7_000), mid, extra_headers=forged))
     got = delivered(mid)
-    ok(r[0] == 250 and got is not None and tag_headers(got) == [],
+    ok(r[0] == 250 and got is not None and tag_headers(got) == []
+       and got.get("X-Other") == "kept",
        "a clean mail arriving with forged X-Hashgate headers is delivered "
        "without them", "%s, headers %r" % (reply(r), tag_headers(got)))
     mid = msgid("forged-tag")
@@ -320,7 +322,7 @@ try:
     def hupper():
         while not stop_hup.is_set():
             m.send_signal(signal.SIGHUP)
-            time.sleep(0.05)
+            time.sleep(0.02)
 
     hups_before = m.log().count("SIGHUP: reopening")
     ts = [threading.Thread(target=session, args=(k,)) for k in range(4)]
@@ -360,6 +362,46 @@ try:
     ok(not [ln for ln in m.log().splitlines() if "[alert]" in ln or "[error]" in ln],
        "and logged no error or alert on the way",
        repr([ln for ln in m.log().splitlines() if "[alert]" in ln or "[error]" in ln][:3]))
+
+    # ---- a start as root after the milter's user planted links ----
+    # Started as root with UserID (an init script), the milter writes its
+    # pid file and hands its evidence log to that user in directories the
+    # user owns. Catches root following a link the user left there (after
+    # a compromise through hostile mail): chown'ing or truncating the file
+    # it points to would hand the user any file on the next start.
+    if os.geteuid() == 0:
+        victim = os.path.join(tmp, "root-only")
+        with open(victim, "w") as f:
+            f.write("root's secret\n")
+        os.chmod(victim, 0o600)
+        dirs = {}
+        for d in ("logs", "run", "m2"):
+            dirs[d] = os.path.join(tmp, d)
+            os.makedirs(dirs[d])
+            os.chmod(dirs[d], 0o755)
+            if d != "m2":
+                shutil.chown(dirs[d], hm.RUN_AS)
+        ev_link = os.path.join(dirs["logs"], "evidence.log")
+        pid_path = os.path.join(dirs["run"], "milter.pid")
+        os.symlink(victim, ev_link)
+        os.symlink(victim, pid_path + ".tmp")
+        m2 = hm.Milter(dirs["m2"], db, EvidenceLog=ev_link, PidFile=pid_path)
+        try:
+            m2.start()
+            st = os.stat(victim)
+            with open(victim) as f:
+                content = f.read()
+            with open(pid_path) as f:
+                pid_ok = f.read().strip() == str(m2.pid)
+        finally:
+            m2.stop(signal.SIGKILL)
+        ok(st.st_uid == 0 and content == "root's secret\n" and pid_ok,
+           "started as root, the milter follows no link its user planted "
+           "at the evidence log or the pid file's temporary name",
+           "owner uid %d, content %r, pid file right: %s" % (st.st_uid, content, pid_ok))
+    else:
+        ok(False, "the planted-link check runs as root (a test as another "
+           "user cannot start the milter with UserID)")
 
 except Exception as e:  # a missing binary or server is a failure
     import traceback
