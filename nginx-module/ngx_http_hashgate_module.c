@@ -4,7 +4,7 @@
  * nginx and reject or hold uploads listed in a hashgate database.
  *
  * The body is seen in the request body filter chain, in front of nginx's own
- * save filter: every buffer is hashed (and, for multipart/form-data, fed to
+ * save filter: every buffer is hashed (and, for any multipart type, fed to
  * libhashgate's form parser so each part is hashed on its own) before it is
  * passed on, so nothing is read twice and nothing of the body is kept here.
  * The verdict is reached at the buffer carrying last_buf, before that buffer
@@ -189,6 +189,7 @@ static void ngx_http_hashgate_digest(void *data, u_char *p, size_t size,
 static ngx_int_t ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx);
 static void ngx_http_hashgate_drop_body(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_hashgate_types_conflict(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_hashgate_multipart(ngx_str_t *type);
 static ngx_int_t ngx_http_hashgate_hold(ngx_http_hashgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx);
 static void ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
@@ -599,11 +600,7 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
         type = NULL;
     }
 
-    if (hlcf->multipart && type
-        && type->len >= sizeof("multipart/form-data") - 1
-        && ngx_strncasecmp(type->data, (u_char *) "multipart/form-data",
-                           sizeof("multipart/form-data") - 1) == 0)
-    {
+    if (hlcf->multipart && type && ngx_http_hashgate_multipart(type)) {
         ct = ngx_pnalloc(r->pool, type->len + 1);
         if (ct == NULL) {
             return NULL;
@@ -657,8 +654,8 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
 
 
 /*
- * Whether the request has Content-Type headers that differ, one of them a
- * form: which one a form is parsed with would depend on who reads it.
+ * Whether the request has Content-Type headers that differ, one of them
+ * multipart: which one a form is parsed with would depend on who reads it.
  */
 static ngx_uint_t
 ngx_http_hashgate_types_conflict(ngx_http_request_t *r)
@@ -695,11 +692,7 @@ ngx_http_hashgate_types_conflict(ngx_http_request_t *r)
             continue;
         }
 
-        if (h[i].value.len >= sizeof("multipart/form-data") - 1
-            && ngx_strncasecmp(h[i].value.data,
-                               (u_char *) "multipart/form-data",
-                               sizeof("multipart/form-data") - 1) == 0)
-        {
+        if (ngx_http_hashgate_multipart(&h[i].value)) {
             form = 1;
         }
 
@@ -713,6 +706,20 @@ ngx_http_hashgate_types_conflict(ngx_http_request_t *r)
     }
 
     return form == 3;
+}
+
+
+/*
+ * Rack (Rails) and Apache Commons FileUpload (Java) unpack a body of any
+ * multipart type with a boundary as a form, not only multipart/form-data:
+ * a listed file sent as multipart/mixed would reach them unscanned.
+ */
+static ngx_uint_t
+ngx_http_hashgate_multipart(ngx_str_t *type)
+{
+    return type->len >= sizeof("multipart/") - 1
+           && ngx_strncasecmp(type->data, (u_char *) "multipart/",
+                              sizeof("multipart/") - 1) == 0;
 }
 
 

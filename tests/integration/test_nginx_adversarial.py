@@ -7,12 +7,12 @@ both the thread and the event loop hash) proxies to a recorder. Each check
 names the breakage it catches. The first ones are bugs found by review and
 fixed in ngx_http_hashgate_module.c: a refused body reaching an error_page
 location that proxies (bytes of it forwarded, then the request hanging on
-the declared length), a form hidden behind a second Content-Type header, a
-failed hold logged as "body not scanned", and the hold copy of an unjudged
-upload left behind by a fast shutdown. The rest verify behaviour that was
-found right: pipelining and Expect after a reject, clients that stall or
-send a body in one-byte chunks, monitor mode, mirror subrequests, a reload
-in the middle of a body. Every payload is seeded random bytes.
+the declared length), a form hidden behind a second Content-Type header or
+sent as multipart/mixed, a failed hold logged as "body not scanned", and
+the hold copy of an unjudged upload left behind by a fast shutdown. The
+rest verify behaviour that was found right: pipelining and Expect after a
+reject, clients that stall or send a body in one-byte chunks, monitor mode,
+mirror subrequests, a reload in the middle of a body. Every payload is seeded random bytes.
 """
 
 import hashlib
@@ -231,6 +231,18 @@ def run(t, ng):
                 + form)
     t.check(st == [403], "the same form Content-Type twice is no conflict: "
             "the listed part is rejected", "status %s" % st)
+
+    # Rack (Rails) and Apache Commons FileUpload unpack any multipart type
+    # with a boundary as a form. Before the fix only multipart/form-data was
+    # unpacked: a listed file sent as multipart/mixed passed (200).
+    mixed = ctype.replace("multipart/form-data", "Multipart/Mixed")
+    ng.recorder.clear()
+    st, _ = raw(port, head("POST", "/buf/mixed", len(form),
+                           b"Content-Type: " + mixed.encode() + b"\r\n")
+                + form)
+    t.check(st == [403] and not entries(ng, "/buf/mixed"),
+            "a listed file in a multipart/mixed upload gets 403, the upstream "
+            "gets nothing", "status %s" % st)
 
     # A hold that cannot be written: the error log said "body not scanned"
     # although the body was scanned and matched.
