@@ -509,6 +509,17 @@ ngx_http_hashgate_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 static void
 ngx_http_hashgate_drop_body(ngx_http_request_t *r)
 {
+    if (r->headers_in.chunked) {
+        /*
+         * nginx reads a chunked body ahead and gives what follows its last
+         * chunk (a pipelined request) back to the connection only when the
+         * body completes: refused, that request would be lost and its
+         * client left waiting, so the connection closes, as nginx does
+         * after its own body errors
+         */
+        r->keepalive = 0;
+    }
+
     if (r->request_body) {
         r->request_body->bufs = NULL;
     }

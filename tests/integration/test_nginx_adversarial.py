@@ -8,11 +8,13 @@ names the breakage it catches. The first ones are bugs found by review and
 fixed in ngx_http_hashgate_module.c: a refused body reaching an error_page
 location that proxies (bytes of it forwarded, then the request hanging on
 the declared length), a form hidden behind a second Content-Type header or
-sent as multipart/mixed, a failed hold logged as "body not scanned", and
-the hold copy of an unjudged upload left behind by a fast shutdown. The
-rest verify behaviour that was found right: pipelining and Expect after a
-reject, clients that stall or send a body in one-byte chunks, monitor mode,
-mirror subrequests, a reload in the middle of a body. Every payload is seeded random bytes.
+sent as multipart/mixed, a request pipelined after a rejected chunked upload
+left waiting, a failed hold logged as "body not scanned", and the hold copy
+of an unjudged upload left behind by a fast shutdown. The rest verify
+behaviour that was found right: pipelining and Expect after a reject,
+clients that stall or send a body in one-byte chunks, monitor mode, mirror
+subrequests, a reload in the middle of a body. Every payload is seeded
+random bytes.
 """
 
 import hashlib
@@ -34,8 +36,9 @@ HTTP = r"""
     hashgate_thread on;
     client_max_body_size 64m;
     client_body_buffer_size 16k;
-    # a request left waiting on its upstream shows up in 5 s, not 60
+    # a request left waiting shows up in 5 s, not 60 or 75
     proxy_read_timeout 5s;
+    keepalive_timeout 5s;
 
     server {
         listen 127.0.0.1:{port};
@@ -269,6 +272,18 @@ def run(t, ng):
             and es[0]["sha256"] == sha(b"hello"),
             "a request pipelined after a rejected one is served, and only it "
             "reaches the upstream", "statuses %s, upstream %s" % (st, es))
+
+    # nginx reads a chunked body ahead: a request pipelined after it sat in
+    # the body buffer and was lost on a reject, the client waiting for
+    # keepalive_timeout. Now the connection closes after the 403.
+    st, took = raw(port, head("POST", "/buf/pipe-chunked",
+                              extra=b"Transfer-Encoding: chunked\r\n",
+                              close=False)
+                   + chunked(SMALL, 1000) + head("GET", "/buf/pipe3"))
+    t.check(st == [403] and took < 3,
+            "a request pipelined after a rejected chunked upload is not left "
+            "waiting: 403, then the connection closes",
+            "statuses %s after %.1fs" % (st, took))
 
     # caught: a verdict before the body (or none) with Expect: 100-continue
     ng.recorder.clear()
