@@ -4,7 +4,7 @@
  * nginx and reject or hold uploads listed in a hashgate database.
  *
  * The body is seen in the request body filter chain, in front of nginx's own
- * save filter: every buffer is hashed (and, for any multipart type, fed to
+ * save filter: every buffer is hashed (and, for a multipart type, fed to
  * libhashgate's form parser so each part is hashed on its own) before it is
  * passed on, so nothing is read twice and nothing of the body is kept here.
  * The verdict is reached at the buffer carrying last_buf, before that buffer
@@ -721,16 +721,18 @@ ngx_http_hashgate_types_conflict(ngx_http_request_t *r)
 
 
 /*
- * Rack (Rails) and Apache Commons FileUpload (Java) unpack a body of any
- * multipart type with a boundary as a form, not only multipart/form-data:
- * a listed file sent as multipart/mixed would reach them unscanned.
+ * Applications unpack more than multipart/form-data as a form: Rack (Rails)
+ * and Apache Commons FileUpload (Java) any multipart/ type with a boundary,
+ * formidable (Node) any type with "multipart" anywhere in it. A listed file
+ * sent as multipart/mixed would reach them unscanned. (The whole body is
+ * hashed as well, whatever its type.)
  */
 static ngx_uint_t
 ngx_http_hashgate_multipart(ngx_str_t *type)
 {
-    return type->len >= sizeof("multipart/") - 1
-           && ngx_strncasecmp(type->data, (u_char *) "multipart/",
-                              sizeof("multipart/") - 1) == 0;
+    return ngx_strlcasestrn(type->data, type->data + type->len,
+                            (u_char *) "multipart", sizeof("multipart") - 2)
+           != NULL;
 }
 
 

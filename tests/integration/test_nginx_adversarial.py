@@ -235,7 +235,7 @@ def run(t, ng):
     t.check(st == [403], "the same form Content-Type twice is no conflict: "
             "the listed part is rejected", "status %s" % st)
 
-    # Rack (Rails) and Apache Commons FileUpload unpack any multipart type
+    # Rack (Rails) and Apache Commons FileUpload unpack any multipart/ type
     # with a boundary as a form. Before the fix only multipart/form-data was
     # unpacked: a listed file sent as multipart/mixed passed (200).
     mixed = ctype.replace("multipart/form-data", "Multipart/Mixed")
@@ -246,6 +246,14 @@ def run(t, ng):
     t.check(st == [403] and not entries(ng, "/buf/mixed"),
             "a listed file in a multipart/mixed upload gets 403, the upstream "
             "gets nothing", "status %s" % st)
+    # formidable (Node) takes any type with "multipart" in it for a form
+    odd = ctype.replace("multipart/form-data", "application/x-multipart")
+    st, _ = raw(port, head("POST", "/buf/x-multipart", len(form),
+                           b"Content-Type: " + odd.encode() + b"\r\n")
+                + form)
+    t.check(st == [403] and not entries(ng, "/buf/x-multipart"),
+            "a listed file in an application/x-multipart upload gets 403",
+            "status %s" % st)
 
     # A hold that cannot be written: the error log said "body not scanned"
     # although the body was scanned and matched.
