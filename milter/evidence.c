@@ -14,6 +14,14 @@
 
 #include "milter.h"
 
+/*
+ * A record the evidence log did not take goes to the daemon's log in
+ * pieces of at most this: hg_log formats a line in 2048 bytes and classic
+ * syslog (RFC 3164) carries 1024, so a record with many recipients in one
+ * line would be cut there and lose its last fields (Message-ID, queue ID).
+ */
+#define EV_LOG_PIECE    768
+
 static pthread_mutex_t  ev_lock = PTHREAD_MUTEX_INITIALIZER;
 static hg_evlog_t      *ev_log;
 
@@ -57,6 +65,41 @@ _ctx(const hg_record_t *r, const char *key)
         }
     }
     return "-";
+}
+
+/* Length of the next piece of p: never inside a UTF-8 character. */
+static size_t
+_piece(const char *p, size_t len)
+{
+    size_t  n = len < EV_LOG_PIECE ? len : EV_LOG_PIECE;
+
+    while (n < len && n > 0 && ((unsigned char) p[n] & 0xC0) == 0x80) {
+        n--;
+    }
+    return n > 0 ? n : (len < EV_LOG_PIECE ? len : EV_LOG_PIECE);
+}
+
+/*
+ * The record (JSON, its newline left out) to the daemon's log: pieces that
+ * name the message and part, numbered, and joined in order give the line.
+ */
+static void
+_log_record(const hg_record_t *r, const char *buf, size_t len,
+            const char *why)
+{
+    size_t  off, n, i, count = 0;
+
+    for (off = 0; off < len; off += _piece(buf + off, len - off)) {
+        count++;
+    }
+    hg_log(HG_LOG_ERR, "evidence log write failed (%s); the record follows "
+           "in %zu piece%s", why, count, count == 1 ? "" : "s");
+    for (off = 0, i = 1; off < len; off += n, i++) {
+        n = _piece(buf + off, len - off);
+        hg_log(HG_LOG_ERR, "record queue_id=%s part=%s %zu/%zu: %.*s",
+               _ctx(r, "queue_id"), r->part ? r->part : "-", i, count,
+               (int) n, buf + off);
+    }
 }
 
 hg_status_t
@@ -104,9 +147,8 @@ hg_evidence_write(const hg_record_t *r, hg_err_t *err)
     }
     if (st != HG_OK) {
         /* the record is not lost: it goes to the log instead */
-        hg_log(HG_LOG_ERR, "evidence log write failed (%s); record: %.*s",
-               err != NULL ? err->msg : "", (int) (j.len ? j.len - 1 : 0),
-               j.buf ? j.buf : "");
+        _log_record(r, j.buf ? j.buf : "", j.len ? j.len - 1 : 0,
+                    err != NULL ? err->msg : "");
     }
     hg_json_free(&j);
     return st;

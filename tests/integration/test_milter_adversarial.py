@@ -404,6 +404,35 @@ try:
        repr(wrong))
     m.stop(signal.SIGKILL)
 
+    # ---- the evidence log cannot be written: the record goes to the log ----
+    # /dev/full is a disk that is always full. With OnFail accept the listed
+    # mail is still rejected and its record must reach the daemon's log
+    # whole. Catches a record longer than one log line (30 recipients) cut
+    # there, losing its last fields (Message-ID, queue ID).
+    m.settings.update(EvidenceLog="/dev/full", OnFail="accept")
+    m.start()
+    mid = msgid("evfull")
+    rc30 = ["%s%02d@example.net" % ("recipient-with-a-long-name-" * 2, i)
+            for i in range(30)]
+    r = pf.send(mail(REJ, mid), rcpts=rc30)
+    qid = pf.queue_id_of(mid)
+    text = ""
+    for line in m.log().splitlines():
+        if " record queue_id=%s part=2 " % qid in line:
+            text += line.split(": ", 2)[2]
+        elif "evidence log write failed" in line and "); record: " in line:
+            text += line.split("); record: ", 1)[1]   # one line: no chunks
+    try:
+        rec = json.loads(text)
+    except ValueError as e:
+        rec = {"error": "%d bytes %r: %r" % (len(text), text[:25], e)}
+    ok(reply(r) == REPLY and rec.get("queue_id") == qid and rec.get("message_id") == mid
+       and rec.get("rcpt_to") == [x for x in rc30],
+       "evidence log full, OnFail accept: the listed mail is rejected and "
+       "its whole record (30 recipients) is in the daemon's log",
+       "%s: %r" % (reply(r), {k: str(v)[:90] for k, v in rec.items()}))
+    m.stop(signal.SIGKILL)
+
     # ---- a start as root after the milter's user planted links ----
     # Started as root with UserID (an init script), the milter writes its
     # pid file and hands its evidence log to that user in directories the
