@@ -922,9 +922,11 @@ ngx_http_hashgate_part_end(void *data, const hg_part_info_t *info,
     v = hg_decide(ctx->conf->policy, st == HG_OK ? &res : NULL, st);
 
     if (v.matched) {
+        /* an empty field name (name="") would make the part pass for the
+         * whole body in the log and the record */
         ngx_http_hashgate_add_hit(ctx, &res, &v,
-                                  info->field_name ? info->field_name
-                                                   : info->path,
+                                  info->field_name && info->field_name[0]
+                                  ? info->field_name : info->path,
                                   info->filename, info->content_type);
     }
 

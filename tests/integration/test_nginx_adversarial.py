@@ -8,13 +8,14 @@ names the breakage it catches. The first ones are bugs found by review and
 fixed in ngx_http_hashgate_module.c: a refused body reaching an error_page
 location that proxies (bytes of it forwarded, then the request hanging on
 the declared length), a form hidden behind a second Content-Type header or
-sent as multipart/mixed, a request pipelined after a rejected chunked upload
-left waiting, a failed hold logged as "body not scanned", and the hold copy
-of an unjudged upload left behind by a fast shutdown. The rest verify
-behaviour that was found right: pipelining and Expect after a reject,
-clients that stall or send a body in one-byte chunks, monitor mode, mirror
-subrequests, a reload in the middle of a body. Every payload is seeded
-random bytes.
+sent as multipart/mixed or application/x-multipart, a request pipelined
+after a rejected chunked upload left waiting, a listed part with an empty
+field name logged as the body, a failed hold logged as "body not scanned",
+and the hold copy of an unjudged upload left behind by a fast shutdown. The
+rest verify behaviour that was found right: pipelining and Expect after a
+reject, clients that stall or send a body in one-byte chunks, monitor mode,
+mirror subrequests, a reload in the middle of a body. Every payload is
+seeded random bytes.
 """
 
 import hashlib
@@ -254,6 +255,24 @@ def run(t, ng):
     t.check(st == [403] and not entries(ng, "/buf/x-multipart"),
             "a listed file in an application/x-multipart upload gets 403",
             "status %s" % st)
+
+    # A listed part whose field name is empty (name=""): the error log said
+    # object=body and the record named no part, as if the whole body matched.
+    noname, ctype2 = N.multipart([("", "x.bin", "application/octet-stream",
+                                   PART)])
+    nev = len(evidence(ng))
+    st, _ = raw(port, head("POST", "/buf/noname", len(noname),
+                           b"Content-Type: " + ctype2.encode() + b"\r\n")
+                + noname)
+    ev = evidence(ng)[nev:]
+    line = [l for l in ng.error_log().splitlines()
+            if "match list=" in l and "/buf/noname" in l]
+    t.check(st == [403] and len(line) == 1 and "object=form-part" in line[0]
+            and len(ev) == 1 and ev[0].get("part") == "1"
+            and ev[0].get("filename") == "x.bin",
+            "a listed part with an empty field name is logged and recorded "
+            "as a form part (named by its position), not as the body",
+            "status %s, log %s, record %s" % (st, line, ev))
 
     # A hold that cannot be written: the error log said "body not scanned"
     # although the body was scanned and matched.
