@@ -322,6 +322,16 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
         return 1;
     }
     _warn_unknown_lists(c);
+    /* as root, never through a link: the log's directory belongs to the
+     * user we run as, and root would append records to (and hand over)
+     * whatever file a link left there points to */
+    if (c->evidence_log != NULL && geteuid() == 0
+        && lstat(c->evidence_log, &st) == 0 && S_ISLNK(st.st_mode))
+    {
+        fprintf(stderr, "%s: EvidenceLog %s is a symbolic link; started as "
+                "root, give the file's own path\n", c->path, c->evidence_log);
+        return 1;
+    }
     if (check) {
         /* -t must not create the log: as root it would be root's, and a
          * daemon started as its own user could then not open it */

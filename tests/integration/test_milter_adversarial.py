@@ -434,11 +434,12 @@ try:
     m.stop(signal.SIGKILL)
 
     # ---- a start as root after the milter's user planted links ----
-    # Started as root with UserID (an init script), the milter writes its
-    # pid file and hands its evidence log to that user in directories the
-    # user owns. Catches root following a link the user left there (after
-    # a compromise through hostile mail): chown'ing or truncating the file
-    # it points to would hand the user any file on the next start.
+    # Started as root with UserID (an init script), the milter opens its
+    # evidence log, hands it to that user and writes its pid file, in
+    # directories the user owns. Catches root following a link the user
+    # left there (after a compromise through hostile mail): chown'ing,
+    # appending records to or truncating the file it points to would hand
+    # the user any file on the next start.
     if os.geteuid() == 0:
         victim = os.path.join(tmp, "root-only")
         with open(victim, "w") as f:
@@ -458,19 +459,34 @@ try:
         m2 = hm.Milter(dirs["m2"], db, EvidenceLog=ev_link, PidFile=pid_path)
         try:
             m2.start()
-            st = os.stat(victim)
-            with open(victim) as f:
-                content = f.read()
+            refused = False
+        except RuntimeError:
+            refused = True
+        m2.stop(signal.SIGKILL)
+        st = os.stat(victim)
+        ok(refused and "is a symbolic link" in m2.log() and st.st_uid == 0
+           and st.st_size == len("root's secret\n"),
+           "started as root, a link planted at the evidence log is refused "
+           "(exit 1, says why), the file it points to untouched",
+           "refused %s, owner uid %d, size %d: %s" % (
+               refused, st.st_uid, st.st_size, m2.log()[-200:]))
+        os.unlink(ev_link)
+        m2.settings["EvidenceLog"] = os.path.join(dirs["logs"], "ev.log")
+        try:
+            m2.start()
             with open(pid_path) as f:
                 pid_ok = f.read().strip() == str(m2.pid)
+            ev_owner = os.stat(m2.settings["EvidenceLog"]).st_uid
         finally:
             m2.stop(signal.SIGKILL)
-        ok(st.st_uid == 0 and content == "root's secret\n" and pid_ok,
-           "started as root, the milter follows no link its user planted "
-           "at the evidence log or the pid file's temporary name",
-           "owner uid %d, content %r, pid file right: %s" % (st.st_uid, content, pid_ok))
+        with open(victim) as f:
+            content = f.read()
+        ok(content == "root's secret\n" and pid_ok and ev_owner != 0,
+           "a link planted at the pid file's temporary name is not followed; "
+           "the pid file and the user's own evidence log are right",
+           "content %r, pid file right %s, log owner %d" % (content, pid_ok, ev_owner))
     else:
-        ok(False, "the planted-link check runs as root (a test as another "
+        ok(False, "the planted-link checks run as root (a test as another "
            "user cannot start the milter with UserID)")
 
 except Exception as e:  # a missing binary or server is a failure
