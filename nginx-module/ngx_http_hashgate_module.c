@@ -503,8 +503,9 @@ ngx_http_hashgate_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
  * A refused body must reach nothing that runs after the verdict: an
  * error_page whose location proxies would otherwise send the buffers saved
  * so far and then wait for the declared length (until proxy_read_timeout,
- * the client hanging meanwhile). Every byte of it was read from the client,
- * so it can become an empty, complete body.
+ * the client hanging meanwhile), and $request_body would put them in the
+ * access log. Every byte of it was read from the client, so it can become
+ * an empty, complete body.
  */
 static void
 ngx_http_hashgate_drop_body(ngx_http_request_t *r)

@@ -7,15 +7,16 @@ both the thread and the event loop hash) proxies to a recorder. Each check
 names the breakage it catches. The first ones are bugs found by review and
 fixed in ngx_http_hashgate_module.c: a refused body reaching an error_page
 location that proxies (bytes of it forwarded, then the request hanging on
-the declared length), a form hidden behind a second Content-Type header or
-sent as multipart/mixed or application/x-multipart, a request pipelined
-after a rejected chunked upload left waiting, a listed part with an empty
-field name logged as the body, a failed hold logged as "body not scanned",
-and the hold copy of an unjudged upload left behind by a fast shutdown. The
-rest verify behaviour that was found right: pipelining and Expect after a
-reject, clients that stall or send a body in one-byte chunks, monitor mode,
-mirror subrequests, a reload in the middle of a body. Every payload is
-seeded random bytes.
+the declared length; with $request_body in a log_format, written to the
+access log), a form hidden behind a second Content-Type header or sent as
+multipart/mixed or application/x-multipart, a request pipelined after a
+rejected chunked upload left waiting, a listed part with an empty field name
+logged as the body, a failed hold logged as "body not scanned", and the hold
+copy of an unjudged upload left behind by a fast shutdown. The rest verify
+behaviour that was found right: pipelining and Expect after a reject,
+clients that stall or send a body in one-byte chunks, monitor mode, mirror
+subrequests, a reload in the middle of a body. Every payload is seeded
+random bytes.
 """
 
 import hashlib
@@ -41,6 +42,8 @@ HTTP = r"""
     proxy_read_timeout 5s;
     keepalive_timeout 5s;
 
+    log_format hgbody escape=json '$uri [$request_body]';
+
     server {
         listen 127.0.0.1:{port};
         hashgate on;
@@ -52,6 +55,10 @@ HTTP = r"""
         proxy_set_header Connection "";
 
         location /buf/ { proxy_pass http://recorder; }
+        location /bodylog/ {
+            access_log {prefix}/body.log hgbody;
+            proxy_pass http://recorder;
+        }
         location /ep/ {
             error_page 403 = @app;
             proxy_pass http://recorder;
@@ -203,6 +210,20 @@ def run(t, ng):
                 "error_page 403 to a proxied location after a reject (%s): "
                 "answered at once, the upstream gets an empty body" % what,
                 "status %s in %.1fs, upstream %s" % (st, took, es))
+
+    # $request_body in a log_format: the buffers saved before the verdict (all
+    # the data of a chunked body) were written to the access log.
+    st, _ = raw(port, head("POST", "/bodylog/x",
+                           extra=b"Transfer-Encoding: chunked\r\n")
+                + chunked(SMALL, 1000))
+    time.sleep(0.2)
+    try:
+        logged = open(os.path.join(ng.prefix, "body.log"), "rb").read()
+    except OSError:
+        logged = b""
+    t.check(st == [403] and logged.strip() == b"/bodylog/x []",
+            "$request_body of a rejected chunked upload logs nothing of it",
+            "status %s, %d bytes logged" % (st, len(logged)))
 
     ng.recorder.clear()
     st, took = raw(port, head("POST", "/epuri/x", len(SMALL)) + SMALL)
