@@ -275,6 +275,7 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
     char        msg[HG_ERR_MAX + 128];
     char       *db_path;
     struct stat st;
+    mode_t      old_mask = 0;
     int         r;
 
     if (c->user != NULL
@@ -364,19 +365,25 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
                 c->path, c->socket);
         return 1;
     }
-    if (smfi_opensocket(1) != MI_SUCCESS) {
+    /*
+     * A unix socket gets its mode from the umask as it is made and its
+     * group by lchown: nothing follows a link. Its directory may belong to
+     * the user we run as, who could swap the socket for a link to any file
+     * before a chmod or chown by path as root.
+     */
+    if (c->socket_path != NULL && c->socket_mode != -1) {
+        old_mask = umask((mode_t) (~c->socket_mode & 0777));
+    }
+    r = smfi_opensocket(1);
+    if (c->socket_path != NULL && c->socket_mode != -1) {
+        (void) umask(old_mask);
+    }
+    if (r != MI_SUCCESS) {
         fprintf(stderr, "%s: Socket %s: cannot listen: %s\n", c->path,
                 c->socket, strerror(errno));
         return 1;
     }
     if (c->socket_path != NULL) {
-        if (c->socket_mode != -1
-            && chmod(c->socket_path, (mode_t) c->socket_mode) != 0)
-        {
-            fprintf(stderr, "%s: SocketMode: chmod %s: %s\n", c->path,
-                    c->socket_path, strerror(errno));
-            return 1;
-        }
         if (c->socket_group != NULL) {
             struct group *gr = getgrnam(c->socket_group);
 
@@ -386,8 +393,8 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
                 return 1;
             }
             /* already right (a setgid directory) needs no privilege */
-            if ((stat(c->socket_path, &st) != 0 || st.st_gid != gr->gr_gid)
-                && chown(c->socket_path, (uid_t) -1, gr->gr_gid) != 0)
+            if ((lstat(c->socket_path, &st) != 0 || st.st_gid != gr->gr_gid)
+                && lchown(c->socket_path, (uid_t) -1, gr->gr_gid) != 0)
             {
                 fprintf(stderr, "%s: SocketGroup '%s': chown %s: %s\n",
                         c->path, c->socket_group, c->socket_path,

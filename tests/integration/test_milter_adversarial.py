@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import smtplib
+import subprocess
 import sys
 import tempfile
 import threading
@@ -42,6 +43,40 @@ TEMPFAIL = "451 4.3.0 Message could not be scanned, try again later"
 HDR = "X-Hashgate"
 
 _seq = [0]
+
+# Preloaded into the milter: right after a unix socket is bound, it is
+# moved away and a link to HG_TEST_SWAP_TO put in its place, which is what
+# a user owning the socket directory can do while root still sets the
+# socket's mode and group.
+SWAP_BIND_C = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+int bind(int fd, const struct sockaddr *a, socklen_t n)
+{
+    static int (*real)(int, const struct sockaddr *, socklen_t);
+    const char *to = getenv("HG_TEST_SWAP_TO");
+    char moved[200];
+    int r;
+    if (real == NULL) real = (int (*)(int, const struct sockaddr *, socklen_t)) dlsym(RTLD_NEXT, "bind");
+    r = real(fd, a, n);
+    if (r == 0 && to != NULL && a->sa_family == AF_UNIX) {
+        const char *p = ((const struct sockaddr_un *) a)->sun_path;
+        snprintf(moved, sizeof(moved), "%s.moved", p);
+        if (rename(p, moved) == 0) symlink(to, p);
+    }
+    return r;
+}
+"""
+
+
+def sanitized(path):
+    with open(path, "rb") as f:
+        return b"__asan_init" in f.read()
 
 
 def msgid(what):
@@ -485,6 +520,35 @@ try:
            "a link planted at the pid file's temporary name is not followed; "
            "the pid file and the user's own evidence log are right",
            "content %r, pid file right %s, log owner %d" % (content, pid_ok, ev_owner))
+        # the socket swapped for a link between its bind and root setting
+        # its mode and group (SocketMode, SocketGroup)
+        if sanitized(hm.MILTER):
+            print("# socket swap check left out: a sanitizer build must load "
+                  "its runtime before any preload", flush=True)
+        else:
+            so = os.path.join(tmp, "swapbind.so")
+            cc = subprocess.run(["cc", "-shared", "-fPIC", "-o", so, "-x", "c",
+                                 "-", "-ldl"], input=SWAP_BIND_C.encode(),
+                                capture_output=True)
+            m3 = hm.Milter(os.path.join(tmp, "m3"), db, SocketMode="0666",
+                           SocketGroup="nogroup")
+            os.makedirs(m3.base)
+            os.chmod(m3.base, 0o755)
+            try:
+                m3.start(timeout=2, env={"LD_PRELOAD": so,
+                                         "HG_TEST_SWAP_TO": victim})
+            except RuntimeError:
+                pass    # its socket is gone: it never answers there
+            started = "started version" in m3.log()
+            m3.stop(signal.SIGKILL)
+            st = os.stat(victim)
+            ok(cc.returncode == 0 and started and st.st_mode & 0o7777 == 0o600
+               and st.st_gid == 0,
+               "a unix socket swapped for a link before root sets its mode "
+               "and group: the linked file keeps its own",
+               "preload built %s, milter started %s, mode %o gid %d: %s" % (
+                   cc.returncode == 0, started, st.st_mode & 0o7777, st.st_gid,
+                   cc.stderr.decode()[-200:] or m3.log()[-200:]))
     else:
         ok(False, "the planted-link checks run as root (a test as another "
            "user cannot start the milter with UserID)")
