@@ -25,6 +25,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -46,6 +47,9 @@ HTTP = r"""
 
     server {
         listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port2} ssl http2;
+        ssl_certificate {tmp}/cert.pem;
+        ssl_certificate_key {tmp}/key.pem;
         hashgate on;
         hashgate_hold_path {tmp}/hold;
         hashgate_list_action holdme hold;
@@ -76,6 +80,10 @@ HTTP = r"""
         location @app { proxy_pass http://recorder; }
         location /pass/ {
             hashgate_on_error pass;
+            proxy_pass http://recorder;
+        }
+        location /infile/ {
+            client_body_in_file_only on;
             proxy_pass http://recorder;
         }
         location /stall/ {
@@ -174,6 +182,12 @@ def run(t, ng):
     tmp = ng.tmp
     N.make_db(os.path.join(tmp, "db.hgdb"),
               {"cam": [LISTED, SMALL, PART], "holdme": [HELD]})
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout",
+                    os.path.join(tmp, "key.pem"), "-out",
+                    os.path.join(tmp, "cert.pem")],
+                   check=True, capture_output=True)
     ng.start()
     workers = ng.worker_pids()
     port = ng.port
@@ -210,6 +224,25 @@ def run(t, ng):
                 "error_page 403 to a proxied location after a reject (%s): "
                 "answered at once, the upstream gets an empty body" % what,
                 "status %s in %.1fs, upstream %s" % (st, took, es))
+
+    # the same over HTTP/2 (a stream, no connection framing to fall back on)
+    upfile = os.path.join(tmp, "up.bin")
+    with open(upfile, "wb") as f:
+        f.write(LISTED)
+    ng.recorder.clear()
+    t0 = time.time()
+    r = subprocess.run(["curl", "-sk", "--http2", "-o", "/dev/null", "-w",
+                        "%{http_code} %{http_version}", "--data-binary",
+                        "@" + upfile, "-m", "10",
+                        "https://127.0.0.1:%d/ep/h2" % ng.port2],
+                       capture_output=True, text=True)
+    took = time.time() - t0
+    es = entries(ng, "/ep/h2")
+    t.check(r.stdout.split()[-1:] == ["2"] and took < 4 and len(es) == 1
+            and es[0]["complete"] and es[0]["bytes"] == 0,
+            "HTTP/2: error_page 403 to a proxied location after a reject: "
+            "answered at once, the upstream gets an empty body",
+            "%r in %.1fs, upstream %s" % (r.stdout, took, es))
 
     # $request_body in a log_format: the buffers saved before the verdict (all
     # the data of a chunked body) were written to the access log.
@@ -250,6 +283,20 @@ def run(t, ng):
             "status %s, upstream %s" % (st, es))
     t.check("conflicting Content-Type headers" in ng.error_log(),
             "conflicting Content-Type headers are named in the error log")
+    # caught: a pass that blocks, or a warning that says the body was not
+    # scanned (it was; the parts were not)
+    ng.recorder.clear()
+    st, _ = raw(port, head("POST", "/pass/two-types", len(form),
+                           b"Content-Type: text/plain\r\nContent-Type: "
+                           + ctype.encode() + b"\r\n") + form)
+    warn = [l for l in ng.error_log().splitlines()
+            if "/pass/two-types" in l and "[warn]" in l]
+    t.check(st == [200] and len(entries(ng, "/pass/two-types")) == 1
+            and len(warn) == 1 and "form parts not scanned" in warn[0]
+            and "passed by \"hashgate_on_error pass\"" in warn[0],
+            "with hashgate_on_error pass the same upload passes, and the "
+            "warning says its form parts were not scanned",
+            "status %s, %s" % (st, warn))
     # caught: a fix that refused every repeated header
     st, _ = raw(port, head("POST", "/buf/same-types", len(form),
                            (b"Content-Type: " + ctype.encode() + b"\r\n") * 2)
@@ -359,6 +406,17 @@ def run(t, ng):
     t.check(st == [451] and len(new) == 1 and kept == HELD,
             "a held body sent in 999-byte chunks is kept byte for byte",
             "status %s, new %s" % (st, new))
+
+    # caught: a hold copy cut short when nginx writes the body to a file
+    before = set(os.listdir(hold))
+    st, _ = raw(port, head("POST", "/infile/held", len(HELD)) + HELD)
+    new = [n for n in set(os.listdir(hold)) - before
+           if not n.endswith(".json")]
+    kept = open(os.path.join(hold, new[0]), "rb").read() if new else b""
+    t.check(st == [451] and len(new) == 1 and kept == HELD
+            and not entries(ng, "/infile/held"),
+            "client_body_in_file_only: a held body is kept byte for byte, "
+            "the upstream gets nothing", "status %s, new %s" % (st, new))
 
     # caught: a stalled client leaving its hold copy, or a hung worker
     before = set(os.listdir(hold))
