@@ -705,7 +705,7 @@ ngx_http_hashgate_types_conflict(ngx_http_request_t *r)
         }
 
         if (ngx_http_hashgate_multipart(&h[i].value)) {
-            form = 1;
+            form |= 1;
         }
 
         if (&h[i] != first
