@@ -135,6 +135,16 @@ def entries(ng, path):
     return [e for e in ng.recorder.entries() if e["path"] == path]
 
 
+def wait_for(fn, timeout=5):
+    """fn() once it is true, or its last value after timeout seconds."""
+    deadline = time.time() + timeout
+    while True:
+        v = fn()
+        if v or time.time() > deadline:
+            return v
+        time.sleep(0.05)
+
+
 def raw(port, data, timeout=10, wait=None):
     """Send bytes on one connection (a list is sent piece by piece, with
     wait() called between the pieces) and read until the server closes or
@@ -249,11 +259,14 @@ def run(t, ng):
     st, _ = raw(port, head("POST", "/bodylog/x",
                            extra=b"Transfer-Encoding: chunked\r\n")
                 + chunked(SMALL, 1000))
-    time.sleep(0.2)
-    try:
-        logged = open(os.path.join(ng.prefix, "body.log"), "rb").read()
-    except OSError:
-        logged = b""
+
+    def body_log():
+        try:
+            with open(os.path.join(ng.prefix, "body.log"), "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
+    logged = wait_for(body_log)
     t.check(st == [403] and logged.strip() == b"/bodylog/x []",
             "$request_body of a rejected chunked upload logs nothing of it",
             "status %s, %d bytes logged" % (st, len(logged)))
@@ -450,8 +463,9 @@ def run(t, ng):
     ng.recorder.clear()
     st, _ = raw(port, head("POST", "/mirror/listed", len(LISTED)) + LISTED)
     st2, _ = raw(port, head("POST", "/mirror/clean", len(CLEAN)) + CLEAN)
-    es = ng.recorder.entries(settle=0.5)
-    mirrored = [e for e in es if e["path"] == "/mirrored"]
+    # the mirror's request may end after the main one's response
+    mirrored = wait_for(lambda: entries(ng, "/mirrored"))
+    es = ng.recorder.entries()
     t.check(st == [403] and st2 == [200] and len(mirrored) == 1
             and mirrored[0]["sha256"] == sha(CLEAN)
             and not entries(ng, "/mirror/listed"),
@@ -478,9 +492,8 @@ def run(t, ng):
     before = set(os.listdir(hold))
     s = socket.create_connection(("127.0.0.1", port))
     s.sendall(head("POST", "/buf/at-stop", 100000) + CLEAN[:5000])
-    time.sleep(0.3)
-    during = [n for n in set(os.listdir(hold)) - before
-              if n.endswith(".part")]
+    during = wait_for(lambda: [n for n in set(os.listdir(hold)) - before
+                               if n.endswith(".part")])
     os.kill(ng.master, signal.SIGTERM)
     deadline = time.time() + 10
     while time.time() < deadline:
