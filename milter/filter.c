@@ -12,7 +12,8 @@
  * rejected stops the scan at once and the message is refused: from
  * xxfi_body over TCP, at end of message over a unix socket, where Postfix
  * is told not to wait for replies (see hgf_negotiate). Hold and tag are
- * applied at end of message, where libmilter allows them.
+ * applied at end of message, where libmilter allows them; a mail that goes
+ * on loses there any TagHeader it came with (a sender's forgery).
  * Anything that stops a scan (a limit, malformed input the parser gives up
  * on, no memory, an evidence log that cannot be written) applies OnFail:
  * never a silent pass. _msg_cleanup is the one cleanup for eom, abort,
