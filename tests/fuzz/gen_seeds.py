@@ -162,6 +162,19 @@ MSGS = {
         "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
         + B64 + "\r\n"),
     "bare-lf": "Content-Type: multipart/mixed; boundary=q\n\n--q\nContent-Type: text/plain\n\nlf only\n--q--\n",
+    # parts after the close delimiter (reopened), inner and outer
+    "epilogue-parts": (
+        "Content-Type: multipart/mixed; boundary=O\r\n\r\n--O\r\n"
+        "Content-Type: multipart/related; boundary=I\r\n\r\n--I\r\n\r\na\r\n"
+        "--I--\r\nepi\r\n--I\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + B64[:76] + "\r\n--I--\r\n--O--\r\n--O\r\n\r\nlate\r\n--O--\r\n"),
+    # fields given twice: conflicting and harmless copies
+    "twice": (
+        "Content-Type: multipart/mixed; boundary=A; boundary*0=B\r\n"
+        "Content-Type: multipart/mixed; boundary=\"A\"\r\n\r\n--A\r\n"
+        "Content-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64\r\n"
+        "Content-Type: application/pdf\r\nContent-Type: text/plain\r\n\r\n"
+        + B64[:40] + "\r\n--B\r\n\r\nb\r\n--A--\r\n"),
 }
 
 FORMS = {
