@@ -1186,7 +1186,11 @@ ngx_http_hashgate_cstr(ngx_pool_t *pool, ngx_str_t *s)
         return NULL;
     }
 
-    ngx_memcpy(p, s->data, s->len);
+    /* an HTTP/1.0 request without Host has no data here: memcpy(NULL) */
+    if (s->len) {
+        ngx_memcpy(p, s->data, s->len);
+    }
+
     p[s->len] = '\0';
 
     return (char *) p;

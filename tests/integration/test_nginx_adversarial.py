@@ -369,6 +369,18 @@ def run(t, ng):
             "the match was not held (not \"body not scanned\")",
             "status %s: %s" % (st, log[-700:]))
 
+    # An HTTP/1.0 upload without Host: copying the empty host into the
+    # evidence record passed NULL to memcpy, which the ASan+UBSan build
+    # (make asan) reports, killing the worker; other builds got away with it.
+    nev = len(evidence(ng))
+    st, _ = raw(port, b"POST /buf/nohost HTTP/1.0\r\nContent-Length: %d"
+                b"\r\n\r\n" % len(SMALL) + SMALL)
+    ev = evidence(ng)[nev:]
+    t.check(st == [403] and not ng.crashes() and len(ev) == 1
+            and ev[0].get("uri") == "/buf/nohost" and not ev[0].get("host"),
+            "an HTTP/1.0 upload without Host is rejected and recorded with no "
+            "host, and the worker lives", "record %s, %s" % (ev, ng.crashes()))
+
     # ---- behaviour verified right ----
 
     # caught: a body left unread after the verdict (the next request would
