@@ -74,6 +74,7 @@ struct conn_s {
     char               *helo;
     hg_scan_t          *scan;       /* holds a reference to its database */
     hg_scan_t          *scan_emb;   /* uuencoded blocks inside a text part */
+    hg_scan_t          *scan_lf;    /* an undecoded part again, CRLF as LF */
     slot_t              part_slot;  /* parser context: c->scan */
     slot_t              emb_slot;   /* parser context: c->scan_emb */
 
@@ -81,6 +82,9 @@ struct conn_s {
     int                 in_msg;
     int                 decided;    /* a final reply was given */
     int                 ignore;     /* scanning stopped (OnFail accept) */
+    int                 lf_open;    /* the part also goes into scan_lf */
+    int                 lf_cr;      /* a CR held back: is an LF next? */
+    int                 lf_changed; /* a CR was dropped: the bytes differ */
     hg_unpack_t        *u;
     char               *mail_from;
     char               *rcpts;      /* NUL-separated, ended by "" */
@@ -228,6 +232,7 @@ _msg_cleanup(conn_t *c)
     c->queue_id[0] = '\0';
     c->fail_msg[0] = '\0';
     c->in_msg = c->decided = c->ignore = c->have_verdict = 0;
+    c->lf_open = 0;
     memset(&c->verdict, 0, sizeof(c->verdict));
 }
 
@@ -244,21 +249,87 @@ _merge(conn_t *c, const hg_verdict_t *v)
 
 /* ---- parser callbacks: one leaf part at a time ---- */
 
+/*
+ * A part without transfer decoding (7bit, 8bit, binary: a raw file) is
+ * hashed twice: as Postfix hands it over, every line ending in CRLF, and
+ * with CRLF as LF, the way a Unix mailbox (mbox, Maildir) stores it and a
+ * reader there saves the attachment. A listed file with LF bytes sent raw
+ * would otherwise pass here and arrive whole in such a mailbox. Decoded
+ * parts (base64, quoted-printable, uuencode) keep their bytes either way.
+ */
+static int
+_undecoded(const char *enc)
+{
+    return enc == NULL
+           || (strcmp(enc, "base64") != 0
+               && strcmp(enc, "quoted-printable") != 0
+               && strcmp(enc, "x-uuencode") != 0 && strcmp(enc, "uuencode") != 0
+               && strcmp(enc, "x-uue") != 0 && strcmp(enc, "uue") != 0);
+}
+
+/* The next bytes of the part into scan_lf, each CRLF as LF; a CR that
+ * ends a chunk waits for the next one. */
+static hg_status_t
+_lf_update(conn_t *c, const unsigned char *p, size_t len)
+{
+    const unsigned char *end = p + len, *cr;
+    hg_status_t          st;
+
+    if (len > 0 && c->lf_cr) {
+        c->lf_cr = 0;
+        if (*p == '\n') {
+            c->lf_changed = 1;
+        } else if ((st = hg_scan_update(c->scan_lf, "\r", 1)) != HG_OK) {
+            return st;
+        }
+    }
+    while (p < end) {
+        if ((cr = memchr(p, '\r', (size_t) (end - p))) == NULL) {
+            return hg_scan_update(c->scan_lf, p, (size_t) (end - p));
+        }
+        if ((st = hg_scan_update(c->scan_lf, p, (size_t) (cr - p))) != HG_OK) {
+            return st;
+        }
+        if (cr + 1 == end) {
+            c->lf_cr = 1;
+            return HG_OK;
+        }
+        if (cr[1] == '\n') {
+            c->lf_changed = 1;
+        } else if ((st = hg_scan_update(c->scan_lf, "\r", 1)) != HG_OK) {
+            return st;
+        }
+        p = cr + 1;
+    }
+    return HG_OK;
+}
+
 static hg_status_t
 _part_begin(void *ctx, const hg_part_info_t *info)
 {
-    slot_t *s = ctx;
+    slot_t     *s = ctx;
+    conn_t     *c = s->c;
+    hg_status_t st;
 
-    (void) info;
-    return hg_scan_begin(*s->scan);
+    if ((st = hg_scan_begin(*s->scan)) != HG_OK || s != &c->part_slot) {
+        return st;
+    }
+    c->lf_open = _undecoded(info->encoding);
+    c->lf_cr = c->lf_changed = 0;
+    return c->lf_open ? hg_scan_begin(c->scan_lf) : HG_OK;
 }
 
 static hg_status_t
 _part_data(void *ctx, const unsigned char *buf, size_t len)
 {
-    slot_t *s = ctx;
+    slot_t     *s = ctx;
+    hg_status_t st;
 
-    return hg_scan_update(*s->scan, buf, len);
+    st = hg_scan_update(*s->scan, buf, len);
+    if (st != HG_OK || s != &s->c->part_slot || !s->c->lf_open) {
+        return st;
+    }
+    return _lf_update(s->c, buf, len);
 }
 
 /* A part ended on scan context s: decide, remember a match for its record. */
@@ -341,9 +412,34 @@ _part_done(conn_t *c, hg_scan_t *s, const hg_part_info_t *info,
 static hg_status_t
 _part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
 {
-    slot_t *s = ctx;
+    slot_t     *s = ctx;
+    conn_t     *c = s->c;
+    hg_status_t st;
+    int         lf;
+    size_t      nhits;
 
-    return _part_done(s->c, *s->scan, info, stats);
+    st = _part_done(c, *s->scan, info, stats);
+    if (s != &c->part_slot) {
+        return st;
+    }
+    lf = c->lf_open;
+    c->lf_open = 0;
+    if (st != HG_OK || !lf) {
+        return st;
+    }
+    if (c->lf_cr && (st = hg_scan_update(c->scan_lf, "\r", 1)) != HG_OK) {
+        return st;
+    }
+    if (!c->lf_changed) {
+        return HG_OK;           /* the same bytes, decided above */
+    }
+    nhits = c->nhits;
+    st = _part_done(c, c->scan_lf, info, stats);
+    if (c->nhits > nhits) {
+        hg_log(HG_LOG_INFO, "queue_id=%s part=%s matched with its CRLF line "
+               "ends as LF (as a Unix mailbox stores it)", _qid(c), info->path);
+    }
+    return st;
 }
 
 /* the same callbacks for whole parts and for uuencoded blocks: the slot
@@ -682,14 +778,19 @@ _envfrom(SMFICTX *ctx, char **argv)
     if (c->scan == NULL || hg_scan_db(c->scan) != db) {
         hg_scan_free(c->scan);
         hg_scan_free(c->scan_emb);
+        hg_scan_free(c->scan_lf);
         c->scan = hg_scan_new(db, 0);
         c->scan_emb = hg_scan_new(db, 0);
+        c->scan_lf = hg_scan_new(db, 0);
     }
     hg_db_close(db);
-    if (c->scan == NULL || c->scan_emb == NULL || c->mail_from == NULL) {
+    if (c->scan == NULL || c->scan_emb == NULL || c->scan_lf == NULL
+        || c->mail_from == NULL)
+    {
         hg_scan_free(c->scan);
         hg_scan_free(c->scan_emb);
-        c->scan = c->scan_emb = NULL;
+        hg_scan_free(c->scan_lf);
+        c->scan = c->scan_emb = c->scan_lf = NULL;
         return _fail(ctx, c, HG_ENOMEM, "cannot start a scan");
     }
     err.msg[0] = '\0';
@@ -939,6 +1040,7 @@ hgf_close(SMFICTX *ctx)
         _msg_cleanup(c);
         hg_scan_free(c->scan);
         hg_scan_free(c->scan_emb);
+        hg_scan_free(c->scan_lf);
         free(c->client_name);
         free(c->helo);
         free(c);

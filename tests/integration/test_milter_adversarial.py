@@ -41,6 +41,11 @@ m = None
 REJ = hm.blob(1701, 20_000)
 HOLD = hm.blob(1702, 12_000)
 TAG = hm.blob(1703, 9_000)
+# a binary file with LF bytes (every 400: short lines for SMTP) and no CR
+RAW8 = bytearray(hm.blob(1704, 6_000, no_newlines=True))
+for _i in range(300, len(RAW8), 400):
+    RAW8[_i] = 0x0A
+RAW8 = bytes(RAW8)
 REPLY = "550 5.7.1 Message rejected: it contains content that is not accepted here"
 TEMPFAIL = "451 4.3.0 Message could not be scanned, try again later"
 HDR = "X-Hashgate"
@@ -133,7 +138,7 @@ try:
     hm.check_tool(hm.MILTER)
     hm.check_tool(hm.HASHGATE)
     db = hm.compile_db(os.path.join(tmp, "db.hgdb"), {
-        "rejlist": [hm.sha256(REJ)],
+        "rejlist": [hm.sha256(REJ), hm.sha256(RAW8)],
         "holdlist": [hm.sha256(HOLD)],
         "taglist": [hm.sha256(TAG)],
     })
@@ -275,6 +280,19 @@ try:
     r = pf.send(mail(REJ, mid, b64=garbage.encode()))
     ok(reply(r) == REPLY, "base64 full of garbage characters still decodes "
        "to the listed file: rejected", reply(r))
+    # A listed binary file sent raw (Content-Transfer-Encoding 8bit, no
+    # encoding at all). Postfix hands every line over ending in CRLF; a
+    # Unix mailbox stores it with LF, and there the attachment is the
+    # listed file byte for byte (Python's email package and `hashgate scan`
+    # of the stored mail both find it). Catches a scan of the CRLF form only.
+    mid = msgid("raw8bit")
+    raw = mail(RAW8, mid, b64=RAW8).replace(
+        b"Content-Transfer-Encoding: base64", b"Content-Transfer-Encoding: 8bit", 1)
+    r = pf.send(raw)
+    ok(reply(r) == REPLY and len(recs(mid)) == 1
+       and recs(mid)[0].get("sha256") == hm.sha256(RAW8),
+       "a listed binary file sent raw (8bit, LF line ends as a Unix mailbox "
+       "stores it) is rejected", "%s %r" % (reply(r), recs(mid)))
     # The attachment runs to the end of the message: no close delimiter,
     # not even a line end. Catches a part dropped because it never ended.
     mid = msgid("unclosed")
