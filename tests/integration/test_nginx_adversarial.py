@@ -11,12 +11,13 @@ the declared length; with $request_body in a log_format, written to the
 access log), a form hidden behind a second Content-Type header or sent as
 multipart/mixed or application/x-multipart, a request pipelined after a
 rejected chunked upload left waiting, a listed part with an empty field name
-logged as the body, a failed hold logged as "body not scanned", and the hold
-copy of an unjudged upload left behind by a fast shutdown. The rest verify
-behaviour that was found right: pipelining and Expect after a reject,
-clients that stall or send a body in one-byte chunks, monitor mode, mirror
-subrequests, a reload in the middle of a body. Every payload is seeded
-random bytes.
+logged as the body, a failed hold logged as "body not scanned", an HTTP/1.0
+upload without Host passing NULL to memcpy (caught by the make asan run),
+and the hold copy of an unjudged upload left behind by a fast shutdown. The
+rest verify behaviour that was found right: pipelining and Expect after a
+reject, clients that stall or send a body in one-byte chunks, monitor mode,
+mirror subrequests, a reload in the middle of a body. Every payload is
+seeded random bytes.
 """
 
 import hashlib
