@@ -40,8 +40,18 @@ struct hg_evlog_s {
 };
 
 /*
+ * Never through a symbolic link: servers open the log as root, in a
+ * directory their unprivileged user owns, and root would append records
+ * (and, in the milter, hand ownership) to whatever file a link planted
+ * there points to. A link gives ELOOP, reported like any other failure.
+ */
+#define HG_EVLOG_FLAGS  (O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY \
+                         | O_NOFOLLOW)
+
+/*
  * Open path for appending, creating it with mode 0640 (less if the umask
- * says so). Returns HG_EIO with err naming path, or HG_ENOMEM.
+ * says so). Returns HG_EIO with err naming path (a symbolic link is
+ * refused), or HG_ENOMEM.
  */
 hg_status_t
 hg_evlog_open(const char *path, hg_evlog_t **out, hg_err_t *err)
@@ -54,8 +64,7 @@ hg_evlog_open(const char *path, hg_evlog_t **out, hg_err_t *err)
         free(l);
         return hg_err_set(err, HG_ENOMEM, "%s: out of memory", path);
     }
-    l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-                 HG_EVLOG_MODE);
+    l->fd = open(path, HG_EVLOG_FLAGS, HG_EVLOG_MODE);
     if (l->fd < 0) {
         hg_err_sys(err, HG_EIO, "%s: cannot open evidence log", path);
         free(l->path);
@@ -91,8 +100,7 @@ hg_evlog_reopen(hg_evlog_t *l, hg_err_t *err)
 {
     int  fd, old;
 
-    fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-              HG_EVLOG_MODE);
+    fd = open(l->path, HG_EVLOG_FLAGS, HG_EVLOG_MODE);
     if (fd < 0) {
         return hg_err_sys(err, HG_EIO, "%s: cannot reopen evidence log",
                           l->path);

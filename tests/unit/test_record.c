@@ -313,6 +313,41 @@ test_evlog_creates_0640_and_appends(void **state)
     assert_int_equal(n, 2);
 }
 
+/* A link where the log should be is refused, at open and at reopen, and
+ * the file it points to is left untouched. */
+static void
+test_evlog_refuses_a_symbolic_link(void **state)
+{
+    fx_t        *f = *state;
+    hg_evlog_t  *l;
+    hg_err_t     err;
+    char         path[128], target[128];
+    int          fd;
+
+    snprintf(path, sizeof(path), "%s/ev.log", f->dir);
+    snprintf(target, sizeof(target), "%s/secret", f->dir);
+    fd = open(target, O_WRONLY | O_CREAT, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(symlink(target, path), 0);
+    assert_int_equal(hg_evlog_open(path, &l, &err), HG_EIO);
+    assert_null(l);
+    assert_non_null(strstr(err.msg, path));
+
+    /* rotated, then a link planted before the reopen */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(hg_evlog_open(path, &l, &err), HG_OK);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink(target, path), 0);
+    assert_int_equal(hg_evlog_reopen(l, &err), HG_EIO);
+    format_ok(f);
+    assert_int_equal(hg_evlog_write(l, &f->j, &err), HG_OK);
+    hg_evlog_close(l);
+    assert_int_equal(file_size(target), 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(unlink(target), 0);
+}
+
 static void
 test_evlog_reopen_follows_logrotate(void **state)
 {
@@ -593,6 +628,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_record_only_computed_digests_are_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_creates_0640_and_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_reopen_follows_logrotate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_evlog_refuses_a_symbolic_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_keeps_existing_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_refuses_unfinished_line_and_bad_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_full_device_gives_eio, setup, teardown),
