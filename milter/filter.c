@@ -650,6 +650,14 @@ _feed_header(SMFICTX *ctx, conn_t *c, const char *name, const char *value)
                          | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH \
                          | SMFIP_NR_BODY)
 
+/*
+ * Connection contexts alive: sessions libmilter still runs. smfi_main()
+ * returns on SIGTERM without ending them (an idle one sits in a read), so
+ * main() asks (hg_filter_sessions) before it frees what they use.
+ */
+static pthread_mutex_t  live_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned         live;
+
 /* A new connection context, or NULL when out of memory. */
 static conn_t *
 _conn_new(void)
@@ -661,6 +669,9 @@ _conn_new(void)
         c->part_slot.c = c->emb_slot.c = c;
         c->part_slot.scan = &c->scan;
         c->emb_slot.scan = &c->scan_emb;
+        pthread_mutex_lock(&live_lock);
+        live++;
+        pthread_mutex_unlock(&live_lock);
     }
     return c;
 }
@@ -1045,6 +1056,9 @@ hgf_close(SMFICTX *ctx)
         free(c->helo);
         free(c);
         smfi_setpriv(ctx, NULL);
+        pthread_mutex_lock(&live_lock);
+        live--;
+        pthread_mutex_unlock(&live_lock);
     }
     return SMFIS_CONTINUE;
 }
@@ -1075,6 +1089,17 @@ hg_filter_register(const hg_mconf_t *c)
 {
     conf = c;
     return smfi_register(hgf_desc);
+}
+
+unsigned
+hg_filter_sessions(void)
+{
+    unsigned    n;
+
+    pthread_mutex_lock(&live_lock);
+    n = live;
+    pthread_mutex_unlock(&live_lock);
+    return n;
 }
 
 void

@@ -486,6 +486,16 @@ main(int argc, char **argv)
     }
     rc = _run(&conf, check, foreground, &db_path);
 
+    if (!check && hg_filter_sessions() > 0) {
+        /*
+         * Their threads may still read the config, the log and the
+         * database, and exit() would run library cleanups under them:
+         * end here, freeing nothing (records are written with one
+         * write(2) each, nothing is buffered). Postfix applies its
+         * milter_default_action to a message they had open.
+         */
+        _exit(rc);
+    }
     /* each of these is safe when its part was never set up */
     hg_filter_shutdown();
     hg_evidence_close();

@@ -124,6 +124,8 @@ unsigned long hg_reload_count(void);
 /* filter.c */
 /* The smfiDesc, set up from conf (which must outlive the milter). */
 int hg_filter_register(const hg_mconf_t *conf);
+/* Sessions still open (their threads may run callbacks at any time). */
+unsigned hg_filter_sessions(void);
 void hg_filter_shutdown(void);
 
 /* evidence.c */
