@@ -99,6 +99,25 @@ hg_alg_from_hexlen(size_t hexlen)
     return -1;
 }
 
+int
+hg_digest_is_empty(hg_alg_t alg, const unsigned char *d)
+{
+    static const unsigned char  empty[HG_ALG_COUNT][HG_DIGEST_MAX] = {
+        [HG_ALG_MD5] = "\xd4\x1d\x8c\xd9\x8f\x00\xb2\x04\xe9\x80\x09\x98"
+                       "\xec\xf8\x42\x7e",
+        [HG_ALG_SHA1] = "\xda\x39\xa3\xee\x5e\x6b\x4b\x0d\x32\x55\xbf\xef"
+                        "\x95\x60\x18\x90\xaf\xd8\x07\x09",
+        [HG_ALG_SHA256] = "\xe3\xb0\xc4\x42\x98\xfc\x1c\x14\x9a\xfb\xf4\xc8"
+                          "\x99\x6f\xb9\x24\x27\xae\x41\xe4\x64\x9b\x93\x4c"
+                          "\xa4\x95\x99\x1b\x78\x52\xb8\x55",
+    };
+
+    if ((int) alg < 0 || alg >= HG_ALG_COUNT) {
+        return 0;
+    }
+    return memcmp(d, empty[alg], hg_alg_len(alg)) == 0;
+}
+
 /* Runs once per process: fetch what we can, remember the first refusal. */
 static void
 _hg_hash_fetch(void)

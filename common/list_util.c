@@ -209,6 +209,13 @@ hg_lctx_ioerr(hg_lctx_t *c)
 hg_status_t
 hg_lctx_emit(hg_lctx_t *c, const hg_entry_t *e)
 {
+    if (!e->remove && !c->empty_warned && hg_digest_is_empty(e->alg, e->digest)) {
+        /* kept (the list says so), but hg_scan_end never matches it */
+        c->empty_warned = 1;
+        hg_lctx_warn(c, "lists the %s of the empty file; it is never "
+                     "matched (every empty upload, form field and part "
+                     "would be)", hg_alg_name(e->alg));
+    }
     c->stats->entries++;
     return c->cb ? c->cb(c->cb_ctx, e) : HG_OK;
 }

@@ -108,6 +108,7 @@ typedef struct {
     void                   *cb_ctx;
     hg_err_t               *err;
     hg_read_opts_t          opts0;  /* used when the caller passed NULL */
+    int                     empty_warned;   /* the empty file's digest, once */
     hg_read_stats_t         stats0;
 } hg_lctx_t;
 

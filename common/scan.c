@@ -223,7 +223,9 @@ hg_scan_end(hg_scan_t *s, hg_scan_result_t *res)
     res->head = s->head;
     res->head_len = s->head_len;
 
-    if (s->db == NULL) {
+    /* zero bytes are nobody's file: a list carrying the empty file's
+     * digest would otherwise stop every empty field and part */
+    if (s->db == NULL || res->digests.size == 0) {
         return HG_OK;
     }
     /* each lookup waits on memory: let the waits of all digests overlap */

@@ -69,6 +69,26 @@ test_text_bad_lines_are_warned_with_file_line_and_counted(void **state)
     hgt_read_free(&r);
 }
 
+/* The empty file's digest is kept but warned about, once per file. */
+static void
+test_text_empty_file_digest_is_warned_once(void **state)
+{
+    hgt_read_t  r;
+
+    (void) state;
+    assert_int_equal(hgt_read(&r, "text", "list.txt",
+        MD5_A "\n"
+        "d41d8cd98f00b204e9800998ecf8427e\n"
+        "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855\n",
+        0, NULL), HG_OK);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.stats.skipped, 0);
+    assert_int_equal(r.nwarn, 1);
+    assert_true(hgt_warned(&r, "list.txt: lists the md5 of the empty file; "
+                           "it is never matched"));
+    hgt_read_free(&r);
+}
+
 static void
 test_text_strict_refuses_the_file_at_its_first_bad_line(void **state)
 {
@@ -144,6 +164,7 @@ main(void)
         cmocka_unit_test(test_text_huge_line_is_one_bad_line_and_reading_goes_on),
         cmocka_unit_test(test_text_last_line_without_newline_and_empty_file),
         cmocka_unit_test(test_text_missing_file_and_unknown_format_are_errors),
+        cmocka_unit_test(test_text_empty_file_digest_is_warned_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

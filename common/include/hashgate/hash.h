@@ -53,6 +53,12 @@ int hg_alg_from_name(const char *name);
 int hg_alg_from_hexlen(size_t hexlen);
 
 /*
+ * Is d (hg_alg_len(alg) bytes) the digest of zero bytes? Lists sometimes
+ * carry it; it would match every empty upload, form field and part.
+ */
+int hg_digest_is_empty(hg_alg_t alg, const unsigned char *d);
+
+/*
  * Fetch the EVP algorithms. Thread-safe and idempotent; hg_hash_new calls it.
  * Returns HG_ECRYPTO with a message naming the algorithm OpenSSL refused.
  */
