@@ -35,7 +35,9 @@
  *     attached message's parts are numbered under P exactly as a top-level
  *     message's are: "P.1", "P.2" if its body is multipart, else its single
  *     body is "P.1";
- *   - a uuencoded block inside a text part "P" is "P.u1", "P.u2", ...
+ *   - a uuencoded block inside a text part "P" is "P.u1", "P.u2", ...;
+ *   - in form-data mode, the decoded copy of a part "P" sent with a
+ *     base64 or quoted-printable transfer encoding is "P.d1" (see below).
  * Only leaves are reported; preambles and epilogues are never parts.
  *
  * Decisions where the standards leave room:
@@ -82,15 +84,23 @@
  *   - a header line that is neither a field nor a continuation starts the
  *     body (Python does the same); a header block cut by a boundary or the
  *     end of input still makes a (possibly empty) part;
- *   - in form-data mode (RFC 7578) no Content-Transfer-Encoding is decoded:
- *     the bytes a browser sent are the file, and RFC 7578 4.7 deprecates the
- *     field; encoding reports it as declared ("binary" if absent). A
- *     message/rfc822 part there is an uploaded file, not recursed into;
+ *   - in form-data mode (RFC 7578) a part is reported as sent, its
+ *     Content-Transfer-Encoding not decoded: the bytes a browser sent are
+ *     the file, and RFC 7578 4.7 deprecates the field; encoding reports it
+ *     as declared ("binary" if absent). But some readers decode it anyway
+ *     (Go's mime/multipart, behind ParseMultipartForm, decodes
+ *     quoted-printable; others base64), and would store a file we never
+ *     hashed. So, union scanning again, a part declared base64 or
+ *     quoted-printable is also decoded, and the decoded bytes reported as
+ *     an extra part "P.d1" through the embedded callbacks, begun and ended
+ *     while "P" is open (without embedded callbacks there is no "P.d1").
+ *     A message/rfc822 part there is an uploaded file, not recursed into;
  *     nested multipart/mixed (RFC 2388 multiple files) is followed;
  *   - uuencoded blocks are looked for in text/plain leaves of mail only, and
  *     only when the caller set embedded callbacks (hg_unpack_set_embedded_cb):
  *     a block is open while its text part is, so a caller needs a second
- *     hashing context for it.
+ *     hashing context for it. The same holds for a form part's decoded
+ *     copy ("P.d1").
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -114,7 +124,10 @@
 #define UNPACK_BOUNDARY_WS  64
 /* A candidate boundary line: "--" boundary "--" blanks CRLF. */
 #define UNPACK_CAND_MAX     (2 + HG_MIME_BOUNDARY_HARD + 2 + UNPACK_BOUNDARY_WS + 2)
-/* One path component: "." and a 32-bit number, or ".u" and one. */
+/*
+ * One path component: "." and a 32-bit number, or ".u" or ".d" and one
+ * (".u4294967295" is 12 characters).
+ */
 #define UNPACK_COMPONENT    13
 
 enum { ST_HEADERS = 0, ST_BODY };
@@ -191,8 +204,14 @@ struct hg_unpack_s {
     hg_uu_t             uu;
     unsigned char      *out;
 
-    /* uuencoded blocks inside the open text leaf */
+    /*
+     * Embedded parts of the open leaf: uuencoded blocks inside a text leaf
+     * of mail (scan), or a form part's decoded copy (fdec: DEC_B64 or
+     * DEC_QP, decoded with b64 or qp above, which form-data mode never uses
+     * for the leaf itself).
+     */
     int                 scan;
+    int                 fdec;
     hg_uu_t             suu;
     int                 sub_open;
     unsigned            nsub;
@@ -285,6 +304,8 @@ _path_child(hg_unpack_t *u, size_t prefix_len, const char *sep, unsigned n)
 /* ---- leaves ---- */
 
 static hg_status_t _scan_text(hg_unpack_t *u, const unsigned char *p, size_t n);
+static hg_status_t _form_decode(hg_unpack_t *u, const unsigned char *p,
+                                size_t n);
 
 /*
  * Hand n decoded bytes of the part at path to its data callback, after
@@ -323,6 +344,9 @@ _emit(hg_unpack_t *u, const unsigned char *buf, size_t n)
     st = _part_bytes(u, &u->cb, u->ctx, &u->stats, u->info.path, buf, n);
     if (st != HG_OK) {
         return st;
+    }
+    if (u->fdec != DEC_NONE) {
+        return _form_decode(u, buf, n);
     }
     return u->scan ? _scan_text(u, buf, n) : HG_OK;
 }
@@ -455,6 +479,10 @@ _part_count(hg_unpack_t *u, const char *path)
     return HG_OK;
 }
 
+/*
+ * Begin an embedded part of the open leaf: a uuencoded block ("P.uN") or,
+ * in form-data mode, the leaf's decoded copy ("P.d1").
+ */
 static hg_status_t
 _sub_begin(hg_unpack_t *u)
 {
@@ -466,16 +494,25 @@ _sub_begin(hg_unpack_t *u)
         return _fail(u, HG_ENOMEM, "out of memory");
     }
     u->sub_path = np;
-    snprintf(u->sub_path, need, "%s.u%u", u->info.path, ++u->nsub);
+    snprintf(u->sub_path, need, "%s.%s%u", u->info.path,
+             u->fdec != DEC_NONE ? "d" : "u", ++u->nsub);
     if ((st = _part_count(u, u->sub_path)) != HG_OK) {
         return st;
     }
     memset(&u->sub_info, 0, sizeof(u->sub_info));
     memset(&u->sub_stats, 0, sizeof(u->sub_stats));
     u->sub_info.path = u->sub_path;
-    u->sub_info.content_type = "application/octet-stream";
-    u->sub_info.filename = u->suu.name[0] != '\0' ? u->suu.name : NULL;
-    u->sub_info.encoding = "x-uuencode";
+    if (u->fdec != DEC_NONE) {
+        /* the same upload, as a decoding reader stores it */
+        u->sub_info.content_type = u->info.content_type;
+        u->sub_info.filename = u->info.filename;
+        u->sub_info.field_name = u->info.field_name;
+        u->sub_info.encoding = u->info.encoding;
+    } else {
+        u->sub_info.content_type = "application/octet-stream";
+        u->sub_info.filename = u->suu.name[0] != '\0' ? u->suu.name : NULL;
+        u->sub_info.encoding = "x-uuencode";
+    }
     u->sub_info.depth = u->info.depth + 1;
     u->sub_open = 1;
     if ((st = u->ecb.part_begin(u->ectx, &u->sub_info)) != HG_OK) {
@@ -500,7 +537,17 @@ _sub_end(hg_unpack_t *u)
     hg_status_t st;
 
     u->sub_open = 0;
-    u->sub_stats.decode_errors = u->suu.errors;
+    switch (u->fdec) {
+    case DEC_B64:
+        u->sub_stats.decode_errors = u->b64.errors;
+        break;
+    case DEC_QP:
+        u->sub_stats.decode_errors = u->qp.errors;
+        break;
+    default:
+        u->sub_stats.decode_errors = u->suu.errors;
+        break;
+    }
     if ((st = u->ecb.part_end(u->ectx, &u->sub_info, &u->sub_stats)) != HG_OK) {
         return _cb_fail(u, st, "end", u->sub_path);
     }
@@ -537,6 +584,32 @@ _scan_text(hg_unpack_t *u, const unsigned char *p, size_t n)
             hg_uu_init(&u->suu, HG_UU_SEEK, 1);
             break;
         }
+    }
+    return HG_OK;
+}
+
+/*
+ * Raw bytes of a form part with a base64 or quoted-printable transfer
+ * encoding, decoded into its "P.d1" copy in slices the decode buffer holds.
+ */
+static hg_status_t
+_form_decode(hg_unpack_t *u, const unsigned char *p, size_t n)
+{
+    size_t      k, w;
+    hg_status_t st;
+
+    while (n > 0) {
+        k = n < UNPACK_OUT_MAX ? n : UNPACK_OUT_MAX;
+        if (u->fdec == DEC_B64) {
+            w = hg_b64_feed(&u->b64, p, k, u->sub_out);
+        } else {
+            w = hg_qp_feed(&u->qp, p, k, u->sub_out);
+        }
+        if ((st = _sub_data(u, w)) != HG_OK) {
+            return st;
+        }
+        p += k;
+        n -= k;
     }
     return HG_OK;
 }
@@ -582,6 +655,16 @@ _leaf_begin(hg_unpack_t *u)
     u->info.depth = u->depth;
     u->scan = u->has_ecb && u->mode == HG_UNPACK_MESSAGE && u->dec != DEC_UU
               && strcmp(u->type, "text/plain") == 0;
+    u->fdec = DEC_NONE;
+    if (u->has_ecb && u->mode == HG_UNPACK_FORMDATA) {
+        if (strcmp(e, "base64") == 0) {
+            u->fdec = DEC_B64;
+            hg_b64_init(&u->b64);
+        } else if (strcmp(e, "quoted-printable") == 0) {
+            u->fdec = DEC_QP;
+            hg_qp_init(&u->qp);
+        }
+    }
     u->nsub = 0;
     u->sub_open = 0;
     if (u->scan) {
@@ -590,6 +673,9 @@ _leaf_begin(hg_unpack_t *u)
     u->leaf_open = 1;
     if ((st = u->cb.part_begin(u->ctx, &u->info)) != HG_OK) {
         return _cb_fail(u, st, "begin", u->path);
+    }
+    if (u->fdec != DEC_NONE && (st = _sub_begin(u)) != HG_OK) {
+        return st;
     }
     u->state = ST_BODY;
     u->sink = SINK_LEAF;
@@ -626,13 +712,24 @@ _leaf_end(hg_unpack_t *u)
         return st;
     }
     if (u->sub_open) {
-        w = hg_uu_finish(&u->suu, u->sub_out);
+        switch (u->fdec) {
+        case DEC_B64:
+            w = hg_b64_finish(&u->b64, u->sub_out);
+            break;
+        case DEC_QP:
+            w = hg_qp_finish(&u->qp, u->sub_out);
+            break;
+        default:
+            w = hg_uu_finish(&u->suu, u->sub_out);
+            break;
+        }
         if ((st = _sub_data(u, w)) != HG_OK || (st = _sub_end(u)) != HG_OK) {
             return st;
         }
     }
     u->leaf_open = 0;
     u->scan = 0;
+    u->fdec = DEC_NONE;
     if ((st = u->cb.part_end(u->ctx, &u->info, &u->stats)) != HG_OK) {
         return _cb_fail(u, st, "end", u->path);
     }

@@ -717,7 +717,8 @@ test_formdata_several_files(void **state)
         assert_int_equal(parse(HG_UNPACK_FORMDATA,
                                "multipart/form-data; boundary=\"XyZ\"", NULL,
                                form, len, i == 0 ? 1 : 0, i, &err), HG_OK);
-        assert_int_equal(col.n, 3);
+        /* the three parts, and the decoded copy of the base64 one */
+        assert_int_equal(col.n, 4);
         assert_data("1", "hello");
         assert_string_equal(part("1")->field, "title");
         assert_false(part("1")->has_filename);
@@ -726,11 +727,166 @@ test_formdata_several_files(void **state)
         assert_string_equal(part("2")->filename, "a.bin");
         assert_string_equal(part("2")->field, "f1");
         assert_string_equal(part("2")->encoding, "binary");
-        /* form-data is never transfer-decoded (RFC 7578 4.7) */
+        /* a form part is reported as sent (RFC 7578 4.7)... */
         assert_data("3", "Zm9v");
         assert_string_equal(part("3")->filename, "\xc3\xbc.png");
         assert_string_equal(part("3")->encoding, "base64");
+        /* ...and decoded too, as some readers store it */
+        assert_data("3.d1", "foo");
+        assert_string_equal(part("3.d1")->filename, "\xc3\xbc.png");
+        assert_string_equal(part("3.d1")->field, "f2");
+        assert_string_equal(part("3.d1")->type, "image/png");
+        assert_int_equal(part("3.d1")->depth, part("3")->depth + 1);
     }
+}
+
+/*
+ * Form parts with a quoted-printable or base64 transfer encoding: the raw
+ * part "N" as now, plus its decoded bytes as "N.d1" (Go's mime/multipart
+ * decodes quoted-printable), at every chunking. Parts without one, or with
+ * 7bit/8bit/binary, give no extra part.
+ */
+static const char cte_form[] =
+    "--b\r\n"
+    "Content-Disposition: form-data; name=\"q\"; filename=\"q.bin\"\r\n"
+    "Content-Type: application/octet-stream\r\n"
+    "Content-Transfer-Encoding: Quoted-Printable\r\n"
+    "\r\n"
+    "=00=01ab=3D=\r\n"
+    "cd\r\n"
+    "e=FF\r\n"
+    "--b\r\n"
+    "Content-Disposition: form-data; name=\"s\"; filename=\"s.bin\"\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "AAEC\r\n"
+    "/w==\r\n"
+    "--b\r\n"
+    "Content-Disposition: form-data; name=\"plain\"\r\n"
+    "\r\n"
+    "=3D Zm9v\r\n"
+    "--b\r\n"
+    "Content-Disposition: form-data; name=\"seven\"\r\n"
+    "Content-Transfer-Encoding: 7bit\r\n"
+    "\r\n"
+    "=3D\r\n"
+    "--b\r\n"
+    "Content-Disposition: form-data; name=\"eight\"\r\n"
+    "Content-Transfer-Encoding: 8bit\r\n"
+    "\r\n"
+    "=3D\r\n"
+    "--b\r\n"
+    "Content-Disposition: form-data; name=\"bin\"\r\n"
+    "Content-Transfer-Encoding: binary\r\n"
+    "\r\n"
+    "Zm9v\r\n"
+    "--b\r\n"
+    "Content-Disposition: form-data; name=\"empty\"\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "\r\n"
+    "--b--\r\n";
+
+static void
+test_formdata_transfer_encoding_decoded_copy(void **state)
+{
+    hg_err_t    err;
+    size_t      len = sizeof(cte_form) - 1, i;
+    seen_t     *p;
+
+    (void) state;
+    for (i = 0; i < len; i++) {
+        assert_int_equal(parse(HG_UNPACK_FORMDATA,
+                               "multipart/form-data; boundary=b", NULL,
+                               cte_form, len, i == 0 ? 1 : 0, i, &err), HG_OK);
+        assert_int_equal(col.n, 10);
+        assert_data("1", "=00=01ab=3D=\r\ncd\r\ne=FF");
+        assert_string_equal(part("1")->encoding, "quoted-printable");
+        p = part("1.d1");
+        assert_int_equal(p->len, 11);
+        assert_memory_equal(p->data, "\x00\x01" "ab=cd\r\ne\xff", 11);
+        assert_int_equal(p->errors, 0);
+        assert_string_equal(p->filename, "q.bin");
+        assert_string_equal(p->field, "q");
+        assert_string_equal(p->encoding, "quoted-printable");
+        assert_data("2", "AAEC\r\n/w==");
+        p = part("2.d1");
+        assert_int_equal(p->len, 4);
+        assert_memory_equal(p->data, "\x00\x01\x02\xff", 4);
+        assert_string_equal(p->filename, "s.bin");
+        assert_data("3", "=3D Zm9v");
+        assert_data("4", "=3D");
+        assert_data("5", "=3D");
+        assert_data("6", "Zm9v");
+        assert_data("7", "");
+        assert_data("7.d1", "");
+        /* the copy is begun and ended inside its part: it follows it */
+        assert_string_equal(col.p[0].path, "1");
+        assert_string_equal(col.p[1].path, "1.d1");
+        assert_string_equal(col.p[2].path, "2");
+        assert_string_equal(col.p[3].path, "2.d1");
+        assert_string_equal(col.p[4].path, "3");
+        assert_string_equal(col.p[8].path, "7");
+        assert_string_equal(col.p[9].path, "7.d1");
+    }
+}
+
+/* Without embedded callbacks a form part is reported as sent, alone. */
+static void
+test_formdata_no_decoded_copy_without_embedded_cb(void **state)
+{
+    hg_unpack_t    *u;
+    hg_err_t        err;
+
+    (void) state;
+    reset();
+    u = hg_unpack_new(HG_UNPACK_FORMDATA, "multipart/form-data; boundary=b",
+                      NULL, &cb, &main_side, &err);
+    assert_non_null(u);
+    assert_int_equal(hg_unpack_feed(u, cte_form, sizeof(cte_form) - 1, &err),
+                     HG_OK);
+    assert_int_equal(hg_unpack_finish(u, &err), HG_OK);
+    assert_int_equal(hg_unpack_parts(u), 7);
+    hg_unpack_free(u);
+    assert_int_equal(col.n, 7);
+    assert_data("2", "AAEC\r\n/w==");
+}
+
+/* The decoded copy counts against max_parts and max_part_bytes. */
+static void
+test_formdata_decoded_copy_limits(void **state)
+{
+    hg_unpack_limits_t  l;
+    hg_err_t            err;
+    static const char   f[] =
+        "--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        "=41=42=43\r\n--b--\r\n";
+
+    (void) state;
+    hg_unpack_limits_default(&l);
+    l.max_parts = 1;
+    assert_int_equal(parse(HG_UNPACK_FORMDATA, "multipart/form-data; boundary=b",
+                           &l, f, strlen(f), 0, 0, &err), HG_ELIMIT);
+    assert_non_null(strstr(err.msg, "1.d1"));
+    l.max_parts = 2;
+    assert_int_equal(parse(HG_UNPACK_FORMDATA, "multipart/form-data; boundary=b",
+                           &l, f, strlen(f), 0, 0, &err), HG_OK);
+    assert_data("1.d1", "ABC");
+}
+
+/* Mail mode is unchanged: an encoded part is decoded once, no copy. */
+static void
+test_message_mode_has_no_decoded_copy(void **state)
+{
+    (void) state;
+    parse_ok("Content-Type: multipart/mixed; boundary=b\n\n"
+             "--b\nContent-Transfer-Encoding: quoted-printable\n\n=41=42\n"
+             "--b\nContent-Transfer-Encoding: base64\n\nQUI=\n"
+             "--b\nContent-Transfer-Encoding: binary\n\n=41\n--b--\n");
+    assert_int_equal(col.n, 3);
+    assert_data("1", "AB");
+    assert_data("2", "AB");
+    assert_data("3", "=41");
 }
 
 static void
@@ -1082,6 +1238,10 @@ main(void)
         cmocka_unit_test(test_base64_junk_counted_in_stats),
         cmocka_unit_test(test_base64_dash_lines_split_anywhere),
         cmocka_unit_test(test_formdata_several_files),
+        cmocka_unit_test(test_formdata_transfer_encoding_decoded_copy),
+        cmocka_unit_test(test_formdata_no_decoded_copy_without_embedded_cb),
+        cmocka_unit_test(test_formdata_decoded_copy_limits),
+        cmocka_unit_test(test_message_mode_has_no_decoded_copy),
         cmocka_unit_test(test_formdata_bad_boundary_refused),
         cmocka_unit_test(test_max_parts_limit),
         cmocka_unit_test(test_max_depth_limit),

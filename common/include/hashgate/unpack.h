@@ -8,7 +8,10 @@
  * Every multipart type nests; message/rfc822 and message/global recurse.
  * Part paths are as in IMAP BODYSTRUCTURE: "1", "2", "2.1" (common/unpack.c
  * spells out the rules). uuencoded blocks ("begin 644 name") inside text
- * bodies become parts of their own ("1.u1") through the embedded callbacks.
+ * bodies become parts of their own ("1.u1") through the embedded callbacks,
+ * and so does the decoded copy of a form-data part sent with a base64 or
+ * quoted-printable transfer encoding ("2.d1"; the part itself, "2", is
+ * reported as sent).
  * Main parts come one at a time: part_begin, part_data..., part_end. Every
  * limit reached gives HG_ELIMIT from feed/finish with a message naming the
  * limit, never a silent pass; any error sticks.
@@ -39,7 +42,7 @@ typedef struct {
 
 /* What the parser knows of a leaf part. Strings valid until part_end returns. */
 typedef struct {
-    const char     *path;           /* "1", "2.1", "1.u1" */
+    const char     *path;           /* "1", "2.1", "1.u1", "2.d1" */
     const char     *content_type;   /* lowercase "type/subtype" (default text/plain) */
     const char     *filename;       /* decoded (RFC 2231/2047) UTF-8, or NULL */
     const char     *field_name;     /* form-data field name, or NULL */
@@ -83,14 +86,19 @@ hg_unpack_t *hg_unpack_new(hg_unpack_mode_t mode, const char *content_type,
 void hg_unpack_free(hg_unpack_t *u);
 
 /*
- * Callbacks for uuencoded blocks found inside text/plain parts of mail
- * ("1.u1"). Such a block is a part of its own that is begun and ended
- * while its text part is still open (the text part is hashed whole, block
- * included), so its bytes come here, never to the main part_data: a caller
- * hashing parts uses a second context. Without this call, blocks inside
- * text are not looked for (parts with Content-Transfer-Encoding x-uuencode
- * are decoded either way). Call before the first feed. HG_EINVAL if a
- * callback is NULL, HG_ENOMEM.
+ * Callbacks for embedded parts: uuencoded blocks found inside text/plain
+ * parts of mail ("1.u1"), and in form-data mode the decoded copy of a part
+ * whose Content-Transfer-Encoding is base64 or quoted-printable ("2.d1":
+ * the part "2" is reported raw, as RFC 7578 readers see it, and its copy
+ * as readers that decode it anyway, such as Go's mime/multipart, store it;
+ * the copy has the part's type, file and field names and encoding). An
+ * embedded part is a part of its own that is begun and ended while its
+ * main part is still open (the main part is hashed whole, block included),
+ * so its bytes come here, never to the main part_data: a caller hashing
+ * parts uses a second context. Without this call, blocks inside text are
+ * not looked for and form parts are not decoded (mail parts with a
+ * Content-Transfer-Encoding are decoded either way). Call before the first
+ * feed. HG_EINVAL if a callback is NULL, HG_ENOMEM.
  */
 hg_status_t hg_unpack_set_embedded_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
                                       void *cb_ctx, hg_err_t *err);
