@@ -7,6 +7,10 @@
  * save filter: every buffer is hashed (and, for a multipart type, fed to
  * libhashgate's form parser so each part is hashed on its own) before it is
  * passed on, so nothing is read twice and nothing of the body is kept here.
+ * A form part sent with a base64 or quoted-printable transfer encoding is
+ * hashed as sent and, decoded, as the embedded part "N.d1" the parser reports
+ * while "N" is still open (hence a second scan context, part_emb): some
+ * applications (Go's mime/multipart) decode it and store the decoded file.
  * The verdict is reached at the buffer carrying last_buf, before that buffer
  * is passed on; a match makes the filter return the configured status, which
  * nginx turns into the response (ngx_http_read_client_request_body() and the
@@ -147,6 +151,7 @@ typedef struct {
     ngx_http_hashgate_loc_conf_t *conf;
     hg_scan_t                 *body;
     hg_scan_t                 *part;
+    hg_scan_t                 *part_emb;    /* a form part's decoded copy */
     hg_unpack_t               *unpack;
     /*
      * While pending is not zero the hashing thread owns status, part_status,
@@ -198,6 +203,12 @@ static void ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
 static void ngx_http_hashgate_cleanup(void *data);
 static char *ngx_http_hashgate_cstr(ngx_pool_t *pool, ngx_str_t *s);
 
+static hg_status_t ngx_http_hashgate_emb_begin(void *data,
+    const hg_part_info_t *info);
+static hg_status_t ngx_http_hashgate_emb_data(void *data,
+    const unsigned char *buf, size_t len);
+static hg_status_t ngx_http_hashgate_emb_end(void *data,
+    const hg_part_info_t *info, const hg_part_stats_t *stats);
 static hg_status_t ngx_http_hashgate_part_begin(void *data,
     const hg_part_info_t *info);
 static hg_status_t ngx_http_hashgate_part_data(void *data,
@@ -537,7 +548,7 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     u_char                         *ct;
     ngx_str_t                      *type;
     ngx_pool_cleanup_t             *cln;
-    hg_unpack_cb_t                  cb;
+    hg_unpack_cb_t                  cb, ecb;
     hg_unpack_limits_t              limits;
     ngx_http_hashgate_ctx_t        *ctx;
     ngx_http_hashgate_main_conf_t  *hmcf;
@@ -639,9 +650,14 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
         cb.part_data = ngx_http_hashgate_part_data;
         cb.part_end = ngx_http_hashgate_part_end;
 
+        ecb.part_begin = ngx_http_hashgate_emb_begin;
+        ecb.part_data = ngx_http_hashgate_emb_data;
+        ecb.part_end = ngx_http_hashgate_emb_end;
+
         /* a failure here is logged once, by ngx_http_hashgate_decide() */
         ctx->part = ngx_http_hashgate_scan_get(hmcf);
-        if (ctx->part == NULL) {
+        ctx->part_emb = ngx_http_hashgate_scan_get(hmcf);
+        if (ctx->part == NULL || ctx->part_emb == NULL) {
             ctx->part_status = hg_err_set(&ctx->part_err, HG_ENOMEM,
                                           "cannot create a scan context");
             return ctx;
@@ -652,6 +668,10 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
                                     &cb, ctx, &ctx->part_err);
         if (ctx->unpack == NULL) {
             ctx->part_status = HG_EFORMAT;
+
+        } else {
+            ctx->part_status = hg_unpack_set_embedded_cb(ctx->unpack, &ecb,
+                                                         ctx, &ctx->part_err);
         }
     }
 
@@ -929,6 +949,58 @@ ngx_http_hashgate_part_end(void *data, const hg_part_info_t *info,
                                   info->field_name && info->field_name[0]
                                   ? info->field_name : info->path,
                                   info->filename, info->content_type);
+    }
+
+    hg_verdict_merge(&ctx->verdict, &v);
+
+    return st;
+}
+
+
+/*
+ * The decoded copy of a form part with a transfer encoding ("2.d1"), begun
+ * and ended while its part is open: hashed in its own context, part_emb,
+ * and judged as a part is. Its record names it by path, since its field
+ * name is also the raw part's.
+ */
+static hg_status_t
+ngx_http_hashgate_emb_begin(void *data, const hg_part_info_t *info)
+{
+    ngx_http_hashgate_ctx_t  *ctx = data;
+
+    (void) info;
+
+    return hg_scan_begin(ctx->part_emb);
+}
+
+
+static hg_status_t
+ngx_http_hashgate_emb_data(void *data, const unsigned char *buf, size_t len)
+{
+    ngx_http_hashgate_ctx_t  *ctx = data;
+
+    return hg_scan_update(ctx->part_emb, buf, len);
+}
+
+
+static hg_status_t
+ngx_http_hashgate_emb_end(void *data, const hg_part_info_t *info,
+    const hg_part_stats_t *stats)
+{
+    ngx_http_hashgate_ctx_t  *ctx = data;
+
+    hg_status_t       st;
+    hg_verdict_t      v;
+    hg_scan_result_t  res;
+
+    (void) stats;
+
+    st = hg_scan_end(ctx->part_emb, &res);
+    v = hg_decide(ctx->conf->policy, st == HG_OK ? &res : NULL, st);
+
+    if (v.matched) {
+        ngx_http_hashgate_add_hit(ctx, &res, &v, info->path, info->filename,
+                                  info->content_type);
     }
 
     hg_verdict_merge(&ctx->verdict, &v);
@@ -1370,6 +1442,10 @@ ngx_http_hashgate_cleanup(void *data)
 
     if (ctx->part) {
         ngx_http_hashgate_scan_put(hmcf, ctx->part);
+    }
+
+    if (ctx->part_emb) {
+        ngx_http_hashgate_scan_put(hmcf, ctx->part_emb);
     }
 }
 

@@ -13,13 +13,18 @@ multipart/mixed or application/x-multipart, a request pipelined after a
 rejected chunked upload left waiting, a listed part with an empty field name
 logged as the body, a failed hold logged as "body not scanned", an HTTP/1.0
 upload without Host passing NULL to memcpy (caught by the make asan run),
-and the hold copy of an unjudged upload left behind by a fast shutdown. The
+the hold copy of an unjudged upload left behind by a fast shutdown, and a
+listed file sent in a form part with Content-Transfer-Encoding
+quoted-printable or base64 (only the bytes as sent were hashed; Go's
+mime/multipart decodes quoted-printable and stores the file). The
 rest verify behaviour that was found right: pipelining and Expect after a
 reject, clients that stall or send a body in one-byte chunks, monitor mode,
 mirror subrequests, a reload in the middle of a body. Every payload is
 seeded random bytes.
 """
 
+import base64
+import binascii
 import hashlib
 import json
 import os
@@ -117,6 +122,8 @@ SMALL = N.payload(1602, 3000)             # arrives with the headers
 HELD = N.payload(1603, 40 * 1024)
 PART = N.payload(1604, 9000)
 CLEAN = N.payload(1605, 30 * 1024)
+QP_LISTED = N.payload(1606, 100 * 1024)   # ~300 KB encoded: the thread hashes
+B64_LISTED = N.payload(1607, 2000)
 
 
 def sha(b):
@@ -193,7 +200,8 @@ def chunked(data, size):
 def run(t, ng):
     tmp = ng.tmp
     N.make_db(os.path.join(tmp, "db.hgdb"),
-              {"cam": [LISTED, SMALL, PART], "holdme": [HELD]})
+              {"cam": [LISTED, SMALL, PART, QP_LISTED, B64_LISTED],
+               "holdme": [HELD]})
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
                     "-subj", "/CN=localhost", "-keyout",
@@ -356,6 +364,54 @@ def run(t, ng):
             "a listed part with an empty field name is logged and recorded "
             "as a form part (named by its position), not as the body",
             "status %s, log %s, record %s" % (st, line, ev))
+
+    # A listed file in a form part with a transfer encoding: the module
+    # hashed the part as sent (RFC 7578 4.7: no decoding), but Go's
+    # mime/multipart decodes quoted-printable there (and other readers
+    # base64), so the application stored the listed file. Before the fix:
+    # 200, the upstream got it. Now the decoded copy is hashed as "2.d1".
+    for what, path, cte, data, enc, want in (
+            ("a listed file quoted-printable", "/buf/qp-listed",
+             "quoted-printable", QP_LISTED,
+             binascii.b2a_qp(QP_LISTED, istext=False), [403]),
+            ("a listed file base64", "/buf/b64-listed", "base64", B64_LISTED,
+             base64.encodebytes(B64_LISTED), [403]),
+            ("a clean file quoted-printable", "/buf/qp-clean",
+             "quoted-printable", CLEAN,
+             binascii.b2a_qp(CLEAN, istext=False), [200])):
+        assert binascii.a2b_qp(enc) == data or cte == "base64"
+        b = "hgcte0123456789"
+        body = (b"--%s\r\nContent-Disposition: form-data; name=\"title\"\r\n"
+                b"\r\nholiday\r\n--%s\r\nContent-Disposition: form-data; "
+                b"name=\"up\"; filename=\"f.bin\"\r\nContent-Type: "
+                b"application/octet-stream\r\nContent-Transfer-Encoding: %s"
+                b"\r\n\r\n%s\r\n--%s--\r\n"
+                % (b.encode(), b.encode(), cte.encode(), enc, b.encode()))
+        nev = len(evidence(ng))
+        ng.recorder.clear()
+        st, _ = raw(port, head("POST", path, len(body),
+                               b"Content-Type: multipart/form-data; "
+                               b"boundary=" + b.encode() + b"\r\n") + body)
+        es = entries(ng, path)
+        ev = evidence(ng)[nev:]
+        if want == [403]:
+            line = [l for l in ng.error_log().splitlines()
+                    if "match list=" in l and path in l]
+            t.check(st == [403] and not es and len(ev) == 1
+                    and ev[0].get("part") == "2.d1"
+                    and ev[0].get("filename") == "f.bin"
+                    and ev[0].get("sha256") == sha(data)
+                    and len(line) == 1 and "object=form-part" in line[0],
+                    "%s in a form part (Content-Transfer-Encoding %s) gets "
+                    "403, the upstream gets nothing, and the evidence record "
+                    "names the decoded part \"2.d1\"" % (what, cte),
+                    "status %s, upstream %s, record %s" % (st, es, ev))
+        else:
+            t.check(st == [200] and len(es) == 1 and es[0]["complete"]
+                    and es[0]["sha256"] == sha(body) and not ev,
+                    "%s in a form part gets 200 and reaches the upstream "
+                    "whole, with no record" % what,
+                    "status %s, upstream %s, record %s" % (st, es, ev))
 
     # A hold that cannot be written: the error log said "body not scanned"
     # although the body was scanned and matched.
