@@ -6,7 +6,9 @@ $HG_BIN/tools/unpack_dump on each with several random chunkings, and checks
 that every leaf part's IMAP path, file name and SHA-256 match what Python's
 own parser and decoders (msg.walk(), get_payload(decode=True)) give. Parts
 Python does not know about (uuencoded blocks inside text, form-data files)
-are checked against the bytes the test put in. All content is random bytes
+are checked against the bytes the test put in; a form part sent with a
+transfer encoding is checked raw ("N") and, decoded ("N.d1"), against what
+Python decodes when it reads the same body as a message. All content is random bytes
 from a seeded generator. Prints one "ok - ..." / "not ok - ..." per shape.
 """
 import base64
@@ -387,6 +389,48 @@ def form_data():
     return b, body, want
 
 
+def form_data_encoded():
+    """A form whose file parts carry Content-Transfer-Encoding
+    quoted-printable or base64. In form-data mode each such part is hashed as
+    sent ("N") and decoded ("N.d1"); the decoded digests expected are
+    Python's, reading the body as a message (get_payload(decode=True))."""
+    b = "----hgcte" + "".join(rnd.choice("abcdefXYZ0123") for _ in range(16))
+    encs = [("q1", "q.bin", "quoted-printable", rbytes(70000)),
+            ("b1", "b.bin", "base64", rbytes(50000)),
+            ("q2", "t.txt", "quoted-printable", b"caf\xc3\xa9 = 1\n" * 300),
+            ("p1", "p.bin", None, rbytes(3000)),
+            ("s1", "s.bin", "8bit", rbytes(2000))]
+    body = b""
+    raw_parts = {}
+    for i, (field, fn, cte, data) in enumerate(encs, 1):
+        if cte == "quoted-printable":
+            enc = quopri_encode(data)
+        elif cte == "base64":
+            enc = base64.encodebytes(data)
+        else:
+            enc = data
+        body += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"; "
+                 "filename=\"%s\"\r\nContent-Type: application/octet-stream"
+                 "\r\n" % (b, field, fn)).encode()
+        if cte:
+            body += ("Content-Transfer-Encoding: %s\r\n" % cte).encode()
+        body += b"\r\n" + enc + b"\r\n"
+        raw_parts[str(i)] = (fn, sha(enc), cte)
+    body += ("--%s--\r\n" % b).encode()
+    py = expected_from_python(("Content-Type: multipart/form-data; "
+                               "boundary=%s\r\n\r\n" % b).encode() + body)
+    want = {}
+    for path, (fn, digest, cte) in raw_parts.items():
+        want[path] = (fn, digest)
+        if cte in ("quoted-printable", "base64"):
+            want[path + ".d1"] = py[path]
+    return b, body, want
+
+
+def quopri_encode(data):
+    return binascii.b2a_qp(data, istext=True)
+
+
 def main():
     global TMP, failures
     if not os.access(BIN, os.X_OK):
@@ -406,6 +450,12 @@ def main():
         # the same body read by Python as a message gives the same digests
         raw = ("Content-Type: multipart/form-data; boundary=%s\r\n\r\n" % b).encode() + body
         check("multipart/form-data agrees with Python's parser", raw)
+
+        b, body, want = form_data_encoded()
+        check("form-data parts with a transfer encoding: hashed as sent and "
+              "decoded (N.d1) as Python decodes them", body, want,
+              extra=("--formdata", "multipart/form-data; boundary=%s" % b),
+              python=False)
 
         rc, parts, err = run_dump(body, 1, ("--formdata", "multipart/form-data; boundary=" + "b" * 71))
         if rc == 2 and "boundary longer than 70" in err:
