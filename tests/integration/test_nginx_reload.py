@@ -8,10 +8,20 @@ second) and swaps to it; a garbage or deleted file is logged and the last
 good database stays in use; a reload with a bad database is refused and the
 running workers keep serving. A file truncated in place under a worker
 costs requests the fail verdict, never the worker.
+
+Each worker checks the file only when it serves a request, and which worker
+the kernel hands a new connection is not ours to choose: one worker may take
+every connection of a sequential client, and the other then still maps the
+file before the swap. So after each change the checks ask until every
+worker has answered (the X-Hashgate-Test-Worker header names it) and judge
+every answer. A worker held stopped through a swap shows the other case on
+purpose: truncating a file it never took is, for it, a bad new file, and it
+keeps serving its own last good database.
 """
 
 import http.client
 import os
+import signal
 import sys
 import threading
 import time
@@ -25,6 +35,7 @@ HTTP = r"""
     server {
         listen 127.0.0.1:{port};
         hashgate on;
+        add_header X-Hashgate-Test-Worker $pid always;
         location / { proxy_pass http://recorder; }
     }
 """
@@ -50,9 +61,67 @@ def install_garbage(ng):
     os.rename(tmpdb, os.path.join(ng.tmp, "db.hgdb"))
 
 
-def statuses(ng, data, n=6):
-    return [N.http_request(ng.port, "POST", "/probe", data)[0]
-            for _ in range(n)]
+def ask(ng, data):
+    """One upload on a fresh connection: (status, pid of the worker that
+    answered); (error name, None) if the connection was dropped."""
+    conn = http.client.HTTPConnection("127.0.0.1", ng.port, timeout=10)
+    try:
+        conn.request("POST", "/probe", body=data)
+        r = conn.getresponse()
+        r.read()
+        pid = r.getheader("X-Hashgate-Test-Worker") or ""
+        return r.status, int(pid) if pid.isdigit() else None
+    except (OSError, http.client.HTTPException) as e:
+        return type(e).__name__, None
+    finally:
+        conn.close()
+
+
+# every worker answers within this (a burst of four usually suffices)
+REACH_SECONDS = 10
+
+
+def by_worker(ng, data, n=6):
+    """n uploads one after another, then bursts of four at once until every
+    worker has answered at least one: {pid: [status, ...]}. A worker that
+    answered nothing within REACH_SECONDS is missing from it."""
+    got = {}
+    lock = threading.Lock()
+
+    def one():
+        st, pid = ask(ng, data)
+        with lock:
+            got.setdefault(pid, []).append(st)
+
+    for _ in range(n):
+        one()
+    end = time.time() + REACH_SECONDS
+    while not set(ng.worker_pids()) <= set(got) and time.time() < end:
+        burst = [threading.Thread(target=one) for _ in range(4)]
+        for th in burst:
+            th.start()
+        for th in burst:
+            th.join()
+    return got
+
+
+def on_every_worker(ng, data, want, n=6):
+    """(every worker answered and every answer was want, what was seen)."""
+    got = by_worker(ng, data, n)
+    workers = ng.worker_pids()
+    ok = bool(workers) and set(workers) <= set(got) \
+        and all(st == want for sts in got.values() for st in sts)
+    return ok, "workers %s, answers by worker %s" % (workers, got)
+
+
+def wait_stopped(pid):
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        with open("/proc/%d/stat" % pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                return
+        time.sleep(0.02)
+    raise RuntimeError("worker %d did not stop" % pid)
 
 
 def post(conn, data):
@@ -97,9 +166,70 @@ def truncated_under_a_request(t, ng):
             "no worker died (no SIGBUS)", ng.error_log()[-600:])
     install(ng, {"cam": [A, C]})
     time.sleep(1.3)
-    st = statuses(ng, CLEAN, 6) + statuses(ng, C, 6)
-    t.check(st == [200] * 6 + [403] * 6,
-            "and a good database installed by rename is taken again", str(st))
+    ok1, got1 = on_every_worker(ng, CLEAN, 200)
+    ok2, got2 = on_every_worker(ng, C, 403)
+    t.check(ok1 and ok2, "and a good database installed by rename is taken "
+            "again by every worker", "%s; %s" % (got1, got2))
+
+
+def truncated_under_an_idle_worker(t, ng):
+    """A worker that served nothing since a swap still maps the file before
+    it, intact (the rename only unlinked it). The new file truncated in
+    place is then, for that worker, a bad new file: refused and logged, and
+    it keeps serving its own last good database, as a deleted or garbage
+    file leaves it. A worker that had mapped the truncated file can trust
+    nothing in it and gives the fail verdict. Stopping one worker through
+    the swap makes it the idle one: the kernel wakes only the other for new
+    connections."""
+    dbpath = os.path.join(ng.tmp, "db.hgdb")
+    install(ng, {"cam": [A, B]})
+    time.sleep(1.3)
+    ok, got = on_every_worker(ng, B, 403)
+    workers = ng.worker_pids()
+    if not t.check(ok and len(workers) == 2,
+                   "before the swap both workers reject the digest of the "
+                   "database in use", got):
+        return
+    held, other = workers
+    os.kill(held, signal.SIGSTOP)
+    try:
+        wait_stopped(held)
+        install(ng, {"cam": [A, C]})
+        time.sleep(1.3)
+        took = [ask(ng, C) for _ in range(4)]
+        with open(dbpath, "r+b") as f:
+            f.truncate(64)
+    finally:
+        os.kill(held, signal.SIGCONT)
+    t.check(took == [(403, other)] * 4,
+            "with one worker stopped, the other takes the new database",
+            "%s (held %d)" % (took, held))
+    time.sleep(1.3)
+    listed_before = by_worker(ng, B)
+    clean = by_worker(ng, CLEAN)
+    want = {other: (503, 503), held: (403, 200)}
+    t.check(all(set(listed_before.get(pid, [])) == {w[0]}
+                and set(clean.get(pid, [])) == {w[1]}
+                for pid, w in want.items())
+            and set(listed_before) | set(clean) == {held, other},
+            "the database truncated in place after only one worker took it: "
+            "that worker gives every upload the fail verdict (503); the "
+            "worker still on the previous intact file keeps serving it "
+            "(its listed digest rejected, a clean upload passed)",
+            "took %d, held %d; previous digest %s, clean %s"
+            % (other, held, listed_before, clean))
+    mine = [l for l in ng.error_log().splitlines()
+            if " %d#%d: " % (held, held) in l]
+    t.check(any("new database refused, still using the one loaded" in l
+                for l in mine),
+            "the idle worker logs the truncated file as a refused new "
+            "database", "\n".join(mine[-5:]))
+    install(ng, {"cam": [A, C]})
+    time.sleep(1.3)
+    ok1, got1 = on_every_worker(ng, CLEAN, 200)
+    ok2, got2 = on_every_worker(ng, C, 403)
+    t.check(ok1 and ok2, "and a good database installed by rename is taken "
+            "by both", "%s; %s" % (got1, got2))
 
 
 def main():
@@ -153,67 +283,74 @@ def run(t, ng):
             "bad %s, counts %s" % (bad[:10], counts))
     t.check(set(ng.worker_pids()).isdisjoint(old),
             "reload replaced the workers", "%s %s" % (old, ng.worker_pids()))
-    t.check(statuses(ng, B) == [403] * 6,
-            "after the reload the new database's digest is rejected")
+    ok, got = on_every_worker(ng, B, 403)
+    t.check(ok, "after the reload every worker rejects the new database's "
+            "digest", got)
 
-    # swap without a reload: each worker notices within about a second
+    # swap without a reload: each worker notices on its first request a
+    # second or more after its last check
     workers = ng.worker_pids()
     install(ng, {"cam": [A, C]})
     time.sleep(1.3)
-    st = statuses(ng, C, 8)
-    t.check(st == [403] * 8 and statuses(ng, B) == [200] * 6,
-            "a new database file is picked up without a reload", str(st))
+    ok1, got1 = on_every_worker(ng, C, 403, n=8)
+    ok2, got2 = on_every_worker(ng, B, 200)
+    t.check(ok1 and ok2, "a new database file is picked up without a "
+            "reload, by every worker", "%s; %s" % (got1, got2))
     t.check(ng.error_log().count("reloaded") >= 1,
             "the swap is logged", ng.error_log()[-500:])
 
-    # rewritten in place (not renamed): our mapping shows the new bytes, so
-    # the fail mode applies until a good file is installed by rename
+    # rewritten in place (not renamed): every worker now maps this file
+    # (each answered above), its mapping shows the new bytes, so the fail
+    # mode applies until a good file is installed by rename
     with open(os.path.join(ng.tmp, "db.hgdb"), "r+b") as f:
         f.truncate(64)
     time.sleep(1.3)
-    st = statuses(ng, CLEAN, 6) + statuses(ng, C, 6)
-    t.check(st == [503] * 12,
-            "a database truncated in place: uploads get the fail verdict "
-            "(503), never pass unscanned", str(st))
+    ok1, got1 = on_every_worker(ng, CLEAN, 503)
+    ok2, got2 = on_every_worker(ng, C, 503)
+    t.check(ok1 and ok2, "a database truncated in place: every worker gives "
+            "uploads the fail verdict (503), none passes unscanned",
+            "%s; %s" % (got1, got2))
     t.check("modified in place" in ng.error_log(),
             "the in-place change is logged", ng.error_log()[-500:])
     install(ng, {"cam": [A, C]})
     time.sleep(1.3)
-    st = statuses(ng, CLEAN, 6) + statuses(ng, C, 6)
-    t.check(st == [200] * 6 + [403] * 6,
-            "a good database installed by rename ends the fail mode", str(st))
+    ok1, got1 = on_every_worker(ng, CLEAN, 200)
+    ok2, got2 = on_every_worker(ng, C, 403)
+    t.check(ok1 and ok2, "a good database installed by rename ends the fail "
+            "mode on every worker", "%s; %s" % (got1, got2))
 
+    truncated_under_an_idle_worker(t, ng)
     truncated_under_a_request(t, ng)
 
     # garbage in its place: logged, the last good one stays
     install_garbage(ng)
     time.sleep(1.3)
-    st = statuses(ng, C, 8)
-    t.check(st == [403] * 8 and statuses(ng, CLEAN) == [200] * 6,
-            "a garbage database is refused and the last good one stays",
-            str(st))
+    ok1, got1 = on_every_worker(ng, C, 403, n=8)
+    ok2, got2 = on_every_worker(ng, CLEAN, 200)
+    t.check(ok1 and ok2, "a garbage database is refused and every worker "
+            "keeps the last good one", "%s; %s" % (got1, got2))
     t.check("new database refused" in ng.error_log(),
             "the refused database is logged", ng.error_log()[-500:])
 
     # a database of 0 entries is a good database: nothing is listed
     install(ng, {"empty": []})
     time.sleep(1.3)
-    st = statuses(ng, C, 6) + statuses(ng, CLEAN, 6)
-    t.check(st == [200] * 12, "a database of 0 entries is taken and every "
-            "upload passes", str(st))
+    ok1, got1 = on_every_worker(ng, C, 200)
+    ok2, got2 = on_every_worker(ng, CLEAN, 200)
+    t.check(ok1 and ok2, "a database of 0 entries is taken and every upload "
+            "passes, on every worker", "%s; %s" % (got1, got2))
     install(ng, {"cam": [A, C]})
     time.sleep(1.3)
-    st = statuses(ng, C, 8)
-    t.check(st == [403] * 8, "and a listed database after it applies again",
-            str(st))
+    ok, got = on_every_worker(ng, C, 403, n=8)
+    t.check(ok, "and a listed database after it applies again", got)
 
     # deleted (each worker notices on its next request)
     os.unlink(os.path.join(ng.tmp, "db.hgdb"))
     time.sleep(1.3)
-    st = statuses(ng, C, 8)
-    t.check(st == [403] * 8 and statuses(ng, CLEAN) == [200] * 6,
-            "a deleted database: nginx keeps serving with the last good one",
-            str(st))
+    ok1, got1 = on_every_worker(ng, C, 403, n=8)
+    ok2, got2 = on_every_worker(ng, CLEAN, 200)
+    t.check(ok1 and ok2, "a deleted database: every worker keeps serving "
+            "with the last good one", "%s; %s" % (got1, got2))
     t.check("unavailable" in ng.error_log(), "the missing database is logged",
             ng.error_log()[-500:])
 
@@ -221,10 +358,10 @@ def run(t, ng):
     install_garbage(ng)
     ng.reload(wait_new=False)
     time.sleep(1.5)
-    st = statuses(ng, C, 8)
-    t.check(ng.worker_pids() == workers and st == [403] * 8,
+    ok, got = on_every_worker(ng, C, 403, n=8)
+    t.check(ng.worker_pids() == workers and ok,
             "a reload with a bad database is refused; the running workers "
-            "keep serving", "%s %s %s" % (workers, ng.worker_pids(), st))
+            "keep serving", "%s %s %s" % (workers, ng.worker_pids(), got))
 
     t.check(not ng.crashes(), "no worker crashed", ng.crashes())
 

@@ -95,7 +95,7 @@ def make_db(path, lists, workdir=None, algs=("sha256",)):
                 for alg in algs:
                     f.write(hashlib.new(alg, data).hexdigest() + "\n")
         args.append("%s=%s" % (name, txt))
-    r = subprocess.run(args, capture_output=True, text=True)
+    r = subprocess.run(args, capture_output=True, text=True, errors="replace")
     if r.returncode != 0:
         raise RuntimeError("hashgate compile failed: %s" % r.stderr)
     os.chmod(path, 0o644)
@@ -112,7 +112,7 @@ def make_db_from_hex(path, lists, workdir=None):
             for d in digests:
                 f.write(d + "\n")
         args.append("%s=%s" % (name, txt))
-    r = subprocess.run(args, capture_output=True, text=True)
+    r = subprocess.run(args, capture_output=True, text=True, errors="replace")
     if r.returncode != 0:
         raise RuntimeError("hashgate compile failed: %s" % r.stderr)
     os.chmod(path, 0o644)
@@ -158,7 +158,7 @@ class Recorder:
     def entries(self, settle=0.3):
         time.sleep(settle)
         out = []
-        with open(self.log) as f:
+        with open(self.log, encoding="utf-8", errors="replace") as f:
             for line in f:
                 if line.strip():
                     out.append(json.loads(line))
@@ -356,9 +356,11 @@ class Nginx:
         if os.environ.get("HG_NGINX_PRELOAD"):
             env["LD_PRELOAD"] = os.environ["HG_NGINX_PRELOAD"]
             env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+        # nginx -t quotes config text, which tests may fill with any bytes
         return subprocess.run([NGINX, "-p", self.prefix + "/", "-c",
                                conf or self.conf] + list(args),
-                              capture_output=True, text=True, env=env)
+                              capture_output=True, text=True,
+                              errors="replace", env=env)
 
     def test_conf(self, http):
         """nginx -t on a config with this http part: (rc, output, path)."""
@@ -454,8 +456,12 @@ class Nginx:
         self.master = None
 
     def error_log(self):
+        """The error log's text. It quotes request lines and headers as
+        clients sent them, bytes that need not be UTF-8: those read as
+        U+FFFD, never as an exception."""
         try:
-            with open(os.path.join(self.prefix, "error.log")) as f:
+            with open(os.path.join(self.prefix, "error.log"),
+                      encoding="utf-8", errors="replace") as f:
                 return f.read()
         except OSError:
             return ""
@@ -473,7 +479,9 @@ class Nginx:
         deadline = time.time() + timeout
         while True:
             try:
-                with open(os.path.join(self.prefix, "access.log")) as f:
+                # the URI is logged as sent: read non-UTF-8 bytes as U+FFFD
+                with open(os.path.join(self.prefix, "access.log"),
+                          encoding="utf-8", errors="replace") as f:
                     lines = f.read().splitlines()
             except OSError:
                 lines = []
