@@ -94,6 +94,10 @@
  *     quoted-printable is also decoded, and the decoded bytes reported as
  *     an extra part "P.d1" through the embedded callbacks, begun and ended
  *     while "P" is open (without embedded callbacks there is no "P.d1").
+ *     Quoted-printable is decoded there as RFC 2045 6.7 (3) says and Go's
+ *     reader does: blanks and CRs at the end of a line are deleted (mail
+ *     mode keeps them, as Python does), so padding lines with blanks does
+ *     not make Go store a file whose copy here hashes differently;
  *     A message/rfc822 part there is an uploaded file, not recursed into;
  *     nested multipart/mixed (RFC 2388 multiple files) is followed;
  *   - uuencoded blocks are looked for in text/plain leaves of mail only, and
@@ -124,6 +128,13 @@
 #define UNPACK_BOUNDARY_WS  64
 /* A candidate boundary line: "--" boundary "--" blanks CRLF. */
 #define UNPACK_CAND_MAX     (2 + HG_MIME_BOUNDARY_HARD + 2 + UNPACK_BOUNDARY_WS + 2)
+/*
+ * Blanks (and CRs) held at the end of a line of a quoted-printable form
+ * part, to delete them if the line ends there. Go's quoted-printable
+ * reader fails on a line longer than its 4096-byte buffer, so a longer run
+ * is passed on rather than held.
+ */
+#define UNPACK_QP_WS_MAX    4096
 /*
  * One path component: "." and a 32-bit number, or ".u" or ".d" and one
  * (".u4294967295" is 12 characters).
@@ -212,6 +223,8 @@ struct hg_unpack_s {
      */
     int                 scan;
     int                 fdec;
+    unsigned char       qp_ws[UNPACK_QP_WS_MAX]; /* fdec QP: held blanks */
+    size_t              qp_ws_len;
     hg_uu_t             suu;
     int                 sub_open;
     unsigned            nsub;
@@ -589,11 +602,11 @@ _scan_text(hg_unpack_t *u, const unsigned char *p, size_t n)
 }
 
 /*
- * Raw bytes of a form part with a base64 or quoted-printable transfer
- * encoding, decoded into its "P.d1" copy in slices the decode buffer holds.
+ * Bytes of a form part's transfer encoding decoded into its "P.d1" copy,
+ * in slices the decode buffer holds.
  */
 static hg_status_t
-_form_decode(hg_unpack_t *u, const unsigned char *p, size_t n)
+_form_feed(hg_unpack_t *u, const unsigned char *p, size_t n)
 {
     size_t      k, w;
     hg_status_t st;
@@ -610,6 +623,69 @@ _form_decode(hg_unpack_t *u, const unsigned char *p, size_t n)
         }
         p += k;
         n -= k;
+    }
+    return HG_OK;
+}
+
+static hg_status_t
+_qp_ws_flush(hg_unpack_t *u)
+{
+    size_t  n = u->qp_ws_len;
+
+    u->qp_ws_len = 0;
+    return n > 0 ? _form_feed(u, u->qp_ws, n) : HG_OK;
+}
+
+/*
+ * Raw bytes of a form part with a base64 or quoted-printable transfer
+ * encoding, for its decoded copy. Quoted-printable loses the blanks, tabs
+ * and CRs that end a line (RFC 2045 6.7 (3), as Go's reader does); the
+ * line end is then CRLF if a CR came just before the LF, else LF, so that
+ * "=" before it is still a soft line break.
+ */
+static hg_status_t
+_form_decode(hg_unpack_t *u, const unsigned char *p, size_t n)
+{
+    size_t          i = 0, start;
+    unsigned char   c;
+    int             crlf;
+    hg_status_t     st;
+
+    if (u->fdec == DEC_B64) {
+        return _form_feed(u, p, n);
+    }
+    while (i < n) {
+        start = i;
+        while (i < n && p[i] != ' ' && p[i] != '\t' && p[i] != '\r'
+               && p[i] != '\n')
+        {
+            i++;
+        }
+        if (i > start) {
+            if ((st = _qp_ws_flush(u)) != HG_OK
+                || (st = _form_feed(u, p + start, i - start)) != HG_OK)
+            {
+                return st;
+            }
+        }
+        if (i == n) {
+            break;
+        }
+        c = p[i++];
+        if (c == '\n') {
+            crlf = u->qp_ws_len > 0 && u->qp_ws[u->qp_ws_len - 1] == '\r';
+            u->qp_ws_len = 0;
+            st = _form_feed(u, (const unsigned char *) (crlf ? "\r\n" : "\n"),
+                            crlf ? 2 : 1);
+            if (st != HG_OK) {
+                return st;
+            }
+            continue;
+        }
+        if (u->qp_ws_len == UNPACK_QP_WS_MAX && (st = _qp_ws_flush(u)) != HG_OK) {
+            return st;
+        }
+        u->qp_ws[u->qp_ws_len++] = c;
     }
     return HG_OK;
 }
@@ -663,6 +739,7 @@ _leaf_begin(hg_unpack_t *u)
         } else if (strcmp(e, "quoted-printable") == 0) {
             u->fdec = DEC_QP;
             hg_qp_init(&u->qp);
+            u->qp_ws_len = 0;
         }
     }
     u->nsub = 0;
@@ -717,6 +794,8 @@ _leaf_end(hg_unpack_t *u)
             w = hg_b64_finish(&u->b64, u->sub_out);
             break;
         case DEC_QP:
+            /* the last line's trailing blanks go too (Go's reader agrees) */
+            u->qp_ws_len = 0;
             w = hg_qp_finish(&u->qp, u->sub_out);
             break;
         default:

@@ -831,6 +831,44 @@ test_formdata_transfer_encoding_decoded_copy(void **state)
     }
 }
 
+/*
+ * The decoded copy of a quoted-printable form part loses the blanks, tabs
+ * and CRs ending a line, as RFC 2045 6.7 (3) asks and Go's reader does
+ * (padding lines must not make a copy that hashes differently from the
+ * file Go stores); the line end stays CRLF or LF; "=" then blanks is a soft
+ * break. The raw part keeps every byte.
+ */
+static void
+test_formdata_qp_copy_drops_trailing_blanks(void **state)
+{
+    static const char f[] =
+        "--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        "ab  \r\ncd\t\r\r\nef=\r\ng\rh =  \r\nij\nk= l \t\r\n--b--\r\n";
+    hg_err_t    err;
+    size_t      i;
+    char        big[6000];
+    size_t      blen;
+
+    (void) state;
+    for (i = 0; i < strlen(f); i++) {
+        assert_int_equal(parse(HG_UNPACK_FORMDATA, "multipart/form-data; "
+                               "boundary=b", NULL, f, strlen(f),
+                               i == 0 ? 1 : 0, i, &err), HG_OK);
+        assert_int_equal(col.n, 2);
+        assert_data("1", "ab  \r\ncd\t\r\r\nef=\r\ng\rh =  \r\nij\nk= l \t");
+        assert_data("1.d1", "ab\r\ncd\r\nefg\rh ij\nk= l");
+    }
+    /* a run of blanks longer than is held is passed on, not lost */
+    blen = (size_t) snprintf(big, sizeof(big), "--b\r\nContent-Transfer-"
+                             "Encoding: quoted-printable\r\n\r\nx");
+    memset(big + blen, ' ', 5000);
+    blen += 5000;
+    blen += (size_t) snprintf(big + blen, sizeof(big) - blen, "y\r\n--b--\r\n");
+    assert_int_equal(parse(HG_UNPACK_FORMDATA, "multipart/form-data; boundary=b",
+                           NULL, big, blen, 1000, 0, &err), HG_OK);
+    assert_int_equal(part("1.d1")->len, 5002);
+}
+
 /* Without embedded callbacks a form part is reported as sent, alone. */
 static void
 test_formdata_no_decoded_copy_without_embedded_cb(void **state)
@@ -1239,6 +1277,7 @@ main(void)
         cmocka_unit_test(test_base64_dash_lines_split_anywhere),
         cmocka_unit_test(test_formdata_several_files),
         cmocka_unit_test(test_formdata_transfer_encoding_decoded_copy),
+        cmocka_unit_test(test_formdata_qp_copy_drops_trailing_blanks),
         cmocka_unit_test(test_formdata_no_decoded_copy_without_embedded_cb),
         cmocka_unit_test(test_formdata_decoded_copy_limits),
         cmocka_unit_test(test_message_mode_has_no_decoded_copy),

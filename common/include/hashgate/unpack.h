@@ -91,7 +91,9 @@ void hg_unpack_free(hg_unpack_t *u);
  * whose Content-Transfer-Encoding is base64 or quoted-printable ("2.d1":
  * the part "2" is reported raw, as RFC 7578 readers see it, and its copy
  * as readers that decode it anyway, such as Go's mime/multipart, store it;
- * the copy has the part's type, file and field names and encoding). An
+ * the copy has the part's type, file and field names and encoding;
+ * quoted-printable there loses the blanks ending a line, as RFC 2045 and
+ * Go's reader have it). An
  * embedded part is a part of its own that is begun and ended while its
  * main part is still open (the main part is hashed whole, block included),
  * so its bytes come here, never to the main part_data: a caller hashing
