@@ -11,6 +11,8 @@
  * Differential: the same input fed whole and fed in chunks must give the
  * same parts (paths, types, names, decoded bytes) and the same status -
  * where the network splits a message may not change what is scanned.
+ * Embedded parts (uuencoded blocks, a form part's decoded copy "P.d1") are
+ * reported and checked the same way.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@ typedef struct {
     uint64_t    bytes;
     unsigned    parts;
     uint64_t    h;          /* FNV-1a over every event and byte */
+    uint64_t    sub_h;      /* the same of the embedded parts, once done */
 } fz_t;
 
 static void
@@ -116,6 +119,12 @@ part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
     return HG_OK;
 }
 
+/*
+ * Embedded parts (uuencoded blocks in mail text, a form part's decoded
+ * copy) open and close inside their leaf, on a state of their own: how
+ * their slices interleave with the leaf's depends on the chunking, so
+ * they are hashed apart, and both hashes are compared.
+ */
 static hg_status_t
 run(const char *ct, const uint8_t *data, size_t size, size_t step, fz_t *f)
 {
@@ -125,11 +134,13 @@ run(const char *ct, const uint8_t *data, size_t size, size_t step, fz_t *f)
     hg_err_t            err;
     size_t              off, n;
     hg_status_t         st = HG_OK;
+    fz_t                sub;
 
     hg_unpack_limits_default(&lim);
     lim.max_total_bytes = FUZZ_MAX_TOTAL;
     memset(f, 0, sizeof(*f));
-    f->h = 0xcbf29ce484222325ULL;
+    memset(&sub, 0, sizeof(sub));
+    f->h = sub.h = 0xcbf29ce484222325ULL;
     u = hg_unpack_new(
 #ifdef HG_FUZZ_FORMDATA
                       HG_UNPACK_FORMDATA,
@@ -141,22 +152,27 @@ run(const char *ct, const uint8_t *data, size_t size, size_t step, fz_t *f)
         (void) strlen(err.msg);
         return HG_EINVAL;
     }
+    if (hg_unpack_set_embedded_cb(u, &cb, &sub, &err) != HG_OK) {
+        abort();
+    }
     for (off = 0; off < size && st == HG_OK; off += n) {
         n = size - off < step ? size - off : step;
         st = hg_unpack_feed(u, data + off, n, &err);
     }
     if (st == HG_OK) {
         st = hg_unpack_finish(u, &err);
-        if (st == HG_OK && f->open) {
+        if (st == HG_OK && (f->open || sub.open)) {
             abort();            /* finish closes every open part */
         }
     }
     if (st != HG_OK) {
         (void) strlen(err.msg);
     }
-    if (hg_unpack_parts(u) < f->parts) {
+    if (hg_unpack_parts(u) < f->parts + sub.parts) {
         abort();
     }
+    f->parts += sub.parts;
+    f->sub_h = sub.h;
     hg_unpack_free(u);
     return st;
 }
@@ -194,6 +210,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #ifndef HG_FUZZ_NO_DIFF
     /* an error stops the parser where it is found: compare only clean runs */
     if (s1 != s2 || (s1 == HG_OK && (whole.h != parts.h
+                                     || whole.sub_h != parts.sub_h
                                      || whole.parts != parts.parts))) {
         abort();
     }
