@@ -183,6 +183,12 @@ typedef struct {
 } ngx_http_hashgate_ctx_t;
 
 
+typedef struct {
+    ngx_uint_t                 conflict;    /* Content-Types that differ */
+    ngx_table_elt_t           *coding;      /* a Content-Encoding applied */
+} ngx_http_hashgate_headers_t;
+
+
 static ngx_int_t ngx_http_hashgate_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_http_hashgate_ctx_t *ngx_http_hashgate_create_ctx(
@@ -193,7 +199,8 @@ static void ngx_http_hashgate_digest(void *data, u_char *p, size_t size,
     void *local);
 static ngx_int_t ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx);
 static void ngx_http_hashgate_drop_body(ngx_http_request_t *r);
-static ngx_uint_t ngx_http_hashgate_types_conflict(ngx_http_request_t *r);
+static void ngx_http_hashgate_read_headers(ngx_http_request_t *r,
+    ngx_http_hashgate_headers_t *hh);
 static ngx_uint_t ngx_http_hashgate_multipart(ngx_str_t *type);
 static ngx_int_t ngx_http_hashgate_hold(ngx_http_hashgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx);
@@ -551,6 +558,7 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     hg_unpack_cb_t                  cb, ecb;
     hg_unpack_limits_t              limits;
     ngx_http_hashgate_ctx_t        *ctx;
+    ngx_http_hashgate_headers_t     hh;
     ngx_http_hashgate_main_conf_t  *hmcf;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hashgate_module);
@@ -612,7 +620,18 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     type = r->headers_in.content_type ? &r->headers_in.content_type->value
                                       : NULL;
 
-    if (hlcf->multipart && ngx_http_hashgate_types_conflict(r)) {
+    ngx_http_hashgate_read_headers(r, &hh);
+
+    if (hh.coding) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hashgate: request body has Content-Encoding \"%V\": "
+                      "not scanned, since an application that decodes it "
+                      "stores other bytes", &hh.coding->value);
+        ctx->status = HG_EFORMAT;
+        return ctx;
+    }
+
+    if (hlcf->multipart && hh.conflict) {
         /*
          * nginx and some applications read the first, others (gunicorn)
          * the last: a form hidden behind a harmless first type would be
@@ -686,21 +705,25 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
 
 
 /*
- * Whether the request has Content-Type headers that differ, one of them
- * multipart: which one a form is parsed with would depend on who reads it.
+ * What the request's headers say about reading its body, in one walk:
+ *   - conflict: Content-Type headers that differ, one of them multipart:
+ *     which one a form is parsed with would depend on who reads it;
+ *   - coding: a Content-Encoding other than identity. An application (or
+ *     a middleware) that decodes it stores other bytes than the ones sent,
+ *     which are all we hash.
  */
-static ngx_uint_t
-ngx_http_hashgate_types_conflict(ngx_http_request_t *r)
+static void
+ngx_http_hashgate_read_headers(ngx_http_request_t *r,
+    ngx_http_hashgate_headers_t *hh)
 {
+    ngx_str_t         v;
     ngx_uint_t        i, form;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *first;
 
-    first = r->headers_in.content_type;
-    if (first == NULL) {
-        return 0;
-    }
+    ngx_memzero(hh, sizeof(ngx_http_hashgate_headers_t));
 
+    first = r->headers_in.content_type;
     form = 0;
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -717,7 +740,31 @@ ngx_http_hashgate_types_conflict(ngx_http_request_t *r)
             i = 0;
         }
 
-        if (h[i].key.len != sizeof("Content-Type") - 1
+        if (h[i].key.len == sizeof("Content-Encoding") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Encoding",
+                               sizeof("Content-Encoding") - 1) == 0)
+        {
+            v = h[i].value;
+
+            while (v.len && (v.data[v.len - 1] == ' '
+                             || v.data[v.len - 1] == '\t'))
+            {
+                v.len--;
+            }
+
+            if (hh->coding == NULL
+                && (v.len != sizeof("identity") - 1
+                    || ngx_strncasecmp(v.data, (u_char *) "identity",
+                                       sizeof("identity") - 1) != 0))
+            {
+                hh->coding = &h[i];
+            }
+
+            continue;
+        }
+
+        if (first == NULL
+            || h[i].key.len != sizeof("Content-Type") - 1
             || ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
                                sizeof("Content-Type") - 1) != 0)
         {
@@ -737,7 +784,7 @@ ngx_http_hashgate_types_conflict(ngx_http_request_t *r)
         }
     }
 
-    return form == 3;
+    hh->conflict = (form == 3);
 }
 
 

@@ -14,6 +14,8 @@ through `hashgate scan` on mail:
   - a Content-Type, transfer encoding or boundary given twice so that the
     copies read differently (we read the first; a reader taking the last
     would find another file): refused;
+  - a body with a Content-Encoding (gzip): refused, since an application
+    decoding it would store bytes we never hashed;
   - a digest on one list both with and without a size (the size won, so
     a file of another size passed): compiled to match any size.
 Prints one "ok - ..." / "not ok - ..." per check.
@@ -113,6 +115,24 @@ def nginx_checks(t, ng):
               "multipart/form-data; boundary=X; boundary=" + b)
     t.check(st == 503, "nginx: a form whose boundary parameter is given "
             "twice gets 503 (hashgate_on_error)", "status %d" % st)
+
+    # a coded body: an application that decodes it stores other bytes than
+    # the ones we could hash, so it is not passed as scanned
+    import gzip
+    z = gzip.compress(LISTED)
+    st = N.http_request(ng.port, "PUT", "/gz", z,
+                        {"Content-Encoding": "gzip"})[0]
+    t.check(st == 503 and 'Content-Encoding "gzip": not scanned'
+            in ng.error_log(), "nginx: a gzip-coded upload gets 503 "
+            "(hashgate_on_error) and the log says why", "status %d" % st)
+    st = N.http_request(ng.port, "PUT", "/id", LISTED,
+                        {"Content-Encoding": "identity "})[0]
+    t.check(st == 403, "nginx: Content-Encoding identity is read as no "
+            "coding: a listed upload gets 403", "status %d" % st)
+    st = N.http_request(ng.port, "PUT", "/pass/gz", gzip.compress(CLEAN),
+                        {"Content-Encoding": "gzip"})[0]
+    t.check(st == 200, "nginx: with hashgate_on_error pass a coded upload "
+            "passes (logged as unscanned)", "status %d" % st)
     t.check(not ng.crashes(), "nginx: no worker died", ng.crashes())
 
 
