@@ -605,7 +605,7 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     }
 
     if (hmcf->spoiled) {
-        ctx->status = HG_EFORMAT;
+        ctx->status = HG_EIO;
         return ctx;
     }
 
@@ -1186,7 +1186,9 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
     }
 
     if (st != HG_OK) {
-        what = "body not scanned";
+        /* the upload is not to blame when the database is */
+        what = hmcf->spoiled ? "body not scanned, the database is unusable"
+                             : "body not scanned";
     }
 
     v = hg_decide(hlcf->policy, st == HG_OK ? &res : NULL, st);

@@ -310,8 +310,11 @@ def run(t, ng):
     t.check(ok1 and ok2, "a database truncated in place: every worker gives "
             "uploads the fail verdict (503), none passes unscanned",
             "%s; %s" % (got1, got2))
-    t.check("modified in place" in ng.error_log(),
-            "the in-place change is logged", ng.error_log()[-500:])
+    t.check("modified in place" in ng.error_log()
+            and "body not scanned, the database is unusable (I/O error)"
+            in ng.error_log(),
+            "the in-place change is logged, and each refused upload blames "
+            "the database, not the upload", ng.error_log()[-500:])
     install(ng, {"cam": [A, C]})
     time.sleep(1.3)
     ok1, got1 = on_every_worker(ng, CLEAN, 200)
