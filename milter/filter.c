@@ -30,6 +30,7 @@
 #include <libmilter/mfapi.h>
 
 #include "hashgate/magic.h"
+#include "eol.h"
 #include "milter.h"
 
 /* Matching parts remembered per message until the verdict is final. Past
@@ -83,8 +84,7 @@ struct conn_s {
     int                 decided;    /* a final reply was given */
     int                 ignore;     /* scanning stopped (OnFail accept) */
     int                 lf_open;    /* the part also goes into scan_lf */
-    int                 lf_cr;      /* a CR held back: is an LF next? */
-    int                 lf_changed; /* a CR was dropped: the bytes differ */
+    hg_eol_t            lf;         /* its bytes there, each CRLF as LF */
     hg_unpack_t        *u;
     char               *mail_from;
     char               *rcpts;      /* NUL-separated, ended by "" */
@@ -256,54 +256,8 @@ _merge(conn_t *c, const hg_verdict_t *v)
  * reader there saves the attachment. A listed file with LF bytes sent raw
  * would otherwise pass here and arrive whole in such a mailbox. Decoded
  * parts (base64, quoted-printable, uuencode) keep their bytes either way.
+ * (common/eol.c converts; "hashgate scan" hashes the same two forms.)
  */
-static int
-_undecoded(const char *enc)
-{
-    return enc == NULL
-           || (strcmp(enc, "base64") != 0
-               && strcmp(enc, "quoted-printable") != 0
-               && strcmp(enc, "x-uuencode") != 0 && strcmp(enc, "uuencode") != 0
-               && strcmp(enc, "x-uue") != 0 && strcmp(enc, "uue") != 0);
-}
-
-/* The next bytes of the part into scan_lf, each CRLF as LF; a CR that
- * ends a chunk waits for the next one. */
-static hg_status_t
-_lf_update(conn_t *c, const unsigned char *p, size_t len)
-{
-    const unsigned char *end = p + len, *cr;
-    hg_status_t          st;
-
-    if (len > 0 && c->lf_cr) {
-        c->lf_cr = 0;
-        if (*p == '\n') {
-            c->lf_changed = 1;
-        } else if ((st = hg_scan_update(c->scan_lf, "\r", 1)) != HG_OK) {
-            return st;
-        }
-    }
-    while (p < end) {
-        if ((cr = memchr(p, '\r', (size_t) (end - p))) == NULL) {
-            return hg_scan_update(c->scan_lf, p, (size_t) (end - p));
-        }
-        if ((st = hg_scan_update(c->scan_lf, p, (size_t) (cr - p))) != HG_OK) {
-            return st;
-        }
-        if (cr + 1 == end) {
-            c->lf_cr = 1;
-            return HG_OK;
-        }
-        if (cr[1] == '\n') {
-            c->lf_changed = 1;
-        } else if ((st = hg_scan_update(c->scan_lf, "\r", 1)) != HG_OK) {
-            return st;
-        }
-        p = cr + 1;
-    }
-    return HG_OK;
-}
-
 static hg_status_t
 _part_begin(void *ctx, const hg_part_info_t *info)
 {
@@ -314,8 +268,8 @@ _part_begin(void *ctx, const hg_part_info_t *info)
     if ((st = hg_scan_begin(*s->scan)) != HG_OK || s != &c->part_slot) {
         return st;
     }
-    c->lf_open = _undecoded(info->encoding);
-    c->lf_cr = c->lf_changed = 0;
+    c->lf_open = hg_eol_undecoded(info->encoding);
+    hg_eol_init(&c->lf, HG_EOL_TO_LF, hg_eol_out_scan, c->scan_lf);
     return c->lf_open ? hg_scan_begin(c->scan_lf) : HG_OK;
 }
 
@@ -329,7 +283,7 @@ _part_data(void *ctx, const unsigned char *buf, size_t len)
     if (st != HG_OK || s != &s->c->part_slot || !s->c->lf_open) {
         return st;
     }
-    return _lf_update(s->c, buf, len);
+    return hg_eol_update(&s->c->lf, buf, len);
 }
 
 /* A part ended on scan context s: decide, remember a match for its record. */
@@ -427,10 +381,10 @@ _part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
     if (st != HG_OK || !lf) {
         return st;
     }
-    if (c->lf_cr && (st = hg_scan_update(c->scan_lf, "\r", 1)) != HG_OK) {
+    if ((st = hg_eol_final(&c->lf)) != HG_OK) {
         return st;
     }
-    if (!c->lf_changed) {
+    if (!c->lf.changed) {
         return HG_OK;           /* the same bytes, decided above */
     }
     nhits = c->nhits;
