@@ -38,6 +38,9 @@ static const char _scan_help[] =
     "Mail is unpacked and every leaf part (attachment or text body) is\n"
     "scanned: an RFC 5322 message (.eml, or header fields at the start), an\n"
     "mbox (starts with \"From \"; every message), a Maildir (cur/ and new/).\n"
+    "A part sent without transfer encoding also matches with its line ends\n"
+    "converted (LF as CRLF, or CRLF as LF), as the milter saw or a mailbox\n"
+    "stored it: \"FOUND (as CRLF)\".\n"
     "\n"
     "Options:\n"
     "  -d, --database DB   match against this compiled database\n"
@@ -91,6 +94,9 @@ _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
             hg_json_kv_str(j, "filename", part->info->filename);
             hg_json_kv_str(j, "declared_type", part->info->content_type);
             hg_json_kv_str(j, "encoding", part->info->encoding);
+            if (part->line_ends != NULL) {
+                hg_json_kv_str(j, "line_ends", part->line_ends);
+            }
         }
     }
     if (res != NULL) {
@@ -169,7 +175,7 @@ scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
 {
     hg_verdict_t   v;
     const char    *verdict;
-    char           shown[4096];
+    char           shown[4096], tail[32];
 
     _scan_display(shown, sizeof(shown), path, part);
 
@@ -200,6 +206,9 @@ scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
 
     if (sc->json) {
         _scan_json(sc, path, part, res, &v, verdict, NULL);
+    } else if (verdict[0] == 'm' && part != NULL && part->line_ends != NULL) {
+        snprintf(tail, sizeof(tail), " FOUND (as %s)", part->line_ends);
+        _scan_line(stdout, "", shown, "", v.list, tail);
     } else if (verdict[0] == 'm') {
         _scan_line(stdout, "", shown, "", v.list, " FOUND");
     } else if (v.allowed_by != NULL) {
@@ -374,9 +383,12 @@ cmd_scan(int argc, char **argv)
     }
     sc.scan = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
     sc.scan_embedded = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
+    sc.scan_eol = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
     hg_db_close(db);        /* the scan contexts hold their own references */
     sc.buf = malloc(CLI_READ_SIZE);
-    if (sc.scan == NULL || sc.scan_embedded == NULL || sc.buf == NULL) {
+    if (sc.scan == NULL || sc.scan_embedded == NULL || sc.scan_eol == NULL
+        || sc.buf == NULL)
+    {
         cli_error("scan: out of memory or OpenSSL unavailable");
         goto done;
     }
@@ -405,6 +417,7 @@ done:
     hg_magic_free(sc.magic);
     hg_scan_free(sc.scan);
     hg_scan_free(sc.scan_embedded);
+    hg_scan_free(sc.scan_eol);
     hg_json_free(&sc.j);
     return rc;
 }

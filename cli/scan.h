@@ -27,6 +27,7 @@ typedef enum {
 typedef struct {
     hg_scan_t          *scan;
     hg_scan_t          *scan_embedded;  /* uuencoded blocks inside a text part */
+    hg_scan_t          *scan_eol;   /* an undecoded part with other line ends */
     hg_magic_t         *magic;      /* only with --json */
     hg_policy_t         policy;
     hg_unpack_limits_t  limits;
@@ -45,6 +46,9 @@ typedef struct {
     int                 mbox;       /* the file is an mbox */
     const hg_part_info_t *info;     /* NULL for a message-level error */
     uint64_t            decode_errors;
+    const char         *line_ends;  /* NULL: as read; "CRLF" or "LF": the
+                                     * undecoded part matched with its line
+                                     * ends converted so (see scan_mail.c) */
 } scan_part_t;
 
 /*

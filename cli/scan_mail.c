@@ -8,6 +8,14 @@
  * file, belongs to the mbox, as in Python's mailbox module), each message
  * with its own parser.
  *
+ * A part without transfer decoding (7bit, 8bit, binary) is hashed twice:
+ * as read, and with its line ends the other way round (each bare LF as
+ * CRLF when the message's lines end in LF, as a Unix mailbox stores them;
+ * each CRLF as LF when they end in CRLF). A listed file with CRLF bytes
+ * sent raw is stored with LF, and the milter, which saw CRLF, would have
+ * matched it: common/eol.c explains. A match on either form is a match of
+ * the part, and the report says which form matched.
+ *
  * A parse error or a limit gives an error report for that message and exit
  * status 2: a message we could not take apart is never called clean.
  */
@@ -18,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "eol.h"
 #include "scan.h"
 #include "util.h"
 
@@ -163,6 +172,14 @@ struct mail_ctx_s {
     mail_slot_t     part;       /* leaf parts */
     mail_slot_t     emb;        /* uuencoded blocks inside a text part */
 
+    /* the open leaf part again, line ends converted, into sc->scan_eol */
+    int             eol_crlf;   /* the message's lines end in CRLF */
+    int             eol_known;  /* eol_crlf is decided (its first LF seen) */
+    int             eol_last_cr; /* until then: the last byte fed was a CR */
+    int             eol_open;   /* the leaf part is undecoded */
+    hg_status_t     eol_st;
+    hg_eol_t        eol;
+
     /* mbox splitting */
     int             at_bol;     /* deciding what the current line is */
     int             skipping;   /* inside a "From " separator line */
@@ -176,9 +193,15 @@ static hg_status_t
 _mail_part_begin(void *ctx, const hg_part_info_t *info)
 {
     mail_slot_t  *s = ctx;
+    mail_ctx_t   *mc = s->mc;
 
-    (void) info;
     s->st = hg_scan_begin(s->scan);
+    mc->eol_open = s == &mc->part && hg_eol_undecoded(info->encoding);
+    if (mc->eol_open) {
+        hg_eol_init(&mc->eol, mc->eol_crlf ? HG_EOL_TO_LF : HG_EOL_TO_CRLF,
+                    hg_eol_out_scan, mc->sc->scan_eol);
+        mc->eol_st = hg_scan_begin(mc->sc->scan_eol);
+    }
     return HG_OK;
 }
 
@@ -186,10 +209,52 @@ static hg_status_t
 _mail_part_data(void *ctx, const unsigned char *buf, size_t len)
 {
     mail_slot_t  *s = ctx;
+    mail_ctx_t   *mc = s->mc;
 
     if (s->st == HG_OK) {
         s->st = hg_scan_update(s->scan, buf, len);
     }
+    if (s == &mc->part && mc->eol_open && mc->eol_st == HG_OK) {
+        mc->eol_st = hg_eol_update(&mc->eol, buf, len);
+    }
+    return HG_OK;
+}
+
+/* 1 if res is what the report calls a match (not cancelled by an allow-list). */
+static int
+_mail_is_match(const scan_ctx_t *sc, const hg_scan_result_t *res)
+{
+    hg_verdict_t  v = hg_decide(&sc->policy, res, HG_OK);
+
+    return v.matched && v.allowed_by == NULL;
+}
+
+/*
+ * End the part's converted form into alt. *use is set when alt is to be
+ * reported: its bytes differ from the ones read, and it matched where the
+ * part as read (res; NULL if that scan failed) did not. Returns the status
+ * of the converted scan.
+ */
+static hg_status_t
+_mail_part_eol_end(mail_ctx_t *mc, const hg_scan_result_t *res,
+                   hg_scan_result_t *alt, int *use)
+{
+    hg_status_t  st = mc->eol_st;
+
+    *use = 0;
+    mc->eol_open = 0;
+    if (st == HG_OK) {
+        st = hg_eol_final(&mc->eol);
+    }
+    if (st == HG_OK) {
+        st = hg_scan_end(mc->sc->scan_eol, alt);
+    }
+    if (st != HG_OK || res == NULL || !mc->eol.changed
+        || _mail_is_match(mc->sc, res))
+    {
+        return st;
+    }
+    *use = _mail_is_match(mc->sc, alt);
     return HG_OK;
 }
 
@@ -198,15 +263,30 @@ _mail_part_end(void *ctx, const hg_part_info_t *info,
                const hg_part_stats_t *stats)
 {
     mail_slot_t       *s = ctx;
-    hg_scan_result_t   res;
-    scan_part_t        where = s->mc->where;
+    mail_ctx_t        *mc = s->mc;
+    hg_scan_result_t   res, alt;
+    const hg_scan_result_t *shown = &res;
+    scan_part_t        where = mc->where;
+    int                use_alt = 0;
 
     if (s->st == HG_OK) {
         s->st = hg_scan_end(s->scan, &res);
     }
+    if (s == &mc->part && mc->eol_open) {
+        hg_status_t  st = _mail_part_eol_end(mc, s->st == HG_OK ? &res : NULL,
+                                             &alt, &use_alt);
+
+        if (s->st == HG_OK && st != HG_OK) {
+            s->st = st;
+        }
+        if (use_alt) {
+            shown = &alt;
+            where.line_ends = mc->eol_crlf ? "LF" : "CRLF";
+        }
+    }
     where.info = info;
     where.decode_errors = stats != NULL ? stats->decode_errors : 0;
-    scan_report(s->mc->sc, s->mc->path, &where, s->st == HG_OK ? &res : NULL,
+    scan_report(mc->sc, mc->path, &where, s->st == HG_OK ? shown : NULL,
                 s->st, NULL);
     return HG_OK;
 }
@@ -219,6 +299,7 @@ static const hg_unpack_cb_t  _mail_cb = {
 static void
 _mail_begin(mail_ctx_t *mc)
 {
+    mc->eol_crlf = mc->eol_known = mc->eol_last_cr = mc->eol_open = 0;
     mc->st = HG_OK;
     mc->err.msg[0] = '\0';
     mc->u = hg_unpack_new(HG_UNPACK_MESSAGE, NULL, &mc->sc->limits,
@@ -233,8 +314,19 @@ _mail_begin(mail_ctx_t *mc)
 static void
 _mail_feed(mail_ctx_t *mc, const unsigned char *buf, size_t len)
 {
+    const unsigned char  *nl;
+
     if (mc->u == NULL || mc->st != HG_OK || len == 0) {
         return;
+    }
+    /* the message's first line end (in its header) says how it was stored */
+    if (!mc->eol_known) {
+        if ((nl = memchr(buf, '\n', len)) != NULL) {
+            mc->eol_crlf = nl > buf ? nl[-1] == '\r' : mc->eol_last_cr;
+            mc->eol_known = 1;
+        } else {
+            mc->eol_last_cr = buf[len - 1] == '\r';
+        }
     }
     mc->st = hg_unpack_feed(mc->u, buf, len, &mc->err);
 }

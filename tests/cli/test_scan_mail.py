@@ -1,6 +1,9 @@
 """test_scan_mail.py - `hashgate scan` on mail: an .eml with a base64
 attachment, a message without .eml, an mbox of 3 messages, a Maildir,
---raw, nested messages, and a message past a parser limit (error, exit 2).
+--raw, nested messages, a message past a parser limit (error, exit 2), and
+parts sent without transfer encoding, which also match with their line
+ends converted (a listed file with CRLF bytes, stored with LF, is FOUND
+"(as CRLF)"; the other way round "(as LF)"; a base64 part has one form).
 Part digests are compared with Python's email package."""
 import binascii
 import email
@@ -228,6 +231,110 @@ p = t.run("scan", "deep.eml")
 t.check(p.returncode == 2 and "deep.eml: ERROR" in out(p)
         and "deep.eml: OK" not in out(p),
         "plain output says ERROR for the message, never OK", both(p))
+
+# ---- undecoded parts: both line-end forms ----
+def crlf_file(seed, n):
+    """Seeded random bytes, lines ended by CRLF: no bare CR, no bare LF."""
+    b = bytes(x for x in rand_bytes(seed, n) if x not in (10, 13))
+    return b"\r\n".join(b[i:i + 70] for i in range(0, len(b), 70))
+
+
+def raw_mail(payload, cte, name):
+    """A message with LF line ends (as a Unix mailbox stores it) carrying
+    payload, already in its stored form, as its second part."""
+    return (b"From: a@example.org\nTo: b@example.org\nSubject: raw\n"
+            b"Message-ID: <raw@example.org>\nMIME-Version: 1.0\n"
+            b'Content-Type: multipart/mixed; boundary="=b="\n\n'
+            b"--=b=\nContent-Type: text/plain\n\nsee attachment\n"
+            b"--=b=\nContent-Type: application/octet-stream\n"
+            b"Content-Transfer-Encoding: " + cte.encode() + b"\n"
+            b'Content-Disposition: attachment; filename="' + name.encode()
+            + b'"\n\n' + payload + b"\n--=b=--\n")
+
+
+crlf_listed = crlf_file(8001, 5000)
+crlf_clean = crlf_file(8002, 5000)
+lf_listed = crlf_file(8003, 5000).replace(b"\r\n", b"\n")
+t.check(crlf_listed.count(b"\r\n") > 50
+        and crlf_listed.count(b"\r") == crlf_listed.count(b"\n")
+        and b"\r" not in lf_listed,
+        "synthetic raw files: CRLF pairs only, and LF only")
+t.write("eol-list.txt", sha256(crlf_listed) + "\n" + sha256(lf_listed) + "\n")
+p = t.run("compile", "-o", "eoldb", "eol=eol-list.txt@e1")
+t.check(p.returncode == 0, "line-end test database compiles", both(p))
+
+# a listed CRLF file sent 8bit, stored with LF: found in its CRLF form
+raw8 = raw_mail(crlf_listed.replace(b"\r\n", b"\n"), "8bit", "crlf.bin")
+t.write("eol-8bit.eml", raw8)
+p = t.run("scan", "-d", "eoldb", "eol-8bit.eml")
+t.check(p.returncode == 1
+        and "eol-8bit.eml#2: eol FOUND (as CRLF)\n" in out(p)
+        and "eol-8bit.eml#1: OK" in out(p),
+        "a listed CRLF file in an 8bit part stored with LF is FOUND "
+        "(as CRLF)", both(p))
+p = t.run("scan", "-d", "eoldb", "--json", "eol-8bit.eml")
+parts = parts_of(t.jsonl(p))
+m = [o for o in parts if o.get("part") == "2"]
+t.check(len(parts) == 2 and len(m) == 1 and m[0].get("verdict") == "match"
+        and m[0].get("line_ends") == "CRLF"
+        and m[0].get("sha256") == sha256(crlf_listed)
+        and m[0].get("size") == len(crlf_listed)
+        and not any("line_ends" in o for o in parts if o.get("part") == "1"),
+        "its JSON line has the CRLF form's digest, size and line_ends CRLF",
+        parts)
+
+# the same in an mbox, and as binary
+mbox_raw = b"From a@example.org Thu Nov 26 10:00:00 2026\n" + raw8 + b"\n"
+t.write("eol.mbox", mbox_raw)
+p = t.run("scan", "-d", "eoldb", "eol.mbox")
+t.check(p.returncode == 1 and "eol.mbox#0/2: eol FOUND (as CRLF)" in out(p),
+        "the same message in an mbox is FOUND (as CRLF)", both(p))
+t.write("eol-binary.eml", raw_mail(crlf_listed.replace(b"\r\n", b"\n"),
+                                   "binary", "crlf.bin"))
+p = t.run("scan", "-d", "eoldb", "eol-binary.eml")
+t.check(p.returncode == 1
+        and "eol-binary.eml#2: eol FOUND (as CRLF)" in out(p),
+        "a listed CRLF file in a binary part stored with LF is FOUND",
+        both(p))
+
+# a clean CRLF file the same way: OK
+t.write("eol-clean.eml", raw_mail(crlf_clean.replace(b"\r\n", b"\n"),
+                                  "8bit", "clean.bin"))
+p = t.run("scan", "-d", "eoldb", "eol-clean.eml")
+t.check(p.returncode == 0 and "eol-clean.eml#2: OK\n" in out(p)
+        and "FOUND" not in out(p),
+        "a clean CRLF file in an 8bit part stored with LF is OK", both(p))
+
+# a listed LF file as read matches as before, with no form named
+t.write("eol-lf.eml", raw_mail(lf_listed, "8bit", "lf.bin"))
+p = t.run("scan", "-d", "eoldb", "eol-lf.eml")
+t.check(p.returncode == 1 and "eol-lf.eml#2: eol FOUND\n" in out(p),
+        "a listed LF file in an 8bit part stored with LF is FOUND as read",
+        both(p))
+
+# a mail stored with CRLF: the part is also hashed with CRLF as LF
+t.write("eol-crlf.eml", raw_mail(lf_listed, "8bit", "lf.bin")
+        .replace(b"\n", b"\r\n"))
+p = t.run("scan", "-d", "eoldb", "eol-crlf.eml")
+t.check(p.returncode == 1
+        and "eol-crlf.eml#2: eol FOUND (as LF)" in out(p),
+        "a listed LF file in an 8bit part of a CRLF mail is FOUND (as LF)",
+        both(p))
+
+# base64 keeps its bytes: the decoded LF form alone is hashed, no CRLF form
+b64 = binascii.b2a_base64(crlf_listed.replace(b"\r\n", b"\n"),
+                          newline=False)
+b64 = b"\n".join(b64[i:i + 76] for i in range(0, len(b64), 76))
+t.write("eol-b64.eml", raw_mail(b64, "base64", "b64.bin"))
+p = t.run("scan", "-d", "eoldb", "--json", "eol-b64.eml")
+parts = parts_of(t.jsonl(p))
+m = [o for o in parts if o.get("part") == "2"]
+t.check(p.returncode == 0 and len(parts) == 2 and len(m) == 1
+        and m[0].get("verdict") == "clean" and "line_ends" not in m[0]
+        and m[0].get("sha256")
+        == sha256(crlf_listed.replace(b"\r\n", b"\n")),
+        "a base64 part is hashed in one form only (its LF bytes do not "
+        "match the CRLF file)", parts)
 
 # ---- stdin ----
 p = t.run("scan", "-d", "db", "-", stdin=raw1)
