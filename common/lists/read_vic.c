@@ -441,8 +441,14 @@ static int
 vic_probe(const char *path, const unsigned char *head, size_t head_len)
 {
     const char  *h = (const char *) head;
-    size_t       i = hg_list_bom_len(head, head_len);
+    size_t       i;
 
+    if (head == NULL) {
+        /* never so with head_len > 0; said for gcc's -Wnonnull under
+         * -fsanitize=undefined, which cannot see it */
+        return 0;
+    }
+    i = hg_list_bom_len(head, head_len);
     while (i < head_len && (h[i] == ' ' || h[i] == '\t' || h[i] == '\n'
                             || h[i] == '\r'))
     {
