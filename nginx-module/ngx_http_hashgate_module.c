@@ -216,6 +216,8 @@ static hg_status_t ngx_http_hashgate_emb_data(void *data,
     const unsigned char *buf, size_t len);
 static hg_status_t ngx_http_hashgate_emb_end(void *data,
     const hg_part_info_t *info, const hg_part_stats_t *stats);
+static hg_status_t ngx_http_hashgate_judge(ngx_http_hashgate_ctx_t *ctx,
+    hg_scan_t *scan, const hg_part_info_t *info, const char *name);
 static hg_status_t ngx_http_hashgate_part_begin(void *data,
     const hg_part_info_t *info);
 static hg_status_t ngx_http_hashgate_part_data(void *data,
@@ -980,22 +982,31 @@ ngx_http_hashgate_part_end(void *data, const hg_part_info_t *info,
 {
     ngx_http_hashgate_ctx_t  *ctx = data;
 
+    (void) stats;
+
+    /* an empty field name (name="") would make the part pass for the
+     * whole body in the log and the record */
+    return ngx_http_hashgate_judge(ctx, ctx->part, info,
+                                   info->field_name && info->field_name[0]
+                                   ? info->field_name : info->path);
+}
+
+
+/* A form part (or its decoded copy) hashed in scan: its verdict, its hit. */
+static hg_status_t
+ngx_http_hashgate_judge(ngx_http_hashgate_ctx_t *ctx, hg_scan_t *scan,
+    const hg_part_info_t *info, const char *name)
+{
     hg_status_t       st;
     hg_verdict_t      v;
     hg_scan_result_t  res;
 
-    (void) stats;
-
-    st = hg_scan_end(ctx->part, &res);
+    st = hg_scan_end(scan, &res);
     v = hg_decide(ctx->conf->policy, st == HG_OK ? &res : NULL, st);
 
     if (v.matched) {
-        /* an empty field name (name="") would make the part pass for the
-         * whole body in the log and the record */
-        ngx_http_hashgate_add_hit(ctx, &res, &v,
-                                  info->field_name && info->field_name[0]
-                                  ? info->field_name : info->path,
-                                  info->filename, info->content_type);
+        ngx_http_hashgate_add_hit(ctx, &res, &v, name, info->filename,
+                                  info->content_type);
     }
 
     hg_verdict_merge(&ctx->verdict, &v);
@@ -1036,23 +1047,9 @@ ngx_http_hashgate_emb_end(void *data, const hg_part_info_t *info,
 {
     ngx_http_hashgate_ctx_t  *ctx = data;
 
-    hg_status_t       st;
-    hg_verdict_t      v;
-    hg_scan_result_t  res;
-
     (void) stats;
 
-    st = hg_scan_end(ctx->part_emb, &res);
-    v = hg_decide(ctx->conf->policy, st == HG_OK ? &res : NULL, st);
-
-    if (v.matched) {
-        ngx_http_hashgate_add_hit(ctx, &res, &v, info->path, info->filename,
-                                  info->content_type);
-    }
-
-    hg_verdict_merge(&ctx->verdict, &v);
-
-    return st;
+    return ngx_http_hashgate_judge(ctx, ctx->part_emb, info, info->path);
 }
 
 
