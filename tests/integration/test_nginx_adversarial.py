@@ -26,7 +26,6 @@ seeded random bytes.
 import base64
 import binascii
 import hashlib
-import json
 import os
 import random
 import re
@@ -361,11 +360,11 @@ def run(t, ng):
     # object=body and the record named no part, as if the whole body matched.
     noname, ctype2 = N.multipart([("", "x.bin", "application/octet-stream",
                                    PART)])
-    nev = len(evidence(ng))
+    nev = len(ng.evidence())
     st, _ = raw(port, head("POST", "/buf/noname", len(noname),
                            b"Content-Type: " + ctype2.encode() + b"\r\n")
                 + noname)
-    ev = evidence(ng)[nev:]
+    ev = ng.evidence()[nev:]
     line = [l for l in ng.error_log().splitlines()
             if "match list=" in l and "/buf/noname" in l]
     t.check(st == [403] and len(line) == 1 and "object=form-part" in line[0]
@@ -401,13 +400,13 @@ def run(t, ng):
                 b"application/octet-stream\r\nContent-Transfer-Encoding: %s"
                 b"\r\n\r\n%s\r\n--%s--\r\n"
                 % (b.encode(), b.encode(), cte.encode(), enc, b.encode()))
-        nev = len(evidence(ng))
+        nev = len(ng.evidence())
         ng.recorder.clear()
         st, _ = raw(port, head("POST", path, len(body),
                                b"Content-Type: multipart/form-data; "
                                b"boundary=" + b.encode() + b"\r\n") + body)
         es = entries(ng, path)
-        ev = evidence(ng)[nev:]
+        ev = ng.evidence()[nev:]
         if want == [403]:
             line = [l for l in ng.error_log().splitlines()
                     if "match list=" in l and path in l]
@@ -443,10 +442,10 @@ def run(t, ng):
     # An HTTP/1.0 upload without Host: copying the empty host into the
     # evidence record passed NULL to memcpy, which the ASan+UBSan build
     # (make asan) reports, killing the worker; other builds got away with it.
-    nev = len(evidence(ng))
+    nev = len(ng.evidence())
     st, _ = raw(port, b"POST /buf/nohost HTTP/1.0\r\nContent-Length: %d"
                 b"\r\n\r\n" % len(SMALL) + SMALL)
-    ev = evidence(ng)[nev:]
+    ev = ng.evidence()[nev:]
     t.check(st == [403] and not ng.crashes() and len(ev) == 1
             and ev[0].get("uri") == "/buf/nohost" and not ev[0].get("host"),
             "an HTTP/1.0 upload without Host is rejected and recorded with no "
@@ -553,11 +552,11 @@ def run(t, ng):
 
     # caught: monitor mode that still holds or blocks
     before = set(os.listdir(hold))
-    nev = len(evidence(ng))
+    nev = len(ng.evidence())
     ng.recorder.clear()
     st, _ = raw(port, head("POST", "/monitor/held", len(HELD)) + HELD)
     es = entries(ng, "/monitor/held")
-    ev = evidence(ng)[nev:]
+    ev = ng.evidence()[nev:]
     t.check(st == [200] and len(es) == 1 and es[0]["sha256"] == sha(HELD)
             and set(os.listdir(hold)) == before and len(ev) == 1
             and ev[0].get("action") == "log"
@@ -615,17 +614,6 @@ def run(t, ng):
     t.check(len(during) == 1 and not left,
             "nginx -s stop in the middle of an upload leaves no partial "
             "copy in the hold dir", "during %s, left %s" % (during, left))
-
-
-def evidence(ng):
-    out = []
-    try:
-        with open(os.path.join(ng.prefix, "evidence.jsonl")) as f:
-            for line in f:
-                out.append(json.loads(line))
-    except OSError:
-        pass
-    return out
 
 
 if __name__ == "__main__":

@@ -140,17 +140,6 @@ def got_nothing_complete(ng, path):
     return not any(e["complete"] for e in es), es
 
 
-def evidence(ng):
-    out = []
-    try:
-        with open(os.path.join(ng.prefix, "evidence.jsonl")) as f:
-            for line in f:
-                out.append(json.loads(line))
-    except OSError:
-        pass
-    return out
-
-
 def run(t, ng):
     tmp = ng.tmp
     N.make_db(os.path.join(tmp, "db.hgdb"),
@@ -278,27 +267,27 @@ def run(t, ng):
     st, _ = N.http_request(port, "POST", "/status/listed", LISTED)
     t.check(st == 451, "hashgate_reject_status 451 is used", "status %d" % st)
 
-    nev = len(evidence(ng))
+    nev = len(ng.evidence())
     st, _ = N.http_request(port, "POST", "/monitor/listed", LISTED)
     ok, es = got_exact(ng, "/monitor/listed", LISTED)
-    ev = evidence(ng)[nev:]
+    ev = ng.evidence()[nev:]
     t.check(st == 200 and ok and len(ev) == 1 and ev[0].get("action") == "log"
             and ev[0].get("intended_action") == "reject",
             "monitor mode: a listed body passes and its record says it would "
             "have been rejected", "status %d, %s" % (st, ev))
 
     # log action
-    nev = len(evidence(ng))
+    nev = len(ng.evidence())
     st, _ = N.http_request(port, "POST", "/buf/logged", LOGGED)
     ok, es = got_exact(ng, "/buf/logged", LOGGED)
-    ev = evidence(ng)[nev:]
+    ev = ng.evidence()[nev:]
     t.check(st == 200 and ok and len(ev) == 1 and ev[0].get("action") == "log"
             and ev[0]["lists"][0]["list"] == "logme",
             "list with action log: body passes, a record is written",
             "status %d, %s" % (st, ev))
 
     # evidence record of the reject
-    rec = [e for e in evidence(ng) if e.get("uri") == "/buf/listed-post"]
+    rec = [e for e in ng.evidence() if e.get("uri") == "/buf/listed-post"]
     r0 = rec[0] if rec else {}
     want = {"channel": "http", "action": "reject", "client_addr": "127.0.0.1",
             "method": "POST", "uri": "/buf/listed-post", "sha256": sha(LISTED),
@@ -428,11 +417,11 @@ def run(t, ng):
         ("b", "photo.jpg", "image/jpeg", PART_LISTED),
         ("c", "c.bin", "application/octet-stream", N.payload(202, 7000)),
     ])
-    nev = len(evidence(ng))
+    nev = len(ng.evidence())
     st, _ = N.http_request(port, "POST", "/form/one-listed", form,
                            {"Content-Type": ctype})
     es = entries_for(ng, "/form/one-listed")
-    ev = evidence(ng)[nev:]
+    ev = ng.evidence()[nev:]
     t.check(st == 403 and not es,
             "form with several files, one listed, gets 403; upstream got "
             "nothing", "status %d, %s" % (st, es))

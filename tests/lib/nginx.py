@@ -455,6 +455,14 @@ class Nginx:
             os.kill(self.master, signal.SIGKILL)
         self.master = None
 
+    def evidence(self, name="evidence.jsonl"):
+        """The records of the evidence log {prefix}/name, [] if none yet."""
+        try:
+            with open(os.path.join(self.prefix, name)) as f:
+                return [json.loads(line) for line in f]
+        except OSError:
+            return []
+
     def error_log(self):
         """The error log's text. It quotes request lines and headers as
         clients sent them, bytes that need not be UTF-8: those read as
