@@ -28,8 +28,9 @@
  *
  * The database is opened at configuration time, so "nginx -t" refuses an
  * unreadable or corrupt file, and its mapping is shared by every worker.
- * Each worker checks the file's identity at most once a second and swaps to
- * a new file; a request keeps a reference to the database it started with.
+ * Each worker checks the file's identity once a second, idle or not, and
+ * swaps to a new file; a request keeps a reference to the database it
+ * started with.
  *
  * Digests are computed on the event loop by default: SHA-256 runs at about
  * twice the rate nginx takes an upload in, and measured here handing large
@@ -84,6 +85,9 @@
  */
 #define NGX_HTTP_HASHGATE_THREAD_BODY  (256 * 1024)
 
+/* how often an idle worker looks at the database file (one stat) */
+#define NGX_HTTP_HASHGATE_REFRESH_MS   1000
+
 
 typedef struct {
     ngx_str_t                  db_path;     /* NUL-terminated */
@@ -94,6 +98,7 @@ typedef struct {
     ngx_uint_t                 gone_logged;
     ngx_uint_t                 spoiled;     /* db's file changed in place */
     time_t                     checked;
+    ngx_event_t                refresh;     /* the idle worker's check */
     unsigned                   extra_algs;  /* for $hashgate_sha256 */
     ngx_int_t                  request_id_index;
     ngx_flag_t                 thread;      /* hashgate_thread */
@@ -258,6 +263,7 @@ static void *ngx_http_hashgate_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_hashgate_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static void ngx_http_hashgate_refresh_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_hashgate_init_process(ngx_cycle_t *cycle);
 static void ngx_http_hashgate_exit_process(ngx_cycle_t *cycle);
 
@@ -2310,6 +2316,18 @@ ngx_http_hashgate_init_process(ngx_cycle_t *cycle)
     /* a worker respawned after a crash checks the file at once */
     hmcf->checked = 0;
 
+    /*
+     * requests check the file too, but a worker that serves none would keep
+     * an old database for good (and, if the file is later spoiled, disagree
+     * with the others): a timer bounds that to about a second; cancelable,
+     * so it never holds up a graceful shutdown
+     */
+    hmcf->refresh.handler = ngx_http_hashgate_refresh_handler;
+    hmcf->refresh.data = hmcf;
+    hmcf->refresh.log = cycle->log;
+    hmcf->refresh.cancelable = 1;
+    ngx_add_timer(&hmcf->refresh, NGX_HTTP_HASHGATE_REFRESH_MS);
+
     if (hmcf->thread) {
         hmcf->thread_magic = hg_magic_new(&err);
         hmcf->hasher = ngx_http_hashgate_hasher_create(cycle,
@@ -2317,6 +2335,20 @@ ngx_http_hashgate_init_process(ngx_cycle_t *cycle)
     }
 
     return NGX_OK;
+}
+
+
+static void
+ngx_http_hashgate_refresh_handler(ngx_event_t *ev)
+{
+    ngx_http_hashgate_main_conf_t  *hmcf = ev->data;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    ngx_http_hashgate_db_refresh(hmcf, ev->log);
+    ngx_add_timer(ev, NGX_HTTP_HASHGATE_REFRESH_MS);
 }
 
 

@@ -3,20 +3,18 @@
 
 The database is replaced and `nginx -s reload` sent while four clients keep
 uploading: no request may fail unless it was a match. Without a reload,
-each worker notices a new file by its identity (checked at most once a
-second) and swaps to it; a garbage or deleted file is logged and the last
-good database stays in use; a reload with a bad database is refused and the
-running workers keep serving. A file truncated in place under a worker
-costs requests the fail verdict, never the worker.
+each worker notices a new file by its identity (checked once a second,
+idle or not) and swaps to it; a garbage or deleted file is logged and the
+last good database stays in use; a reload with a bad database is refused
+and the running workers keep serving. A file truncated in place under a
+worker costs requests the fail verdict, never the worker.
 
-Each worker checks the file only when it serves a request, and which worker
-the kernel hands a new connection is not ours to choose: one worker may take
-every connection of a sequential client, and the other then still maps the
-file before the swap. So after each change the checks ask until every
-worker has answered (the X-Hashgate-Test-Worker header names it) and judge
-every answer. A worker held stopped through a swap shows the other case on
-purpose: truncating a file it never took is, for it, a bad new file, and it
-keeps serving its own last good database.
+Which worker the kernel hands a new connection is not ours to choose, so
+after each change the checks ask until every worker has answered (the
+X-Hashgate-Test-Worker header names it) and judge every answer. A worker
+held stopped through a swap shows the other case on purpose: truncating a
+file it never took is, for it, a bad new file, and it keeps serving its own
+last good database.
 """
 
 import http.client
@@ -287,11 +285,20 @@ def run(t, ng):
     t.check(ok, "after the reload every worker rejects the new database's "
             "digest", got)
 
-    # swap without a reload: each worker notices on its first request a
-    # second or more after its last check
+    # swap without a reload: each worker checks the file once a second,
+    # idle or not, so every worker takes it before any request comes
     workers = ng.worker_pids()
+    seen = len(ng.error_log())
     install(ng, {"cam": [A, C]})
-    time.sleep(1.3)
+    time.sleep(2.5)
+    idle_log = ng.error_log()[seen:]
+    swapped = [w for w in workers
+               if any(" %d#%d: " % (w, w) in l and "reloaded" in l
+                      for l in idle_log.splitlines())]
+    t.check(len(workers) == 2 and swapped == workers,
+            "a new database file is taken by every worker within seconds "
+            "while no request comes (each logs the swap)",
+            "workers %s, log since the swap: %s" % (workers, idle_log[-600:]))
     ok1, got1 = on_every_worker(ng, C, 403, n=8)
     ok2, got2 = on_every_worker(ng, B, 200)
     t.check(ok1 and ok2, "a new database file is picked up without a "
@@ -347,7 +354,7 @@ def run(t, ng):
     ok, got = on_every_worker(ng, C, 403, n=8)
     t.check(ok, "and a listed database after it applies again", got)
 
-    # deleted (each worker notices on its next request)
+    # deleted (each worker notices within a second)
     os.unlink(os.path.join(ng.tmp, "db.hgdb"))
     time.sleep(1.3)
     ok1, got1 = on_every_worker(ng, C, 403, n=8)
