@@ -74,6 +74,22 @@ _scan_display(char *out, size_t outlen, const char *path,
     }
 }
 
+/* "size" and the hex digests of what res holds, into the open object */
+static void
+_scan_json_digests(hg_json_t *j, const hg_scan_result_t *res)
+{
+    int   a;
+    char  hex[HG_HEX_MAX];
+
+    hg_json_kv_uint(j, "size", res->digests.size);
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        if (res->digests.algs & HG_ALG_BIT(a)) {
+            hg_hex_encode(res->digests.d[a], hg_alg_len((hg_alg_t) a), hex);
+            hg_json_kv_str(j, hg_alg_name((hg_alg_t) a), hex);
+        }
+    }
+}
+
 static void
 _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
            const hg_scan_result_t *res, const hg_verdict_t *v,
@@ -81,8 +97,7 @@ _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
 {
     hg_json_t  *j = &sc->j;
     size_t      i;
-    int         a;
-    char        hex[HG_HEX_MAX], type[SCAN_TYPE_MAX];
+    char        type[SCAN_TYPE_MAX];
 
     hg_json_reset(j);
     hg_json_obj_begin(j);
@@ -100,14 +115,7 @@ _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
         }
     }
     if (res != NULL) {
-        hg_json_kv_uint(j, "size", res->digests.size);
-        for (a = 0; a < HG_ALG_COUNT; a++) {
-            if (res->digests.algs & HG_ALG_BIT(a)) {
-                hg_hex_encode(res->digests.d[a], hg_alg_len((hg_alg_t) a),
-                              hex);
-                hg_json_kv_str(j, hg_alg_name((hg_alg_t) a), hex);
-            }
-        }
+        _scan_json_digests(j, res);
         hg_magic_type(sc->magic, res->head, res->head_len, type,
                       sizeof(type));
         hg_json_kv_str(j, "detected_type", type);
@@ -130,6 +138,14 @@ _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
         hg_json_arr_end(j);
         if (part != NULL && part->decode_errors > 0) {
             hg_json_kv_uint(j, "decode_errors", part->decode_errors);
+        }
+        if (part != NULL && part->also != NULL) {
+            /* a list may carry either form: a report can name both */
+            hg_json_key(j, "also");
+            hg_json_obj_begin(j);
+            hg_json_kv_str(j, "line_ends", part->also_form);
+            _scan_json_digests(j, part->also);
+            hg_json_obj_end(j);
         }
     }
     hg_json_kv_str(j, "verdict", verdict);

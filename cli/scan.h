@@ -49,6 +49,10 @@ typedef struct {
     const char         *line_ends;  /* NULL: as read; "CRLF" or "LF": the
                                      * undecoded part matched with its line
                                      * ends converted so (see scan_mail.c) */
+    const hg_scan_result_t *also;   /* the part's other form when its
+                                     * line ends converted change its bytes
+                                     * (--json shows both), or NULL */
+    const char         *also_form;  /* also's: "as read", "CRLF" or "LF" */
 } scan_part_t;
 
 /*

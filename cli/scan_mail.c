@@ -282,6 +282,11 @@ _mail_part_end(void *ctx, const hg_part_info_t *info,
         if (use_alt) {
             shown = &alt;
             where.line_ends = mc->eol_crlf ? "LF" : "CRLF";
+            where.also = &res;
+            where.also_form = "as read";
+        } else if (s->st == HG_OK && mc->eol.changed) {
+            where.also = &alt;
+            where.also_form = mc->eol_crlf ? "LF" : "CRLF";
         }
     }
     where.info = info;

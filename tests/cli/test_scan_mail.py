@@ -7,6 +7,7 @@ ends converted (a listed file with CRLF bytes, stored with LF, is FOUND
 Part digests are compared with Python's email package."""
 import binascii
 import email
+import hashlib
 import email.policy
 import mailbox
 import os
@@ -282,6 +283,27 @@ t.check(len(parts) == 2 and len(m) == 1 and m[0].get("verdict") == "match"
         and not any("line_ends" in o for o in parts if o.get("part") == "1"),
         "its JSON line has the CRLF form's digest, size and line_ends CRLF",
         parts)
+t.check(len(m) == 1 and m[0].get("also", {}).get("line_ends") == "as read"
+        and m[0]["also"].get("sha256")
+        == sha256(crlf_listed.replace(b"\r\n", b"\n"))
+        and m[0]["also"].get("size") == len(crlf_listed) - crlf_listed.count(b"\r"),
+        "and, under \"also\", the digests and size of the part as stored "
+        "(LF)", parts)
+
+# without a database every form is shown: a report can name both
+p = t.run("scan", "--json", "eol-8bit.eml")
+parts = parts_of(t.jsonl(p))
+m = [o for o in parts if o.get("part") == "2"]
+lf_form = crlf_listed.replace(b"\r\n", b"\n")
+t.check(p.returncode == 0 and len(m) == 1 and "line_ends" not in m[0]
+        and m[0].get("sha256") == sha256(lf_form)
+        and m[0].get("md5") == hashlib.md5(lf_form).hexdigest()
+        and m[0].get("also", {}).get("line_ends") == "CRLF"
+        and m[0]["also"].get("sha256") == sha256(crlf_listed)
+        and m[0]["also"].get("sha1") == hashlib.sha1(crlf_listed).hexdigest()
+        and m[0]["also"].get("size") == len(crlf_listed),
+        "scan --json without a database shows an 8bit part's digests as "
+        "stored (LF) and, under \"also\", with CRLF line ends", parts)
 
 # the same in an mbox, and as binary
 mbox_raw = b"From a@example.org Thu Nov 26 10:00:00 2026\n" + raw8 + b"\n"
@@ -330,7 +352,7 @@ p = t.run("scan", "-d", "eoldb", "--json", "eol-b64.eml")
 parts = parts_of(t.jsonl(p))
 m = [o for o in parts if o.get("part") == "2"]
 t.check(p.returncode == 0 and len(parts) == 2 and len(m) == 1
-        and m[0].get("verdict") == "clean" and "line_ends" not in m[0]
+        and m[0].get("verdict") == "clean" and "line_ends" not in m[0] and "also" not in m[0]
         and m[0].get("sha256")
         == sha256(crlf_listed.replace(b"\r\n", b"\n")),
         "a base64 part is hashed in one form only (its LF bytes do not "
