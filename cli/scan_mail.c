@@ -154,7 +154,9 @@ typedef struct mail_ctx_s mail_ctx_t;
 /*
  * The context the parser's callbacks get: a whole leaf part goes into
  * sc->scan, a uuencoded block ("begin 644 name") inside a text part, open
- * while its text part is, into sc->scan_embedded.
+ * while its text part is, into sc->scan_embedded, and a quoted-printable
+ * part's RFC 2045 reading ("2.d1"), open while its part is, into
+ * sc->scan_copy.
  */
 typedef struct {
     mail_ctx_t     *mc;
@@ -171,6 +173,7 @@ struct mail_ctx_s {
     hg_err_t        err;
     mail_slot_t     part;       /* leaf parts */
     mail_slot_t     emb;        /* uuencoded blocks inside a text part */
+    mail_slot_t     copy;       /* a part's decoded copy ("2.d1") */
 
     /* the open leaf part again, line ends converted, into sc->scan_eol */
     int             eol_crlf;   /* the message's lines end in CRLF */
@@ -196,7 +199,10 @@ _mail_part_begin(void *ctx, const hg_part_info_t *info)
     mail_ctx_t   *mc = s->mc;
 
     s->st = hg_scan_begin(s->scan);
-    mc->eol_open = s == &mc->part && hg_eol_undecoded(info->encoding);
+    if (s != &mc->part) {
+        return HG_OK;           /* a block or copy inside the open part */
+    }
+    mc->eol_open = hg_eol_undecoded(info->encoding);
     if (mc->eol_open) {
         hg_eol_init(&mc->eol, mc->eol_crlf ? HG_EOL_TO_LF : HG_EOL_TO_CRLF,
                     hg_eol_out_scan, mc->sc->scan_eol);
@@ -272,6 +278,9 @@ _mail_part_end(void *ctx, const hg_part_info_t *info,
     if (s->st == HG_OK) {
         s->st = hg_scan_end(s->scan, &res);
     }
+    if (s == &mc->copy && stats != NULL && stats->same_bytes) {
+        return HG_OK;           /* the part's own bytes: reported with it */
+    }
     if (s == &mc->part && mc->eol_open) {
         hg_status_t  st = _mail_part_eol_end(mc, s->st == HG_OK ? &res : NULL,
                                              &alt, &use_alt);
@@ -314,6 +323,9 @@ _mail_begin(mail_ctx_t *mc)
         return;
     }
     mc->st = hg_unpack_set_embedded_cb(mc->u, &_mail_cb, &mc->emb, &mc->err);
+    if (mc->st == HG_OK) {
+        mc->st = hg_unpack_set_copy_cb(mc->u, &_mail_cb, &mc->copy, &mc->err);
+    }
 }
 
 static void
@@ -472,9 +484,10 @@ scan_mail_fd(scan_ctx_t *sc, const char *path, int fd,
     mc.sc = sc;
     mc.path = path;
     mc.where.mbox = mbox;
-    mc.part.mc = mc.emb.mc = &mc;
+    mc.part.mc = mc.emb.mc = mc.copy.mc = &mc;
     mc.part.scan = sc->scan;
     mc.emb.scan = sc->scan_embedded;
+    mc.copy.scan = sc->scan_copy;
     mc.at_bol = 1;
 
     if (mbox) {

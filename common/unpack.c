@@ -36,8 +36,8 @@
  *     message's are: "P.1", "P.2" if its body is multipart, else its single
  *     body is "P.1";
  *   - a uuencoded block inside a text part "P" is "P.u1", "P.u2", ...;
- *   - in form-data mode, the decoded copy of a part "P" sent with a
- *     base64 or quoted-printable transfer encoding is "P.d1" (see below).
+ *   - the decoded copy of a part "P" (copy callbacks, see below) is
+ *     "P.d1".
  * Only leaves are reported; preambles and epilogues are never parts.
  *
  * Decisions where the standards leave room:
@@ -92,19 +92,22 @@
  *     quoted-printable; others base64), and would store a file we never
  *     hashed. So, union scanning again, a part declared base64 or
  *     quoted-printable is also decoded, and the decoded bytes reported as
- *     an extra part "P.d1" through the embedded callbacks, begun and ended
- *     while "P" is open (without embedded callbacks there is no "P.d1").
- *     Quoted-printable is decoded there as RFC 2045 6.7 (3) says and Go's
- *     reader does: blanks and CRs at the end of a line are deleted (mail
- *     mode keeps them, as Python does), so padding lines with blanks does
- *     not make Go store a file whose copy here hashes differently;
- *     A message/rfc822 part there is an uploaded file, not recursed into;
- *     nested multipart/mixed (RFC 2388 multiple files) is followed;
+ *     its copy "P.d1" through the copy callbacks (without them there is
+ *     no "P.d1"). A message/rfc822 part there is an uploaded file, not
+ *     recursed into; nested multipart/mixed (RFC 2388 multiple files) is
+ *     followed;
+ *   - quoted-printable has two readings: Python's keeps the blanks ending
+ *     a line, RFC 2045 6.7 (3) deletes them (Go, GMime, Perl). A mail part
+ *     is decoded as Python does, and its copy "P.d1" as the RFC says, so
+ *     padding the lines of a listed file that has CRLF in it does not get
+ *     it past us to a reader that deletes the padding; form parts' copies
+ *     are read the RFC's way too. The copy's stats say when it is the
+ *     part's own bytes (no blank deleted), as most copies are;
  *   - uuencoded blocks are looked for in text/plain leaves of mail only, and
  *     only when the caller set embedded callbacks (hg_unpack_set_embedded_cb):
  *     a block is open while its text part is, so a caller needs a second
- *     hashing context for it. The same holds for a form part's decoded
- *     copy ("P.d1").
+ *     hashing context for it, and a third for a copy ("P.d1"), which may
+ *     be open at the same time.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -165,6 +168,9 @@ struct hg_unpack_s {
     hg_unpack_cb_t      ecb;        /* embedded (uuencoded) parts */
     void               *ectx;
     int                 has_ecb;
+    hg_unpack_cb_t      ccb;        /* decoded copies ("P.d1") */
+    void               *cctx;
+    int                 has_ccb;
 
     hg_status_t         st;         /* sticky */
     char                msg[HG_ERR_MAX];
@@ -215,16 +221,8 @@ struct hg_unpack_s {
     hg_uu_t             uu;
     unsigned char      *out;
 
-    /*
-     * Embedded parts of the open leaf: uuencoded blocks inside a text leaf
-     * of mail (scan), or a form part's decoded copy (fdec: DEC_B64 or
-     * DEC_QP, decoded with b64 or qp above, which form-data mode never uses
-     * for the leaf itself).
-     */
+    /* uuencoded blocks inside a text leaf of mail (scan): "P.uN" */
     int                 scan;
-    int                 fdec;
-    unsigned char       qp_ws[UNPACK_QP_WS_MAX]; /* fdec QP: held blanks */
-    size_t              qp_ws_len;
     hg_uu_t             suu;
     int                 sub_open;
     unsigned            nsub;
@@ -232,6 +230,24 @@ struct hg_unpack_s {
     hg_part_info_t      sub_info;
     hg_part_stats_t     sub_stats;
     unsigned char      *sub_out;
+
+    /*
+     * The open leaf's decoded copy "P.d1" (cdec: DEC_B64 or DEC_QP), fed
+     * the leaf's raw bytes: a form part's transfer encoding decoded, or a
+     * mail part's quoted-printable as RFC 2045 reads it (see _copy_raw).
+     */
+    int                 cdec;
+    hg_b64_t            cb64;
+    hg_qp_t             cqp;
+    unsigned char       qp_ws[UNPACK_QP_WS_MAX]; /* QP: held blanks */
+    size_t              qp_ws_len;
+    int                 copy_dropped;  /* blanks deleted: bytes differ */
+    uint64_t            copy_in;       /* raw bytes decoded into the copy */
+    int                 copy_open;
+    char               *copy_path;
+    hg_part_info_t      copy_info;
+    hg_part_stats_t     copy_stats;
+    unsigned char      *copy_out;
 };
 
 void
@@ -317,8 +333,8 @@ _path_child(hg_unpack_t *u, size_t prefix_len, const char *sep, unsigned n)
 /* ---- leaves ---- */
 
 static hg_status_t _scan_text(hg_unpack_t *u, const unsigned char *p, size_t n);
-static hg_status_t _form_decode(hg_unpack_t *u, const unsigned char *p,
-                                size_t n);
+static hg_status_t _copy_raw(hg_unpack_t *u, const unsigned char *p,
+                             size_t n);
 
 /*
  * Hand n decoded bytes of the part at path to its data callback, after
@@ -357,9 +373,6 @@ _emit(hg_unpack_t *u, const unsigned char *buf, size_t n)
     st = _part_bytes(u, &u->cb, u->ctx, &u->stats, u->info.path, buf, n);
     if (st != HG_OK) {
         return st;
-    }
-    if (u->fdec != DEC_NONE) {
-        return _form_decode(u, buf, n);
     }
     return u->scan ? _scan_text(u, buf, n) : HG_OK;
 }
@@ -412,6 +425,9 @@ _leaf_data(hg_unpack_t *u, const unsigned char *p, size_t n)
 
     if (u->uu_probe) {
         return _uu_probe(u, p, n);
+    }
+    if (u->copy_open && (st = _copy_raw(u, p, n)) != HG_OK) {
+        return st;
     }
     if (u->dec == DEC_NONE) {
         return _emit(u, p, n);
@@ -492,10 +508,7 @@ _part_count(hg_unpack_t *u, const char *path)
     return HG_OK;
 }
 
-/*
- * Begin an embedded part of the open leaf: a uuencoded block ("P.uN") or,
- * in form-data mode, the leaf's decoded copy ("P.d1").
- */
+/* Begin an embedded part of the open leaf: a uuencoded block ("P.uN"). */
 static hg_status_t
 _sub_begin(hg_unpack_t *u)
 {
@@ -507,25 +520,16 @@ _sub_begin(hg_unpack_t *u)
         return _fail(u, HG_ENOMEM, "out of memory");
     }
     u->sub_path = np;
-    snprintf(u->sub_path, need, "%s.%s%u", u->info.path,
-             u->fdec != DEC_NONE ? "d" : "u", ++u->nsub);
+    snprintf(u->sub_path, need, "%s.u%u", u->info.path, ++u->nsub);
     if ((st = _part_count(u, u->sub_path)) != HG_OK) {
         return st;
     }
     memset(&u->sub_info, 0, sizeof(u->sub_info));
     memset(&u->sub_stats, 0, sizeof(u->sub_stats));
     u->sub_info.path = u->sub_path;
-    if (u->fdec != DEC_NONE) {
-        /* the same upload, as a decoding reader stores it */
-        u->sub_info.content_type = u->info.content_type;
-        u->sub_info.filename = u->info.filename;
-        u->sub_info.field_name = u->info.field_name;
-        u->sub_info.encoding = u->info.encoding;
-    } else {
-        u->sub_info.content_type = "application/octet-stream";
-        u->sub_info.filename = u->suu.name[0] != '\0' ? u->suu.name : NULL;
-        u->sub_info.encoding = "x-uuencode";
-    }
+    u->sub_info.content_type = "application/octet-stream";
+    u->sub_info.filename = u->suu.name[0] != '\0' ? u->suu.name : NULL;
+    u->sub_info.encoding = "x-uuencode";
     u->sub_info.depth = u->info.depth + 1;
     u->sub_open = 1;
     if ((st = u->ecb.part_begin(u->ectx, &u->sub_info)) != HG_OK) {
@@ -550,19 +554,180 @@ _sub_end(hg_unpack_t *u)
     hg_status_t st;
 
     u->sub_open = 0;
-    switch (u->fdec) {
-    case DEC_B64:
-        u->sub_stats.decode_errors = u->b64.errors;
-        break;
-    case DEC_QP:
-        u->sub_stats.decode_errors = u->qp.errors;
-        break;
-    default:
-        u->sub_stats.decode_errors = u->suu.errors;
-        break;
-    }
+    u->sub_stats.decode_errors = u->suu.errors;
     if ((st = u->ecb.part_end(u->ectx, &u->sub_info, &u->sub_stats)) != HG_OK) {
         return _cb_fail(u, st, "end", u->sub_path);
+    }
+    return HG_OK;
+}
+
+/* Begin the open leaf's decoded copy "P.d1": the same file, read otherwise. */
+static hg_status_t
+_copy_begin(hg_unpack_t *u)
+{
+    hg_status_t st;
+    size_t      need = strlen(u->info.path) + UNPACK_COMPONENT + 1;
+    char       *np;
+
+    if ((np = realloc(u->copy_path, need)) == NULL) {
+        return _fail(u, HG_ENOMEM, "out of memory");
+    }
+    u->copy_path = np;
+    snprintf(u->copy_path, need, "%s.d1", u->info.path);
+    if ((st = _part_count(u, u->copy_path)) != HG_OK) {
+        return st;
+    }
+    memset(&u->copy_stats, 0, sizeof(u->copy_stats));
+    u->copy_info = u->info;
+    u->copy_info.path = u->copy_path;
+    u->copy_info.depth = u->info.depth + 1;
+    u->copy_dropped = 0;
+    u->copy_in = 0;
+    u->qp_ws_len = 0;
+    if (u->cdec == DEC_B64) {
+        hg_b64_init(&u->cb64);
+    } else {
+        hg_qp_init(&u->cqp);
+    }
+    u->copy_open = 1;
+    if ((st = u->ccb.part_begin(u->cctx, &u->copy_info)) != HG_OK) {
+        return _cb_fail(u, st, "begin", u->copy_path);
+    }
+    return HG_OK;
+}
+
+/* Raw bytes of the leaf decoded into its copy, in slices copy_out holds. */
+static hg_status_t
+_copy_feed(hg_unpack_t *u, const unsigned char *p, size_t n)
+{
+    size_t      k, w;
+    hg_status_t st;
+
+    u->copy_in += n;
+    while (n > 0) {
+        k = n < UNPACK_OUT_MAX ? n : UNPACK_OUT_MAX;
+        if (u->cdec == DEC_B64) {
+            w = hg_b64_feed(&u->cb64, p, k, u->copy_out);
+        } else {
+            w = hg_qp_feed(&u->cqp, p, k, u->copy_out);
+        }
+        if (w > 0) {
+            st = _part_bytes(u, &u->ccb, u->cctx, &u->copy_stats,
+                             u->copy_path, u->copy_out, w);
+            if (st != HG_OK) {
+                return st;
+            }
+        }
+        p += k;
+        n -= k;
+    }
+    return HG_OK;
+}
+
+static hg_status_t
+_qp_ws_flush(hg_unpack_t *u)
+{
+    size_t  n = u->qp_ws_len;
+
+    u->qp_ws_len = 0;
+    return n > 0 ? _copy_feed(u, u->qp_ws, n) : HG_OK;
+}
+
+/*
+ * Raw bytes of the leaf, for its decoded copy. Quoted-printable loses the
+ * blanks, tabs and CRs that end a line (RFC 2045 6.7 (3), as Go's reader,
+ * GMime and Perl's MIME::QuotedPrint do; Python's keeps them, and so does
+ * the leaf itself in mail); the line end is then CRLF if a CR came just
+ * before the LF, else LF, so that "=" before it is still a soft line break.
+ */
+static hg_status_t
+_copy_raw(hg_unpack_t *u, const unsigned char *p, size_t n)
+{
+    size_t          i = 0, start;
+    unsigned char   c;
+    int             crlf;
+    hg_status_t     st;
+
+    if (u->cdec == DEC_B64) {
+        return _copy_feed(u, p, n);
+    }
+    while (i < n) {
+        start = i;
+        while (i < n && p[i] != ' ' && p[i] != '\t' && p[i] != '\r'
+               && p[i] != '\n')
+        {
+            i++;
+        }
+        if (i > start) {
+            if ((st = _qp_ws_flush(u)) != HG_OK
+                || (st = _copy_feed(u, p + start, i - start)) != HG_OK)
+            {
+                return st;
+            }
+        }
+        if (i == n) {
+            break;
+        }
+        c = p[i++];
+        if (c == '\n') {
+            crlf = u->qp_ws_len > 0 && u->qp_ws[u->qp_ws_len - 1] == '\r';
+            if (u->qp_ws_len > (size_t) crlf) {
+                u->copy_dropped = 1;
+            }
+            u->qp_ws_len = 0;
+            st = _copy_feed(u, (const unsigned char *) (crlf ? "\r\n" : "\n"),
+                            crlf ? 2 : 1);
+            if (st != HG_OK) {
+                return st;
+            }
+            continue;
+        }
+        if (u->qp_ws_len == UNPACK_QP_WS_MAX && (st = _qp_ws_flush(u)) != HG_OK) {
+            return st;
+        }
+        u->qp_ws[u->qp_ws_len++] = c;
+    }
+    return HG_OK;
+}
+
+/*
+ * End the copy. same_bytes tells the caller the copy's bytes are the
+ * leaf's own (nothing deleted, and for a form part nothing decoded), so
+ * hashing it found nothing new: the usual case for quoted-printable mail.
+ */
+static hg_status_t
+_copy_end(hg_unpack_t *u)
+{
+    size_t      w;
+    hg_status_t st;
+
+    if (u->cdec == DEC_B64) {
+        w = hg_b64_finish(&u->cb64, u->copy_out);
+        u->copy_stats.decode_errors = u->cb64.errors;
+    } else {
+        /* the last line's trailing blanks go too (Go's reader agrees) */
+        if (u->qp_ws_len > 0) {
+            u->copy_dropped = 1;
+        }
+        u->qp_ws_len = 0;
+        w = hg_qp_finish(&u->cqp, u->copy_out);
+        u->copy_stats.decode_errors = u->cqp.errors;
+    }
+    if (w > 0) {
+        st = _part_bytes(u, &u->ccb, u->cctx, &u->copy_stats, u->copy_path,
+                         u->copy_out, w);
+        if (st != HG_OK) {
+            return st;
+        }
+    }
+    u->copy_open = 0;
+    u->copy_stats.same_bytes = u->cdec == DEC_QP && !u->copy_dropped
+        && (u->mode == HG_UNPACK_MESSAGE
+            || u->copy_stats.decoded_bytes == u->copy_in);
+    if ((st = u->ccb.part_end(u->cctx, &u->copy_info, &u->copy_stats))
+        != HG_OK)
+    {
+        return _cb_fail(u, st, "end", u->copy_path);
     }
     return HG_OK;
 }
@@ -597,95 +762,6 @@ _scan_text(hg_unpack_t *u, const unsigned char *p, size_t n)
             hg_uu_init(&u->suu, HG_UU_SEEK, 1);
             break;
         }
-    }
-    return HG_OK;
-}
-
-/*
- * Bytes of a form part's transfer encoding decoded into its "P.d1" copy,
- * in slices the decode buffer holds.
- */
-static hg_status_t
-_form_feed(hg_unpack_t *u, const unsigned char *p, size_t n)
-{
-    size_t      k, w;
-    hg_status_t st;
-
-    while (n > 0) {
-        k = n < UNPACK_OUT_MAX ? n : UNPACK_OUT_MAX;
-        if (u->fdec == DEC_B64) {
-            w = hg_b64_feed(&u->b64, p, k, u->sub_out);
-        } else {
-            w = hg_qp_feed(&u->qp, p, k, u->sub_out);
-        }
-        if ((st = _sub_data(u, w)) != HG_OK) {
-            return st;
-        }
-        p += k;
-        n -= k;
-    }
-    return HG_OK;
-}
-
-static hg_status_t
-_qp_ws_flush(hg_unpack_t *u)
-{
-    size_t  n = u->qp_ws_len;
-
-    u->qp_ws_len = 0;
-    return n > 0 ? _form_feed(u, u->qp_ws, n) : HG_OK;
-}
-
-/*
- * Raw bytes of a form part with a base64 or quoted-printable transfer
- * encoding, for its decoded copy. Quoted-printable loses the blanks, tabs
- * and CRs that end a line (RFC 2045 6.7 (3), as Go's reader does); the
- * line end is then CRLF if a CR came just before the LF, else LF, so that
- * "=" before it is still a soft line break.
- */
-static hg_status_t
-_form_decode(hg_unpack_t *u, const unsigned char *p, size_t n)
-{
-    size_t          i = 0, start;
-    unsigned char   c;
-    int             crlf;
-    hg_status_t     st;
-
-    if (u->fdec == DEC_B64) {
-        return _form_feed(u, p, n);
-    }
-    while (i < n) {
-        start = i;
-        while (i < n && p[i] != ' ' && p[i] != '\t' && p[i] != '\r'
-               && p[i] != '\n')
-        {
-            i++;
-        }
-        if (i > start) {
-            if ((st = _qp_ws_flush(u)) != HG_OK
-                || (st = _form_feed(u, p + start, i - start)) != HG_OK)
-            {
-                return st;
-            }
-        }
-        if (i == n) {
-            break;
-        }
-        c = p[i++];
-        if (c == '\n') {
-            crlf = u->qp_ws_len > 0 && u->qp_ws[u->qp_ws_len - 1] == '\r';
-            u->qp_ws_len = 0;
-            st = _form_feed(u, (const unsigned char *) (crlf ? "\r\n" : "\n"),
-                            crlf ? 2 : 1);
-            if (st != HG_OK) {
-                return st;
-            }
-            continue;
-        }
-        if (u->qp_ws_len == UNPACK_QP_WS_MAX && (st = _qp_ws_flush(u)) != HG_OK) {
-            return st;
-        }
-        u->qp_ws[u->qp_ws_len++] = c;
     }
     return HG_OK;
 }
@@ -731,16 +807,13 @@ _leaf_begin(hg_unpack_t *u)
     u->info.depth = u->depth;
     u->scan = u->has_ecb && u->mode == HG_UNPACK_MESSAGE && u->dec != DEC_UU
               && strcmp(u->type, "text/plain") == 0;
-    u->fdec = DEC_NONE;
-    if (u->has_ecb && u->mode == HG_UNPACK_FORMDATA) {
-        if (strcmp(e, "base64") == 0) {
-            u->fdec = DEC_B64;
-            hg_b64_init(&u->b64);
-        } else if (strcmp(e, "quoted-printable") == 0) {
-            u->fdec = DEC_QP;
-            hg_qp_init(&u->qp);
-            u->qp_ws_len = 0;
-        }
+    u->cdec = DEC_NONE;
+    if (u->has_ccb && strcmp(e, "quoted-printable") == 0) {
+        u->cdec = DEC_QP;
+    } else if (u->has_ccb && u->mode == HG_UNPACK_FORMDATA
+               && strcmp(e, "base64") == 0)
+    {
+        u->cdec = DEC_B64;
     }
     u->nsub = 0;
     u->sub_open = 0;
@@ -751,7 +824,7 @@ _leaf_begin(hg_unpack_t *u)
     if ((st = u->cb.part_begin(u->ctx, &u->info)) != HG_OK) {
         return _cb_fail(u, st, "begin", u->path);
     }
-    if (u->fdec != DEC_NONE && (st = _sub_begin(u)) != HG_OK) {
+    if (u->cdec != DEC_NONE && (st = _copy_begin(u)) != HG_OK) {
         return st;
     }
     u->state = ST_BODY;
@@ -789,26 +862,17 @@ _leaf_end(hg_unpack_t *u)
         return st;
     }
     if (u->sub_open) {
-        switch (u->fdec) {
-        case DEC_B64:
-            w = hg_b64_finish(&u->b64, u->sub_out);
-            break;
-        case DEC_QP:
-            /* the last line's trailing blanks go too (Go's reader agrees) */
-            u->qp_ws_len = 0;
-            w = hg_qp_finish(&u->qp, u->sub_out);
-            break;
-        default:
-            w = hg_uu_finish(&u->suu, u->sub_out);
-            break;
-        }
+        w = hg_uu_finish(&u->suu, u->sub_out);
         if ((st = _sub_data(u, w)) != HG_OK || (st = _sub_end(u)) != HG_OK) {
             return st;
         }
     }
+    if (u->copy_open && (st = _copy_end(u)) != HG_OK) {
+        return st;
+    }
     u->leaf_open = 0;
     u->scan = 0;
-    u->fdec = DEC_NONE;
+    u->cdec = DEC_NONE;
     if ((st = u->cb.part_end(u->ctx, &u->info, &u->stats)) != HG_OK) {
         return _cb_fail(u, st, "end", u->path);
     }
@@ -1502,6 +1566,27 @@ hg_unpack_set_embedded_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
     return HG_OK;
 }
 
+hg_status_t
+hg_unpack_set_copy_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb, void *cb_ctx,
+                      hg_err_t *err)
+{
+    if (cb == NULL || cb->part_begin == NULL || cb->part_data == NULL
+        || cb->part_end == NULL)
+    {
+        return hg_err_set(err, HG_EINVAL, "unpack: every callback must be set");
+    }
+    if (u->copy_out == NULL) {
+        u->copy_out = malloc(UNPACK_OUT_MAX);
+        if (u->copy_out == NULL) {
+            return hg_err_set(err, HG_ENOMEM, "out of memory");
+        }
+    }
+    u->ccb = *cb;
+    u->cctx = cb_ctx;
+    u->has_ccb = 1;
+    return HG_OK;
+}
+
 void
 hg_unpack_free(hg_unpack_t *u)
 {
@@ -1515,6 +1600,8 @@ hg_unpack_free(hg_unpack_t *u)
     free(u->out);
     free(u->sub_out);
     free(u->sub_path);
+    free(u->copy_out);
+    free(u->copy_path);
     free(u);
 }
 

@@ -58,8 +58,8 @@ typedef struct conn_s conn_t;
 
 /*
  * The context the parser's callbacks get: the connection and which of its
- * two scan contexts the part goes into (a uuencoded block begins and ends
- * while its text part is still open, so it needs its own).
+ * scan contexts the part goes into (a uuencoded block and a decoded copy
+ * begin and end while their part is still open, so each needs its own).
  */
 typedef struct {
     conn_t             *c;
@@ -75,9 +75,11 @@ struct conn_s {
     char               *helo;
     hg_scan_t          *scan;       /* holds a reference to its database */
     hg_scan_t          *scan_emb;   /* uuencoded blocks inside a text part */
+    hg_scan_t          *scan_copy;  /* quoted-printable as RFC 2045 reads it */
     hg_scan_t          *scan_lf;    /* an undecoded part again, CRLF as LF */
     slot_t              part_slot;  /* parser context: c->scan */
     slot_t              emb_slot;   /* parser context: c->scan_emb */
+    slot_t              copy_slot;  /* parser context: c->scan_copy */
 
     /* message */
     int                 in_msg;
@@ -372,6 +374,23 @@ _part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
     int         lf;
     size_t      nhits;
 
+    if (s == &c->copy_slot) {
+        if (stats->same_bytes) {
+            /* the part's own bytes: judged with the part, not twice */
+            hg_scan_result_t    res;
+
+            (void) hg_scan_end(c->scan_copy, &res);
+            return HG_OK;
+        }
+        nhits = c->nhits;
+        st = _part_done(c, c->scan_copy, info, stats);
+        if (c->nhits > nhits) {
+            hg_log(HG_LOG_INFO, "queue_id=%s part=%s matched as "
+                   "quoted-printable without the blanks ending its lines "
+                   "(as RFC 2045 readers decode it)", _qid(c), info->path);
+        }
+        return st;
+    }
     st = _part_done(c, *s->scan, info, stats);
     if (s != &c->part_slot) {
         return st;
@@ -396,8 +415,8 @@ _part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
     return st;
 }
 
-/* the same callbacks for whole parts and for uuencoded blocks: the slot
- * given as their context says which scan context a part goes into */
+/* the same callbacks for whole parts, uuencoded blocks and decoded copies:
+ * the slot given as their context says which scan context a part goes into */
 static const hg_unpack_cb_t unpack_cb = {
     _part_begin, _part_data, _part_end
 };
@@ -620,9 +639,10 @@ _conn_new(void)
 
     if (c != NULL) {
         c->deferred = -1;
-        c->part_slot.c = c->emb_slot.c = c;
+        c->part_slot.c = c->emb_slot.c = c->copy_slot.c = c;
         c->part_slot.scan = &c->scan;
         c->emb_slot.scan = &c->scan_emb;
+        c->copy_slot.scan = &c->scan_copy;
         pthread_mutex_lock(&live_lock);
         live++;
         pthread_mutex_unlock(&live_lock);
@@ -743,19 +763,22 @@ _envfrom(SMFICTX *ctx, char **argv)
     if (c->scan == NULL || hg_scan_db(c->scan) != db) {
         hg_scan_free(c->scan);
         hg_scan_free(c->scan_emb);
+        hg_scan_free(c->scan_copy);
         hg_scan_free(c->scan_lf);
         c->scan = hg_scan_new(db, 0);
         c->scan_emb = hg_scan_new(db, 0);
+        c->scan_copy = hg_scan_new(db, 0);
         c->scan_lf = hg_scan_new(db, 0);
     }
     hg_db_close(db);
-    if (c->scan == NULL || c->scan_emb == NULL || c->scan_lf == NULL
-        || c->mail_from == NULL)
+    if (c->scan == NULL || c->scan_emb == NULL || c->scan_copy == NULL
+        || c->scan_lf == NULL || c->mail_from == NULL)
     {
         hg_scan_free(c->scan);
         hg_scan_free(c->scan_emb);
+        hg_scan_free(c->scan_copy);
         hg_scan_free(c->scan_lf);
-        c->scan = c->scan_emb = c->scan_lf = NULL;
+        c->scan = c->scan_emb = c->scan_copy = c->scan_lf = NULL;
         return _fail(ctx, c, HG_ENOMEM, "cannot start a scan");
     }
     err.msg[0] = '\0';
@@ -763,7 +786,9 @@ _envfrom(SMFICTX *ctx, char **argv)
                          &c->part_slot, &err);
     if (c->u == NULL
         || hg_unpack_set_embedded_cb(c->u, &unpack_cb, &c->emb_slot,
-                                     &err) != HG_OK)
+                                     &err) != HG_OK
+        || hg_unpack_set_copy_cb(c->u, &unpack_cb, &c->copy_slot,
+                                 &err) != HG_OK)
     {
         return _fail(ctx, c, HG_ENOMEM, err.msg);
     }
@@ -1005,6 +1030,7 @@ hgf_close(SMFICTX *ctx)
         _msg_cleanup(c);
         hg_scan_free(c->scan);
         hg_scan_free(c->scan_emb);
+        hg_scan_free(c->scan_copy);
         hg_scan_free(c->scan_lf);
         free(c->client_name);
         free(c->helo);

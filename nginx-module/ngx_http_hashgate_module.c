@@ -8,8 +8,8 @@
  * libhashgate's form parser so each part is hashed on its own) before it is
  * passed on, so nothing is read twice and nothing of the body is kept here.
  * A form part sent with a base64 or quoted-printable transfer encoding is
- * hashed as sent and, decoded, as the embedded part "N.d1" the parser reports
- * while "N" is still open (hence a second scan context, part_emb): some
+ * hashed as sent and, decoded, as the copy "N.d1" the parser reports while
+ * "N" is still open (hence a second scan context, part_decoded): some
  * applications (Go's mime/multipart) decode it and store the decoded file.
  * The verdict is reached at the buffer carrying last_buf, before that buffer
  * is passed on; a match makes the filter return the configured status, which
@@ -156,7 +156,7 @@ typedef struct {
     ngx_http_hashgate_loc_conf_t *conf;
     hg_scan_t                 *body;
     hg_scan_t                 *part;
-    hg_scan_t                 *part_emb;    /* a form part's decoded copy */
+    hg_scan_t                 *part_decoded;    /* a form part's decoded copy */
     hg_unpack_t               *unpack;
     /*
      * While pending is not zero the hashing thread owns status, part_status,
@@ -215,11 +215,11 @@ static void ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
 static void ngx_http_hashgate_cleanup(void *data);
 static char *ngx_http_hashgate_cstr(ngx_pool_t *pool, ngx_str_t *s);
 
-static hg_status_t ngx_http_hashgate_emb_begin(void *data,
+static hg_status_t ngx_http_hashgate_decoded_begin(void *data,
     const hg_part_info_t *info);
-static hg_status_t ngx_http_hashgate_emb_data(void *data,
+static hg_status_t ngx_http_hashgate_decoded_data(void *data,
     const unsigned char *buf, size_t len);
-static hg_status_t ngx_http_hashgate_emb_end(void *data,
+static hg_status_t ngx_http_hashgate_decoded_end(void *data,
     const hg_part_info_t *info, const hg_part_stats_t *stats);
 static hg_status_t ngx_http_hashgate_judge(ngx_http_hashgate_ctx_t *ctx,
     hg_scan_t *scan, const hg_part_info_t *info, const char *name);
@@ -563,7 +563,7 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     u_char                         *ct;
     ngx_str_t                      *type;
     ngx_pool_cleanup_t             *cln;
-    hg_unpack_cb_t                  cb, ecb;
+    hg_unpack_cb_t                  cb, dcb;
     hg_unpack_limits_t              limits;
     ngx_http_hashgate_ctx_t        *ctx;
     ngx_http_hashgate_headers_t     hh;
@@ -677,14 +677,14 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
         cb.part_data = ngx_http_hashgate_part_data;
         cb.part_end = ngx_http_hashgate_part_end;
 
-        ecb.part_begin = ngx_http_hashgate_emb_begin;
-        ecb.part_data = ngx_http_hashgate_emb_data;
-        ecb.part_end = ngx_http_hashgate_emb_end;
+        dcb.part_begin = ngx_http_hashgate_decoded_begin;
+        dcb.part_data = ngx_http_hashgate_decoded_data;
+        dcb.part_end = ngx_http_hashgate_decoded_end;
 
         /* a failure here is logged once, by ngx_http_hashgate_decide() */
         ctx->part = ngx_http_hashgate_scan_get(hmcf);
-        ctx->part_emb = ngx_http_hashgate_scan_get(hmcf);
-        if (ctx->part == NULL || ctx->part_emb == NULL) {
+        ctx->part_decoded = ngx_http_hashgate_scan_get(hmcf);
+        if (ctx->part == NULL || ctx->part_decoded == NULL) {
             ctx->part_status = hg_err_set(&ctx->part_err, HG_ENOMEM,
                                           "cannot create a scan context");
             return ctx;
@@ -697,8 +697,8 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
             ctx->part_status = HG_EFORMAT;
 
         } else {
-            ctx->part_status = hg_unpack_set_embedded_cb(ctx->unpack, &ecb,
-                                                         ctx, &ctx->part_err);
+            ctx->part_status = hg_unpack_set_copy_cb(ctx->unpack, &dcb, ctx,
+                                                     &ctx->part_err);
         }
     }
 
@@ -1023,39 +1023,44 @@ ngx_http_hashgate_judge(ngx_http_hashgate_ctx_t *ctx, hg_scan_t *scan,
 
 /*
  * The decoded copy of a form part with a transfer encoding ("2.d1"), begun
- * and ended while its part is open: hashed in its own context, part_emb,
- * and judged as a part is. Its record names it by path, since its field
- * name is also the raw part's.
+ * and ended while its part is open: hashed in its own context, part_decoded,
+ * and judged as a part is, unless its bytes are the part's own (nothing to
+ * decode), so one file is not judged twice. Its record names it by path,
+ * since its field name is also the raw part's.
  */
 static hg_status_t
-ngx_http_hashgate_emb_begin(void *data, const hg_part_info_t *info)
+ngx_http_hashgate_decoded_begin(void *data, const hg_part_info_t *info)
 {
     ngx_http_hashgate_ctx_t  *ctx = data;
 
     (void) info;
 
-    return hg_scan_begin(ctx->part_emb);
+    return hg_scan_begin(ctx->part_decoded);
 }
 
 
 static hg_status_t
-ngx_http_hashgate_emb_data(void *data, const unsigned char *buf, size_t len)
+ngx_http_hashgate_decoded_data(void *data, const unsigned char *buf, size_t len)
 {
     ngx_http_hashgate_ctx_t  *ctx = data;
 
-    return hg_scan_update(ctx->part_emb, buf, len);
+    return hg_scan_update(ctx->part_decoded, buf, len);
 }
 
 
 static hg_status_t
-ngx_http_hashgate_emb_end(void *data, const hg_part_info_t *info,
+ngx_http_hashgate_decoded_end(void *data, const hg_part_info_t *info,
     const hg_part_stats_t *stats)
 {
+    hg_scan_result_t          res;
     ngx_http_hashgate_ctx_t  *ctx = data;
 
-    (void) stats;
+    if (stats->same_bytes) {
+        (void) hg_scan_end(ctx->part_decoded, &res);
+        return HG_OK;
+    }
 
-    return ngx_http_hashgate_judge(ctx, ctx->part_emb, info, info->path);
+    return ngx_http_hashgate_judge(ctx, ctx->part_decoded, info, info->path);
 }
 
 
@@ -1496,8 +1501,8 @@ ngx_http_hashgate_cleanup(void *data)
         ngx_http_hashgate_scan_put(hmcf, ctx->part);
     }
 
-    if (ctx->part_emb) {
-        ngx_http_hashgate_scan_put(hmcf, ctx->part_emb);
+    if (ctx->part_decoded) {
+        ngx_http_hashgate_scan_put(hmcf, ctx->part_decoded);
     }
 }
 

@@ -358,6 +358,54 @@ t.check(p.returncode == 0 and len(parts) == 2 and len(m) == 1
         "a base64 part is hashed in one form only (its LF bytes do not "
         "match the CRLF file)", parts)
 
+# ---- quoted-printable's two readings ----
+# A listed binary file holding CRLF pairs, sent quoted-printable with its
+# CRLFs as hard line breaks padded with blanks: RFC 2045 readers (Go,
+# GMime, Perl) delete the padding and save the listed file; Python keeps it.
+def qp_padded(data):
+    segs = data.split(b"\r\n")
+    enc = [binascii.b2a_qp(x, quotetabs=True, istext=False)
+           .replace(b"\n", b"\r\n") for x in segs]
+    return b" \t \r\n".join(enc)
+
+
+qp_listed = bytearray(rand_bytes(8101, 6000))
+for at in (1500, 3000, 4500):
+    qp_listed[at:at + 2] = b"\r\n"
+qp_listed = bytes(qp_listed)
+t.write("qp-list.txt", sha256(qp_listed) + "\n")
+p = t.run("compile", "-o", "qpdb", "qp=qp-list.txt@q1")
+t.check(p.returncode == 0, "quoted-printable test database compiles", both(p))
+padded = qp_padded(qp_listed)
+qp_mail = raw_mail(padded, "quoted-printable", "q.bin")
+t.write("qp-padded.eml", qp_mail)
+py = [x.get_payload(decode=True) for x in
+      email.message_from_bytes(qp_mail).walk() if x.get_filename() == "q.bin"]
+p = t.run("scan", "-d", "qpdb", "qp-padded.eml")
+t.check(p.returncode == 1 and "qp-padded.eml#2.d1: qp FOUND\n" in out(p)
+        and "qp-padded.eml#2: OK\n" in out(p)
+        and len(py) == 1 and py[0] != qp_listed,
+        "a listed file sent quoted-printable with blanks padding its hard "
+        "line breaks is FOUND in its RFC 2045 reading (part 2.d1), though "
+        "Python's reading (part 2) differs", both(p))
+p = t.run("scan", "-d", "qpdb", "--json", "qp-padded.eml")
+m = [o for o in parts_of(t.jsonl(p)) if o.get("part") == "2.d1"]
+t.check(len(m) == 1 and m[0].get("sha256") == sha256(qp_listed)
+        and m[0].get("filename") == "q.bin"
+        and m[0].get("encoding") == "quoted-printable"
+        and m[0].get("verdict") == "match",
+        "its JSON line names part 2.d1 with the listed digest, the file "
+        "name and the encoding", m)
+# unpadded, both readings are the same bytes: one part, no copy reported
+t.write("qp-plain.eml", raw_mail(qp_padded(qp_listed).replace(b" \t \r\n",
+                                                              b"\r\n"),
+                                 "quoted-printable", "q.bin"))
+p = t.run("scan", "-d", "qpdb", "qp-plain.eml")
+t.check(p.returncode == 1 and "qp-plain.eml#2: qp FOUND\n" in out(p)
+        and ".d1" not in out(p),
+        "the same file quoted-printable without padding is FOUND once, as "
+        "part 2 (no copy reported when both readings agree)", both(p))
+
 # ---- stdin ----
 p = t.run("scan", "-d", "db", "-", stdin=raw1)
 t.check(p.returncode == 1 and "-#2: blk FOUND" in out(p),

@@ -11,8 +11,9 @@
  * Differential: the same input fed whole and fed in chunks must give the
  * same parts (paths, types, names, decoded bytes) and the same status -
  * where the network splits a message may not change what is scanned.
- * Embedded parts (uuencoded blocks, a form part's decoded copy "P.d1") are
- * reported and checked the same way.
+ * Embedded parts (uuencoded blocks) and decoded copies ("P.d1") are
+ * reported and checked the same way, and a copy said to have its part's
+ * own bytes (same_bytes) must have exactly those.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,13 +24,20 @@
 /* Keeps one input's work bounded; the parser's own limits stay default. */
 #define FUZZ_MAX_TOTAL  (4 * 1024 * 1024)
 
-typedef struct {
+typedef struct fz_s fz_t;
+
+struct fz_s {
     int         open;
     uint64_t    bytes;
     unsigned    parts;
     uint64_t    h;          /* FNV-1a over every event and byte */
+    uint64_t    dh;         /* FNV-1a over the open part's bytes only */
     uint64_t    sub_h;      /* the same of the embedded parts, once done */
-} fz_t;
+    uint64_t    copy_h;     /* the same of the copies, once done */
+    fz_t       *copy;       /* main parts: the copies' state */
+    int         same;       /* copies: the last one ended with same_bytes */
+    uint64_t    same_dh, same_bytes;
+};
 
 static void
 mix(fz_t *f, const void *p, size_t n)
@@ -39,6 +47,17 @@ mix(fz_t *f, const void *p, size_t n)
 
     for (i = 0; i < n; i++) {
         f->h = (f->h ^ b[i]) * 0x100000001b3ULL;
+    }
+}
+
+static void
+mix_data(fz_t *f, const unsigned char *b, size_t n)
+{
+    size_t  i;
+
+    mix(f, b, n);
+    for (i = 0; i < n; i++) {
+        f->dh = (f->dh ^ b[i]) * 0x100000001b3ULL;
     }
 }
 
@@ -78,6 +97,8 @@ part_begin(void *ctx, const hg_part_info_t *info)
     check_info(info);
     f->open = 1;
     f->bytes = 0;
+    f->dh = 0xcbf29ce484222325ULL;
+    f->same = 0;
     mix(f, "B", 1);
     mix_str(f, info->path);
     mix_str(f, info->content_type);
@@ -95,7 +116,7 @@ part_data(void *ctx, const unsigned char *buf, size_t len)
     if (!f->open) {
         abort();
     }
-    mix(f, buf, len);
+    mix_data(f, buf, len);
     f->bytes += len;
     return HG_OK;
 }
@@ -112,18 +133,31 @@ part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
     if (stats != NULL && stats->decoded_bytes != f->bytes) {
         abort();
     }
+    if (f->copy != NULL && f->copy->same) {
+        /* the copy just ended claimed this part's bytes: they must be */
+        if (f->copy->same_dh != f->dh || f->copy->same_bytes != f->bytes) {
+            abort();
+        }
+        f->copy->same = 0;
+    }
     f->open = 0;
     f->parts++;
+    if (stats != NULL && stats->same_bytes) {
+        f->same = 1;
+        f->same_dh = f->dh;
+        f->same_bytes = f->bytes;
+    }
     mix(f, "E", 1);
     mix(f, &f->bytes, sizeof(f->bytes));
+    mix(f, stats != NULL && stats->same_bytes ? "s" : "d", 1);
     return HG_OK;
 }
 
 /*
- * Embedded parts (uuencoded blocks in mail text, a form part's decoded
- * copy) open and close inside their leaf, on a state of their own: how
- * their slices interleave with the leaf's depends on the chunking, so
- * they are hashed apart, and both hashes are compared.
+ * Embedded parts (uuencoded blocks in mail text) and decoded copies open
+ * and close inside their leaf, each kind on a state of its own: how their
+ * slices interleave with the leaf's depends on the chunking, so they are
+ * hashed apart, and all three hashes are compared.
  */
 static hg_status_t
 run(const char *ct, const uint8_t *data, size_t size, size_t step, fz_t *f)
@@ -134,13 +168,15 @@ run(const char *ct, const uint8_t *data, size_t size, size_t step, fz_t *f)
     hg_err_t            err;
     size_t              off, n;
     hg_status_t         st = HG_OK;
-    fz_t                sub;
+    fz_t                sub, copy;
 
     hg_unpack_limits_default(&lim);
     lim.max_total_bytes = FUZZ_MAX_TOTAL;
     memset(f, 0, sizeof(*f));
     memset(&sub, 0, sizeof(sub));
-    f->h = sub.h = 0xcbf29ce484222325ULL;
+    memset(&copy, 0, sizeof(copy));
+    f->h = sub.h = copy.h = 0xcbf29ce484222325ULL;
+    f->copy = &copy;
     u = hg_unpack_new(
 #ifdef HG_FUZZ_FORMDATA
                       HG_UNPACK_FORMDATA,
@@ -152,7 +188,9 @@ run(const char *ct, const uint8_t *data, size_t size, size_t step, fz_t *f)
         (void) strlen(err.msg);
         return HG_EINVAL;
     }
-    if (hg_unpack_set_embedded_cb(u, &cb, &sub, &err) != HG_OK) {
+    if (hg_unpack_set_embedded_cb(u, &cb, &sub, &err) != HG_OK
+        || hg_unpack_set_copy_cb(u, &cb, &copy, &err) != HG_OK)
+    {
         abort();
     }
     for (off = 0; off < size && st == HG_OK; off += n) {
@@ -161,18 +199,20 @@ run(const char *ct, const uint8_t *data, size_t size, size_t step, fz_t *f)
     }
     if (st == HG_OK) {
         st = hg_unpack_finish(u, &err);
-        if (st == HG_OK && (f->open || sub.open)) {
+        if (st == HG_OK && (f->open || sub.open || copy.open)) {
             abort();            /* finish closes every open part */
         }
     }
     if (st != HG_OK) {
         (void) strlen(err.msg);
     }
-    if (hg_unpack_parts(u) < f->parts + sub.parts) {
+    if (hg_unpack_parts(u) < f->parts + sub.parts + copy.parts) {
         abort();
     }
-    f->parts += sub.parts;
+    f->parts += sub.parts + copy.parts;
     f->sub_h = sub.h;
+    f->copy_h = copy.h;
+    f->copy = NULL;
     hg_unpack_free(u);
     return st;
 }
@@ -211,6 +251,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* an error stops the parser where it is found: compare only clean runs */
     if (s1 != s2 || (s1 == HG_OK && (whole.h != parts.h
                                      || whole.sub_h != parts.sub_h
+                                     || whole.copy_h != parts.copy_h
                                      || whole.parts != parts.parts))) {
         abort();
     }

@@ -17,6 +17,7 @@ Synthetic data only: every listed item is seeded random bytes and the
 lists are compiled from their digests at test time.
 """
 
+import binascii
 import json
 import os
 import shutil
@@ -46,6 +47,11 @@ RAW8 = bytearray(hm.blob(1704, 6_000, no_newlines=True))
 for _i in range(300, len(RAW8), 400):
     RAW8[_i] = 0x0A
 RAW8 = bytes(RAW8)
+# a binary file with three CRLF pairs, for quoted-printable hard line breaks
+QPF = bytearray(hm.blob(1705, 8_000, no_newlines=True))
+for _i in (2000, 4000, 6000):
+    QPF[_i:_i + 2] = b"\r\n"
+QPF = bytes(QPF)
 REPLY = "550 5.7.1 Message rejected: it contains content that is not accepted here"
 TEMPFAIL = "451 4.3.0 Message could not be scanned, try again later"
 HDR = "X-Hashgate"
@@ -138,7 +144,7 @@ try:
     hm.check_tool(hm.MILTER)
     hm.check_tool(hm.HASHGATE)
     db = hm.compile_db(os.path.join(tmp, "db.hgdb"), {
-        "rejlist": [hm.sha256(REJ), hm.sha256(RAW8)],
+        "rejlist": [hm.sha256(REJ), hm.sha256(RAW8), hm.sha256(QPF)],
         "holdlist": [hm.sha256(HOLD)],
         "taglist": [hm.sha256(TAG)],
     })
@@ -293,6 +299,29 @@ try:
        and recs(mid)[0].get("sha256") == hm.sha256(RAW8),
        "a listed binary file sent raw (8bit, LF line ends as a Unix mailbox "
        "stores it) is rejected", "%s %r" % (reply(r), recs(mid)))
+    # A listed file quoted-printable, its CRLF pairs sent as hard line
+    # breaks padded with blanks: RFC 2045 readers (Go, GMime, Perl) delete
+    # the padding and save the listed file; Python's reading keeps it.
+    # Catches a scan of Python's reading only. Unpadded, both readings are
+    # the same bytes: catches one file recorded twice.
+    def qp(data, pad):
+        return pad.join(binascii.b2a_qp(x, quotetabs=True, istext=False)
+                        .replace(b"\n", b"\r\n") for x in data.split(b"\r\n"))
+    for what, pad, part in (("padded", b" \t \r\n", "2.d1"),
+                            ("plain", b"\r\n", "2")):
+        mid = msgid("qp-" + what)
+        raw = mail(QPF, mid, b64=qp(QPF, pad)).replace(
+            b"Content-Transfer-Encoding: base64",
+            b"Content-Transfer-Encoding: quoted-printable", 1)
+        r = pf.send(raw)
+        got = recs(mid)
+        ok(reply(r) == REPLY and len(got) == 1
+           and got[0].get("part") == part
+           and got[0].get("sha256") == hm.sha256(QPF),
+           "a listed file sent quoted-printable, %s hard line breaks: "
+           "rejected, one record for part %s" % (
+               "blanks padding its" if pad != b"\r\n" else "plain", part),
+           "%s %r" % (reply(r), got))
     # The attachment runs to the end of the message: no close delimiter,
     # not even a line end. Catches a part dropped because it never ended.
     mid = msgid("unclosed")

@@ -379,18 +379,25 @@ def run(t, ng):
     # mime/multipart decodes quoted-printable there (and other readers
     # base64), so the application stored the listed file. Before the fix:
     # 200, the upstream got it. Now the decoded copy is hashed as "2.d1".
-    for what, path, cte, data, enc, want in (
+    # A quoted-printable part with nothing to decode is its own copy: one
+    # record, for the part itself, named by its field (catches the same
+    # file recorded twice).
+    for what, path, cte, data, enc, want, part in (
             ("a listed file quoted-printable", "/buf/qp-listed",
              "quoted-printable", QP_LISTED,
-             binascii.b2a_qp(QP_LISTED, istext=False), [403]),
+             binascii.b2a_qp(QP_LISTED, istext=False), [403], "2.d1"),
             ("a listed file base64", "/buf/b64-listed", "base64", B64_LISTED,
-             base64.encodebytes(B64_LISTED), [403]),
+             base64.encodebytes(B64_LISTED), [403], "2.d1"),
             ("a listed text quoted-printable, line ends padded with blanks",
              "/buf/qp-padded", "quoted-printable", PAD_LISTED,
-             binascii.b2a_qp(PAD_LISTED).replace(b"\n", b" \t \n"), [403]),
+             binascii.b2a_qp(PAD_LISTED).replace(b"\n", b" \t \n"), [403],
+             "2.d1"),
+            ("a listed text quoted-printable with nothing to decode",
+             "/buf/qp-same", "quoted-printable", PAD_LISTED, PAD_LISTED,
+             [403], "up"),
             ("a clean file quoted-printable", "/buf/qp-clean",
              "quoted-printable", CLEAN,
-             binascii.b2a_qp(CLEAN, istext=False), [200])):
+             binascii.b2a_qp(CLEAN, istext=False), [200], None)):
         assert (binascii.a2b_qp(enc) == data or cte == "base64"
                 or path == "/buf/qp-padded")
         b = "hgcte0123456789"
@@ -411,13 +418,13 @@ def run(t, ng):
             line = [l for l in ng.error_log().splitlines()
                     if "match list=" in l and path in l]
             t.check(st == [403] and not es and len(ev) == 1
-                    and ev[0].get("part") == "2.d1"
+                    and ev[0].get("part") == part
                     and ev[0].get("filename") == "f.bin"
                     and ev[0].get("sha256") == sha(data)
                     and len(line) == 1 and "object=form-part" in line[0],
                     "%s in a form part (Content-Transfer-Encoding %s) gets "
-                    "403, the upstream gets nothing, and the evidence record "
-                    "names the decoded part \"2.d1\"" % (what, cte),
+                    "403, the upstream gets nothing, and one evidence record "
+                    "names part \"%s\"" % (what, cte, part),
                     "status %s, upstream %s, record %s" % (st, es, ev))
         else:
             t.check(st == [200] and len(es) == 1 and es[0]["complete"]

@@ -6,9 +6,11 @@
  * (--chunk-seed N; 0 feeds 64 KiB reads as they come), so a test can check
  * that any chunking gives the same parts. One JSON line per leaf part:
  * path, content_type, filename, field_name, encoding, size, sha256,
- * decode_errors. uuencoded blocks inside text parts are printed too (they
- * end, and so print, before their text part). On a parser error the message
- * goes to stderr and the exit status is 2.
+ * decode_errors. uuencoded blocks inside text parts and decoded copies
+ * ("2.d1") are printed too (they end, and so print, before their part); a
+ * copy whose bytes are its part's own (same_bytes) is not, as callers drop
+ * it. --no-embedded sets neither. On a parser error the message goes to
+ * stderr and the exit status is 2.
  *
  *   unpack_dump [--chunk-seed N] [--formdata CT] [--max-parts N]
  *               [--max-depth N] [--max-header-bytes N] [--max-line-bytes N]
@@ -57,7 +59,7 @@ dump_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
     char            hex[HG_HEX_MAX];
     hg_status_t     st;
 
-    if ((st = hg_hash_final(d->h, &dg)) != HG_OK) {
+    if ((st = hg_hash_final(d->h, &dg)) != HG_OK || stats->same_bytes) {
         return st;
     }
     hg_hex_encode(dg.d[HG_ALG_SHA256], 32, hex);
@@ -119,7 +121,7 @@ main(int argc, char **argv)
 {
     hg_unpack_limits_t  lim;
     hg_unpack_cb_t      cb = { dump_begin, dump_data, dump_end };
-    dump_ctx_t          main_ctx, sub_ctx;
+    dump_ctx_t          main_ctx, sub_ctx, copy_ctx;
     hg_unpack_t        *u;
     hg_err_t            err;
     const char         *formdata = NULL, *file = NULL;
@@ -175,16 +177,20 @@ main(int argc, char **argv)
     }
     main_ctx.h = hg_hash_new();
     sub_ctx.h = hg_hash_new();
+    copy_ctx.h = hg_hash_new();
     buf = malloc(READ_SIZE);
     u = NULL;
-    if (main_ctx.h == NULL || sub_ctx.h == NULL || buf == NULL) {
+    if (main_ctx.h == NULL || sub_ctx.h == NULL || copy_ctx.h == NULL
+        || buf == NULL)
+    {
         fprintf(stderr, "unpack_dump: out of memory or OpenSSL failed\n");
         goto done;
     }
     u = hg_unpack_new(formdata != NULL ? HG_UNPACK_FORMDATA : HG_UNPACK_MESSAGE,
                       formdata, &lim, &cb, &main_ctx, &err);
     if (u == NULL
-        || (embedded && hg_unpack_set_embedded_cb(u, &cb, &sub_ctx, &err) != HG_OK))
+        || (embedded && hg_unpack_set_embedded_cb(u, &cb, &sub_ctx, &err) != HG_OK)
+        || (embedded && hg_unpack_set_copy_cb(u, &cb, &copy_ctx, &err) != HG_OK))
     {
         fprintf(stderr, "unpack_dump: %s\n", err.msg);
         goto done;
@@ -217,6 +223,7 @@ done:
     hg_unpack_free(u);
     hg_hash_free(main_ctx.h);
     hg_hash_free(sub_ctx.h);
+    hg_hash_free(copy_ctx.h);
     free(buf);
     if (fp != stdin) {
         fclose(fp);

@@ -8,10 +8,9 @@
  * Every multipart type nests; message/rfc822 and message/global recurse.
  * Part paths are as in IMAP BODYSTRUCTURE: "1", "2", "2.1" (common/unpack.c
  * spells out the rules). uuencoded blocks ("begin 644 name") inside text
- * bodies become parts of their own ("1.u1") through the embedded callbacks,
- * and so does the decoded copy of a form-data part sent with a base64 or
- * quoted-printable transfer encoding ("2.d1"; the part itself, "2", is
- * reported as sent).
+ * bodies become parts of their own ("1.u1") through the embedded callbacks;
+ * a second reading of a part, its decoded copy ("2.d1"), comes through the
+ * copy callbacks.
  * Main parts come one at a time: part_begin, part_data..., part_end. Every
  * limit reached gives HG_ELIMIT from feed/finish with a message naming the
  * limit, never a silent pass; any error sticks.
@@ -53,6 +52,8 @@ typedef struct {
 typedef struct {
     uint64_t        decoded_bytes;
     uint64_t        decode_errors;  /* undecodable characters/lines skipped */
+    int             same_bytes;     /* a copy ("P.d1") whose bytes are its
+                                     * part's own: nothing new to judge */
 } hg_part_stats_t;
 
 typedef struct {
@@ -87,23 +88,37 @@ void hg_unpack_free(hg_unpack_t *u);
 
 /*
  * Callbacks for embedded parts: uuencoded blocks found inside text/plain
- * parts of mail ("1.u1"), and in form-data mode the decoded copy of a part
- * whose Content-Transfer-Encoding is base64 or quoted-printable ("2.d1":
- * the part "2" is reported raw, as RFC 7578 readers see it, and its copy
- * as readers that decode it anyway, such as Go's mime/multipart, store it;
- * the copy has the part's type, file and field names and encoding;
- * quoted-printable there loses the blanks ending a line, as RFC 2045 and
- * Go's reader have it). An
- * embedded part is a part of its own that is begun and ended while its
- * main part is still open (the main part is hashed whole, block included),
- * so its bytes come here, never to the main part_data: a caller hashing
- * parts uses a second context. Without this call, blocks inside text are
- * not looked for and form parts are not decoded (mail parts with a
- * Content-Transfer-Encoding are decoded either way). Call before the first
+ * parts of mail ("1.u1"). An embedded part is a part of its own that is
+ * begun and ended while its main part is still open (the main part is
+ * hashed whole, block included), so its bytes come here, never to the
+ * main part_data: a caller hashing parts uses a second context. Without
+ * this call, blocks inside text are not looked for. Call before the first
  * feed. HG_EINVAL if a callback is NULL, HG_ENOMEM.
  */
 hg_status_t hg_unpack_set_embedded_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
                                       void *cb_ctx, hg_err_t *err);
+
+/*
+ * Callbacks for decoded copies ("2.d1"): the same part read as another
+ * reader reads it, begun after its part begins and ended before it ends,
+ * so a caller hashing parts uses a third context (an embedded block may be
+ * open at the same time). The copy has its part's type, names and
+ * encoding.
+ *   - form-data: a part whose Content-Transfer-Encoding is base64 or
+ *     quoted-printable is reported raw ("2"), as RFC 7578 readers see it,
+ *     and decoded as its copy, as readers that decode it anyway (Go's
+ *     mime/multipart) store it;
+ *   - both modes: a quoted-printable part's copy loses the blanks, tabs and
+ *     CRs ending a line, as RFC 2045 6.7 (3), Go, GMime and Perl decode it
+ *     (the mail part itself keeps them, as Python's email package does).
+ * part_end's stats->same_bytes says the copy's bytes were its part's own
+ * (always so for quoted-printable mail without blanks ending a line): the
+ * caller may then drop it unjudged, so one file is not reported twice.
+ * Without this call no copies are made. Call before the first feed.
+ * HG_EINVAL if a callback is NULL, HG_ENOMEM.
+ */
+hg_status_t hg_unpack_set_copy_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
+                                  void *cb_ctx, hg_err_t *err);
 
 /* Feed the next bytes. Stops at the first error, which sticks. */
 hg_status_t hg_unpack_feed(hg_unpack_t *u, const void *buf, size_t len,
