@@ -175,6 +175,14 @@ MSGS = {
         "Content-Transfer-Encoding: 7bit\r\nContent-Transfer-Encoding: base64\r\n"
         "Content-Type: application/pdf\r\nContent-Type: text/plain\r\n\r\n"
         + B64[:40] + "\r\n--B\r\n\r\nb\r\n--A--\r\n"),
+    # quoted-printable with blanks ending its lines (two readings, so a
+    # copy "1.d1"), a uuencoded block inside open at the same time
+    "qp-padded": (
+        "Content-Type: multipart/mixed; boundary=P\r\n\r\n--P\r\n"
+        "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable"
+        "\r\n\r\na=00b \t\r\ncd=  \r\nef\r\r\nbegin 644 u.bin\r\n#86)C \r\n"
+        "`\r\nend \r\n--P\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+        "\r\nno blanks=3D\r\nhere\r\n--P--\r\n"),
 }
 
 FORMS = {
@@ -184,7 +192,9 @@ FORMS = {
         "Content-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n" + "\x00" * 20 + "\r\n"
         "--XyZ\r\nContent-Disposition: form-data; name=\"f2\"; filename=\"b.bin\"\r\n"
         "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-        + B64[:100] + "\r\n--XyZ--\r\n"),
+        + B64[:100] + "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"q\"; "
+        "filename=\"q.txt\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        "same bytes\r\nx=  \r\ny \r\n--XyZ--\r\n"),
     "form-cut": "--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"c\"\r\n\r\nabc\r\n--Xy",
 }
 
