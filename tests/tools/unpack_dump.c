@@ -189,8 +189,9 @@ main(int argc, char **argv)
     u = hg_unpack_new(formdata != NULL ? HG_UNPACK_FORMDATA : HG_UNPACK_MESSAGE,
                       formdata, &lim, &cb, &main_ctx, &err);
     if (u == NULL
-        || (embedded && hg_unpack_set_embedded_cb(u, &cb, &sub_ctx, &err) != HG_OK)
-        || (embedded && hg_unpack_set_copy_cb(u, &cb, &copy_ctx, &err) != HG_OK))
+        || (embedded
+            && (hg_unpack_set_embedded_cb(u, &cb, &sub_ctx, &err) != HG_OK
+                || hg_unpack_set_copy_cb(u, &cb, &copy_ctx, &err) != HG_OK)))
     {
         fprintf(stderr, "unpack_dump: %s\n", err.msg);
         goto done;
