@@ -241,6 +241,8 @@ struct hg_unpack_s {
     hg_qp_t             cqp;
     unsigned char       qp_ws[UNPACK_QP_WS_MAX]; /* QP: held blanks */
     size_t              qp_ws_len;
+    unsigned char      *copy_stage;    /* QP: raw text for the decoder */
+    size_t              stage_len;
     int                 copy_dropped;  /* blanks deleted: bytes differ */
     uint64_t            copy_in;       /* raw bytes decoded into the copy */
     int                 copy_open;
@@ -584,6 +586,7 @@ _copy_begin(hg_unpack_t *u)
     u->copy_dropped = 0;
     u->copy_in = 0;
     u->qp_ws_len = 0;
+    u->stage_len = 0;
     if (u->cdec == DEC_B64) {
         hg_b64_init(&u->cb64);
     } else {
@@ -624,13 +627,74 @@ _copy_feed(hg_unpack_t *u, const unsigned char *p, size_t n)
     return HG_OK;
 }
 
+/* Queue n bytes for the copy's decoder: fed in slices of UNPACK_OUT_MAX. */
 static hg_status_t
-_qp_ws_flush(hg_unpack_t *u)
+_copy_stage(hg_unpack_t *u, const unsigned char *p, size_t n)
 {
-    size_t  n = u->qp_ws_len;
+    size_t      k;
+    hg_status_t st;
 
-    u->qp_ws_len = 0;
-    return n > 0 ? _copy_feed(u, u->qp_ws, n) : HG_OK;
+    while (n > 0) {
+        k = UNPACK_OUT_MAX - u->stage_len;
+        k = k < n ? k : n;
+        memcpy(u->copy_stage + u->stage_len, p, k);
+        u->stage_len += k;
+        p += k;
+        n -= k;
+        if (u->stage_len == UNPACK_OUT_MAX) {
+            u->stage_len = 0;
+            if ((st = _copy_feed(u, u->copy_stage, UNPACK_OUT_MAX)) != HG_OK) {
+                return st;
+            }
+        }
+    }
+    return HG_OK;
+}
+
+static hg_status_t
+_copy_stage_flush(hg_unpack_t *u)
+{
+    size_t  n = u->stage_len;
+
+    u->stage_len = 0;
+    return n > 0 ? _copy_feed(u, u->copy_stage, n) : HG_OK;
+}
+
+/*
+ * Blanks q[0..k) continuing the held run: all but its last
+ * ((len - 1) % UNPACK_QP_WS_MAX) + 1 bytes are passed on, the rest held to
+ * be deleted if a line end follows. The same bytes pass whatever the
+ * chunking: a run is held up to UNPACK_QP_WS_MAX, passed on when it grows
+ * past that.
+ */
+static hg_status_t
+_qp_blanks(hg_unpack_t *u, const unsigned char *q, size_t k)
+{
+    size_t      total = u->qp_ws_len + k, pass, from_held;
+    hg_status_t st;
+
+    if (total == 0) {
+        return HG_OK;
+    }
+    pass = total - ((total - 1) % UNPACK_QP_WS_MAX + 1);
+    from_held = pass < u->qp_ws_len ? pass : u->qp_ws_len;
+    if ((st = _copy_stage(u, u->qp_ws, from_held)) != HG_OK
+        || (st = _copy_stage(u, q, pass - from_held)) != HG_OK)
+    {
+        return st;
+    }
+    memmove(u->qp_ws, u->qp_ws + from_held, u->qp_ws_len - from_held);
+    u->qp_ws_len -= from_held;
+    memcpy(u->qp_ws + u->qp_ws_len, q + (pass - from_held),
+           k - (pass - from_held));
+    u->qp_ws_len += k - (pass - from_held);
+    return HG_OK;
+}
+
+static int
+_qp_blank(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
 }
 
 /*
@@ -639,55 +703,54 @@ _qp_ws_flush(hg_unpack_t *u)
  * GMime and Perl's MIME::QuotedPrint do; Python's keeps them, and so does
  * the leaf itself in mail); the line end is then CRLF if a CR came just
  * before the LF, else LF, so that "=" before it is still a soft line break.
+ * Whole lines are staged and decoded in large slices: a callback per line
+ * would cost more than the hashing.
  */
 static hg_status_t
 _copy_raw(hg_unpack_t *u, const unsigned char *p, size_t n)
 {
-    size_t          i = 0, start;
-    unsigned char   c;
-    int             crlf;
-    hg_status_t     st;
+    const unsigned char *end = p + n, *nl;
+    size_t               j, e;
+    int                  crlf;
+    hg_status_t          st;
 
     if (u->cdec == DEC_B64) {
         return _copy_feed(u, p, n);
     }
-    while (i < n) {
-        start = i;
-        while (i < n && p[i] != ' ' && p[i] != '\t' && p[i] != '\r'
-               && p[i] != '\n')
-        {
-            i++;
+    while (p < end) {
+        nl = memchr(p, '\n', (size_t) (end - p));
+        j = nl != NULL ? (size_t) (nl - p) : (size_t) (end - p);
+        for (e = j; e > 0 && _qp_blank(p[e - 1]); e--) {
+            /* the blanks ending this piece */
         }
-        if (i > start) {
-            if ((st = _qp_ws_flush(u)) != HG_OK
-                || (st = _copy_feed(u, p + start, i - start)) != HG_OK)
-            {
-                return st;
-            }
-        }
-        if (i == n) {
-            break;
-        }
-        c = p[i++];
-        if (c == '\n') {
-            crlf = u->qp_ws_len > 0 && u->qp_ws[u->qp_ws_len - 1] == '\r';
-            if (u->qp_ws_len > (size_t) crlf) {
-                u->copy_dropped = 1;
-            }
+        if (e > 0) {
+            /* text follows the held blanks: they stay */
+            st = _copy_stage(u, u->qp_ws, u->qp_ws_len);
             u->qp_ws_len = 0;
-            st = _copy_feed(u, (const unsigned char *) (crlf ? "\r\n" : "\n"),
-                            crlf ? 2 : 1);
-            if (st != HG_OK) {
+            if (st != HG_OK || (st = _copy_stage(u, p, e)) != HG_OK) {
                 return st;
             }
-            continue;
         }
-        if (u->qp_ws_len == UNPACK_QP_WS_MAX && (st = _qp_ws_flush(u)) != HG_OK) {
+        if ((st = _qp_blanks(u, p + e, j - e)) != HG_OK) {
             return st;
         }
-        u->qp_ws[u->qp_ws_len++] = c;
+        if (nl == NULL) {
+            break;
+        }
+        /* a line end: the blanks held before it go, a CR kept as CRLF */
+        crlf = u->qp_ws_len > 0 && u->qp_ws[u->qp_ws_len - 1] == '\r';
+        if (u->qp_ws_len > (size_t) crlf) {
+            u->copy_dropped = 1;
+        }
+        u->qp_ws_len = 0;
+        st = _copy_stage(u, (const unsigned char *) (crlf ? "\r\n" : "\n"),
+                         crlf ? 2 : 1);
+        if (st != HG_OK) {
+            return st;
+        }
+        p = nl + 1;
     }
-    return HG_OK;
+    return _copy_stage_flush(u);
 }
 
 /*
@@ -1577,9 +1640,12 @@ hg_unpack_set_copy_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb, void *cb_ctx,
     }
     if (u->copy_out == NULL) {
         u->copy_out = malloc(UNPACK_OUT_MAX);
-        if (u->copy_out == NULL) {
-            return hg_err_set(err, HG_ENOMEM, "out of memory");
-        }
+    }
+    if (u->copy_stage == NULL) {
+        u->copy_stage = malloc(UNPACK_OUT_MAX);
+    }
+    if (u->copy_out == NULL || u->copy_stage == NULL) {
+        return hg_err_set(err, HG_ENOMEM, "out of memory");
     }
     u->ccb = *cb;
     u->cctx = cb_ctx;
@@ -1601,6 +1667,7 @@ hg_unpack_free(hg_unpack_t *u)
     free(u->sub_out);
     free(u->sub_path);
     free(u->copy_out);
+    free(u->copy_stage);
     free(u->copy_path);
     free(u);
 }

@@ -869,6 +869,7 @@ test_formdata_qp_copy_drops_trailing_blanks(void **state)
     size_t      i;
     char        big[6000];
     size_t      blen;
+    static const size_t chunks[] = { 0, 1, 7, 1000, 4097, 5000 };
 
     (void) state;
     for (i = 0; i < strlen(f); i++) {
@@ -888,11 +889,29 @@ test_formdata_qp_copy_drops_trailing_blanks(void **state)
     memset(big + blen, ' ', 5000);
     blen += 5000;
     blen += (size_t) snprintf(big + blen, sizeof(big) - blen, "y\r\n--b--\r\n");
-    assert_int_equal(parse(HG_UNPACK_FORMDATA, "multipart/form-data; boundary=b",
-                           NULL, big, blen, 1000, 0, &err), HG_OK);
-    assert_int_equal(part("1")->len, 5002);
-    assert_int_equal(col.n, 1);
-    assert_int_equal(col.same, 1);
+    for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        assert_int_equal(parse(HG_UNPACK_FORMDATA, "multipart/form-data; "
+                               "boundary=b", NULL, big, blen, chunks[i], 0,
+                               &err), HG_OK);
+        assert_int_equal(part("1")->len, 5002);
+        assert_int_equal(col.n, 1);
+        assert_int_equal(col.same, 1);
+    }
+    /*
+     * such a run before a line end: its last (5001 - 1) % 4096 + 1 blanks
+     * (the CR kept as CRLF) are deleted, at any chunking
+     */
+    blen -= strlen("y\r\n--b--\r\n");
+    blen += (size_t) snprintf(big + blen, sizeof(big) - blen,
+                              "\r\ny\r\n--b--\r\n");
+    for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        assert_int_equal(parse(HG_UNPACK_FORMDATA, "multipart/form-data; "
+                               "boundary=b", NULL, big, blen, chunks[i], 0,
+                               &err), HG_OK);
+        assert_int_equal(part("1")->len, 5004);
+        assert_int_equal(part("1.d1")->len, 4100);
+        assert_memory_equal(part("1.d1")->data + 4097, "\r\ny", 3);
+    }
 }
 
 /* Without copy callbacks a form part is reported as sent, alone. */
