@@ -575,10 +575,8 @@ _copy_begin(hg_unpack_t *u)
         return _fail(u, HG_ENOMEM, "out of memory");
     }
     u->copy_path = np;
+    /* not counted against max_parts: at most one per part, which was */
     snprintf(u->copy_path, need, "%s.d1", u->info.path);
-    if ((st = _part_count(u, u->copy_path)) != HG_OK) {
-        return st;
-    }
     memset(&u->copy_stats, 0, sizeof(u->copy_stats));
     u->copy_info = u->info;
     u->copy_info.path = u->copy_path;

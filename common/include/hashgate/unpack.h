@@ -111,6 +111,7 @@ hg_status_t hg_unpack_set_embedded_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
  *   - both modes: a quoted-printable part's copy loses the blanks, tabs and
  *     CRs ending a line, as RFC 2045 6.7 (3), Go, GMime and Perl decode it
  *     (the mail part itself keeps them, as Python's email package does).
+ * A copy is not counted against max_parts (there is at most one a part).
  * part_end's stats->same_bytes says the copy's bytes were its part's own
  * (always so for quoted-printable mail without blanks ending a line): the
  * caller may then drop it unjudged, so one file is not reported twice.
@@ -133,7 +134,7 @@ hg_status_t hg_unpack_feed(hg_unpack_t *u, const void *buf, size_t len,
  */
 hg_status_t hg_unpack_finish(hg_unpack_t *u, hg_err_t *err);
 
-/* Leaf parts seen so far. */
+/* Leaf parts seen so far, uuencoded blocks included, copies not. */
 unsigned hg_unpack_parts(const hg_unpack_t *u);
 
 #endif
