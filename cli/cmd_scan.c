@@ -399,11 +399,14 @@ cmd_scan(int argc, char **argv)
     }
     sc.scan = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
     sc.scan_embedded = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
-    sc.scan_copy = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
+    for (i = 0; i < 3; i++) {
+        sc.scan_copy[i] = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
+    }
     sc.scan_eol = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
     hg_db_close(db);        /* the scan contexts hold their own references */
     sc.buf = malloc(CLI_READ_SIZE);
-    if (sc.scan == NULL || sc.scan_embedded == NULL || sc.scan_copy == NULL
+    if (sc.scan == NULL || sc.scan_embedded == NULL || sc.scan_copy[0] == NULL
+        || sc.scan_copy[1] == NULL || sc.scan_copy[2] == NULL
         || sc.scan_eol == NULL || sc.buf == NULL)
     {
         cli_error("scan: out of memory or OpenSSL unavailable");
@@ -434,7 +437,9 @@ done:
     hg_magic_free(sc.magic);
     hg_scan_free(sc.scan);
     hg_scan_free(sc.scan_embedded);
-    hg_scan_free(sc.scan_copy);
+    for (i = 0; i < 3; i++) {
+        hg_scan_free(sc.scan_copy[i]);
+    }
     hg_scan_free(sc.scan_eol);
     hg_json_free(&sc.j);
     return rc;

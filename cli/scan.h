@@ -27,7 +27,7 @@ typedef enum {
 typedef struct {
     hg_scan_t          *scan;
     hg_scan_t          *scan_embedded;  /* uuencoded blocks inside a text part */
-    hg_scan_t          *scan_copy;  /* quoted-printable as RFC 2045 reads it */
+    hg_scan_t          *scan_copy[3]; /* quoted-printable read otherwise */
     hg_scan_t          *scan_eol;   /* an undecoded part with other line ends */
     hg_magic_t         *magic;      /* only with --json */
     hg_policy_t         policy;

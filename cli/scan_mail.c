@@ -155,8 +155,8 @@ typedef struct mail_ctx_s mail_ctx_t;
  * The context the parser's callbacks get: a whole leaf part goes into
  * sc->scan, a uuencoded block ("begin 644 name") inside a text part, open
  * while its text part is, into sc->scan_embedded, and a quoted-printable
- * part's RFC 2045 reading ("2.d1"), open while its part is, into
- * sc->scan_copy.
+ * part's other readings ("2.d1" to "2.d3", see hg_unpack_set_copy_cb),
+ * open while it is, into sc->scan_copy.
  */
 typedef struct {
     mail_ctx_t     *mc;
@@ -173,7 +173,7 @@ struct mail_ctx_s {
     hg_err_t        err;
     mail_slot_t     part;       /* leaf parts */
     mail_slot_t     emb;        /* uuencoded blocks inside a text part */
-    mail_slot_t     copy;       /* a part's decoded copy ("2.d1") */
+    mail_slot_t     copy[3];    /* a part read otherwise ("2.d1".."2.d3") */
 
     /* the open leaf part again, line ends converted, into sc->scan_eol */
     int             eol_crlf;   /* the message's lines end in CRLF */
@@ -278,8 +278,10 @@ _mail_part_end(void *ctx, const hg_part_info_t *info,
     if (s->st == HG_OK) {
         s->st = hg_scan_end(s->scan, &res);
     }
-    if (s == &mc->copy && stats != NULL && stats->same_bytes) {
-        return HG_OK;           /* the part's own bytes: reported with it */
+    if (s >= &mc->copy[0] && s <= &mc->copy[2] && stats != NULL
+        && stats->same_bytes)
+    {
+        return HG_OK;           /* nothing new: reported with the part */
     }
     if (s == &mc->part && mc->eol_open) {
         hg_status_t  st = _mail_part_eol_end(mc, s->st == HG_OK ? &res : NULL,
@@ -324,7 +326,12 @@ _mail_begin(mail_ctx_t *mc)
     }
     mc->st = hg_unpack_set_embedded_cb(mc->u, &_mail_cb, &mc->emb, &mc->err);
     if (mc->st == HG_OK) {
-        mc->st = hg_unpack_set_copy_cb(mc->u, &_mail_cb, &mc->copy, &mc->err);
+        mc->st = hg_unpack_set_copy_cb(mc->u, &_mail_cb, &mc->copy[0],
+                                       &mc->err);
+    }
+    if (mc->st == HG_OK) {
+        mc->st = hg_unpack_set_eol_copy_cb(mc->u, &_mail_cb, &mc->copy[1],
+                                           &mc->copy[2], &mc->err);
     }
 }
 
@@ -478,16 +485,19 @@ scan_mail_fd(scan_ctx_t *sc, const char *path, int fd,
 {
     mail_ctx_t  mc;
     ssize_t     n = 0;
-    int         more = head_len == SCAN_SNIFF_MAX;
+    int         more = head_len == SCAN_SNIFF_MAX, i;
 
     memset(&mc, 0, sizeof(mc));
     mc.sc = sc;
     mc.path = path;
     mc.where.mbox = mbox;
-    mc.part.mc = mc.emb.mc = mc.copy.mc = &mc;
+    mc.part.mc = mc.emb.mc = &mc;
     mc.part.scan = sc->scan;
     mc.emb.scan = sc->scan_embedded;
-    mc.copy.scan = sc->scan_copy;
+    for (i = 0; i < 3; i++) {
+        mc.copy[i].mc = &mc;
+        mc.copy[i].scan = sc->scan_copy[i];
+    }
     mc.at_bol = 1;
 
     if (mbox) {

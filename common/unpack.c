@@ -36,8 +36,8 @@
  *     message's are: "P.1", "P.2" if its body is multipart, else its single
  *     body is "P.1";
  *   - a uuencoded block inside a text part "P" is "P.u1", "P.u2", ...;
- *   - the decoded copy of a part "P" (copy callbacks, see below) is
- *     "P.d1".
+ *   - the copies of a part "P" (other readings of it, see below) are
+ *     "P.d1", "P.d2", "P.d3".
  * Only leaves are reported; preambles and epilogues are never parts.
  *
  * Decisions where the standards leave room:
@@ -97,17 +97,23 @@
  *     recursed into; nested multipart/mixed (RFC 2388 multiple files) is
  *     followed;
  *   - quoted-printable has two readings: Python's keeps the blanks ending
- *     a line, RFC 2045 6.7 (3) deletes them (Go, GMime, Perl). A mail part
- *     is decoded as Python does, and its copy "P.d1" as the RFC says, so
- *     padding the lines of a listed file that has CRLF in it does not get
- *     it past us to a reader that deletes the padding; form parts' copies
- *     are read the RFC's way too. The copy's stats say when it is the
- *     part's own bytes (no blank deleted), as most copies are;
+ *     a line, RFC 2045 6.7 (3) deletes them (Go, GMime, Perl, mutt). A
+ *     mail part is decoded as Python does, and its copy "P.d1" as the RFC
+ *     says, so padding the lines of a listed file that has CRLF in it does
+ *     not get it past us to a reader that deletes the padding; form parts'
+ *     copies are read the RFC's way too. And a hard line break decodes to
+ *     the line end a reader finds: CRLF as SMTP carries mail, LF where a
+ *     Unix mailbox stores it. A listed file with bare LF bytes, each sent
+ *     as a hard break, is the listed file only in the second, so a mail
+ *     part also has copies with its line ends in the other form: "P.d2"
+ *     (blanks kept) and "P.d3" (deleted). A copy's stats say when it holds
+ *     nothing new (no blank deleted, no hard break converted), as most
+ *     copies do;
  *   - uuencoded blocks are looked for in text/plain leaves of mail only, and
  *     only when the caller set embedded callbacks (hg_unpack_set_embedded_cb):
  *     a block is open while its text part is, so a caller needs a second
- *     hashing context for it, and a third for a copy ("P.d1"), which may
- *     be open at the same time.
+ *     hashing context for it, and one for each copy, which may all be open
+ *     at the same time.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -160,6 +166,37 @@ typedef struct {
     int         text;           /* its preamble had a byte other than blanks */
 } _frame_t;
 
+/* What a copy does to a quoted-printable part's line ends. */
+enum { COPY_EOL_ASIS = 0, COPY_EOL_LF, COPY_EOL_CRLF };
+
+/*
+ * One reading of the open leaf besides its own ("P.d1", "P.d2", "P.d3"),
+ * fed the leaf's raw bytes: a form part's transfer encoding decoded, or a
+ * mail part's quoted-printable read another way (see _copy_raw).
+ */
+typedef struct {
+    const hg_unpack_cb_t *cb;       /* NULL: this copy is never made */
+    void               *ctx;
+    int                 on;         /* made for the open leaf */
+    int                 dec;        /* DEC_B64 or DEC_QP */
+    int                 strip;      /* QP: the blanks ending a line go */
+    int                 eol;        /* QP: COPY_EOL_* */
+    hg_b64_t            b64;
+    hg_qp_t             qp;
+    unsigned char       ws[UNPACK_QP_WS_MAX]; /* QP: blanks held */
+    size_t              ws_len;
+    unsigned char       last;       /* last byte staged: '=' before a
+                                     * line end makes it a soft break */
+    int                 dropped;    /* a blank deleted */
+    int                 converted;  /* a hard line end converted */
+    uint64_t            in;         /* bytes given to the decoder */
+    char               *path;
+    hg_part_info_t      info;
+    hg_part_stats_t     stats;
+} _copy_t;
+
+#define UNPACK_COPIES       3
+
 struct hg_unpack_s {
     hg_unpack_mode_t    mode;
     hg_unpack_limits_t  lim;
@@ -169,8 +206,7 @@ struct hg_unpack_s {
     void               *ectx;
     int                 has_ecb;
     hg_unpack_cb_t      ccb;        /* decoded copies ("P.d1") */
-    void               *cctx;
-    int                 has_ccb;
+    hg_unpack_cb_t      lcb;        /* line-end copies ("P.d2", "P.d3") */
 
     hg_status_t         st;         /* sticky */
     char                msg[HG_ERR_MAX];
@@ -231,25 +267,15 @@ struct hg_unpack_s {
     hg_part_stats_t     sub_stats;
     unsigned char      *sub_out;
 
-    /*
-     * The open leaf's decoded copy "P.d1" (cdec: DEC_B64 or DEC_QP), fed
-     * the leaf's raw bytes: a form part's transfer encoding decoded, or a
-     * mail part's quoted-printable as RFC 2045 reads it (see _copy_raw).
-     */
-    int                 cdec;
-    hg_b64_t            cb64;
-    hg_qp_t             cqp;
-    unsigned char       qp_ws[UNPACK_QP_WS_MAX]; /* QP: held blanks */
-    size_t              qp_ws_len;
-    unsigned char      *copy_stage;    /* QP: raw text for the decoder */
+    /* the open leaf's other readings, and what they share */
+    _copy_t             copies[UNPACK_COPIES];
+    int                 copying;    /* a copy is open */
+    unsigned char      *copy_stage; /* QP: raw text for a copy's decoder */
     size_t              stage_len;
-    int                 copy_dropped;  /* blanks deleted: bytes differ */
-    uint64_t            copy_in;       /* raw bytes decoded into the copy */
-    int                 copy_open;
-    char               *copy_path;
-    hg_part_info_t      copy_info;
-    hg_part_stats_t     copy_stats;
     unsigned char      *copy_out;
+    int                 eol_known;  /* the message's first line end seen */
+    int                 eol_crlf;   /* ... and it was CRLF */
+    unsigned char       last_in;    /* the last byte fed (a CR before LF?) */
 };
 
 void
@@ -428,7 +454,7 @@ _leaf_data(hg_unpack_t *u, const unsigned char *p, size_t n)
     if (u->uu_probe) {
         return _uu_probe(u, p, n);
     }
-    if (u->copy_open && (st = _copy_raw(u, p, n)) != HG_OK) {
+    if (u->copying && (st = _copy_raw(u, p, n)) != HG_OK) {
         return st;
     }
     if (u->dec == DEC_NONE) {
@@ -563,58 +589,59 @@ _sub_end(hg_unpack_t *u)
     return HG_OK;
 }
 
-/* Begin the open leaf's decoded copy "P.d1": the same file, read otherwise. */
+/* Begin copy i of the open leaf ("P.d1" ...): the same file, read otherwise. */
 static hg_status_t
-_copy_begin(hg_unpack_t *u)
+_copy_begin(hg_unpack_t *u, _copy_t *c, unsigned i)
 {
     hg_status_t st;
     size_t      need = strlen(u->info.path) + UNPACK_COMPONENT + 1;
     char       *np;
 
-    if ((np = realloc(u->copy_path, need)) == NULL) {
+    if ((np = realloc(c->path, need)) == NULL) {
         return _fail(u, HG_ENOMEM, "out of memory");
     }
-    u->copy_path = np;
-    /* not counted against max_parts: at most one per part, which was */
-    snprintf(u->copy_path, need, "%s.d1", u->info.path);
-    memset(&u->copy_stats, 0, sizeof(u->copy_stats));
-    u->copy_info = u->info;
-    u->copy_info.path = u->copy_path;
-    u->copy_info.depth = u->info.depth + 1;
-    u->copy_dropped = 0;
-    u->copy_in = 0;
-    u->qp_ws_len = 0;
-    u->stage_len = 0;
-    if (u->cdec == DEC_B64) {
-        hg_b64_init(&u->cb64);
+    c->path = np;
+    /* not counted against max_parts: at most three per part, which was */
+    snprintf(c->path, need, "%s.d%u", u->info.path, i + 1);
+    memset(&c->stats, 0, sizeof(c->stats));
+    c->info = u->info;
+    c->info.path = c->path;
+    c->info.depth = u->info.depth + 1;
+    c->ws_len = 0;
+    c->last = 0;
+    c->dropped = c->converted = 0;
+    c->in = 0;
+    if (c->dec == DEC_B64) {
+        hg_b64_init(&c->b64);
     } else {
-        hg_qp_init(&u->cqp);
+        hg_qp_init(&c->qp);
     }
-    u->copy_open = 1;
-    if ((st = u->ccb.part_begin(u->cctx, &u->copy_info)) != HG_OK) {
-        return _cb_fail(u, st, "begin", u->copy_path);
+    c->on = 1;
+    u->copying = 1;
+    if ((st = c->cb->part_begin(c->ctx, &c->info)) != HG_OK) {
+        return _cb_fail(u, st, "begin", c->path);
     }
     return HG_OK;
 }
 
-/* Raw bytes of the leaf decoded into its copy, in slices copy_out holds. */
+/* Raw bytes decoded into copy c, in slices copy_out holds. */
 static hg_status_t
-_copy_feed(hg_unpack_t *u, const unsigned char *p, size_t n)
+_copy_feed(hg_unpack_t *u, _copy_t *c, const unsigned char *p, size_t n)
 {
     size_t      k, w;
     hg_status_t st;
 
-    u->copy_in += n;
+    c->in += n;
     while (n > 0) {
         k = n < UNPACK_OUT_MAX ? n : UNPACK_OUT_MAX;
-        if (u->cdec == DEC_B64) {
-            w = hg_b64_feed(&u->cb64, p, k, u->copy_out);
+        if (c->dec == DEC_B64) {
+            w = hg_b64_feed(&c->b64, p, k, u->copy_out);
         } else {
-            w = hg_qp_feed(&u->cqp, p, k, u->copy_out);
+            w = hg_qp_feed(&c->qp, p, k, u->copy_out);
         }
         if (w > 0) {
-            st = _part_bytes(u, &u->ccb, u->cctx, &u->copy_stats,
-                             u->copy_path, u->copy_out, w);
+            st = _part_bytes(u, c->cb, c->ctx, &c->stats, c->path,
+                             u->copy_out, w);
             if (st != HG_OK) {
                 return st;
             }
@@ -625,13 +652,19 @@ _copy_feed(hg_unpack_t *u, const unsigned char *p, size_t n)
     return HG_OK;
 }
 
-/* Queue n bytes for the copy's decoder: fed in slices of UNPACK_OUT_MAX. */
+/*
+ * Queue n bytes for copy c's decoder: fed in slices of UNPACK_OUT_MAX,
+ * the rest by _copy_stage_flush before another copy uses the stage.
+ */
 static hg_status_t
-_copy_stage(hg_unpack_t *u, const unsigned char *p, size_t n)
+_copy_stage(hg_unpack_t *u, _copy_t *c, const unsigned char *p, size_t n)
 {
     size_t      k;
     hg_status_t st;
 
+    if (n > 0) {
+        c->last = p[n - 1];
+    }
     while (n > 0) {
         k = UNPACK_OUT_MAX - u->stage_len;
         k = k < n ? k : n;
@@ -641,7 +674,8 @@ _copy_stage(hg_unpack_t *u, const unsigned char *p, size_t n)
         n -= k;
         if (u->stage_len == UNPACK_OUT_MAX) {
             u->stage_len = 0;
-            if ((st = _copy_feed(u, u->copy_stage, UNPACK_OUT_MAX)) != HG_OK) {
+            st = _copy_feed(u, c, u->copy_stage, UNPACK_OUT_MAX);
+            if (st != HG_OK) {
                 return st;
             }
         }
@@ -650,42 +684,41 @@ _copy_stage(hg_unpack_t *u, const unsigned char *p, size_t n)
 }
 
 static hg_status_t
-_copy_stage_flush(hg_unpack_t *u)
+_copy_stage_flush(hg_unpack_t *u, _copy_t *c)
 {
     size_t  n = u->stage_len;
 
     u->stage_len = 0;
-    return n > 0 ? _copy_feed(u, u->copy_stage, n) : HG_OK;
+    return n > 0 ? _copy_feed(u, c, u->copy_stage, n) : HG_OK;
 }
 
 /*
  * Blanks q[0..k) continuing the held run: all but its last
- * ((len - 1) % UNPACK_QP_WS_MAX) + 1 bytes are passed on, the rest held to
- * be deleted if a line end follows. The same bytes pass whatever the
- * chunking: a run is held up to UNPACK_QP_WS_MAX, passed on when it grows
- * past that.
+ * ((len - 1) % UNPACK_QP_WS_MAX) + 1 bytes are passed on, the rest held
+ * for what the line end (if one follows) makes of them. The same bytes
+ * pass whatever the chunking: a run is held up to UNPACK_QP_WS_MAX,
+ * passed on when it grows past that.
  */
 static hg_status_t
-_qp_blanks(hg_unpack_t *u, const unsigned char *q, size_t k)
+_qp_blanks(hg_unpack_t *u, _copy_t *c, const unsigned char *q, size_t k)
 {
-    size_t      total = u->qp_ws_len + k, pass, from_held;
+    size_t      total = c->ws_len + k, pass, from_held;
     hg_status_t st;
 
     if (total == 0) {
         return HG_OK;
     }
     pass = total - ((total - 1) % UNPACK_QP_WS_MAX + 1);
-    from_held = pass < u->qp_ws_len ? pass : u->qp_ws_len;
-    if ((st = _copy_stage(u, u->qp_ws, from_held)) != HG_OK
-        || (st = _copy_stage(u, q, pass - from_held)) != HG_OK)
+    from_held = pass < c->ws_len ? pass : c->ws_len;
+    if ((st = _copy_stage(u, c, c->ws, from_held)) != HG_OK
+        || (st = _copy_stage(u, c, q, pass - from_held)) != HG_OK)
     {
         return st;
     }
-    memmove(u->qp_ws, u->qp_ws + from_held, u->qp_ws_len - from_held);
-    u->qp_ws_len -= from_held;
-    memcpy(u->qp_ws + u->qp_ws_len, q + (pass - from_held),
-           k - (pass - from_held));
-    u->qp_ws_len += k - (pass - from_held);
+    memmove(c->ws, c->ws + from_held, c->ws_len - from_held);
+    c->ws_len -= from_held;
+    memcpy(c->ws + c->ws_len, q + (pass - from_held), k - (pass - from_held));
+    c->ws_len += k - (pass - from_held);
     return HG_OK;
 }
 
@@ -696,24 +729,60 @@ _qp_blank(unsigned char c)
 }
 
 /*
- * Raw bytes of the leaf, for its decoded copy. Quoted-printable loses the
- * blanks, tabs and CRs that end a line (RFC 2045 6.7 (3), as Go's reader,
- * GMime and Perl's MIME::QuotedPrint do; Python's keeps them, and so does
- * the leaf itself in mail); the line end is then CRLF if a CR came just
- * before the LF, else LF, so that "=" before it is still a soft line break.
- * Whole lines are staged and decoded in large slices: a callback per line
+ * At a line end of copy c: the blanks held before it, and the line end
+ * itself. A CR last among them belongs to the line end (CRLF). strip
+ * deletes the rest (RFC 2045 6.7 (3)); eol writes the line end as it came,
+ * as LF or as CRLF. A line end after "=" is a soft break either way, so
+ * converting it changes no decoded byte; converting any other does.
+ */
+static hg_status_t
+_copy_line_end(hg_unpack_t *u, _copy_t *c)
+{
+    int          crlf = c->ws_len > 0 && c->ws[c->ws_len - 1] == '\r';
+    const char  *le;
+    hg_status_t  st;
+
+    if (c->strip) {
+        if (c->ws_len > (size_t) crlf) {
+            c->dropped = 1;
+        }
+    } else if ((st = _copy_stage(u, c, c->ws, c->ws_len - (size_t) crlf))
+               != HG_OK)
+    {
+        return st;
+    }
+    c->ws_len = 0;
+    switch (c->eol) {
+    case COPY_EOL_LF:
+        le = "\n";
+        c->converted |= crlf && c->last != '=';
+        break;
+    case COPY_EOL_CRLF:
+        le = "\r\n";
+        c->converted |= !crlf && c->last != '=';
+        break;
+    default:
+        le = crlf ? "\r\n" : "\n";
+        break;
+    }
+    return _copy_stage(u, c, (const unsigned char *) le, strlen(le));
+}
+
+/*
+ * Raw bytes of the leaf, for copy c. Quoted-printable is staged a line
+ * at a time with its blanks and line ends as the copy reads them
+ * (_copy_line_end), then decoded in large slices: a callback per line
  * would cost more than the hashing.
  */
 static hg_status_t
-_copy_raw(hg_unpack_t *u, const unsigned char *p, size_t n)
+_copy_raw_one(hg_unpack_t *u, _copy_t *c, const unsigned char *p, size_t n)
 {
     const unsigned char *end = p + n, *nl;
     size_t               j, e;
-    int                  crlf;
     hg_status_t          st;
 
-    if (u->cdec == DEC_B64) {
-        return _copy_feed(u, p, n);
+    if (c->dec == DEC_B64) {
+        return _copy_feed(u, c, p, n);
     }
     while (p < end) {
         nl = memchr(p, '\n', (size_t) (end - p));
@@ -723,72 +792,94 @@ _copy_raw(hg_unpack_t *u, const unsigned char *p, size_t n)
         }
         if (e > 0) {
             /* text follows the held blanks: they stay */
-            st = _copy_stage(u, u->qp_ws, u->qp_ws_len);
-            u->qp_ws_len = 0;
-            if (st != HG_OK || (st = _copy_stage(u, p, e)) != HG_OK) {
+            st = _copy_stage(u, c, c->ws, c->ws_len);
+            c->ws_len = 0;
+            if (st != HG_OK || (st = _copy_stage(u, c, p, e)) != HG_OK) {
                 return st;
             }
         }
-        if ((st = _qp_blanks(u, p + e, j - e)) != HG_OK) {
+        if ((st = _qp_blanks(u, c, p + e, j - e)) != HG_OK) {
             return st;
         }
         if (nl == NULL) {
             break;
         }
-        /* a line end: the blanks held before it go, a CR kept as CRLF */
-        crlf = u->qp_ws_len > 0 && u->qp_ws[u->qp_ws_len - 1] == '\r';
-        if (u->qp_ws_len > (size_t) crlf) {
-            u->copy_dropped = 1;
-        }
-        u->qp_ws_len = 0;
-        st = _copy_stage(u, (const unsigned char *) (crlf ? "\r\n" : "\n"),
-                         crlf ? 2 : 1);
-        if (st != HG_OK) {
+        if ((st = _copy_line_end(u, c)) != HG_OK) {
             return st;
         }
         p = nl + 1;
     }
-    return _copy_stage_flush(u);
+    return _copy_stage_flush(u, c);
+}
+
+/* Raw bytes of the leaf, for each of its copies in turn. */
+static hg_status_t
+_copy_raw(hg_unpack_t *u, const unsigned char *p, size_t n)
+{
+    unsigned    i;
+    hg_status_t st;
+
+    for (i = 0; i < UNPACK_COPIES; i++) {
+        if (u->copies[i].on
+            && (st = _copy_raw_one(u, &u->copies[i], p, n)) != HG_OK)
+        {
+            return st;
+        }
+    }
+    return HG_OK;
 }
 
 /*
- * End the copy. same_bytes tells the caller the copy's bytes are the
- * leaf's own (nothing deleted, and for a form part nothing decoded), so
- * hashing it found nothing new: the usual case for quoted-printable mail.
+ * End copy i. same_bytes tells the caller the copy holds nothing new, so
+ * one file is not judged twice: its bytes are the leaf's own, or an
+ * earlier copy's. "P.d1" (blanks deleted) is the leaf's bytes if no blank
+ * went (and, for a form part, nothing was decoded); "P.d2" (line ends
+ * converted) if no hard line end was; "P.d3" (both) is "P.d1" if no hard
+ * line end was converted, "P.d2" if no blank went.
  */
 static hg_status_t
-_copy_end(hg_unpack_t *u)
+_copy_end(hg_unpack_t *u, _copy_t *c, unsigned i)
 {
     size_t      w;
     hg_status_t st;
 
-    if (u->cdec == DEC_B64) {
-        w = hg_b64_finish(&u->cb64, u->copy_out);
-        u->copy_stats.decode_errors = u->cb64.errors;
+    if (c->dec == DEC_B64) {
+        w = hg_b64_finish(&c->b64, u->copy_out);
+        c->stats.decode_errors = c->b64.errors;
     } else {
-        /* the last line's trailing blanks go too (Go's reader agrees) */
-        if (u->qp_ws_len > 0) {
-            u->copy_dropped = 1;
+        /* blanks ending the last line: no line end follows */
+        if (c->strip) {
+            c->dropped |= c->ws_len > 0;
+        } else if ((st = _copy_stage(u, c, c->ws, c->ws_len)) != HG_OK
+                   || (st = _copy_stage_flush(u, c)) != HG_OK)
+        {
+            return st;
         }
-        u->qp_ws_len = 0;
-        w = hg_qp_finish(&u->cqp, u->copy_out);
-        u->copy_stats.decode_errors = u->cqp.errors;
+        c->ws_len = 0;
+        w = hg_qp_finish(&c->qp, u->copy_out);
+        c->stats.decode_errors = c->qp.errors;
     }
     if (w > 0) {
-        st = _part_bytes(u, &u->ccb, u->cctx, &u->copy_stats, u->copy_path,
-                         u->copy_out, w);
+        st = _part_bytes(u, c->cb, c->ctx, &c->stats, c->path, u->copy_out, w);
         if (st != HG_OK) {
             return st;
         }
     }
-    u->copy_open = 0;
-    u->copy_stats.same_bytes = u->cdec == DEC_QP && !u->copy_dropped
-        && (u->mode == HG_UNPACK_MESSAGE
-            || u->copy_stats.decoded_bytes == u->copy_in);
-    if ((st = u->ccb.part_end(u->cctx, &u->copy_info, &u->copy_stats))
-        != HG_OK)
-    {
-        return _cb_fail(u, st, "end", u->copy_path);
+    c->on = 0;
+    switch (i) {
+    case 0:
+        c->stats.same_bytes = c->dec == DEC_QP && !c->dropped
+            && (u->mode == HG_UNPACK_MESSAGE || c->stats.decoded_bytes == c->in);
+        break;
+    case 1:
+        c->stats.same_bytes = !c->converted;
+        break;
+    default:
+        c->stats.same_bytes = !c->converted || !c->dropped;
+        break;
+    }
+    if ((st = c->cb->part_end(c->ctx, &c->info, &c->stats)) != HG_OK) {
+        return _cb_fail(u, st, "end", c->path);
     }
     return HG_OK;
 }
@@ -822,6 +913,47 @@ _scan_text(hg_unpack_t *u, const unsigned char *p, size_t n)
             }
             hg_uu_init(&u->suu, HG_UU_SEEK, 1);
             break;
+        }
+    }
+    return HG_OK;
+}
+
+/*
+ * The copies a leaf with transfer encoding e gets: a form part sent base64
+ * or quoted-printable, decoded ("P.d1"); a quoted-printable part, without
+ * the blanks ending its lines ("P.d1"), with its line ends in the form the
+ * message did not come in ("P.d2"; CRLF as LF for mail as SMTP carries
+ * it), and both ("P.d3").
+ */
+static hg_status_t
+_copies_begin(hg_unpack_t *u, const char *e)
+{
+    static const struct {
+        int  strip, other_eol, mail_only;
+    } kinds[UNPACK_COPIES] = { { 1, 0, 0 }, { 0, 1, 1 }, { 1, 1, 1 } };
+    int         dec = DEC_NONE;
+    unsigned    i;
+    _copy_t    *c;
+    hg_status_t st;
+
+    if (strcmp(e, "quoted-printable") == 0) {
+        dec = DEC_QP;
+    } else if (u->mode == HG_UNPACK_FORMDATA && strcmp(e, "base64") == 0) {
+        dec = DEC_B64;
+    }
+    for (i = 0; dec != DEC_NONE && i < UNPACK_COPIES; i++) {
+        c = &u->copies[i];
+        if (c->cb == NULL || (kinds[i].mail_only
+                              && (dec != DEC_QP || u->mode != HG_UNPACK_MESSAGE)))
+        {
+            continue;
+        }
+        c->dec = dec;
+        c->strip = kinds[i].strip;
+        c->eol = !kinds[i].other_eol ? COPY_EOL_ASIS
+                 : u->eol_known && !u->eol_crlf ? COPY_EOL_CRLF : COPY_EOL_LF;
+        if ((st = _copy_begin(u, c, i)) != HG_OK) {
+            return st;
         }
     }
     return HG_OK;
@@ -868,14 +1000,6 @@ _leaf_begin(hg_unpack_t *u)
     u->info.depth = u->depth;
     u->scan = u->has_ecb && u->mode == HG_UNPACK_MESSAGE && u->dec != DEC_UU
               && strcmp(u->type, "text/plain") == 0;
-    u->cdec = DEC_NONE;
-    if (u->has_ccb && strcmp(e, "quoted-printable") == 0) {
-        u->cdec = DEC_QP;
-    } else if (u->has_ccb && u->mode == HG_UNPACK_FORMDATA
-               && strcmp(e, "base64") == 0)
-    {
-        u->cdec = DEC_B64;
-    }
     u->nsub = 0;
     u->sub_open = 0;
     if (u->scan) {
@@ -885,7 +1009,7 @@ _leaf_begin(hg_unpack_t *u)
     if ((st = u->cb.part_begin(u->ctx, &u->info)) != HG_OK) {
         return _cb_fail(u, st, "begin", u->path);
     }
-    if (u->cdec != DEC_NONE && (st = _copy_begin(u)) != HG_OK) {
+    if ((st = _copies_begin(u, e)) != HG_OK) {
         return st;
     }
     u->state = ST_BODY;
@@ -897,6 +1021,7 @@ static hg_status_t
 _leaf_end(hg_unpack_t *u)
 {
     size_t      w = 0;
+    unsigned    i;
     hg_status_t st;
 
     if (u->uu_probe && (st = _uu_probe(u, NULL, 0)) != HG_OK) {
@@ -928,12 +1053,14 @@ _leaf_end(hg_unpack_t *u)
             return st;
         }
     }
-    if (u->copy_open && (st = _copy_end(u)) != HG_OK) {
-        return st;
+    for (i = 0; i < UNPACK_COPIES; i++) {
+        if (u->copies[i].on && (st = _copy_end(u, &u->copies[i], i)) != HG_OK) {
+            return st;
+        }
     }
+    u->copying = 0;
     u->leaf_open = 0;
     u->scan = 0;
-    u->cdec = DEC_NONE;
     if ((st = u->cb.part_end(u->ctx, &u->info, &u->stats)) != HG_OK) {
         return _cb_fail(u, st, "end", u->path);
     }
@@ -1627,9 +1754,8 @@ hg_unpack_set_embedded_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
     return HG_OK;
 }
 
-hg_status_t
-hg_unpack_set_copy_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb, void *cb_ctx,
-                      hg_err_t *err)
+static hg_status_t
+_copy_buffers(hg_unpack_t *u, const hg_unpack_cb_t *cb, hg_err_t *err)
 {
     if (cb == NULL || cb->part_begin == NULL || cb->part_data == NULL
         || cb->part_end == NULL)
@@ -1645,15 +1771,45 @@ hg_unpack_set_copy_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb, void *cb_ctx,
     if (u->copy_out == NULL || u->copy_stage == NULL) {
         return hg_err_set(err, HG_ENOMEM, "out of memory");
     }
+    return HG_OK;
+}
+
+hg_status_t
+hg_unpack_set_copy_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb, void *cb_ctx,
+                      hg_err_t *err)
+{
+    hg_status_t st;
+
+    if ((st = _copy_buffers(u, cb, err)) != HG_OK) {
+        return st;
+    }
     u->ccb = *cb;
-    u->cctx = cb_ctx;
-    u->has_ccb = 1;
+    u->copies[0].cb = &u->ccb;
+    u->copies[0].ctx = cb_ctx;
+    return HG_OK;
+}
+
+hg_status_t
+hg_unpack_set_eol_copy_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
+                          void *keep_ctx, void *strip_ctx, hg_err_t *err)
+{
+    hg_status_t st;
+
+    if ((st = _copy_buffers(u, cb, err)) != HG_OK) {
+        return st;
+    }
+    u->lcb = *cb;
+    u->copies[1].cb = u->copies[2].cb = &u->lcb;
+    u->copies[1].ctx = keep_ctx;
+    u->copies[2].ctx = strip_ctx;
     return HG_OK;
 }
 
 void
 hg_unpack_free(hg_unpack_t *u)
 {
+    unsigned    i;
+
     if (u == NULL) {
         return;
     }
@@ -1666,7 +1822,9 @@ hg_unpack_free(hg_unpack_t *u)
     free(u->sub_path);
     free(u->copy_out);
     free(u->copy_stage);
-    free(u->copy_path);
+    for (i = 0; i < UNPACK_COPIES; i++) {
+        free(u->copies[i].path);
+    }
     free(u);
 }
 
@@ -1694,6 +1852,16 @@ hg_unpack_feed(hg_unpack_t *u, const void *buf, size_t len, hg_err_t *err)
         return _sticky(u, err);
     }
     u->total_in += len;
+    if (!u->eol_known && len > 0) {
+        /* the message's first line end says which form its lines are in */
+        const unsigned char *b = buf, *nl = memchr(b, '\n', len);
+
+        if (nl != NULL) {
+            u->eol_known = 1;
+            u->eol_crlf = nl > b ? nl[-1] == '\r' : u->last_in == '\r';
+        }
+        u->last_in = b[len - 1];
+    }
     if (_run(u, buf, len) != HG_OK) {
         return _sticky(u, err);
     }

@@ -75,11 +75,11 @@ struct conn_s {
     char               *helo;
     hg_scan_t          *scan;       /* holds a reference to its database */
     hg_scan_t          *scan_emb;   /* uuencoded blocks inside a text part */
-    hg_scan_t          *scan_copy;  /* quoted-printable as RFC 2045 reads it */
+    hg_scan_t          *scan_copy[3]; /* quoted-printable read otherwise */
     hg_scan_t          *scan_lf;    /* an undecoded part again, CRLF as LF */
     slot_t              part_slot;  /* parser context: c->scan */
     slot_t              emb_slot;   /* parser context: c->scan_emb */
-    slot_t              copy_slot;  /* parser context: c->scan_copy */
+    slot_t              copy_slot[3]; /* parser contexts: c->scan_copy */
 
     /* message */
     int                 in_msg;
@@ -374,20 +374,28 @@ _part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
     int         lf;
     size_t      nhits;
 
-    if (s == &c->copy_slot) {
+    if (s >= &c->copy_slot[0] && s <= &c->copy_slot[2]) {
+        static const char *const how[3] = {
+            "without the blanks ending its lines (as RFC 2045 readers "
+            "decode it)",
+            "with its CRLF line ends as LF (as a Unix mailbox stores it)",
+            "without the blanks ending its lines and with its CRLF line "
+            "ends as LF (as RFC 2045 readers decode it from a Unix mailbox)"
+        };
+
         if (stats->same_bytes) {
-            /* the part's own bytes: judged with the part, not twice */
+            /* nothing new: judged with the part or a copy before, once */
             hg_scan_result_t    res;
 
-            (void) hg_scan_end(c->scan_copy, &res);
+            (void) hg_scan_end(*s->scan, &res);
             return HG_OK;
         }
         nhits = c->nhits;
-        st = _part_done(c, c->scan_copy, info, stats);
+        st = _part_done(c, *s->scan, info, stats);
         if (c->nhits > nhits) {
             hg_log(HG_LOG_INFO, "queue_id=%s part=%s matched as "
-                   "quoted-printable without the blanks ending its lines "
-                   "(as RFC 2045 readers decode it)", _qid(c), info->path);
+                   "quoted-printable %s", _qid(c), info->path,
+                   how[s - c->copy_slot]);
         }
         return st;
     }
@@ -631,18 +639,38 @@ _feed_header(SMFICTX *ctx, conn_t *c, const char *name, const char *value)
 static pthread_mutex_t  live_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned         live;
 
+/* The connection's scan contexts freed (each holds a database reference). */
+static void
+_scans_free(conn_t *c)
+{
+    int i;
+
+    hg_scan_free(c->scan);
+    hg_scan_free(c->scan_emb);
+    hg_scan_free(c->scan_lf);
+    c->scan = c->scan_emb = c->scan_lf = NULL;
+    for (i = 0; i < 3; i++) {
+        hg_scan_free(c->scan_copy[i]);
+        c->scan_copy[i] = NULL;
+    }
+}
+
 /* A new connection context, or NULL when out of memory. */
 static conn_t *
 _conn_new(void)
 {
     conn_t *c = calloc(1, sizeof(*c));
+    int     i;
 
     if (c != NULL) {
         c->deferred = -1;
-        c->part_slot.c = c->emb_slot.c = c->copy_slot.c = c;
+        c->part_slot.c = c->emb_slot.c = c;
         c->part_slot.scan = &c->scan;
         c->emb_slot.scan = &c->scan_emb;
-        c->copy_slot.scan = &c->scan_copy;
+        for (i = 0; i < 3; i++) {
+            c->copy_slot[i].c = c;
+            c->copy_slot[i].scan = &c->scan_copy[i];
+        }
         pthread_mutex_lock(&live_lock);
         live++;
         pthread_mutex_unlock(&live_lock);
@@ -739,6 +767,7 @@ _envfrom(SMFICTX *ctx, char **argv)
     hg_err_t    err;
     const char *from = argv[0];
     size_t      n;
+    int         i;
 
     if (c == NULL) {
         return SMFIS_TEMPFAIL;
@@ -761,24 +790,20 @@ _envfrom(SMFICTX *ctx, char **argv)
         return _fail(ctx, c, HG_ENOENT, "no database loaded");
     }
     if (c->scan == NULL || hg_scan_db(c->scan) != db) {
-        hg_scan_free(c->scan);
-        hg_scan_free(c->scan_emb);
-        hg_scan_free(c->scan_copy);
-        hg_scan_free(c->scan_lf);
+        _scans_free(c);
         c->scan = hg_scan_new(db, 0);
         c->scan_emb = hg_scan_new(db, 0);
-        c->scan_copy = hg_scan_new(db, 0);
         c->scan_lf = hg_scan_new(db, 0);
+        for (i = 0; i < 3; i++) {
+            c->scan_copy[i] = hg_scan_new(db, 0);
+        }
     }
     hg_db_close(db);
-    if (c->scan == NULL || c->scan_emb == NULL || c->scan_copy == NULL
-        || c->scan_lf == NULL || c->mail_from == NULL)
+    if (c->scan == NULL || c->scan_emb == NULL || c->scan_lf == NULL
+        || c->scan_copy[0] == NULL || c->scan_copy[1] == NULL
+        || c->scan_copy[2] == NULL || c->mail_from == NULL)
     {
-        hg_scan_free(c->scan);
-        hg_scan_free(c->scan_emb);
-        hg_scan_free(c->scan_copy);
-        hg_scan_free(c->scan_lf);
-        c->scan = c->scan_emb = c->scan_copy = c->scan_lf = NULL;
+        _scans_free(c);
         return _fail(ctx, c, HG_ENOMEM, "cannot start a scan");
     }
     err.msg[0] = '\0';
@@ -787,8 +812,10 @@ _envfrom(SMFICTX *ctx, char **argv)
     if (c->u == NULL
         || hg_unpack_set_embedded_cb(c->u, &unpack_cb, &c->emb_slot,
                                      &err) != HG_OK
-        || hg_unpack_set_copy_cb(c->u, &unpack_cb, &c->copy_slot,
-                                 &err) != HG_OK)
+        || hg_unpack_set_copy_cb(c->u, &unpack_cb, &c->copy_slot[0],
+                                 &err) != HG_OK
+        || hg_unpack_set_eol_copy_cb(c->u, &unpack_cb, &c->copy_slot[1],
+                                     &c->copy_slot[2], &err) != HG_OK)
     {
         return _fail(ctx, c, HG_ENOMEM, err.msg);
     }
@@ -1028,10 +1055,7 @@ hgf_close(SMFICTX *ctx)
 
     if (c != NULL) {
         _msg_cleanup(c);
-        hg_scan_free(c->scan);
-        hg_scan_free(c->scan_emb);
-        hg_scan_free(c->scan_copy);
-        hg_scan_free(c->scan_lf);
+        _scans_free(c);
         free(c->client_name);
         free(c->helo);
         free(c);

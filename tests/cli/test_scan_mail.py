@@ -406,6 +406,35 @@ t.check(p.returncode == 1 and "qp-plain.eml#2: qp FOUND\n" in out(p)
         "the same file quoted-printable without padding is FOUND once, as "
         "part 2 (no copy reported when both readings agree)", both(p))
 
+# A listed file with bare LF bytes, each sent as a hard line break: in a
+# mailbox stored with CRLF the parts decode with CRLF there; its LF form
+# ("2.d2", "2.d3" when the breaks are padded too) is the listed file, as
+# a reader of a mailbox stored with LF saves it.
+qpl = bytearray(rand_bytes(8102, 6000).replace(b"\r", b"x").replace(b"\n", b"y"))
+for at in (1500, 3000, 4500):
+    qpl[at] = 0x0A
+qpl = bytes(qpl)
+t.write("qpl-list.txt", sha256(qpl) + "\n")
+p = t.run("compile", "-o", "qpldb", "qpl=qpl-list.txt@q2")
+for pad, part in ((b"\r\n", "2.d2"), (b" \t\r\n", "2.d3")):
+    enc = pad.join(binascii.b2a_qp(x, quotetabs=True, istext=False)
+                   .replace(b"\n", b"\r\n") for x in qpl.split(b"\n"))
+    crlf_mail = raw_mail(enc, "quoted-printable", "l.bin").replace(b"\n", b"\r\n") \
+        .replace(b"\r\r\n", b"\r\n")
+    t.write("qpl.eml", crlf_mail)
+    p = t.run("scan", "-d", "qpldb", "qpl.eml")
+    t.check(p.returncode == 1 and "qpl.eml#%s: qpl FOUND\n" % part in out(p)
+            and "qpl.eml#2: OK\n" in out(p),
+            "a listed file with LF bytes sent as %s hard line breaks in a "
+            "CRLF mailbox is FOUND in its LF form, as part %s"
+            % ("blank-padded" if len(pad) > 2 else "plain", part), both(p))
+# the same mail stored with LF: the part itself is the listed file
+t.write("qpl-lf.eml", crlf_mail.replace(b"\r\n", b"\n"))
+p = t.run("scan", "-d", "qpldb", "qpl-lf.eml")
+t.check(p.returncode == 1 and "qpl-lf.eml#2.d1: qpl FOUND\n" in out(p),
+        "stored with LF, the padded one is FOUND in its RFC 2045 reading",
+        both(p))
+
 # ---- stdin ----
 p = t.run("scan", "-d", "db", "-", stdin=raw1)
 t.check(p.returncode == 1 and "-#2: blk FOUND" in out(p),

@@ -33,10 +33,11 @@ struct fz_s {
     uint64_t    h;          /* FNV-1a over every event and byte */
     uint64_t    dh;         /* FNV-1a over the open part's bytes only */
     uint64_t    sub_h;      /* the same of the embedded parts, once done */
-    uint64_t    copy_h;     /* the same of the copies, once done */
-    fz_t       *copy;       /* main parts: the copies' state */
-    int         same;       /* copies: the last one ended with same_bytes */
-    uint64_t    same_dh, same_bytes;
+    uint64_t    copy_h[3];  /* the same of each copy ("d1".."d3"), once done */
+    fz_t       *copies;     /* main parts: the three copies' states */
+    int         ended;      /* copies: one ended since their part began */
+    int         same;       /* ... with same_bytes */
+    uint64_t    end_dh, end_bytes;
 };
 
 static void
@@ -98,7 +99,6 @@ part_begin(void *ctx, const hg_part_info_t *info)
     f->open = 1;
     f->bytes = 0;
     f->dh = 0xcbf29ce484222325ULL;
-    f->same = 0;
     mix(f, "B", 1);
     mix_str(f, info->path);
     mix_str(f, info->content_type);
@@ -121,6 +121,33 @@ part_data(void *ctx, const unsigned char *buf, size_t len)
     return HG_OK;
 }
 
+/*
+ * At the end of a part, its copies have ended. One that said same_bytes
+ * must hold the part's bytes, or (the third, blanks deleted and line ends
+ * converted) those of the first or the second copy.
+ */
+static void
+check_copies(fz_t *f)
+{
+    fz_t   *c = f->copies;
+    int     k;
+
+    for (k = 0; k < 3; k++) {
+        if (c[k].ended && c[k].same
+            && !(c[k].end_dh == f->dh && c[k].end_bytes == f->bytes)
+            && !(k == 2 && c[0].ended && c[0].end_dh == c[2].end_dh
+                 && c[0].end_bytes == c[2].end_bytes)
+            && !(k == 2 && c[1].ended && c[1].end_dh == c[2].end_dh
+                 && c[1].end_bytes == c[2].end_bytes))
+        {
+            abort();
+        }
+    }
+    for (k = 0; k < 3; k++) {
+        c[k].ended = 0;
+    }
+}
+
 static hg_status_t
 part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
 {
@@ -133,20 +160,15 @@ part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
     if (stats != NULL && stats->decoded_bytes != f->bytes) {
         abort();
     }
-    if (f->copy != NULL && f->copy->same) {
-        /* the copy just ended claimed this part's bytes: they must be */
-        if (f->copy->same_dh != f->dh || f->copy->same_bytes != f->bytes) {
-            abort();
-        }
-        f->copy->same = 0;
+    if (f->copies != NULL) {
+        check_copies(f);
     }
     f->open = 0;
     f->parts++;
-    if (stats != NULL && stats->same_bytes) {
-        f->same = 1;
-        f->same_dh = f->dh;
-        f->same_bytes = f->bytes;
-    }
+    f->ended = 1;
+    f->same = stats != NULL && stats->same_bytes;
+    f->end_dh = f->dh;
+    f->end_bytes = f->bytes;
     mix(f, "E", 1);
     mix(f, &f->bytes, sizeof(f->bytes));
     mix(f, stats != NULL && stats->same_bytes ? "s" : "d", 1);
@@ -155,9 +177,9 @@ part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
 
 /*
  * Embedded parts (uuencoded blocks in mail text) and decoded copies open
- * and close inside their leaf, each kind on a state of its own: how their
+ * and close inside their leaf, each on a state of its own: how their
  * slices interleave with the leaf's depends on the chunking, so they are
- * hashed apart, and all three hashes are compared.
+ * hashed apart, and every hash is compared.
  */
 static hg_status_t
 run(const char *ct, const uint8_t *data, size_t size, size_t step, fz_t *f)
@@ -168,15 +190,19 @@ run(const char *ct, const uint8_t *data, size_t size, size_t step, fz_t *f)
     hg_err_t            err;
     size_t              off, n;
     hg_status_t         st = HG_OK;
-    fz_t                sub, copy;
+    fz_t                sub, copy[3];
+    int                 k;
 
     hg_unpack_limits_default(&lim);
     lim.max_total_bytes = FUZZ_MAX_TOTAL;
     memset(f, 0, sizeof(*f));
     memset(&sub, 0, sizeof(sub));
-    memset(&copy, 0, sizeof(copy));
-    f->h = sub.h = copy.h = 0xcbf29ce484222325ULL;
-    f->copy = &copy;
+    memset(copy, 0, sizeof(copy));
+    f->h = sub.h = 0xcbf29ce484222325ULL;
+    for (k = 0; k < 3; k++) {
+        copy[k].h = 0xcbf29ce484222325ULL;
+    }
+    f->copies = copy;
     u = hg_unpack_new(
 #ifdef HG_FUZZ_FORMDATA
                       HG_UNPACK_FORMDATA,
@@ -189,7 +215,8 @@ run(const char *ct, const uint8_t *data, size_t size, size_t step, fz_t *f)
         return HG_EINVAL;
     }
     if (hg_unpack_set_embedded_cb(u, &cb, &sub, &err) != HG_OK
-        || hg_unpack_set_copy_cb(u, &cb, &copy, &err) != HG_OK)
+        || hg_unpack_set_copy_cb(u, &cb, &copy[0], &err) != HG_OK
+        || hg_unpack_set_eol_copy_cb(u, &cb, &copy[1], &copy[2], &err) != HG_OK)
     {
         abort();
     }
@@ -199,7 +226,8 @@ run(const char *ct, const uint8_t *data, size_t size, size_t step, fz_t *f)
     }
     if (st == HG_OK) {
         st = hg_unpack_finish(u, &err);
-        if (st == HG_OK && (f->open || sub.open || copy.open)) {
+        if (st == HG_OK && (f->open || sub.open || copy[0].open
+                            || copy[1].open || copy[2].open)) {
             abort();            /* finish closes every open part */
         }
     }
@@ -209,10 +237,13 @@ run(const char *ct, const uint8_t *data, size_t size, size_t step, fz_t *f)
     if (hg_unpack_parts(u) < f->parts + sub.parts) {    /* copies uncounted */
         abort();
     }
-    f->parts += sub.parts + copy.parts;
+    f->parts += sub.parts;
+    for (k = 0; k < 3; k++) {
+        f->parts += copy[k].parts;
+        f->copy_h[k] = copy[k].h;
+    }
     f->sub_h = sub.h;
-    f->copy_h = copy.h;
-    f->copy = NULL;
+    f->copies = NULL;
     hg_unpack_free(u);
     return st;
 }
@@ -251,7 +282,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* an error stops the parser where it is found: compare only clean runs */
     if (s1 != s2 || (s1 == HG_OK && (whole.h != parts.h
                                      || whole.sub_h != parts.sub_h
-                                     || whole.copy_h != parts.copy_h
+                                     || memcmp(whole.copy_h, parts.copy_h,
+                                               sizeof(whole.copy_h)) != 0
                                      || whole.parts != parts.parts))) {
         abort();
     }

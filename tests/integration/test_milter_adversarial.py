@@ -52,6 +52,11 @@ QPF = bytearray(hm.blob(1705, 8_000, no_newlines=True))
 for _i in (2000, 4000, 6000):
     QPF[_i:_i + 2] = b"\r\n"
 QPF = bytes(QPF)
+# a binary file with three bare LF bytes, the same way
+QPL = bytearray(hm.blob(1706, 8_000, no_newlines=True))
+for _i in (2000, 4000, 6000):
+    QPL[_i] = 0x0A
+QPL = bytes(QPL)
 REPLY = "550 5.7.1 Message rejected: it contains content that is not accepted here"
 TEMPFAIL = "451 4.3.0 Message could not be scanned, try again later"
 HDR = "X-Hashgate"
@@ -144,7 +149,8 @@ try:
     hm.check_tool(hm.MILTER)
     hm.check_tool(hm.HASHGATE)
     db = hm.compile_db(os.path.join(tmp, "db.hgdb"), {
-        "rejlist": [hm.sha256(REJ), hm.sha256(RAW8), hm.sha256(QPF)],
+        "rejlist": [hm.sha256(REJ), hm.sha256(RAW8), hm.sha256(QPF),
+                    hm.sha256(QPL)],
         "holdlist": [hm.sha256(HOLD)],
         "taglist": [hm.sha256(TAG)],
     })
@@ -303,24 +309,32 @@ try:
     # breaks padded with blanks: RFC 2045 readers (Go, GMime, Perl) delete
     # the padding and save the listed file; Python's reading keeps it.
     # Catches a scan of Python's reading only. Unpadded, both readings are
-    # the same bytes: catches one file recorded twice.
-    def qp(data, pad):
+    # the same bytes: catches one file recorded twice. A listed file with
+    # bare LF bytes sent as hard line breaks (CRLF over SMTP) is the listed
+    # file where a Unix mailbox stores the mail with LF and a reader
+    # decodes a hard break as the LF it finds (mutt, Python, Perl): part
+    # "2.d2", or "2.d3" when the breaks are padded too.
+    def qp(data, sep, pad):
         return pad.join(binascii.b2a_qp(x, quotetabs=True, istext=False)
-                        .replace(b"\n", b"\r\n") for x in data.split(b"\r\n"))
-    for what, pad, part in (("padded", b" \t \r\n", "2.d1"),
-                            ("plain", b"\r\n", "2")):
-        mid = msgid("qp-" + what)
-        raw = mail(QPF, mid, b64=qp(QPF, pad)).replace(
+                        .replace(b"\n", b"\r\n") for x in data.split(sep))
+    for what, data, sep, pad, part in (
+            ("its CRLF pairs as blank-padded", QPF, b"\r\n", b" \t \r\n",
+             "2.d1"),
+            ("its CRLF pairs as plain", QPF, b"\r\n", b"\r\n", "2"),
+            ("its LF bytes as plain", QPL, b"\n", b"\r\n", "2.d2"),
+            ("its LF bytes as blank-padded", QPL, b"\n", b" \t\r\n",
+             "2.d3")):
+        mid = msgid("qp")
+        raw = mail(data, mid, b64=qp(data, sep, pad)).replace(
             b"Content-Transfer-Encoding: base64",
             b"Content-Transfer-Encoding: quoted-printable", 1)
         r = pf.send(raw)
         got = recs(mid)
         ok(reply(r) == REPLY and len(got) == 1
            and got[0].get("part") == part
-           and got[0].get("sha256") == hm.sha256(QPF),
+           and got[0].get("sha256") == hm.sha256(data),
            "a listed file sent quoted-printable, %s hard line breaks: "
-           "rejected, one record for part %s" % (
-               "blanks padding its" if pad != b"\r\n" else "plain", part),
+           "rejected, one record for part %s" % (what, part),
            "%s %r" % (reply(r), got))
     # The attachment runs to the end of the message: no close delimiter,
     # not even a line end. Catches a part dropped because it never ended.

@@ -47,8 +47,8 @@ typedef struct {
 } side_t;
 
 static collect_t    col;
-static side_t       main_side, sub_side, copy_side;
-static int          main_open, sub_open, copy_open;
+static side_t       main_side, sub_side, copy_side, keep_side, strip_side;
+static int          main_open, sub_open, copy_open, keep_open, strip_open;
 
 static hg_status_t
 c_begin(void *ctx, const hg_part_info_t *info)
@@ -113,20 +113,35 @@ c_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *st)
     p = &s->c->p[i];
     assert_string_equal(p->path, info->path);
     assert_int_equal(st->decoded_bytes, p->len);
-    assert_true(!st->same_bytes || s == &copy_side);
+    assert_true(!st->same_bytes || s == &copy_side || s == &keep_side
+                || s == &strip_side);
     if (st->same_bytes && main_open >= 0 && main_open < MAX_SEEN) {
         /*
-         * a copy with its part's own bytes, as callers see it: dropped
-         * (the part's bytes are complete by now: checked equal first)
+         * a copy with nothing new, as callers see it: dropped (the part's
+         * bytes are complete by now; checked equal to them first, or for
+         * "P.d3" maybe to a copy kept before it)
          */
         seen_t *m = &s->c->p[main_open];
+        int     same = m->len == p->len && !memcmp(m->data, p->data, p->len);
+        int     k;
 
-        assert_int_equal(m->len, p->len);
-        assert_memory_equal(m->data, p->data, p->len);
-        assert_true(i == (int) s->c->n - 1 || sub_open < 0);
+        for (k = main_open + 1; !same && s == &strip_side && k < i; k++) {
+            same = s->c->p[k].len == p->len
+                   && !memcmp(s->c->p[k].data, p->data, p->len);
+        }
+        assert_true(same);
         memmove(p, p + 1, (s->c->n - (unsigned) i - 1) * sizeof(*p));
         s->c->n--;
         s->c->same++;
+        /* parts begun after it and still open moved down one */
+        for (k = 0; k < 5; k++) {
+            int *o = (int *[]) { &main_open, &sub_open, &copy_open,
+                                 &keep_open, &strip_open }[k];
+
+            if (*o > i && *o < MAX_SEEN) {
+                (*o)--;
+            }
+        }
         return HG_OK;
     }
     p->errors = st->decode_errors;
@@ -150,6 +165,10 @@ reset(void)
     copy_open = -1;
     copy_side.c = &col;
     copy_side.open = &copy_open;
+    keep_open = strip_open = -1;
+    keep_side.c = strip_side.c = &col;
+    keep_side.open = &keep_open;
+    strip_side.open = &strip_open;
 }
 
 static hg_unpack_t *
@@ -162,6 +181,8 @@ new_parser(hg_unpack_mode_t mode, const char *ct, const hg_unpack_limits_t *l)
     assert_non_null(u);
     assert_int_equal(hg_unpack_set_embedded_cb(u, &cb, &sub_side, &err), HG_OK);
     assert_int_equal(hg_unpack_set_copy_cb(u, &cb, &copy_side, &err), HG_OK);
+    assert_int_equal(hg_unpack_set_eol_copy_cb(u, &cb, &keep_side, &strip_side,
+                                               &err), HG_OK);
     return u;
 }
 
@@ -987,8 +1008,9 @@ test_message_qp_copy_deletes_trailing_blanks(void **state)
     for (i = 0; i < strlen(m); i++) {
         assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, m, strlen(m),
                                i == 0 ? 1 : 0, i, &err), HG_OK);
-        assert_int_equal(col.same, 1);  /* part 1's copy: its own bytes */
-        assert_int_equal(col.n, 6);
+        /* part 1's three copies: its own bytes (no blank, no line end) */
+        assert_int_equal(col.same, 3);
+        assert_int_equal(col.n, 8);
         assert_data("1", "AB");
         assert_data("2", "AB");
         assert_data("3", "=41");
@@ -1003,8 +1025,48 @@ test_message_qp_copy_deletes_trailing_blanks(void **state)
         assert_string_equal(part("4.d1")->type, "text/plain");
         assert_string_equal(part("4.d1")->encoding, "quoted-printable");
         assert_int_equal(part("4.d1")->depth, part("4")->depth + 1);
-        /* a uuencoded block inside, open at the same time as the copy */
+        /*
+         * as a Unix mailbox stores it, hard line ends LF ("=  " is no soft
+         * break), blanks kept ("P.d2") or deleted ("P.d3")
+         */
+        assert_int_equal(part("4.d2")->len, 46);
+        assert_memory_equal(part("4.d2")->data, "a\0b \t\ncd=  \nef\r\ng\n"
+                            "begin 644 u.bin\n#86)C\n`\nend ", 46);
+        assert_int_equal(part("4.d3")->len, 38);
+        assert_memory_equal(part("4.d3")->data, "a\0b\ncdef\ng\n"
+                            "begin 644 u.bin\n#86)C\n`\nend", 38);
+        /* a uuencoded block inside, open at the same time as the copies */
         assert_data("4.u1", "abc");
+    }
+}
+
+/*
+ * The line-end copies of a message stored with LF: "P.d2" has CRLF hard
+ * line ends; a soft break decodes the same either way, so a part with
+ * only soft breaks has no copy worth judging; "P.d3" without a blank
+ * deleted is "P.d2" and is dropped too.
+ */
+static void
+test_message_qp_line_end_copies(void **state)
+{
+    static const char m[] =
+        "Content-Type: multipart/mixed; boundary=b\n\n"
+        "--b\nContent-Transfer-Encoding: quoted-printable\n\nab\ncd=\nef\n"
+        "--b\nContent-Transfer-Encoding: quoted-printable\n\n=00=01=\n=02\n"
+        "--b--\n";
+    hg_err_t    err;
+    size_t      i;
+
+    (void) state;
+    for (i = 0; i < strlen(m); i++) {
+        assert_int_equal(parse(HG_UNPACK_MESSAGE, NULL, NULL, m, strlen(m),
+                               i == 0 ? 1 : 0, i, &err), HG_OK);
+        assert_int_equal(col.n, 3);
+        assert_int_equal(col.same, 5);
+        assert_data("1", "ab\ncdef");
+        assert_data("1.d2", "ab\r\ncdef");
+        assert_int_equal(part("2")->len, 3);
+        assert_memory_equal(part("2")->data, "\0\1\2", 3);
     }
 }
 
@@ -1362,6 +1424,7 @@ main(void)
         cmocka_unit_test(test_formdata_no_decoded_copy_without_copy_cb),
         cmocka_unit_test(test_formdata_decoded_copy_limits),
         cmocka_unit_test(test_message_qp_copy_deletes_trailing_blanks),
+        cmocka_unit_test(test_message_qp_line_end_copies),
         cmocka_unit_test(test_formdata_bad_boundary_refused),
         cmocka_unit_test(test_max_parts_limit),
         cmocka_unit_test(test_max_depth_limit),

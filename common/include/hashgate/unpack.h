@@ -111,15 +111,34 @@ hg_status_t hg_unpack_set_embedded_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
  *   - both modes: a quoted-printable part's copy loses the blanks, tabs and
  *     CRs ending a line, as RFC 2045 6.7 (3), Go, GMime and Perl decode it
  *     (the mail part itself keeps them, as Python's email package does).
- * A copy is not counted against max_parts (there is at most one a part).
- * part_end's stats->same_bytes says the copy's bytes were its part's own
- * (always so for quoted-printable mail without blanks ending a line): the
- * caller may then drop it unjudged, so one file is not reported twice.
+ * A copy is not counted against max_parts (there are at most three a
+ * part). part_end's stats->same_bytes says the copy's bytes were its
+ * part's own (always so for quoted-printable mail without blanks ending a
+ * line): the caller may then drop it unjudged, so one file is not
+ * reported twice.
  * Without this call no copies are made. Call before the first feed.
  * HG_EINVAL if a callback is NULL, HG_ENOMEM.
  */
 hg_status_t hg_unpack_set_copy_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
                                   void *cb_ctx, hg_err_t *err);
+
+/*
+ * Callbacks for the line-end copies of a quoted-printable mail part:
+ * "2.d2" is read as the part is (blanks kept) and "2.d3" as its "2.d1"
+ * (blanks deleted), but with the part's line ends in the form the
+ * message did not come in: CRLF as LF for mail as SMTP carries it (and a
+ * Unix mailbox stores it as LF, where a reader decodes a hard line break
+ * as LF), LF as CRLF for a message read from such a mailbox. keep_ctx and
+ * strip_ctx are the contexts of the two, which may be open at once with
+ * "2.d1" and a uuencoded block. stats->same_bytes at their end says the
+ * copy holds nothing new: "2.d2" has the part's bytes when no hard line
+ * break was converted (soft breaks decode the same either way), "2.d3"
+ * those of "2.d1" or "2.d2". Not counted against max_parts. Call before
+ * the first feed. HG_EINVAL if a callback is NULL, HG_ENOMEM.
+ */
+hg_status_t hg_unpack_set_eol_copy_cb(hg_unpack_t *u, const hg_unpack_cb_t *cb,
+                                      void *keep_ctx, void *strip_ctx,
+                                      hg_err_t *err);
 
 /* Feed the next bytes. Stops at the first error, which sticks. */
 hg_status_t hg_unpack_feed(hg_unpack_t *u, const void *buf, size_t len,
