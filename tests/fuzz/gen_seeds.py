@@ -183,6 +183,13 @@ MSGS = {
         "\r\n\r\na=00b \t\r\ncd=  \r\nef\r\r\nbegin 644 u.bin\r\n#86)C \r\n"
         "`\r\nend \r\n--P\r\nContent-Transfer-Encoding: quoted-printable\r\n"
         "\r\nno blanks=3D\r\nhere\r\n--P--\r\n"),
+    # the same stored with LF: the line-end copies go to CRLF; a part with
+    # soft breaks only, whose line-end copies decode the same
+    "qp-lf": (
+        "Content-Type: multipart/mixed; boundary=P\n\n--P\n"
+        "Content-Transfer-Encoding: quoted-printable\n\nab \ncd=\nef\r\n"
+        "g=  \n--P\nContent-Transfer-Encoding: quoted-printable\n\n"
+        "=00=01=\n=02=0A\n--P--\n"),
 }
 
 FORMS = {
