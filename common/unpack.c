@@ -1852,7 +1852,7 @@ hg_unpack_feed(hg_unpack_t *u, const void *buf, size_t len, hg_err_t *err)
         return _sticky(u, err);
     }
     u->total_in += len;
-    if (!u->eol_known && len > 0) {
+    if (u->mode == HG_UNPACK_MESSAGE && !u->eol_known && len > 0) {
         /* the message's first line end says which form its lines are in */
         const unsigned char *b = buf, *nl = memchr(b, '\n', len);
 
