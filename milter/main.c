@@ -429,6 +429,15 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
     hg_log(HG_LOG_INFO, "started version=%s socket=%s user=%s pid=%ld",
            HG_VERSION, c->socket, c->user ? c->user : "-", (long) getpid());
     r = smfi_main();
+    if (r != MI_SUCCESS && hg_reload_stop_signal() == SIGTERM) {
+        /*
+         * libmilter's signal thread closes the listening socket while its
+         * listener may be between two checks of the stop flag; the
+         * listener then finds the socket gone and reports a failure
+         * ("listenfd=-1 corrupted"). A stop asked for is a clean stop.
+         */
+        r = MI_SUCCESS;
+    }
     hg_log(HG_LOG_INFO, "stopping");
 
     if (c->pid_file != NULL) {

@@ -115,6 +115,10 @@ int hg_reload_check(int force);
 /* Start the thread that waits for SIGHUP and runs the periodic check. */
 int hg_reload_thread_start(unsigned interval);
 
+/* The signal libmilter's thread took to stop the milter (SIGTERM, SIGINT),
+ * or 0: seen through the interposed sigwait() in reload.c. */
+int hg_reload_stop_signal(void);
+
 /* Drop the current database at exit. */
 void hg_reload_shutdown(void);
 

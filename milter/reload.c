@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -288,10 +289,20 @@ hg_reload_thread_start(unsigned interval)
     return 0;
 }
 
+/* the signal libmilter's thread stopped the milter on, 0 if none yet */
+static atomic_int  stop_signal;
+
+int
+hg_reload_stop_signal(void)
+{
+    return atomic_load(&stop_signal);
+}
+
 /*
  * The interposed sigwait() (see the top of this file): libmilter's signal
  * thread calls it; SIGHUP is taken out of the set so it never stops us.
- * Returns as POSIX sigwait does: 0 or an error number.
+ * The signal it returns is remembered (hg_reload_stop_signal). Returns as
+ * POSIX sigwait does: 0 or an error number.
  */
 int
 sigwait(const sigset_t *restrict set, int *restrict sig)
@@ -306,6 +317,7 @@ sigwait(const sigset_t *restrict set, int *restrict sig)
     if (r < 0) {
         return errno;
     }
+    atomic_store(&stop_signal, r);
     *sig = r;
     return 0;
 }
