@@ -12,6 +12,13 @@ database before the start. At the end each item's fate is checked:
   http, clean        200, and the recorder upstream got its body whole
   http, listed       403, and the recorder never saw its body
 
+Beside the HTTP threads, wrk (2 threads, one keep-alive connection each,
+paced) POSTs a fixed set of clean and listed bodies in turn, from 1 KiB to
+1 MiB (the larger ones spill to nginx's client body temp files), raw and
+multipart, for the whole run (soak_wrk.lua). Every wrk response is
+counted against the status its body must get, and the recorder must hold
+every clean wrk body whole and no listed one.
+
 RSS of the milter and of the nginx workers is sampled every 10 s and
 printed (VmRSS, its anonymous and file-backed shares, threads). After a
 warm-up (a quarter of the run, at most 5 minutes) the mean anonymous RSS
@@ -24,7 +31,8 @@ summary; exits 1 on any misclassified item, crash or growth.
 
 Environment: DURATION (s, default 1800), SOAK_MAIL_RATE (mails/s over all
 sessions, default 40), SOAK_HTTP_RATE (requests/s, default 200); 0 means
-as fast as the machine goes. The rates are capped because the machine is
+as fast as the machine goes. SOAK_WRK_DELAY (ms, default 20) is wrk's pause
+after each response, on each of its connections. The rates are capped because the machine is
 shared: a soak proves stability over time, the benchmarks measure speed.
 """
 
@@ -35,6 +43,7 @@ import random
 import re
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -49,6 +58,9 @@ from postfix import Postfix  # noqa: E402
 DURATION = int(os.environ.get("DURATION", "1800"))
 MAIL_RATE = float(os.environ.get("SOAK_MAIL_RATE", "40"))
 HTTP_RATE = float(os.environ.get("SOAK_HTTP_RATE", "200"))
+WRK_DELAY = int(os.environ.get("SOAK_WRK_DELAY", "20"))
+WRK_LUA = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "soak_wrk.lua")
 
 SMTP_SESSIONS = 4
 HTTP_THREADS = 2
@@ -72,6 +84,11 @@ NGINX_HTTP = r"""
         listen 127.0.0.1:{port};
         hashgate on;
         location /up/ {
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass http://recorder;
+        }
+        location /wrk/ {
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_pass http://recorder;
@@ -116,6 +133,55 @@ def http_item(kind, i):
     size = 256 + (i * 7919) % (64 * 1024) if kind == "clean" \
         else 256 + (i * 104729) % 2048
     return seed, size, False
+
+
+def wrk_items():
+    """(kind, index, content type, body, listed digest or None) of the
+    bodies wrk sends in turn: raw ones of each size, and one multipart
+    body of each kind (the listed digest is its file part's)."""
+    out = []
+    sizes = (1024, 7 * 1024, 60 * 1024, 200 * 1024, 1024 * 1024)
+    for kind in ("clean", "listed"):
+        for n, size in enumerate(sizes):
+            data = hm.blob("soak-wrk-%s-%d" % (kind, n), size)
+            out.append((kind, n, "application/octet-stream", data,
+                        hm.sha256(data) if kind == "listed" else None))
+        data = hm.blob("soak-wrk-%s-form" % kind, 100 * 1024)
+        body, ctype = N.multipart([
+            ("note", None, None, b"soak wrk form"),
+            ("file", "wrk-%s.bin" % kind, "application/octet-stream", data)])
+        out.append((kind, len(sizes), ctype.replace(" ", ""), body,
+                    hm.sha256(data) if kind == "listed" else None))
+    return out
+
+
+def wrk_start(tmp, port, items):
+    manifest = os.path.join(tmp, "wrk-manifest")
+    with open(manifest, "w") as mf:
+        for kind, n, ctype, body, _ in items:
+            path = os.path.join(tmp, "wrk-%s-%d" % (kind, n))
+            with open(path, "wb") as f:
+                f.write(body)
+            mf.write("%s %d %s %s\n" % (kind, n, ctype, path))
+    return subprocess.Popen(
+        ["wrk", "-t2", "-c2", "-d%ds" % DURATION, "--timeout", "30s",
+         "-s", WRK_LUA, "http://127.0.0.1:%d/" % port, "--", manifest,
+         str(WRK_DELAY)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wrk_result(proc):
+    """The key=value pairs of wrk's "soak-wrk:" line, and its output."""
+    try:
+        out, _ = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    m = re.search(r"^soak-wrk: (.*)$", out, re.M)
+    if not m:
+        return None, out
+    return dict((k, float(v)) for k, v in
+                (kv.split("=") for kv in m.group(1).split())), out
 
 
 def pool_digests(item, kind, n):
@@ -301,7 +367,7 @@ def main():
     ok = Checks()
     tmp = tempfile.mkdtemp(prefix="hg-soak-")
     os.chmod(tmp, 0o755)
-    m = pf = ng = None
+    m = pf = ng = wrk = None
     threads = []
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     try:
@@ -315,11 +381,13 @@ def main():
         pools = {"reject": int(mrate * 0.15 * DURATION * 1.5) + 100,
                  "hold": int(mrate * 0.15 * DURATION * 1.5) + 100}
         hpools = {"listed": int(hrate * HTTP_LISTED * DURATION * 1.5) + 200}
+        witems = wrk_items()
         t = time.time()
         db = hm.compile_db(os.path.join(tmp, "db.hgdb"), {
             "rejlist": pool_digests(mail_item, "reject", pools["reject"]),
             "holdlist": pool_digests(mail_item, "hold", pools["hold"]),
-            "httplist": pool_digests(http_item, "listed", hpools["listed"]),
+            "httplist": pool_digests(http_item, "listed", hpools["listed"])
+                        + [w[4] for w in witems if w[4]],
         })
         say("# database: %d + %d mail and %d http digests (%.1f s)"
             % (pools["reject"], pools["hold"], hpools["listed"],
@@ -359,6 +427,7 @@ def main():
         for th in threads:
             th.daemon = True
             th.start()
+        wrk = wrk_start(tmp, ng.port, witems)
         stop.wait(DURATION)
         stop.set()
         for th in threads:
@@ -393,9 +462,13 @@ def main():
                      for k, v in bad.items() if k.startswith("mail")))
 
         recorded = {}
+        wrk_seen = {}
         for e in ng.recorder.entries():
             if e.get("complete"):
                 recorded[e["sha256"]] = recorded.get(e["sha256"], 0) + 1
+            if e.get("path", "").startswith("/wrk/"):
+                key = (e["path"], e.get("complete"), e["sha256"])
+                wrk_seen[key] = wrk_seen.get(key, 0) + 1
         hcounts = {}
         for kind, i, status, sha in http_res:
             hcounts[kind] = hcounts.get(kind, 0) + 1
@@ -412,6 +485,42 @@ def main():
                "%s %d" % kv for kv in sorted(hcounts.items()))),
            "; ".join("%s: %d wrong, e.g. %r" % (k, len(v), v[:3])
                      for k, v in bad.items() if k.startswith("http")))
+
+        w, wout = wrk_result(wrk)
+        wrk = None
+        if w is None:
+            ok(False, "wrk ran to the end and reported",
+               wout.strip()[-300:])
+        else:
+            say("# wrk: %d requests (%.1f/s), p99 %.1f ms"
+                % (w["requests"], w["requests"] / elapsed, w["p99_ms"]))
+            ok(w["clean_ok"] > 0 and w["listed_ok"] > 0
+               and w["clean_bad"] == w["listed_bad"] == w["other"] == 0,
+               "wrk: %d clean bodies got 200, %d listed ones 403"
+               % (w["clean_ok"], w["listed_ok"]),
+               "%d clean, %d listed answered otherwise, %d unmatched"
+               % (w["clean_bad"], w["listed_bad"], w["other"]))
+            answered = (w["clean_ok"] + w["clean_bad"] + w["listed_ok"]
+                        + w["listed_bad"] + w["other"])
+            ok(w["connect"] == w["read"] == w["write"] == w["timeout"] == 0
+               and answered == w["requests"],
+               "wrk: every request answered, no socket error or timeout",
+               "%d answered of %d; connect %d, read %d, write %d, "
+               "timeout %d" % (answered, w["requests"], w["connect"],
+                               w["read"], w["write"], w["timeout"]))
+            want_sha = dict(("/wrk/%s/%d" % (k, n), hm.sha256(body))
+                            for k, n, _, body, _ in witems)
+            clean_rec = sum(c for (path, whole, sha), c in wrk_seen.items()
+                            if path.startswith("/wrk/clean/") and whole
+                            and want_sha.get(path) == sha)
+            wrong = [(path, whole) for (path, whole, sha) in wrk_seen
+                     if path.startswith("/wrk/listed/") or not whole
+                     or want_sha.get(path) != sha]
+            ok(not wrong and clean_rec >= w["clean_ok"],
+               "wrk: the upstream got %d clean bodies whole and no listed "
+               "one" % clean_rec,
+               "%d clean whole for %d answered 200; wrong: %r"
+               % (clean_rec, w["clean_ok"], wrong[:3]))
 
         nrec = len(m.records())
         want = counts.get("reject", 0) + counts.get("hold", 0)
@@ -456,6 +565,9 @@ def main():
         ok(False, "the soak ran to the end", repr(e))
     finally:
         stop.set()
+        if wrk is not None and wrk.poll() is None:
+            wrk.kill()
+            wrk.wait()
         if ok.failed and m is not None:
             say("# milter log tail:\n# " + "\n# ".join(
                 m.log().splitlines()[-10:]))
