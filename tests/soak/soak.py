@@ -19,6 +19,12 @@ multipart, for the whole run (soak_wrk.lua). Every wrk response is
 counted against the status its body must get, and the recorder must hold
 every clean wrk body whole and no listed one.
 
+Every SOAK_SWAP_SECS the database is recompiled, as a list update job
+would, with one more list whose version changes each time, and renamed
+over the file in use. Both servers must log every swap (the milter once,
+each nginx worker once) while every item keeps its fate, and the memory
+judged after warm-up spans the swaps.
+
 RSS of the milter and of the nginx workers is sampled every 10 s and
 printed (VmRSS, its anonymous and file-backed shares, threads). After a
 warm-up (a quarter of the run, at most 5 minutes) the mean anonymous RSS
@@ -32,7 +38,8 @@ summary; exits 1 on any misclassified item, crash or growth.
 Environment: DURATION (s, default 1800), SOAK_MAIL_RATE (mails/s over all
 sessions, default 40), SOAK_HTTP_RATE (requests/s, default 200); 0 means
 as fast as the machine goes. SOAK_WRK_DELAY (ms, default 20) is wrk's pause
-after each response, on each of its connections. The rates are capped because the machine is
+after each response, on each of its connections. SOAK_SWAP_SECS (s,
+default 60; 0: never) is the time between database swaps. The rates are capped because the machine is
 shared: a soak proves stability over time, the benchmarks measure speed.
 """
 
@@ -59,6 +66,9 @@ DURATION = int(os.environ.get("DURATION", "1800"))
 MAIL_RATE = float(os.environ.get("SOAK_MAIL_RATE", "40"))
 HTTP_RATE = float(os.environ.get("SOAK_HTTP_RATE", "200"))
 WRK_DELAY = int(os.environ.get("SOAK_WRK_DELAY", "20"))
+SWAP_SECS = float(os.environ.get("SOAK_SWAP_SECS", "60"))
+# no swap this close to the end: each server must have logged the last one
+SWAP_QUIET = 15
 WRK_LUA = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                        "soak_wrk.lua")
 
@@ -314,6 +324,25 @@ def http_client(port, counter, pacer, results, rng):
         conn.close()
 
 
+def swapper(db, lists, swaps):
+    """Recompile the database every SWAP_SECS with a filler list whose
+    version and digests change, and rename it over the one in use."""
+    t_end = time.time() + DURATION - SWAP_QUIET
+    n = 0
+    while not stop.wait(SWAP_SECS) and time.time() < t_end:
+        n += 1
+        filler = [hashlib.sha256(b"soak-swap-%d-%d" % (n, k)).hexdigest()
+                  for k in range(1000)]
+        t = time.time()
+        try:
+            hm.swap_db(db, dict(lists, filler=(filler, "swap-%d" % n)))
+        except Exception as e:
+            say("# swap %d failed: %r" % (n, e))
+            swaps.append(None)
+            continue
+        swaps.append(time.time() - t)
+
+
 def mem_kb(pid):
     """VmRSS, RssAnon, RssFile (kB) and Threads of pid."""
     want = {"VmRSS:": 0, "RssAnon:": 0, "RssFile:": 0, "Threads:": 0}
@@ -383,12 +412,13 @@ def main():
         hpools = {"listed": int(hrate * HTTP_LISTED * DURATION * 1.5) + 200}
         witems = wrk_items()
         t = time.time()
-        db = hm.compile_db(os.path.join(tmp, "db.hgdb"), {
+        lists = {
             "rejlist": pool_digests(mail_item, "reject", pools["reject"]),
             "holdlist": pool_digests(mail_item, "hold", pools["hold"]),
             "httplist": pool_digests(http_item, "listed", hpools["listed"])
                         + [w[4] for w in witems if w[4]],
-        })
+        }
+        db = hm.compile_db(os.path.join(tmp, "db.hgdb"), lists)
         say("# database: %d + %d mail and %d http digests (%.1f s)"
             % (pools["reject"], pools["hold"], hpools["listed"],
                time.time() - t))
@@ -424,6 +454,10 @@ def main():
             threads.append(threading.Thread(
                 target=http_client,
                 args=(ng.port, hc, hp, http_res, random.Random(200 + n))))
+        swaps = []
+        if SWAP_SECS > 0:
+            threads.append(threading.Thread(target=swapper,
+                                            args=(db, lists, swaps)))
         for th in threads:
             th.daemon = True
             th.start()
@@ -521,6 +555,21 @@ def main():
                "one" % clean_rec,
                "%d clean whole for %d answered 200; wrong: %r"
                % (clean_rec, w["clean_ok"], wrong[:3]))
+
+        if SWAP_SECS > 0:
+            done = [d for d in swaps if d is not None]
+            mil_swaps = m.log().count("database reloaded")
+            ngx_swaps = len(re.findall(r'hashgate: database "[^"]*" reloaded',
+                                       ng.error_log()))
+            ok(done and len(done) == len(swaps)
+               and mil_swaps == len(done)
+               and ngx_swaps == len(done) * len(ng.worker_pids()),
+               "database swapped %d times under load (compile and rename "
+               "%.2f s at most); the milter logged %d reloads, the nginx "
+               "workers %d" % (len(done), max(done or [0]), mil_swaps,
+                               ngx_swaps),
+               "%d of %d swaps done; milter %d, nginx %d log lines"
+               % (len(done), len(swaps), mil_swaps, ngx_swaps))
 
         nrec = len(m.records())
         want = counts.get("reject", 0) + counts.get("hold", 0)
