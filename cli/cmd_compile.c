@@ -703,6 +703,12 @@ cmd_compile(int argc, char **argv)
         goto done;
     }
 
+    /* lists and the database file are checksummed with SHA-256 */
+    if (hg_hash_check(HG_ALG_BIT(HG_ALG_SHA256), &err) != HG_OK) {
+        cli_error("compile: %s", err.msg);
+        goto done;
+    }
+
     c.tty = isatty(STDERR_FILENO);
     c.b = hg_dbb_new();
     c.hash = hg_hash_new();

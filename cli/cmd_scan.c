@@ -397,6 +397,14 @@ cmd_scan(int argc, char **argv)
     if (dbpath != NULL && cli_db_open("scan", dbpath, 0, &db) != 0) {
         return CLI_EXIT_ERROR;
     }
+    /* every digest the database lists, or all three without one */
+    if (hg_hash_check(db != NULL ? hg_db_algs(db) : HG_ALGS_ALL, &err)
+        != HG_OK)
+    {
+        cli_error("scan: %s", err.msg);
+        hg_db_close(db);
+        return CLI_EXIT_ERROR;
+    }
     sc.scan = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
     sc.scan_embedded = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
     for (i = 0; i < 3; i++) {

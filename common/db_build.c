@@ -1261,6 +1261,7 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
     uint64_t        labels_len = 0, x;
     hg_digests_t    dg;
     hg_status_t     rc;
+    hg_err_t        why;
     char           *tmp = NULL;
     size_t          i;
     int             a;
@@ -1310,6 +1311,10 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
         goto out;
     }
     memset(lab_map, 0xff, (b->lab_off.n ? b->lab_off.n : 1) * sizeof(*lab_map));
+    if (hg_hash_check(HG_ALG_BIT(HG_ALG_SHA256), &why) != HG_OK) {
+        rc = hg_err_set(err, HG_ECRYPTO, "%s: %s", path, why.msg);
+        goto out;
+    }
     if (hg_hash_init(w.sha, HG_ALG_BIT(HG_ALG_SHA256)) != HG_OK) {
         rc = hg_err_set(err, HG_ECRYPTO, "%s: SHA-256 unavailable", path);
         goto out;

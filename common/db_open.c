@@ -27,6 +27,18 @@
  * hold a slow mapping fault in the middle of a single EVP call. */
 #define HG_DB_VERIFY_SLICE  (4u << 20)
 
+/* The SHA-256 of the file could not be computed: say why, if OpenSSL did. */
+static hg_status_t
+_hg_sha256_failed(const char *path, hg_err_t *err)
+{
+    hg_err_t  why;
+
+    if (hg_hash_check(HG_ALG_BIT(HG_ALG_SHA256), &why) != HG_OK) {
+        return hg_err_set(err, HG_ECRYPTO, "%s: %s", path, why.msg);
+    }
+    return hg_err_set(err, HG_ECRYPTO, "%s: cannot compute SHA-256", path);
+}
+
 static int
 _hg_sha256_parts(const unsigned char *a, size_t alen,
                  const unsigned char *b, uint64_t blen, unsigned char out[32])
@@ -184,7 +196,7 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
             (unsigned long long) meta_len);
     }
     if (hg_db_meta_sha256(h, h + HG_DB_HEADER_SIZE, meta_len, sum) != 0) {
-        return hg_err_set(err, HG_ECRYPTO, "%s: cannot compute SHA-256", path);
+        return _hg_sha256_failed(path, err);
     }
     if (memcmp(sum, h + HDR_META_SHA256, 32) != 0) {
         BAD("%s: header checksum mismatch (header or metadata corrupted)", path);
@@ -504,8 +516,7 @@ hg_db_verify(const hg_db_t *db, hg_err_t *err)
     if (hg_db_meta_sha256(h, h + HG_DB_HEADER_SIZE, hg_le64(h + HDR_META_LEN),
                           sum) != 0)
     {
-        return hg_err_set(err, HG_ECRYPTO, "%s: cannot compute SHA-256",
-                          db->path);
+        return _hg_sha256_failed(db->path, err);
     }
     if (memcmp(sum, h + HDR_META_SHA256, 32) != 0) {
         return hg_err_set(err, HG_EFORMAT, "%s: header checksum mismatch "
@@ -514,8 +525,7 @@ hg_db_verify(const hg_db_t *db, hg_err_t *err)
     if (_hg_sha256_parts(NULL, 0, h + HG_DB_HEADER_SIZE,
                          db->size - HG_DB_HEADER_SIZE, sum) != 0)
     {
-        return hg_err_set(err, HG_ECRYPTO, "%s: cannot compute SHA-256",
-                          db->path);
+        return _hg_sha256_failed(db->path, err);
     }
     if (memcmp(sum, h + HDR_FILE_SHA256, 32) != 0) {
         return hg_err_set(err, HG_EFORMAT, "%s: file checksum mismatch "

@@ -48,7 +48,7 @@ static const struct {
 
 static pthread_once_t  hg_hash_once = PTHREAD_ONCE_INIT;
 static EVP_MD         *hg_md[HG_ALG_COUNT];
-static char            hg_fetch_error[HG_ERR_MAX];
+static char            hg_refused[HG_ALG_COUNT][HG_ERR_MAX];   /* why */
 
 struct hg_hash_s {
     EVP_MD_CTX     *ctx[HG_ALG_COUNT];
@@ -118,7 +118,7 @@ hg_digest_is_empty(hg_alg_t alg, const unsigned char *d)
     return memcmp(d, empty[alg], hg_alg_len(alg)) == 0;
 }
 
-/* Runs once per process: fetch what we can, remember the first refusal. */
+/* Runs once per process: fetch what we can, remember why one was refused. */
 static void
 _hg_hash_fetch(void)
 {
@@ -128,37 +128,48 @@ _hg_hash_fetch(void)
 
     for (a = 0; a < HG_ALG_COUNT; a++) {
         hg_md[a] = EVP_MD_fetch(NULL, hg_algs[a].evp_name, hg_algs[a].props);
-        if (hg_md[a] == NULL && hg_fetch_error[0] == '\0') {
+        if (hg_md[a] == NULL) {
             e = ERR_peek_last_error();
             if (e != 0) {
                 ERR_error_string_n(e, why, sizeof(why));
             } else {
                 strcpy(why, "no provider offers it");
             }
-            snprintf(hg_fetch_error, sizeof(hg_fetch_error),
+            snprintf(hg_refused[a], sizeof(hg_refused[a]),
                      "OpenSSL refused %s (property query \"%s\"): %s",
                      hg_algs[a].name,
                      hg_algs[a].props ? hg_algs[a].props : "default", why);
+            ERR_clear_error();
         }
     }
-    ERR_clear_error();
 }
 
 /*
- * Fetch the three algorithms once. Returns HG_ECRYPTO naming the first one
- * OpenSSL refused; the others stay usable, and hg_hash_init fails only for
- * a mask that asks for a refused algorithm.
+ * Can every algorithm in algs be computed? Fetches them once per process.
+ * Returns HG_ECRYPTO with a message naming the first one OpenSSL refused
+ * (see openssl.cnf); the others stay usable, and hg_hash_init fails only
+ * for a mask that asks for a refused algorithm.
  */
 hg_status_t
-hg_hash_global_init(hg_err_t *err)
+hg_hash_check(unsigned algs, hg_err_t *err)
 {
+    int  a;
+
     if (pthread_once(&hg_hash_once, _hg_hash_fetch) != 0) {
         return hg_err_set(err, HG_ECRYPTO, "hash: pthread_once failed");
     }
-    if (hg_fetch_error[0] != '\0') {
-        return hg_err_set(err, HG_ECRYPTO, "%s", hg_fetch_error);
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        if ((algs & HG_ALG_BIT(a)) && hg_md[a] == NULL) {
+            return hg_err_set(err, HG_ECRYPTO, "%s", hg_refused[a]);
+        }
     }
     return HG_OK;
+}
+
+hg_status_t
+hg_hash_global_init(hg_err_t *err)
+{
+    return hg_hash_check(HG_ALGS_ALL, err);
 }
 
 /*

@@ -1777,6 +1777,12 @@ ngx_http_hashgate_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* as the milter: never scan with one of the three digests missing */
+    if (hg_hash_global_init(&err) != HG_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hashgate: %s", err.msg);
+        return NGX_CONF_ERROR;
+    }
+
     if (hg_db_open((char *) hmcf->db_path.data, 0, &hmcf->db, &err)
         != HG_OK)
     {

@@ -50,6 +50,18 @@ try:
     ok(p.returncode == 0 and "OK" in p.stdout,
        "-t on a good configuration exits 0 and says OK", p.stdout + p.stderr)
 
+    # a FIPS-only openssl.cnf refusing a digest: the milter never runs
+    # with one missing, and says which and why
+    p = subprocess.run([hm.MILTER, "-t", "-c", good], capture_output=True,
+                       text=True, timeout=20, env=dict(
+                           os.environ, OPENSSL_CONF=os.path.join(
+                               hm.TOP, "tests", "lib",
+                               "openssl-refuses-sha.cnf")))
+    ok(p.returncode == 1 and "OpenSSL refused sha1" in p.stderr
+       and "unsupported" in p.stderr,
+       "-t where OpenSSL refuses SHA-1 and SHA-256: exit 1, naming sha1 and "
+       "OpenSSL's reason", p.stdout + p.stderr)
+
     ok(not os.path.exists(os.path.join(tmp, "ev.log")),
        "-t does not create the evidence log")
     p = run("-t", "-c", conf(base.replace(tmp + "/ev.log", tmp + "/no/dir/ev.log"),

@@ -60,6 +60,16 @@ def run(t, ng):
     rc, out, _ = ng.test_conf(GOOD % "")
     t.check(rc == 0, "nginx -t accepts a good hashgate config", out.strip())
 
+    # a FIPS-only openssl.cnf refusing a digest: never run with one missing
+    os.environ["OPENSSL_CONF"] = os.path.join(
+        os.path.dirname(os.path.abspath(N.__file__)), "openssl-refuses-sha.cnf")
+    try:
+        refused(t, ng, GOOD % "", "hashgate_database",
+                "nginx -t where OpenSSL refuses SHA-1 and SHA-256 fails at "
+                "hashgate_database, naming sha1", expect="OpenSSL refused sha1")
+    finally:
+        del os.environ["OPENSSL_CONF"]
+
     rc, out, _ = ng.test_conf(GOOD % "hashgate_list_action cam hold;"
                               " hashgate_hold_path {tmp}/hold;"
                               " hashgate_evidence_log {tmp}/ev.jsonl;"

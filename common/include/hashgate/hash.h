@@ -64,6 +64,12 @@ int hg_digest_is_empty(hg_alg_t alg, const unsigned char *d);
  */
 hg_status_t hg_hash_global_init(hg_err_t *err);
 
+/*
+ * The same for the algorithms in the mask algs only: a tool that needs
+ * SHA-256 alone works where OpenSSL refuses MD5 (a FIPS-only setup).
+ */
+hg_status_t hg_hash_check(unsigned algs, hg_err_t *err);
+
 /* A reusable hashing context; NULL when out of memory or OpenSSL fails. */
 hg_hash_t *hg_hash_new(void);
 
