@@ -1,5 +1,6 @@
 /*
- * log.c - the daemon's log: syslog, and stderr when in the foreground.
+ * log.c - the daemon's log: syslog, and stderr when in the foreground
+ * (and for warnings and errors while a daemon starts).
  *
  * One line per event, key=value where it helps grep. Build machines and
  * containers often have no /dev/log, so in the foreground (-f) every line
@@ -15,18 +16,23 @@
 #include "milter.h"
 
 static int  log_syslog = 0;
-static int  log_stderr = 1;
 static int  log_level = HG_LOG_INFO;
+static int  stderr_level = HG_LOG_INFO;
 
+/*
+ * stderr_level: the least urgent level also written to stderr, or
+ * HG_LOG_NONE. A daemon about to detach shows warnings and errors on the
+ * terminal it was started from, so a start that fails says why there.
+ */
 void
-hg_log_setup(int use_syslog, int facility, int to_stderr, int level)
+hg_log_setup(int use_syslog, int facility, int level, int stderr_max)
 {
     if (use_syslog && !log_syslog) {
         openlog(HG_MILTER_NAME, LOG_PID | LOG_NDELAY, facility);
     }
     log_syslog = use_syslog;
-    log_stderr = to_stderr;
     log_level = level;
+    stderr_level = stderr_max < level ? stderr_max : level;
 }
 
 void
@@ -48,7 +54,7 @@ hg_log(int level, const char *fmt, ...)
     if (log_syslog) {
         syslog(level, "%s", msg);
     }
-    if (log_stderr) {
+    if (level <= stderr_level) {
         char        ts[32];
         struct tm   tm;
         time_t      now = time(NULL);

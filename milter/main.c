@@ -260,6 +260,70 @@ _chown_evidence_log(const char *path, uid_t uid, gid_t gid)
 }
 
 /*
+ * Detach as daemon(3) does, but keep the parent waiting until the child
+ * is ready (pid file written, privileges dropped, "started" logged): an
+ * init script that reads the pid file as soon as we return finds it, and
+ * a failure after the fork is our exit status, not only a syslog line.
+ * The parent exits 0 when the child writes '0' on *ready_fd, else 1.
+ */
+static int
+_detach(int *ready_fd)
+{
+    int     p[2];
+    pid_t   pid;
+    char    c = '1';
+    ssize_t n;
+
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid > 0) {
+        close(p[1]);
+        do {
+            n = read(p[0], &c, 1);
+        } while (n < 0 && errno == EINTR);
+        _exit(n == 1 && c == '0' ? 0 : 1);
+    }
+    close(p[0]);
+    if (setsid() < 0 || chdir("/") != 0) {
+        close(p[1]);
+        return -1;
+    }
+    *ready_fd = p[1];
+    return 0;
+}
+
+/* The detached child is ready: stop writing to the terminal, free it, and
+ * let the parent exit 0. */
+static void
+_detached_ready(hg_mconf_t *c, int ready_fd)
+{
+    int fd;
+
+    hg_log_setup(c->syslog, c->syslog_facility, c->log_level, HG_LOG_NONE);
+    fd = open("/dev/null", O_RDWR);
+    if (fd >= 0) {
+        (void) dup2(fd, STDIN_FILENO);
+        (void) dup2(fd, STDOUT_FILENO);
+        (void) dup2(fd, STDERR_FILENO);
+        if (fd > STDERR_FILENO) {
+            close(fd);
+        }
+    }
+    if (write(ready_fd, "0", 1) != 1) {
+        hg_log(HG_LOG_WARNING, "cannot tell the starting process we are "
+               "ready: %s; it exits 1 though we run", strerror(errno));
+    }
+    close(ready_fd);
+}
+
+/*
  * Everything after the configuration is loaded: start-up checks, then the
  * milter until it stops. Returns the exit status. Every path, fatal or not,
  * returns here so main() frees what was allocated on the way (*db_path,
@@ -276,7 +340,7 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
     char       *db_path;
     struct stat st;
     mode_t      old_mask = 0;
-    int         r;
+    int         r, ready_fd = -1;
 
     if (c->user != NULL
         && _resolve_user(c, &uid, &gid, msg, sizeof(msg)) != 0)
@@ -299,8 +363,10 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
         return 1;
     }
 
+    /* a daemon shows warnings and errors on the terminal until detached */
     hg_log_setup(check ? 0 : c->syslog, c->syslog_facility,
-                 check || foreground, check ? HG_LOG_WARNING : c->log_level);
+                 check ? HG_LOG_WARNING : c->log_level,
+                 check || !foreground ? HG_LOG_WARNING : c->log_level);
     if (hg_hash_global_init(&err) != HG_OK
         || hg_db_guard_install(&err) != HG_OK)
     {
@@ -408,8 +474,9 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
         return 1;
     }
 
-    if (!foreground && daemon(0, 0) != 0) {
-        fprintf(stderr, "%s: daemon: %s\n", HG_MILTER_NAME, strerror(errno));
+    if (!foreground && _detach(&ready_fd) != 0) {
+        fprintf(stderr, "%s: cannot detach: %s\n", HG_MILTER_NAME,
+                strerror(errno));
         return 1;
     }
     if (c->pid_file != NULL && _write_pid_file(c->pid_file) != 0) {
@@ -428,6 +495,9 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
 
     hg_log(HG_LOG_INFO, "started version=%s socket=%s user=%s pid=%ld",
            HG_VERSION, c->socket, c->user ? c->user : "-", (long) getpid());
+    if (ready_fd != -1) {
+        _detached_ready(c, ready_fd);
+    }
     r = smfi_main();
     if (r != MI_SUCCESS && hg_reload_stop_signal() == SIGTERM) {
         /*
@@ -487,7 +557,7 @@ main(int argc, char **argv)
         return 1;
     }
 
-    hg_log_setup(0, LOG_MAIL, 1, HG_LOG_INFO);
+    hg_log_setup(0, LOG_MAIL, HG_LOG_INFO, HG_LOG_INFO);
     if (hg_mconf_load(conf_path, &conf, &err) != HG_OK) {
         fprintf(stderr, "%s\n", err.msg);
         hg_mconf_free(&conf);

@@ -46,6 +46,7 @@
 #define HG_MAX_MESSAGE_BYTES_DEF 0
 
 /* Log levels, syslog's numbers. */
+#define HG_LOG_NONE     (-1)     /* hg_log_setup: nothing to stderr */
 #define HG_LOG_ALERT    1
 #define HG_LOG_ERR      3
 #define HG_LOG_WARNING  4
@@ -89,7 +90,7 @@ hg_status_t hg_mconf_load(const char *path, hg_mconf_t *conf, hg_err_t *err);
 void hg_mconf_free(hg_mconf_t *conf);
 
 /* log.c */
-void hg_log_setup(int use_syslog, int facility, int to_stderr, int level);
+void hg_log_setup(int use_syslog, int facility, int level, int stderr_max);
 void hg_log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -149,17 +149,23 @@ try:
     m = hm.Milter(tmp, db, PidFile=pid_file, Syslog="no")
     m.write_conf()
     p = run("-c", m.conf)
+    # no waiting: an init script reads the pid file as soon as we return
     pid = None
-    for _ in range(100):
-        if os.path.exists(pid_file) and m._listening():
-            text = open(pid_file).read()
-            if text.endswith("\n"):
-                pid = int(text)
-                break
-        time.sleep(0.05)
-    ok(p.returncode == 0 and pid is not None and os.path.exists("/proc/%d" % pid),
-       "without -f it detaches, listens and writes its pid to PidFile",
-       "rc=%d %s" % (p.returncode, p.stderr))
+    try:
+        with open(pid_file) as f:
+            text = f.read()
+        pid = int(text) if text.endswith("\n") else None
+    except (OSError, ValueError):
+        pass
+    uid = None
+    if pid is not None and os.path.exists("/proc/%d" % pid):
+        with open("/proc/%d/status" % pid) as f:
+            uid = [ln for ln in f if ln.startswith("Uid:")][0].split()[2]
+    ok(p.returncode == 0 and pid is not None and uid == "65534"
+       and m._listening() and p.stderr == "",
+       "without -f it returns 0 only once detached, listening, its pid in "
+       "PidFile and running as UserID",
+       "rc=%d pid %r euid %r %s" % (p.returncode, pid, uid, p.stderr))
     if pid:
         os.kill(pid, signal.SIGTERM)
         for _ in range(200):
@@ -168,6 +174,18 @@ try:
             time.sleep(0.05)
         ok(not os.path.exists("/proc/%d" % pid) and not os.path.exists(pid_file),
            "SIGTERM stops the daemon and its PidFile is removed")
+
+    # a failure after the fork is the exit status, and says why
+    m = hm.Milter(tmp, db, PidFile=os.path.join(tmp, "no-such-dir", "m.pid"),
+                  Syslog="no")
+    m.write_conf()
+    p = run("-c", m.conf)
+    gone = not m._listening()
+    ok(p.returncode == 1 and "PidFile" in p.stderr and "no-such-dir" in p.stderr
+       and gone,
+       "without -f, a pid file it cannot write: exit 1 naming it, nothing "
+       "left listening", "rc=%d listening %s: %s" % (p.returncode, not gone,
+                                                      p.stderr))
 
     # inet socket: listens on the loopback port given
     m = hm.Milter(tmp, db, transport="inet")

@@ -200,6 +200,7 @@ class Milter:
     def start(self, timeout=10, env=None):
         """env: variables added to the milter's environment."""
         self.write_conf()
+        started_before = self.log().count("started version")
         self.stderr = open(self.stderr_path, "ab")
         e = dict(os.environ)
         e.update(env or {})
@@ -211,10 +212,26 @@ class Milter:
             if self.proc.poll() is not None:
                 raise RuntimeError("hashgate-milter exited %d: %s" % (
                     self.proc.returncode, self.log()))
-            if self._listening():
+            if self._listening() and self._started(started_before):
                 return self
             time.sleep(0.05)
+        self.stop(signal.SIGKILL)     # leave nothing running behind a failure
         raise RuntimeError("hashgate-milter did not listen: " + self.log())
+
+    def _started(self, started_before):
+        """The milter listens before it writes its pid file, drops its
+        privileges and logs "started": a test must not look at those
+        before they happen."""
+        if self.settings.get("LogLevel", "info") in ("info", "debug"):
+            return self.log().count("started version") > started_before
+        pid_file = self.settings.get("PidFile")
+        if not pid_file:
+            return True
+        try:
+            with open(pid_file) as f:
+                return f.read().strip() == str(self.proc.pid)
+        except OSError:
+            return False
 
     def _listening(self):
         if self.sock_path:
