@@ -24,6 +24,12 @@ def run(*args, timeout=20):
                           text=True, timeout=timeout)
 
 
+def uids_of(pid):
+    """Real, effective, saved and filesystem uid of a process, as text."""
+    with open("/proc/%d/status" % pid) as f:
+        return [ln for ln in f if ln.startswith("Uid:")][0].split()[1:]
+
+
 def conf(text, name="m.conf"):
     path = os.path.join(tmp, name)
     with open(path, "w") as f:
@@ -123,8 +129,7 @@ try:
     # it runs as UserID, never root, once listening; and SIGTERM stops it
     m = hm.Milter(tmp, db)
     m.start()
-    with open("/proc/%d/status" % m.pid) as f:
-        uids = [ln for ln in f if ln.startswith("Uid:")][0].split()[1:]
+    uids = uids_of(m.pid)
     ok(all(u == "65534" for u in uids),
        "the running milter's real/effective/saved uids are nobody's", str(uids))
     mode = os.stat(m.sock_path).st_mode & 0o777
@@ -159,8 +164,7 @@ try:
         pass
     uid = None
     if pid is not None and os.path.exists("/proc/%d" % pid):
-        with open("/proc/%d/status" % pid) as f:
-            uid = [ln for ln in f if ln.startswith("Uid:")][0].split()[2]
+        uid = uids_of(pid)[1]
     ok(p.returncode == 0 and pid is not None and uid == "65534"
        and m._listening() and p.stderr == "",
        "without -f it returns 0 only once detached, listening, its pid in "
