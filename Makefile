@@ -15,7 +15,9 @@ CPPFLAGS  += -Icommon/include -Icommon
 LIBS       = -lcrypto -lmagic -lpthread
 LDFLAGS   += $(SANITIZE)
 
-LIB_SRC    = $(sort $(wildcard common/*.c common/lists/*.c))
+# common/ is laid out by stage of the flow (mime, scan, db, lists, policy,
+# evidence, util); every .c one level down is part of libhashgate.
+LIB_SRC    = $(sort $(wildcard common/*/*.c))
 READERS    = $(patsubst common/lists/read_%.c,%,$(sort $(wildcard common/lists/read_*.c)))
 LIB_OBJ    = $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/readers.o
 CLI_SRC    = $(sort $(wildcard cli/*.c))
@@ -29,7 +31,6 @@ TOOL_SRC   = $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN   = $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_SRC  = $(sort $(wildcard tests/bench/*.c))
 BENCH_BIN  = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
-HEADERS    = $(wildcard common/include/hashgate/*.h common/*.h cli/*.h milter/*.h)
 
 TARGETS    = $(BUILD)/libhashgate.a $(BUILD)/hashgate
 ifneq ($(MILTER_SRC),)
@@ -44,9 +45,12 @@ endif
 
 all: $(TARGETS)
 
-$(BUILD)/obj/%.o: %.c $(HEADERS)
+# -MMD -MP: each object depends on the headers it really includes.
+DEPFLAGS   = -MMD -MP
+
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # The reader table: every common/lists/read_NAME.c defines hg_reader_NAME.
 $(BUILD)/gen/readers.c: $(wildcard common/lists/read_*.c) Makefile
@@ -72,21 +76,30 @@ $(BUILD)/hashgate: $(CLI_OBJ) $(BUILD)/libhashgate.a
 $(BUILD)/hashgate-milter: $(MILTER_OBJ) $(BUILD)/libhashgate.a
 	$(CC) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(BUILD)/libhashgate.a -lmilter $(LIBS)
 
-$(BUILD)/ngx_http_hashgate_module.so: $(BUILD)/libhashgate.a $(wildcard nginx-module/*)
+$(BUILD)/ngx_http_hashgate_module.so: $(BUILD)/libhashgate.a $(wildcard nginx-module/*) \
+        $(wildcard common/include/hashgate/*.h)
 	BUILD=$(BUILD) CC=$(CC) sh nginx-module/build.sh
 
-$(BUILD)/tests/%: tests/unit/%.c $(UNIT_HELP) $(BUILD)/libhashgate.a $(HEADERS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELP) \
-	    $(BUILD)/libhashgate.a -lcmocka $(LIBS)
+# Tests are compiled to objects like everything else, so each gets its own
+# dependency file; helper_*.c are linked into every unit test.
+UNIT_HELP_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(UNIT_HELP))
 
-$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libhashgate.a $(HEADERS)
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(LIBS)
+$(BUILD)/obj/tests/unit/%.o: CPPFLAGS += -Itests/unit
 
-$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libhashgate.a $(HEADERS)
+# keep the test objects make builds on the way to a binary
+.SECONDARY:
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HELP_OBJ) $(BUILD)/libhashgate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(UNIT_HELP_OBJ) $(BUILD)/libhashgate.a -lcmocka $(LIBS)
+
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libhashgate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libhashgate.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(LIBS)
 
 deps:
 	@sh tests/lib/deps.sh
@@ -132,6 +145,10 @@ install: all
 	install -m 0755 $(BUILD)/hashgate $(DESTDIR)$(PREFIX)/bin/hashgate
 	[ ! -f $(BUILD)/hashgate-milter ] || { install -d $(DESTDIR)$(PREFIX)/sbin && \
 	    install -m 0755 $(BUILD)/hashgate-milter $(DESTDIR)$(PREFIX)/sbin/; }
+	[ ! -f $(BUILD)/ngx_http_hashgate_module.so ] || { \
+	    install -d $(DESTDIR)$(PREFIX)/lib/nginx/modules && \
+	    install -m 0644 $(BUILD)/ngx_http_hashgate_module.so \
+	        $(DESTDIR)$(PREFIX)/lib/nginx/modules/; }
 	for m in packaging/man/*.[0-9]; do [ -f "$$m" ] || continue; \
 	    s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 	    install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
@@ -152,3 +169,6 @@ rpm: deps all
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# Header dependencies written by -MMD (absent on a first build).
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -13,7 +13,7 @@
  * CRLF when the message's lines end in LF, as a Unix mailbox stores them;
  * each CRLF as LF when they end in CRLF). A listed file with CRLF bytes
  * sent raw is stored with LF, and the milter, which saw CRLF, would have
- * matched it: common/eol.c explains. A match on either form is a match of
+ * matched it: common/mime/eol.c explains. A match on either form is a match of
  * the part, and the report says which form matched.
  *
  * A parse error or a limit gives an error report for that message and exit
@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "eol.h"
+#include "mime/eol.h"
 #include "scan.h"
 #include "util.h"
 

@@ -30,7 +30,7 @@
 #include <libmilter/mfapi.h>
 
 #include "hashgate/magic.h"
-#include "eol.h"
+#include "mime/eol.h"
 #include "milter.h"
 
 /* Matching parts remembered per message until the verdict is final. Past
@@ -258,7 +258,7 @@ _merge(conn_t *c, const hg_verdict_t *v)
  * reader there saves the attachment. A listed file with LF bytes sent raw
  * would otherwise pass here and arrive whole in such a mailbox. Decoded
  * parts (base64, quoted-printable, uuencode) keep their bytes either way.
- * (common/eol.c converts; "hashgate scan" hashes the same two forms.)
+ * (common/mime/eol.c converts; "hashgate scan" hashes the same two forms.)
  */
 static hg_status_t
 _part_begin(void *ctx, const hg_part_info_t *info)

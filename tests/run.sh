@@ -5,7 +5,8 @@
 # Every test program speaks TAP-like lines on stdout: "ok - what" or
 # "not ok - what" (cmocka's TAP output has numbers, which we accept). A
 # program that dies, or exits non-zero without reporting a failure, counts
-# as one failure. UNIT_ONLY=1 skips everything but unit tests. ONLY=glob
+# as one failure, and so does one that reports no checks at all (it
+# proved nothing). UNIT_ONLY=1 skips everything but unit tests. ONLY=glob
 # runs only the scripts/binaries whose names match; SKIP=glob leaves out
 # those that match.
 set -u
@@ -33,6 +34,10 @@ run_one() {
     if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
         f=1
         echo "not ok - $name exited with status $rc" >> "$log"
+    elif [ "$p" = 0 ] && [ "$f" = 0 ]; then
+        # a script that checked nothing proved nothing: it is a failure
+        f=1
+        echo "not ok - $name reported no checks" >> "$log"
     fi
     passed=$((passed + p))
     failed=$((failed + f))

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "hashgate/list.h"
-#include "list_util.h"
+#include "lists/list_util.h"
 
 /* Fields of a line: hash, size, name, flevel, maxflevel. */
 #define CLAMAV_FIELDS_MAX  5

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "hashgate/list.h"
-#include "list_util.h"
+#include "lists/list_util.h"
 
 /* Columns in one record. Exports have a dozen or two; the bound keeps the
  * field table fixed-size. */

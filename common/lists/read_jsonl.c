@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "hashgate/list.h"
-#include "json_stream.h"
-#include "list_util.h"
+#include "lists/json_stream.h"
+#include "lists/list_util.h"
 
 enum { J_MD5, J_SHA1, J_SHA256, J_SIZE, J_LABEL, J_COUNT };
 

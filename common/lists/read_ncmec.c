@@ -24,8 +24,8 @@
 #include <strings.h>
 
 #include "hashgate/list.h"
-#include "list_util.h"
-#include "xml_stream.h"
+#include "lists/list_util.h"
+#include "lists/xml_stream.h"
 
 /* Usable digests kept per entry: NCMEC gives one MD5 and one SHA-1. */
 #define NCMEC_FP_MAX        8

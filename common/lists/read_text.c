@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "hashgate/list.h"
-#include "list_util.h"
+#include "lists/list_util.h"
 
 static int
 text_all_hex(const char *s, size_t len)

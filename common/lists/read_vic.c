@@ -22,8 +22,8 @@
 #include <string.h>
 
 #include "hashgate/list.h"
-#include "json_stream.h"
-#include "list_util.h"
+#include "lists/json_stream.h"
+#include "lists/list_util.h"
 
 /* Categories in one --category filter; VIC defines a handful. */
 #define VIC_CATEGORIES_MAX  64

@@ -12,7 +12,7 @@
 #   fuzz_unpack_message    the MIME parser on mail      } once common/ has
 #   fuzz_unpack_formdata   the same on form-data bodies } hg_unpack_new
 #   fuzz_pipeline          unpack -> scan -> magic -> decide -> record }
-#   fuzz_decode_b64/qp/uu  each transfer decoder (common/decode.h), chunked
+#   fuzz_decode_b64/qp/uu  each transfer decoder (common/mime/decode.h), chunked
 #                          against whole
 #   fuzz_milter_conf       hashgate-milter's config parser (milter/conf.c)
 # The list of built targets goes to build-fuzz/targets.txt.
@@ -30,14 +30,14 @@ CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Wall -Wextra"
 INC="-I$TOP/common/include -I$TOP/common -I$TOP/tests/unit"
 LIBS="-lcrypto -lmagic -lpthread"
 
-mkdir -p "$OUT/obj/common/lists" "$OUT/obj/gen" "$OUT/bin" "$OUT/gen"
+mkdir -p "$OUT/obj/gen" "$OUT/bin" "$OUT/gen"
 cd "$TOP"
 
 # Several `make test` runs may share build-fuzz/: one build at a time.
 exec 9> "$OUT/.build.lock"
 flock 9
 
-newest_h=$(ls -t common/include/hashgate/*.h common/*.h tests/unit/json_check.h \
+newest_h=$(ls -t common/include/hashgate/*.h common/*/*.h tests/unit/json_check.h \
            2>/dev/null | head -1)
 
 stale() {   # stale OBJ SRC...
@@ -69,11 +69,11 @@ else
 fi
 
 objs=""
-for src in common/*.c common/lists/*.c "$OUT/gen/readers.c"; do
+for src in common/*/*.c "$OUT/gen/readers.c"; do
     [ -f "$src" ] || continue
     case "$src" in
         "$OUT"/*) o="$OUT/obj/gen/readers.o" ;;
-        *)        o="$OUT/obj/${src%.c}.o" ;;
+        *)        o="$OUT/obj/${src%.c}.o"; mkdir -p "$(dirname "$o")" ;;
     esac
     if stale "$o" "$src"; then
         echo "  CC $src"
@@ -103,12 +103,12 @@ link fuzz_db_open tests/fuzz/fuzz_db_open.c
 for r in $readers; do
     link "fuzz_reader_$r" tests/fuzz/fuzz_reader.c "-DHG_FUZZ_READER=\"$r\""
 done
-if grep -qs '^hg_unpack_new' common/*.c; then
+if grep -qs '^hg_unpack_new' common/*/*.c; then
     link fuzz_unpack_message tests/fuzz/fuzz_unpack.c
     link fuzz_unpack_formdata tests/fuzz/fuzz_unpack.c -DHG_FUZZ_FORMDATA
     link fuzz_pipeline tests/fuzz/fuzz_pipeline.c
 fi
-if [ -f common/decode.h ]; then
+if [ -f common/mime/decode.h ]; then
     link fuzz_decode_b64 tests/fuzz/fuzz_decode.c -DHG_FUZZ_B64
     link fuzz_decode_qp tests/fuzz/fuzz_decode.c -DHG_FUZZ_QP
     link fuzz_decode_uu tests/fuzz/fuzz_decode.c -DHG_FUZZ_UU
@@ -129,5 +129,5 @@ mv "$OUT/targets.txt.tmp" "$OUT/targets.txt"
 if stale "$OUT/bin/seed_db" tests/fuzz/seed_db.c "$OUT/libhashgate-fuzz.a"; then
     echo "  LD seed_db"
     ${SEED_CC:-cc} -std=gnu11 -O1 -D_GNU_SOURCE $INC -o "$OUT/bin/seed_db" \
-        tests/fuzz/seed_db.c common/*.c common/lists/*.c "$OUT/gen/readers.c" $LIBS
+        tests/fuzz/seed_db.c common/*/*.c "$OUT/gen/readers.c" $LIBS
 fi

@@ -24,7 +24,7 @@
 #include <openssl/sha.h>
 
 #include "hashgate/db.h"
-#include "db_format.h"
+#include "db/db_format.h"
 
 /* Enough to walk a small accepted file fully; bounds the work per input. */
 #define FOREACH_MAX  4096

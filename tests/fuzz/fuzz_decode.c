@@ -1,5 +1,5 @@
 /*
- * fuzz_decode.c - libFuzzer target for one transfer decoder (common/decode.h),
+ * fuzz_decode.c - libFuzzer target for one transfer decoder (common/mime/decode.h),
  * chosen at build time: -DHG_FUZZ_B64, -DHG_FUZZ_QP or -DHG_FUZZ_UU
  * (fuzz_decode_b64, fuzz_decode_qp, fuzz_decode_uu).
  *
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
+#include "mime/decode.h"
 
 /* -DHG_FUZZ_NO_ERRCMP: compare only the bytes, not the error counts. */
 #ifdef HG_FUZZ_NO_ERRCMP

@@ -23,7 +23,7 @@
 
 #include <openssl/evp.h>
 
-#include "db_format.h"
+#include "db/db_format.h"
 #include "hashgate/db.h"
 
 static char  tmpdir[64];

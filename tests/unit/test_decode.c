@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "decode.h"
+#include "mime/decode.h"
 
 #define OUT_MAX 4096
 

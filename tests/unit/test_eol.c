@@ -1,5 +1,5 @@
 /*
- * test_eol.c - the streaming line-end converter (common/eol.c): CRLF as
+ * test_eol.c - the streaming line-end converter (common/mime/eol.c): CRLF as
  * LF and bare LF as CRLF whatever the chunking, a CR held across chunk
  * ends, lone CRs, empty input, errors from the output, and the encodings
  * that count as undecoded.
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "hashgate/scan.h"
-#include "eol.h"
+#include "mime/eol.h"
 
 /* Output collected by _sink. */
 typedef struct {

@@ -6,7 +6,7 @@
  * quoted-printable, uuencode, 7bit/8bit/binary) and hands the decoded bytes
  * to callbacks as they come; it never holds a whole part or message.
  * Every multipart type nests; message/rfc822 and message/global recurse.
- * Part paths are as in IMAP BODYSTRUCTURE: "1", "2", "2.1" (common/unpack.c
+ * Part paths are as in IMAP BODYSTRUCTURE: "1", "2", "2.1" (common/mime/unpack.c
  * spells out the rules). uuencoded blocks ("begin 644 name") inside text
  * bodies become parts of their own ("1.u1") through the embedded callbacks;
  * a second reading of a part, its decoded copy ("2.d1"), comes through the

@@ -15,7 +15,7 @@
 #include <strings.h>
 
 #include "hashgate/list.h"
-#include "list_util.h"
+#include "lists/list_util.h"
 
 extern const hg_reader_t *const hg_reader_table[];
 

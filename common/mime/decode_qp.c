@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "decode.h"
+#include "mime/decode.h"
 
 enum { QP_TEXT = 0, QP_EQ, QP_EQ_HEX, QP_EQ_CR };
 

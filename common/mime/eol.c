@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "hashgate/scan.h"
-#include "eol.h"
+#include "mime/eol.h"
 
 void
 hg_eol_init(hg_eol_t *e, hg_eol_mode_t mode, hg_eol_out_t out, void *ctx)

@@ -122,8 +122,8 @@
 #include <string.h>
 
 #include "hashgate/unpack.h"
-#include "decode.h"
-#include "mime_header.h"
+#include "mime/decode.h"
+#include "mime/mime_header.h"
 
 /*
  * Input is decoded, and handed to callbacks, in slices of at most this:

@@ -2,7 +2,7 @@
  * eol.h - convert the line ends of a part's bytes as they stream by.
  *
  * Internal to hashgate (milter and CLI), not part of the public API: see
- * common/eol.c for why a part is hashed in a second line-end form.
+ * common/mime/eol.c for why a part is hashed in a second line-end form.
  */
 #ifndef HASHGATE_EOL_H
 #define HASHGATE_EOL_H

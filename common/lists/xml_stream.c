@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "xml_stream.h"
+#include "lists/xml_stream.h"
 
 int
 hg_xstream_init_file(hg_xstream_t *x, FILE *fp)

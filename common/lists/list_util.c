@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "list_util.h"
+#include "lists/list_util.h"
 
 int
 hg_src_init_file(hg_src_t *s, FILE *fp)

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db_format.h"
+#include "db/db_format.h"
 #include "hashgate/db.h"
 
 /* The set index value of row (set << 1 | SETIDX_EXTRAS). */

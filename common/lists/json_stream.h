@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "list_util.h"
+#include "lists/list_util.h"
 
 /* Longest string or number kept. Digests, ids and labels are far shorter;
  * a longer value is flagged and truncated rather than refused. */

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "list_util.h"
+#include "lists/list_util.h"
 
 /* Longest element or attribute name. */
 #define HG_XSTREAM_NAME_MAX   128

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "db_format.h"
+#include "db/db_format.h"
 #include "hashgate/db.h"
 
 /*

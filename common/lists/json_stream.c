@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "json_stream.h"
+#include "lists/json_stream.h"
 
 /* What the grammar allows next. */
 enum {

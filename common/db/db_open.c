@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "db_format.h"
+#include "db/db_format.h"
 #include "hashgate/db.h"
 
 /* Work on the whole-file checksum in slices, so one huge update cannot

@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "decode.h"
+#include "mime/decode.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "db_format.h"
+#include "db/db_format.h"
 #include "hashgate/db.h"
 
 /* Below this many records a bucket of the radix sort is insertion-sorted. */

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "decode.h"
+#include "mime/decode.h"
 
 void
 hg_uu_init(hg_uu_t *d, hg_uu_state_t start, int stop_at_begin)

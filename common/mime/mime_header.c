@@ -18,8 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "decode.h"
-#include "mime_header.h"
+#include "mime/decode.h"
+#include "mime/mime_header.h"
 
 /* Windows-1252 0x80..0x9f; 0 where the code page has a hole. */
 static const uint16_t cp1252_high[32] = {
