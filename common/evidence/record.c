@@ -7,6 +7,14 @@
  * object's digests, size, names and types, and the channel's context. The
  * object's bytes are never written: res->head is deliberately not used here.
  *
+ * A record describes one matching part and says what was done to its
+ * message or request as a whole: hg_record_verdict() builds its verdict
+ * fields from the part's own verdict and the final one, so every channel
+ * fills them alike. "monitor" is true only in monitor mode;
+ * "intended_action" is written only where the part's own action was
+ * replaced by monitor mode or by a failure (the fail verdict), never
+ * because another part of the same message asked for more.
+ *
  * Field order is fixed (time, channel, action, intended_action, monitor,
  * lists, allowed_by, error, md5, sha1, sha256, size, part, filename,
  * declared_type, detected_type, encoding, held_at, then the context pairs
@@ -18,6 +26,31 @@
 #include <time.h>
 
 #include "hashgate/record.h"
+
+/*
+ * Build the verdict fields of a part's record; see record.h. Neither
+ * argument is changed; strings in the result point where part's did.
+ */
+hg_verdict_t
+hg_record_verdict(const hg_verdict_t *part, const hg_verdict_t *final)
+{
+    hg_verdict_t  v = *part;
+    int           fail_verdict;
+
+    v.action = final->action;
+    v.failed = final->failed;
+    v.fail_status = final->fail_status;
+    v.monitor = final->monitor || part->monitor;
+
+    /* the failure decided only when the fail verdict is what was done: a
+     * reject that outranked a part that could not be scanned is a reject */
+    fail_verdict = final->failed && (final->action == HG_ACT_TEMPFAIL
+                                     || final->action == HG_ACT_ACCEPT);
+    if (!v.monitor && !fail_verdict) {
+        v.intended = v.action;
+    }
+    return v;
+}
 
 void
 hg_record_add(hg_record_t *r, const char *key, const char *value)
@@ -106,7 +139,7 @@ hg_record_format(const hg_record_t *r, hg_json_t *j)
     const hg_scan_result_t  *res = r->res;
     char                     now[40], hex[HG_HEX_MAX];
     size_t                   i;
-    int                      a, monitor;
+    int                      a;
 
     hg_json_reset(j);
     hg_time_rfc3339(now, sizeof(now));
@@ -116,14 +149,14 @@ hg_record_format(const hg_record_t *r, hg_json_t *j)
     hg_json_kv_str(j, "channel", r->channel);
 
     if (v != NULL) {
-        /* monitor mode is also the only thing that makes them differ */
-        monitor = v->monitor || v->action != v->intended;
+        /* intended differs from action only where hg_record_verdict() kept
+         * it (monitor mode, a failure); in monitor mode it is always said */
         hg_json_kv_str(j, "action", hg_action_name(v->action));
-        if (monitor) {
+        if (v->monitor || v->intended != v->action) {
             hg_json_kv_str(j, "intended_action", hg_action_name(v->intended));
         }
         hg_json_key(j, "monitor");
-        hg_json_bool(j, monitor);
+        hg_json_bool(j, v->monitor != 0);
     }
 
     if (res != NULL) {
@@ -167,4 +200,33 @@ hg_record_format(const hg_record_t *r, hg_json_t *j)
     }
     hg_json_obj_end(j);
     return hg_json_done(j);
+}
+
+/* Length of the next piece of p (len > 0 bytes left): at most
+ * HG_RECORD_PIECE_MAX, backed off to the start of a UTF-8 character. */
+static size_t
+_record_piece(const char *p, size_t len)
+{
+    size_t  max = len < HG_RECORD_PIECE_MAX ? len : HG_RECORD_PIECE_MAX;
+    size_t  n = max;
+
+    while (n < len && n > 0 && ((unsigned char) p[n] & 0xC0) == 0x80) {
+        n--;
+    }
+    return n > 0 ? n : max;
+}
+
+void
+hg_record_split(const char *line, size_t len, hg_record_piece_pt emit,
+                void *data)
+{
+    size_t  off, n, i, count = 0;
+
+    for (off = 0; off < len; off += _record_piece(line + off, len - off)) {
+        count++;
+    }
+    for (off = 0, i = 1; off < len; off += n, i++) {
+        n = _record_piece(line + off, len - off);
+        emit(data, i, count, line + off, n);
+    }
 }

@@ -13,7 +13,10 @@
  *     intended;
  *   - a scan that did not complete gives the fail verdict (tempfail or
  *     accept), never "clean". Monitor mode does not change it: whether an
- *     unscanned item may pass is the on_fail setting's job.
+ *     unscanned item may pass is the on_fail setting's job;
+ *   - a match whose evidence record could not be written never gets a
+ *     weaker action, and a match that would pass gets the fail verdict
+ *     (hg_decide_evidence_failed).
  */
 #include <string.h>
 #include <strings.h>
@@ -250,4 +253,54 @@ hg_verdict_merge(hg_verdict_t *into, const hg_verdict_t *v)
     into->matched |= v->matched;
     into->failed |= v->failed;
     into->monitor |= v->monitor;
+}
+
+
+/*
+ * The verdict to apply to a message or request whose evidence record (of
+ * one or more of its matches) could not be written; the caller has put
+ * the record in its own log instead (syslog, nginx's error_log), where it
+ * is kept but not where the abuse team reads. "No evidence, no action"
+ * means: nothing may pass whose only trace would be that fallback line.
+ *
+ *   - reject stands. The bytes were refused and never got in; a tempfail
+ *     would refuse them too, but only to have the sender come back with
+ *     the same item (a mail server for days, each try another fallback
+ *     record; a bot perhaps never), and with the fail mode accept a
+ *     refused item would have to be let in. The record is in the fallback
+ *     log, whole.
+ *   - hold stands. The preserved copy (Postfix's hold queue, the hold
+ *     directory with its NAME.json) is the evidence; a tempfail would
+ *     throw it away and keep only the fallback line.
+ *   - log and tag pass the item, and the record is all that marks it: with
+ *     the fail verdict tempfail they are refused for now (451, 503) and
+ *     recorded when the item comes back; with accept they stand (tag keeps
+ *     its header) and the record is in the fallback log.
+ *   - a fail verdict (tempfail, accept) and no action are left as they are.
+ *
+ * The fail verdict is hg_decide's for a scan that failed, so monitor mode
+ * and on_fail weigh here as they do there. The returned verdict is v with
+ * failed = 1 and fail_status = HG_EIO (unless v had already failed), so
+ * the fallback record says why it is there; intended keeps what the match
+ * asked for.
+ */
+hg_verdict_t
+hg_decide_evidence_failed(const hg_policy_t *p, const hg_verdict_t *v)
+{
+    hg_verdict_t  out = *v, fv;
+
+    if (_match_rank(v->action) == 0) {
+        return out;
+    }
+    if (!out.failed) {
+        out.failed = 1;
+        out.fail_status = HG_EIO;
+    }
+    if (v->action == HG_ACT_LOG || v->action == HG_ACT_TAG) {
+        fv = hg_decide(p, NULL, HG_EIO);
+        if (fv.action == HG_ACT_TEMPFAIL) {
+            out.action = HG_ACT_TEMPFAIL;
+        }
+    }
+    return out;
 }

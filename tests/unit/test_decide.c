@@ -1,6 +1,7 @@
 /*
  * test_decide.c - the policy: precedence, per-list actions, allow-lists,
- * monitor mode, fail modes and merging the verdicts of a message's parts.
+ * monitor mode, fail modes, merging the verdicts of a message's parts and
+ * what a match may do when its evidence record cannot be written.
  * Scan results are built by hand; no database is needed.
  */
 #include <setjmp.h>
@@ -490,6 +491,67 @@ test_merge_monitor_keeps_strongest_intended(void **state)
     assert_true(m.monitor);
 }
 
+/* No evidence, no action: nothing passes whose only trace would be the
+ * fallback log; a reject or hold never becomes weaker. */
+static void
+test_evidence_failed_reject_and_hold_stand_log_and_tag_tempfail(void **state)
+{
+    hg_policy_t   p;
+    hg_verdict_t  v, out;
+    hg_action_t   a;
+
+    (void) state;
+    policy(&p);
+    for (a = HG_ACT_LOG; a <= HG_ACT_REJECT; a++) {
+        v = verdict(a, "some-list");
+        out = hg_decide_evidence_failed(&p, &v);
+        assert_int_equal(out.action, a >= HG_ACT_HOLD ? a : HG_ACT_TEMPFAIL);
+        assert_int_equal(out.intended, a);          /* what it asked for */
+        assert_true(out.failed);
+        assert_int_equal(out.fail_status, HG_EIO);
+        assert_string_equal(out.list, "some-list");
+    }
+
+    /* fail-open: log and tag pass as asked (tag keeps its header) */
+    p.on_fail = HG_FAIL_ACCEPT;
+    for (a = HG_ACT_LOG; a <= HG_ACT_REJECT; a++) {
+        v = verdict(a, "some-list");
+        out = hg_decide_evidence_failed(&p, &v);
+        assert_int_equal(out.action, a);
+        assert_true(out.failed);
+    }
+}
+
+static void
+test_evidence_failed_monitor_and_fail_verdicts(void **state)
+{
+    hg_policy_t        p;
+    hg_verdict_t       v, out;
+    const char *const  rej[] = { "rej", NULL };
+
+    (void) state;
+    policy(&p);
+    p.monitor = 1;
+    v = decide_lists(&p, rej);
+    out = hg_decide_evidence_failed(&p, &v);
+    assert_int_equal(out.action, HG_ACT_TEMPFAIL);  /* as for a failed scan */
+    assert_int_equal(out.intended, HG_ACT_REJECT);
+    assert_true(out.monitor);
+
+    /* a fail verdict, and no action, stay as they are, with their cause */
+    v = verdict(HG_ACT_TEMPFAIL, "some-list");
+    out = hg_decide_evidence_failed(&p, &v);
+    assert_int_equal(out.action, HG_ACT_TEMPFAIL);
+    assert_int_equal(out.fail_status, HG_ELIMIT);
+    v = verdict(HG_ACT_ACCEPT, NULL);
+    out = hg_decide_evidence_failed(&p, &v);
+    assert_int_equal(out.action, HG_ACT_ACCEPT);
+    v = verdict(HG_ACT_NONE, NULL);
+    out = hg_decide_evidence_failed(&p, &v);
+    assert_int_equal(out.action, HG_ACT_NONE);
+    assert_false(out.failed);
+}
+
 int
 main(void)
 {
@@ -514,6 +576,8 @@ main(void)
         cmocka_unit_test(test_merge_sure_reject_outranks_unscanned_part),
         cmocka_unit_test(test_merge_keeps_list_of_strongest_and_first_allow),
         cmocka_unit_test(test_merge_monitor_keeps_strongest_intended),
+        cmocka_unit_test(test_evidence_failed_reject_and_hold_stand_log_and_tag_tempfail),
+        cmocka_unit_test(test_evidence_failed_monitor_and_fail_verdicts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -183,6 +183,7 @@ test_record_monitor_gives_intended_action(void **state)
 
     f->v.action = HG_ACT_LOG;
     f->v.intended = HG_ACT_HOLD;
+    f->v.monitor = 1;
     format_ok(f);
     has(f, "\"action\":\"log\",\"intended_action\":\"hold\",\"monitor\":true");
 
@@ -191,6 +192,175 @@ test_record_monitor_gives_intended_action(void **state)
     f->v.monitor = 1;
     format_ok(f);
     has(f, "\"action\":\"log\",\"intended_action\":\"log\",\"monitor\":true");
+}
+
+/* The verdict fields of a part's record: its own verdict (v), what its
+ * message got (fin). Formats the record of f with them. */
+static hg_verdict_t
+part_in(fx_t *f, hg_action_t own, const hg_verdict_t *fin)
+{
+    hg_verdict_t  part, v;
+
+    memset(&part, 0, sizeof(part));
+    part.action = own;
+    part.intended = own;
+    part.matched = 1;
+    part.list = "a-list";
+    part.monitor = fin->monitor;
+    v = hg_record_verdict(&part, fin);
+    f->rec.verdict = &v;
+    format_ok(f);
+    f->rec.verdict = &f->v;
+    return v;
+}
+
+static hg_verdict_t
+final_of(hg_action_t action, hg_action_t intended, int monitor,
+         hg_status_t failed)
+{
+    hg_verdict_t  fin;
+
+    memset(&fin, 0, sizeof(fin));
+    fin.action = action;
+    fin.intended = intended;
+    fin.matched = 1;
+    fin.list = "the-strongest";
+    fin.monitor = monitor;
+    fin.failed = failed != HG_OK;
+    fin.fail_status = failed;
+    return fin;
+}
+
+/* A form or mail with a part on a log list and one on a reject list: both
+ * records say reject, and neither claims monitor mode (nginx wrote
+ * "monitor":true for the log part, keeping its own "intended" log). */
+static void
+test_record_part_of_a_stronger_message_says_its_action_not_monitor(void **state)
+{
+    fx_t          *f = *state;
+    hg_verdict_t   fin = final_of(HG_ACT_REJECT, HG_ACT_REJECT, 0, HG_OK);
+    hg_verdict_t   v;
+
+    v = part_in(f, HG_ACT_LOG, &fin);
+    has(f, "\"action\":\"reject\",\"monitor\":false");
+    lacks(f, "intended_action");
+    lacks(f, "\"error\"");
+    assert_string_equal(v.list, "a-list");      /* the part's own list */
+
+    v = part_in(f, HG_ACT_REJECT, &fin);
+    has(f, "\"action\":\"reject\",\"monitor\":false");
+    lacks(f, "intended_action");
+
+    fin = final_of(HG_ACT_HOLD, HG_ACT_HOLD, 0, HG_OK);
+    (void) part_in(f, HG_ACT_TAG, &fin);
+    has(f, "\"action\":\"hold\",\"monitor\":false");
+    lacks(f, "intended_action");
+}
+
+/* A hold that could not be kept became the fail verdict: the record says
+ * so, and what the part asked for, without claiming monitor mode. */
+static void
+test_record_failure_that_replaced_the_action_gives_intended(void **state)
+{
+    fx_t          *f = *state;
+    hg_verdict_t   fin = final_of(HG_ACT_TEMPFAIL, HG_ACT_HOLD, 0, HG_EIO);
+
+    (void) part_in(f, HG_ACT_HOLD, &fin);
+    has(f, "\"action\":\"tempfail\",\"intended_action\":\"hold\","
+           "\"monitor\":false");
+    has(f, "\"error\":\"I/O error\"");
+
+    /* a log part of the same request says what it asked for */
+    (void) part_in(f, HG_ACT_LOG, &fin);
+    has(f, "\"action\":\"tempfail\",\"intended_action\":\"log\","
+           "\"monitor\":false");
+
+    /* fail-open: passed unscanned after the match */
+    fin = final_of(HG_ACT_ACCEPT, HG_ACT_LOG, 0, HG_ELIMIT);
+    (void) part_in(f, HG_ACT_LOG, &fin);
+    has(f, "\"action\":\"accept\",\"intended_action\":\"log\"");
+
+    /* a reject that outranked a part that could not be scanned: the
+     * failure replaced nothing, the record notes it */
+    fin = final_of(HG_ACT_REJECT, HG_ACT_REJECT, 0, HG_ELIMIT);
+    (void) part_in(f, HG_ACT_LOG, &fin);
+    has(f, "\"action\":\"reject\",\"monitor\":false");
+    lacks(f, "intended_action");
+    has(f, "\"error\":\"limit reached\"");
+}
+
+/* Monitor mode: every record says so and what its own part asked for. */
+static void
+test_record_monitor_mode_gives_each_part_its_intended(void **state)
+{
+    fx_t          *f = *state;
+    hg_verdict_t   fin = final_of(HG_ACT_LOG, HG_ACT_REJECT, 1, HG_OK);
+    hg_verdict_t   part, v;
+
+    memset(&part, 0, sizeof(part));
+    part.action = HG_ACT_LOG;
+    part.intended = HG_ACT_REJECT;
+    part.matched = part.monitor = 1;
+    v = hg_record_verdict(&part, &fin);
+    f->rec.verdict = &v;
+    format_ok(f);
+    has(f, "\"action\":\"log\",\"intended_action\":\"reject\","
+           "\"monitor\":true");
+
+    part.intended = HG_ACT_LOG;
+    v = hg_record_verdict(&part, &fin);
+    format_ok(f);
+    has(f, "\"action\":\"log\",\"intended_action\":\"log\","
+           "\"monitor\":true");
+    f->rec.verdict = &f->v;
+}
+
+static char     split_out[4096];
+static size_t   split_len, split_calls, split_n;
+
+static void
+split_emit(void *data, size_t i, size_t n, const char *piece, size_t len)
+{
+    assert_ptr_equal(data, &split_len);
+    assert_int_equal(i, ++split_calls);
+    assert_true(len > 0 && len <= HG_RECORD_PIECE_MAX);
+    /* never the middle of a character */
+    assert_true(((unsigned char) piece[0] & 0xC0) != 0x80);
+    assert_true(split_len + len <= sizeof(split_out));
+    memcpy(split_out + split_len, piece, len);
+    split_len += len;
+    split_n = n;
+}
+
+/* A record for the fallback log comes in numbered pieces that join back
+ * into the line, none cut inside a UTF-8 character. */
+static void
+test_record_split_gives_pieces_that_join_back(void **state)
+{
+    char    line[2000];
+    size_t  i;
+
+    (void) state;
+    for (i = 0; i + 3 <= sizeof(line); i += 3) {
+        memcpy(line + i, "\xE2\x82\xAC", 3);       /* U+20AC, 3 bytes */
+    }
+    memset(line + i, 'x', sizeof(line) - i);
+
+    split_len = split_calls = 0;
+    hg_record_split(line, sizeof(line), split_emit, &split_len);
+    assert_int_equal(split_len, sizeof(line));
+    assert_memory_equal(split_out, line, sizeof(line));
+    assert_int_equal(split_calls, 3);
+    assert_int_equal(split_n, 3);
+
+    split_len = split_calls = 0;
+    hg_record_split("{}", 2, split_emit, &split_len);
+    assert_int_equal(split_calls, 1);
+    assert_memory_equal(split_out, "{}", 2);
+
+    split_len = split_calls = 0;
+    hg_record_split("", 0, split_emit, &split_len);
+    assert_int_equal(split_calls, 0);
 }
 
 static void
@@ -622,6 +792,10 @@ main(void)
         cmocka_unit_test(test_record_time_is_rfc3339_utc_with_millis),
         cmocka_unit_test_setup_teardown(test_record_never_contains_content, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_monitor_gives_intended_action, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_part_of_a_stronger_message_says_its_action_not_monitor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_failure_that_replaced_the_action_gives_intended, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_monitor_mode_gives_each_part_its_intended, setup, teardown),
+        cmocka_unit_test(test_record_split_gives_pieces_that_join_back),
         cmocka_unit_test_setup_teardown(test_record_allowed_and_held_and_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_context_arrays_and_nulls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_context_stops_at_max, setup, teardown),

@@ -80,4 +80,13 @@ hg_verdict_t hg_decide(const hg_policy_t *p, const hg_scan_result_t *res,
 /* Combine the verdicts of a message's parts: the stronger wins. */
 void hg_verdict_merge(hg_verdict_t *into, const hg_verdict_t *v);
 
+/*
+ * The verdict to apply when the evidence record of a match could not be
+ * written (the caller sends it to its fallback log instead): reject and
+ * hold stand, log and tag become tempfail when the fail mode is tempfail.
+ * See decide.c for why.
+ */
+hg_verdict_t hg_decide_evidence_failed(const hg_policy_t *p,
+                                       const hg_verdict_t *v);
+
 #endif

@@ -42,6 +42,17 @@ typedef struct {
     hg_record_ctx_t ctx[HG_RECORD_MAX_CTX];
 } hg_record_t;
 
+/*
+ * The verdict fields of one part's record, from the part's own verdict and
+ * the final verdict of its message or request: action (what was done to
+ * the whole), failed, fail_status and monitor are final's; list, allowed_by
+ * and matched the part's; intended is the part's own action where monitor
+ * mode or a failure replaced it, else equal to action (no intended_action
+ * in the record). Point hg_record_t.verdict at the result.
+ */
+hg_verdict_t hg_record_verdict(const hg_verdict_t *part,
+                               const hg_verdict_t *final);
+
 /* Add a context field; silently ignored past HG_RECORD_MAX_CTX. */
 void hg_record_add(hg_record_t *r, const char *key, const char *value);
 
@@ -67,6 +78,27 @@ hg_status_t hg_evlog_write(hg_evlog_t *l, const hg_json_t *line, hg_err_t *err);
  * in use and HG_EIO is returned with err set.
  */
 hg_status_t hg_evlog_reopen(hg_evlog_t *l, hg_err_t *err);
+
+/*
+ * A record the evidence log did not take goes to the server's own log
+ * (syslog, nginx's error_log) in numbered pieces of at most this many
+ * bytes: classic syslog (RFC 3164) carries 1024 bytes a message with its
+ * header, and a record with many recipients in one line would be cut
+ * there and lose its last fields (Message-ID, queue ID).
+ */
+#define HG_RECORD_PIECE_MAX  768
+
+typedef void (*hg_record_piece_pt)(void *data, size_t i, size_t n,
+                                   const char *piece, size_t len);
+
+/*
+ * Cut a record line (len bytes, its newline left out) into pieces of at
+ * most HG_RECORD_PIECE_MAX bytes, never inside a UTF-8 character, and hand
+ * each to emit in order, numbered i = 1..n: joined in order they give the
+ * line back. An empty line gives no piece.
+ */
+void hg_record_split(const char *line, size_t len, hg_record_piece_pt emit,
+                     void *data);
 
 /* RFC 3339 UTC time with milliseconds into out (>= 32 bytes). */
 void hg_time_rfc3339(char *out, size_t outlen);
