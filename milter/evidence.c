@@ -6,6 +6,8 @@
  * truncated back never meets another thread's line. Every record also
  * gives one key=value line to the daemon's log (syslog), so a match is
  * visible where operators look first even when nobody reads the JSON.
+ * A record the evidence log did not take goes to that log whole, once the
+ * filter knows the verdict it ended with (hg_evidence_fallback).
  * Never content: only what record.h writes, and here names and digests.
  */
 #include <pthread.h>
@@ -13,14 +15,6 @@
 #include <string.h>
 
 #include "milter.h"
-
-/*
- * A record the evidence log did not take goes to the daemon's log in
- * pieces of at most this: hg_log formats a line in 2048 bytes and classic
- * syslog (RFC 3164) carries 1024, so a record with many recipients in one
- * line would be cut there and lose its last fields (Message-ID, queue ID).
- */
-#define EV_LOG_PIECE    768
 
 static pthread_mutex_t  ev_lock = PTHREAD_MUTEX_INITIALIZER;
 static hg_evlog_t      *ev_log;
@@ -67,39 +61,46 @@ _ctx(const hg_record_t *r, const char *key)
     return "-";
 }
 
-/* Length of the next piece of p: never inside a UTF-8 character. */
-static size_t
-_piece(const char *p, size_t len)
-{
-    size_t  n = len < EV_LOG_PIECE ? len : EV_LOG_PIECE;
+typedef struct {
+    const hg_record_t  *r;
+    const char         *why;
+} ev_piece_t;
 
-    while (n < len && n > 0 && ((unsigned char) p[n] & 0xC0) == 0x80) {
-        n--;
+static void
+_log_piece(void *data, size_t i, size_t n, const char *piece, size_t len)
+{
+    const ev_piece_t  *p = data;
+    const char        *part = p->r->part ? p->r->part : "-";
+
+    if (i == 1) {
+        hg_log(HG_LOG_ERR, "evidence log write failed (%s); the record of "
+               "queue_id=%s part=%s follows in %zu piece%s", p->why,
+               _ctx(p->r, "queue_id"), part, n, n == 1 ? "" : "s");
     }
-    return n > 0 ? n : (len < EV_LOG_PIECE ? len : EV_LOG_PIECE);
+    hg_log(HG_LOG_ERR, "record queue_id=%s part=%s %zu/%zu: %.*s",
+           _ctx(p->r, "queue_id"), part, i, n, (int) len, piece);
 }
 
 /*
- * The record (JSON, its newline left out) to the daemon's log: pieces that
- * name the message and part, numbered, and joined in order give the line.
+ * The record r, which the evidence log did not take (why), to the daemon's
+ * log in numbered pieces (hg_record_split) that name the message and part
+ * and, joined in order, give the record's line.
  */
-static void
-_log_record(const hg_record_t *r, const char *buf, size_t len,
-            const char *why)
+void
+hg_evidence_fallback(const hg_record_t *r, const char *why)
 {
-    size_t  off, n, i, count = 0;
+    hg_json_t   j;
+    ev_piece_t  p = { r, why };
 
-    for (off = 0; off < len; off += _piece(buf + off, len - off)) {
-        count++;
+    hg_json_init(&j);
+    if (hg_record_format(r, &j) == HG_OK) {
+        hg_record_split(j.buf, j.len - 1, _log_piece, &p);
+    } else {
+        hg_log(HG_LOG_ERR, "evidence log write failed (%s); the record of "
+               "queue_id=%s part=%s cannot be formatted either", why,
+               _ctx(r, "queue_id"), r->part ? r->part : "-");
     }
-    hg_log(HG_LOG_ERR, "evidence log write failed (%s); the record follows "
-           "in %zu piece%s", why, count, count == 1 ? "" : "s");
-    for (off = 0, i = 1; off < len; off += n, i++) {
-        n = _piece(buf + off, len - off);
-        hg_log(HG_LOG_ERR, "record queue_id=%s part=%s %zu/%zu: %.*s",
-               _ctx(r, "queue_id"), r->part ? r->part : "-", i, count,
-               (int) n, buf + off);
-    }
+    hg_json_free(&j);
 }
 
 hg_status_t
@@ -144,11 +145,6 @@ hg_evidence_write(const hg_record_t *r, hg_err_t *err)
         pthread_mutex_lock(&ev_lock);
         st = ev_log != NULL ? hg_evlog_write(ev_log, &j, err) : HG_OK;
         pthread_mutex_unlock(&ev_lock);
-    }
-    if (st != HG_OK) {
-        /* the record is not lost: it goes to the log instead */
-        _log_record(r, j.buf ? j.buf : "", j.len ? j.len - 1 : 0,
-                    err != NULL ? err->msg : "");
     }
     hg_json_free(&j);
     return st;

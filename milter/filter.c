@@ -15,9 +15,11 @@
  * applied at end of message, where libmilter allows them; a mail that goes
  * on loses there any TagHeader it came with (a sender's forgery).
  * Anything that stops a scan (a limit, malformed input the parser gives up
- * on, no memory, an evidence log that cannot be written) applies OnFail:
- * never a silent pass. _msg_cleanup is the one cleanup for eom, abort,
- * close and early verdicts, and is safe when nothing was set.
+ * on, no memory) applies OnFail: never a silent pass. A match whose record
+ * the evidence log does not take gets what hg_decide_evidence_failed says
+ * (a reject or hold stands, a log or tag gets OnFail) and its record goes
+ * to the log. _msg_cleanup is the one cleanup for eom, abort, close and
+ * early verdicts, and is safe when nothing was set.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -52,6 +54,7 @@ typedef struct {
     char                detected[128];
     hg_scan_result_t    res;        /* match strings point into the message's db */
     hg_verdict_t        v;
+    int                 unrecorded; /* the evidence log did not take it */
 } hit_t;
 
 typedef struct conn_s conn_t;
@@ -431,52 +434,80 @@ static const hg_unpack_cb_t unpack_cb = {
 
 /* ---- acting ---- */
 
+/* Fill r with hit h's record, its verdict fields v (hg_record_verdict). */
+static void
+_hit_record(conn_t *c, const hit_t *h, const hg_verdict_t *v,
+            const char *held_at, hg_record_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->channel = "smtp";
+    r->part = h->path;
+    r->filename = h->filename;
+    r->declared_type = h->declared;
+    r->detected_type = h->detected[0] ? h->detected : NULL;
+    r->encoding = h->encoding;
+    r->held_at = held_at;
+    r->res = &h->res;
+    r->verdict = v;
+    hg_record_add(r, "client_addr", c->client_addr[0] ? c->client_addr : NULL);
+    hg_record_add(r, "client_name", c->client_name);
+    hg_record_add(r, "helo", c->helo);
+    hg_record_add(r, "mail_from", c->mail_from);
+    r->ctx[r->nctx].key = "rcpt_to";
+    r->ctx[r->nctx].value = c->rcpts != NULL ? c->rcpts : "";
+    r->ctx[r->nctx].is_array = 1;
+    r->nctx++;
+    hg_record_add(r, "message_id", c->message_id);
+    hg_record_add(r, "queue_id", c->queue_id[0] ? c->queue_id : NULL);
+}
+
 /*
- * Write one record per matching part, each saying the action finally
- * taken for the message. Returns HG_EIO if one could not be written.
+ * Write one record per matching part, each saying what is finally done
+ * to the message (*final). When the evidence log does not take one, *final
+ * becomes what may still be done (hg_decide_evidence_failed) and each
+ * record not taken goes to the log with it. Returns HG_EIO then.
  */
 static hg_status_t
-_write_records(conn_t *c, hg_action_t final, const char *held_at)
+_write_records(conn_t *c, hg_verdict_t *final, const char *held_at)
 {
-    hg_status_t st = HG_OK;
-    size_t      i;
+    hg_record_t     r;
+    hg_verdict_t    v;
+    hg_action_t     was = final->action;
+    hg_err_t        err, why;
+    size_t          i, failed = 0;
 
+    why.msg[0] = '\0';
     for (i = 0; i < c->nhits; i++) {
-        hit_t          *h = &c->hits[i];
-        hg_record_t     r;
-        hg_verdict_t    v = h->v;
-        hg_err_t        err;
+        hit_t  *h = &c->hits[i];
 
-        /* "intended" differs from "action" only in monitor mode */
-        v.action = final;
-        if (!conf->policy.monitor) {
-            v.intended = final;
-        }
-        memset(&r, 0, sizeof(r));
-        r.channel = "smtp";
-        r.part = h->path;
-        r.filename = h->filename;
-        r.declared_type = h->declared;
-        r.detected_type = h->detected[0] ? h->detected : NULL;
-        r.encoding = h->encoding;
-        r.held_at = held_at;
-        r.res = &h->res;
-        r.verdict = &v;
-        hg_record_add(&r, "client_addr", c->client_addr[0] ? c->client_addr : NULL);
-        hg_record_add(&r, "client_name", c->client_name);
-        hg_record_add(&r, "helo", c->helo);
-        hg_record_add(&r, "mail_from", c->mail_from);
-        r.ctx[r.nctx].key = "rcpt_to";
-        r.ctx[r.nctx].value = c->rcpts != NULL ? c->rcpts : "";
-        r.ctx[r.nctx].is_array = 1;
-        r.nctx++;
-        hg_record_add(&r, "message_id", c->message_id);
-        hg_record_add(&r, "queue_id", c->queue_id[0] ? c->queue_id : NULL);
-        if (hg_evidence_write(&r, &err) != HG_OK) {
-            st = HG_EIO;
+        v = hg_record_verdict(&h->v, final);
+        _hit_record(c, h, &v, held_at, &r);
+        err.msg[0] = '\0';
+        h->unrecorded = hg_evidence_write(&r, &err) != HG_OK;
+        if (h->unrecorded && failed++ == 0) {
+            why = err;
         }
     }
-    return st;
+    if (failed == 0) {
+        return HG_OK;
+    }
+
+    *final = hg_decide_evidence_failed(&conf->policy, final);
+    if (final->action != was) {
+        hg_log(HG_LOG_ERR, "queue_id=%s: a match not recorded: %s instead "
+               "of %s (OnFail)", _qid(c), hg_action_name(final->action),
+               hg_action_name(was));
+    }
+    for (i = 0; i < c->nhits; i++) {
+        hit_t  *h = &c->hits[i];
+
+        if (h->unrecorded) {
+            v = hg_record_verdict(&h->v, final);
+            _hit_record(c, h, &v, held_at, &r);
+            hg_evidence_fallback(&r, why.msg);
+        }
+    }
+    return HG_EIO;
 }
 
 /* The SMTP reply that goes with a refusal. */
@@ -516,7 +547,8 @@ _fail(SMFICTX *ctx, conn_t *c, hg_status_t st, const char *why)
            fv.action == HG_ACT_ACCEPT ? "accept: delivered unscanned"
                                       : "tempfail: 451");
     if (fv.action != HG_ACT_ACCEPT) {
-        (void) _write_records(c, HG_ACT_TEMPFAIL, NULL);
+        /* the parts matched so far are recorded as deferred, and why */
+        (void) _write_records(c, &fv, NULL);
         return _tempfail(ctx, c);
     }
     c->ignore = 1;
@@ -526,10 +558,11 @@ _fail(SMFICTX *ctx, conn_t *c, hg_status_t st, const char *why)
 static sfsistat
 _reject(SMFICTX *ctx, conn_t *c)
 {
-    if (_write_records(c, HG_ACT_REJECT, NULL) != HG_OK
-        && conf->policy.on_fail == HG_FAIL_TEMPFAIL)
-    {
-        /* no evidence, no reject: the retry will be recorded */
+    hg_verdict_t    fin = c->verdict;
+
+    /* a reject stands without its record (hg_decide_evidence_failed) */
+    (void) _write_records(c, &fin, NULL);
+    if (fin.action == HG_ACT_TEMPFAIL) {
         return _tempfail(ctx, c);
     }
     _set_reply(ctx, SMFIS_REJECT);
@@ -945,6 +978,7 @@ hgf_eom(SMFICTX *ctx)
     conn_t         *c = smfi_getpriv(ctx);
     hg_err_t        err;
     hg_status_t     st;
+    hg_verdict_t    fin;
     sfsistat        r;
     char            held_at[128], hdr[256];
     const char     *list;
@@ -984,19 +1018,24 @@ hgf_eom(SMFICTX *ctx)
         return r;
     }
 
-    list = c->verdict.list != NULL ? c->verdict.list : "-";
-    switch (c->verdict.action) {
-    case HG_ACT_REJECT:
+    if (c->verdict.action == HG_ACT_REJECT) {
         return _reject(ctx, c);
-
-    case HG_ACT_HOLD:
+    }
+    fin = c->verdict;
+    held_at[0] = '\0';
+    if (fin.action == HG_ACT_HOLD) {
         snprintf(held_at, sizeof(held_at), "postfix hold queue, queue id %s",
                  c->queue_id[0] ? c->queue_id : "unknown");
-        if (_write_records(c, HG_ACT_HOLD, held_at) != HG_OK
-            && conf->policy.on_fail == HG_FAIL_TEMPFAIL)
-        {
-            return _tempfail(ctx, c);
-        }
+    }
+    /* without its record a match may do less (hg_decide_evidence_failed) */
+    (void) _write_records(c, &fin, held_at[0] ? held_at : NULL);
+
+    list = fin.list != NULL ? fin.list : "-";
+    switch (fin.action) {
+    case HG_ACT_TEMPFAIL:
+        return _tempfail(ctx, c);
+
+    case HG_ACT_HOLD:
         snprintf(hdr, sizeof(hdr), "hashgate: matched list %s", list);
         if (smfi_quarantine(ctx, hdr) != MI_SUCCESS) {
             hg_log(HG_LOG_ERR, "queue_id=%s: smfi_quarantine failed (is "
@@ -1007,16 +1046,10 @@ hgf_eom(SMFICTX *ctx)
 
     case HG_ACT_TAG:
     case HG_ACT_LOG:
-        if (_write_records(c, c->verdict.action, NULL) != HG_OK
-            && conf->policy.on_fail == HG_FAIL_TEMPFAIL)
-        {
-            return _tempfail(ctx, c);
-        }
-        if (c->verdict.action == HG_ACT_TAG || conf->policy.monitor) {
+        if (fin.action == HG_ACT_TAG || conf->policy.monitor) {
             if (conf->policy.monitor) {
                 snprintf(hdr, sizeof(hdr), "match; list=%s; action=log; "
-                         "monitor=%s", list,
-                         hg_action_name(c->verdict.intended));
+                         "monitor=%s", list, hg_action_name(fin.intended));
             } else {
                 snprintf(hdr, sizeof(hdr), "match; list=%s; action=tag", list);
             }
@@ -1029,7 +1062,6 @@ hgf_eom(SMFICTX *ctx)
 
     default:
         /* a failure verdict merged in: OnFail already applied */
-        (void) _write_records(c, c->verdict.action, NULL);
         break;
     }
     _msg_cleanup(c);

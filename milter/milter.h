@@ -142,9 +142,15 @@ void hg_evidence_reopen(void);
 
 /*
  * Write one record (already filled by the caller) to the evidence log and
- * a key=value line to the log. Returns HG_EIO when the log could not be
- * written; the caller applies the fail mode.
+ * a key=value line to the log. Returns HG_EIO (err says why) when the
+ * evidence log did not take it: the caller asks hg_decide_evidence_failed
+ * what to do and hands the record, with that verdict, to
+ * hg_evidence_fallback.
  */
 hg_status_t hg_evidence_write(const hg_record_t *r, hg_err_t *err);
+
+/* The record to the log, in numbered pieces, since the evidence log did
+ * not take it (why). */
+void hg_evidence_fallback(const hg_record_t *r, const char *why);
 
 #endif

@@ -4,7 +4,8 @@ Each limit (MaxDepth, MaxParts, MaxHeaderBytes, MaxMessageBytes) reached
 gives the configured OnFail verdict - 451 4.3.0 with tempfail, delivery
 with accept and a log line - never a silent pass, and the next mail is
 served. An evidence log that cannot be written (/dev/full: disk full)
-applies the fail mode too.
+never lets a reject go: the mail is refused with either fail mode and its
+record goes to the log (test_channels_agree.py has the other actions).
 """
 
 import os
@@ -105,12 +106,13 @@ try:
     code, text = pf.send(msg)
     ok(code == 550, "a listed part before a limit is still rejected", "%d %s" % (code, text))
 
-    # evidence log on a full disk (/dev/full): no evidence, no silent pass
+    # evidence log on a full disk (/dev/full): a reject stands, recorded in
+    # the log (hg_decide_evidence_failed)
     m.stop(signal.SIGKILL)
     m.settings.update(EvidenceLog="/dev/full", OnFail="tempfail")
     m.start()
     code, text = pf.send(hm.msg_attach(LISTED)[0])
-    ok(code == 451, "evidence log full, OnFail tempfail: a listed mail is tempfailed",
+    ok(code == 550, "evidence log full, OnFail tempfail: a listed mail is still rejected",
        "%d %s" % (code, text))
     ok("evidence log write failed" in m.log() and hm.sha256(LISTED) in m.log(),
        "the failed record is logged whole instead")
