@@ -148,7 +148,30 @@ typedef struct {
     char                       filename[NGX_HTTP_HASHGATE_NAME_LEN];
     char                       declared[NGX_HTTP_HASHGATE_TYPE_LEN];
     char                       detected[NGX_HTTP_HASHGATE_TYPE_LEN];
+    ngx_uint_t                 unrecorded;  /* unsigned unrecorded:1 */
 } ngx_http_hashgate_hit_t;
+
+
+/* What every record of a request names besides its object. */
+typedef struct {
+    char                      *addr;
+    char                      *host;
+    char                      *method;
+    char                      *uri;
+    char                      *reqid;
+    char                      *held;
+} ngx_http_hashgate_names_t;
+
+
+/* A record the evidence log did not take, on its way to the error log. */
+typedef struct {
+    ngx_log_t                 *log;
+    ngx_log_t                  bare;        /* log without the request's
+                                               ", client: ..." suffix */
+    const char                *reqid;
+    ngx_uint_t                 n;           /* its number in the request */
+    const char                *why;
+} ngx_http_hashgate_piece_t;
 
 
 typedef struct {
@@ -209,11 +232,16 @@ static void ngx_http_hashgate_read_headers(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_hashgate_multipart(ngx_str_t *type);
 static ngx_int_t ngx_http_hashgate_hold(ngx_http_hashgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx);
+static void ngx_http_hashgate_record_fill(ngx_http_hashgate_hit_t *hit,
+    const hg_verdict_t *v, ngx_http_hashgate_names_t *nm, hg_record_t *rec);
+static void ngx_http_hashgate_log_piece(void *data, size_t i, size_t n,
+    const char *piece, size_t len);
 static void ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
     const hg_scan_result_t *res, const hg_verdict_t *v, const char *part,
     const char *filename, const char *declared);
 static void ngx_http_hashgate_cleanup(void *data);
 static char *ngx_http_hashgate_cstr(ngx_pool_t *pool, ngx_str_t *s);
+static char *ngx_http_hashgate_strdup(ngx_pool_t *pool, const char *s);
 
 static hg_status_t ngx_http_hashgate_decoded_begin(void *data,
     const hg_part_info_t *info);
@@ -1146,6 +1174,7 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
     ngx_int_t                      rc;
     ngx_log_t                     *log;
     hg_status_t                    st;
+    hg_action_t                    action;
     hg_verdict_t                   v;
     hg_scan_result_t               res;
     ngx_http_request_t            *r;
@@ -1246,14 +1275,12 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
         ctx->hold_fd = NGX_INVALID_FILE;
     }
 
-    if (ctx->hits.nelts && ngx_http_hashgate_record(ctx) != NGX_OK) {
-        /* an unrecorded match must not pass as if it had been logged */
-        if (ctx->verdict.action == HG_ACT_LOG
-            || ctx->verdict.action == HG_ACT_TAG)
-        {
-            what = "a match not recorded";
-            ngx_http_hashgate_fail(ctx, HG_EIO);
-        }
+    action = ctx->verdict.action;
+
+    if (ctx->hits.nelts && ngx_http_hashgate_record(ctx) != NGX_OK
+        && ctx->verdict.action != action)
+    {
+        what = "a match not recorded";
     }
 
     if (ctx->hits_dropped) {
@@ -1326,93 +1353,94 @@ ngx_http_hashgate_cstr(ngx_pool_t *pool, ngx_str_t *s)
 }
 
 
+static char *
+ngx_http_hashgate_strdup(ngx_pool_t *pool, const char *s)
+{
+    ngx_str_t  str;
+
+    str.len = ngx_strlen(s);
+    str.data = (u_char *) s;
+
+    return ngx_http_hashgate_cstr(pool, &str);
+}
+
+
 /*
  * One evidence record per matched object, to the evidence log and, when the
- * body is held, into NAME.json beside the held body. Returns NGX_ERROR when
- * a record could not be written anywhere it had to go.
+ * body is held, into NAME.json beside the held body, each saying what is
+ * done to the request (ctx->verdict). When a record could not be written
+ * everywhere it had to go, ctx->verdict becomes what may still be done
+ * (hg_decide_evidence_failed), each such record goes to the error log with
+ * that verdict, and NGX_ERROR is returned.
  */
 static ngx_int_t
 ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx)
 {
-    char                       *addr, *host, *method, *uri, *reqid, *held;
     u_char                     *json;
     hg_err_t                    err;
     ngx_fd_t                    fd;
-    ngx_int_t                   rc;
     hg_json_t                   j;
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, failed;
     hg_record_t                 rec;
     hg_verdict_t                v;
     ngx_http_request_t         *r;
     ngx_http_hashgate_hit_t    *hit;
     ngx_http_variable_value_t  *id;
+    ngx_http_hashgate_piece_t   piece;
+    ngx_http_hashgate_names_t   nm;
     ngx_http_hashgate_main_conf_t  *hmcf;
 
     r = ctx->request;
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hashgate_module);
 
-    addr = ngx_http_hashgate_cstr(r->pool, &r->connection->addr_text);
-    host = ngx_http_hashgate_cstr(r->pool, &r->headers_in.server);
-    method = ngx_http_hashgate_cstr(r->pool, &r->method_name);
-    uri = ngx_http_hashgate_cstr(r->pool, &r->unparsed_uri);
+    nm.addr = ngx_http_hashgate_cstr(r->pool, &r->connection->addr_text);
+    nm.host = ngx_http_hashgate_cstr(r->pool, &r->headers_in.server);
+    nm.method = ngx_http_hashgate_cstr(r->pool, &r->method_name);
+    nm.uri = ngx_http_hashgate_cstr(r->pool, &r->unparsed_uri);
 
-    reqid = NULL;
+    nm.reqid = NULL;
     id = ngx_http_get_indexed_variable(r, hmcf->request_id_index);
     if (id && !id->not_found) {
-        reqid = ngx_pnalloc(r->pool, id->len + 1);
-        if (reqid) {
-            ngx_memcpy(reqid, id->data, id->len);
-            reqid[id->len] = '\0';
+        nm.reqid = ngx_pnalloc(r->pool, id->len + 1);
+        if (nm.reqid) {
+            ngx_memcpy(nm.reqid, id->data, id->len);
+            nm.reqid[id->len] = '\0';
         }
     }
 
-    held = (ctx->verdict.action == HG_ACT_HOLD) ? (char *) ctx->hold_name
-                                                 : NULL;
+    nm.held = (ctx->verdict.action == HG_ACT_HOLD) ? (char *) ctx->hold_name
+                                                    : NULL;
     json = NULL;
     fd = NGX_INVALID_FILE;
 
-    if (held) {
-        json = ngx_pnalloc(r->pool, ngx_strlen(held) + sizeof(".json"));
-        if (json == NULL) {
-            return NGX_ERROR;
-        }
-        ngx_sprintf(json, "%s.json%Z", held);
+    if (nm.held) {
+        /* without it each record goes to the error log instead, below */
+        json = ngx_pnalloc(r->pool, ngx_strlen(nm.held) + sizeof(".json"));
 
-        fd = ngx_open_file(json, NGX_FILE_WRONLY,
-                           NGX_FILE_CREATE_OR_OPEN|O_EXCL|O_NOFOLLOW, 0600);
-        if (fd == NGX_INVALID_FILE) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
-                          "hashgate: cannot create \"%s\"", json);
+        if (json) {
+            ngx_sprintf(json, "%s.json%Z", nm.held);
+
+            fd = ngx_open_file(json, NGX_FILE_WRONLY,
+                               NGX_FILE_CREATE_OR_OPEN|O_EXCL|O_NOFOLLOW,
+                               0600);
+            if (fd == NGX_INVALID_FILE) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+                              "hashgate: cannot create \"%s\"", json);
+            }
         }
     }
 
-    rc = NGX_OK;
+    failed = 0;
+    piece.why = NULL;
     hg_json_init(&j);
 
     hit = ctx->hits.elts;
 
     for (i = 0; i < ctx->hits.nelts; i++) {
 
-        /* each record says what was done to the request as a whole */
-        v = hit[i].verdict;
-        v.action = ctx->verdict.action;
-        v.failed = ctx->verdict.failed;
-        v.fail_status = ctx->verdict.fail_status;
-
-        ngx_memzero(&rec, sizeof(hg_record_t));
-        rec.channel = "http";
-        rec.part = hit[i].part[0] ? hit[i].part : NULL;
-        rec.filename = hit[i].filename[0] ? hit[i].filename : NULL;
-        rec.declared_type = hit[i].declared[0] ? hit[i].declared : NULL;
-        rec.detected_type = hit[i].detected[0] ? hit[i].detected : NULL;
-        rec.held_at = held;
-        rec.res = &hit[i].res;
-        rec.verdict = &v;
-        hg_record_add(&rec, "client_addr", addr);
-        hg_record_add(&rec, "host", host);
-        hg_record_add(&rec, "method", method);
-        hg_record_add(&rec, "uri", uri);
-        hg_record_add(&rec, "request_id", reqid);
+        v = hg_record_verdict(&hit[i].verdict, &ctx->verdict);
+        ngx_http_hashgate_record_fill(&hit[i], &v, &nm, &rec);
+        hit[i].unrecorded = 0;
 
         /* names from the request stay out of the error log: record only */
         ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
@@ -1422,44 +1450,132 @@ ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx)
                       hg_action_name(v.action),
                       hit[i].part[0] ? "form-part" : "body",
                       (uint64_t) hit[i].res.digests.size,
-                      reqid ? reqid : "-");
+                      nm.reqid ? nm.reqid : "-");
 
         if (hg_record_format(&rec, &j) != HG_OK) {
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           "hashgate: cannot format evidence record");
-            rc = NGX_ERROR;
+            hit[i].unrecorded = 1;
+            if (piece.why == NULL) {
+                piece.why = "cannot format it";
+            }
+            failed++;
             continue;
         }
 
         if (ctx->conf->evlog) {
             err.msg[0] = '\0';
             if (hg_evlog_write(ctx->conf->evlog, &j, &err) != HG_OK) {
-                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                              "hashgate: %s", err.msg);
-                rc = NGX_ERROR;
+                /* err.msg is logged with the record, below */
+                hit[i].unrecorded = 1;
+                if (piece.why == NULL) {
+                    piece.why = ngx_http_hashgate_strdup(r->pool, err.msg);
+                }
             }
         }
 
-        if (held && fd != NGX_INVALID_FILE
-            && ngx_write_fd(fd, j.buf, j.len) != (ssize_t) j.len)
+        if (nm.held
+            && (fd == NGX_INVALID_FILE
+                || ngx_write_fd(fd, j.buf, j.len) != (ssize_t) j.len))
         {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
-                          "hashgate: cannot write \"%s\"", json);
-            rc = NGX_ERROR;
+            if (fd != NGX_INVALID_FILE) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, ngx_errno,
+                              "hashgate: cannot write \"%s\"", json);
+            }
+            hit[i].unrecorded = 1;
+            if (piece.why == NULL) {
+                piece.why = "no record beside the held body";
+            }
         }
 
-        if (held && fd == NGX_INVALID_FILE) {
-            rc = NGX_ERROR;
-        }
+        failed += hit[i].unrecorded;
     }
-
-    hg_json_free(&j);
 
     if (fd != NGX_INVALID_FILE) {
         ngx_close_file(fd);
     }
 
-    return rc;
+    if (failed == 0) {
+        hg_json_free(&j);
+        return NGX_OK;
+    }
+
+    /* decided in common/, for every channel alike */
+    ctx->verdict = hg_decide_evidence_failed(ctx->conf->policy, &ctx->verdict);
+
+    piece.log = r->connection->log;
+    piece.bare = *r->connection->log;
+    piece.bare.handler = NULL;
+    piece.reqid = nm.reqid ? nm.reqid : "-";
+    piece.why = piece.why ? piece.why : "-";
+
+    for (i = 0; i < ctx->hits.nelts; i++) {
+
+        if (!hit[i].unrecorded) {
+            continue;
+        }
+
+        v = hg_record_verdict(&hit[i].verdict, &ctx->verdict);
+        ngx_http_hashgate_record_fill(&hit[i], &v, &nm, &rec);
+        piece.n = i + 1;
+
+        if (hg_record_format(&rec, &j) == HG_OK) {
+            hg_record_split(j.buf, j.len - 1, ngx_http_hashgate_log_piece,
+                            &piece);
+        }
+    }
+
+    hg_json_free(&j);
+
+    return NGX_ERROR;
+}
+
+
+static void
+ngx_http_hashgate_record_fill(ngx_http_hashgate_hit_t *hit,
+    const hg_verdict_t *v, ngx_http_hashgate_names_t *nm, hg_record_t *rec)
+{
+    ngx_memzero(rec, sizeof(hg_record_t));
+
+    rec->channel = "http";
+    rec->part = hit->part[0] ? hit->part : NULL;
+    rec->filename = hit->filename[0] ? hit->filename : NULL;
+    rec->declared_type = hit->declared[0] ? hit->declared : NULL;
+    rec->detected_type = hit->detected[0] ? hit->detected : NULL;
+    rec->held_at = nm->held;
+    rec->res = &hit->res;
+    rec->verdict = v;
+
+    hg_record_add(rec, "client_addr", nm->addr);
+    hg_record_add(rec, "host", nm->host);
+    hg_record_add(rec, "method", nm->method);
+    hg_record_add(rec, "uri", nm->uri);
+    hg_record_add(rec, "request_id", nm->reqid);
+}
+
+
+/*
+ * One piece of a record the evidence log did not take, to the error log at
+ * "error", error_log's default level; joined in order, the pieces of
+ * "record request_id=R N" give its line. They are written without the
+ * request's ", client: ..." suffix, which would run into the record's text.
+ */
+static void
+ngx_http_hashgate_log_piece(void *data, size_t i, size_t n,
+    const char *piece, size_t len)
+{
+    ngx_http_hashgate_piece_t  *p = data;
+
+    if (i == 1) {
+        ngx_log_error(NGX_LOG_ERR, p->log, 0,
+                      "hashgate: evidence log write failed (%s); record %ui "
+                      "of request_id=%s follows in %uz piece%s", p->why,
+                      p->n, p->reqid, n, n == 1 ? "" : "s");
+    }
+
+    ngx_log_error(NGX_LOG_ERR, &p->bare, 0,
+                  "hashgate: record request_id=%s %ui %uz/%uz: %*s",
+                  p->reqid, p->n, i, n, len, piece);
 }
 
 

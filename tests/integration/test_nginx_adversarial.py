@@ -437,14 +437,24 @@ def run(t, ng):
     # although the body was scanned and matched.
     hold2 = os.path.join(tmp, "hold2")
     os.chmod(hold2, 0o500)
+    nev = len(ng.evidence())
     st, _ = raw(port, head("POST", "/nohold/x", len(HELD)) + HELD)
     log = ng.error_log()
+    ev = ng.evidence()[nev:]
     t.check(st == [503] and "cannot hold the body" in log
             and "a match not held (" in log
             and "body not scanned" not in log,
             "a hold that cannot be written gets 503 and the error log says "
             "the match was not held (not \"body not scanned\")",
             "status %s: %s" % (st, log[-700:]))
+    # Its record said "monitor": true outside monitor mode, because the
+    # action (tempfail) differed from the part's own (hold).
+    t.check(len(ev) == 1 and ev[0].get("action") == "tempfail"
+            and ev[0].get("intended_action") == "hold"
+            and ev[0].get("monitor") is False
+            and ev[0].get("error") == "I/O error",
+            "the record of a hold that cannot be written says tempfail, "
+            "intended hold, not monitor mode", str(ev))
 
     # An HTTP/1.0 upload without Host: copying the empty host into the
     # evidence record passed NULL to memcpy, which the ASan+UBSan build
