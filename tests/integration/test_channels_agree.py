@@ -134,6 +134,17 @@ def post(ng, path, files):
                           {"Content-Type": ctype})[0]
 
 
+def queue_id(pf, mid, timeout=10):
+    """The queue ID Postfix logged for mid (its log is written a moment
+    after the SMTP reply)."""
+    deadline = time.time() + timeout
+    while True:
+        qid = pf.queue_id_of(mid)
+        if qid or time.time() > deadline:
+            return qid
+        time.sleep(0.05)
+
+
 def joined(text, pattern):
     """Records a server put in its own log in numbered pieces: pattern
     matches one piece line with groups (record key, i, n, piece)."""
@@ -249,53 +260,33 @@ def main():
 
 
 def run(pf, m, ng, full):
-    # ---- a log-listed file beside a reject-listed one ----
-    mid = "<log-and-reject@hashgate.test>"
-    code, text = pf.send(mail_of([LOG, REJ], mid))
-    mrecs = m.records_for(mid)
-    ok(code == 550 and len(mrecs) == 2
-       and all(r["action"] == "reject" and r["monitor"] is False
-               and "intended_action" not in r for r in mrecs),
-       "mail with a log-listed and a reject-listed attachment: 550, two "
-       "records saying reject, neither monitor nor intended_action",
-       "%d %s: %s" % (code, text, mrecs))
-
-    nev = len(ng.evidence())
-    st = post(ng, "/form/log-and-reject", [LOG, REJ])
-    hrecs = ng.evidence()[nev:]
-    ok(st == 403 and len(hrecs) == 2
-       and all(r["action"] == "reject" and r["monitor"] is False
-               and "intended_action" not in r for r in hrecs),
-       "form with a log-listed and a reject-listed file: 403, two records "
-       "saying reject, neither monitor nor intended_action",
-       "status %d: %s" % (st, hrecs))
-    agree, why = same(mrecs, hrecs)
-    ok(agree, "log + reject: mail and form records agree field by field",
-       why)
-
-    # ---- a log-listed file beside a hold-listed one ----
-    mid = "<log-and-hold@hashgate.test>"
-    code, text = pf.send(mail_of([LOG, HOLD], mid))
-    qid = pf.queue_id_of(mid)
-    mrecs = m.records_for(mid)
-    ok(code == 250 and qid in pf.hold_ids() and len(mrecs) == 2
-       and all(r["action"] == "hold" and r["monitor"] is False
-               and "intended_action" not in r for r in mrecs),
-       "mail with a log-listed and a hold-listed attachment: held, two "
-       "records saying hold, neither monitor nor intended_action",
-       "%d %s, %s: %s" % (code, text, qid, mrecs))
-
-    nev = len(ng.evidence())
-    st = post(ng, "/form/log-and-hold", [LOG, HOLD])
-    hrecs = ng.evidence()[nev:]
-    ok(st == 403 and len(hrecs) == 2
-       and all(r["action"] == "hold" and r["monitor"] is False
-               and "intended_action" not in r for r in hrecs),
-       "form with a log-listed and a hold-listed file: held (403), two "
-       "records saying hold, neither monitor nor intended_action",
-       "status %d: %s" % (st, hrecs))
-    agree, why = same(mrecs, hrecs)
-    ok(agree, "log + hold: mail and form records agree field by field", why)
+    # ---- a log-listed file beside a reject- or hold-listed one ----
+    for other, data, mcode in (("reject", REJ, 550), ("hold", HOLD, 250)):
+        mid = "<log-and-%s@hashgate.test>" % other
+        code, text = pf.send(mail_of([LOG, data], mid))
+        qid = queue_id(pf, mid)
+        mrecs = m.records_for(mid)
+        nev = len(ng.evidence())
+        st = post(ng, "/form/log-and-" + other, [LOG, data])
+        hrecs = ng.evidence()[nev:]
+        recs_ok = [len(recs) == 2
+                   and all(r["action"] == other and r["monitor"] is False
+                           and "intended_action" not in r for r in recs)
+                   for recs in (mrecs, hrecs)]
+        ok(code == mcode and recs_ok[0]
+           and (other != "hold" or qid in pf.hold_ids()),
+           "mail with a log-listed and a %s-listed attachment: %s, two "
+           "records saying %s, neither monitor nor intended_action"
+           % (other, "held" if other == "hold" else mcode, other),
+           "%d %s, %s: %s" % (code, text, qid, mrecs))
+        ok(st == 403 and recs_ok[1],
+           "form with a log-listed and a %s-listed file: %s, two records "
+           "saying %s, neither monitor nor intended_action"
+           % (other, "held (403)" if other == "hold" else 403, other),
+           "status %d: %s" % (st, hrecs))
+        agree, why = same(mrecs, hrecs)
+        ok(agree, "log + %s: mail and form records agree field by field"
+           % other, why)
     pf.flush_hold()
 
     # ---- monitor mode: each record says so, with its own intended ----
@@ -348,7 +339,7 @@ def run(pf, m, ng, full):
         before_m, before_h = seen(milter_fallback(m)), seen(nginx_fallback(ng))
         mid = "<full-%s@hashgate.test>" % what
         code, text = pf.send(mail_of([data], mid))
-        qid = pf.queue_id_of(mid)
+        qid = queue_id(pf, mid)
         bodies = held_bodies()
         st = post(ng, "/full/" + what, [data])
         kept = held_bodies() - bodies
