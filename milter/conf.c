@@ -19,6 +19,8 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "hashgate/list_actions.h"
+
 #include "milter.h"
 
 #define DEFAULT_REPLY_CODE   "550"
@@ -211,52 +213,35 @@ _k_database(parse_t *p, hg_mconf_t *c, const char *v)
     return _set_str(p, &c->database, v);
 }
 
+/* A message of common/ (list names, actions) as "file:line: Key: reason". */
 static hg_status_t
-_parse_action(parse_t *p, const char *v, hg_action_t *out)
+_bad_key(parse_t *p, const char *key, const hg_err_t *e)
 {
-    int     a = hg_action_from_name(v);
-
-    if (a != HG_ACT_REJECT && a != HG_ACT_HOLD && a != HG_ACT_TAG
-        && a != HG_ACT_LOG)
-    {
-        return _bad(p, "action '%s': expected reject, hold, tag or log", v);
-    }
-    *out = (hg_action_t) a;
-    return HG_OK;
+    return hg_err_set(p->err, HG_EFORMAT, "%s:%u: %s: %s", p->path, p->line,
+                      key, e->msg);
 }
 
+/* The list name and action rules are nginx's too: hg_policy_list_action. */
 static hg_status_t
 _k_list_action(parse_t *p, hg_mconf_t *c, const char *v)
 {
-    char        name[HG_LIST_NAME_MAX + 1];
     const char *sp;
     size_t      n;
-    hg_action_t a = HG_ACT_REJECT;
-    size_t      i;
+    hg_err_t    e;
 
     sp = v + strcspn(v, " \t");
     n = (size_t) (sp - v);
     if (*sp == '\0' || n == 0) {
         return _bad(p, "ListAction '%s': expected ListAction NAME ACTION", v);
     }
-    if (n > HG_LIST_NAME_MAX) {
-        return _bad(p, "ListAction: list name '%.64s...' is too long", v);
-    }
-    memcpy(name, v, n);
-    name[n] = '\0';
     while (*sp == ' ' || *sp == '\t') {
         sp++;
     }
-    if (_parse_action(p, sp, &a) != HG_OK) {
-        return HG_EFORMAT;
-    }
-    for (i = 0; i < c->policy.nlists; i++) {
-        if (!strcmp(c->policy.lists[i].name, name)) {
-            return _bad(p, "ListAction for list '%s' given twice", name);
-        }
-    }
-    if (hg_policy_set(&c->policy, name, a) != HG_OK) {
-        return _bad(p, "ListAction '%s': bad list name or too many lists", name);
+    if (hg_policy_list_action(&c->policy, v, n, sp, strlen(sp),
+                              HG_LIST_ACTIONS_MAIL, c->path, p->line, &e)
+        != HG_OK)
+    {
+        return _bad_key(p, "ListAction", &e);
     }
     return HG_OK;
 }
@@ -264,7 +249,14 @@ _k_list_action(parse_t *p, hg_mconf_t *c, const char *v)
 static hg_status_t
 _k_default_action(parse_t *p, hg_mconf_t *c, const char *v)
 {
-    return _parse_action(p, v, &c->policy.default_action);
+    hg_err_t    e;
+
+    if (hg_list_action_parse(v, strlen(v), HG_LIST_ACTIONS_MAIL,
+                             &c->policy.default_action, &e) != HG_OK)
+    {
+        return _bad_key(p, "DefaultAction", &e);
+    }
+    return HG_OK;
 }
 
 static hg_status_t

@@ -46,6 +46,7 @@
 #include "hashgate/db.h"
 #include "hashgate/decide.h"
 #include "hashgate/hash.h"
+#include "hashgate/list_actions.h"
 #include "hashgate/magic.h"
 #include "hashgate/record.h"
 #include "hashgate/scan.h"
@@ -111,13 +112,11 @@ typedef struct {
 } ngx_http_hashgate_main_conf_t;
 
 
+/* hashgate_list_action's table, checked in common/ as the milter's */
 typedef struct {
-    ngx_str_t                  name;
-    ngx_uint_t                 action;
-    u_char                    *file;        /* where it was configured */
-    ngx_uint_t                 line;
-    ngx_uint_t                 checked;     /* unsigned checked:1 */
-} ngx_http_hashgate_list_action_t;
+    hg_policy_t                policy;      /* lists[] with file:line */
+    u_char                     checked[HG_POLICY_MAX_LISTS];
+} ngx_http_hashgate_lists_t;
 
 
 typedef struct {
@@ -126,7 +125,7 @@ typedef struct {
     ngx_flag_t                 multipart;
     ngx_uint_t                 default_action;
     ngx_uint_t                 on_error;
-    ngx_array_t               *list_actions;
+    ngx_http_hashgate_lists_t *lists;
     ngx_uint_t                 reject_status;
     ngx_uint_t                 hold_status;
     ngx_path_t                *hold_path;
@@ -276,6 +275,8 @@ static char *ngx_http_hashgate_database(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hashgate_list_action(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_hashgate_default_action(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_hashgate_hold_path(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hashgate_evidence_log(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -294,14 +295,6 @@ static char *ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static void ngx_http_hashgate_refresh_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_hashgate_init_process(ngx_cycle_t *cycle);
 static void ngx_http_hashgate_exit_process(ngx_cycle_t *cycle);
-
-
-static ngx_conf_enum_t  ngx_http_hashgate_actions[] = {
-    { ngx_string("reject"), HG_ACT_REJECT },
-    { ngx_string("hold"), HG_ACT_HOLD },
-    { ngx_string("log"), HG_ACT_LOG },
-    { ngx_null_string, 0 }
-};
 
 
 static ngx_conf_enum_t  ngx_http_hashgate_on_error[] = {
@@ -353,10 +346,10 @@ static ngx_command_t  ngx_http_hashgate_commands[] = {
 
     { ngx_string("hashgate_default_action"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_hashgate_default_action,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_hashgate_loc_conf_t, default_action),
-      &ngx_http_hashgate_actions },
+      0,
+      NULL },
 
     { ngx_string("hashgate_monitor"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -1925,73 +1918,75 @@ ngx_http_hashgate_db_cleanup(void *data)
 }
 
 
+/*
+ * The list name and action rules, and the refusal of a list given twice
+ * in one block, are the milter's ListAction's: hg_policy_list_action.
+ */
 static char *
 ngx_http_hashgate_list_action(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hashgate_loc_conf_t *hlcf = conf;
 
-    ngx_str_t                        *value;
-    ngx_uint_t                        i, n;
-    ngx_conf_enum_t                  *e;
-    ngx_http_hashgate_list_action_t  *la;
+    hg_err_t    err;
+    ngx_str_t  *value;
 
     value = cf->args->elts;
 
-    if (value[1].len == 0 || value[1].len > HG_LIST_NAME_MAX) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid list name \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    for (i = 0; i < value[1].len; i++) {
-        if (!(isalnum(value[1].data[i]) || value[1].data[i] == '.'
-              || value[1].data[i] == '_' || value[1].data[i] == '-'))
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid list name \"%V\"", &value[1]);
+    if (hlcf->lists == NULL) {
+        hlcf->lists = ngx_pcalloc(cf->pool, sizeof(ngx_http_hashgate_lists_t));
+        if (hlcf->lists == NULL) {
             return NGX_CONF_ERROR;
         }
+
+        hg_policy_init(&hlcf->lists->policy);
     }
 
-    e = ngx_http_hashgate_actions;
+    err.msg[0] = '\0';
 
-    for (n = 0; e[n].name.len; n++) {
-        if (e[n].name.len == value[2].len
-            && ngx_strcasecmp(e[n].name.data, value[2].data) == 0)
-        {
-            break;
-        }
-    }
-
-    if (e[n].name.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid action \"%V\", it must be "
-                           "\"reject\", \"hold\" or \"log\"", &value[2]);
+    /* the file name lives as long as the cycle's pool */
+    if (hg_policy_list_action(&hlcf->lists->policy, (char *) value[1].data,
+                              value[1].len, (char *) value[2].data,
+                              value[2].len, HG_LIST_ACTIONS_HTTP,
+                              (char *) cf->conf_file->file.name.data,
+                              cf->conf_file->line, &err)
+        != HG_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: %s", &cmd->name,
+                           err.msg);
         return NGX_CONF_ERROR;
     }
 
-    if (hlcf->list_actions == NULL) {
-        hlcf->list_actions = ngx_array_create(cf->pool, 4,
-                                     sizeof(ngx_http_hashgate_list_action_t));
-        if (hlcf->list_actions == NULL) {
-            return NGX_CONF_ERROR;
-        }
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_hashgate_default_action(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_hashgate_loc_conf_t *hlcf = conf;
+
+    hg_err_t      err;
+    ngx_str_t    *value;
+    hg_action_t   a;
+
+    if (hlcf->default_action != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
     }
 
-    if (hlcf->list_actions->nelts >= HG_POLICY_MAX_LISTS) {
-        return "has too many lists";
-    }
+    value = cf->args->elts;
+    err.msg[0] = '\0';
 
-    la = ngx_array_push(hlcf->list_actions);
-    if (la == NULL) {
+    if (hg_list_action_parse((char *) value[1].data, value[1].len,
+                             HG_LIST_ACTIONS_HTTP, &a, &err)
+        != HG_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: %s", &cmd->name,
+                           err.msg);
         return NGX_CONF_ERROR;
     }
 
-    la->name = value[1];
-    la->action = e[n].value;
-    la->file = cf->conf_file->file.name.data;
-    la->line = cf->conf_file->line;
-    la->checked = 0;
+    hlcf->default_action = a;
 
     return NGX_CONF_OK;
 }
@@ -2271,7 +2266,7 @@ ngx_http_hashgate_create_loc_conf(ngx_conf_t *cf)
     /*
      * set by ngx_pcalloc():
      *
-     *     conf->list_actions = NULL;
+     *     conf->lists = NULL;
      *     conf->evlog = NULL;
      *     conf->evlog_set = 0;
      *     conf->policy = NULL;
@@ -2299,10 +2294,9 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_hashgate_loc_conf_t *prev = parent;
     ngx_http_hashgate_loc_conf_t *conf = child;
 
-    u_char                           name[HG_LIST_NAME_MAX + 1];
     ngx_uint_t                       i;
     hg_policy_t                     *p;
-    ngx_http_hashgate_list_action_t *la;
+    hg_list_action_t                *la;
     ngx_http_hashgate_main_conf_t   *hmcf;
 
     ngx_conf_merge_value(conf->enable, prev->enable, 0);
@@ -2328,8 +2322,8 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->evlog_set = prev->evlog_set;
     }
 
-    if (conf->list_actions == NULL) {
-        conf->list_actions = prev->list_actions;
+    if (conf->lists == NULL) {
+        conf->lists = prev->lists;
     }
 
     if (conf->max_header_size < 64) {
@@ -2338,34 +2332,27 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    p = ngx_pcalloc(cf->pool, sizeof(hg_policy_t));
+    p = ngx_palloc(cf->pool, sizeof(hg_policy_t));
     if (p == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    hg_policy_init(p);
+    if (conf->lists) {
+        ngx_memcpy(p, &conf->lists->policy, sizeof(hg_policy_t));
+
+    } else {
+        hg_policy_init(p);
+    }
+
     p->default_action = conf->default_action;
     p->on_fail = conf->on_error;
     p->monitor = conf->monitor;
 
     conf->may_hold = (conf->default_action == HG_ACT_HOLD);
 
-    if (conf->list_actions) {
-        la = conf->list_actions->elts;
-
-        for (i = 0; i < conf->list_actions->nelts; i++) {
-            ngx_cpystrn(name, la[i].name.data, sizeof(name));
-
-            if (hg_policy_set(p, (char *) name, la[i].action) != HG_OK) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "hashgate_list_action: cannot set \"%s\"",
-                                   name);
-                return NGX_CONF_ERROR;
-            }
-
-            if (la[i].action == HG_ACT_HOLD) {
-                conf->may_hold = 1;
-            }
+    for (i = 0; i < p->nlists; i++) {
+        if (p->lists[i].action == HG_ACT_HOLD) {
+            conf->may_hold = 1;
         }
     }
 
@@ -2389,22 +2376,21 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     /* a list may be added to the database later: a warning, once */
-    if (conf->list_actions) {
-        la = conf->list_actions->elts;
+    if (conf->lists) {
+        la = conf->lists->policy.lists;
 
-        for (i = 0; i < conf->list_actions->nelts; i++) {
-            if (la[i].checked) {
+        for (i = 0; i < conf->lists->policy.nlists; i++) {
+            if (conf->lists->checked[i]) {
                 continue;
             }
 
-            la[i].checked = 1;
-            ngx_cpystrn(name, la[i].name.data, sizeof(name));
+            conf->lists->checked[i] = 1;
 
-            if (hg_db_find_list(hmcf->db, (char *) name) < 0) {
+            if (hg_db_find_list(hmcf->db, la[i].name) < 0) {
                 ngx_log_error(NGX_LOG_WARN, cf->log, 0,
                               "hashgate_list_action: no list \"%s\" in "
-                              "\"%s\" in %s:%ui", name, hmcf->db_path.data,
-                              la[i].file, la[i].line);
+                              "\"%s\" in %s:%ul", la[i].name,
+                              hmcf->db_path.data, la[i].file, la[i].line);
             }
         }
     }

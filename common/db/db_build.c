@@ -297,9 +297,8 @@ _hg_dbb_list(hg_dbb_t *b, const char *name, const char *version,
         version = "";
     }
     if (!hg_db_list_name_ok(name)) {
-        return hg_err_set(err, HG_EINVAL, "bad list name \"%.80s\": 1 to %d "
-                          "characters of A-Z a-z 0-9 . _ -", name,
-                          HG_LIST_NAME_MAX);
+        return hg_err_set(err, HG_EINVAL, "bad list name \"%.80s\": "
+                          HG_DB_LIST_NAME_RULE, name, HG_LIST_NAME_MAX);
     }
     if (strlen(version) > HG_DB_VERSION_MAX) {
         return hg_err_set(err, HG_EINVAL, "list %s: version longer than %d "

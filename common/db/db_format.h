@@ -260,8 +260,11 @@ hg_db_buckets_len(unsigned bits)
 /*
  * A list name: 1 to HG_LIST_NAME_MAX bytes of A-Z a-z 0-9 . _ - (it goes
  * into log lines, headers and file names unquoted). s need only be
- * readable up to its NUL or HG_LIST_NAME_MAX + 1 bytes.
+ * readable up to its NUL or HG_LIST_NAME_MAX + 1 bytes. HG_DB_LIST_NAME_RULE
+ * says it in a message, with HG_LIST_NAME_MAX as its one int argument.
  */
+#define HG_DB_LIST_NAME_RULE  "1 to %d characters of A-Z a-z 0-9 . _ -"
+
 static inline int
 hg_db_list_name_ok(const char *s)
 {

@@ -96,6 +96,33 @@ try:
            % (what, line, needle),
            "rc=%d stderr=%r" % (p.returncode, p.stderr))
 
+    # a list given twice: refused naming both lines, as nginx -t does
+    path = conf(base + "ListAction testlist hold\n# changed my mind\n"
+                "ListAction testlist log\n", "twice.conf")
+    p = run("-t", "-c", path)
+    want = ('%s:7: ListAction: action for list "testlist" given twice: '
+            "first at %s:5, again at %s:7\n" % (path, path, path))
+    ok(p.returncode == 1 and p.stderr == want,
+       "-t, ListAction given twice for a list: exit 1 naming both file:line",
+       "rc=%d stderr=%r want %r" % (p.returncode, p.stderr, want))
+
+    # one list-name rule: hashgate compile's, in its words (and nginx's,
+    # test_nginx_conf.py)
+    rule = 'bad list name "a/b": 1 to 64 characters of A-Z a-z 0-9 . _ -'
+    path = conf(base + "ListAction a/b reject\n", "name.conf")
+    p = run("-t", "-c", path)
+    ok(p.returncode == 1
+       and p.stderr == "%s:5: ListAction: %s\n" % (path, rule),
+       "-t, ListAction for a name the database cannot hold: exit 1 with "
+       "compile's rule", "rc=%d stderr=%r" % (p.returncode, p.stderr))
+    listfile = conf(hm.sha256(hm.blob(2, 100)) + "\n", "l.txt")
+    c = subprocess.run([hm.HASHGATE, "compile", "-o", os.path.join(tmp, "x.hgdb"),
+                        "a/b=" + listfile], capture_output=True, text=True,
+                       timeout=60)
+    ok(c.returncode != 0 and rule in c.stderr,
+       "hashgate compile refuses the same list name in the same words",
+       "rc=%d stderr=%r" % (c.returncode, c.stderr))
+
     p = run("-t", "-c", conf("Socket unix:%s/m.sock\nUserID nobody\n" % tmp,
                              "nodb.conf"))
     ok(p.returncode == 1 and "Database is not set" in p.stderr,

@@ -3,6 +3,8 @@
 
 Bad directive values and an unreadable, missing, truncated or garbage
 database are refused with the config file and line; a good config passes.
+List names and actions are checked as hashgate-milter -t checks them, a
+list given twice naming both lines.
 """
 
 import os
@@ -21,6 +23,10 @@ GOOD = r"""
         location / { proxy_pass http://recorder; }
     }
 """
+
+
+# hashgate compile's words for a name the database cannot hold
+NAME_RULE = 'bad list name "%s": 1 to 64 characters of A-Z a-z 0-9 . _ -'
 
 
 def line_of(path, needle):
@@ -105,17 +111,46 @@ def run(t, ng):
 
     refused(t, ng, GOOD % "hashgate_list_action cam explode;",
             "hashgate_list_action", "an unknown action is refused",
-            "invalid action")
+            'bad action "explode": expected reject, hold or log')
+    refused(t, ng, GOOD % "hashgate_list_action cam tag;",
+            "hashgate_list_action", "tag, a mail action, is refused",
+            'bad action "tag": expected reject, hold or log')
+    refused(t, ng, GOOD % "hashgate_default_action tempfail;",
+            "hashgate_default_action", "a fail verdict as default action is "
+            "refused in the list actions' words",
+            'hashgate_default_action: bad action "tempfail"')
     refused(t, ng, GOOD % "hashgate_list_action 'bad name' reject;",
             "hashgate_list_action", "a bad list name is refused",
-            "invalid list name")
+            'bad list name "bad name"')
+    # the rule of hashgate compile and hashgate-milter -t, in their words
+    # (test_milter_config.py checks those two)
+    refused(t, ng, GOOD % "hashgate_list_action a/b reject;",
+            "hashgate_list_action", "a list name hashgate compile refuses is "
+            "refused with compile's rule", NAME_RULE % "a/b")
     longest = "l" * 64
     rc, out, _ = ng.test_conf(GOOD % ("hashgate_list_action %s log;" % longest))
     t.check(rc == 0, "a list name of 64 characters (the database's limit) "
             "is accepted", out.strip())
     refused(t, ng, GOOD % ("hashgate_list_action %s log;" % (longest + "l")),
             "hashgate_list_action", "a list name of 65 characters is refused",
-            "invalid list name")
+            "bad list name")
+
+    # a list given twice in one block: refused, naming both lines
+    rc, out, path = ng.test_conf(GOOD % "hashgate_list_action cam reject;\n"
+                                 "        hashgate_list_action cam log;")
+    first = line_of(path, "hashgate_list_action cam reject")
+    again = line_of(path, "hashgate_list_action cam log")
+    want = ('hashgate_list_action: action for list "cam" given twice: '
+            "first at %s:%d, again at %s:%d" % (path, first, path, again))
+    t.check(rc != 0 and want in out,
+            "a list action given twice fails nginx -t naming both file:line",
+            "rc %d, wanted '%s' in: %s" % (rc, want, out.strip()))
+    # a location's own list actions replace the inherited ones: no repeat
+    rc, out, _ = ng.test_conf(GOOD % "hashgate_list_action cam reject;\n"
+                              "        location /x/ { hashgate_list_action cam "
+                              "log; proxy_pass http://recorder; }")
+    t.check(rc == 0, "a location may set its own action for a list the "
+            "server sets", out.strip())
     refused(t, ng, GOOD % "hashgate_reject_status 200;",
             "hashgate_reject_status", "a reject status outside 400-599 is "
             "refused")

@@ -192,6 +192,35 @@ test_conf_mistakes_name_file_and_line(void **state)
 }
 
 static void
+test_conf_list_names_follow_the_database_rule(void **state)
+{
+    hg_mconf_t  c;
+    hg_err_t    err;
+    char        want[512];
+
+    (void) state;
+    /* the words of hashgate compile and nginx -t */
+    assert_error_at(BASE "ListAction a/b reject\n", 3,
+                    "ListAction: bad list name \"a/b\": 1 to 64 characters "
+                    "of A-Z a-z 0-9 . _ -");
+    assert_error_at(BASE "ListAction caf\xc3\xa9 log\n", 3, "bad list name");
+    assert_error_at(BASE "ListAction "
+                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                    " log\n", 3, "bad list name");
+    assert_error_at(BASE "DefaultAction drop\n", 3,
+                    "DefaultAction: bad action \"drop\": expected reject, hold, "
+                    "tag or log");
+
+    /* a repeat names where the first one is */
+    assert_int_equal(load(BASE "ListAction hot reject\n# x\nListAction hot log\n",
+                          &c, &err), HG_EFORMAT);
+    snprintf(want, sizeof(want), "%s:5: ListAction: action for list \"hot\" "
+             "given twice: first at %s:3, again at %s:5", path, path, path);
+    assert_string_equal(err.msg, want);
+    hg_mconf_free(&c);
+}
+
+static void
 test_conf_overlong_line_is_an_error_not_a_cut(void **state)
 {
     char   *text = malloc(HG_CONF_LINE_MAX + 200);
@@ -226,6 +255,7 @@ main(void)
         cmocka_unit_test(test_conf_sizes_take_k_m_g_and_header_limit_caps_line_limit),
         cmocka_unit_test(test_conf_list_actions_user_group_and_socket_mode),
         cmocka_unit_test(test_conf_mistakes_name_file_and_line),
+        cmocka_unit_test(test_conf_list_names_follow_the_database_rule),
         cmocka_unit_test(test_conf_overlong_line_is_an_error_not_a_cut),
         cmocka_unit_test(test_conf_missing_file_is_eio),
     };

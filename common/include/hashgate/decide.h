@@ -34,6 +34,8 @@ typedef enum {
 typedef struct {
     char            name[HG_LIST_NAME_MAX + 1];    /* any database list name */
     hg_action_t     action;
+    const char     *file;       /* where it was configured (the caller's), or NULL */
+    unsigned long   line;
 } hg_list_action_t;
 
 typedef struct {
