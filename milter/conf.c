@@ -334,6 +334,8 @@ _k_on_fail(parse_t *p, hg_mconf_t *c, const char *v)
     } else {
         return _bad(p, "OnFail '%s': expected tempfail or accept", v);
     }
+    /* explicit: it then applies in monitor mode too */
+    c->policy.on_fail_set = 1;
     return HG_OK;
 }
 
@@ -657,6 +659,8 @@ hg_mconf_load(const char *path, hg_mconf_t *c, hg_err_t *err)
         return hg_err_set(err, HG_EFORMAT, "%s:%u: SocketMode and SocketGroup "
                           "apply only to unix sockets", path, p.line);
     }
+    /* MonitorOnly without OnFail: failures are accepted (decide.c) */
+    hg_policy_finish(&c->policy);
     return HG_OK;
 }
 

@@ -540,12 +540,15 @@ _fail(SMFICTX *ctx, conn_t *c, hg_status_t st, const char *why)
 {
     hg_verdict_t    fv = hg_decide(&conf->policy, NULL, st);
 
+    /* in monitor mode without OnFail, intended says what would be done */
     hg_log(HG_LOG_WARNING, "queue_id=%s client=%s: not scanned: %s (%s); "
-           "OnFail %s", _qid(c),
+           "%s", _qid(c),
            c->client_addr[0] ? c->client_addr : "-",
            why && *why ? why : "-", hg_status_str(st),
-           fv.action == HG_ACT_ACCEPT ? "accept: delivered unscanned"
-                                      : "tempfail: 451");
+           fv.action != fv.intended
+           ? "MonitorOnly: delivered unscanned, would be OnFail tempfail: 451"
+           : fv.action == HG_ACT_ACCEPT ? "OnFail accept: delivered unscanned"
+                                        : "OnFail tempfail: 451");
     if (fv.action != HG_ACT_ACCEPT) {
         /* the parts matched so far are recorded as deferred, and why */
         (void) _write_records(c, &fv, NULL);

@@ -124,7 +124,7 @@ typedef struct {
     ngx_flag_t                 monitor;
     ngx_flag_t                 multipart;
     ngx_uint_t                 default_action;
-    ngx_uint_t                 on_error;
+    ngx_uint_t                 on_error;    /* unset: the policy's default */
     ngx_http_hashgate_lists_t *lists;
     ngx_uint_t                 reject_status;
     ngx_uint_t                 hold_status;
@@ -1301,9 +1301,11 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
 
     case HG_ACT_ACCEPT:
         ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "hashgate: %s (%s), passed by "
-                      "\"hashgate_on_error pass\"", what,
-                      hg_status_str(ctx->verdict.fail_status));
+                      "hashgate: %s (%s), passed by %s", what,
+                      hg_status_str(ctx->verdict.fail_status),
+                      hlcf->policy->on_fail_set
+                      ? "\"hashgate_on_error pass\""
+                      : "\"hashgate_monitor on\", would be rejected (503)");
         rc = NGX_OK;
         break;
 
@@ -2304,8 +2306,9 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->multipart, prev->multipart, 1);
     ngx_conf_merge_uint_value(conf->default_action, prev->default_action,
                               HG_ACT_REJECT);
+    /* left unset when not given: monitor mode then passes (decide.c) */
     ngx_conf_merge_uint_value(conf->on_error, prev->on_error,
-                              HG_FAIL_TEMPFAIL);
+                              NGX_CONF_UNSET_UINT);
     ngx_conf_merge_uint_value(conf->reject_status, prev->reject_status,
                               NGX_HTTP_FORBIDDEN);
     ngx_conf_merge_uint_value(conf->hold_status, prev->hold_status,
@@ -2345,8 +2348,14 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     p->default_action = conf->default_action;
-    p->on_fail = conf->on_error;
     p->monitor = conf->monitor;
+
+    if (conf->on_error != NGX_CONF_UNSET_UINT) {
+        p->on_fail = conf->on_error;
+        p->on_fail_set = 1;
+    }
+
+    hg_policy_finish(p);
 
     conf->may_hold = (conf->default_action == HG_ACT_HOLD);
 

@@ -12,8 +12,13 @@
  *   - monitor mode turns any action into log and keeps the real one in
  *     intended;
  *   - a scan that did not complete gives the fail verdict (tempfail or
- *     accept), never "clean". Monitor mode does not change it: whether an
- *     unscanned item may pass is the on_fail setting's job;
+ *     accept), never "clean";
+ *   - monitor mode never changes the flow: there a failure is accepted,
+ *     its verdict keeping in intended what would have been done (tempfail
+ *     by default), unless on_fail was set explicitly, which then applies
+ *     as given. An operator trying the filter out must not find mail
+ *     delayed by a limit he has not tuned yet; one who wants unscanned
+ *     mail held back in monitor mode too says so;
  *   - a match whose evidence record could not be written never gets a
  *     weaker action, and a match that would pass gets the fail verdict
  *     (hg_decide_evidence_failed).
@@ -41,7 +46,23 @@ hg_policy_init(hg_policy_t *p)
     memset(p, 0, sizeof(*p));
     p->default_action = HG_ACT_REJECT;
     p->on_fail = HG_FAIL_TEMPFAIL;
+    p->on_fail_set = 0;
     p->monitor = 0;
+}
+
+hg_fail_mode_t
+hg_policy_fail_mode(const hg_policy_t *p)
+{
+    if (p->monitor && !p->on_fail_set) {
+        return HG_FAIL_ACCEPT;
+    }
+    return p->on_fail;
+}
+
+void
+hg_policy_finish(hg_policy_t *p)
+{
+    p->on_fail = hg_policy_fail_mode(p);
 }
 
 /*
@@ -161,8 +182,9 @@ _merge_rank(hg_action_t a)
 /*
  * Decide for one object. A scan_status other than HG_OK, or a NULL res,
  * gives the fail verdict: action HG_ACT_TEMPFAIL or HG_ACT_ACCEPT per
- * p->on_fail, failed = 1, fail_status = scan_status (HG_EINVAL when res is
- * NULL with HG_OK). Otherwise: matched and list name the strongest block
+ * hg_policy_fail_mode(p), intended what the fail mode would be without
+ * monitor mode, failed = 1, fail_status = scan_status (HG_EINVAL when res
+ * is NULL with HG_OK). Otherwise: matched and list name the strongest block
  * list; any allow-list match sets allowed_by and makes action and intended
  * HG_ACT_NONE; in monitor mode (monitor = 1) action is HG_ACT_LOG when
  * intended is an action. Strings in the verdict point into res (the database mapping).
@@ -185,9 +207,12 @@ hg_decide(const hg_policy_t *p, const hg_scan_result_t *res,
     if (scan_status != HG_OK || res == NULL) {
         v.failed = 1;
         v.fail_status = scan_status != HG_OK ? scan_status : HG_EINVAL;
-        v.action = p->on_fail == HG_FAIL_ACCEPT ? HG_ACT_ACCEPT
-                                                : HG_ACT_TEMPFAIL;
-        v.intended = v.action;
+        v.action = hg_policy_fail_mode(p) == HG_FAIL_ACCEPT ? HG_ACT_ACCEPT
+                                                            : HG_ACT_TEMPFAIL;
+        /* what the default fail mode would do, had monitor mode not
+         * made it accept */
+        v.intended = p->monitor && !p->on_fail_set ? HG_ACT_TEMPFAIL
+                                                   : v.action;
         return v;
     }
 

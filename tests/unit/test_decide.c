@@ -270,16 +270,63 @@ test_decide_failed_scan_accepts_when_fail_open(void **state)
     (void) state;
     hg_policy_init(&p);
     p.on_fail = HG_FAIL_ACCEPT;
+    p.on_fail_set = 1;
     v = hg_decide(&p, NULL, HG_ENOMEM);
     assert_int_equal(v.action, HG_ACT_ACCEPT);
     assert_true(v.failed);
     assert_int_equal(v.fail_status, HG_ENOMEM);
 
-    /* monitor mode does not turn a failure into log */
-    p.on_fail = HG_FAIL_TEMPFAIL;
+    /* monitor mode does not turn a failure into log, and an explicit
+     * accept is what would be done without it too */
     p.monitor = 1;
     v = hg_decide(&p, NULL, HG_ELIMIT);
+    assert_int_equal(v.action, HG_ACT_ACCEPT);
+    assert_int_equal(v.intended, HG_ACT_ACCEPT);
+}
+
+static void
+test_decide_monitor_accepts_a_failure_unless_on_fail_is_explicit(void **state)
+{
+    hg_policy_t   p;
+    hg_verdict_t  v;
+
+    (void) state;
+    hg_policy_init(&p);
+    p.monitor = 1;
+    assert_int_equal(hg_policy_fail_mode(&p), HG_FAIL_ACCEPT);
+    v = hg_decide(&p, NULL, HG_ELIMIT);
+    assert_int_equal(v.action, HG_ACT_ACCEPT);
+    assert_int_equal(v.intended, HG_ACT_TEMPFAIL);
+    assert_true(v.failed);
+    assert_true(v.monitor);
+    assert_int_equal(v.fail_status, HG_ELIMIT);
+
+    /* settled for wrappers that read on_fail: the same answer, twice */
+    hg_policy_finish(&p);
+    assert_int_equal(p.on_fail, HG_FAIL_ACCEPT);
+    hg_policy_finish(&p);
+    v = hg_decide(&p, NULL, HG_EIO);
+    assert_int_equal(v.action, HG_ACT_ACCEPT);
+    assert_int_equal(v.intended, HG_ACT_TEMPFAIL);
+
+    /* an explicit tempfail holds in monitor mode too */
+    hg_policy_init(&p);
+    p.monitor = 1;
+    p.on_fail = HG_FAIL_TEMPFAIL;
+    p.on_fail_set = 1;
+    hg_policy_finish(&p);
+    assert_int_equal(hg_policy_fail_mode(&p), HG_FAIL_TEMPFAIL);
+    v = hg_decide(&p, NULL, HG_ELIMIT);
     assert_int_equal(v.action, HG_ACT_TEMPFAIL);
+    assert_int_equal(v.intended, HG_ACT_TEMPFAIL);
+
+    /* without monitor mode the default stays tempfail */
+    hg_policy_init(&p);
+    hg_policy_finish(&p);
+    v = hg_decide(&p, NULL, HG_ELIMIT);
+    assert_int_equal(v.action, HG_ACT_TEMPFAIL);
+    assert_int_equal(v.intended, HG_ACT_TEMPFAIL);
+    assert_false(v.monitor);
 }
 
 static void
@@ -567,6 +614,7 @@ main(void)
         cmocka_unit_test(test_decide_monitor_leaves_clean_objects_clean),
         cmocka_unit_test(test_decide_failed_scan_tempfails_by_default),
         cmocka_unit_test(test_decide_failed_scan_accepts_when_fail_open),
+        cmocka_unit_test(test_decide_monitor_accepts_a_failure_unless_on_fail_is_explicit),
         cmocka_unit_test(test_decide_failed_scan_ignores_partial_matches),
         cmocka_unit_test(test_policy_set_replaces_and_refuses_bad_input),
         cmocka_unit_test(test_policy_longest_list_name_gets_its_action),

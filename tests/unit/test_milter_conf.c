@@ -221,6 +221,31 @@ test_conf_list_names_follow_the_database_rule(void **state)
 }
 
 static void
+test_conf_monitor_only_accepts_failures_unless_on_fail_is_set(void **state)
+{
+    hg_mconf_t  c;
+    hg_err_t    err;
+
+    (void) state;
+    assert_int_equal(load(BASE "MonitorOnly yes\n", &c, &err), HG_OK);
+    assert_int_equal(c.policy.on_fail, HG_FAIL_ACCEPT);
+    assert_int_equal(hg_decide(&c.policy, NULL, HG_ELIMIT).action,
+                     HG_ACT_ACCEPT);
+    hg_mconf_free(&c);
+
+    assert_int_equal(load("OnFail tempfail\n" BASE "MonitorOnly yes\n", &c,
+                          &err), HG_OK);
+    assert_int_equal(c.policy.on_fail, HG_FAIL_TEMPFAIL);
+    assert_int_equal(hg_decide(&c.policy, NULL, HG_ELIMIT).action,
+                     HG_ACT_TEMPFAIL);
+    hg_mconf_free(&c);
+
+    assert_int_equal(load(BASE "MonitorOnly no\n", &c, &err), HG_OK);
+    assert_int_equal(c.policy.on_fail, HG_FAIL_TEMPFAIL);
+    hg_mconf_free(&c);
+}
+
+static void
 test_conf_overlong_line_is_an_error_not_a_cut(void **state)
 {
     char   *text = malloc(HG_CONF_LINE_MAX + 200);
@@ -256,6 +281,7 @@ main(void)
         cmocka_unit_test(test_conf_list_actions_user_group_and_socket_mode),
         cmocka_unit_test(test_conf_mistakes_name_file_and_line),
         cmocka_unit_test(test_conf_list_names_follow_the_database_rule),
+        cmocka_unit_test(test_conf_monitor_only_accepts_failures_unless_on_fail_is_set),
         cmocka_unit_test(test_conf_overlong_line_is_an_error_not_a_cut),
         cmocka_unit_test(test_conf_missing_file_is_eio),
     };

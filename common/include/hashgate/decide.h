@@ -6,7 +6,9 @@
  * reject > hold > tag > log. A digest on an allow-list never triggers an
  * action (the verdict says allowed_by). Monitor mode turns every action into
  * log while keeping what would have been done. A scan that could not complete
- * (a limit, an error, no database) gives the configured fail verdict.
+ * (a limit, an error, no database) gives the fail verdict: on_fail's, but in
+ * monitor mode accept unless on_fail was set explicitly, since monitor mode
+ * never changes the flow (hg_policy_fail_mode).
  */
 #ifndef HASHGATE_DECIDE_H
 #define HASHGATE_DECIDE_H
@@ -40,7 +42,8 @@ typedef struct {
 
 typedef struct {
     hg_action_t     default_action;     /* for lists without their own; default reject */
-    hg_fail_mode_t  on_fail;
+    hg_fail_mode_t  on_fail;            /* the mode that applies after hg_policy_finish */
+    int             on_fail_set;        /* on_fail was configured explicitly */
     int             monitor;            /* every action becomes log */
     size_t          nlists;
     hg_list_action_t lists[HG_POLICY_MAX_LISTS];
@@ -62,6 +65,19 @@ void hg_policy_init(hg_policy_t *p);
 
 /* Set a list's action; HG_ELIMIT / HG_EINVAL on too many or a bad name. */
 hg_status_t hg_policy_set(hg_policy_t *p, const char *list, hg_action_t a);
+
+/*
+ * The fail mode that applies: accept in monitor mode unless on_fail_set,
+ * else on_fail.
+ */
+hg_fail_mode_t hg_policy_fail_mode(const hg_policy_t *p);
+
+/*
+ * Call once monitor, on_fail and on_fail_set are configured: sets on_fail
+ * to hg_policy_fail_mode(p), so a wrapper reading on_fail sees the mode
+ * that applies. Idempotent.
+ */
+void hg_policy_finish(hg_policy_t *p);
 
 /* The action for list (its own or the default). */
 hg_action_t hg_policy_action(const hg_policy_t *p, const char *list);
