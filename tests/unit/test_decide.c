@@ -581,9 +581,19 @@ test_evidence_failed_monitor_and_fail_verdicts(void **state)
     p.monitor = 1;
     v = decide_lists(&p, rej);
     out = hg_decide_evidence_failed(&p, &v);
-    assert_int_equal(out.action, HG_ACT_TEMPFAIL);  /* as for a failed scan */
+    /* monitor mode never changes the flow: the match is still only logged */
+    assert_int_equal(out.action, HG_ACT_LOG);
     assert_int_equal(out.intended, HG_ACT_REJECT);
     assert_true(out.monitor);
+    assert_true(out.failed);
+
+    /* unless OnFail was set explicitly: then it applies, as for a scan */
+    p.on_fail = HG_FAIL_TEMPFAIL;
+    p.on_fail_set = 1;
+    out = hg_decide_evidence_failed(&p, &v);
+    assert_int_equal(out.action, HG_ACT_TEMPFAIL);
+    assert_int_equal(out.intended, HG_ACT_REJECT);
+    p.on_fail_set = 0;
 
     /* a fail verdict, and no action, stay as they are, with their cause */
     v = verdict(HG_ACT_TEMPFAIL, "some-list");
