@@ -18,9 +18,10 @@
  *
  * Two things trigger a check: SIGHUP (reopen whatever is there; the
  * evidence log is reopened too, for logrotate) and every
- * ReloadInterval seconds an identity check (st_dev, st_ino, st_size,
- * st_mtime) that reopens only when the file changed. Both run in one
- * thread, which waits for SIGHUP with sigtimedwait().
+ * ReloadInterval seconds an identity check that reopens only when the
+ * file changed (the watcher, hg_db_watch_check, shared with the nginx
+ * module, decides; the messages it hands back are logged here). Both run
+ * in one thread, which waits for SIGHUP with sigtimedwait().
  *
  * SIGHUP and libmilter: libmilter's own signal thread sigwait()s for
  * SIGHUP, SIGTERM and SIGINT and stops the milter on any of them, so a
@@ -35,47 +36,19 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
+#include "hashgate/db_watch.h"
 #include "milter.h"
-
-typedef struct {
-    int             valid;
-    dev_t           dev;
-    ino_t           ino;
-    off_t           size;
-    struct timespec mtime;
-} ident_t;
 
 static pthread_mutex_t  lock = PTHREAD_MUTEX_INITIALIZER;
 static hg_db_t         *current;         /* under lock */
 static char             db_path[HG_CONF_PATH_MAX];
-static ident_t          cur_id;         /* file as it was when opened */
-static ident_t          bad_id;         /* last refused file, not retried */
-static int              missing_logged;
+static hg_db_watch_t    watch;
 static unsigned long    nreloads;
 
 /* Only the reload thread and start-up call _check, so no lock is needed
- * for the identities; "current" is read by every milter thread. */
-
-static void
-_ident(const struct stat *st, ident_t *id)
-{
-    id->valid = 1;
-    id->dev = st->st_dev;
-    id->ino = st->st_ino;
-    id->size = st->st_size;
-    id->mtime = st->st_mtim;
-}
-
-static int
-_same(const ident_t *a, const ident_t *b)
-{
-    return a->valid && b->valid && a->dev == b->dev && a->ino == b->ino
-           && a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec
-           && a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
+ * for the watcher; "current" is read by every milter thread. */
 
 static void
 _describe(const hg_db_t *db, char *out, size_t outlen)
@@ -99,25 +72,28 @@ _describe(const hg_db_t *db, char *out, size_t outlen)
 hg_status_t
 hg_reload_init(const char *path, hg_err_t *err)
 {
-    struct stat st;
-    hg_db_t    *db;
-    hg_status_t rc;
-    char        desc[512];
+    hg_db_ident_t   id;
+    hg_db_t        *db;
+    hg_status_t     rc;
+    hg_err_t        why;
+    char            desc[512];
 
     if (strlen(path) >= sizeof(db_path)) {
         return hg_err_set(err, HG_EINVAL, "%s: path too long", path);
     }
     strcpy(db_path, path);
-    if (stat(path, &st) != 0) {
-        missing_logged = 1;
-        return hg_err_sys(err, HG_EIO, "database %s", path);
+    hg_db_watch_init(&watch, db_path);
+    if (hg_db_watch_check(&watch, 1, &id, err) == HG_DB_WATCH_MISSING) {
+        return HG_EIO;
     }
     if ((rc = hg_db_open(path, HG_DB_OPEN_VERIFY, &db, err)) != HG_OK) {
         /* not retried until the file changes (or SIGHUP) */
-        _ident(&st, &bad_id);
+        why = *err;
+        (void) hg_db_watch_refused(&watch, &id, &why, err);
+        *err = why;
         return rc;
     }
-    _ident(&st, &cur_id);
+    hg_db_watch_loaded(&watch, &id);
     pthread_mutex_lock(&lock);
     current = db;
     pthread_mutex_unlock(&lock);
@@ -141,13 +117,12 @@ hg_reload_current(void)
 }
 
 /*
- * The file we have mapped was rewritten in place, not replaced by rename:
- * our mapping shows (or, where pages were cut off, lost) its new bytes,
- * so it can no longer be trusted. Drop it: every mail gets OnFail until a
- * good file is installed, which the identity check then loads.
+ * The database in use can no longer be trusted (its file was changed in
+ * place under the mapping): drop it. Every mail gets OnFail until a good
+ * file is installed, which the next check then loads.
  */
 static void
-_drop_spoiled(const char *why)
+_drop_spoiled(void)
 {
     hg_db_t    *old;
 
@@ -155,64 +130,68 @@ _drop_spoiled(const char *why)
     old = current;
     current = NULL;
     pthread_mutex_unlock(&lock);
-    if (old == NULL) {
-        return;
-    }
-    cur_id.valid = 0;
-    hg_log(HG_LOG_ALERT, "database %s %s; every mail gets OnFail until a "
-           "good file is installed by rename", db_path, why);
     hg_db_close(old);
+}
+
+/* What stays in use after a file was refused or found missing. */
+static const char *
+_keeping(void)
+{
+    hg_db_t    *db = hg_reload_current();
+
+    hg_db_close(db);
+    return db != NULL ? "keeping the loaded one"
+                      : "still no database: every mail gets OnFail";
 }
 
 int
 hg_reload_check(int force)
 {
-    struct stat st;
-    ident_t     id;
-    hg_db_t    *db, *old;
-    hg_err_t    err;
-    char        desc[512];
-    int         lost;
+    hg_db_ident_t   id;
+    hg_db_t        *db, *old;
+    hg_err_t        err, msg;
+    char            desc[512];
+    int             lost;
 
     pthread_mutex_lock(&lock);
-    lost = hg_db_lost(current);
+    lost = current != NULL && hg_db_lost(current);
     pthread_mutex_unlock(&lock);
     if (lost) {
-        _drop_spoiled("was truncated in place under its mapping");
+        /* hg_scan_end logged it as the reason a mail was not checked */
+        _drop_spoiled();
+        hg_db_watch_dropped(&watch);
+        hg_log(HG_LOG_ALERT, "database %s was truncated in place under its "
+               "mapping; every mail gets OnFail until a good file is "
+               "installed by rename", db_path);
     }
-    if (stat(db_path, &st) != 0) {
-        if (!missing_logged) {
-            hg_log(HG_LOG_ERR, "database %s: %s; keeping the loaded one",
-                   db_path, strerror(errno));
-            missing_logged = 1;
+    switch (hg_db_watch_check(&watch, force, &id, &msg)) {
+    case HG_DB_WATCH_NEW:
+        break;
+    case HG_DB_WATCH_MISSING:
+        if (msg.msg[0] != '\0') {
+            hg_log(HG_LOG_ERR, "%s; %s", msg.msg, _keeping());
         }
         return 0;
-    }
-    missing_logged = 0;
-    _ident(&st, &id);
-    if (!force && (_same(&id, &cur_id) || _same(&id, &bad_id))) {
+    default:
         return 0;
     }
     if (hg_db_open(db_path, HG_DB_OPEN_VERIFY, &db, &err) != HG_OK) {
-        if (cur_id.valid && id.dev == cur_id.dev && id.ino == cur_id.ino) {
-            bad_id = id;
-            _drop_spoiled("was modified in place and is unusable");
-            hg_log(HG_LOG_ERR, "database reload refused: %s", err.msg);
+        if (hg_db_watch_refused(&watch, &id, &err, &msg)
+            == HG_DB_WATCH_SPOILED)
+        {
+            _drop_spoiled();
+            hg_log(HG_LOG_ALERT, "%s; every mail gets OnFail until a good "
+                   "file is installed by rename", msg.msg);
             return 0;
         }
-        if (force || !_same(&id, &bad_id)) {
-            hg_log(HG_LOG_ERR, "database reload refused: %s; keeping the "
-                   "loaded one", err.msg);
-        }
-        bad_id = id;
+        hg_log(HG_LOG_ERR, "%s; %s", msg.msg, _keeping());
         return 0;
     }
     pthread_mutex_lock(&lock);
     old = current;
     current = db;
     pthread_mutex_unlock(&lock);
-    cur_id = id;
-    bad_id.valid = 0;
+    hg_db_watch_loaded(&watch, &id);
     nreloads++;
     hg_db_close(old);
     _describe(db, desc, sizeof(desc));

@@ -153,7 +153,7 @@ try:
         f.write(hm.blob(9, 100_000))
     os.rename(new, dbpath)
     m.send_signal(signal.SIGHUP)
-    ok(m.wait_log("database reload refused"),
+    ok(m.wait_log("new database refused"),
        "a garbage database file is refused and logged")
     ok(judged() == 550 and m.alive(),
        "after the refused garbage, mail is still judged by the last good list")
@@ -164,9 +164,9 @@ try:
     with open(new, "wb") as f:
         f.write(half[: len(half) // 2])
     os.rename(new, dbpath)
-    refused = m.log().count("database reload refused")
+    refused = m.log().count("new database refused")
     m.send_signal(signal.SIGHUP)
-    ok(m.wait_log("database reload refused", count=refused + 1),
+    ok(m.wait_log("new database refused", count=refused + 1),
        "a truncated database file is refused and logged")
     ok(judged() == 550, "after the truncated file, the last good list still applies")
 
