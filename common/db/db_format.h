@@ -141,13 +141,6 @@ hg_le32(const unsigned char *p)
     memcpy(&v, p, 4);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     v = __builtin_bswap32(v);
-/*
- * Register a fresh mapping with the SIGBUS guard (if installed) before
- * anything reads it, and take it out before it is unmapped. db_guard.c.
- */
-void hg_db_guard_add(hg_db_t *db);
-void hg_db_guard_remove(hg_db_t *db);
-
 #endif
     return v;
 }
@@ -160,13 +153,6 @@ hg_le64(const unsigned char *p)
     memcpy(&v, p, 8);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     v = __builtin_bswap64(v);
-/*
- * Register a fresh mapping with the SIGBUS guard (if installed) before
- * anything reads it, and take it out before it is unmapped. db_guard.c.
- */
-void hg_db_guard_add(hg_db_t *db);
-void hg_db_guard_remove(hg_db_t *db);
-
 #endif
     return v;
 }
@@ -183,13 +169,6 @@ hg_put32(unsigned char *p, uint32_t v)
 {
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     v = __builtin_bswap32(v);
-/*
- * Register a fresh mapping with the SIGBUS guard (if installed) before
- * anything reads it, and take it out before it is unmapped. db_guard.c.
- */
-void hg_db_guard_add(hg_db_t *db);
-void hg_db_guard_remove(hg_db_t *db);
-
 #endif
     memcpy(p, &v, 4);
 }
@@ -199,13 +178,6 @@ hg_put64(unsigned char *p, uint64_t v)
 {
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     v = __builtin_bswap64(v);
-/*
- * Register a fresh mapping with the SIGBUS guard (if installed) before
- * anything reads it, and take it out before it is unmapped. db_guard.c.
- */
-void hg_db_guard_add(hg_db_t *db);
-void hg_db_guard_remove(hg_db_t *db);
-
 #endif
     memcpy(p, &v, 8);
 }
@@ -219,13 +191,6 @@ hg_db_prefix64(const unsigned char *d)
     memcpy(&v, d, 8);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     v = __builtin_bswap64(v);
-/*
- * Register a fresh mapping with the SIGBUS guard (if installed) before
- * anything reads it, and take it out before it is unmapped. db_guard.c.
- */
-void hg_db_guard_add(hg_db_t *db);
-void hg_db_guard_remove(hg_db_t *db);
-
 #endif
     return v;
 }
