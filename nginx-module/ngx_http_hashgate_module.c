@@ -26,11 +26,13 @@
  * without the terminating chunk) and a reset connection: the upload never
  * completes there.
  *
- * The database is opened at configuration time, so "nginx -t" refuses an
- * unreadable or corrupt file, and its mapping is shared by every worker.
- * Each worker checks the file's identity once a second, idle or not, and
- * swaps to a new file; a request keeps a reference to the database it
- * started with.
+ * The database is opened and verified whole at configuration time, so
+ * "nginx -t" and "nginx -s reload" refuse an unreadable or corrupt file,
+ * and its mapping is shared by every worker. Each worker checks the file's
+ * identity once a second, idle or not (hg_db_watch_check), verifies a new
+ * file in a thread beside its event loop (ngx_http_hashgate_verify.c) and
+ * then swaps to it; a request keeps a reference to the database it started
+ * with.
  *
  * Digests are computed on the event loop by default: SHA-256 runs at about
  * twice the rate nginx takes an upload in, and measured here handing large
@@ -44,6 +46,7 @@
 #include <ngx_http.h>
 
 #include "hashgate/db.h"
+#include "hashgate/db_watch.h"
 #include "hashgate/decide.h"
 #include "hashgate/hash.h"
 #include "hashgate/list_actions.h"
@@ -54,6 +57,7 @@
 #include "hashgate/unpack.h"
 
 #include "ngx_http_hashgate_hasher.h"
+#include "ngx_http_hashgate_verify.h"
 
 
 /* idle scan contexts a worker keeps, to save their EVP setup per request */
@@ -89,14 +93,19 @@
 /* how often an idle worker looks at the database file (one stat) */
 #define NGX_HTTP_HASHGATE_REFRESH_MS   1000
 
+/*
+ * how often an idle worker looks whether the verify of a new file is done:
+ * a request looks too, so this only bounds how long an idle worker keeps
+ * the old database after the new one is verified
+ */
+#define NGX_HTTP_HASHGATE_VERIFY_POLL_MS  20
+
 
 typedef struct {
     ngx_str_t                  db_path;     /* NUL-terminated */
     hg_db_t                   *db;          /* current in this process */
-    ngx_file_info_t            db_id;       /* of the file db came from */
-    ngx_file_info_t            bad_id;      /* last file refused */
-    ngx_uint_t                 bad_set;
-    ngx_uint_t                 gone_logged;
+    hg_db_watch_t              watch;       /* the file db came from */
+    ngx_http_hashgate_verify_t verify;      /* a new file being verified */
     ngx_uint_t                 spoiled;     /* db's file changed in place */
     time_t                     checked;
     ngx_event_t                refresh;     /* the idle worker's check */
@@ -263,6 +272,9 @@ static void ngx_http_hashgate_scan_put(ngx_http_hashgate_main_conf_t *hmcf,
     hg_scan_t *s);
 static void ngx_http_hashgate_db_refresh(ngx_http_hashgate_main_conf_t *hmcf,
     ngx_log_t *log);
+static void ngx_http_hashgate_db_verified(ngx_http_hashgate_main_conf_t *hmcf,
+    ngx_log_t *log);
+static void ngx_http_hashgate_db_spoiled(ngx_http_hashgate_main_conf_t *hmcf);
 
 static ngx_int_t ngx_http_hashgate_verdict_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
@@ -626,11 +638,8 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
                       "under its mapping; applying hashgate_on_error until "
                       "a good file is installed by rename",
                       hmcf->db_path.data);
-        hmcf->spoiled = 1;
-
-        while (hmcf->ncache) {
-            hg_scan_free(hmcf->cache[--hmcf->ncache]);
-        }
+        hg_db_watch_dropped(&hmcf->watch);
+        ngx_http_hashgate_db_spoiled(hmcf);
     }
 
     if (hmcf->spoiled) {
@@ -1651,92 +1660,118 @@ ngx_http_hashgate_scan_put(ngx_http_hashgate_main_conf_t *hmcf, hg_scan_t *s)
 }
 
 
-static ngx_uint_t
-ngx_http_hashgate_same_file(ngx_file_info_t *a, ngx_file_info_t *b)
+/* what stays in use after a new file was refused or the file went */
+static const char *
+ngx_http_hashgate_db_keeps(ngx_http_hashgate_main_conf_t *hmcf)
 {
-    return a->st_dev == b->st_dev
-           && ngx_file_uniq(a) == ngx_file_uniq(b)
-           && ngx_file_size(a) == ngx_file_size(b)
-           && ngx_file_mtime(a) == ngx_file_mtime(b)
-           && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+    return hmcf->spoiled ? "applying hashgate_on_error until a good file is "
+                           "installed by rename"
+                         : "still using the one loaded";
 }
 
 
 /*
  * Swap to a new database file if the one at the configured path changed.
- * At most one stat a second per worker; a file that fails to open is
- * remembered so it is reported once, and the loaded database stays.
+ * At most one stat a second per worker from requests, and one per timer
+ * tick (the watcher decides what is new; a refused file is not tried again
+ * until it changes). A new file is opened here, its whole-file checksum
+ * verified in a thread (ngx_http_hashgate_verify.c) while the loaded
+ * database keeps serving, and it is swapped in on the first call after.
  */
 static void
 ngx_http_hashgate_db_refresh(ngx_http_hashgate_main_conf_t *hmcf,
     ngx_log_t *log)
 {
-    hg_db_t          *db, *old;
-    hg_err_t          err;
-    ngx_file_info_t   fi;
+    hg_db_t       *db;
+    hg_err_t       msg;
+    hg_db_ident_t  id;
 
-    if (hmcf->db == NULL || hmcf->checked == ngx_time()) {
+    if (hmcf->db == NULL) {
+        return;
+    }
+
+    if (hmcf->verify.running) {
+        if (ngx_http_hashgate_verify_done(&hmcf->verify) == NGX_OK) {
+            ngx_http_hashgate_db_verified(hmcf, log);
+        }
+
+        return;
+    }
+
+    if (hmcf->checked == ngx_time()) {
         return;
     }
 
     hmcf->checked = ngx_time();
 
-    if (ngx_file_info(hmcf->db_path.data, &fi) == NGX_FILE_ERROR) {
-        if (!hmcf->gone_logged) {
-            ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
-                          "hashgate: database \"%s\" unavailable, "
-                          "still using the one loaded", hmcf->db_path.data);
-            hmcf->gone_logged = 1;
+    switch (hg_db_watch_check(&hmcf->watch, 0, &id, &msg)) {
+
+    case HG_DB_WATCH_NEW:
+        break;
+
+    case HG_DB_WATCH_MISSING:
+        if (msg.msg[0] != '\0') {
+            ngx_log_error(NGX_LOG_ERR, log, 0, "hashgate: %s; %s", msg.msg,
+                          ngx_http_hashgate_db_keeps(hmcf));
         }
+
+        return;
+
+    default:
         return;
     }
 
-    hmcf->gone_logged = 0;
-
-    if (ngx_http_hashgate_same_file(&fi, &hmcf->db_id)
-        || (hmcf->bad_set && ngx_http_hashgate_same_file(&fi, &hmcf->bad_id)))
+    /* O(metadata): a truncated or garbage file is refused at once */
+    if (hg_db_open((char *) hmcf->db_path.data, 0, &db, &hmcf->verify.err)
+        != HG_OK)
     {
+        hmcf->verify.id = id;
+        hmcf->verify.db = NULL;
+        ngx_http_hashgate_db_verified(hmcf, log);
         return;
     }
 
-    err.msg[0] = '\0';
+    /* O(size): the whole-file checksum, beside the event loop */
+    if (ngx_http_hashgate_verify_start(&hmcf->verify, db, &id) != NGX_OK) {
+        ngx_http_hashgate_db_verified(hmcf, log);
+    }
+}
 
-    if (hg_db_open((char *) hmcf->db_path.data, 0, &db, &err) != HG_OK) {
-        hmcf->bad_id = fi;
-        hmcf->bad_set = 1;
 
-        if (fi.st_dev == hmcf->db_id.st_dev
-            && ngx_file_uniq(&fi) == ngx_file_uniq(&hmcf->db_id))
+/* The verify of a new file ended: swap to it, or refuse it. */
+static void
+ngx_http_hashgate_db_verified(ngx_http_hashgate_main_conf_t *hmcf,
+    ngx_log_t *log)
+{
+    hg_db_t                     *old;
+    hg_err_t                     msg;
+    ngx_http_hashgate_verify_t  *v = &hmcf->verify;
+
+    if (v->db == NULL) {
+        if (hg_db_watch_refused(&hmcf->watch, &v->id, &v->err, &msg)
+            == HG_DB_WATCH_SPOILED)
         {
             /*
              * the file we have mapped was rewritten in place, not replaced
              * by a rename: our mapping shows its new bytes, so it can no
              * longer be trusted; the fail mode applies until a good file
              */
-            ngx_log_error(NGX_LOG_ALERT, log, 0,
-                          "hashgate: database \"%s\" was modified in place "
-                          "and is unusable (%s); applying hashgate_on_error "
-                          "until a good file is installed by rename",
-                          hmcf->db_path.data, err.msg);
-            hmcf->spoiled = 1;
+            ngx_http_hashgate_db_spoiled(hmcf);
 
-            while (hmcf->ncache) {
-                hg_scan_free(hmcf->cache[--hmcf->ncache]);
-            }
-
+            ngx_log_error(NGX_LOG_ALERT, log, 0, "hashgate: %s; %s", msg.msg,
+                          ngx_http_hashgate_db_keeps(hmcf));
             return;
         }
 
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "hashgate: new database refused, still using the one "
-                      "loaded: %s", err.msg);
+        ngx_log_error(NGX_LOG_ERR, log, 0, "hashgate: %s; %s", msg.msg,
+                      ngx_http_hashgate_db_keeps(hmcf));
         return;
     }
 
     old = hmcf->db;
-    hmcf->db = db;
-    hmcf->db_id = fi;
-    hmcf->bad_set = 0;
+    hmcf->db = v->db;
+    v->db = NULL;
+    hg_db_watch_loaded(&hmcf->watch, &v->id);
     hmcf->spoiled = 0;
 
     /* requests running keep their own references to the old one */
@@ -1747,7 +1782,20 @@ ngx_http_hashgate_db_refresh(ngx_http_hashgate_main_conf_t *hmcf,
     }
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
-                  "hashgate: database \"%s\" reloaded", hmcf->db_path.data);
+                  "hashgate: database \"%s\" reloaded, verified in %M ms",
+                  hmcf->db_path.data, v->took);
+}
+
+
+/* Nothing the database in use says can be trusted any more. */
+static void
+ngx_http_hashgate_db_spoiled(ngx_http_hashgate_main_conf_t *hmcf)
+{
+    hmcf->spoiled = 1;
+
+    while (hmcf->ncache) {
+        hg_scan_free(hmcf->cache[--hmcf->ncache]);
+    }
 }
 
 
@@ -1843,6 +1891,7 @@ ngx_http_hashgate_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     hg_err_t             err;
     ngx_str_t           *value;
+    hg_db_ident_t        id;
     ngx_pool_cleanup_t  *cln;
 
     if (hmcf->db_path.data) {
@@ -1869,10 +1918,13 @@ ngx_http_hashgate_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     cln->handler = ngx_http_hashgate_db_cleanup;
     cln->data = hmcf;
 
-    if (ngx_file_info(hmcf->db_path.data, &hmcf->db_id) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "hashgate_database \"%s\" cannot be read",
-                           hmcf->db_path.data);
+    hg_db_watch_init(&hmcf->watch, (char *) hmcf->db_path.data);
+
+    if (hg_db_watch_check(&hmcf->watch, 1, &id, &err)
+        == HG_DB_WATCH_MISSING)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hashgate_database: %s",
+                           err.msg);
         return NGX_CONF_ERROR;
     }
 
@@ -1894,13 +1946,21 @@ ngx_http_hashgate_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (hg_db_open((char *) hmcf->db_path.data, 0, &hmcf->db, &err)
+    /*
+     * the whole file is verified, as the milter does: here in the master,
+     * so "nginx -t" and "nginx -s reload" refuse a corrupt file, and
+     * every worker inherits a verified mapping
+     */
+    if (hg_db_open((char *) hmcf->db_path.data, HG_DB_OPEN_VERIFY,
+                   &hmcf->db, &err)
         != HG_OK)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "hashgate_database refused: %s", err.msg);
         return NGX_CONF_ERROR;
     }
+
+    hg_db_watch_loaded(&hmcf->watch, &id);
 
     return NGX_CONF_OK;
 }
@@ -2469,8 +2529,12 @@ ngx_http_hashgate_refresh_handler(ngx_event_t *ev)
         return;
     }
 
+    /* a request's look earlier in this second must not delay this one */
+    hmcf->checked = 0;
+
     ngx_http_hashgate_db_refresh(hmcf, ev->log);
-    ngx_add_timer(ev, NGX_HTTP_HASHGATE_REFRESH_MS);
+    ngx_add_timer(ev, hmcf->verify.running ? NGX_HTTP_HASHGATE_VERIFY_POLL_MS
+                                           : NGX_HTTP_HASHGATE_REFRESH_MS);
 }
 
 
@@ -2504,6 +2568,8 @@ ngx_http_hashgate_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_hashgate_hasher_destroy(hmcf->hasher);
     hmcf->hasher = NULL;
+
+    ngx_http_hashgate_verify_wait(&hmcf->verify);
 
     hg_magic_free(hmcf->thread_magic);
     hmcf->thread_magic = NULL;

@@ -17,9 +17,13 @@ file it never took is, for it, a bad new file, and it keeps serving its own
 last good database.
 """
 
+import hashlib
 import http.client
 import os
+import random
 import signal
+import struct
+import subprocess
 import sys
 import threading
 import time
@@ -49,6 +53,22 @@ def install(ng, lists, name="db.hgdb"):
     tmpdb = os.path.join(ng.tmp, "next.hgdb")
     N.make_db(tmpdb, lists)
     os.rename(tmpdb, os.path.join(ng.tmp, name))
+
+
+def flip_digest_bit(path, data):
+    """Flip the last bit of data's SHA-256 row in the digest table: the
+    header and metadata stay intact (open accepts the file), only the
+    whole-file checksum tells. The SHA-256 table's offset is the u64 at
+    128 + 64 * 2 + 24 of the header (docs/db-format.md)."""
+    with open(path, "r+b") as f:
+        raw = bytearray(f.read())
+        table = struct.unpack_from("<Q", raw, 128 + 64 * 2 + 24)[0]
+        at = raw.find(hashlib.sha256(data).digest(), table)
+        if at < 0:
+            raise RuntimeError("digest not in the table")
+        raw[at + 31] ^= 1
+        f.seek(0)
+        f.write(raw)
 
 
 def install_garbage(ng):
@@ -218,8 +238,8 @@ def truncated_under_an_idle_worker(t, ng):
             % (other, held, listed_before, clean))
     mine = [l for l in ng.error_log().splitlines()
             if " %d#%d: " % (held, held) in l]
-    t.check(any("new database refused, still using the one loaded" in l
-                for l in mine),
+    t.check(any("new database refused" in l
+                and "still using the one loaded" in l for l in mine),
             "the idle worker logs the truncated file as a refused new "
             "database", "\n".join(mine[-5:]))
     install(ng, {"cam": [A, C]})
@@ -228,6 +248,148 @@ def truncated_under_an_idle_worker(t, ng):
     ok2, got2 = on_every_worker(ng, C, 403)
     t.check(ok1 and ok2, "and a good database installed by rename is taken "
             "by both", "%s; %s" % (got1, got2))
+
+
+def refused_new(ng, since, pid):
+    """The refusal a worker logged since offset since, or ''."""
+    for l in ng.error_log()[since:].splitlines():
+        if " %d#%d: " % (pid, pid) in l and "new database refused" in l:
+            return l
+    return ""
+
+
+def flipped_bit(t, ng):
+    """A database whose digest table has one flipped bit passes open's
+    header and metadata checks: only the whole-file checksum catches it.
+    Swapped in by rename, each worker must verify it before use, refuse
+    it and keep the old one; `nginx -s reload` and `nginx -t` must refuse
+    it in the master."""
+    install(ng, {"cam": [A, C]})
+    time.sleep(1.3)
+    ok, got = on_every_worker(ng, C, 403)
+    if not t.check(ok, "before the bad file, every worker rejects the "
+                   "digest of the database in use", got):
+        return
+    workers = ng.worker_pids()
+    seen = len(ng.error_log())
+    nxt = os.path.join(ng.tmp, "next.hgdb")
+    N.make_db(nxt, {"cam": [A, B]})
+    flip_digest_bit(nxt, A)
+    os.rename(nxt, os.path.join(ng.tmp, "db.hgdb"))
+    time.sleep(1.5)
+    ok1, got1 = on_every_worker(ng, C, 403)
+    ok2, got2 = on_every_worker(ng, CLEAN, 200)
+    ok3, got3 = on_every_worker(ng, B, 200)
+    t.check(ok1 and ok2 and ok3,
+            "a database with one flipped bit in its digest table, renamed "
+            "over the one in use: every worker keeps matching with the old "
+            "one (its listed upload 403, a clean one 200, the new file's "
+            "digest 200)", "%s; %s; %s" % (got1, got2, got3))
+    lines = [refused_new(ng, seen, w) for w in workers]
+    t.check(all("checksum mismatch" in l for l in lines),
+            "each worker logs the flipped-bit file as a refused new "
+            "database, naming the checksum", "%s / %s"
+            % (lines, ng.error_log()[seen:][-600:]))
+
+    seen = len(ng.error_log())
+    ng.reload(wait_new=False)
+    time.sleep(1.5)
+    ok1, got1 = on_every_worker(ng, C, 403)
+    ok2, got2 = on_every_worker(ng, CLEAN, 200)
+    log = ng.error_log()[seen:]
+    t.check(ng.worker_pids() == workers and ok1 and ok2
+            and "hashgate_database refused" in log
+            and "checksum mismatch" in log,
+            "nginx -s reload with the flipped-bit file is refused and "
+            "logged by the master; the running workers keep matching with "
+            "the old database", "workers %s -> %s; %s; %s; log: %s"
+            % (workers, ng.worker_pids(), got1, got2, log[-600:]))
+
+    rc, out, _ = ng.test_conf(HTTP)
+    t.check(rc != 0 and "checksum mismatch" in out,
+            "nginx -t fails on the flipped-bit file", "rc %d: %s"
+            % (rc, out.strip()[-600:]))
+
+
+# digests in the database that shows the verify does not stall a worker:
+# about 160 MB, whose whole-file SHA-256 takes a fair fraction of a second
+BIG_DIGESTS = 5000000
+
+
+def verify_does_not_stall(t, ng):
+    """While each worker verifies a large new database (its whole-file
+    checksum, O(size)), small uploads keep being answered: the verify runs
+    beside the event loop, not on it."""
+    nxt = os.path.join(ng.tmp, "next.hgdb")
+    txt = os.path.join(ng.tmp, "list-big.txt")
+    rnd = random.Random(77)
+    with open(txt, "w") as f:
+        f.write(hashlib.sha256(A).hexdigest() + "\n")
+        f.write(hashlib.sha256(C).hexdigest() + "\n")
+        for _ in range(0, BIG_DIGESTS, 500000):
+            f.write(rnd.randbytes(32 * 500000).hex("\n", 32) + "\n")
+    r = subprocess.run([os.path.join(N.HG_BIN, "hashgate"), "compile",
+                        "-o", nxt, "cam=" + txt],
+                       capture_output=True, text=True)
+    os.unlink(txt)
+    if not t.check(r.returncode == 0, "a database of %d digests is "
+                   "compiled" % BIG_DIGESTS, r.stderr):
+        return
+    os.chmod(nxt, 0o644)
+    workers = ng.worker_pids()
+    seen = len(ng.error_log())
+    lat = []
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def client():
+        while not stop.is_set():
+            t0 = time.monotonic()
+            st, _ = ask(ng, CLEAN[:2000])
+            with lock:
+                lat.append((time.monotonic() - t0, st))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for th in threads:
+        th.start()
+    time.sleep(0.5)
+    base = len(lat)
+    os.rename(nxt, os.path.join(ng.tmp, "db.hgdb"))
+    deadline = time.time() + 30
+    done = []
+    while time.time() < deadline:
+        log = ng.error_log()[seen:]
+        done = [l for l in log.splitlines() if "reloaded" in l]
+        if len(done) >= len(workers):
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    stop.set()
+    for th in threads:
+        th.join()
+    during = lat[base:]
+    ms = []
+    for l in done:
+        at = l.find("verified in ")
+        if at >= 0:
+            ms.append(int(l[at + 12:].split()[0]))
+    worst = max(x for x, _ in during) * 1000 if during else 0
+    median = sorted(x for x, _ in during)[len(during) // 2] * 1000 \
+        if during else 0
+    print("# verify of %d digests: %s ms per worker; %d small uploads "
+          "answered meanwhile, median %.1f ms, worst %.1f ms"
+          % (BIG_DIGESTS, ms, len(during), median, worst))
+    t.check(len(done) >= len(workers) and all(st == 200 for _, st in during)
+            and len(ms) == len(done)
+            and worst < max(50.0, min(ms) / 3.0),
+            "while each worker verifies a %d-digest database (%s ms), small "
+            "uploads are all answered, none waiting a third of that"
+            % (BIG_DIGESTS, ms),
+            "worst %.1f ms, median %.1f ms, %d answers, statuses %s; log %s"
+            % (worst, median, len(during),
+               sorted(set(st for _, st in during)), "\n".join(done)))
+    ok, got = on_every_worker(ng, C, 403)
+    t.check(ok, "and then every worker matches with the large database", got)
 
 
 def main():
@@ -372,6 +534,9 @@ def run(t, ng):
     t.check(ng.worker_pids() == workers and ok,
             "a reload with a bad database is refused; the running workers "
             "keep serving", "%s %s %s" % (workers, ng.worker_pids(), got))
+
+    flipped_bit(t, ng)
+    verify_does_not_stall(t, ng)
 
     t.check(not ng.crashes(), "no worker crashed", ng.crashes())
 
