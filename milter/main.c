@@ -38,6 +38,7 @@
 
 #include <libmilter/mfapi.h>
 
+#include "hashgate/atomic_write.h"
 #include "hashgate/hash.h"
 #include "hashgate/version.h"
 #include "milter.h"
@@ -206,35 +207,30 @@ _check_appendable(const char *path, char *msg, size_t msglen)
 }
 
 /*
- * Written beside and renamed, so a reader never sees it half written. It
- * is written as root, in a directory the user we run as may own (to remove
- * the file at exit): a link that user left at the temporary name is
- * removed, never followed, or root would truncate whatever it points to.
+ * Written beside and renamed (hg_atomic_write_*), so a reader never sees
+ * it half written. It is written as root, in a directory the user we run
+ * as may own (to remove the file at exit): the temp file is a new name
+ * made exclusively, so a link that user left there is never followed, or
+ * root would truncate whatever it points to.
  */
-static int
-_write_pid_file(const char *path)
+static hg_status_t
+_write_pid_file(const char *path, hg_err_t *err)
 {
-    char    buf[32], *tmp;
-    int     fd, n, ok, rc = -1;
+    hg_atomic_write_t   aw;
+    char                buf[32];
+    int                 n;
+    hg_status_t         rc;
 
-    if (asprintf(&tmp, "%s.tmp", path) < 0) {
-        return -1;
+    if ((rc = hg_atomic_write_begin(&aw, path, 0644, 0, err)) != HG_OK) {
+        return rc;
     }
-    (void) unlink(tmp);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-              0644);
-    if (fd >= 0) {
-        n = snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
-        ok = write(fd, buf, (size_t) n) == n;
-        if (close(fd) == 0 && ok) {
-            rc = rename(tmp, path);
-        }
-        if (rc != 0) {
-            unlink(tmp);
-        }
+    n = snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
+    if (write(aw.fd, buf, (size_t) n) != n) {
+        rc = hg_err_sys(err, HG_EIO, "%s: writing %s", path, aw.tmp);
+        hg_atomic_write_abort(&aw);
+        return rc;
     }
-    free(tmp);
-    return rc;
+    return hg_atomic_write_commit(&aw, err);
 }
 
 /*
@@ -483,8 +479,8 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
                 strerror(errno));
         return 1;
     }
-    if (c->pid_file != NULL && _write_pid_file(c->pid_file) != 0) {
-        hg_log(HG_LOG_ERR, "PidFile %s: %s", c->pid_file, strerror(errno));
+    if (c->pid_file != NULL && _write_pid_file(c->pid_file, &err) != HG_OK) {
+        hg_log(HG_LOG_ERR, "PidFile: %s", err.msg);
         return 1;
     }
     if (c->user != NULL && geteuid() == 0 && _drop_privileges(uid, gid) != 0) {
