@@ -1,7 +1,8 @@
 /*
  * db_format.h - the on-disk layout of a compiled database, shared by the
- * builder (db_build.c), the validator (db_open.c) and the reader
- * (db_lookup.c). Internal to libhashgate; docs/db-format.md is the prose.
+ * builder (db_build.c, db_merge.c, db_write.c), the validator (db_open.c)
+ * and the reader (db_lookup.c). Internal to libhashgate; docs/db-format.md
+ * is the prose.
  *
  * Everything on disk is little-endian and read through the helpers below,
  * never by casting a pointer into the mapping, so alignment and byte order

@@ -1,0 +1,161 @@
+/*
+ * db_build.h - the database builder's insides, shared by the files of its
+ * stages: collect entries (db_build.c), sort records (db_sort.c), merge
+ * them into rows and list-sets (db_merge.c), write the file (db_write.c).
+ *
+ * Lists reach tens of millions of digests, so the builder stores entries
+ * compactly: per algorithm one array of fixed-width records (digest + a
+ * 32-bit tag naming the list, or an index into a side array of entries that
+ * carry a size or a label). At write time the arrays are sorted in place
+ * (an MSD radix sort: no second copy), duplicates are merged into one row
+ * whose tag becomes the index of its set of lists, removals are applied,
+ * and the file is streamed out. Peak memory is the records plus small
+ * tables; the output goes through the page cache, not the heap.
+ *
+ * Output is a function of the content only (lists in first-use order,
+ * sources in the order given, rows in digest order, sets and labels in
+ * order of first use by the rows), so loading a database and writing it
+ * again gives the same bytes.
+ */
+#ifndef HG_DB_BUILD_H
+#define HG_DB_BUILD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "hashgate/db.h"
+
+/* A record's tag: an extras index when this bit is set, else a list id. */
+#define TAG_EXTRA           0x80000000u
+#define TAG_MAX_INDEX       0x7fffffffu
+
+typedef struct {
+    char           *name;
+    char           *version;
+    unsigned        kind;
+    int             loaded;     /* came from hg_dbb_load */
+    int             touched;    /* named by hg_dbb_list in this build */
+    uint64_t        compiled;   /* from the loaded database */
+    uint64_t        entries;    /* counted at write */
+} hg_dbb_list_t;
+
+typedef struct {
+    uint32_t        list;
+    char           *name;
+    unsigned char   sha256[32];
+} hg_dbb_src_t;
+
+typedef struct {
+    uint32_t        list;
+    uint32_t        label;      /* label id + 1; 0: none */
+    uint64_t        size;
+    int             has_size;
+} hg_dbb_extra_t;
+
+/* An array of fixed-size records. */
+typedef struct {
+    unsigned char  *p;
+    size_t          n;
+    size_t          cap;
+    size_t          rs;         /* bytes per record */
+} hg_vec_t;
+
+/* An extras record of the output, before labels get their offsets. */
+typedef struct {
+    uint32_t        row;
+    uint32_t        list;
+    uint32_t        label;      /* label id + 1; 0: none */
+    int             has_size;
+    uint64_t        size;
+} hg_out_extra_t;
+
+struct hg_dbb_s {
+    hg_dbb_list_t  *lists;
+    uint32_t        nlists;
+    hg_dbb_src_t   *srcs;
+    size_t          nsrcs;
+    hg_vec_t        add[HG_ALG_COUNT];  /* digest + uint32 tag */
+    hg_vec_t        rem[HG_ALG_COUNT];  /* digest + uint32 list */
+    hg_vec_t        extras;             /* hg_dbb_extra_t */
+
+    /* interned labels: id -> offset in arena; hash table of id + 1 */
+    char           *arena;
+    size_t          arena_len;
+    size_t          arena_cap;
+    hg_vec_t        lab_off;            /* uint64_t per id */
+    uint32_t       *lab_ht;
+    size_t          lab_ht_cap;
+
+    int             written;            /* hg_dbb_write consumed the records */
+};
+
+/* Interned list-sets: each distinct set of lists a row is on, once. */
+typedef struct {
+    hg_vec_t        sets;       /* uint32 first, uint32 count */
+    hg_vec_t        members;    /* uint16 */
+    uint32_t       *ht;         /* set id + 1 */
+    size_t          ht_cap;
+} hg_sets_t;
+
+/* The state of merging, kept across the algorithms for the writer. */
+typedef struct {
+    hg_dbb_t       *b;
+    hg_sets_t       sets;
+    hg_vec_t        items;      /* hg_item_t, one digest's group */
+    hg_vec_t        removed;    /* uint32 lists removed from one digest */
+    hg_vec_t        members;    /* uint16, scratch */
+    hg_vec_t        oextras;    /* hg_out_extra_t, every algorithm in order */
+    uint64_t        rows[HG_ALG_COUNT];
+    uint32_t        maxv[HG_ALG_COUNT];
+    uint64_t        extras_at[HG_ALG_COUNT + 1];
+} hg_merge_t;
+
+/* ---- small containers (db_build.c) ---- */
+
+/* Room for more records; 0, or -1 when out of memory (v unchanged). */
+int hg_vec_grow(hg_vec_t *v, size_t more);
+
+/* A new record at the end, uninitialized; NULL when out of memory. */
+void *hg_vec_push(hg_vec_t *v);
+
+void hg_vec_free(hg_vec_t *v);
+
+/* FNV-1a: the hash of the label and list-set tables. */
+static inline uint64_t
+hg_fnv(const void *p, size_t n)
+{
+    const unsigned char  *s = p;
+    uint64_t              h = 1469598103934665603ULL;
+
+    while (n--) {
+        h = (h ^ *s++) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* The text of interned label id (its id + 1 is what records carry). */
+static inline const char *
+hg_dbb_label(const hg_dbb_t *b, uint32_t id)
+{
+    uint64_t  off;
+
+    memcpy(&off, b->lab_off.p + (size_t) id * 8, 8);
+    return b->arena + off;
+}
+
+/* ---- db_sort.c ---- */
+
+/*
+ * Sort n records of rs bytes (rs <= HG_DIGEST_MAX + 4) in place by their
+ * first klen bytes, compared as memcmp does. Not stable.
+ */
+void hg_dbb_sort(unsigned char *base, size_t n, size_t rs, size_t klen);
+
+/* ---- db_merge.c ---- */
+
+void hg_dbb_merge_init(hg_merge_t *mg, hg_dbb_t *b);
+hg_status_t hg_dbb_merge_alg(hg_merge_t *mg, int a, hg_err_t *err);
+void hg_dbb_merge_free(hg_merge_t *mg);
+
+#endif

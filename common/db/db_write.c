@@ -1,0 +1,501 @@
+/*
+ * db_write.c - write a built database to its file, atomically.
+ *
+ * The last stage of a build: the records are sorted and merged
+ * (db_sort.c, db_merge.c), then the metadata is built in memory and the
+ * data sections are streamed out behind it through a write buffer that
+ * also feeds the whole-file SHA-256; the header, with both checksums, is
+ * written last. The file goes to a temp name beside the target and is
+ * renamed over it (hg_atomic_write_*), so a server never maps half a
+ * database.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db/db_build.h"
+#include "db/db_format.h"
+#include "hashgate/atomic_write.h"
+
+/* Write buffer: large enough that write(2) costs vanish next to hashing. */
+#define HG_DBB_WBUF         (1u << 20)
+
+typedef struct {
+    int             fd;
+    unsigned char  *buf;
+    size_t          len;
+    uint64_t        off;        /* file offset of buf[0] */
+    hg_hash_t      *sha;        /* over everything after the header */
+    int             failed;     /* errno of the first failure, or 0 */
+} hg_wr_t;
+
+static int
+_hg_wr_flush(hg_wr_t *w)
+{
+    size_t   done = 0;
+    ssize_t  n;
+
+    if (w->failed) {
+        return -1;
+    }
+    if (hg_hash_update(w->sha, w->buf, w->len) != HG_OK) {
+        w->failed = EIO;
+        return -1;
+    }
+    while (done < w->len) {
+        n = pwrite(w->fd, w->buf + done, w->len - done, (off_t) (w->off + done));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            w->failed = errno;
+            return -1;
+        }
+        done += (size_t) n;
+    }
+    w->off += w->len;
+    w->len = 0;
+    return 0;
+}
+
+static int
+_hg_wr(hg_wr_t *w, const void *p, size_t n)
+{
+    const unsigned char  *s = p;
+    size_t                k;
+
+    while (n > 0) {
+        if (w->len == HG_DBB_WBUF && _hg_wr_flush(w) != 0) {
+            return -1;
+        }
+        k = HG_DBB_WBUF - w->len < n ? HG_DBB_WBUF - w->len : n;
+        memcpy(w->buf + w->len, s, k);
+        w->len += k;
+        s += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static int
+_hg_wr_pad_to(hg_wr_t *w, uint64_t align)
+{
+    static const unsigned char  zero[HG_DB_ROW_ALIGN];
+    uint64_t                    at = w->off + w->len;
+
+    return _hg_wr(w, zero, hg_db_align_to(at, align) - at);
+}
+
+static int
+_hg_wr_pad(hg_wr_t *w)
+{
+    return _hg_wr_pad_to(w, HG_DB_ALIGN);
+}
+
+static unsigned
+_hg_bucket_bits(uint64_t rows)
+{
+    unsigned  bits = 0;
+
+    while (bits < HG_DB_MAX_BUCKET_BITS
+           && ((uint64_t) HG_DB_ROWS_PER_BUCKET << (bits + 1)) <= rows)
+    {
+        bits++;
+    }
+    return bits;
+}
+
+static unsigned
+_hg_setw(uint32_t maxv)
+{
+    return maxv == 0 ? 0 : maxv <= 0xff ? 1 : maxv <= 0xffff ? 2 : 4;
+}
+
+/* Append s (NUL included) to a byte vector; its offset in *off. */
+static int
+_hg_str_add(hg_vec_t *v, const char *s, uint32_t *off)
+{
+    size_t  n = strlen(s) + 1;
+
+    if (s[0] == '\0') {
+        *off = 0;       /* the table starts with "" */
+        return 0;
+    }
+    if (v->n + n > HG_DB_MAX_STRINGS || hg_vec_grow(v, n) != 0) {
+        return -1;
+    }
+    *off = (uint32_t) v->n;
+    memcpy(v->p + v->n, s, n);
+    v->n += n;
+    return 0;
+}
+
+/*
+ * Build the metadata region (lists, sources, sets, members, strings) into
+ * meta; fills the counts of the header.
+ */
+static hg_status_t
+_hg_build_meta(hg_dbb_t *b, hg_merge_t *mg, uint64_t created, hg_vec_t *meta,
+               unsigned char *hdr, hg_err_t *err)
+{
+    hg_vec_t        strs = { NULL, 0, 0, 1 };
+    unsigned char  *p;
+    uint64_t        len, at;
+    uint32_t        i, first = 0, nsrc, off;
+    size_t          s;
+    hg_status_t     rc = HG_ENOMEM;
+
+    if (hg_vec_grow(&strs, 1) != 0) {
+        goto fail;
+    }
+    strs.p[strs.n++] = '\0';
+
+    /* room: lists, sources, sets, members; the strings are appended last */
+    len = hg_db_align((uint64_t) b->nlists * LIST_REC);
+    len = hg_db_align(len + (uint64_t) b->nsrcs * SOURCE_REC);
+    len = hg_db_align(len + (uint64_t) mg->sets.sets.n * SET_REC);
+    len = len + (uint64_t) mg->sets.members.n * MEMBER_REC;
+    if (hg_vec_grow(meta, len + 1) != 0) {
+        goto fail;
+    }
+    memset(meta->p, 0, len);
+    meta->n = len;
+
+    at = hg_db_align((uint64_t) b->nlists * LIST_REC);
+    for (i = 0; i < b->nlists; i++) {
+        hg_dbb_list_t  *l = &b->lists[i];
+
+        p = meta->p + (size_t) i * LIST_REC;
+        if (_hg_str_add(&strs, l->name, &off) != 0) {
+            goto fail;
+        }
+        hg_put32(p + LIST_NAME, off);
+        if (_hg_str_add(&strs, l->version, &off) != 0) {
+            goto fail;
+        }
+        hg_put32(p + LIST_VERSION, off);
+        hg_put32(p + LIST_KIND, l->kind);
+        nsrc = 0;
+        for (s = 0; s < b->nsrcs; s++) {
+            if (b->srcs[s].list != i) {
+                continue;
+            }
+            unsigned char  *sp = meta->p + at + (size_t) (first + nsrc) * SOURCE_REC;
+
+            if (_hg_str_add(&strs, b->srcs[s].name, &off) != 0) {
+                goto fail;
+            }
+            hg_put32(sp + SOURCE_NAME, off);
+            memcpy(sp + SOURCE_SHA256, b->srcs[s].sha256, 32);
+            nsrc++;
+        }
+        hg_put32(p + LIST_FIRST_SOURCE, first);
+        hg_put32(p + LIST_NSOURCES, nsrc);
+        first += nsrc;
+        hg_put64(p + LIST_ENTRIES, l->entries);
+        hg_put64(p + LIST_COMPILED, l->loaded && !l->touched ? l->compiled
+                                                             : created);
+    }
+    at = hg_db_align(at + (uint64_t) b->nsrcs * SOURCE_REC);
+    for (s = 0; s < mg->sets.sets.n; s++) {
+        uint32_t  rec[2];
+
+        memcpy(rec, mg->sets.sets.p + s * 8, 8);
+        hg_put32(meta->p + at + s * SET_REC + SET_FIRST, rec[0]);
+        hg_put32(meta->p + at + s * SET_REC + SET_COUNT, rec[1]);
+    }
+    at = hg_db_align(at + (uint64_t) mg->sets.sets.n * SET_REC);
+    for (s = 0; s < mg->sets.members.n; s++) {
+        uint16_t  mm;
+
+        memcpy(&mm, mg->sets.members.p + s * 2, 2);
+        hg_put16(meta->p + at + s * MEMBER_REC, mm);
+    }
+
+    /* strings, then pad the region */
+    len = hg_db_align(meta->n);
+    if (hg_vec_grow(meta, len - meta->n + hg_db_align(strs.n)) != 0) {
+        goto fail;
+    }
+    memset(meta->p + meta->n, 0, len - meta->n + hg_db_align(strs.n));
+    memcpy(meta->p + len, strs.p, strs.n);
+    meta->n = len + hg_db_align(strs.n);
+
+    hg_put32(hdr + HDR_NLISTS, b->nlists);
+    hg_put32(hdr + HDR_NSOURCES, (uint32_t) b->nsrcs);
+    hg_put32(hdr + HDR_NSETS, (uint32_t) mg->sets.sets.n);
+    hg_put32(hdr + HDR_NMEMBERS, (uint32_t) mg->sets.members.n);
+    hg_put64(hdr + HDR_META_LEN, meta->n);
+    hg_put64(hdr + HDR_STRINGS_LEN, strs.n);
+    rc = HG_OK;
+fail:
+    hg_vec_free(&strs);
+    if (rc != HG_OK) {
+        return hg_err_set(err, rc, "out of memory building the metadata");
+    }
+    return HG_OK;
+}
+
+/* Write one algorithm's buckets, digests and set index; fill its header. */
+static int
+_hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
+              unsigned char *hdr, uint32_t *lab_map, uint64_t *labels_len,
+              hg_vec_t *lab_order)
+{
+    hg_vec_t        *v = &b->add[a];
+    unsigned char   *ah = hdr + HDR_ALG(a), le[4];
+    size_t           dlen = hg_alg_len(a), rs = v->rs;
+    uint64_t         rows = mg->rows[a], r, nb, x, k;
+    unsigned         bits = _hg_bucket_bits(rows), setw = _hg_setw(mg->maxv[a]);
+    uint32_t        *bk, val;
+    unsigned char    xr[EXTRA_REC];
+
+    hg_put64(ah + ALG_COUNT, rows);
+    hg_put32(ah + ALG_BUCKET_BITS, bits);
+    hg_put32(ah + ALG_SETW, setw);
+
+    /* buckets: bk[k] = first row of bucket k, bk[nb] = rows */
+    nb = (uint64_t) 1 << bits;
+    bk = calloc(nb + 1, sizeof(*bk));
+    if (bk == NULL) {
+        w->failed = ENOMEM;
+        return -1;
+    }
+    for (r = 0; r < rows; r++) {
+        k = bits ? hg_db_prefix32(v->p + r * rs) >> (32 - bits) : 0;
+        bk[k + 1]++;
+    }
+    for (k = 0; k < nb; k++) {
+        bk[k + 1] += bk[k];
+    }
+    if (_hg_wr_pad(w) != 0) {
+        free(bk);
+        return -1;
+    }
+    hg_put64(ah + ALG_BUCKETS_OFF, w->off + w->len);
+    for (k = 0; k <= nb; k++) {
+        hg_put32(le, bk[k]);
+        if (_hg_wr(w, le, 4) != 0) {
+            free(bk);
+            return -1;
+        }
+    }
+    free(bk);
+
+    if (_hg_wr_pad_to(w, HG_DB_ROW_ALIGN) != 0) {
+        return -1;
+    }
+    hg_put64(ah + ALG_DIGESTS_OFF, w->off + w->len);
+    for (r = 0; r < rows; r++) {
+        if (_hg_wr(w, v->p + r * rs, dlen) != 0) {
+            return -1;
+        }
+    }
+
+    if (_hg_wr_pad(w) != 0) {
+        return -1;
+    }
+    hg_put64(ah + ALG_SETIDX_OFF, w->off + w->len);
+    for (r = 0; setw > 0 && r < rows; r++) {
+        memcpy(&val, v->p + r * rs + dlen, 4);
+        hg_put32(le, val);
+        if (_hg_wr(w, le, setw) != 0) {
+            return -1;
+        }
+    }
+
+    if (_hg_wr_pad(w) != 0) {
+        return -1;
+    }
+    hg_put64(ah + ALG_EXTRAS_OFF, w->off + w->len);
+    hg_put64(ah + ALG_NEXTRAS, mg->extras_at[a + 1] - mg->extras_at[a]);
+    for (x = mg->extras_at[a]; x < mg->extras_at[a + 1]; x++) {
+        const hg_out_extra_t  *o = (const hg_out_extra_t *) (const void *)
+                                   (mg->oextras.p + x * mg->oextras.rs);
+
+        memset(xr, 0, sizeof(xr));
+        hg_put32(xr + EXTRA_ROW, o->row);
+        hg_put16(xr + EXTRA_LIST, (uint16_t) o->list);
+        hg_put16(xr + EXTRA_FLAGS, (o->has_size ? EXTRA_HAS_SIZE : 0)
+                                   | (o->label ? EXTRA_HAS_LABEL : 0));
+        hg_put64(xr + EXTRA_SIZE, o->size);
+        if (o->label) {
+            uint32_t  id = o->label - 1;
+
+            if (lab_map[id] == UINT32_MAX) {
+                const char  *s = hg_dbb_label(b, id);
+                uint32_t    *po;
+
+                if (*labels_len + strlen(s) + 1 > HG_DB_MAX_STRINGS) {
+                    w->failed = EFBIG;
+                    return -1;
+                }
+                lab_map[id] = (uint32_t) *labels_len;
+                *labels_len += strlen(s) + 1;
+                po = hg_vec_push(lab_order);
+                if (po == NULL) {
+                    w->failed = ENOMEM;
+                    return -1;
+                }
+                *po = id;
+            }
+            hg_put32(xr + EXTRA_LABEL, lab_map[id]);
+        }
+        if (_hg_wr(w, xr, sizeof(xr)) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Sort, merge, and write to a temp file beside path, fsync it, rename it
+ * over path and fsync the directory (hg_atomic_write_*). On any failure
+ * before the rename the temp file is removed and path is untouched; if
+ * only the directory fsync after it fails, the new file is in place and
+ * HG_EIO says "fsync of its directory". The builder is consumed: after
+ * this call (successful or not) only hg_dbb_free may follow.
+ */
+hg_status_t
+hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
+{
+    hg_merge_t          mg;
+    hg_atomic_write_t   aw = { -1, NULL, NULL, 0 };
+    hg_vec_t        meta = { NULL, 0, 0, 1 }, lab_order = { NULL, 0, 0, 4 };
+    hg_wr_t         w = { -1, NULL, 0, HG_DB_HEADER_SIZE, NULL, 0 };
+    unsigned char   hdr[HG_DB_HEADER_SIZE], sum[32];
+    uint32_t       *lab_map = NULL;
+    uint64_t        labels_len = 0, x;
+    hg_digests_t    dg;
+    hg_status_t     rc;
+    hg_err_t        why;
+    size_t          i;
+    int             a;
+
+    if (b->written) {
+        return hg_err_set(err, HG_EINVAL, "%s: builder already written", path);
+    }
+    b->written = 1;
+    if (created == 0) {
+        created = (uint64_t) time(NULL);
+    }
+    hg_dbb_merge_init(&mg, b);
+    memset(hdr, 0, sizeof(hdr));
+
+    for (i = 0; i < b->nlists; i++) {
+        b->lists[i].entries = 0;
+    }
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        rc = hg_dbb_merge_alg(&mg, a, err);
+        if (rc != HG_OK) {
+            goto out;
+        }
+        hg_vec_free(&b->rem[a]);
+    }
+    mg.extras_at[HG_ALG_COUNT] = mg.oextras.n;
+    hg_vec_free(&b->extras);
+
+    rc = _hg_build_meta(b, &mg, created, &meta, hdr, err);
+    if (rc != HG_OK) {
+        goto out;
+    }
+
+    rc = HG_ENOMEM;
+    lab_map = malloc((b->lab_off.n ? b->lab_off.n : 1) * sizeof(*lab_map));
+    w.buf = malloc(HG_DBB_WBUF);
+    w.sha = hg_hash_new();
+    if (lab_map == NULL || w.buf == NULL || w.sha == NULL) {
+        hg_err_set(err, rc, "%s: out of memory", path);
+        goto out;
+    }
+    memset(lab_map, 0xff, (b->lab_off.n ? b->lab_off.n : 1) * sizeof(*lab_map));
+    if (hg_hash_check(HG_ALG_BIT(HG_ALG_SHA256), &why) != HG_OK) {
+        rc = hg_err_set(err, HG_ECRYPTO, "%s: %s", path, why.msg);
+        goto out;
+    }
+    if (hg_hash_init(w.sha, HG_ALG_BIT(HG_ALG_SHA256)) != HG_OK) {
+        rc = hg_err_set(err, HG_ECRYPTO, "%s: SHA-256 unavailable", path);
+        goto out;
+    }
+    /*
+     * A database is read by server workers under other users: 0644.
+     * Its written pages sit in the page cache in small pieces; dropped
+     * once on disk (DONTNEED), the servers' first reads bring them back in
+     * the 2 MiB pieces they ask for (MADV_HUGEPAGE in hg_db_open), where
+     * the kernel and filesystem can: a lookup then costs one TLB entry per
+     * 2 MiB instead of per 4 KiB. Only a hint; nothing depends on it.
+     */
+    rc = hg_atomic_write_begin(&aw, path, 0644, HG_ATOMIC_WRITE_DONTNEED,
+                               err);
+    if (rc != HG_OK) {
+        goto out;
+    }
+    w.fd = aw.fd;
+
+    if (_hg_wr(&w, meta.p, meta.n) != 0) {
+        goto io;
+    }
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        if (_hg_write_alg(&w, b, &mg, a, hdr, lab_map, &labels_len,
+                          &lab_order) != 0)
+        {
+            goto io;
+        }
+    }
+    if (_hg_wr_pad(&w) != 0) {
+        goto io;
+    }
+    hg_put64(hdr + HDR_LABELS_OFF, w.off + w.len);
+    hg_put64(hdr + HDR_LABELS_LEN, labels_len);
+    for (x = 0; x < lab_order.n; x++) {
+        uint32_t     id;
+        const char  *s;
+
+        memcpy(&id, lab_order.p + x * 4, 4);
+        s = hg_dbb_label(b, id);
+        if (_hg_wr(&w, s, strlen(s) + 1) != 0) {
+            goto io;
+        }
+    }
+    if (_hg_wr_pad(&w) != 0 || _hg_wr_flush(&w) != 0) {
+        goto io;
+    }
+    if (hg_hash_final(w.sha, &dg) != HG_OK) {
+        rc = hg_err_set(err, HG_ECRYPTO, "%s: SHA-256 failed", path);
+        goto out;
+    }
+
+    memcpy(hdr + HDR_MAGIC, HG_DB_MAGIC, HG_DB_MAGIC_LEN);
+    hg_put32(hdr + HDR_FORMAT, HG_DB_FORMAT);
+    hg_put32(hdr + HDR_HEADER_SIZE, HG_DB_HEADER_SIZE);
+    hg_put64(hdr + HDR_CREATED, created);
+    hg_put64(hdr + HDR_FILE_SIZE, w.off);
+    memcpy(hdr + HDR_FILE_SHA256, dg.d[HG_ALG_SHA256], 32);
+    if (hg_db_meta_sha256(hdr, meta.p, meta.n, sum) != 0) {
+        rc = hg_err_set(err, HG_ECRYPTO, "%s: SHA-256 failed", path);
+        goto out;
+    }
+    memcpy(hdr + HDR_META_SHA256, sum, 32);
+    if (pwrite(w.fd, hdr, sizeof(hdr), 0) != (ssize_t) sizeof(hdr)) {
+        w.failed = errno ? errno : EIO;
+        goto io;
+    }
+    rc = hg_atomic_write_commit(&aw, err);
+    goto out;
+
+io:
+    errno = w.failed ? w.failed : EIO;
+    rc = hg_err_sys(err, errno == ENOMEM ? HG_ENOMEM : HG_EIO,
+                    "%s: writing %s", path, aw.tmp);
+out:
+    hg_atomic_write_abort(&aw);
+    free(w.buf);
+    hg_hash_free(w.sha);
+    free(lab_map);
+    hg_vec_free(&lab_order);
+    hg_vec_free(&meta);
+    hg_dbb_merge_free(&mg);
+    return rc;
+}
