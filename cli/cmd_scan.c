@@ -40,7 +40,7 @@ static const char _scan_help[] =
     "mbox (starts with \"From \"; every message), a Maildir (cur/ and new/).\n"
     "A part sent without transfer encoding also matches with its line ends\n"
     "converted (LF as CRLF, or CRLF as LF), as the milter saw or a mailbox\n"
-    "stored it: \"FOUND (as CRLF)\".\n"
+    "stored it: \"FOUND (as CRLF)\"; a line for each form that matches.\n"
     "\n"
     "Options:\n"
     "  -d, --database DB   match against this compiled database\n"
@@ -406,17 +406,10 @@ cmd_scan(int argc, char **argv)
         return CLI_EXIT_ERROR;
     }
     sc.scan = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
-    sc.scan_embedded = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
-    for (i = 0; i < 3; i++) {
-        sc.scan_copy[i] = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
-    }
-    sc.scan_eol = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
+    sc.mail_scan = hg_mail_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
     hg_db_close(db);        /* the scan contexts hold their own references */
     sc.buf = malloc(CLI_READ_SIZE);
-    if (sc.scan == NULL || sc.scan_embedded == NULL || sc.scan_copy[0] == NULL
-        || sc.scan_copy[1] == NULL || sc.scan_copy[2] == NULL
-        || sc.scan_eol == NULL || sc.buf == NULL)
-    {
+    if (sc.scan == NULL || sc.mail_scan == NULL || sc.buf == NULL) {
         cli_error("scan: out of memory or OpenSSL unavailable");
         goto done;
     }
@@ -444,11 +437,7 @@ done:
     free(sc.buf);
     hg_magic_free(sc.magic);
     hg_scan_free(sc.scan);
-    hg_scan_free(sc.scan_embedded);
-    for (i = 0; i < 3; i++) {
-        hg_scan_free(sc.scan_copy[i]);
-    }
-    hg_scan_free(sc.scan_eol);
+    hg_mail_scan_free(sc.mail_scan);
     hg_json_free(&sc.j);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "hashgate/decide.h"
 #include "hashgate/json.h"
 #include "hashgate/magic.h"
+#include "hashgate/mail_scan.h"
 #include "hashgate/scan.h"
 #include "hashgate/status.h"
 #include "hashgate/unpack.h"
@@ -25,10 +26,8 @@ typedef enum {
 } scan_mail_mode_t;
 
 typedef struct {
-    hg_scan_t          *scan;
-    hg_scan_t          *scan_embedded;  /* uuencoded blocks inside a text part */
-    hg_scan_t          *scan_copy[3]; /* quoted-printable read otherwise */
-    hg_scan_t          *scan_eol;   /* an undecoded part with other line ends */
+    hg_scan_t          *scan;       /* a plain file */
+    hg_mail_scan_t     *mail_scan;  /* a message, object by object */
     hg_magic_t         *magic;      /* only with --json */
     hg_policy_t         policy;
     hg_unpack_limits_t  limits;

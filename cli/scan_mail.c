@@ -1,20 +1,21 @@
 /*
  * scan_mail.c - hashgate scan on mail: RFC 5322 files, mboxes, Maildirs.
  *
- * A message is streamed through hg_unpack, the same parser the milter uses,
- * and each leaf part's decoded bytes go straight into the scan context: no
- * message or part is held in memory. An mbox is split on "From " lines as
- * it is read (the blank line before a separator, or before the end of the
- * file, belongs to the mbox, as in Python's mailbox module), each message
- * with its own parser.
+ * A message is streamed through hg_mail_scan, the same fan-out the milter
+ * uses: each leaf part, uuencoded block and other reading of a part is
+ * hashed as it is decoded, and no message or part is held in memory. An
+ * mbox is split on "From " lines as it is read (the blank line before a
+ * separator, or before the end of the file, belongs to the mbox, as in
+ * Python's mailbox module), each message with its own parser.
  *
  * A part without transfer decoding (7bit, 8bit, binary) is hashed twice:
  * as read, and with its line ends the other way round (each bare LF as
  * CRLF when the message's lines end in LF, as a Unix mailbox stores them;
  * each CRLF as LF when they end in CRLF). A listed file with CRLF bytes
  * sent raw is stored with LF, and the milter, which saw CRLF, would have
- * matched it: common/mime/eol.c explains. A match on either form is a match of
- * the part, and the report says which form matched.
+ * matched it: common/mime/eol.c explains. A match on either form is a match
+ * of the part, and the report says which form matched; a part whose two
+ * forms both match has a line for each, as the milter records each.
  *
  * A parse error or a limit gives an error report for that message and exit
  * status 2: a message we could not take apart is never called clean.
@@ -26,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mime/eol.h"
 #include "scan.h"
 #include "util.h"
 
@@ -147,41 +147,15 @@ scan_mail_is_maildir(const char *dir)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* ---- one message through hg_unpack ---- */
+/* ---- one message through hg_mail_scan ---- */
 
-typedef struct mail_ctx_s mail_ctx_t;
-
-/*
- * The context the parser's callbacks get: a whole leaf part goes into
- * sc->scan, a uuencoded block ("begin 644 name") inside a text part, open
- * while its text part is, into sc->scan_embedded, and a quoted-printable
- * part's other readings ("2.d1" to "2.d3", see hg_unpack_set_copy_cb),
- * open while it is, into sc->scan_copy.
- */
 typedef struct {
-    mail_ctx_t     *mc;
-    hg_scan_t      *scan;
-    hg_status_t     st;         /* the current part's scan status */
-} mail_slot_t;
-
-struct mail_ctx_s {
     scan_ctx_t     *sc;
     const char     *path;
     scan_part_t     where;
-    hg_unpack_t    *u;          /* the open message, or NULL */
+    int             open;       /* a message is open in sc->mail_scan */
     hg_status_t     st;         /* the message's first parse error */
     hg_err_t        err;
-    mail_slot_t     part;       /* leaf parts */
-    mail_slot_t     emb;        /* uuencoded blocks inside a text part */
-    mail_slot_t     copy[3];    /* a part read otherwise ("2.d1".."2.d3") */
-
-    /* the open leaf part again, line ends converted, into sc->scan_eol */
-    int             eol_crlf;   /* the message's lines end in CRLF */
-    int             eol_known;  /* eol_crlf is decided (its first LF seen) */
-    int             eol_last_cr; /* until then: the last byte fed was a CR */
-    int             eol_open;   /* the leaf part is undecoded */
-    hg_status_t     eol_st;
-    hg_eol_t        eol;
 
     /* mbox splitting */
     int             at_bol;     /* deciding what the current line is */
@@ -190,41 +164,7 @@ struct mail_ctx_s {
     size_t          npeek;
     unsigned char   blank[2];   /* an empty line held back */
     size_t          nblank;
-};
-
-static hg_status_t
-_mail_part_begin(void *ctx, const hg_part_info_t *info)
-{
-    mail_slot_t  *s = ctx;
-    mail_ctx_t   *mc = s->mc;
-
-    s->st = hg_scan_begin(s->scan);
-    if (s != &mc->part) {
-        return HG_OK;           /* a block or copy inside the open part */
-    }
-    mc->eol_open = hg_eol_undecoded(info->encoding);
-    if (mc->eol_open) {
-        hg_eol_init(&mc->eol, mc->eol_crlf ? HG_EOL_TO_LF : HG_EOL_TO_CRLF,
-                    hg_eol_out_scan, mc->sc->scan_eol);
-        mc->eol_st = hg_scan_begin(mc->sc->scan_eol);
-    }
-    return HG_OK;
-}
-
-static hg_status_t
-_mail_part_data(void *ctx, const unsigned char *buf, size_t len)
-{
-    mail_slot_t  *s = ctx;
-    mail_ctx_t   *mc = s->mc;
-
-    if (s->st == HG_OK) {
-        s->st = hg_scan_update(s->scan, buf, len);
-    }
-    if (s == &mc->part && mc->eol_open && mc->eol_st == HG_OK) {
-        mc->eol_st = hg_eol_update(&mc->eol, buf, len);
-    }
-    return HG_OK;
-}
+} mail_ctx_t;
 
 /* 1 if res is what the report calls a match (not cancelled by an allow-list). */
 static int
@@ -236,138 +176,78 @@ _mail_is_match(const scan_ctx_t *sc, const hg_scan_result_t *res)
 }
 
 /*
- * End the part's converted form into alt. *use is set when alt is to be
- * reported: its bytes differ from the ones read, and it matched where the
- * part as read (res; NULL if that scan failed) did not. Returns the status
- * of the converted scan.
+ * One finished object of the message: a line for each of its readings
+ * that matched (the part as read, or with its line ends converted), or
+ * one line for the part as read when none did; --json gives each the
+ * other reading's digests under "also". A reading that could not be
+ * checked makes the object an error.
  */
 static hg_status_t
-_mail_part_eol_end(mail_ctx_t *mc, const hg_scan_result_t *res,
-                   hg_scan_result_t *alt, int *use)
+_mail_object(void *ctx, const hg_mail_object_t *obj)
 {
-    hg_status_t  st = mc->eol_st;
+    mail_ctx_t               *mc = ctx;
+    const hg_mail_reading_t  *r, *o;
+    scan_part_t               where = mc->where;
+    unsigned                  i, matched = 0;
+    int                       m[HG_MAIL_READINGS];
 
-    *use = 0;
-    mc->eol_open = 0;
-    if (st == HG_OK) {
-        st = hg_eol_final(&mc->eol);
+    where.info = obj->info;
+    where.decode_errors = obj->stats->decode_errors;
+    for (i = 0; i < obj->nreadings; i++) {
+        if (obj->reading[i].st != HG_OK) {
+            scan_report(mc->sc, mc->path, &where, NULL, obj->reading[i].st,
+                        NULL);
+            return HG_OK;
+        }
+        m[i] = _mail_is_match(mc->sc, &obj->reading[i].res);
+        matched += (unsigned) m[i];
     }
-    if (st == HG_OK) {
-        st = hg_scan_end(mc->sc->scan_eol, alt);
+    for (i = 0; i < obj->nreadings; i++) {
+        if (!m[i] && (matched > 0 || i > 0)) {
+            continue;
+        }
+        r = &obj->reading[i];
+        o = obj->nreadings > 1 ? &obj->reading[1 - i] : NULL;
+        where.line_ends = r->line_ends;
+        where.also = o != NULL ? &o->res : NULL;
+        where.also_form = o == NULL ? NULL
+                          : o->line_ends != NULL ? o->line_ends : "as read";
+        scan_report(mc->sc, mc->path, &where, &r->res, HG_OK, NULL);
     }
-    if (st != HG_OK || res == NULL || !mc->eol.changed
-        || _mail_is_match(mc->sc, res))
-    {
-        return st;
-    }
-    *use = _mail_is_match(mc->sc, alt);
     return HG_OK;
 }
-
-static hg_status_t
-_mail_part_end(void *ctx, const hg_part_info_t *info,
-               const hg_part_stats_t *stats)
-{
-    mail_slot_t       *s = ctx;
-    mail_ctx_t        *mc = s->mc;
-    hg_scan_result_t   res, alt;
-    const hg_scan_result_t *shown = &res;
-    scan_part_t        where = mc->where;
-    int                use_alt = 0;
-
-    if (s->st == HG_OK) {
-        s->st = hg_scan_end(s->scan, &res);
-    }
-    if (s >= &mc->copy[0] && s <= &mc->copy[2] && stats != NULL
-        && stats->same_bytes)
-    {
-        return HG_OK;           /* nothing new: reported with the part */
-    }
-    if (s == &mc->part && mc->eol_open) {
-        hg_status_t  st = _mail_part_eol_end(mc, s->st == HG_OK ? &res : NULL,
-                                             &alt, &use_alt);
-
-        if (s->st == HG_OK && st != HG_OK) {
-            s->st = st;
-        }
-        if (use_alt) {
-            shown = &alt;
-            where.line_ends = mc->eol_crlf ? "LF" : "CRLF";
-            where.also = &res;
-            where.also_form = "as read";
-        } else if (s->st == HG_OK && mc->eol.changed) {
-            where.also = &alt;
-            where.also_form = mc->eol_crlf ? "LF" : "CRLF";
-        }
-    }
-    where.info = info;
-    where.decode_errors = stats != NULL ? stats->decode_errors : 0;
-    scan_report(mc->sc, mc->path, &where, s->st == HG_OK ? shown : NULL,
-                s->st, NULL);
-    return HG_OK;
-}
-
-/* one set of callbacks; the slot given with them says which scan context */
-static const hg_unpack_cb_t  _mail_cb = {
-    _mail_part_begin, _mail_part_data, _mail_part_end
-};
 
 static void
 _mail_begin(mail_ctx_t *mc)
 {
-    mc->eol_crlf = mc->eol_known = mc->eol_last_cr = mc->eol_open = 0;
-    mc->st = HG_OK;
     mc->err.msg[0] = '\0';
-    mc->u = hg_unpack_new(HG_UNPACK_MESSAGE, NULL, &mc->sc->limits,
-                          &_mail_cb, &mc->part, &mc->err);
-    if (mc->u == NULL) {
-        mc->st = HG_ENOMEM;
-        return;
-    }
-    mc->st = hg_unpack_set_embedded_cb(mc->u, &_mail_cb, &mc->emb, &mc->err);
-    if (mc->st == HG_OK) {
-        mc->st = hg_unpack_set_copy_cb(mc->u, &_mail_cb, &mc->copy[0],
-                                       &mc->err);
-    }
-    if (mc->st == HG_OK) {
-        mc->st = hg_unpack_set_eol_copy_cb(mc->u, &_mail_cb, &mc->copy[1],
-                                           &mc->copy[2], &mc->err);
-    }
+    mc->st = hg_mail_scan_begin(mc->sc->mail_scan, &mc->sc->limits,
+                                _mail_object, mc, &mc->err);
+    mc->open = mc->st == HG_OK;
 }
 
 static void
 _mail_feed(mail_ctx_t *mc, const unsigned char *buf, size_t len)
 {
-    const unsigned char  *nl;
-
-    if (mc->u == NULL || mc->st != HG_OK || len == 0) {
+    if (!mc->open || mc->st != HG_OK || len == 0) {
         return;
     }
-    /* the message's first line end (in its header) says how it was stored */
-    if (!mc->eol_known) {
-        if ((nl = memchr(buf, '\n', len)) != NULL) {
-            mc->eol_crlf = nl > buf ? nl[-1] == '\r' : mc->eol_last_cr;
-            mc->eol_known = 1;
-        } else {
-            mc->eol_last_cr = buf[len - 1] == '\r';
-        }
-    }
-    mc->st = hg_unpack_feed(mc->u, buf, len, &mc->err);
+    mc->st = hg_mail_scan_feed(mc->sc->mail_scan, buf, len, &mc->err);
 }
 
 static void
 _mail_end(mail_ctx_t *mc)
 {
-    if (mc->st == HG_OK && mc->u != NULL) {
-        mc->st = hg_unpack_finish(mc->u, &mc->err);
+    if (mc->st == HG_OK && mc->open) {
+        mc->st = hg_mail_scan_finish(mc->sc->mail_scan, &mc->err);
     }
     if (mc->st != HG_OK) {
         mc->where.info = NULL;
         scan_report(mc->sc, mc->path, &mc->where, NULL, mc->st,
                     cli_errstr(&mc->err, mc->st));
     }
-    hg_unpack_free(mc->u);
-    mc->u = NULL;
+    hg_mail_scan_abort(mc->sc->mail_scan);
+    mc->open = 0;
     mc->where.message++;
 }
 
@@ -427,7 +307,7 @@ _mbox_process(mail_ctx_t *mc, const unsigned char *buf, size_t len)
                 break;
             case PEEK_FROM:
                 mc->nblank = 0;     /* the separator's own blank line */
-                if (mc->u != NULL || mc->st != HG_OK) {
+                if (mc->open || mc->st != HG_OK) {
                     _mail_end(mc);
                 }
                 mc->npeek = 0;
@@ -474,7 +354,7 @@ _mbox_finish(mail_ctx_t *mc)
         _mail_feed(mc, mc->peek, mc->npeek);
         mc->npeek = 0;
     }
-    if (mc->u != NULL || mc->st != HG_OK) {
+    if (mc->open || mc->st != HG_OK) {
         _mail_end(mc);
     }
 }
@@ -485,19 +365,12 @@ scan_mail_fd(scan_ctx_t *sc, const char *path, int fd,
 {
     mail_ctx_t  mc;
     ssize_t     n = 0;
-    int         more = head_len == SCAN_SNIFF_MAX, i;
+    int         more = head_len == SCAN_SNIFF_MAX;
 
     memset(&mc, 0, sizeof(mc));
     mc.sc = sc;
     mc.path = path;
     mc.where.mbox = mbox;
-    mc.part.mc = mc.emb.mc = &mc;
-    mc.part.scan = sc->scan;
-    mc.emb.scan = sc->scan_embedded;
-    for (i = 0; i < 3; i++) {
-        mc.copy[i].mc = &mc;
-        mc.copy[i].scan = sc->scan_copy[i];
-    }
     mc.at_bol = 1;
 
     if (mbox) {

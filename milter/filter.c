@@ -5,11 +5,12 @@
  * A connection context (conn_t) hangs off smfi_setpriv and carries the
  * SMTP context (client, HELO, envelope) and the state of the message being
  * received. At MAIL FROM a message takes the current database (through
- * its scan context, which holds a reference) and keeps it to its end, so a
+ * its mail scan, which holds references) and keeps it to its end, so a
  * reload never changes the rules in the middle of a message. Headers and
- * body go into the MIME push parser as they arrive; each leaf part is
- * hashed as it is decoded and decided when it ends. A part that must be
- * rejected stops the scan at once and the message is refused: from
+ * body go into the mail scan (common/scan/mail_scan.c) as they arrive;
+ * each leaf part is hashed as it is decoded and decided when it ends, in
+ * every reading of it. A part that must be rejected stops the scan at
+ * once and the message is refused: from
  * xxfi_body over TCP, at end of message over a unix socket, where Postfix
  * is told not to wait for replies (see hgf_negotiate). Hold and tag are
  * applied at end of message, where libmilter allows them; a mail that goes
@@ -32,7 +33,7 @@
 #include <libmilter/mfapi.h>
 
 #include "hashgate/magic.h"
-#include "mime/eol.h"
+#include "hashgate/mail_scan.h"
 #include "milter.h"
 
 /* Matching parts remembered per message until the verdict is final. Past
@@ -59,16 +60,6 @@ typedef struct {
 
 typedef struct conn_s conn_t;
 
-/*
- * The context the parser's callbacks get: the connection and which of its
- * scan contexts the part goes into (a uuencoded block and a decoded copy
- * begin and end while their part is still open, so each needs its own).
- */
-typedef struct {
-    conn_t             *c;
-    hg_scan_t         **scan;
-} slot_t;
-
 struct conn_s {
     /* connection */
     unsigned long       noreply;    /* SMFIP_NR_* agreed with the MTA */
@@ -76,21 +67,13 @@ struct conn_s {
     char                client_addr[INET6_ADDRSTRLEN];
     char               *client_name;
     char               *helo;
-    hg_scan_t          *scan;       /* holds a reference to its database */
-    hg_scan_t          *scan_emb;   /* uuencoded blocks inside a text part */
-    hg_scan_t          *scan_copy[3]; /* quoted-printable read otherwise */
-    hg_scan_t          *scan_lf;    /* an undecoded part again, CRLF as LF */
-    slot_t              part_slot;  /* parser context: c->scan */
-    slot_t              emb_slot;   /* parser context: c->scan_emb */
-    slot_t              copy_slot[3]; /* parser contexts: c->scan_copy */
+    hg_mail_scan_t     *ms;         /* holds references to its database */
 
     /* message */
     int                 in_msg;
     int                 decided;    /* a final reply was given */
     int                 ignore;     /* scanning stopped (OnFail accept) */
-    int                 lf_open;    /* the part also goes into scan_lf */
-    hg_eol_t            lf;         /* its bytes there, each CRLF as LF */
-    hg_unpack_t        *u;
+    int                 scanning;   /* c->ms has the message open */
     char               *mail_from;
     char               *rcpts;      /* NUL-separated, ended by "" */
     size_t              rcpts_len;
@@ -217,8 +200,8 @@ _msg_cleanup(conn_t *c)
     if (c == NULL) {
         return;
     }
-    hg_unpack_free(c->u);
-    c->u = NULL;
+    hg_mail_scan_abort(c->ms);
+    c->scanning = 0;
     free(c->mail_from);
     free(c->rcpts);
     free(c->message_id);
@@ -237,7 +220,6 @@ _msg_cleanup(conn_t *c)
     c->queue_id[0] = '\0';
     c->fail_msg[0] = '\0';
     c->in_msg = c->decided = c->ignore = c->have_verdict = 0;
-    c->lf_open = 0;
     memset(&c->verdict, 0, sizeof(c->verdict));
 }
 
@@ -252,72 +234,29 @@ _merge(conn_t *c, const hg_verdict_t *v)
     }
 }
 
-/* ---- parser callbacks: one leaf part at a time ---- */
+/* ---- the message's objects, one at a time (common/scan/mail_scan.c) ---- */
 
-/*
- * A part without transfer decoding (7bit, 8bit, binary: a raw file) is
- * hashed twice: as Postfix hands it over, every line ending in CRLF, and
- * with CRLF as LF, the way a Unix mailbox (mbox, Maildir) stores it and a
- * reader there saves the attachment. A listed file with LF bytes sent raw
- * would otherwise pass here and arrive whole in such a mailbox. Decoded
- * parts (base64, quoted-printable, uuencode) keep their bytes either way.
- * (common/mime/eol.c converts; "hashgate scan" hashes the same two forms.)
- */
+/* A reading of a part ended: decide, remember a match for its record. */
 static hg_status_t
-_part_begin(void *ctx, const hg_part_info_t *info)
+_part_done(conn_t *c, const hg_mail_object_t *obj,
+           const hg_mail_reading_t *r)
 {
-    slot_t     *s = ctx;
-    conn_t     *c = s->c;
-    hg_status_t st;
+    const hg_part_info_t   *info = obj->info;
+    hg_verdict_t            v;
+    hit_t                  *h;
 
-    if ((st = hg_scan_begin(*s->scan)) != HG_OK || s != &c->part_slot) {
-        return st;
-    }
-    c->lf_open = hg_eol_undecoded(info->encoding);
-    hg_eol_init(&c->lf, HG_EOL_TO_LF, hg_eol_out_scan, c->scan_lf);
-    return c->lf_open ? hg_scan_begin(c->scan_lf) : HG_OK;
-}
-
-static hg_status_t
-_part_data(void *ctx, const unsigned char *buf, size_t len)
-{
-    slot_t     *s = ctx;
-    hg_status_t st;
-
-    st = hg_scan_update(*s->scan, buf, len);
-    if (st != HG_OK || s != &s->c->part_slot || !s->c->lf_open) {
-        return st;
-    }
-    return hg_eol_update(&s->c->lf, buf, len);
-}
-
-/* A part ended on scan context s: decide, remember a match for its record. */
-static hg_status_t
-_part_done(conn_t *c, hg_scan_t *s, const hg_part_info_t *info,
-           const hg_part_stats_t *stats)
-{
-    hg_scan_result_t    res;
-    hg_verdict_t        v;
-    hg_status_t         st;
-    hit_t              *h;
-
-    if ((st = hg_scan_end(s, &res)) != HG_OK) {
-        if (hg_db_lost(hg_scan_db(s))) {
+    if (r->st != HG_OK) {
+        if (hg_db_lost(hg_mail_scan_db(c->ms))) {
             hg_log(HG_LOG_ERR, "queue_id=%s part=%s: not checked: the "
                    "database file was truncated in place under its mapping",
                    _qid(c), info->path);
         }
-        return st;
+        return r->st;
     }
-    if (stats->decode_errors > 0) {
-        hg_log(HG_LOG_DEBUG, "queue_id=%s part=%s: %llu undecodable bytes "
-               "skipped", _qid(c), info->path,
-               (unsigned long long) stats->decode_errors);
-    }
-    if (res.nmatches == 0) {
+    if (r->res.nmatches == 0) {
         return HG_OK;
     }
-    v = hg_decide(&conf->policy, &res, HG_OK);
+    v = hg_decide(&conf->policy, &r->res, HG_OK);
     if (!v.matched || v.intended == HG_ACT_NONE) {
         /* only allow-lists, or a block list cancelled by an allow-list */
         if (v.allowed_by != NULL) {
@@ -352,85 +291,67 @@ _part_done(conn_t *c, hg_scan_t *s, const hg_part_info_t *info,
         if (h->path == NULL) {
             return HG_ENOMEM;
         }
-        if (conf->detect_types && res.head_len > 0) {
+        if (conf->detect_types && r->res.head_len > 0) {
             hg_magic_t *m = _magic_get();
 
-            hg_magic_type(m, res.head, res.head_len, h->detected,
+            hg_magic_type(m, r->res.head, r->res.head_len, h->detected,
                           sizeof(h->detected));
             _magic_put(m);
         }
-        h->res = res;
+        h->res = r->res;
         h->res.head = NULL;
         h->res.head_len = 0;
         h->v = v;
+    }
+    if (obj->kind >= HG_MAIL_COPY_STRIP) {
+        static const char *const how[3] = {
+            "without the blanks ending its lines (as RFC 2045 readers "
+            "decode it)",
+            "with its line ends in the other form (as a Unix mailbox "
+            "stores it)",
+            "without the blanks ending its lines and with its line ends in "
+            "the other form (as RFC 2045 readers decode it from a Unix "
+            "mailbox)"
+        };
+
+        hg_log(HG_LOG_INFO, "queue_id=%s part=%s matched as "
+               "quoted-printable %s", _qid(c), info->path,
+               how[obj->kind - HG_MAIL_COPY_STRIP]);
+    } else if (r->line_ends != NULL) {
+        hg_log(HG_LOG_INFO, "queue_id=%s part=%s matched with its line ends "
+               "as %s (as %s)", _qid(c), info->path, r->line_ends,
+               r->line_ends[0] == 'L' ? "a Unix mailbox stores it"
+                                      : "SMTP carries it");
     }
     /* reject as soon as the part ends: nothing more needs reading */
     return v.action == HG_ACT_REJECT ? HG_ECANCEL : HG_OK;
 }
 
+/*
+ * Every reading of the object is decided and recorded, so the verdict and
+ * the records show all the part matched; a reject among them wins over a
+ * reading that could not be checked (the message is refused either way).
+ */
 static hg_status_t
-_part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
+_object(void *ctx, const hg_mail_object_t *obj)
 {
-    slot_t     *s = ctx;
-    conn_t     *c = s->c;
-    hg_status_t st;
-    int         lf;
-    size_t      nhits;
+    conn_t     *c = ctx;
+    hg_status_t st, ret = HG_OK;
+    unsigned    i;
 
-    if (s >= &c->copy_slot[0] && s <= &c->copy_slot[2]) {
-        static const char *const how[3] = {
-            "without the blanks ending its lines (as RFC 2045 readers "
-            "decode it)",
-            "with its CRLF line ends as LF (as a Unix mailbox stores it)",
-            "without the blanks ending its lines and with its CRLF line "
-            "ends as LF (as RFC 2045 readers decode it from a Unix mailbox)"
-        };
-
-        if (stats->same_bytes) {
-            /* nothing new: judged with the part or a copy before, once */
-            hg_scan_result_t    res;
-
-            (void) hg_scan_end(*s->scan, &res);
-            return HG_OK;
+    if (obj->stats->decode_errors > 0) {
+        hg_log(HG_LOG_DEBUG, "queue_id=%s part=%s: %llu undecodable bytes "
+               "skipped", _qid(c), obj->info->path,
+               (unsigned long long) obj->stats->decode_errors);
+    }
+    for (i = 0; i < obj->nreadings; i++) {
+        st = _part_done(c, obj, &obj->reading[i]);
+        if (st == HG_ECANCEL || (st != HG_OK && ret == HG_OK)) {
+            ret = st;
         }
-        nhits = c->nhits;
-        st = _part_done(c, *s->scan, info, stats);
-        if (c->nhits > nhits) {
-            hg_log(HG_LOG_INFO, "queue_id=%s part=%s matched as "
-                   "quoted-printable %s", _qid(c), info->path,
-                   how[s - c->copy_slot]);
-        }
-        return st;
     }
-    st = _part_done(c, *s->scan, info, stats);
-    if (s != &c->part_slot) {
-        return st;
-    }
-    lf = c->lf_open;
-    c->lf_open = 0;
-    if (st != HG_OK || !lf) {
-        return st;
-    }
-    if ((st = hg_eol_final(&c->lf)) != HG_OK) {
-        return st;
-    }
-    if (!c->lf.changed) {
-        return HG_OK;           /* the same bytes, decided above */
-    }
-    nhits = c->nhits;
-    st = _part_done(c, c->scan_lf, info, stats);
-    if (c->nhits > nhits) {
-        hg_log(HG_LOG_INFO, "queue_id=%s part=%s matched with its CRLF line "
-               "ends as LF (as a Unix mailbox stores it)", _qid(c), info->path);
-    }
-    return st;
+    return ret;
 }
-
-/* the same callbacks for whole parts, uuencoded blocks and decoded copies:
- * the slot given as their context says which scan context a part goes into */
-static const hg_unpack_cb_t unpack_cb = {
-    _part_begin, _part_data, _part_end
-};
 
 /* ---- acting ---- */
 
@@ -603,11 +524,11 @@ _feed(SMFICTX *ctx, conn_t *c, const void *buf, size_t len)
     hg_err_t    err;
     hg_status_t st;
 
-    if (c->ignore || c->u == NULL) {
+    if (c->ignore || !c->scanning) {
         return SMFIS_CONTINUE;
     }
     err.msg[0] = '\0';
-    st = hg_unpack_feed(c->u, buf, len, &err);
+    st = hg_mail_scan_feed(c->ms, buf, len, &err);
     if (st == HG_OK) {
         return SMFIS_CONTINUE;
     }
@@ -675,38 +596,14 @@ _feed_header(SMFICTX *ctx, conn_t *c, const char *name, const char *value)
 static pthread_mutex_t  live_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned         live;
 
-/* The connection's scan contexts freed (each holds a database reference). */
-static void
-_scans_free(conn_t *c)
-{
-    int i;
-
-    hg_scan_free(c->scan);
-    hg_scan_free(c->scan_emb);
-    hg_scan_free(c->scan_lf);
-    c->scan = c->scan_emb = c->scan_lf = NULL;
-    for (i = 0; i < 3; i++) {
-        hg_scan_free(c->scan_copy[i]);
-        c->scan_copy[i] = NULL;
-    }
-}
-
 /* A new connection context, or NULL when out of memory. */
 static conn_t *
 _conn_new(void)
 {
     conn_t *c = calloc(1, sizeof(*c));
-    int     i;
 
     if (c != NULL) {
         c->deferred = -1;
-        c->part_slot.c = c->emb_slot.c = c;
-        c->part_slot.scan = &c->scan;
-        c->emb_slot.scan = &c->scan_emb;
-        for (i = 0; i < 3; i++) {
-            c->copy_slot[i].c = c;
-            c->copy_slot[i].scan = &c->scan_copy[i];
-        }
         pthread_mutex_lock(&live_lock);
         live++;
         pthread_mutex_unlock(&live_lock);
@@ -803,7 +700,6 @@ _envfrom(SMFICTX *ctx, char **argv)
     hg_err_t    err;
     const char *from = argv[0];
     size_t      n;
-    int         i;
 
     if (c == NULL) {
         return SMFIS_TEMPFAIL;
@@ -825,36 +721,19 @@ _envfrom(SMFICTX *ctx, char **argv)
     if (db == NULL) {
         return _fail(ctx, c, HG_ENOENT, "no database loaded");
     }
-    if (c->scan == NULL || hg_scan_db(c->scan) != db) {
-        _scans_free(c);
-        c->scan = hg_scan_new(db, 0);
-        c->scan_emb = hg_scan_new(db, 0);
-        c->scan_lf = hg_scan_new(db, 0);
-        for (i = 0; i < 3; i++) {
-            c->scan_copy[i] = hg_scan_new(db, 0);
-        }
+    if (c->ms == NULL || hg_mail_scan_db(c->ms) != db) {
+        hg_mail_scan_free(c->ms);
+        c->ms = hg_mail_scan_new(db, 0);
     }
     hg_db_close(db);
-    if (c->scan == NULL || c->scan_emb == NULL || c->scan_lf == NULL
-        || c->scan_copy[0] == NULL || c->scan_copy[1] == NULL
-        || c->scan_copy[2] == NULL || c->mail_from == NULL)
-    {
-        _scans_free(c);
+    if (c->ms == NULL || c->mail_from == NULL) {
         return _fail(ctx, c, HG_ENOMEM, "cannot start a scan");
     }
     err.msg[0] = '\0';
-    c->u = hg_unpack_new(HG_UNPACK_MESSAGE, NULL, &conf->limits, &unpack_cb,
-                         &c->part_slot, &err);
-    if (c->u == NULL
-        || hg_unpack_set_embedded_cb(c->u, &unpack_cb, &c->emb_slot,
-                                     &err) != HG_OK
-        || hg_unpack_set_copy_cb(c->u, &unpack_cb, &c->copy_slot[0],
-                                 &err) != HG_OK
-        || hg_unpack_set_eol_copy_cb(c->u, &unpack_cb, &c->copy_slot[1],
-                                     &c->copy_slot[2], &err) != HG_OK)
-    {
+    if (hg_mail_scan_begin(c->ms, &conf->limits, _object, c, &err) != HG_OK) {
         return _fail(ctx, c, HG_ENOMEM, err.msg);
     }
+    c->scanning = 1;
     return SMFIS_CONTINUE;
 }
 
@@ -997,9 +876,10 @@ hgf_eom(SMFICTX *ctx)
         return SMFIS_CONTINUE;
     }
     _queue_id(ctx, c);
-    if (!c->ignore && c->u != NULL) {
+    if (!c->ignore && c->scanning) {
         err.msg[0] = '\0';
-        st = hg_unpack_finish(c->u, &err);
+        c->scanning = 0;
+        st = hg_mail_scan_finish(c->ms, &err);
         if (st == HG_ECANCEL && c->have_verdict
             && c->verdict.action == HG_ACT_REJECT)
         {
@@ -1090,7 +970,7 @@ hgf_close(SMFICTX *ctx)
 
     if (c != NULL) {
         _msg_cleanup(c);
-        _scans_free(c);
+        hg_mail_scan_free(c->ms);
         free(c->client_name);
         free(c->helo);
         free(c);

@@ -951,7 +951,7 @@ _copies_begin(hg_unpack_t *u, const char *e)
         c->dec = dec;
         c->strip = kinds[i].strip;
         c->eol = !kinds[i].other_eol ? COPY_EOL_ASIS
-                 : u->eol_known && !u->eol_crlf ? COPY_EOL_CRLF : COPY_EOL_LF;
+                 : hg_unpack_lf_message(u) ? COPY_EOL_CRLF : COPY_EOL_LF;
         if ((st = _copy_begin(u, c, i)) != HG_OK) {
             return st;
         }
@@ -1909,4 +1909,10 @@ unsigned
 hg_unpack_parts(const hg_unpack_t *u)
 {
     return u->nparts;
+}
+
+int
+hg_unpack_lf_message(const hg_unpack_t *u)
+{
+    return u->eol_known && !u->eol_crlf;
 }

@@ -3,7 +3,8 @@ attachment, a message without .eml, an mbox of 3 messages, a Maildir,
 --raw, nested messages, a message past a parser limit (error, exit 2), and
 parts sent without transfer encoding, which also match with their line
 ends converted (a listed file with CRLF bytes, stored with LF, is FOUND
-"(as CRLF)"; the other way round "(as LF)"; a base64 part has one form).
+"(as CRLF)"; the other way round "(as LF)"; listed in both forms, a line
+for each; a base64 part has one form).
 Part digests are compared with Python's email package."""
 import binascii
 import email
@@ -342,6 +343,34 @@ t.check(p.returncode == 1
         and "eol-crlf.eml#2: eol FOUND (as LF)" in out(p),
         "a listed LF file in an 8bit part of a CRLF mail is FOUND (as LF)",
         both(p))
+
+# both forms listed, on two lists: each form is a match of the part and
+# has its line, as the milter records each (test_milter_adversarial.py)
+both_crlf = crlf_file(8004, 5000)
+both_lf = both_crlf.replace(b"\r\n", b"\n")
+t.write("both-cr.txt", sha256(both_crlf) + "\n")
+t.write("both-lf.txt", sha256(both_lf) + "\n")
+p = t.run("compile", "-o", "bothdb", "eolcr=both-cr.txt", "eollf=both-lf.txt")
+t.check(p.returncode == 0, "two-form test database compiles", both(p))
+t.write("eol-both.eml", raw_mail(both_lf, "8bit", "both.bin")
+        .replace(b"\n", b"\r\n"))
+p = t.run("scan", "-d", "bothdb", "eol-both.eml")
+t.check(p.returncode == 1
+        and "eol-both.eml#2: eolcr FOUND\n" in out(p)
+        and "eol-both.eml#2: eollf FOUND (as LF)\n" in out(p)
+        and out(p).count("eol-both.eml#2:") == 2,
+        "an 8bit part listed in both line-end forms (on two lists) is FOUND "
+        "on each: one line per form", both(p))
+p = t.run("scan", "-d", "bothdb", "--json", "eol-both.eml")
+m = [o for o in parts_of(t.jsonl(p)) if o.get("part") == "2"]
+t.check(len(m) == 2
+        and sorted((o.get("line_ends", ""), o.get("sha256"),
+                    o.get("matches", [{}])[0].get("list"),
+                    o.get("also", {}).get("line_ends")) for o in m)
+        == sorted([("", sha256(both_crlf), "eolcr", "LF"),
+                   ("LF", sha256(both_lf), "eollf", "as read")]),
+        "its JSON: an object per form, each with the other form under "
+        "\"also\"", m)
 
 # base64 keeps its bytes: the decoded LF form alone is hashed, no CRLF form
 b64 = binascii.b2a_base64(crlf_listed.replace(b"\r\n", b"\n"),

@@ -11,7 +11,7 @@
 #   fuzz_reader_NAME       one per common/lists/read_NAME.c
 #   fuzz_unpack_message    the MIME parser on mail      } once common/ has
 #   fuzz_unpack_formdata   the same on form-data bodies } hg_unpack_new
-#   fuzz_pipeline          unpack -> scan -> magic -> decide -> record }
+#   fuzz_pipeline          mail scan -> magic -> decide -> record      }
 #   fuzz_decode_b64/qp/uu  each transfer decoder (common/mime/decode.h), chunked
 #                          against whole
 #   fuzz_milter_conf       hashgate-milter's config parser (milter/conf.c)

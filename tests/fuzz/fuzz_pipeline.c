@@ -1,8 +1,9 @@
 /*
  * fuzz_pipeline.c - libFuzzer target for the whole path a mail takes in the
- * milter: hg_unpack -> hg_scan per part -> libmagic -> hg_decide ->
- * hg_verdict_merge -> hg_record_format, with the part's attacker-chosen
- * strings (path, file name, types, encoding) in the record.
+ * milter: hg_mail_scan (hg_unpack, hg_scan per part, block, copy and
+ * line-end reading) -> libmagic -> hg_decide -> hg_verdict_merge ->
+ * hg_record_format, with the part's attacker-chosen strings (path, file
+ * name, types, encoding) in the record.
  *
  * A small database (built once, from synthetic strings) lists some bytes
  * the seeds contain, so matches and records happen. Every record must pass
@@ -18,9 +19,8 @@
 #include "hashgate/db.h"
 #include "hashgate/decide.h"
 #include "hashgate/magic.h"
+#include "hashgate/mail_scan.h"
 #include "hashgate/record.h"
-#include "hashgate/scan.h"
-#include "hashgate/unpack.h"
 #include "json_check.h"
 
 #define FUZZ_MAX_TOTAL  (4 * 1024 * 1024)
@@ -30,13 +30,10 @@ static const char *const listed[] = { "synthetic listed object one\n",
                                       "synthetic listed object two\n" };
 
 typedef struct {
-    hg_scan_t      *scan;
-    hg_magic_t     *magic;
+    hg_mail_scan_t *ms;
     hg_policy_t     policy;
     hg_verdict_t    merged;
     hg_json_t       j;
-    int             open;
-    hg_status_t     part_status;
 } px_t;
 
 static hg_db_t     *db;
@@ -88,45 +85,21 @@ init_once(void)
     magic = hg_magic_new(&err);     /* NULL is tolerated by hg_magic_type */
 }
 
-static hg_status_t
-part_begin(void *ctx, const hg_part_info_t *info)
+/* One reading of an object: decided, merged, recorded as the milter does. */
+static void
+reading_done(px_t *p, const hg_mail_object_t *obj, const hg_mail_reading_t *rd)
 {
-    px_t  *p = ctx;
+    const hg_part_info_t  *info = obj->info;
+    hg_verdict_t           v;
+    hg_record_t            r;
+    hg_status_t            st = rd->st;
+    char                   type[128];
 
-    (void) info;
-    p->open = 1;
-    p->part_status = hg_scan_begin(p->scan);
-    return HG_OK;
-}
-
-static hg_status_t
-part_data(void *ctx, const unsigned char *buf, size_t len)
-{
-    px_t  *p = ctx;
-
-    if (p->part_status == HG_OK) {
-        p->part_status = hg_scan_update(p->scan, buf, len);
-    }
-    return HG_OK;
-}
-
-static hg_status_t
-part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
-{
-    px_t              *p = ctx;
-    hg_scan_result_t   res;
-    hg_verdict_t       v;
-    hg_record_t        r;
-    hg_status_t        st;
-    char               type[128];
-
-    (void) stats;
-    p->open = 0;
-    st = p->part_status == HG_OK ? hg_scan_end(p->scan, &res) : p->part_status;
-    v = hg_decide(&p->policy, st == HG_OK ? &res : NULL, st);
+    v = hg_decide(&p->policy, st == HG_OK ? &rd->res : NULL, st);
     hg_verdict_merge(&p->merged, &v);
     if (st == HG_OK) {
-        hg_magic_type(magic, res.head, res.head_len, type, sizeof(type));
+        hg_magic_type(magic, rd->res.head, rd->res.head_len, type,
+                      sizeof(type));
     } else {
         type[0] = '\0';
     }
@@ -138,13 +111,27 @@ part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
     r.declared_type = info->content_type;
     r.detected_type = type;
     r.encoding = info->encoding;
-    r.res = st == HG_OK ? &res : NULL;
+    r.res = st == HG_OK ? &rd->res : NULL;
     r.verdict = &v;
     hg_record_add(&r, "field_name", info->field_name);
     hg_record_add(&r, "queue_id", "4XyzFUZZ");
     if (hg_record_format(&r, &p->j) != HG_OK
         || jc_validate(p->j.buf, p->j.len) != 0) {
         abort();
+    }
+}
+
+static hg_status_t
+object(void *ctx, const hg_mail_object_t *obj)
+{
+    px_t      *p = ctx;
+    unsigned   i;
+
+    if (obj->nreadings < 1 || obj->nreadings > HG_MAIL_READINGS) {
+        abort();
+    }
+    for (i = 0; i < obj->nreadings; i++) {
+        reading_done(p, obj, &obj->reading[i]);
     }
     return HG_OK;
 }
@@ -154,8 +141,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static px_t         p;
     hg_unpack_limits_t  lim;
-    hg_unpack_cb_t      cb = { part_begin, part_data, part_end };
-    hg_unpack_t        *u;
     hg_err_t            err;
     hg_verdict_t        fail;
     hg_status_t         st = HG_OK;
@@ -163,8 +148,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (db == NULL) {
         init_once();
-        p.scan = hg_scan_new(db, 0);
-        if (p.scan == NULL) {
+        p.ms = hg_mail_scan_new(db, 0);
+        if (p.ms == NULL) {
             abort();
         }
         hg_json_init(&p.j);
@@ -183,18 +168,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     hg_unpack_limits_default(&lim);
     lim.max_total_bytes = FUZZ_MAX_TOTAL;
-    u = hg_unpack_new(HG_UNPACK_MESSAGE, NULL, &lim, &cb, &p, &err);
-    if (u == NULL) {
+    if (hg_mail_scan_begin(p.ms, &lim, object, &p, &err) != HG_OK) {
         abort();
     }
     for (off = 0; off < size && st == HG_OK; off += n) {
         n = size - off < step ? size - off : step;
-        st = hg_unpack_feed(u, data + off, n, &err);
+        st = hg_mail_scan_feed(p.ms, data + off, n, &err);
     }
     if (st == HG_OK) {
-        st = hg_unpack_finish(u, &err);
+        st = hg_mail_scan_finish(p.ms, &err);
     }
-    hg_unpack_free(u);
+    hg_mail_scan_abort(p.ms);
 
     /* what the milter does with a message it could not parse to the end */
     if (st != HG_OK) {

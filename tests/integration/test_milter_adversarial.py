@@ -47,6 +47,12 @@ RAW8 = bytearray(hm.blob(1704, 6_000, no_newlines=True))
 for _i in range(300, len(RAW8), 400):
     RAW8[_i] = 0x0A
 RAW8 = bytes(RAW8)
+# the same kind of file, listed in both forms: CRLF to reject, LF to log
+RAW9 = bytearray(hm.blob(1707, 6_000, no_newlines=True))
+for _i in range(300, len(RAW9), 400):
+    RAW9[_i] = 0x0A
+RAW9 = bytes(RAW9)
+RAW9_CRLF = RAW9.replace(b"\n", b"\r\n")
 # a binary file with three CRLF pairs, for quoted-printable hard line breaks
 QPF = bytearray(hm.blob(1705, 8_000, no_newlines=True))
 for _i in (2000, 4000, 6000):
@@ -150,12 +156,13 @@ try:
     hm.check_tool(hm.HASHGATE)
     db = hm.compile_db(os.path.join(tmp, "db.hgdb"), {
         "rejlist": [hm.sha256(REJ), hm.sha256(RAW8), hm.sha256(QPF),
-                    hm.sha256(QPL)],
+                    hm.sha256(QPL), hm.sha256(RAW9_CRLF)],
         "holdlist": [hm.sha256(HOLD)],
         "taglist": [hm.sha256(TAG)],
+        "loglist": [hm.sha256(RAW9)],
     })
     m = hm.Milter(tmp, db, ListAction=["rejlist reject", "holdlist hold",
-                                       "taglist tag"])
+                                       "taglist tag", "loglist log"])
     m.start()
     pf = Postfix(milter=m.postfix_spec, base=os.path.join(tmp, "pf"))
     pf.start()
@@ -305,6 +312,23 @@ try:
        and recs(mid)[0].get("sha256") == hm.sha256(RAW8),
        "a listed binary file sent raw (8bit, LF line ends as a Unix mailbox "
        "stores it) is rejected", "%s %r" % (reply(r), recs(mid)))
+    # The same, its CRLF form on a reject list and its LF form on a log
+    # list: each form is a match of the part, so each gets its record, as
+    # `hashgate scan` reports each (tests/cli/test_scan_mail.py). Catches
+    # the LF form left unjudged once the form as sent decided a reject.
+    mid = msgid("raw8both")
+    raw = mail(RAW9, mid, b64=RAW9).replace(
+        b"Content-Transfer-Encoding: base64", b"Content-Transfer-Encoding: 8bit", 1)
+    r = pf.send(raw)
+    got = recs(mid)
+    ok(reply(r) == REPLY and len(got) == 2
+       and all(x.get("part") == "2" for x in got)
+       and sorted((x.get("sha256"), (x.get("lists") or [{}])[0].get("list"))
+                  for x in got)
+       == sorted([(hm.sha256(RAW9_CRLF), "rejlist"),
+                  (hm.sha256(RAW9), "loglist")]),
+       "a raw file listed in both line-end forms (CRLF: reject, LF: log) is "
+       "rejected with a record for each form", "%s %r" % (reply(r), got))
     # A listed file quoted-printable, its CRLF pairs sent as hard line
     # breaks padded with blanks: RFC 2045 readers (Go, GMime, Perl) delete
     # the padding and save the listed file; Python's reading keeps it.

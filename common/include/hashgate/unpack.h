@@ -156,4 +156,13 @@ hg_status_t hg_unpack_finish(hg_unpack_t *u, hg_err_t *err);
 /* Leaf parts seen so far, uuencoded blocks included, copies not. */
 unsigned hg_unpack_parts(const hg_unpack_t *u);
 
+/*
+ * 1 if the message's lines end in a bare LF, as a Unix mailbox stores
+ * mail; 0 if in CRLF, as SMTP carries it, or before any line end was fed
+ * (a part can only begin that early if it is empty). The first line end
+ * says. The "other form" of a part's line ends is the one this does not
+ * say: the line-end copies use it, and so does hg_mail_scan.
+ */
+int hg_unpack_lf_message(const hg_unpack_t *u);
+
 #endif
