@@ -1,11 +1,12 @@
 /*
  * decode.h - streaming transfer decoders: base64, quoted-printable, uuencode.
  *
- * Internal to libhashgate (used by unpack.c). Each decoder is a small struct
- * with init/feed/finish: it is fed the encoded bytes in chunks of any size
- * (one byte at a time works) and writes decoded bytes to a buffer the caller
- * gives. Nothing is allocated. Input that cannot be decoded is skipped (or,
- * for quoted-printable, kept literally) and counted in `errors`, so a caller
+ * Internal to libhashgate (used by the MIME parser: unpack_leaf.c,
+ * unpack_copy.c). Each decoder is a small struct with init/feed/finish: it
+ * is fed the encoded bytes in chunks of any size (one byte at a time
+ * works) and writes decoded bytes to a buffer the caller gives. Nothing
+ * is allocated. Input that cannot be decoded is skipped (or, for
+ * quoted-printable, kept literally) and counted in `errors`, so a caller
  * can report it without failing the whole message.
  */
 #ifndef HASHGATE_DECODE_H

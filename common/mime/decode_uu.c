@@ -5,8 +5,8 @@
  * carries up to 63 bytes (45 in practice). The decoder keeps one line
  * (HG_UU_LINE_MAX bytes; real lines are 61) and decodes it when its line
  * end arrives. It is used twice: for parts whose Content-Transfer-Encoding
- * is x-uuencode, and by unpack.c to find blocks inside text bodies, where
- * stop_at_begin lets the parser open a new part at the "begin" line.
+ * is x-uuencode, and by unpack_leaf.c to find blocks inside text bodies,
+ * where stop_at_begin lets the parser open a new part at the "begin" line.
  * Like Python's uu handling, short lines are padded with zero sextets and
  * characters after the declared length are ignored; characters outside
  * ' '..'`' are counted as errors.
