@@ -5,9 +5,9 @@
  * URIs), so every string goes through one escaper: valid UTF-8 (RFC 3629:
  * no overlong forms, no surrogates, nothing above U+10FFFF) is copied,
  * anything else becomes U+FFFD, one replacement per maximal invalid
- * subsequence (the Unicode "best practice"). Control characters, DEL and
- * U+2028/U+2029 are written as \uXXXX so a line can never be split or hide
- * text in a terminal.
+ * subpart (util/utf8.c, the library's one rule). Control characters, DEL
+ * and U+2028/U+2029 are written as \uXXXX so a line can never be split or
+ * hide text in a terminal.
  *
  * The writer tracks its own structure: commas are placed by it, and a misuse
  * (a value where a key is due, a key in an array, an end without a begin,
@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "hashgate/json.h"
+#include "util/utf8.h"
 
 /* Per-container state kept in need_comma[depth - 1]. */
 #define J_COMMA   0x1   /* an element was written: the next needs a comma */
@@ -208,63 +209,14 @@ hg_json_arr_end(hg_json_t *j)
     _json_close(j, ']', 0);
 }
 
-/*
- * Length of the valid UTF-8 sequence at s (at most n bytes), or, when it is
- * invalid, minus the length of its maximal invalid subpart (at least 1),
- * which the caller replaces by one U+FFFD.
- */
-static long
-_utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char  c = s[0];
-    unsigned char  lo = 0x80, hi = 0xBF;
-    size_t         need, i;
-
-    if (c < 0x80) {
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0) {
-            lo = 0xA0;          /* overlong below U+0800 */
-        } else if (c == 0xED) {
-            hi = 0x9F;          /* U+D800..U+DFFF are surrogates */
-        }
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0) {
-            lo = 0x90;          /* overlong below U+10000 */
-        } else if (c == 0xF4) {
-            hi = 0x8F;          /* above U+10FFFF */
-        }
-    } else {
-        return -1;              /* 0x80..0xC1 (stray, overlong), 0xF5..0xFF */
-    }
-
-    for (i = 1; i <= need; i++) {
-        if (i >= n) {
-            return -(long) i;
-        }
-        if (i == 1) {
-            if (s[i] < lo || s[i] > hi) {
-                return -1;
-            }
-        } else if (s[i] < 0x80 || s[i] > 0xBF) {
-            return -(long) i;
-        }
-    }
-    return (long) need + 1;
-}
-
 static void
 _json_escape(hg_json_t *j, const char *str, size_t n)
 {
     static const char  hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *) str;
     size_t         i = 0, run;
-    long           k;
+    int            k;
+    uint32_t       cp;
     char           esc[8];
 
     _json_put(j, "\"", 1);
@@ -302,14 +254,16 @@ _json_escape(hg_json_t *j, const char *str, size_t n)
             continue;
         }
 
-        k = _utf8_seq(s + i, n - i);
+        k = hg_utf8_seq(s + i, n - i, &cp);
+        if (k == 0) {
+            k = -(int) (n - i);     /* cut short by the end of the string */
+        }
         if (k < 0) {
-            _json_put(j, "\xEF\xBF\xBD", 3);
+            _json_put(j, HG_UTF8_REPLACEMENT, 3);
             i += (size_t) -k;
-        } else if (k == 3 && s[i] == 0xE2 && s[i + 1] == 0x80
-                   && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
+        } else if (cp == 0x2028 || cp == 0x2029) {
             /* line and paragraph separators end lines in some readers */
-            _json_put(j, s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+            _json_put(j, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
             i += 3;
         } else {
             _json_put(j, str + i, (size_t) k);

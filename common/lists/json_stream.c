@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lists/json_stream.h"
+#include "util/utf8.h"
 
 /* What the grammar allows next. */
 enum {
@@ -90,22 +91,12 @@ js_tok_put(hg_jstream_t *j, unsigned char c)
 }
 
 static void
-js_tok_put_utf8(hg_jstream_t *j, unsigned long cp)
+js_tok_put_n(hg_jstream_t *j, const unsigned char *s, size_t n)
 {
-    if (cp < 0x80) {
-        js_tok_put(j, (unsigned char) cp);
-    } else if (cp < 0x800) {
-        js_tok_put(j, (unsigned char) (0xC0 | (cp >> 6)));
-        js_tok_put(j, (unsigned char) (0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        js_tok_put(j, (unsigned char) (0xE0 | (cp >> 12)));
-        js_tok_put(j, (unsigned char) (0x80 | ((cp >> 6) & 0x3F)));
-        js_tok_put(j, (unsigned char) (0x80 | (cp & 0x3F)));
-    } else {
-        js_tok_put(j, (unsigned char) (0xF0 | (cp >> 18)));
-        js_tok_put(j, (unsigned char) (0x80 | ((cp >> 12) & 0x3F)));
-        js_tok_put(j, (unsigned char) (0x80 | ((cp >> 6) & 0x3F)));
-        js_tok_put(j, (unsigned char) (0x80 | (cp & 0x3F)));
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        js_tok_put(j, s[i]);
     }
 }
 
@@ -131,12 +122,18 @@ js_hex4(hg_jstream_t *j)
     return v;
 }
 
-/* The opening quote is consumed. */
+/*
+ * The opening quote is consumed. Raw bytes that are not valid UTF-8 become
+ * U+FFFD, one per maximal subpart (util/utf8.h), so a string handed on is
+ * valid UTF-8, unless it overflowed (then it is cut, maybe mid-character).
+ */
 static int
 js_string(hg_jstream_t *j)
 {
-    int   c;
-    long  cp, lo;
+    int               c;
+    long              cp, lo;
+    hg_utf8_stream_t  u = { .len = 0 };
+    unsigned char     out[HG_UTF8_STREAM_OUT];
 
     j->tok_len = 0;
     j->tok_overflow = 0;
@@ -147,6 +144,10 @@ js_string(hg_jstream_t *j)
                      : "truncated JSON: unterminated string");
             return -1;
         }
+        if (c < 0x80 && u.len > 0) {
+            /* a character cut short by an ASCII byte */
+            js_tok_put_n(j, out, hg_utf8_stream_end(&u, out));
+        }
         if (c == '"') {
             break;
         }
@@ -154,6 +155,11 @@ js_string(hg_jstream_t *j)
             js_error(j, hg_src_offset(&j->src) - 1,
                      "control character in a string");
             return -1;
+        }
+        if (c >= 0x80) {
+            js_tok_put_n(j, out, hg_utf8_stream_put(&u, (unsigned char) c,
+                                                    out));
+            continue;
         }
         if (c != '\\') {
             js_tok_put(j, (unsigned char) c);
@@ -190,7 +196,7 @@ js_string(hg_jstream_t *j)
                          "unpaired UTF-16 surrogate in \\u escape");
                 return -1;
             }
-            js_tok_put_utf8(j, (unsigned long) cp);
+            js_tok_put_n(j, out, hg_utf8_encode((uint32_t) cp, out));
             break;
         default:
             js_error(j, hg_src_offset(&j->src), c < 0

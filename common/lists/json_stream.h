@@ -32,7 +32,8 @@ typedef enum {
     HG_JT_ARR_BEGIN,
     HG_JT_ARR_END,
     HG_JT_KEY,          /* an object member's name, in tok */
-    HG_JT_STRING,       /* a string value, unescaped UTF-8 in tok */
+    HG_JT_STRING,       /* a string value, unescaped UTF-8 in tok (invalid
+                           bytes read as U+FFFD) */
     HG_JT_NUMBER,       /* a number's text in tok */
     HG_JT_TRUE,
     HG_JT_FALSE,

@@ -26,6 +26,7 @@
 #include "hashgate/list.h"
 #include "lists/list_util.h"
 #include "lists/xml_stream.h"
+#include "util/utf8.h"
 
 /* Usable digests kept per entry: NCMEC gives one MD5 and one SHA-1. */
 #define NCMEC_FP_MAX        8
@@ -232,7 +233,7 @@ ncmec_keep_field(char *dst, const char *s, size_t len)
 {
     hg_list_trim(&s, &len);
     snprintf(dst, NCMEC_FIELD_MAX + 1, "%.*s",
-             (int) (len > NCMEC_FIELD_MAX ? NCMEC_FIELD_MAX : len), s);
+             (int) hg_utf8_cut(s, len, NCMEC_FIELD_MAX), s);
 }
 
 static hg_status_t

@@ -24,6 +24,7 @@
 #include "hashgate/list.h"
 #include "lists/json_stream.h"
 #include "lists/list_util.h"
+#include "util/utf8.h"
 
 /* Categories in one --category filter; VIC defines a handful. */
 #define VIC_CATEGORIES_MAX  64
@@ -205,8 +206,7 @@ vic_member(vic_t *v, vic_media_t *m, int k, hg_jt_t t, int level)
             break;
         }
         snprintf(m->id, sizeof(m->id), "%.*s",
-                 (int) (j->tok_len > VIC_ID_MAX ? VIC_ID_MAX : j->tok_len),
-                 j->tok);
+                 (int) hg_utf8_cut(j->tok, j->tok_len, VIC_ID_MAX), j->tok);
         break;
 
     case K_MEDIA:

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "lists/xml_stream.h"
+#include "util/utf8.h"
 
 int
 hg_xstream_init_file(hg_xstream_t *x, FILE *fp)
@@ -105,7 +106,8 @@ static int
 xs_entity(hg_xstream_t *x, char *buf, size_t *len, int *overflow)
 {
     char           ref[12];
-    size_t         n = 0;
+    unsigned char  u[HG_UTF8_MAX];
+    size_t         n = 0, i;
     int            c;
     unsigned long  cp = 0;
     char          *end;
@@ -151,20 +153,9 @@ xs_entity(hg_xstream_t *x, char *buf, size_t *len, int *overflow)
                       "accepted)%s", ref, "");
         return -1;
     }
-    if (cp < 0x80) {
-        xs_put(buf, len, overflow, (unsigned char) cp);
-    } else if (cp < 0x800) {
-        xs_put(buf, len, overflow, (unsigned char) (0xC0 | (cp >> 6)));
-        xs_put(buf, len, overflow, (unsigned char) (0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        xs_put(buf, len, overflow, (unsigned char) (0xE0 | (cp >> 12)));
-        xs_put(buf, len, overflow, (unsigned char) (0x80 | ((cp >> 6) & 0x3F)));
-        xs_put(buf, len, overflow, (unsigned char) (0x80 | (cp & 0x3F)));
-    } else {
-        xs_put(buf, len, overflow, (unsigned char) (0xF0 | (cp >> 18)));
-        xs_put(buf, len, overflow, (unsigned char) (0x80 | ((cp >> 12) & 0x3F)));
-        xs_put(buf, len, overflow, (unsigned char) (0x80 | ((cp >> 6) & 0x3F)));
-        xs_put(buf, len, overflow, (unsigned char) (0x80 | (cp & 0x3F)));
+    n = hg_utf8_encode((uint32_t) cp, u);
+    for (i = 0; i < n; i++) {
+        xs_put(buf, len, overflow, u[i]);
     }
     return 0;
 }

@@ -6,7 +6,8 @@
  * this file is valid UTF-8 without NULs, whatever the sender wrote: RFC 2231
  * (name*0*=utf-8''...%E2...) and RFC 2047 (=?iso-8859-1?q?...?=) are
  * decoded, charsets we know are converted here, others through iconv, and
- * anything undecodable becomes U+FFFD. Parsing follows what Python's email
+ * anything undecodable becomes U+FFFD (invalid UTF-8: one per maximal
+ * subpart, util/utf8.h). Parsing follows what Python's email
  * package (compat32) accepts, since tests compare against it: parameters
  * split on ';' outside quotes, the first occurrence of a field wins.
  */
@@ -20,116 +21,14 @@
 
 #include "mime/decode.h"
 #include "mime/mime_header.h"
-
-/* Windows-1252 0x80..0x9f; 0 where the code page has a hole. */
-static const uint16_t cp1252_high[32] = {
-    0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
-    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
-    0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
-    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178
-};
-
-static size_t
-_utf8_put(unsigned char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (unsigned char) cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (unsigned char) (0xc0 | cp >> 6);
-        o[1] = (unsigned char) (0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (unsigned char) (0xe0 | cp >> 12);
-        o[1] = (unsigned char) (0x80 | (cp >> 6 & 0x3f));
-        o[2] = (unsigned char) (0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (unsigned char) (0xf0 | cp >> 18);
-    o[1] = (unsigned char) (0x80 | (cp >> 12 & 0x3f));
-    o[2] = (unsigned char) (0x80 | (cp >> 6 & 0x3f));
-    o[3] = (unsigned char) (0x80 | (cp & 0x3f));
-    return 4;
-}
-
-/* Length of the valid UTF-8 sequence at s (0 if invalid). */
-static size_t
-_utf8_valid(const unsigned char *s, size_t len)
-{
-    uint32_t    cp;
-    size_t      n, i;
-
-    if (s[0] < 0x80) {
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len < n) {
-        return 0;
-    }
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
-        || (cp >= 0xd800 && cp <= 0xdfff))
-    {
-        return 0;
-    }
-    return n;
-}
-
-/* Copy as UTF-8, invalid bytes and NULs replaced; out needs 3 * len + 1. */
-static size_t
-_utf8_clean(unsigned char *o, const unsigned char *s, size_t len)
-{
-    size_t  i = 0, n, w = 0;
-
-    while (i < len) {
-        n = _utf8_valid(s + i, len - i);
-        if (n == 0 || s[i] == '\0') {
-            w += _utf8_put(o + w, 0xfffd);
-            i++;
-            continue;
-        }
-        memcpy(o + w, s + i, n);
-        w += n;
-        i += n;
-    }
-    o[w] = '\0';
-    return w;
-}
-
-static int
-_cs_is(const char *cs, const char *const *names)
-{
-    for (; *names != NULL; names++) {
-        if (strcasecmp(cs, *names) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
+#include "util/charset.h"
+#include "util/utf8.h"
 
 static char *
 _iconv_utf8(const char *charset, const char *s, size_t len)
 {
     iconv_t     cd;
-    size_t      cap = 4 * len + 16, inleft = len, outleft, w;
+    size_t      cap = 4 * len + 16, inleft = len, outleft;
     char       *out, *in = (char *) s, *op;
 
     cd = iconv_open("UTF-8", charset);
@@ -149,10 +48,14 @@ _iconv_utf8(const char *charset, const char *s, size_t len)
         if (errno == E2BIG || outleft < 3) {
             break;
         }
-        /* an undecodable or truncated sequence: one U+FFFD, skip a byte */
-        w = _utf8_put((unsigned char *) op, 0xfffd);
-        op += w;
-        outleft -= w;
+        /*
+         * an undecodable or truncated sequence: one U+FFFD, skip a byte
+         * (iconv does not say where a sequence of another charset ends, so
+         * maximal subparts are a UTF-8 rule only)
+         */
+        memcpy(op, HG_UTF8_REPLACEMENT, 3);
+        op += 3;
+        outleft -= 3;
         in++;
         inleft--;
     }
@@ -165,56 +68,39 @@ _iconv_utf8(const char *charset, const char *s, size_t len)
 char *
 hg_mime_to_utf8(const char *charset, const char *s, size_t len)
 {
-    static const char *const utf8[] = { "utf-8", "utf8", "us-ascii", "ascii",
-                                        "", NULL };
-    static const char *const latin1[] = { "iso-8859-1", "iso8859-1",
-                                          "latin1", "latin-1", "l1",
-                                          "iso_8859-1", NULL };
-    static const char *const cp1252[] = { "windows-1252", "cp1252",
-                                          "x-cp1252", NULL };
     const unsigned char *p = (const unsigned char *) s;
     unsigned char       *out, *o;
     char                *conv, *clean;
     size_t               i;
     uint32_t             cp;
+    hg_charset_t         cs = hg_charset_find(charset);
 
-    if (charset == NULL) {
-        charset = "";
-    }
-    if (!_cs_is(charset, utf8) && !_cs_is(charset, latin1)
-        && !_cs_is(charset, cp1252))
-    {
+    if (cs == HG_CS_OTHER) {
         conv = _iconv_utf8(charset, s, len);
         if (conv != NULL) {
             /* iconv may let NULs through; clean once more */
             clean = malloc(3 * strlen(conv) + 1);
             if (clean != NULL) {
-                _utf8_clean((unsigned char *) clean,
-                            (unsigned char *) conv, strlen(conv));
+                hg_utf8_clean(clean, conv, strlen(conv), 1);
             }
             free(conv);
             return clean;
         }
         /* an unknown charset: take it as UTF-8, else U+FFFD */
-        charset = "";
+        cs = HG_CS_UTF8;
     }
     if ((out = malloc(3 * len + 1)) == NULL) {
         return NULL;
     }
-    if (_cs_is(charset, utf8)) {
-        _utf8_clean(out, p, len);
+    if (cs == HG_CS_UTF8) {
+        hg_utf8_clean((char *) out, s, len, 1);
         return (char *) out;
     }
     o = out;
     for (i = 0; i < len; i++) {
-        cp = p[i];
-        if (cp >= 0x80 && cp < 0xa0 && _cs_is(charset, cp1252)) {
-            cp = cp1252_high[cp - 0x80] ? cp1252_high[cp - 0x80] : 0xfffd;
-        }
-        if (cp == 0) {
-            cp = 0xfffd;
-        }
-        o += _utf8_put(o, cp);
+        cp = hg_charset_byte(cs, p[i]);
+        /* NUL and the holes of Windows-1252 */
+        o += hg_utf8_encode(cp != 0 ? cp : 0xfffd, o);
     }
     *o = '\0';
     return (char *) out;
@@ -370,8 +256,7 @@ hg_mime_decode_words(const char *s, size_t len)
         if (w + 3 * n >= cap) {
             n = (cap - w - 1) / 3;
         }
-        w += _utf8_clean((unsigned char *) out + w, (const unsigned char *) s + i,
-                         n);
+        w += hg_utf8_clean(out + w, s + i, n, 1);
         i = lit;
     }
     out[w] = '\0';

@@ -95,7 +95,9 @@ char *hg_mime_decode_words(const char *s, size_t len);
 /*
  * len bytes in charset converted to UTF-8 (malloc'd, NUL-terminated; NULL:
  * no memory). UTF-8, US-ASCII, ISO-8859-1 and Windows-1252 are done here,
- * others by iconv; undecodable bytes become U+FFFD, NULs become U+FFFD too.
+ * others by iconv; undecodable bytes become U+FFFD (invalid UTF-8, and text
+ * in an unknown charset read as UTF-8: one per maximal subpart; what iconv
+ * cannot decode: one per byte), NULs become U+FFFD too.
  */
 char *hg_mime_to_utf8(const char *charset, const char *s, size_t len);
 

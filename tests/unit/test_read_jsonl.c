@@ -95,6 +95,33 @@ test_jsonl_each_malformed_line_is_named(void **state)
     free(big);
 }
 
+/*
+ * A label that is not valid UTF-8 (a Latin-1 export, a cut character) is
+ * stored with one U+FFFD per maximal invalid subpart, the library's one
+ * rule, so the database never holds invalid UTF-8; \u escapes and valid
+ * bytes around it are kept.
+ */
+static void
+test_jsonl_invalid_utf8_in_a_label_becomes_fffd(void **state)
+{
+    hgt_read_t  r;
+
+    (void) state;
+    assert_int_equal(hgt_read(&r, "jsonl", "list.jsonl",
+        "{\"md5\": \"" MD5_A "\", \"label\": \"caf\xe9\"}\n"
+        "{\"md5\": \"" MD5_B "\", \"label\": \"r\xe2\x82sum\xe2\x82\"}\n"
+        "{\"md5\": \"" MD5_A "\", \"label\": \"\xc3\\u00e9\xc0\xaf\xf0\x9f\x98\x80\"}\n",
+        0, NULL), HG_OK);
+    assert_int_equal(r.n, 3);
+    assert_string_equal(r.v[0].e.label, "caf\xef\xbf\xbd");
+    assert_string_equal(r.v[1].e.label,
+                        "r\xef\xbf\xbdsum\xef\xbf\xbd");
+    assert_string_equal(r.v[2].e.label, "\xef\xbf\xbd\xc3\xa9"
+                        "\xef\xbf\xbd\xef\xbf\xbd\xf0\x9f\x98\x80");
+    assert_int_equal(r.stats.skipped, 0);
+    hgt_read_free(&r);
+}
+
 static void
 test_jsonl_detected_from_first_line_or_name(void **state)
 {
@@ -111,6 +138,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonl_reads_digests_size_and_label),
         cmocka_unit_test(test_jsonl_each_malformed_line_is_named),
+        cmocka_unit_test(test_jsonl_invalid_utf8_in_a_label_becomes_fffd),
         cmocka_unit_test(test_jsonl_detected_from_first_line_or_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

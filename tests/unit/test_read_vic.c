@@ -70,6 +70,26 @@ test_vic_reads_media_digests_sizes_and_labels(void **state)
     hgt_read_free(&r);
 }
 
+/* A MediaID longer than the 80 bytes kept is cut before a character that
+ * would straddle the cut, so the label stays valid UTF-8. */
+static void
+test_vic_long_media_id_is_cut_between_characters(void **state)
+{
+    hgt_read_t  r;
+    char        doc[512], id[128];
+
+    (void) state;
+    memset(id, 'a', 79);
+    id[79] = '\0';
+    snprintf(doc, sizeof(doc), "{\"value\":[{\"MediaID\":\"%s\\u00e9xyz\","
+             "\"Category\":1,\"MD5\":\"" MD5_A "\"}]}", id);
+    assert_int_equal(hgt_read(&r, "vic", "export.json", doc, 0, NULL), HG_OK);
+    assert_int_equal(r.n, 1);
+    strcat(id, "/1");
+    assert_string_equal(r.v[0].e.label, id);
+    hgt_read_free(&r);
+}
+
 static const char vic_three_categories[] =
     "{\"value\":[\n"
     "{\"MediaID\":1,\"Category\":1,\"MD5\":\"" MD5_A "\",\"SHA1\":\"" SHA1_A "\"},\n"
@@ -272,6 +292,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vic_reads_media_digests_sizes_and_labels),
+        cmocka_unit_test(test_vic_long_media_id_is_cut_between_characters),
         cmocka_unit_test(test_vic_category_filter_keeps_only_those_categories),
         cmocka_unit_test(test_vic_bad_media_objects_are_skipped_with_their_offset),
         cmocka_unit_test(test_vic_strict_refuses_the_first_bad_object),
