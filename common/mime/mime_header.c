@@ -24,8 +24,10 @@
 #include "util/charset.h"
 #include "util/utf8.h"
 
+/* len bytes in charset as UTF-8 by iconv (malloc'd, *outlen bytes and a
+ * NUL, which the text may hold too); NULL: no such charset, or no memory. */
 static char *
-_iconv_utf8(const char *charset, const char *s, size_t len)
+_iconv_utf8(const char *charset, const char *s, size_t len, size_t *outlen)
 {
     iconv_t     cd;
     size_t      cap = 4 * len + 16, inleft = len, outleft;
@@ -62,6 +64,7 @@ _iconv_utf8(const char *charset, const char *s, size_t len)
     iconv(cd, NULL, NULL, &op, &outleft);
     iconv_close(cd);
     *op = '\0';
+    *outlen = (size_t) (op - out);
     return out;
 }
 
@@ -71,17 +74,17 @@ hg_mime_to_utf8(const char *charset, const char *s, size_t len)
     const unsigned char *p = (const unsigned char *) s;
     unsigned char       *out, *o;
     char                *conv, *clean;
-    size_t               i;
+    size_t               i, n;
     uint32_t             cp;
     hg_charset_t         cs = hg_charset_find(charset);
 
     if (cs == HG_CS_OTHER) {
-        conv = _iconv_utf8(charset, s, len);
+        conv = _iconv_utf8(charset, s, len, &n);
         if (conv != NULL) {
-            /* iconv may let NULs through; clean once more */
-            clean = malloc(3 * strlen(conv) + 1);
+            /* iconv lets NULs through (UTF-16 "\0\0"); clean once more */
+            clean = malloc(3 * n + 1);
             if (clean != NULL) {
-                hg_utf8_clean(clean, conv, strlen(conv), 1);
+                hg_utf8_clean(clean, conv, n, 1);
             }
             free(conv);
             return clean;

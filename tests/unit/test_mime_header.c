@@ -104,6 +104,8 @@ test_mime_other_charsets_go_through_iconv(void **state)
     (void) state;
     TO_UTF8("koi8-r", "\xd4\xc5\xd3\xd4", "\xd1\x82\xd0\xb5\xd1\x81\xd1\x82");
     TO_UTF8("utf-16le", "a\0b\0", "ab");
+    /* a NUL iconv lets through is replaced too, and does not end the name */
+    TO_UTF8("utf-16le", "a\0\0\0b\0", "a" R "b");
     /* an odd byte at the end is one U+FFFD */
     TO_UTF8("utf-16le", "a\0b", "a" R);
 }
