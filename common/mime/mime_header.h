@@ -6,6 +6,8 @@
  * Encoding and Content-Disposition (filename, name), with folding undone,
  * quoted strings unquoted, RFC 2231 parameter continuations and charsets
  * and RFC 2047 encoded words decoded, and every name made valid UTF-8.
+ * The fields are read in mime_header.c, parameters in mime_rfc2231.c,
+ * encoded words in mime_rfc2047.c and charsets in mime_charset.c.
  */
 #ifndef HASHGATE_MIME_HEADER_H
 #define HASHGATE_MIME_HEADER_H
