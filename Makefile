@@ -12,7 +12,7 @@ CFLAGS    ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 -Wall -Wextra $(WERROR) -fPIC -D_GNU_SOURCE \
              $(SANITIZE) $(CFLAGS)
 CPPFLAGS  += -Icommon/include -Icommon
-LIBS       = -lcrypto -lmagic -lpthread
+LIBS       = -lcrypto -lmagic -lexpat -lpthread
 LDFLAGS   += $(SANITIZE)
 
 # common/ is laid out by stage of the flow (mime, scan, db, lists, policy,

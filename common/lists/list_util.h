@@ -2,8 +2,8 @@
  * list_util.h - what every list reader shares: a buffered byte source, a
  * bounded line reader, and the one way a bad line is reported.
  *
- * Internal to libhashgate (common/lists/read_*.c, common/lists/json_stream.c,
- * common/lists/xml_stream.c); not a public header. Nothing here grows with the
+ * Internal to libhashgate (common/lists/read_*.c, common/lists/json_stream.c);
+ * not a public header. Nothing here grows with the
  * input: the source has a fixed buffer and a line longer than
  * HG_LIST_LINE_MAX is reported as a bad line, never allocated.
  */

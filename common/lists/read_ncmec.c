@@ -16,8 +16,10 @@
  *
  * Element names are compared without namespace prefix, case-insensitively.
  * Each entry's label is "id/classification". The XML is read through
- * xml_stream.c, one event at a time; a syntax error (or a file cut short)
- * refuses the file with "file:line: reason", a bad entry is skipped.
+ * xml_stream.c (libexpat, in the file's declared encoding, handing out
+ * UTF-8), which calls ncmec_start, ncmec_text and ncmec_end as elements
+ * come; a syntax error (or a file cut short) refuses the file with
+ * "file:line: reason", a bad entry is skipped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,10 @@
 
 /* Longest <id> or <classification> kept for the label. */
 #define NCMEC_FIELD_MAX     80
+
+/* Longest fingerprint text kept; longer is flagged (a bad entry).
+ * Digests are at most 64 characters, perceptual ones a few hundred. */
+#define NCMEC_TEXT_MAX      4096
 
 typedef struct {
     hg_lctx_t      *lc;
@@ -57,7 +63,7 @@ typedef struct {
     /* the child whose text is being collected */
     int             cap_what;       /* C_NONE, C_ID, C_CLS, C_FP */
     char            cap_type[HG_XSTREAM_NAME_MAX + 1];
-    char            cap[HG_XSTREAM_TEXT_MAX + 1];
+    char            cap[NCMEC_TEXT_MAX + 1];
     size_t          cap_len;
     int             cap_overflow;
     int             in_fps;         /* inside <fingerprints> */
@@ -112,16 +118,16 @@ ncmec_note_type(ncmec_t *n, const char *type)
     }
 }
 
-static void
-ncmec_start(ncmec_t *n)
+static hg_status_t
+ncmec_start(void *ctx, hg_xstream_t *x)
 {
-    hg_xstream_t  *x = n->x;
+    ncmec_t       *n = ctx;
     const char    *v;
     int            deleted;
 
     if (n->entry_depth == 0) {
         if (!ncmec_is_entry(x->local, &deleted)) {
-            return;
+            return HG_OK;
         }
         n->entry_depth = x->depth;
         n->entry_line = x->ev_line;
@@ -136,7 +142,7 @@ ncmec_start(ncmec_t *n)
         n->bad[0] = '\0';
         n->in_fps = 0;
         n->cap_what = C_NONE;
-        return;
+        return HG_OK;
     }
 
     n->cap_what = C_NONE;
@@ -174,25 +180,28 @@ ncmec_start(ncmec_t *n)
     }
     n->cap_len = 0;
     n->cap_overflow = 0;
+    return HG_OK;
 }
 
-static void
-ncmec_text(ncmec_t *n)
+/* Text comes in pieces: collected for the child being captured. */
+static hg_status_t
+ncmec_text(void *ctx, hg_xstream_t *x, const char *s, size_t len)
 {
-    hg_xstream_t  *x = n->x;
+    ncmec_t       *n = ctx;
     size_t         room;
 
+    (void) x;
     if (n->cap_what == C_NONE) {
-        return;
+        return HG_OK;
     }
-    room = HG_XSTREAM_TEXT_MAX - n->cap_len;
-    if (x->text_len > room || x->text_overflow) {
+    room = NCMEC_TEXT_MAX - n->cap_len;
+    if (len > room) {
         n->cap_overflow = 1;
     }
-    memcpy(n->cap + n->cap_len, x->text, x->text_len < room ? x->text_len
-                                                             : room);
-    n->cap_len += x->text_len < room ? x->text_len : room;
+    memcpy(n->cap + n->cap_len, s, len < room ? len : room);
+    n->cap_len += len < room ? len : room;
     n->cap[n->cap_len] = '\0';
+    return HG_OK;
 }
 
 /* A fingerprint element ended: keep its digest or count its type. */
@@ -276,9 +285,9 @@ ncmec_entry_done(ncmec_t *n)
 }
 
 static hg_status_t
-ncmec_end(ncmec_t *n)
+ncmec_end(void *ctx, hg_xstream_t *x)
 {
-    hg_xstream_t  *x = n->x;
+    ncmec_t       *n = ctx;
     int            depth = x->depth + 1;     /* of the element that closed */
 
     if (n->entry_depth == 0) {
@@ -305,38 +314,9 @@ ncmec_end(ncmec_t *n)
     return HG_OK;
 }
 
-static hg_status_t
-ncmec_run(ncmec_t *n)
-{
-    hg_xstream_t  *x = n->x;
-    hg_xt_t        t;
-    hg_status_t    st = HG_OK;
-
-    for ( ;; ) {
-        t = hg_xstream_next(x);
-        switch (t) {
-        case HG_XT_EOF:
-            return HG_OK;
-        case HG_XT_ERROR:
-            if (x->src.ioerr) {
-                return hg_lctx_ioerr(n->lc);
-            }
-            return hg_lctx_fail(n->lc, x->err_line, "%s", x->why);
-        case HG_XT_START:
-            ncmec_start(n);
-            break;
-        case HG_XT_TEXT:
-            ncmec_text(n);
-            break;
-        case HG_XT_END:
-            st = ncmec_end(n);
-            break;
-        }
-        if (st != HG_OK) {
-            return st;
-        }
-    }
-}
+static const hg_xstream_cb_t ncmec_cbs = {
+    ncmec_start, ncmec_text, ncmec_end
+};
 
 static hg_status_t
 ncmec_read(FILE *fp, const char *path, const hg_read_opts_t *opts,
@@ -354,7 +334,7 @@ ncmec_read(FILE *fp, const char *path, const hg_read_opts_t *opts,
     if (n != NULL) {
         n->x = malloc(sizeof(*n->x));
     }
-    if (n == NULL || n->x == NULL || hg_xstream_init_file(n->x, fp) != 0) {
+    if (n == NULL || n->x == NULL) {
         if (n != NULL) {
             free(n->x);
         }
@@ -363,7 +343,17 @@ ncmec_read(FILE *fp, const char *path, const hg_read_opts_t *opts,
     }
     n->lc = &lc;
 
-    st = ncmec_run(n);
+    st = hg_xstream_parse(n->x, fp, &ncmec_cbs, n);
+    if (st != HG_OK && !n->x->cb_stopped) {
+        /* the XML's own error; a callback's status is passed on as it is */
+        if (st == HG_EIO) {
+            st = hg_lctx_ioerr(&lc);
+        } else if (st == HG_EFORMAT) {
+            st = hg_lctx_fail(&lc, n->x->err_line, "%s", n->x->why);
+        } else {
+            st = hg_err_set(err, st, "%s: %s", lc.path, hg_status_str(st));
+        }
+    }
     if (st == HG_OK && n->ignored_fps > 0) {
         types[0] = '\0';
         for (i = 0; i < n->ntypes; i++) {
@@ -379,7 +369,6 @@ ncmec_read(FILE *fp, const char *path, const hg_read_opts_t *opts,
                      "(id only) and were not applied",
                      (unsigned long long) n->deleted_by_id);
     }
-    hg_xstream_free(n->x);
     free(n->x);
     free(n);
     return st;

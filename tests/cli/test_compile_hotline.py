@@ -67,6 +67,25 @@ t.check(md5(objs[6]) + ": not found" in out(p)
         and md5(objs[7]) + ": ncmec" in out(p),
         "a deleted entry in the XML removes that digest", both(p))
 
+# an export in ISO-8859-1 that says so: its labels are stored as UTF-8
+t.write("latin1.xml", ('<?xml version="1.0" encoding="ISO-8859-1"?>\n'
+                       '<queryResult><images><image><id>caf\xe9</id>'
+                       '<classification>A1</classification><fingerprints>'
+                       '<md5>%s</md5></fingerprints></image></images>'
+                       '</queryResult>\n' % md5(objs[8])).encode("latin-1"))
+p = t.run("compile", "-o", "latin1.db", "ncmec=latin1.xml")
+lk = t.run("lookup", "latin1.db", md5(objs[8]))
+t.check(p.returncode == 0 and lk.returncode == 1
+        and 'label "caf\u00e9/A1"' in out(lk),
+        "an ISO-8859-1 NCMEC export's label is stored as UTF-8", both(lk))
+t.write("koi8.xml", '<?xml version="1.0" encoding="KOI8-R"?>\n'
+        '<queryResult><images/></queryResult>\n')
+p = t.run("compile", "-o", "koi8.db", "ncmec=koi8.xml")
+t.check(p.returncode == 2 and 'koi8.xml:1: encoding "KOI8-R" is not '
+        'supported' in err(p) and not os.path.exists(t.path("koi8.db")),
+        "an NCMEC export in an encoding not supported is refused, naming "
+        "file and line", both(p))
+
 # a later NCMEC delta applied with --base: its deletions remove
 t.write("delta.xml", '<queryResult><deletedImages><deletedImage><id>501</id>'
         '<fingerprints><sha1>%s</sha1></fingerprints></deletedImage>'

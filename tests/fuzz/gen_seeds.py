@@ -109,12 +109,42 @@ def vic_list():
     return doc.encode()
 
 
+def ncmec_lists():
+    """NCMEC XML as the v2 entries API gives it, and in the encodings and
+    constructs the reader must handle (declared Latin-1 and Windows-1252,
+    UTF-16 with a byte order mark, CDATA, references, comments, a PI)."""
+    ents = []
+    for i in range(3):
+        ents.append('<image><id>img-%d</id><classification>A%d</classification>'
+                    '<fingerprints><md5>%s</md5><sha1>%s</sha1><pdna>AAAA</pdna>'
+                    '</fingerprints></image>' % (i, i, digest_of(i, "md5"),
+                                                 digest_of(i, "sha1")))
+    ents.append('<video deleted="true"><id>v&amp;1</id><fingerprints>'
+                '<fingerprint type="SHA256"><![CDATA[%s]]></fingerprint>'
+                '<tmk-pdqf rel="self"/></fingerprints></video>'
+                % digest_of(3, "sha256"))
+    ents.append('<deletedImage><id>9</id></deletedImage><!-- note -->'
+                '<?pi data?>')
+    body = ('<queryResult xmlns="https://hashsharing.ncmec.org/hashsharing/v2">'
+            '<images>%s</images><paging><next>/a?b=1&amp;c=&#x32;</next>'
+            '</paging></queryResult>\n' % "\n".join(ents))
+    latin = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n<queryResult><images>'
+             '<image><id>caf\xe9</id><fingerprints><md5>%s</md5></fingerprints>'
+             '</image></images></queryResult>\n' % digest_of(5, "md5"))
+    cp1252 = latin.replace("ISO-8859-1", "windows-1252").replace("\xe9", "\x80")
+    return [('<?xml version="1.0" encoding="UTF-8"?>\n' + body).encode(),
+            latin.encode("latin-1"), cp1252.encode("latin-1"),
+            b"\xff\xfe" + latin.replace("ISO-8859-1", "UTF-16").encode("utf-16-le"),
+            b'<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>']
+
+
 READER_SEEDS = {
     "text": [text_list()],
     "clamav": [clamav_list()],
     "csv": [csv_list(), csv_list_comma()],
     "jsonl": [jsonl_list()],
     "vic": [vic_list()],
+    "ncmec": ncmec_lists(),
 }
 
 

@@ -6,7 +6,7 @@
 set -eu
 
 PKGS="gcc clang make pkg-config file ca-certificates openssl
-libssl-dev libmagic-dev libmagic-mgc libcmocka-dev libmilter-dev
+libssl-dev libmagic-dev libmagic-mgc libexpat1-dev libcmocka-dev libmilter-dev
 libclang-rt-14-dev
 postfix nginx nginx-dev swaks wrk curl python3 procps psmisc
 debhelper dpkg-dev fakeroot rpm lintian valgrind logrotate time"

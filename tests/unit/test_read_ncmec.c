@@ -176,14 +176,6 @@ test_ncmec_truncated_or_malformed_xml_refuses_the_file(void **state)
     hgt_read_free(&r);
 }
 
-static void
-test_ncmec_detected_by_namespace_or_fingerprints(void **state)
-{
-    (void) state;
-    assert_string_equal(hgt_detect("download", ncmec_sample), "ncmec");
-    assert_string_equal(hgt_detect("x.xml", "<a><fingerprints/></a>"), "ncmec");
-}
-
 static hg_status_t
 count_cb(void *ctx, const hg_entry_t *e)
 {
@@ -199,6 +191,202 @@ maxrss_kb(void)
 
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;
+}
+
+/* One entry, id and classification as given, in a document that starts
+ * with decl (an XML declaration, or ""). */
+#define NCMEC_ONE(decl, id, cls)                                        \
+    decl "<queryResult><images><image><id>" id "</id><classification>"  \
+    cls "</classification><fingerprints><md5>" MD5_A "</md5>"           \
+    "</fingerprints></image></images></queryResult>\n"
+
+/*
+ * The declared encoding is honoured: an ISO-8859-1 export's "caf\xe9" is
+ * stored as UTF-8 "café" (it was stored as invalid UTF-8), Windows-1252
+ * and the other names of Latin-1 too.
+ */
+static void
+test_ncmec_iso_8859_1_export_is_stored_as_utf8(void **state)
+{
+    hgt_read_t  r;
+    size_t      i;
+    static const struct { const char *xml, *label; } cases[] = {
+        { NCMEC_ONE("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n",
+                    "caf\xe9", "A1"), "caf\xc3\xa9/A1" },
+        { NCMEC_ONE("<?xml version='1.0' encoding='latin1'?>",
+                    "caf\xe9", "\xbd"), "caf\xc3\xa9/\xc2\xbd" },
+        { NCMEC_ONE("<?xml version=\"1.0\" encoding=\"windows-1252\"?>",
+                    "\x80uro \x93q\x94", "A1"),
+          "\xe2\x82\xacuro \xe2\x80\x9cq\xe2\x80\x9d/A1" },
+        { NCMEC_ONE("<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+                    "caf\xc3\xa9", "A1"), "caf\xc3\xa9/A1" },
+        { NCMEC_ONE("", "caf\xc3\xa9 &#xe9;&#233;", "A1"),
+          "caf\xc3\xa9 \xc3\xa9\xc3\xa9/A1" },
+        { NCMEC_ONE("\xef\xbb\xbf", "caf\xc3\xa9", "A1"), "caf\xc3\xa9/A1" },
+        { NCMEC_ONE("", "\xf0\x9f\x98\x80", "A1"), "\xf0\x9f\x98\x80/A1" },
+    };
+
+    (void) state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(hgt_read(&r, "ncmec", "entries.xml", cases[i].xml,
+                                  0, NULL), HG_OK);
+        assert_int_equal(r.n, 1);
+        if (strcmp(r.v[0].e.label, cases[i].label) != 0) {
+            fail_msg("case %zu: label \"%s\", expected \"%s\"", i,
+                     r.v[0].e.label, cases[i].label);
+        }
+        hgt_read_free(&r);
+    }
+}
+
+/* A UTF-16 export (little-endian, with its byte order mark). */
+static void
+test_ncmec_utf16_export_is_stored_as_utf8(void **state)
+{
+    static const char doc[] = NCMEC_ONE("<?xml version=\"1.0\" "
+                                        "encoding=\"UTF-16\"?>\n",
+                                        "caf\xe9", "A1");
+    unsigned char  buf[2 * sizeof(doc) + 2];
+    size_t         i, n = 0;
+    char          *path;
+    hgt_read_t     r;
+
+    (void) state;
+    buf[n++] = 0xff;
+    buf[n++] = 0xfe;
+    for (i = 0; i + 1 < sizeof(doc); i++) {     /* Latin-1 is U+0000..FF */
+        buf[n++] = (unsigned char) doc[i];
+        buf[n++] = 0;
+    }
+    path = hgt_write_file("entries.xml", buf, n);
+    assert_int_equal(hgt_read_path(&r, "ncmec", path, 0, NULL), HG_OK);
+    assert_int_equal(r.n, 1);
+    assert_string_equal(hgt_hex(&r, 0), MD5_A);
+    assert_string_equal(r.v[0].e.label, "caf\xc3\xa9/A1");
+    hgt_read_free(&r);
+    hgt_rm(path);
+}
+
+/*
+ * An encoding that is not supported, a file whose bytes are not what it
+ * declares, and an undeclared Latin-1 file (invalid UTF-8) are refused
+ * with file:line and what to do, not stored as invalid UTF-8.
+ */
+static void
+test_ncmec_unsupported_or_wrong_encoding_refuses_the_file(void **state)
+{
+    hgt_read_t   r;
+    size_t       i;
+    static const struct { const char *xml, *msg; } cases[] = {
+        { NCMEC_ONE("<?xml version=\"1.0\" encoding=\"KOI8-R\"?>\n",
+                    "a", "A1"),
+          "entries.xml:1: encoding \"KOI8-R\" is not supported (UTF-8, "
+          "UTF-16, ISO-8859-1, US-ASCII and windows-1252 are)" },
+        { NCMEC_ONE("<?xml version=\"1.0\"?>\n", "caf\xe9", "A1"),
+          "entries.xml:2: bytes that are not valid UTF-8 (a file in another "
+          "encoding must say so: <?xml version=\"1.0\" "
+          "encoding=\"ISO-8859-1\"?>)" },
+        { NCMEC_ONE("", "caf\xe9", "A1"),
+          "entries.xml:1: bytes that are not valid UTF-8" },
+        { NCMEC_ONE("<?xml version=\"1.0\" encoding=\"windows-1252\"?>",
+                    "a\x81", "A1"), "entries.xml:1: XML error: " },
+        { NCMEC_ONE("<?xml version=\"1.0\" encoding=\"UTF-16\"?>", "a",
+                    "A1"), "entries.xml:1: the file is not in the encoding" },
+    };
+
+    (void) state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(hgt_read(&r, "ncmec", "entries.xml", cases[i].xml,
+                                  0, NULL), HG_EFORMAT);
+        if (strstr(r.err.msg, cases[i].msg) == NULL) {
+            fail_msg("case %zu: got \"%s\", expected \"%s\"", i, r.err.msg,
+                     cases[i].msg);
+        }
+        assert_int_equal(r.n, 0);
+        hgt_read_free(&r);
+    }
+}
+
+/* An <id> longer than the 80 bytes kept is cut between characters. */
+static void
+test_ncmec_long_id_is_cut_between_characters(void **state)
+{
+    hgt_read_t  r;
+    char        doc[1024], id[128];
+
+    (void) state;
+    memset(id, 'a', 79);
+    id[79] = '\0';
+    snprintf(doc, sizeof(doc), NCMEC_ONE("", "%s\xc3\xa9xyz", "A1"), id);
+    assert_int_equal(hgt_read(&r, "ncmec", "entries.xml", doc, 0, NULL),
+                     HG_OK);
+    assert_int_equal(r.n, 1);
+    strcat(id, "/A1");
+    assert_string_equal(r.v[0].e.label, id);
+    hgt_read_free(&r);
+}
+
+/*
+ * Text, however long or split (references, CDATA, comments inside), comes
+ * through in pieces, but a single comment too long to hold is refused
+ * rather than held: expat's memory stays capped.
+ */
+static void
+test_ncmec_huge_comment_is_refused_within_capped_memory(void **state)
+{
+    static const char head[] = "<queryResult><images>\n<image><id>a</id>"
+                               "<fingerprints><md5>0123<!-- c -->"
+                               "4567<![CDATA[89ab]]>cdef&#x30;123456789abcdef"
+                               "</md5></fingerprints></image>\n<!-- ";
+    static const char tail[] = " -->\n</images></queryResult>\n";
+    char          *path, pad[64 * 1024];
+    FILE          *fp;
+    size_t         sizes[] = { 300 * 1024, 16 * 1024 * 1024 };
+    size_t         i, n;
+    long           before, after;
+    hgt_read_t     r;
+
+    (void) state;
+    memset(pad, 'x', sizeof(pad));
+    for (i = 0; i < 2; i++) {
+        path = hgt_write_file("big.xml", "", 0);
+        fp = fopen(path, "w");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(head, 1, sizeof(head) - 1, fp),
+                         sizeof(head) - 1);
+        for (n = 0; n < sizes[i]; n += sizeof(pad)) {
+            assert_int_equal(fwrite(pad, 1, sizeof(pad), fp), sizeof(pad));
+        }
+        assert_int_equal(fwrite(tail, 1, sizeof(tail) - 1, fp),
+                         sizeof(tail) - 1);
+        assert_int_equal(fclose(fp), 0);
+        before = maxrss_kb();
+        hgt_read_path(&r, "ncmec", path, 0, NULL);
+        after = maxrss_kb();
+        hgt_rm(path);
+        if (i == 0) {
+            assert_int_equal(r.st, HG_OK);
+            assert_int_equal(r.n, 1);
+            assert_string_equal(hgt_hex(&r, 0), MD5_A);
+        } else {
+            assert_int_equal(r.st, HG_EFORMAT);
+            assert_non_null(strstr(r.err.msg, "big.xml:3: an XML tag, comment "
+                                   "or processing instruction too long"));
+            assert_int_equal(r.n, 1);       /* handed on before the comment */
+            fprintf(stderr, "# 16 MiB comment: maxrss %ld -> %ld KiB\n",
+                    before, after);
+            assert_true(after - before < 6144);
+        }
+        hgt_read_free(&r);
+    }
+}
+
+static void
+test_ncmec_detected_by_namespace_or_fingerprints(void **state)
+{
+    (void) state;
+    assert_string_equal(hgt_detect("download", ncmec_sample), "ncmec");
+    assert_string_equal(hgt_detect("x.xml", "<a><fingerprints/></a>"), "ncmec");
 }
 
 static void
@@ -252,8 +440,13 @@ main(void)
         cmocka_unit_test(test_ncmec_reads_md5_sha1_labels_and_deletions),
         cmocka_unit_test(test_ncmec_bad_entries_are_skipped_with_their_line),
         cmocka_unit_test(test_ncmec_truncated_or_malformed_xml_refuses_the_file),
+        cmocka_unit_test(test_ncmec_iso_8859_1_export_is_stored_as_utf8),
+        cmocka_unit_test(test_ncmec_utf16_export_is_stored_as_utf8),
+        cmocka_unit_test(test_ncmec_unsupported_or_wrong_encoding_refuses_the_file),
+        cmocka_unit_test(test_ncmec_long_id_is_cut_between_characters),
         cmocka_unit_test(test_ncmec_detected_by_namespace_or_fingerprints),
         cmocka_unit_test(test_ncmec_download_of_30_mb_is_read_in_small_memory),
+        cmocka_unit_test(test_ncmec_huge_comment_is_refused_within_capped_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
