@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "hashgate/record.h"
+#include "util/utf8.h"
 
 /*
  * Build the verdict fields of a part's record; see record.h. Neither
@@ -203,17 +204,14 @@ hg_record_format(const hg_record_t *r, hg_json_t *j)
 }
 
 /* Length of the next piece of p (len > 0 bytes left): at most
- * HG_RECORD_PIECE_MAX, backed off to the start of a UTF-8 character. */
+ * HG_RECORD_PIECE_MAX, not cutting a UTF-8 character in two. */
 static size_t
 _record_piece(const char *p, size_t len)
 {
-    size_t  max = len < HG_RECORD_PIECE_MAX ? len : HG_RECORD_PIECE_MAX;
-    size_t  n = max;
+    size_t  n = hg_utf8_cut(p, len, HG_RECORD_PIECE_MAX);
 
-    while (n < len && n > 0 && ((unsigned char) p[n] & 0xC0) == 0x80) {
-        n--;
-    }
-    return n > 0 ? n : max;
+    /* a record is valid UTF-8, so this only guards against a stall */
+    return n > 0 ? n : (len < HG_RECORD_PIECE_MAX ? len : HG_RECORD_PIECE_MAX);
 }
 
 void
