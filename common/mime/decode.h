@@ -53,6 +53,24 @@ size_t hg_b64_feed_until(hg_b64_t *d, const unsigned char *in, size_t len,
  */
 size_t hg_b64_finish(hg_b64_t *d, unsigned char *out);
 
+/*
+ * Internal, for tests and fuzzing only: servers never call it. The decoder
+ * picks its vector path from the CPU at run time, so a machine tests only
+ * the path its CPU takes unless one is forced. HG_B64_AVX2 uses 32-character
+ * blocks only; HG_B64_AVX512 adds the 64-character AVX-512 VBMI lines on top
+ * of it (what a CPU with both runs); HG_B64_AUTO returns to the CPU's choice.
+ * Process-wide: set it before decoding, not while another thread decodes.
+ * Returns 0, or -1 (and changes nothing) if this CPU or build lacks the path.
+ */
+typedef enum {
+    HG_B64_AUTO = 0,
+    HG_B64_SCALAR,
+    HG_B64_AVX2,
+    HG_B64_AVX512
+} hg_b64_path_t;
+
+int hg_b64_force_path(hg_b64_path_t path);
+
 /* ---- quoted-printable (RFC 2045 6.7) ---- */
 
 typedef struct {

@@ -159,9 +159,12 @@ _b64_avx2_lines(const unsigned char **pp, const unsigned char *end,
     return (size_t) (o - o0);
 }
 
+/* The paths hg_b64_force_path allows (all unless forced). */
+static int  b64_allowed = 3;
+
 /* Which vector paths this CPU has: bit 0 AVX2, bit 1 AVX-512 VBMI. */
 static int
-_b64_cpu(void)
+_b64_cpu_has(void)
 {
     static int  have = -1;
     int         h = __atomic_load_n(&have, __ATOMIC_RELAXED);
@@ -174,6 +177,13 @@ _b64_cpu(void)
         __atomic_store_n(&have, h, __ATOMIC_RELAXED);
     }
     return h;
+}
+
+/* The vector paths to take: those the CPU has, less any not allowed. */
+static inline int
+_b64_cpu(void)
+{
+    return _b64_cpu_has() & __atomic_load_n(&b64_allowed, __ATOMIC_RELAXED);
 }
 
 #define B64_VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
@@ -308,6 +318,29 @@ _b64_avx2(const unsigned char **pp, const unsigned char *end, unsigned char *o)
 
 
 #endif
+
+int
+hg_b64_force_path(hg_b64_path_t path)
+{
+    int     want;
+
+    switch (path) {
+    case HG_B64_AUTO:   want = 3; break;
+    case HG_B64_SCALAR: want = 0; break;
+    case HG_B64_AVX2:   want = 1; break;
+    case HG_B64_AVX512: want = 3; break;    /* the VBMI lines sit in the AVX2 path */
+    default:            return -1;
+    }
+#ifdef B64_AVX2
+    if (path != HG_B64_AUTO && (_b64_cpu_has() & want) != want) {
+        return -1;
+    }
+    __atomic_store_n(&b64_allowed, want, __ATOMIC_RELAXED);
+    return 0;
+#else
+    return want == 0 || path == HG_B64_AUTO ? 0 : -1;
+#endif
+}
 
 void
 hg_b64_init(hg_b64_t *d)

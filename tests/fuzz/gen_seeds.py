@@ -241,8 +241,13 @@ def decode_seeds(kind):
     import base64, binascii, quopri
     raw = bytes(R.getrandbits(8) for _ in range(200)) + "caf\u00e9 = \n".encode()
     if kind == "b64":
+        # long runs of equal lines take the AVX2 / AVX-512 line-by-line paths
+        long = base64.b64encode(raw * 8)
+        lines = lambda n, eol: eol.join(long[i:i + n] for i in range(0, len(long), n))
         enc = [base64.encodebytes(raw), base64.b64encode(raw[:7]),
-               b"QUJD\r\nRA==\r\n\r\ntrailing", b"!!garbage==="]
+               b"QUJD\r\nRA==\r\n\r\ntrailing", b"!!garbage===",
+               lines(76, b"\r\n") + b"\r\n--boundary--\r\n",
+               lines(64, b"\n"), lines(32, b"\r\n"), long]
     elif kind == "qp":
         enc = [quopri.encodestring(raw), b"soft=\r\nbreak =3D =3d =ZZ =\n=",
                b"line  \r\nend=0"]

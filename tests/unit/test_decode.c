@@ -1,12 +1,16 @@
 /*
- * test_decode.c - the streaming transfer decoders (common/decode_*.c):
+ * test_decode.c - the streaming transfer decoders (common/mime/decode_*.c):
  * known vectors, every chunk split of short inputs, tolerated junk and the
- * error counts that report it.
+ * error counts that report it. Every base64 case runs through each path
+ * this CPU has (scalar, AVX2, AVX-512 VBMI, forced with hg_b64_force_path)
+ * and each must give what the scalar path gives; the paths the CPU lacks
+ * are named as skipped.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -24,10 +28,21 @@ typedef struct {
     char            name[HG_UU_NAME_MAX + 1];
 } result_t;
 
+static const struct {
+    hg_b64_path_t   path;
+    const char     *name;
+    const char     *cpu_flags[3];   /* /proc/cpuinfo flags the path needs */
+} b64_paths[] = {
+    { HG_B64_SCALAR, "scalar", { NULL } },
+    { HG_B64_AVX2, "AVX2", { "avx2", NULL } },
+    { HG_B64_AVX512, "AVX-512 VBMI", { "avx2", "avx512bw", "avx512vbmi" } },
+};
+#define B64_NPATHS  (sizeof(b64_paths) / sizeof(b64_paths[0]))
+
 /* Decode in, split at the given offsets (cuts ascending, ncuts of them). */
 static void
-decode_split(dec_kind_t kind, const char *in, size_t len, const size_t *cuts,
-             size_t ncuts, result_t *r)
+decode_split_once(dec_kind_t kind, const char *in, size_t len,
+                  const size_t *cuts, size_t ncuts, result_t *r)
 {
     hg_b64_t    b;
     hg_qp_t     q;
@@ -84,6 +99,121 @@ decode_split(dec_kind_t kind, const char *in, size_t len, const size_t *cuts,
         memcpy(r->name, u.name, sizeof(r->name));
         break;
     }
+}
+
+/*
+ * As decode_split_once; base64 is decoded by the scalar path into r, then
+ * by every vector path the CPU has, each of which must give the same bytes
+ * and error count.
+ */
+static void
+decode_split(dec_kind_t kind, const char *in, size_t len, const size_t *cuts,
+             size_t ncuts, result_t *r)
+{
+    static result_t v;      /* static: 4 KiB is a lot for cmocka's stack */
+    size_t          i;
+
+    if (kind != D_B64) {
+        decode_split_once(kind, in, len, cuts, ncuts, r);
+        return;
+    }
+    assert_int_equal(hg_b64_force_path(HG_B64_SCALAR), 0);
+    decode_split_once(kind, in, len, cuts, ncuts, r);
+    for (i = 1; i < B64_NPATHS; i++) {
+        if (hg_b64_force_path(b64_paths[i].path) != 0) {
+            continue;
+        }
+        decode_split_once(kind, in, len, cuts, ncuts, &v);
+        if (v.len != r->len || memcmp(v.out, r->out, r->len) != 0
+            || v.errors != r->errors)
+        {
+            fail_msg("base64 path %s gives %zu bytes, %llu errors; scalar "
+                     "gives %zu bytes, %llu errors%s", b64_paths[i].name,
+                     v.len, (unsigned long long) v.errors, r->len,
+                     (unsigned long long) r->errors,
+                     v.len == r->len ? " (other bytes)" : "");
+        }
+    }
+    assert_int_equal(hg_b64_force_path(HG_B64_AUTO), 0);
+}
+
+/* Whether /proc/cpuinfo lists flag; -1 if it cannot be read. */
+static int
+cpu_flag(const char *flag)
+{
+    static char     flags[8192];
+    static int      loaded = 0;
+    char            line[8192], *p;
+    size_t          n = strlen(flag);
+    FILE           *f;
+
+    if (!loaded) {
+        loaded = -1;
+        f = fopen("/proc/cpuinfo", "r");
+        while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+            if (strncmp(line, "flags", 5) == 0 && (p = strchr(line, ':'))) {
+                snprintf(flags, sizeof(flags), "%s ", p + 1);
+                flags[strcspn(flags, "\n")] = ' ';
+                loaded = 1;
+                break;
+            }
+        }
+        if (f != NULL) {
+            fclose(f);
+        }
+    }
+    if (loaded < 0) {
+        return -1;
+    }
+    for (p = flags; (p = strstr(p, flag)) != NULL; p += n) {
+        if ((p == flags || p[-1] == ' ') && p[n] == ' ') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * hg_b64_force_path takes exactly the paths the CPU has (read here from
+ * /proc/cpuinfo, not from the compiler's CPU probe the decoder uses), so no
+ * path is skipped on a CPU that has it; the skipped ones are named.
+ */
+static void
+test_b64_every_path_the_cpu_has_is_forced(void **state)
+{
+    size_t      i, j;
+    int         has, known;
+
+    (void) state;
+    for (i = 0; i < B64_NPATHS; i++) {
+        has = 1;
+        known = 1;
+        for (j = 0; j < 3 && b64_paths[i].cpu_flags[j] != NULL; j++) {
+            int f = cpu_flag(b64_paths[i].cpu_flags[j]);
+
+            known &= f >= 0;
+            has &= f > 0;
+        }
+#if !(defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)))
+        has &= i == 0;      /* no vector path is built */
+#endif
+        if (hg_b64_force_path(b64_paths[i].path) == 0) {
+            if (known && !has) {
+                fail_msg("base64 path %s forced on a CPU without it",
+                         b64_paths[i].name);
+            }
+            print_message("# base64 path %s: tested\n", b64_paths[i].name);
+        } else {
+            if (known && has) {
+                fail_msg("base64 path %s refused on a CPU that has it",
+                         b64_paths[i].name);
+            }
+            print_message("# base64 path %s: skipped, this CPU lacks it\n",
+                          b64_paths[i].name);
+        }
+    }
+    assert_int_equal(hg_b64_force_path(HG_B64_AUTO), 0);
+    assert_int_equal(hg_b64_force_path((hg_b64_path_t) 99), -1);
 }
 
 /*
@@ -194,8 +324,9 @@ b64_encode_lines(const unsigned char *ref, size_t n, size_t linelen,
 }
 
 /*
- * Long inputs take the AVX2 paths (line by line, shifted line ends) where
- * the CPU has them: every line length and line end, split anywhere, must
+ * Long inputs take the vector paths (32-character blocks with shifted line
+ * ends; AVX2 or AVX-512 line by line): every line length and line end, on
+ * every path the CPU has, split anywhere, must
  * give the bytes the encoder was given; junk mid-line is still counted.
  */
 static void
@@ -339,6 +470,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_b64_every_path_the_cpu_has_is_forced),
         cmocka_unit_test(test_b64_rfc4648_vectors),
         cmocka_unit_test(test_b64_whitespace_and_odd_lines_tolerated),
         cmocka_unit_test(test_b64_junk_is_skipped_and_counted),
