@@ -27,8 +27,9 @@ SRC=$WORK/hashgate-$deb_version
 mkdir -p "$SRC"
 
 # Only the parts that make the packages: never build*/ output of a
-# developer's tree, nor .git.
-for f in Makefile README.md common cli milter nginx-module packaging docs; do
+# developer's tree, nor .git. (Each .deb carries the licence as
+# /usr/share/doc/PKG/copyright, from debian/copyright, not as LICENSE.)
+for f in Makefile README.md LICENSE common cli milter nginx-module packaging docs; do
     [ -e "$TOP/$f" ] && cp -a "$TOP/$f" "$SRC/"
 done
 rm -rf "$SRC/debian"

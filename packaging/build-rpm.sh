@@ -28,7 +28,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/hashgate-rpm.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT INT TERM
 NV=hashgate-$code_version
 mkdir -p "$WORK/stage/$NV" "$WORK/SOURCES"
-for f in Makefile README.md common cli milter nginx-module packaging docs; do
+for f in Makefile README.md LICENSE common cli milter nginx-module packaging docs; do
     [ -e "$TOP/$f" ] && cp -a "$TOP/$f" "$WORK/stage/$NV/"
 done
 
