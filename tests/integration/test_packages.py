@@ -179,6 +179,14 @@ class PackagedNginx(ngx.Nginx):
                             "include %s;" % MODLINK)
 
 
+def is_bsd2(text):
+    """Whether text grants the BSD 2-Clause licence of LICENSE."""
+    return ("2026 The hashgate authors" in text
+            and "Redistribution and use in source and binary forms" in text
+            and "2. Redistributions in binary form must reproduce" in text
+            and "Neither the name" not in text)
+
+
 def records(path):
     import json
     try:
@@ -231,6 +239,18 @@ def deb_tests(debdir):
     r = run(["/usr/bin/hashgate", "--version"])
     check(r.returncode == 0 and r.stdout.startswith("hashgate "),
           "hashgate --version runs from /usr/bin", r.stdout + r.stderr)
+    unlicensed = []
+    for p in PKGS:
+        try:
+            with open("/usr/share/doc/%s/copyright" % p) as f:
+                text = f.read()
+        except OSError as e:
+            text = str(e)
+        if not (is_bsd2(text)
+                and re.search(r"^License: BSD-2-clause$", text, re.M)):
+            unlicensed.append(p)
+    check(not unlicensed, "each package's /usr/share/doc/PKG/copyright "
+          "gives the BSD 2-Clause licence", str(unlicensed))
     try:
         pw = pwd.getpwnam("hashgate")
         check(pw.pw_uid < 1000 and pw.pw_dir == DBDIR
@@ -510,8 +530,9 @@ def rpm_tests(rpmdir):
     info = run(["rpm", "-qip", rpms["hashgate-milter"]]).stdout
     check(re.search(r"^Name\s*: hashgate-milter$", info, re.M)
           and re.search(r"^Version\s*: 0\.1\.0$", info, re.M)
-          and "License" in info,
-          "rpm -qip shows name, version and license", info[:600])
+          and re.search(r"^License\s*: BSD-2-Clause$", info, re.M),
+          "rpm -qip shows name, version and license (BSD-2-Clause)",
+          info[:600])
     files = {p: run(["rpm", "-qlp", f]).stdout.split()
              for p, f in rpms.items()}
     want = {
@@ -532,6 +553,18 @@ def rpm_tests(rpmdir):
     flags = run(["rpm", "-qp", "--queryformat",
                  "[%{FILENAMES} %{FILEFLAGS:fflags}\n]",
                  rpms["hashgate-milter"]]).stdout
+    unlicensed = []
+    for p, f in rpms.items():
+        # rpm's _docdir_fmt: NAME on Fedora, NAME-VERSION on older rpm
+        lic = [x for x in files[p] if re.match(
+            r"^/usr/share/licenses/%s(-[^/]+)?/LICENSE$" % re.escape(p), x)]
+        text = run(["sh", "-c", "rpm2cpio \"$1\" | cpio -i --quiet "
+                    "--to-stdout \"$2\"", "sh", f, "." + lic[0]]
+                   ).stdout if lic else ""
+        if not is_bsd2(text):
+            unlicensed.append(p)
+    check(not unlicensed, "each .rpm ships LICENSE (BSD 2-Clause) as "
+          "%license in /usr/share/licenses/", str(unlicensed))
     check(re.search(r"^%s cn$" % re.escape(CONF), flags, re.M),
           "the milter config is %config(noreplace)", flags)
     scripts = run(["rpm", "-qp", "--scripts", rpms["hashgate-milter"]]).stdout
