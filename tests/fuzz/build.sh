@@ -13,7 +13,8 @@
 #   fuzz_unpack_formdata   the same on form-data bodies } hg_unpack_new
 #   fuzz_pipeline          mail scan -> magic -> decide -> record      }
 #   fuzz_decode_b64/qp/uu  each transfer decoder (common/mime/decode.h), chunked
-#                          against whole
+#                          against whole; base64 by each path the CPU has
+#                          (scalar, AVX2, AVX-512) against the scalar one
 #   fuzz_milter_conf       hashgate-milter's config parser (milter/conf.c)
 # The list of built targets goes to build-fuzz/targets.txt.
 # Environment: FUZZ_BUILD (default build-fuzz), FUZZ_CC (default clang),
