@@ -16,11 +16,15 @@
  * applied at end of message, where libmilter allows them; a mail that goes
  * on loses there any TagHeader it came with (a sender's forgery).
  * Anything that stops a scan (a limit, malformed input the parser gives up
- * on, no memory) applies OnFail: never a silent pass. A match whose record
- * the evidence log does not take gets what hg_decide_evidence_failed says
- * (a reject or hold stands, a log or tag gets OnFail) and its record goes
- * to the log. _msg_cleanup is the one cleanup for eom, abort, close and
- * early verdicts, and is safe when nothing was set.
+ * on, no memory) is merged with the parts decided so far (hg_verdict_fail):
+ * a reject or hold already sure stands, anything weaker gets OnFail; never
+ * a silent pass. A hold is made before the records are written, so they
+ * say what was done (hg_decide_hold_failed when it cannot be). A match
+ * whose record the evidence log does not take gets what
+ * hg_decide_evidence_failed says (a reject or hold stands, a log or tag
+ * gets OnFail) and its record goes to the log. _msg_cleanup is the one
+ * cleanup for eom, abort, close and early verdicts, and is safe when
+ * nothing was set.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -324,7 +328,7 @@ _part_done(conn_t *c, const hg_mail_object_t *obj,
                                       : "SMTP carries it");
     }
     /* reject as soon as the part ends: nothing more needs reading */
-    return v.action == HG_ACT_REJECT ? HG_ECANCEL : HG_OK;
+    return hg_verdict_settled(&c->verdict) ? HG_ECANCEL : HG_OK;
 }
 
 /*
@@ -451,32 +455,78 @@ _tempfail(SMFICTX *ctx, conn_t *c)
     return SMFIS_TEMPFAIL;
 }
 
+static sfsistat _reject(SMFICTX *ctx, conn_t *c);
+
+/* What a message whose scan stopped gets (v merged with the failure). */
+static const char *
+_fail_outcome(const hg_verdict_t *v)
+{
+    switch (v->action) {
+    case HG_ACT_REJECT:
+        return "rejected for an earlier part: 550";
+    case HG_ACT_HOLD:
+        return "held for an earlier part, the rest with it";
+    case HG_ACT_TEMPFAIL:
+        return "OnFail tempfail: 451";
+    default:
+        break;
+    }
+    /* log, tag or accept: the fail mode is accept */
+    if (!conf->policy.monitor || conf->policy.on_fail_set) {
+        return "OnFail accept: delivered unscanned";
+    }
+    /* in monitor mode without OnFail, intended says what would be done */
+    switch (v->intended) {
+    case HG_ACT_REJECT:
+        return "MonitorOnly: delivered unscanned, would be rejected for an "
+               "earlier part: 550";
+    case HG_ACT_HOLD:
+        return "MonitorOnly: delivered unscanned, would be held for an "
+               "earlier part";
+    default:
+        return "MonitorOnly: delivered unscanned, would be OnFail "
+               "tempfail: 451";
+    }
+}
+
 /*
- * The scan stopped with st (not a reject): apply OnFail. Matches seen so
- * far are still recorded. Returns the milter status, or SMFIS_CONTINUE
- * when the message goes on unscanned to end of message (OnFail accept).
+ * The scan stopped with st: the rest of the message is not scanned. What
+ * it gets is the merge of its parts so far with the fail verdict, decided
+ * in common/ for every channel (hg_verdict_fail): a reject or hold already
+ * sure stands, anything weaker gets OnFail. A reject or a tempfail is
+ * given now, with the records of the matches seen so far; anything else
+ * (hold, tag, log, accept) is applied at end of message, where libmilter
+ * allows it, and SMFIS_CONTINUE is returned.
  */
 static sfsistat
 _fail(SMFICTX *ctx, conn_t *c, hg_status_t st, const char *why)
 {
-    hg_verdict_t    fv = hg_decide(&conf->policy, NULL, st);
+    hg_verdict_t    fin;
+    hg_action_t     a;
 
-    /* in monitor mode without OnFail, intended says what would be done */
+    c->have_verdict = 1;            /* from zero when nothing matched yet */
+    a = hg_verdict_fail(&conf->policy, &c->verdict, st);
+    c->ignore = 1;
+
     hg_log(HG_LOG_WARNING, "queue_id=%s client=%s: not scanned: %s (%s); "
            "%s", _qid(c),
            c->client_addr[0] ? c->client_addr : "-",
            why && *why ? why : "-", hg_status_str(st),
-           fv.action != fv.intended
-           ? "MonitorOnly: delivered unscanned, would be OnFail tempfail: 451"
-           : fv.action == HG_ACT_ACCEPT ? "OnFail accept: delivered unscanned"
-                                        : "OnFail tempfail: 451");
-    if (fv.action != HG_ACT_ACCEPT) {
+           _fail_outcome(&c->verdict));
+
+    switch (a) {
+    case HG_ACT_REJECT:
+        return _reject(ctx, c);
+
+    case HG_ACT_TEMPFAIL:
         /* the parts matched so far are recorded as deferred, and why */
-        (void) _write_records(c, &fv, NULL);
+        fin = c->verdict;
+        (void) _write_records(c, &fin, NULL);
         return _tempfail(ctx, c);
+
+    default:
+        return SMFIS_CONTINUE;
     }
-    c->ignore = 1;
-    return SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -533,7 +583,7 @@ _feed(SMFICTX *ctx, conn_t *c, const void *buf, size_t len)
         return SMFIS_CONTINUE;
     }
     if (st == HG_ECANCEL && c->have_verdict
-        && c->verdict.action == HG_ACT_REJECT)
+        && hg_verdict_settled(&c->verdict))
     {
         return _reject(ctx, c);
     }
@@ -881,7 +931,7 @@ hgf_eom(SMFICTX *ctx)
         c->scanning = 0;
         st = hg_mail_scan_finish(c->ms, &err);
         if (st == HG_ECANCEL && c->have_verdict
-            && c->verdict.action == HG_ACT_REJECT)
+            && hg_verdict_settled(&c->verdict))
         {
             return _reject(ctx, c);
         }
@@ -891,40 +941,48 @@ hgf_eom(SMFICTX *ctx)
     }
     _strip_tag_headers(ctx, c);
     if (!c->have_verdict) {
-        if (c->ignore) {
-            r = SMFIS_ACCEPT;
-        } else {
-            hg_log(HG_LOG_DEBUG, "queue_id=%s: clean", _qid(c));
-            r = SMFIS_CONTINUE;
-        }
+        /* a scan that stopped has one (_fail) */
+        hg_log(HG_LOG_DEBUG, "queue_id=%s: clean", _qid(c));
         _msg_cleanup(c);
-        return r;
+        return SMFIS_CONTINUE;
     }
 
     if (c->verdict.action == HG_ACT_REJECT) {
         return _reject(ctx, c);
     }
     fin = c->verdict;
+    list = fin.list != NULL ? fin.list : "-";
+
+    /*
+     * As nginx does with its hold file: first the hold, which can fail,
+     * then the records, saying what was really done; a hold not made gets
+     * the fail verdict (hg_decide_hold_failed). A record not written then
+     * leaves a hold standing (hg_decide_evidence_failed).
+     */
     held_at[0] = '\0';
     if (fin.action == HG_ACT_HOLD) {
-        snprintf(held_at, sizeof(held_at), "postfix hold queue, queue id %s",
-                 c->queue_id[0] ? c->queue_id : "unknown");
+        snprintf(hdr, sizeof(hdr), "hashgate: matched list %s", list);
+        if (smfi_quarantine(ctx, hdr) == MI_SUCCESS) {
+            snprintf(held_at, sizeof(held_at), "postfix hold queue, queue "
+                     "id %s", c->queue_id[0] ? c->queue_id : "unknown");
+        } else {
+            fin = hg_decide_hold_failed(&conf->policy, &fin, HG_EIO);
+            hg_log(HG_LOG_ERR, "queue_id=%s: smfi_quarantine failed (is "
+                   "the MTA allowing quarantine?); %s", _qid(c),
+                   fin.action == HG_ACT_TEMPFAIL
+                   ? "OnFail tempfail: 451"
+                   : "OnFail accept: delivered, not held");
+        }
     }
     /* without its record a match may do less (hg_decide_evidence_failed) */
     (void) _write_records(c, &fin, held_at[0] ? held_at : NULL);
 
-    list = fin.list != NULL ? fin.list : "-";
     switch (fin.action) {
     case HG_ACT_TEMPFAIL:
         return _tempfail(ctx, c);
 
     case HG_ACT_HOLD:
-        snprintf(hdr, sizeof(hdr), "hashgate: matched list %s", list);
-        if (smfi_quarantine(ctx, hdr) != MI_SUCCESS) {
-            hg_log(HG_LOG_ERR, "queue_id=%s: smfi_quarantine failed (is "
-                   "the MTA allowing quarantine?)", _qid(c));
-            return _tempfail(ctx, c);
-        }
+        /* quarantined above */
         break;
 
     case HG_ACT_TAG:
@@ -944,7 +1002,7 @@ hgf_eom(SMFICTX *ctx)
         break;
 
     default:
-        /* a failure verdict merged in: OnFail already applied */
+        /* accept: a failure with OnFail accept, or a hold not made */
         break;
     }
     _msg_cleanup(c);

@@ -1047,6 +1047,12 @@ ngx_http_hashgate_judge(ngx_http_hashgate_ctx_t *ctx, hg_scan_t *scan,
 
     hg_verdict_merge(&ctx->verdict, &v);
 
+    if (hg_verdict_settled(&ctx->verdict)) {
+        /* as the milter does: nothing more needs reading (the parser
+         * stops, "stopped by the caller") */
+        return HG_ECANCEL;
+    }
+
     return st;
 }
 
@@ -1151,27 +1157,10 @@ ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
 }
 
 
-/*
- * A match was found but what it asks for (keeping the body, recording it)
- * could not be done: the request's action becomes hashgate_on_error's.
- */
-static void
-ngx_http_hashgate_fail(ngx_http_hashgate_ctx_t *ctx, hg_status_t st)
-{
-    hg_verdict_t  v;
-
-    v = hg_decide(ctx->conf->policy, NULL, st);
-
-    ctx->verdict.action = v.action;
-    ctx->verdict.failed = 1;
-    ctx->verdict.fail_status = st;
-}
-
-
 static ngx_int_t
 ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
 {
-    char                          *what, *declared;
+    char                          *what, *why, *declared;
     hg_err_t                       err;
     ngx_int_t                      rc;
     ngx_log_t                     *log;
@@ -1201,22 +1190,21 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
         ctx->status = ctx->loop_status;
     }
 
-    if (ctx->part_status != HG_OK) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "hashgate: multipart body: %s", ctx->part_err.msg);
+    why = ctx->part_err.msg;
 
-    } else if (ctx->unpack) {
+    if (ctx->part_status == HG_OK && ctx->unpack) {
         err.msg[0] = '\0';
         ctx->part_status = hg_unpack_finish(ctx->unpack, &err);
-        if (ctx->part_status != HG_OK) {
-            ngx_log_error(NGX_LOG_ERR, log, 0,
-                          "hashgate: multipart body: %s", err.msg);
-        }
+        why = err.msg;
     }
 
-    if (ctx->part_status != HG_OK) {
-        v = hg_decide(hlcf->policy, NULL, ctx->part_status);
-        hg_verdict_merge(&ctx->verdict, &v);
+    if (ctx->part_status == HG_ECANCEL && hg_verdict_settled(&ctx->verdict)) {
+        /* the parser was stopped at a part to reject: nothing failed */
+
+    } else if (ctx->part_status != HG_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0, "hashgate: multipart body: %s",
+                      why);
+        (void) hg_verdict_fail(hlcf->policy, &ctx->verdict, ctx->part_status);
     }
 
     st = ctx->status;
@@ -1228,11 +1216,11 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
         /* the upload is not to blame when the database is */
         what = hmcf->spoiled ? "body not scanned, the database is unusable"
                              : "body not scanned";
-    }
+        (void) hg_verdict_fail(hlcf->policy, &ctx->verdict, st);
 
-    v = hg_decide(hlcf->policy, st == HG_OK ? &res : NULL, st);
+    } else {
+        v = hg_decide(hlcf->policy, &res, HG_OK);
 
-    if (st == HG_OK) {
         if (res.digests.algs & HG_ALG_BIT(HG_ALG_SHA256)) {
             hg_hex_encode(res.digests.d[HG_ALG_SHA256], 32,
                           (char *) ctx->sha256);
@@ -1246,16 +1234,23 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
             }
             ngx_http_hashgate_add_hit(ctx, &res, &v, NULL, NULL, declared);
         }
+
+        hg_verdict_merge(&ctx->verdict, &v);
     }
 
-    hg_verdict_merge(&ctx->verdict, &v);
+    /*
+     * As in the milter: first the hold, which can fail and then gives the
+     * fail verdict (hg_decide_hold_failed), then the records, saying what
+     * was done
+     */
 
     if (ctx->verdict.action == HG_ACT_HOLD && ctx->hold_failed) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "hashgate: cannot hold the body, applying "
                       "hashgate_on_error");
         what = "a match not held";
-        ngx_http_hashgate_fail(ctx, HG_EIO);
+        ctx->verdict = hg_decide_hold_failed(hlcf->policy, &ctx->verdict,
+                                             HG_EIO);
     }
 
     if (ctx->verdict.action == HG_ACT_HOLD) {
@@ -1267,7 +1262,8 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
                           "hashgate: cannot keep hold file \"%s\"",
                           ctx->hold_name);
             what = "a match not held";
-            ngx_http_hashgate_fail(ctx, HG_EIO);
+            ctx->verdict = hg_decide_hold_failed(hlcf->policy, &ctx->verdict,
+                                                 HG_EIO);
             ngx_delete_file(ctx->hold_tmp);
 
         } else {

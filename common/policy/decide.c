@@ -19,6 +19,12 @@
  *     as given. An operator trying the filter out must not find mail
  *     delayed by a limit he has not tuned yet; one who wants unscanned
  *     mail held back in monitor mode too says so;
+ *   - the verdicts of a message's parts and of its scan failures merge
+ *     into one, the same whichever channel and whichever order: a sure
+ *     reject or hold outranks a part that could not be scanned, which
+ *     outranks tag and log (hg_verdict_merge, hg_verdict_fail);
+ *   - a hold that could not be made gives the fail verdict
+ *     (hg_decide_hold_failed);
  *   - a match whose evidence record could not be written never gets a
  *     weaker action, and a match that would pass gets the fail verdict
  *     (hg_decide_evidence_failed).
@@ -162,8 +168,13 @@ _match_rank(hg_action_t a)
  * Strength across a message's parts: reject > hold > tempfail > tag > log >
  * accept > none. A part we could not scan outranks tag and log, so the
  * message is not delivered as if it had been scanned unless the fail mode
- * is accept; a part that is certainly listed for reject or hold outranks
- * the failure, because that decision is already sure.
+ * is accept. A part that is certainly listed for reject or hold outranks
+ * the failure, because that decision is already sure: a reject deferred
+ * instead would only be sent again (and, with the fail mode accept, let
+ * in), and a held item is preserved whole for review, the unscanned rest
+ * with it, where a deferral would keep nothing. In monitor mode every
+ * match is log and a failure accept, so the flow never changes there;
+ * intended merges by the same ranks and keeps what would have been done.
  */
 static int
 _merge_rank(hg_action_t a)
@@ -278,6 +289,49 @@ hg_verdict_merge(hg_verdict_t *into, const hg_verdict_t *v)
     into->matched |= v->matched;
     into->failed |= v->failed;
     into->monitor |= v->monitor;
+}
+
+/*
+ * Fold the fail verdict for st (hg_decide(p, NULL, st)) into into and
+ * return into->action. into may be zeroed (nothing decided yet).
+ */
+hg_action_t
+hg_verdict_fail(const hg_policy_t *p, hg_verdict_t *into, hg_status_t st)
+{
+    hg_verdict_t  fv = hg_decide(p, NULL, st);
+
+    hg_verdict_merge(into, &fv);
+    return into->action;
+}
+
+/* Only a reject: a hold must still see a later reject, which outranks it. */
+int
+hg_verdict_settled(const hg_verdict_t *v)
+{
+    return v->action == HG_ACT_REJECT;
+}
+
+/*
+ * A hold not made: the fail verdict, as for a scan that failed with st,
+ * since the item was neither preserved nor checked by anyone. Reject is not
+ * an option: the match asked to keep the item for review, not to refuse it,
+ * and with the fail mode tempfail it comes back and is held then.
+ */
+hg_verdict_t
+hg_decide_hold_failed(const hg_policy_t *p, const hg_verdict_t *v,
+                      hg_status_t st)
+{
+    hg_verdict_t  out = *v, fv;
+
+    if (v->action != HG_ACT_HOLD) {
+        return out;
+    }
+    fv = hg_decide(p, NULL, st);
+    out.action = fv.action;
+    out.intended = fv.intended;
+    out.failed = 1;
+    out.fail_status = fv.fail_status;   /* what decided, over a limit before */
+    return out;
 }
 
 

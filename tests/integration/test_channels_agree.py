@@ -14,6 +14,16 @@ transfer encoding, where a held item is, and the channel's context).
   claims monitor mode or an intended action (nginx said "monitor": true).
   In monitor mode every record says so, with its own part's intended
   action.
+- A listed file followed by a part over the part limit (MaxParts /
+  hashgate_max_parts 2): the merge of a message's verdicts with a scan
+  failure is decided once (hg_verdict_merge), so both channels give the
+  same outcome and records. A reject stands (550 / 403: nothing more
+  needed reading) and a hold stands (hold queue / hold directory: the
+  preserved item covers the unscanned rest; the milter deferred it with
+  451), its records saying "error": the rest was not scanned. A log match
+  gets the fail verdict (451 / 503, "intended_action": "log"). In monitor
+  mode and with the fail mode accept the item passes (or is held) and the
+  records say the error too (the milter's said nothing).
 - An evidence log that cannot be written: the log is a file on a 64 KiB
   tmpfs that is filled after the servers opened it, so write() fails at
   the match with ENOSPC. A reject stands (550 / 403), a hold stands (hold
@@ -60,6 +70,20 @@ HTTP = r"""
             hashgate_evidence_log {tmp}/full/nginx-evidence.jsonl;
             proxy_pass http://recorder;
         }
+        location /limit/ {
+            hashgate_max_parts 2;
+            proxy_pass http://recorder;
+        }
+        location /limit-monitor/ {
+            hashgate_max_parts 2;
+            hashgate_monitor on;
+            proxy_pass http://recorder;
+        }
+        location /limit-pass/ {
+            hashgate_max_parts 2;
+            hashgate_on_error pass;
+            proxy_pass http://recorder;
+        }
         location /full-pass/ {
             hashgate_evidence_log {tmp}/full/nginx-evidence.jsonl;
             hashgate_on_error pass;
@@ -71,11 +95,13 @@ HTTP = r"""
 REJ = N.payload(501, 40_000)
 HOLD = N.payload(502, 30_000)
 LOG = N.payload(503, 20_000)
+EXTRA = N.payload(504, 5_000)       # on no list: the part over the limit
 
 # (field, file name, declared type) of each file, alike in mail and form
 NAMES = {id(LOG): ("a", "notes.bin", "application/octet-stream"),
          id(REJ): ("b", "photo.jpg", "image/jpeg"),
-         id(HOLD): ("b", "photo.jpg", "image/jpeg")}
+         id(HOLD): ("b", "photo.jpg", "image/jpeg"),
+         id(EXTRA): ("c", "more.bin", "application/octet-stream")}
 
 # what only one channel has, or differs by nature (time)
 CHANNEL_ONLY = {"time", "channel", "part", "encoding", "held_at",
@@ -186,6 +212,20 @@ def seen(recs):
     return {json.dumps(r, sort_keys=True) for r in recs}
 
 
+def held_bodies(ng):
+    return {n for n in os.listdir(os.path.join(ng.tmp, "hold"))
+            if not n.endswith(".json")}
+
+
+def was_delivered(pf, mid, timeout=15):
+    deadline = time.time() + timeout
+    while True:
+        got = [x for x in pf.sink_messages() if x["Message-ID"] == mid]
+        if got or time.time() > deadline:
+            return bool(got)
+        time.sleep(0.1)
+
+
 def fill(path):
     """Fill the file system of path until it has no room left."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -289,6 +329,8 @@ def run(pf, m, ng, full):
            % other, why)
     pf.flush_hold()
 
+    over_the_limit(pf, m, ng)
+
     # ---- monitor mode: each record says so, with its own intended ----
     m.stop(signal.SIGKILL)
     m.settings["MonitorOnly"] = "yes"
@@ -329,10 +371,6 @@ def run(pf, m, ng, full):
        "both evidence logs are open on a file system with no room left",
        str([(p, os.path.exists(p)) for p in logs]))
 
-    def held_bodies():
-        return {n for n in os.listdir(os.path.join(ng.tmp, "hold"))
-                if not n.endswith(".json")}
-
     cases = (("reject", REJ, 550, 403), ("hold", HOLD, 250, 403),
              ("log", LOG, 451, 503))
     for what, data, mcode, hstatus in cases:
@@ -340,9 +378,9 @@ def run(pf, m, ng, full):
         mid = "<full-%s@hashgate.test>" % what
         code, text = pf.send(mail_of([data], mid))
         qid = queue_id(pf, mid)
-        bodies = held_bodies()
+        bodies = held_bodies(ng)
         st = post(ng, "/full/" + what, [data])
-        kept = held_bodies() - bodies
+        kept = held_bodies(ng) - bodies
         mrecs = new(milter_fallback(m), before_m)
         hrecs = new(nginx_fallback(ng), before_h)
         applied = "tempfail" if what == "log" else what
@@ -407,6 +445,83 @@ def run(pf, m, ng, full):
        "and upload agree field by field", why)
     ok(m.alive() and not ng.crashes(), "milter and nginx are still running",
        str(ng.crashes()))
+
+
+# (mode, listed file, mail's fate, form's status, held, record's action,
+#  its intended_action, its error)
+LIMIT_CASES = (
+    ("enforcing", REJ, 550, 403, False, "reject", None, None),
+    ("enforcing", HOLD, 250, 403, True, "hold", None, "limit reached"),
+    ("enforcing", LOG, 451, 503, False, "tempfail", "log", "limit reached"),
+    ("monitor", REJ, 250, 200, False, "log", "reject", "limit reached"),
+    ("monitor", HOLD, 250, 200, False, "log", "hold", "limit reached"),
+    ("fail-open", REJ, 550, 403, False, "reject", None, None),
+    ("fail-open", HOLD, 250, 403, True, "hold", None, "limit reached"),
+    ("fail-open", LOG, 250, 200, False, "log", None, "limit reached"),
+)
+
+LIMIT_MODES = {
+    "enforcing": ({}, "/limit/"),
+    "monitor": ({"MonitorOnly": "yes"}, "/limit-monitor/"),
+    "fail-open": ({"OnFail": "accept"}, "/limit-pass/"),
+}
+
+LIST_OF = {id(REJ): "reject", id(HOLD): "hold", id(LOG): "log"}
+
+
+def over_the_limit(pf, m, ng):
+    """A listed file, then a part over MaxParts / hashgate_max_parts."""
+    mode = None
+    for (how, data, mcode, hstatus, held, action, intended,
+         error) in LIMIT_CASES:
+        if how != mode:
+            mode = how
+            m.stop(signal.SIGKILL)
+            for k in ("MonitorOnly", "OnFail"):
+                m.settings.pop(k, None)
+            m.settings["MaxParts"] = "2"
+            m.settings.update(LIMIT_MODES[how][0])
+            m.start()
+        what = LIST_OF[id(data)]
+        mid = "<limit-%s-%s@hashgate.test>" % (how, what)
+        code, text = pf.send(mail_of([data, EXTRA], mid))
+        qid = queue_id(pf, mid)
+        mrecs = m.records_for(mid)
+        nev = len(ng.evidence())
+        bodies = held_bodies(ng)
+        st = post(ng, LIMIT_MODES[how][1] + what, [data, EXTRA])
+        kept = held_bodies(ng) - bodies
+        hrecs = ng.evidence()[nev:]
+        rec_ok = [len(recs) == 1 and recs[0].get("action") == action
+                  and recs[0].get("sha256") == hm.sha256(data)
+                  and recs[0].get("intended_action") == intended
+                  and recs[0].get("monitor") is (how == "monitor")
+                  and recs[0].get("error") == error
+                  for recs in (mrecs, hrecs)]
+        fate = ("held" if held else "delivered" if mcode == 250
+                else str(mcode))
+        mail_ok = code == mcode and (qid in pf.hold_ids()) == held \
+            and (mcode != 250 or held or was_delivered(pf, mid))
+        want = "action %s%s%s" % (action, ", intended %s" % intended
+                                  if intended else "",
+                                  ", error '%s'" % error if error else "")
+        ok(mail_ok and rec_ok[0],
+           "%s, mail with a %s-listed attachment, then one over MaxParts: "
+           "%s, its record says %s" % (how, what, fate, want),
+           "%d %s, %s held %s: %s" % (code, text, qid, pf.hold_ids(), mrecs))
+        ok(st == hstatus and len(kept) == (1 if held else 0) and rec_ok[1],
+           "%s, form with a %s-listed file, then one over hashgate_max_parts: "
+           "%d%s, its record says %s" % (how, what, hstatus,
+                                         " and held" if held else "", want),
+           "status %d, kept %s: %s" % (st, kept, hrecs))
+        agree, why = same(mrecs, hrecs)
+        ok(agree, "%s, %s-listed + over the part limit: mail and form records "
+           "agree field by field" % (how, what), why)
+    pf.flush_hold()
+    m.stop(signal.SIGKILL)
+    for k in ("MonitorOnly", "OnFail", "MaxParts"):
+        m.settings.pop(k, None)
+    m.start()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 /*
  * test_decide.c - the policy: precedence, per-list actions, allow-lists,
  * monitor mode, fail modes, merging the verdicts of a message's parts and
+ * its scan failures (the merge table), a hold that could not be made, and
  * what a match may do when its evidence record cannot be written.
  * Scan results are built by hand; no database is needed.
  */
@@ -538,6 +539,168 @@ test_merge_monitor_keeps_strongest_intended(void **state)
     assert_true(m.monitor);
 }
 
+/*
+ * The merge table (docs/operators.md): the strongest part of a message and
+ * a part that could not be scanned, in each mode, whatever the failure and
+ * whichever comes first. A sure reject or hold stands; tag and log get the
+ * fail verdict; monitor mode never changes the flow unless OnFail is set.
+ */
+enum { MODE_TEMPFAIL, MODE_ACCEPT, MODE_MONITOR, MODE_MONITOR_TEMPFAIL };
+
+static const struct {
+    const char   *list;         /* the strongest part's list, or NULL */
+    int           mode;
+    hg_action_t   action;       /* the message's */
+    hg_action_t   intended;
+} merge_table[] = {
+    { NULL,   MODE_TEMPFAIL, HG_ACT_TEMPFAIL, HG_ACT_TEMPFAIL },
+    { "log",  MODE_TEMPFAIL, HG_ACT_TEMPFAIL, HG_ACT_TEMPFAIL },
+    { "tag",  MODE_TEMPFAIL, HG_ACT_TEMPFAIL, HG_ACT_TEMPFAIL },
+    { "hold", MODE_TEMPFAIL, HG_ACT_HOLD,     HG_ACT_HOLD },
+    { "rej",  MODE_TEMPFAIL, HG_ACT_REJECT,   HG_ACT_REJECT },
+
+    { NULL,   MODE_ACCEPT,   HG_ACT_ACCEPT,   HG_ACT_ACCEPT },
+    { "log",  MODE_ACCEPT,   HG_ACT_LOG,      HG_ACT_LOG },
+    { "tag",  MODE_ACCEPT,   HG_ACT_TAG,      HG_ACT_TAG },
+    { "hold", MODE_ACCEPT,   HG_ACT_HOLD,     HG_ACT_HOLD },
+    { "rej",  MODE_ACCEPT,   HG_ACT_REJECT,   HG_ACT_REJECT },
+
+    /* intended: what would be done without monitor mode */
+    { NULL,   MODE_MONITOR,  HG_ACT_ACCEPT,   HG_ACT_TEMPFAIL },
+    { "log",  MODE_MONITOR,  HG_ACT_LOG,      HG_ACT_TEMPFAIL },
+    { "tag",  MODE_MONITOR,  HG_ACT_LOG,      HG_ACT_TEMPFAIL },
+    { "hold", MODE_MONITOR,  HG_ACT_LOG,      HG_ACT_HOLD },
+    { "rej",  MODE_MONITOR,  HG_ACT_LOG,      HG_ACT_REJECT },
+
+    { NULL,   MODE_MONITOR_TEMPFAIL, HG_ACT_TEMPFAIL, HG_ACT_TEMPFAIL },
+    { "log",  MODE_MONITOR_TEMPFAIL, HG_ACT_TEMPFAIL, HG_ACT_TEMPFAIL },
+    { "tag",  MODE_MONITOR_TEMPFAIL, HG_ACT_TEMPFAIL, HG_ACT_TEMPFAIL },
+    { "hold", MODE_MONITOR_TEMPFAIL, HG_ACT_TEMPFAIL, HG_ACT_HOLD },
+    { "rej",  MODE_MONITOR_TEMPFAIL, HG_ACT_TEMPFAIL, HG_ACT_REJECT },
+};
+
+static void
+mode_policy(hg_policy_t *p, int mode)
+{
+    policy(p);
+    p->monitor = mode == MODE_MONITOR || mode == MODE_MONITOR_TEMPFAIL;
+    p->on_fail = mode == MODE_ACCEPT ? HG_FAIL_ACCEPT : HG_FAIL_TEMPFAIL;
+    p->on_fail_set = mode == MODE_ACCEPT || mode == MODE_MONITOR_TEMPFAIL;
+    hg_policy_finish(p);
+}
+
+static void
+test_merge_table_parts_and_scan_failures(void **state)
+{
+    const hg_status_t  fails[] = { HG_ELIMIT, HG_EFORMAT, HG_EIO, HG_ENOMEM,
+                                   HG_ENOENT };
+    hg_policy_t        p;
+    hg_verdict_t       m, part, clean;
+    hg_action_t        a;
+    size_t             i, f;
+    int                order;
+    const char        *lists[2] = { NULL, NULL };
+
+    (void) state;
+    for (i = 0; i < sizeof(merge_table) / sizeof(merge_table[0]); i++) {
+        mode_policy(&p, merge_table[i].mode);
+        lists[0] = merge_table[i].list;
+        part = decide_lists(&p, lists);
+        clean = decide_lists(&p, lists + 1);
+        for (f = 0; f < sizeof(fails) / sizeof(fails[0]); f++) {
+            for (order = 0; order < 2; order++) {
+                memset(&m, 0, sizeof(m));
+                hg_verdict_merge(&m, &clean);
+                if (order == 0) {
+                    hg_verdict_merge(&m, &part);
+                    a = hg_verdict_fail(&p, &m, fails[f]);
+                } else {
+                    a = hg_verdict_fail(&p, &m, fails[f]);
+                    hg_verdict_merge(&m, &part);
+                }
+                hg_verdict_merge(&m, &clean);
+#define ROW_CHECK(cond)                                                   \
+    do {                                                                  \
+        if (!(cond)) {                                                    \
+            print_message("merge table row %zu (%s), %s, %s first: %s\n",  \
+                          i, lists[0] ? lists[0] : "clean",               \
+                          hg_status_str(fails[f]),                        \
+                          order ? "failure" : "part", #cond);             \
+            fail();                                                       \
+        }                                                                 \
+    } while (0)
+
+                ROW_CHECK(order == 1 || a == merge_table[i].action);
+                ROW_CHECK(m.action == merge_table[i].action);
+                ROW_CHECK(m.intended == merge_table[i].intended);
+                ROW_CHECK(m.failed && m.fail_status == fails[f]);
+                ROW_CHECK(m.monitor == p.monitor);
+                ROW_CHECK(m.matched == (merge_table[i].list != NULL));
+                ROW_CHECK(lists[0] != NULL ? m.list != NULL
+                                             && strcmp(m.list, lists[0]) == 0
+                                           : m.list == NULL);
+#undef ROW_CHECK
+            }
+        }
+    }
+}
+
+/* Only a reject is settled: a hold must still see a later reject. */
+static void
+test_verdict_settled_only_by_reject(void **state)
+{
+    hg_action_t   a;
+    hg_verdict_t  v;
+
+    (void) state;
+    for (a = HG_ACT_NONE; a <= HG_ACT_ACCEPT; a++) {
+        v = verdict(a, "x");
+        assert_int_equal(hg_verdict_settled(&v), a == HG_ACT_REJECT);
+    }
+}
+
+static void
+test_hold_failed_gives_the_fail_verdict(void **state)
+{
+    hg_policy_t   p;
+    hg_verdict_t  v, out;
+    hg_action_t   a;
+
+    (void) state;
+    policy(&p);
+    v = verdict(HG_ACT_HOLD, "hold");
+    out = hg_decide_hold_failed(&p, &v, HG_EIO);
+    assert_int_equal(out.action, HG_ACT_TEMPFAIL);
+    assert_int_equal(out.intended, HG_ACT_TEMPFAIL);
+    assert_true(out.failed);
+    assert_int_equal(out.fail_status, HG_EIO);
+    assert_string_equal(out.list, "hold");
+    assert_true(out.matched);
+
+    /* over a limit the hold had outranked: the cause is the hold's */
+    v.failed = 1;
+    v.fail_status = HG_ELIMIT;
+    out = hg_decide_hold_failed(&p, &v, HG_EIO);
+    assert_int_equal(out.fail_status, HG_EIO);
+
+    p.on_fail = HG_FAIL_ACCEPT;
+    p.on_fail_set = 1;
+    v = verdict(HG_ACT_HOLD, "hold");
+    out = hg_decide_hold_failed(&p, &v, HG_EIO);
+    assert_int_equal(out.action, HG_ACT_ACCEPT);
+    assert_true(out.failed);
+
+    /* anything but a hold is left alone */
+    for (a = HG_ACT_NONE; a <= HG_ACT_ACCEPT; a++) {
+        if (a == HG_ACT_HOLD) {
+            continue;
+        }
+        v = verdict(a, "x");
+        out = hg_decide_hold_failed(&p, &v, HG_EIO);
+        assert_memory_equal(&out, &v, sizeof(v));
+    }
+}
+
 /* No evidence, no action: nothing passes whose only trace would be the
  * fallback log; a reject or hold never becomes weaker. */
 static void
@@ -636,6 +799,9 @@ main(void)
         cmocka_unit_test(test_merge_monitor_keeps_strongest_intended),
         cmocka_unit_test(test_evidence_failed_reject_and_hold_stand_log_and_tag_tempfail),
         cmocka_unit_test(test_evidence_failed_monitor_and_fail_verdicts),
+        cmocka_unit_test(test_merge_table_parts_and_scan_failures),
+        cmocka_unit_test(test_verdict_settled_only_by_reject),
+        cmocka_unit_test(test_hold_failed_gives_the_fail_verdict),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,9 @@
  * log while keeping what would have been done. A scan that could not complete
  * (a limit, an error, no database) gives the fail verdict: on_fail's, but in
  * monitor mode accept unless on_fail was set explicitly, since monitor mode
- * never changes the flow (hg_policy_fail_mode).
+ * never changes the flow (hg_policy_fail_mode). The verdicts of a message's
+ * parts and failures merge into one (hg_verdict_merge, hg_verdict_fail);
+ * every channel applies that one verdict.
  */
 #ifndef HASHGATE_DECIDE_H
 #define HASHGATE_DECIDE_H
@@ -95,8 +97,41 @@ int hg_action_from_name(const char *name);
 hg_verdict_t hg_decide(const hg_policy_t *p, const hg_scan_result_t *res,
                        hg_status_t scan_status);
 
-/* Combine the verdicts of a message's parts: the stronger wins. */
+/*
+ * Combine the verdicts of a message's parts, and of its scan failures
+ * (hg_decide's fail verdict), into the message's: the stronger action wins,
+ * reject > hold > tempfail > tag > log > accept > none, whichever comes
+ * first. A sure reject or hold is never weakened by a part that could not
+ * be scanned; a tag or log is (the message would pass as if scanned).
+ * A zeroed hg_verdict_t is a valid starting point.
+ */
 void hg_verdict_merge(hg_verdict_t *into, const hg_verdict_t *v);
+
+/*
+ * The scan of a message or request stopped with st (a limit, malformed
+ * input, a database or memory error) before its end: fold hg_decide's fail
+ * verdict for st into *into (hg_verdict_merge) and return the action now
+ * due. The rest is not scanned; the caller applies the action returned.
+ */
+hg_action_t hg_verdict_fail(const hg_policy_t *p, hg_verdict_t *into,
+                            hg_status_t st);
+
+/*
+ * Nothing later can change v: a later part or a failure would not change
+ * its action (reject). The caller may stop scanning.
+ */
+int hg_verdict_settled(const hg_verdict_t *v);
+
+/*
+ * The verdict when the hold that v asks for could not be made (the MTA
+ * refused to quarantine, the body could not be kept): the fail verdict for
+ * st (action and intended as hg_decide gives them), failed = 1 and
+ * fail_status = st (what decided, over an earlier failure the hold
+ * outranked); list, matched, allowed_by and monitor stay v's. v is returned as it is when its action is not hold.
+ * Call it before writing the records, so they say what was done.
+ */
+hg_verdict_t hg_decide_hold_failed(const hg_policy_t *p,
+                                   const hg_verdict_t *v, hg_status_t st);
 
 /*
  * The verdict to apply when the evidence record of a match could not be
