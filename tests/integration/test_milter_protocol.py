@@ -2,10 +2,11 @@
 
 Postfix sends one well-formed sequence per message; an MTA may also send
 several messages on one connection, abort one in the middle, refuse a
-recipient, and talk to many connections at once while the database is
-reloaded. These checks drive the real milter as an MTA would (no Postfix)
-and assert what the MTA is told: a listed attachment is refused, a clean
-one goes on, nothing passes unscanned.
+recipient, not let the milter quarantine, and talk to many connections
+at once while the database is reloaded. These checks drive the real milter
+as an MTA would (no Postfix) and assert what the MTA is told: a listed
+attachment is refused, a clean one goes on, nothing passes unscanned, and
+a hold that cannot be made is deferred with a record that says so.
 
 Synthetic data only: the listed item is seeded random bytes.
 """
@@ -29,6 +30,7 @@ os.chmod(tmp, 0o755)
 milters = []
 
 LISTED = hm.blob(4101, 6_000)
+HELD = hm.blob(4103, 6_000)         # on a hold list
 REJECT = "550 5.7.1 Message rejected: it contains content that is not accepted here"
 TEMPFAIL = "451 4.3.0 Message could not be scanned, try again later"
 
@@ -92,7 +94,8 @@ try:
     hm.check_tool(hm.MILTER)
     hm.check_tool(hm.HASHGATE)
     DB = os.path.join(tmp, "db.hgdb")
-    hm.compile_db(DB, {"blocked": [hm.sha256(LISTED)]})
+    hm.compile_db(DB, {"blocked": [hm.sha256(LISTED)],
+                       "held": [hm.sha256(HELD)]})
 
     # ---- several messages on one connection (unix socket, replies deferred) ----
     m = start()
@@ -162,6 +165,40 @@ try:
     c.quit()
     stop(m)
     os.rename(DB + ".away", DB)
+
+    # ---- a hold the MTA does not take: the hold first, then the records ----
+    # Postfix always offers quarantine (its milter8 client offers every
+    # action it has), so smfi_quarantine cannot be made to fail behind it:
+    # this MTA leaves SMFIF_QUARANTINE out of the negotiation.
+    m = start(ListAction="held hold")
+    c = MilterClient(m, actions=0x1FF & ~0x20)
+    c.connect()
+    held, hid = hm.msg_attach(HELD)
+    v = send(c, held)
+    ok(v == TEMPFAIL, "a hold-listed mail the MTA does not let the milter "
+       "quarantine is deferred (OnFail tempfail)", v)
+    rec = records(m, hid)
+    ok(len(rec) == 1 and rec[0].get("action") == "tempfail"
+       and rec[0].get("intended_action") == "hold"
+       and rec[0].get("error") == "I/O error" and "held_at" not in rec[0],
+       "its record says what was done (tempfail), the hold it asked for and "
+       "why, and no place it was held (it said hold)", repr(rec))
+    c.quit()
+    c = MilterClient(m)
+    c.connect()
+    c.mail()
+    c.rcpt()
+    c.data()
+    held, hid = hm.msg_attach(HELD)
+    c.message(held)
+    r = c.eom()
+    rec = records(m, hid)
+    ok(r and r[0][0] == b"q" and final(r) == "continue" and len(rec) == 1
+       and rec[0].get("action") == "hold" and rec[0].get("held_at"),
+       "allowed to quarantine, the same mail is held and its record says "
+       "where", "%r %r" % (r, rec))
+    c.quit()
+    stop(m)
 
     # ---- a recipient the milter has no memory for ----
     # A RCPT tempfail refuses that recipient only: the MTA goes on with the

@@ -317,7 +317,9 @@ class MilterClient:
     of (code, data) replies ending with the final one, or None when the
     step was agreed to need no reply (protocol offers SMFIP_NR_* flags)."""
 
-    def __init__(self, milter, protocol=0, timeout=20):
+    def __init__(self, milter, protocol=0, timeout=20, actions=0x1FF):
+        """actions: the SMFIF_* the MTA lets the milter use (all, as
+        Postfix does; leave out QUARANTINE, 0x20, to make a hold fail)."""
         if milter.sock_path:
             self.s = socket.socket(socket.AF_UNIX)
             self.s.settimeout(timeout)
@@ -325,7 +327,7 @@ class MilterClient:
         else:
             self.s = socket.create_connection((milter.host, milter.port),
                                               timeout=timeout)
-        self._send(b"O", struct.pack(">III", 6, 0x1FF, protocol))
+        self._send(b"O", struct.pack(">III", 6, actions, protocol))
         code, data = self._recv()
         if code != b"O":
             raise RuntimeError("option negotiation answered %r" % code)
