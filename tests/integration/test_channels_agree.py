@@ -24,6 +24,11 @@ transfer encoding, where a held item is, and the channel's context).
   gets the fail verdict (451 / 503, "intended_action": "log"). In monitor
   mode and with the fail mode accept the item passes (or is held) and the
   records say the error too (the milter's said nothing).
+- A hold that cannot be made (an MTA that does not let the milter
+  quarantine, a hold directory nginx cannot write): both defer the item
+  (451 / 503) and write the same record, tempfail with intended_action
+  hold and the error; the milter wrote its record before trying and said
+  hold.
 - An evidence log that cannot be written: the log is a file on a 64 KiB
   tmpfs that is filled after the servers opened it, so write() fails at
   the match with ENOSPC. A reject stands (550 / 403), a hold stands (hold
@@ -82,6 +87,10 @@ HTTP = r"""
         location /limit-pass/ {
             hashgate_max_parts 2;
             hashgate_on_error pass;
+            proxy_pass http://recorder;
+        }
+        location /nohold/ {
+            hashgate_hold_path {tmp}/hold-ro;
             proxy_pass http://recorder;
         }
         location /full-pass/ {
@@ -330,6 +339,7 @@ def run(pf, m, ng, full):
     pf.flush_hold()
 
     over_the_limit(pf, m, ng)
+    hold_not_made(m, ng)
 
     # ---- monitor mode: each record says so, with its own intended ----
     m.stop(signal.SIGKILL)
@@ -445,6 +455,45 @@ def run(pf, m, ng, full):
        "and upload agree field by field", why)
     ok(m.alive() and not ng.crashes(), "milter and nginx are still running",
        str(ng.crashes()))
+
+
+def hold_not_made(m, ng):
+    """A hold that cannot be made: an MTA that does not let the milter
+    quarantine (Postfix always does, so the milter is spoken to directly)
+    and a hold directory nginx cannot write. Both defer the item and say
+    so in the same record: tempfail, intended hold, the error."""
+    os.chmod(os.path.join(ng.tmp, "hold-ro"), 0o500)
+    mid = "<hold-not-made@hashgate.test>"
+    c = hm.MilterClient(m, actions=0x1FF & ~0x20)     # no SMFIF_QUARANTINE
+    try:
+        c.connect()
+        c.mail()
+        c.rcpt()
+        c.data()
+        r = c.message(mail_of([HOLD], mid))
+        verdict = hm.final(r if r and hm.final(r) != "continue"
+                           else c.eom())
+    finally:
+        c.quit()
+    mrecs = m.records_for(mid)
+    nev = len(ng.evidence())
+    st = post(ng, "/nohold/x", [HOLD])
+    hrecs = ng.evidence()[nev:]
+    rec_ok = [len(recs) == 1 and recs[0].get("action") == "tempfail"
+              and recs[0].get("intended_action") == "hold"
+              and recs[0].get("monitor") is False
+              and recs[0].get("error") == "I/O error"
+              and "held_at" not in recs[0]
+              for recs in (mrecs, hrecs)]
+    ok(verdict is not None and verdict.startswith("451") and rec_ok[0],
+       "a hold the MTA does not let the milter make: 451, its record says "
+       "tempfail, intended hold, the error", "%s: %s" % (verdict, mrecs))
+    ok(st == 503 and rec_ok[1],
+       "a hold nginx cannot write: 503, its record says tempfail, intended "
+       "hold, the error", "status %d: %s" % (st, hrecs))
+    agree, why = same(mrecs, hrecs)
+    ok(agree, "a hold not made: mail and form records agree field by field",
+       why)
 
 
 # (mode, listed file, mail's fate, form's status, held, record's action,
