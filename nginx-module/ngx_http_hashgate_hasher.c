@@ -210,8 +210,19 @@ ngx_http_hashgate_hasher_thread(void *arg)
     sigset_t                  set;
     ngx_http_hashgate_job_t  *job;
 
-    /* signals are the worker's business, not this thread's */
+    /*
+     * signals are the worker's business, not this thread's; but a fault
+     * must stay deliverable, as in the verify thread: the end of a form
+     * part looks its digests up here, a database file truncated in place
+     * raises SIGBUS on that lookup, which the database guard turns into
+     * zeros (and the fail verdict), and a blocked SIGBUS would kill the
+     * worker
+     */
     sigfillset(&set);
+    sigdelset(&set, SIGBUS);
+    sigdelset(&set, SIGSEGV);
+    sigdelset(&set, SIGFPE);
+    sigdelset(&set, SIGILL);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     pthread_mutex_lock(&h->lock);

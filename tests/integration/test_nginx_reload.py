@@ -7,7 +7,8 @@ each worker notices a new file by its identity (checked once a second,
 idle or not) and swaps to it; a garbage or deleted file is logged and the
 last good database stays in use; a reload with a bad database is refused
 and the running workers keep serving. A file truncated in place under a
-worker costs requests the fail verdict, never the worker.
+worker costs requests the fail verdict, never the worker, whether the
+lookup runs on the event loop or in the hashing thread (hashgate_thread).
 
 Which worker the kernel hands a new connection is not ours to choose, so
 after each change the checks ask until every worker has answered (the
@@ -142,10 +143,10 @@ def wait_stopped(pid):
     raise RuntimeError("worker %d did not stop" % pid)
 
 
-def post(conn, data):
+def post(conn, data, headers=None):
     """The status, or the error if the connection was dropped."""
     try:
-        conn.request("POST", "/probe", body=data)
+        conn.request("POST", "/probe", body=data, headers=headers or {})
         r = conn.getresponse()
         r.read()
         return r.status
@@ -188,6 +189,70 @@ def truncated_under_a_request(t, ng):
     ok2, got2 = on_every_worker(ng, C, 403)
     t.check(ok1 and ok2, "and a good database installed by rename is taken "
             "again by every worker", "%s; %s" % (got1, got2))
+
+
+def truncated_under_a_threaded_form(t):
+    """The same with hashgate_thread on, for a form over 256 KiB: a part
+    that ends in a buffer the worker's hashing thread digests is looked up
+    there. That thread blocked every signal, SIGBUS included, so the lost
+    pages killed the worker (a blocked synchronous fault is fatal) instead
+    of reaching the database guard; it now leaves the fault signals open,
+    as the verify thread does. One worker, so every request meets it."""
+    ng = N.Nginx("hashgate_thread on;" + HTTP, workers=1)
+    try:
+        install(ng, {"cam": [A, C]})
+        ng.start()
+        dbpath = os.path.join(ng.tmp, "db.hgdb")
+        # C ends after 128 KiB, in the middle of a 416 KiB body
+        body, ctype = N.multipart([
+            ("a", "a.bin", None, N.payload(305, 131072)),
+            ("c", "c.bin", None, C),
+            ("b", "b.bin", None, N.payload(306, 294912))])
+        headers = {"Content-Type": ctype}
+        worker = ng.worker_pids()
+        conn = http.client.HTTPConnection("127.0.0.1", ng.port, timeout=10)
+        before = post(conn, body, headers)
+        conn.close()
+        seen, hit = [], None
+        for _ in range(5):
+            install(ng, {"cam": [A, C]})
+            time.sleep(1.3)
+            conn = http.client.HTTPConnection("127.0.0.1", ng.port,
+                                              timeout=10)
+            while time.time() % 1 > 0.2:     # within one second of the
+                time.sleep(0.01)             # worker's identity check
+            first = post(conn, CLEAN)
+            os.truncate(dbpath, 0)
+            seen.append((first, post(conn, body, headers),
+                         post(conn, CLEAN)))
+            conn.close()
+            if "truncated in place under its mapping" in ng.error_log() \
+                    or "exited on signal" in ng.error_log():
+                hit = seen[-1]
+                break
+        t.check(before == 403 and hit is not None and hit[1:] == (503, 503),
+                "hashgate_thread on, a form whose parts are looked up in "
+                "the hashing thread on a database truncated in place, and "
+                "the next upload: the fail verdict (503), logged",
+                "before %s, seen %s: %s" % (before, seen,
+                                            ng.error_log()[-600:]))
+        t.check("exited on signal" not in ng.error_log()
+                and ng.worker_pids() == worker,
+                "hashgate_thread on: the worker survives (same PID, no "
+                "SIGBUS death)", "%s -> %s: %s" % (
+                    worker, ng.worker_pids(), ng.error_log()[-600:]))
+        install(ng, {"cam": [A, C]})
+        time.sleep(1.3)
+        conn = http.client.HTTPConnection("127.0.0.1", ng.port, timeout=10)
+        after = (post(conn, body, headers), post(conn, CLEAN))
+        conn.close()
+        t.check(after == (403, 200) and ng.worker_pids() == worker,
+                "hashgate_thread on: after a good file is installed by "
+                "rename the same worker rejects the form again and passes a "
+                "clean upload", "%s, workers %s -> %s" % (
+                    after, worker, ng.worker_pids()))
+    finally:
+        ng.cleanup()
 
 
 def truncated_under_an_idle_worker(t, ng):
@@ -493,6 +558,7 @@ def run(t, ng):
 
     truncated_under_an_idle_worker(t, ng)
     truncated_under_a_request(t, ng)
+    truncated_under_a_threaded_form(t)
 
     # garbage in its place: logged, the last good one stays
     install_garbage(ng)
