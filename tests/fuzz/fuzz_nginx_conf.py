@@ -697,14 +697,19 @@ def check_dir(d, files, st, blk):
         lname = vals[0]
         if (not 1 <= len(lname) <= LIST_NAME_MAX
                 or not re.match(rb"^[A-Za-z0-9._-]+$", lname)):
-            raise Refused(line, r"invalid list name")
+            raise Refused(line, r"bad list name")
         act = enum_value("action", vals[1])
         if act is None:
-            raise Refused(line, r'invalid action ".*", it must be "reject", '
-                                r'"hold" or "log"')
+            raise Refused(line, r'bad action ".*": expected reject, hold or log')
         la = own.setdefault("list_actions", [])
+        # the milter's ListAction rule (common/policy/list_actions.c)
+        for prev in la:
+            if prev[0] == lname.decode():
+                raise Refused(line, r'action for list ".*" given twice: '
+                                    r'first at .*:%d, again at .*:%d' % (prev[2], line))
         if len(la) >= POLICY_MAX_LISTS:
-            raise Refused(line, r'"hashgate_list_action" directive has too many lists')
+            raise Refused(line, r"more than %d lists with their own action"
+                          % POLICY_MAX_LISTS)
         la.append((lname.decode(), act, line))
         return
     if name in own:
@@ -717,6 +722,8 @@ def check_dir(d, files, st, blk):
         own[name] = f
     elif kind in ENUMS:
         e = enum_value(kind, v)
+        if e is None and kind == "action":
+            raise Refused(line, r'bad action ".*": expected reject, hold or log')
         if e is None:
             raise Refused(line, r'invalid value "')
         own[name] = e
@@ -739,7 +746,7 @@ def check_dir(d, files, st, blk):
         p = files.norm(v)
         k = files.kind(p)
         if k is None:
-            raise Refused(line, r'hashgate_database ".*" cannot be read')
+            raise Refused(line, r'hashgate_database: database .* unavailable')
         if p not in files.GOOD_DBS:
             raise Refused(line, r"hashgate_database refused: ")
         own[name] = files.GOOD_DBS[p]
