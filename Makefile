@@ -1,4 +1,5 @@
 # hashgate - top-level build.  `make` builds into build/; see README.md.
+# SPDX-License-Identifier: BSD-2-Clause
 
 CC        ?= cc
 PREFIX    ?= /usr/local

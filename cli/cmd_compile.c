@@ -14,6 +14,8 @@
  * line order, then removals. Bad lines are warned as "file:line: reason"
  * and counted; --strict refuses the first. The database is written to a
  * temp file beside OUT, fsynced and renamed by hg_dbb_write.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <fcntl.h>

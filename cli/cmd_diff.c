@@ -8,6 +8,8 @@
  * entry size differs counts as changed.
  *
  * Exit status as diff(1): 0 same content, 1 differences, 2 an error.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <getopt.h>
 #include <inttypes.h>

@@ -8,6 +8,8 @@
  * which version of it made a decision. --verify also checks the whole-file
  * checksum, the step an update script runs before renaming a new database
  * into place.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <getopt.h>
 #include <inttypes.h>

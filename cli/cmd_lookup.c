@@ -6,6 +6,8 @@
  * with the entry's size and label when the list gave them, or one
  * "not found" line. Exit 1 if any digest was found, 0 if none, 2 when an
  * argument is not a digest (the others are still looked up).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <getopt.h>
 #include <inttypes.h>

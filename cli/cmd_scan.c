@@ -10,6 +10,8 @@
  * The decision is hg_decide's, as in the servers: an allow-list match makes
  * an object clean with allowed_by. Anything that could not be scanned is an
  * error (exit 2), never a quiet OK.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -7,6 +7,8 @@
  * Output that could not be written (a full disk) is an
  * error here, for every subcommand: a script reading "not found" or an
  * info report must never see exit 0 or 1 for a truncated one.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdio.h>

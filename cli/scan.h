@@ -1,6 +1,8 @@
 /*
  * scan.h - what cmd_scan.c (files, directories, stdin, the report lines)
  * and scan_mail.c (messages, mboxes, Maildirs) share.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_CLI_SCAN_H
 #define HASHGATE_CLI_SCAN_H

@@ -19,6 +19,8 @@
  *
  * A parse error or a limit gives an error report for that message and exit
  * status 2: a message we could not take apart is never called clean.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdio.h>

@@ -4,6 +4,8 @@
  * Directory walks are sorted by name so that a scan prints the same lines
  * and a compile of NAME=DIR/ writes the same database whatever order the
  * file system returns entries in.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <dirent.h>
 #include <errno.h>

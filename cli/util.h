@@ -5,6 +5,8 @@
  * printed, once, and turned into an exit status. Exit statuses follow
  * clamscan: 0 nothing matched, 1 a match (or, for diff, a difference),
  * 2 an error.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_CLI_UTIL_H
 #define HASHGATE_CLI_UTIL_H

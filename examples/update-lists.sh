@@ -32,6 +32,7 @@
 #
 # Exit status: 0 updated (or nothing to do), 1 the new database was refused
 # (the old one stays live), 2 a usage or setup error.
+# SPDX-License-Identifier: BSD-2-Clause
 set -eu
 
 HASHGATE=${HASHGATE:-hashgate}

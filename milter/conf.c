@@ -9,6 +9,8 @@
  * "file:line: reason", so a typo never silently leaves a default in place.
  * Checks that need the system (the user exists, the database opens) are
  * done by main.c, which reports them the same way.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <errno.h>

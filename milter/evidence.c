@@ -9,6 +9,8 @@
  * A record the evidence log did not take goes to that log whole, once the
  * filter knows the verdict it ended with (hg_evidence_fallback).
  * Never content: only what record.h writes, and here names and digests.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <pthread.h>
 #include <stdio.h>

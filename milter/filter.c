@@ -25,6 +25,8 @@
  * gets OnFail) and its record goes to the log. _msg_cleanup is the one
  * cleanup for eom, abort, close and early verdicts, and is safe when
  * nothing was set.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>

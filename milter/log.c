@@ -7,6 +7,8 @@
  * also goes to stderr with a UTC timestamp; tests read that. Lines are
  * written with one fprintf under the stdio lock, so threads never
  * interleave within a line.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stdio.h>

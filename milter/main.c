@@ -19,6 +19,8 @@
  *  - Started as root, UserID is required and may not name root; the
  *    daemon never scans mail as root. Started as another user, UserID is
  *    optional.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -12,6 +12,8 @@
  *               identity check of the file; the signal thread
  *   filter.c    the smfiDesc callbacks and per-message state
  *   evidence.c  evidence records (JSON Lines) and their syslog line
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_MILTER_H
 #define HASHGATE_MILTER_H

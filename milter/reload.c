@@ -30,6 +30,8 @@
  * set loses SIGHUP, and SIGHUP is then only ever taken by our thread
  * (which uses sigtimedwait, not sigwait). SIGTERM and SIGINT still stop
  * the milter the libmilter way.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <pthread.h>

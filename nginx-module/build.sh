@@ -11,6 +11,7 @@
 # Output goes to $BUILD/nginx-module.log and is shown only on failure.
 # HG_NGX_CC_OPT / HG_NGX_LD_OPT add compiler and linker flags (e.g. for a
 # sanitizer build, whose nginx is then run with the runtime in LD_PRELOAD).
+# SPDX-License-Identifier: BSD-2-Clause
 set -eu
 
 BUILD=${BUILD:-build}

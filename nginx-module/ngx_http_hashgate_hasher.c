@@ -18,6 +18,8 @@
  * nginx's own thread pools were not used: their tasks complete through an
  * event, and resuming a request body read after an asynchronous verdict
  * would need internals of the body reader that modules do not get.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 
 

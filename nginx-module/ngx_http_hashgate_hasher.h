@@ -2,6 +2,8 @@
 /*
  * ngx_http_hashgate_hasher.h - a worker's hashing thread: body bytes are
  * copied into a bounded ring and digested off the event loop.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 
 

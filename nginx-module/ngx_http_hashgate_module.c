@@ -38,6 +38,8 @@
  * twice the rate nginx takes an upload in, and measured here handing large
  * bodies to a thread (hashgate_thread, ngx_http_hashgate_hasher.c) gave no
  * throughput on a busy host for about 12% more CPU per byte.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 
 

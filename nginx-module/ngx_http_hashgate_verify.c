@@ -19,6 +19,8 @@
  * nginx's thread pools were not used: they need a thread_pool the operator
  * configures, and their completion goes through ngx_notify, which has one
  * handler slot per process.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 
 

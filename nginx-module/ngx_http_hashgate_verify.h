@@ -2,6 +2,8 @@
 /*
  * ngx_http_hashgate_verify.h - verify a new database file's whole-file
  * checksum in a thread of its own, beside a worker's event loop.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 
 

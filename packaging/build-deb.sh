@@ -6,6 +6,7 @@
 # and `dpkg-buildpackage -us -uc -b` builds hashgate-tools, hashgate-milter
 # and libnginx-mod-http-hashgate. Nothing is written into the work tree
 # but build/packages/. LINTIAN=1 also runs lintian on the result.
+# SPDX-License-Identifier: BSD-2-Clause
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)

@@ -7,6 +7,7 @@
 # rpm cannot see the Debian packages the build needs, and the binaries are
 # the ones `make` has just built and the tests ran. PREBUILT=0 makes the
 # spec build from source instead (as it would on an RPM distribution).
+# SPDX-License-Identifier: BSD-2-Clause
 set -eu
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)

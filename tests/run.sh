@@ -9,6 +9,7 @@
 # proved nothing). UNIT_ONLY=1 skips everything but unit tests. ONLY=glob
 # runs only the scripts/binaries whose names match; SKIP=glob leaves out
 # those that match.
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 
 BUILD=${BUILD:-build}

@@ -5,6 +5,8 @@
  * their sources and their entries go into compact arrays and interned
  * labels, as given, with nothing sorted or merged; hg_dbb_write
  * (db_write.c) does the rest.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>

@@ -16,6 +16,8 @@
  * sources in the order given, rows in digest order, sets and labels in
  * order of first use by the rows), so loading a database and writing it
  * again gives the same bytes.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HG_DB_BUILD_H
 #define HG_DB_BUILD_H

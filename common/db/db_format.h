@@ -9,6 +9,8 @@
  * never matter. Sections have one canonical place: the validator recomputes
  * every offset from the counts and refuses a file whose header disagrees,
  * so sections can neither overlap nor point elsewhere.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_DB_FORMAT_H
 #define HASHGATE_DB_FORMAT_H

@@ -20,6 +20,8 @@
  * guarded (it behaves as before). A SIGBUS outside every registered
  * mapping goes to the handler that was installed before ours, or, if that
  * was the default, kills the process as it would have.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <signal.h>
 #include <stdatomic.h>

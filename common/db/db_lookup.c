@@ -12,6 +12,8 @@
  * a file changed in place under a live shared mapping changes them too. A
  * file with garbage in those regions gives wrong answers (and fails
  * hg_db_verify), never a read outside the mapping.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>

@@ -6,6 +6,8 @@
  * digest on one list merge into one, removals are applied, and sizes and
  * labels become extras records in row order. The records are rewritten in
  * place as rows, so no second copy of the digests is made.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>

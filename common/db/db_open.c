@@ -11,6 +11,8 @@
  * the milliseconds (the bucket index, 1/64 byte a row, is the one table
  * read whole); what lives in the large data sections (digests, set
  * indices, extras, labels) is bounds-checked by db_lookup.c as it is read.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -4,6 +4,8 @@
  * Tens of millions of digest records must be sorted without a second copy
  * of them: an MSD radix sort (American flag sort) permutes them in place,
  * one key byte a level, and small buckets finish with an insertion sort.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <string.h>
 

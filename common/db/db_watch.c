@@ -10,6 +10,8 @@
  * path changes them) plus size and mtime to the nanosecond (a rewrite in
  * place changes those); a rewrite that keeps all four is not seen, which
  * is why a database is replaced by rename (see db.h).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <string.h>

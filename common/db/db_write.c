@@ -8,6 +8,8 @@
  * written last. The file goes to a temp name beside the target and is
  * renamed over it (hg_atomic_write_*), so a server never maps half a
  * database.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -20,6 +20,8 @@
  * separates threads). Records are written only on a match, so two more
  * system calls each cost nothing that matters. Where the file system
  * refuses locks the record is still written, unlocked.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <fcntl.h>

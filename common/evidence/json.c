@@ -14,6 +14,8 @@
  * nesting deeper than HG_JSON_MAX_DEPTH, a second top-level value) makes the
  * writer stop writing and hg_json_done return HG_EINVAL, so a caller's bug
  * gives an error, not a malformed line.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -20,6 +20,8 @@
  * declared_type, detected_type, encoding, held_at, then the context pairs
  * in the order added). Optional fields whose value is NULL are left out;
  * a context pair with a NULL value is written as null.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <string.h>

@@ -7,6 +7,8 @@
  * keeps one token and a nesting stack; the grammar state (what may come
  * next) is one small integer, so every syntax error, including a file cut
  * short, is found at the byte where it happens and reported with its offset.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <string.h>
 

@@ -8,6 +8,8 @@
  * multi-gigabyte export is read in constant space. A string longer than the
  * token buffer is consumed whole and flagged (tok_overflow), not an error: a
  * reader can then skip the object holding it and go on.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_JSON_STREAM_H
 #define HASHGATE_JSON_STREAM_H

@@ -8,6 +8,8 @@
  * (0-100) from the file name and its first HG_LIST_HEAD_MAX bytes and takes
  * the highest score; on a tie the earlier reader in the table wins, so probes
  * are written to avoid ties (docs/list-formats.md lists the scores).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -7,6 +7,8 @@
  * HG_LIST_LINE_MAX is consumed and flagged, and the reader reports it as a
  * bad line like any other. Every bad line goes through hg_lctx_bad, so a
  * skipped line is always both warned and counted.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdarg.h>

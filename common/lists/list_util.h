@@ -6,6 +6,8 @@
  * not a public header. Nothing here grows with the
  * input: the source has a fixed buffer and a line longer than
  * HG_LIST_LINE_MAX is reported as a bad line, never allocated.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_LIST_UTIL_H
 #define HASHGATE_LIST_UTIL_H

@@ -8,6 +8,8 @@
  * the algorithm: an .hdb line holding a SHA digest, or an .hsb line holding
  * an MD5, is a bad line, as ClamAV would not load it either. Blank lines
  * and "#" lines are allowed, as lists are often annotated by hand.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <string.h>
 

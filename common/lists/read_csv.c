@@ -13,6 +13,8 @@
  * Fields follow RFC 4180: a field may be quoted, a quote inside is doubled,
  * and a quoted field may hold separators and line breaks (a record then
  * spans lines, up to HG_LIST_LINE_MAX bytes in all).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>

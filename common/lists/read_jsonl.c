@@ -8,6 +8,8 @@
  * line - broken JSON, a wrong type, a duplicate key, text after the
  * object - is reported as "file:line: reason" and skipped, and reading goes
  * on with the next line.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>

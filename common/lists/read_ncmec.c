@@ -20,6 +20,8 @@
  * UTF-8), which calls ncmec_start, ncmec_text and ncmec_end as elements
  * come; a syntax error (or a file cut short) refuses the file with
  * "file:line: reason", a bad entry is skipped.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>

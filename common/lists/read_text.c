@@ -6,6 +6,8 @@
  * trailing; blank lines, CRLF and surrounding spaces or tabs are fine. The
  * algorithm comes from the digest's length: 32 MD5, 40 SHA-1, 64 SHA-256.
  * Anything else on a line makes it a bad line.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <string.h>
 

@@ -17,6 +17,8 @@
  * type, bad hex, duplicate key) is skipped with "file:offset: reason"; a
  * syntax error, including a file cut short, refuses the file, since nothing
  * after it can be trusted.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>

@@ -18,6 +18,8 @@
  * fetched. Every error is reported with its line, in words a person can
  * act on where expat's are terse ("no element found" at the end of a file
  * is "truncated XML: <images> is not closed").
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <expat.h>

@@ -10,6 +10,8 @@
  * What a hash list never needs is refused rather than half-supported: a
  * DOCTYPE (and with it entity definitions and expansion), and so every
  * entity but the five predefined ones and character references.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_XML_STREAM_H
 #define HASHGATE_XML_STREAM_H

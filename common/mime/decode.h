@@ -8,6 +8,8 @@
  * is allocated. Input that cannot be decoded is skipped (or, for
  * quoted-printable, kept literally) and counted in `errors`, so a caller
  * can report it without failing the whole message.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_DECODE_H
 #define HASHGATE_DECODE_H

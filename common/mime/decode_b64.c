@@ -12,6 +12,8 @@
  * character path. Mail readers are lenient, and so are we:
  * whitespace and odd line lengths are fine, other junk is skipped and
  * counted, so a scan never stops on a damaged attachment but reports it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -8,6 +8,8 @@
  * each one is counted. Line ends and trailing blanks are kept. The state
  * between chunks is at most "=" plus one character, so any chunking gives
  * the same bytes.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stddef.h>
 #include <stdint.h>

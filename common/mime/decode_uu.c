@@ -10,6 +10,8 @@
  * Like Python's uu handling, short lines are padded with zero sextets and
  * characters after the declared length are ignored; characters outside
  * ' '..'`' are counted as errors.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -13,6 +13,8 @@
  * Streaming, like hg_hash_update: nothing is buffered but one held-back
  * CR, so a CR that ends one chunk and an LF that starts the next are one
  * line end, however the input is cut.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <string.h>
 

@@ -3,6 +3,8 @@
  *
  * Internal to hashgate (milter and CLI), not part of the public API: see
  * common/mime/eol.c for why a part is hashed in a second line-end form.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_EOL_H
 #define HASHGATE_EOL_H

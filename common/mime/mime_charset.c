@@ -7,6 +7,8 @@
  * util/charset.c) are converted here, others through iconv, and anything
  * undecodable becomes U+FFFD (invalid UTF-8: one per maximal subpart,
  * util/utf8.h).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <iconv.h>

@@ -10,6 +10,8 @@
  * them is valid UTF-8 without NULs. Parsing follows what Python's email
  * package (compat32) accepts, since tests compare against it: the first
  * occurrence of a field wins.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <stdlib.h>

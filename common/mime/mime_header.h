@@ -8,6 +8,8 @@
  * and RFC 2047 encoded words decoded, and every name made valid UTF-8.
  * The fields are read in mime_header.c, parameters in mime_rfc2231.c,
  * encoded words in mime_rfc2047.c and charsets in mime_charset.c.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_MIME_HEADER_H
 #define HASHGATE_MIME_HEADER_H

@@ -5,6 +5,8 @@
  * unpacker includes mime_header.h only): the small lexing steps a field
  * value, its parameters and its encoded words are read with, and the full
  * parameter reader that hg_mime_param and hg_mime_content_type share.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_MIME_HEADER_INT_H
 #define HASHGATE_MIME_HEADER_INT_H

@@ -7,6 +7,8 @@
  * does too, for file names to read as it reads them. Blanks between two
  * encoded words vanish; what is not a well-formed word stays as text, made
  * valid UTF-8.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <stdlib.h>

@@ -8,6 +8,8 @@
  * of their index, and an RFC 2231 value's %XX bytes are converted from its
  * charset (mime_charset.c). A parameter given twice with different values
  * is reported, since a reader taking the last copy would see another one.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <ctype.h>
 #include <stdlib.h>

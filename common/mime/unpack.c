@@ -46,6 +46,8 @@
  * close delimiter, a multipart with text but no part, a field given
  * twice, a NUL in a boundary, a padded delimiter, a line that is not a
  * header), the choices are argued in docs/mime.md.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stdio.h>

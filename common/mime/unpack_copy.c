@@ -11,6 +11,8 @@
  * ("P.d3"). Each copy is fed the leaf's raw bytes and decodes them with
  * its own decoder; at its end its stats say whether it held anything new
  * (same_bytes), so the caller judges one file once.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>

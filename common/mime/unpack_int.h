@@ -6,6 +6,8 @@
  * inside text) and unpack_copy.c (a leaf's other readings, "P.d1" to
  * "P.d3"). Each function here has its contract where it is defined;
  * docs/mime.md argues the choices the parser makes.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_UNPACK_INT_H
 #define HASHGATE_UNPACK_INT_H

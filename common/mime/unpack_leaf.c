@@ -12,6 +12,8 @@
  * is watched for uuencoded blocks ("P.uN") when the caller set embedded
  * callbacks. Why a part labelled uuencoded without "begin" is hashed as
  * it is, and why form parts are not decoded: docs/mime.md.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -28,6 +28,8 @@
  *   - a match whose evidence record could not be written never gets a
  *     weaker action, and a match that would pass gets the fail verdict
  *     (hg_decide_evidence_failed).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <string.h>
 #include <strings.h>

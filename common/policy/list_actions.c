@@ -9,6 +9,8 @@
  * database format, hg_db_list_name_ok(), which "hashgate compile" and
  * hg_db_open() apply too: a name the database can never hold is a typo,
  * caught by -t instead of silently matching nothing.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <string.h>

@@ -16,6 +16,8 @@
  * default provider) still gets MD5 from the default provider, while SHA-1
  * and SHA-256 follow the default properties and come from the FIPS module.
  * List matching is not a security use of MD5; hotline lists are MD5-heavy.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <pthread.h>

@@ -6,6 +6,8 @@
  * the MIME type only (MAGIC_MIME_TYPE) of the leading bytes that the scan
  * context kept. A cookie is not thread-safe, so each hg_magic_t owns one and
  * a thread or worker process owns the hg_magic_t.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <magic.h>
 #include <stdlib.h>

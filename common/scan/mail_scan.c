@@ -11,6 +11,8 @@
  * reports the part and goes on, the milter applies OnFail). Every
  * reading of a part is handed over in one object, so a caller sees the
  * part once, knowing all it matched.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>

@@ -9,6 +9,8 @@
  * bytes never allocates). The context holds a reference on its database,
  * so a reload that swaps the server's current handle never unmaps a
  * database under a running scan.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdlib.h>
 #include <string.h>

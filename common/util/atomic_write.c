@@ -6,6 +6,8 @@
  * to a temp file in the same directory and renamed over the old one, which
  * is atomic within one file system. The fsyncs make the new contents and
  * the rename durable before the caller reports success.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -5,6 +5,8 @@
  * ISO-8859-1 and Windows-1252 are most of the 8-bit text in mail headers
  * and in exports written on Windows; both are a table away from Unicode,
  * so they do not depend on which iconv modules a system installed.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stddef.h>
 #include <strings.h>

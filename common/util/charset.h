@@ -5,6 +5,8 @@
  * NCMEC XML reader (lists/xml_stream.c) both meet text declared as
  * ISO-8859-1 or Windows-1252 under one of their many names; the names and
  * the byte tables live here once.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_CHARSET_H
 #define HASHGATE_CHARSET_H

@@ -1,5 +1,7 @@
 /*
  * status.c - status names and the one-line error messages of hg_err_t.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -6,6 +6,8 @@
  * once, here, the same way wherever they come from. hg_utf8_seq is the only
  * place that knows which bytes may follow which: the table of RFC 3629
  * section 4, where the second byte's range depends on the first.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <string.h>
 

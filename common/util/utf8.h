@@ -12,6 +12,8 @@
  * subpart is the longest start of a valid sequence the bytes make, or the
  * one offending byte when not even that: "\xE2\x82" + "x" gives U+FFFD "x",
  * "\xC0\xAF" (an overlong '/') gives two.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_UTF8_H
 #define HASHGATE_UTF8_H

@@ -19,6 +19,8 @@
  *
  * Digest i of a run is a pure function of (seed, i), so the lookup run can
  * pick present keys without keeping the list. Synthetic data only.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 #include <stdio.h>

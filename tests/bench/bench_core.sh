@@ -5,6 +5,7 @@
 # one object's three digests against a 10M database of all three.
 # Prints RESULT lines; run by tests/bench/run.sh (HG_BIN = the build dir).
 # Figures are per run on a shared machine: compare ratios, not absolutes.
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 HG_BIN=${HG_BIN:-$(pwd)/build}
 B="$HG_BIN/bench/bench_core"

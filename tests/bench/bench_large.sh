@@ -3,6 +3,7 @@
 # through the hg_dbb API: compile time, peak RSS against the output size
 # (target <= 2x), open time (< 10 ms), lookup medians (< 200 ns).
 # Run only by `make bench-large` (LARGE=1 tests/bench/run.sh): minutes, ~3 GB.
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 HG_BIN=${HG_BIN:-$(pwd)/build}
 B="$HG_BIN/bench/bench_core"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """bench_milter.py - Postfix with hashgate-milter against Postfix without,
 and against Postfix with a milter that does nothing.
 

@@ -9,6 +9,7 @@
 # The null milter needs -lmilter, which the Makefile's rule for
 # tests/bench/*.c does not link, so it lives in tests/bench/milter/ and is
 # built here.
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 TOP=${HG_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${HG_BIN:-$TOP/${BUILD:-build}}

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """bench_nginx.py - nginx with the hashgate module against nginx without it.
 
 Both run at the same time from the same config (one with load_module and

@@ -15,6 +15,8 @@
  * milter sets them), all hashing with SHA-256; the ratio is the
  * throughput with the copies over the throughput without. Text with hard
  * line breaks and blanks makes every copy differ, the dearest case.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 #include <stdio.h>

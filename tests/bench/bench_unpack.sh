@@ -5,6 +5,7 @@
 # and without its three other readings (copies "N.d1" to "N.d3"): no
 # target, the price of hashing them too (ideal 0.25: four decodes, four
 # hashes).
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 BIN=${HG_BIN:-build}/bench/bench_unpack
 if [ ! -x "$BIN" ]; then

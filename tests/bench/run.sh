@@ -2,6 +2,7 @@
 # run.sh - run every benchmark script tests/bench/bench_*.sh in turn.
 # Each prints its figures as ratios against a baseline measured in the same
 # run; a summary of every "RESULT" line is repeated at the end.
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 BUILD=${BUILD:-build}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """clihelp.py - what the CLI tests share: the binary, a temp dir, checks.
 
 Each test script prints one line per check, "ok - what the user sees" or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_compile.py - `hashgate compile`: every input format, bad lines,
 --strict, --format, shared list names, NAME=DIR/, reproducible output."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_compile_hotline.py - `hashgate compile` on hotline exports: Project
 VIC OData JSON (--category), NCMEC XML (ignored fingerprint types,
 deletions), JSON Lines; malformed exports. Synthetic samples written from

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_db_truncated.py - a database rewritten in place while `hashgate`
 has it open: the scan says so and exits 2, it does not die of SIGBUS and
 does not call the objects clean.

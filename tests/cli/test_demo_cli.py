@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_demo_cli.py - the CLI part of `make demo` runs, shows a clean file
 and a match with their exit codes, and leaves no temp dir behind."""
 import atexit

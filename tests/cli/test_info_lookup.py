@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_info_lookup.py - `hashgate info` (lists, counts, provenance, --verify)
 and `hashgate lookup` (lists a digest is on, exit codes)."""
 import os

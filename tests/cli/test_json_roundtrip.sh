@@ -3,6 +3,7 @@
 # json module and decodes to exactly Python's UTF-8 decoding with
 # errors="replace" (one U+FFFD per maximal invalid subsequence), for
 # hand-picked hostile strings and seeded random bytes.
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 BIN=${HG_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 TOOL=$BIN/tools/json_echo

@@ -5,6 +5,7 @@
 # `make -n -W FILE` asks make what it would rebuild if FILE had changed,
 # without touching it, so the tree and the build stay as they are. It relies
 # on the .d files -MMD wrote during the build `make test` has just done.
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}

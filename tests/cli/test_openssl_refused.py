@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_openssl_refused.py - when OpenSSL refuses a digest algorithm (a
 FIPS-only openssl.cnf), each command that needs it stops with exit 2 and
 names the algorithm and OpenSSL's reason, instead of a bare "cryptographic

@@ -4,6 +4,7 @@
 # script that reports no checks and one that dies without TAP are failures;
 # a lone passing script is a pass. (UNIT_ONLY, ONLY and SKIP are unset for
 # the copy: they would filter its fake scripts out.)
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d)

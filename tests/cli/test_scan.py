@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_scan.py - `hashgate scan` on files, directories and stdin: exit codes
 0/1/2, clamscan-style lines, JSON fields, allow-lists."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_scan_mail.py - `hashgate scan` on mail: an .eml with a base64
 attachment, a message without .eml, an mbox of 3 messages, a Maildir,
 --raw, nested messages, a message past a parser limit (error, exit 2), and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_update.py - incremental updates (--base, --remove) give the same file
 as a full compile; `hashgate diff` counts what changed per list."""
 import os

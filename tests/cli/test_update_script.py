@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_update_script.py - examples/update-lists.sh does the update workflow:
 compile to a temp name, verify, rename atomically, signal the servers; a bad
 list leaves the live database untouched."""

@@ -21,6 +21,7 @@
 # FUZZ_CFLAGS (added to every compile, e.g. -fno-sanitize=pointer-overflow
 # to fuzz past a known finding while it is being fixed; use a separate
 # FUZZ_BUILD for that, since objects are not rebuilt when flags change).
+# SPDX-License-Identifier: BSD-2-Clause
 set -eu
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)

@@ -9,6 +9,7 @@
 # libFuzzer runtime is for the in-process targets of build.sh). Incremental:
 # the Makefile and nginx-module/build.sh rebuild only what changed. Output
 # goes to $FUZZ_BUILD/nginx-asan.log and is shown only on failure.
+# SPDX-License-Identifier: BSD-2-Clause
 set -eu
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)

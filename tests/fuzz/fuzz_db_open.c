@@ -13,6 +13,8 @@
  * is also opened a second time with the header's file size and both
  * checksums recomputed (with db_format.h's own layout), which sends the
  * mutated header through every validation step.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -17,6 +17,8 @@
  * of the first byte set, chunks go through hg_b64_feed_until(..., '-') as
  * the MIME parser feeds them, which must stop at each '-' and, stepping
  * over it, decode as hg_b64_feed does. The paths taken are printed at start.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 #include <stdio.h>

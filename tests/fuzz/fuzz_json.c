@@ -9,6 +9,8 @@
  * no raw controls, one value, one line). Separately the whole input is
  * written as one string and decoded back: bytes without invalid UTF-8 must
  * come back unchanged; ASCII always.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 #include <stdlib.h>

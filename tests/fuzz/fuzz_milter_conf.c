@@ -5,6 +5,8 @@
  * The input is the configuration file, written to a memfd and loaded by its
  * /proc path. A bad file must give an error ("path:line: reason"), never a
  * crash or a leak; hg_mconf_free must be safe whatever the outcome.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 #include <stdio.h>

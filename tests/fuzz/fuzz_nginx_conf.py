@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """fuzz_nginx_conf.py - fuzz the nginx module's directives through `nginx -t`.
 
 nginx parses its configuration itself and calls the module's handlers, and

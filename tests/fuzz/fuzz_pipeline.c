@@ -9,6 +9,8 @@
  * the seeds contain, so matches and records happen. Every record must pass
  * the strict JSON validator; a part that cannot be scanned must never merge
  * into a clean verdict.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -8,6 +8,8 @@
  * read through hg_reader_find(name)->read on an fmemopen stream. Entries
  * must be well-formed (a known algorithm; labels NUL-terminated), and
  * probe must not read past head_len.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -14,6 +14,8 @@
  * Embedded parts (uuencoded blocks) and decoded copies ("P.d1") are
  * reported and checked the same way, and a copy said to have its part's
  * own bytes (same_bytes) must have exactly those.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 #include <stdlib.h>

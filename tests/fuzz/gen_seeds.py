@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """gen_seeds.py - write the seed corpora of the fuzz targets.
 
 Usage: gen_seeds.py OUTDIR SEED_DB_BINARY [TARGET...]

@@ -17,6 +17,7 @@
 # findings are configs in build-fuzz/artifacts/fuzz_nginx_conf/, replayed
 # with `fuzz_nginx_conf.py --replay FILE`.
 # Prints one line per target with its CPU time and exits 1 if any crashed.
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)

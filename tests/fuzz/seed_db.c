@@ -5,6 +5,8 @@
  * files cover: no entries, one list with one digest, every algorithm,
  * sizes and labels, several lists sharing a digest, and an allow-list.
  * Called by gen_seeds.py; built by build.sh against the same library.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -6,6 +6,7 @@
 # fuzz_nginx_conf (tests/fuzz/fuzz_nginx_conf.py: nginx -t with the module
 # under ASan+UBSan) replays its saved configs, each against the expectation
 # on its first line, and fuzzes for the same FUZZ_SMOKE_SECONDS.
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)

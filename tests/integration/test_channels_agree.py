@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """test_channels_agree.py - mail and uploads with the same files get the
 same records and the same fate.
 

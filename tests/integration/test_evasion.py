@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """test_evasion.py - shapes that let a listed file pass unhashed, end to end.
 
 Each check is a way a listed file (seeded random bytes, synthetic) used to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_limits.py - hostile sizes and shapes through the real binaries.
 
 Each input of issue 8's "Limits" list goes through `hashgate scan` (piped

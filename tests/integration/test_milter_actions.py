@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """hashgate-milter behind a real, private Postfix: what senders, recipients
 and abuse teams see for each action.
 

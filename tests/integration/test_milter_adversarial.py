@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """hashgate-milter behind a real Postfix, fed by a hostile sender.
 
 Issue 8's review of the milter's message path. Each check drives the real

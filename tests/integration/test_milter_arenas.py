@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """hashgate-milter bounds glibc's malloc arenas.
 
 libmilter serves connections from a pool of worker threads that grows

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """hashgate-milter start-up: -t, -V, configuration errors as file:line, and
 the start-up decisions (no database, root without UserID) - what an
 operator sees before any mail flows."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """hashgate-milter limits and fail modes behind a private Postfix.
 
 Each limit (MaxDepth, MaxParts, MaxHeaderBytes, MaxMessageBytes) reached

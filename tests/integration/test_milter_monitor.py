@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """MonitorOnly never changes mail flow, behind a private Postfix.
 
 With MonitorOnly yes and no OnFail line, what would have stopped a mail

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """hashgate-milter spoken to directly over the milter protocol.
 
 Postfix sends one well-formed sequence per message; an MTA may also send

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """hashgate-milter database swaps under load, and database faults.
 
 200 mails go through a private Postfix in 4 parallel sessions while the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """test_mime_compare.py - the C MIME parser against Python's email package.
 
 Generates (seeded) messages of every shape the parser must handle, runs

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """test_nginx_adversarial.py - the nginx module's request path under hostile
 clients and awkward configurations (issue 8).
 

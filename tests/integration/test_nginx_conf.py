@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """test_nginx_conf.py - `nginx -t` with the hashgate module refuses what it must.
 
 Bad directive values and an unreadable, missing, truncated or garbage

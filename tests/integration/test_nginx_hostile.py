@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """test_nginx_hostile.py - malformed multipart uploads get the configured verdict.
 
 A form without its final boundary, a boundary over 70 characters, 10,000

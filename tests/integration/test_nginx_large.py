@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """test_nginx_large.py - a 1 GB upload streams through without nginx growing.
 
 The body is made on the fly from a seeded 1 MiB block (never stored) and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """test_nginx_monitor.py - hashgate_monitor never changes what passes.
 
 With hashgate_monitor on and no hashgate_on_error, an upload the module

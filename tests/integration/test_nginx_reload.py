@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """test_nginx_reload.py - database swaps and faults while nginx serves uploads.
 
 The database is replaced and `nginx -s reload` sent while four clients keep

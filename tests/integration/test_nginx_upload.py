@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """test_nginx_upload.py - uploads through a real nginx with the hashgate module.
 
 A private Debian nginx (2 workers) proxies to a recorder that hashes what

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """test_packages.py - the packages an operator installs, used as installed.
 
 Builds the .debs with packaging/build-deb.sh, checks them with lintian and

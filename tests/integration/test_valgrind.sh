@@ -9,6 +9,7 @@
 # run too (a refused list, a garbage database, a limit hit), since that is
 # where cleanup is usually forgotten. All data is synthetic: seeded random
 # bytes and lists made from their digests.
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 
 TOP=${HG_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}

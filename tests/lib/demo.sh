@@ -2,6 +2,7 @@
 # demo.sh - `make demo`: show hashgate doing its job on loopback, with
 # synthetic files only. Each part sets up what it needs in a temp dir, shows
 # what happens, and cleans up after itself.
+# SPDX-License-Identifier: BSD-2-Clause
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}

@@ -3,6 +3,7 @@
 # files, compile it, inspect it, look a digest up, scan a directory.
 # Everything happens in a temp dir that is removed at the end. The files are
 # seeded random bytes: no real material is ever involved.
+# SPDX-License-Identifier: BSD-2-Clause
 set -eu
 TOP=${HG_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 HG=${HG_BIN:-$TOP/build}/hashgate

@@ -4,6 +4,7 @@
 # listed attachment, and one on a hold-list; shows the SMTP replies, the
 # hold queue and the evidence record, then stops everything it started.
 # Synthetic data only: the "listed" files are seeded random bytes.
+# SPDX-License-Identifier: BSD-2-Clause
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 export HG_TOP="$TOP" HG_BIN="${HG_BIN:-$TOP/${BUILD:-build}}"

@@ -4,6 +4,7 @@
 # listed upload, their status codes, the evidence record, then stop.
 # Synthetic files only (seeded random bytes); the temp dir and every
 # process started are removed by the harness (tests/lib/nginx.py).
+# SPDX-License-Identifier: BSD-2-Clause
 set -eu
 TOP=${HG_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 HG_BIN=${HG_BIN:-$TOP/build}

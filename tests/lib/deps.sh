@@ -3,6 +3,7 @@
 # Idempotent and quick when everything is there. Never starts the system's
 # postfix or nginx: a policy-rc.d forbids service starts while installing,
 # and Postfix is preseeded to "No configuration"; tests run private instances.
+# SPDX-License-Identifier: BSD-2-Clause
 set -eu
 
 PKGS="gcc clang make pkg-config file ca-certificates openssl

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """hgmilter.py - run the real hashgate-milter for tests, benchmarks and the demo.
 
 Synthetic data only: every "listed" item is seeded random bytes, and lists

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """nginx.py - a private nginx with the hashgate module, for tests and benches.
 
 Runs Debian's /usr/sbin/nginx from a prefix under a temp dir: its own

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """postfix.py - a private Postfix on loopback for tests, benchmarks and the demo.
 
 Everything lives in one temp dir: config_directory (main.cf and master.cf

@@ -4,6 +4,7 @@
 # seconds (default 1800), every item's fate checked and RSS over time
 # reported; see soak.py. Exits non-zero on a misclassified item, a crash or
 # memory growth after warm-up.
+# SPDX-License-Identifier: BSD-2-Clause
 set -u
 
 BUILD=${BUILD:-build}

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """soak.py - hashgate-milter and the nginx module under load for DURATION s.
 
 The milter runs behind a private Postfix fed by 4 SMTP sessions, nginx

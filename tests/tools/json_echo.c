@@ -5,6 +5,8 @@
  * {"s":<bytes>,"n":<length>,"k":{<bytes>:true}} through the hg_json writer,
  * so tests/cli/test_json_roundtrip.sh can parse it with Python's json module
  * and compare with Python's own UTF-8 decoding. Exit 1 if the writer fails.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>

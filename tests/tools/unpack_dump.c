@@ -16,6 +16,8 @@
  *               [--max-depth N] [--max-header-bytes N] [--max-line-bytes N]
  *               [--max-part-bytes N] [--max-total-bytes N] [--no-embedded]
  *               [FILE]
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
 #include <stdint.h>

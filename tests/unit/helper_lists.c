@@ -1,6 +1,8 @@
 /*
  * helper_lists.c - temp files and a recording callback for the list reader
  * tests. Linked into every unit test binary; only the reader tests call it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdio.h>
 #include <stdlib.h>

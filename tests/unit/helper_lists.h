@@ -2,6 +2,8 @@
  * helper_lists.h - shared by the list reader tests (test_read_*.c): write a
  * synthetic list to a temp file, read it through the library, and keep what
  * came out (entries, warnings, stats, status) for the assertions.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HG_TEST_HELPER_LISTS_H
 #define HG_TEST_HELPER_LISTS_H

@@ -11,6 +11,8 @@
  *   jc_decode_string(s, n, out, &outlen)
  *                            s[0..n) is one JSON string literal: decode it
  *                            (escapes, surrogate pairs) into out as UTF-8
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef JSON_CHECK_H
 #define JSON_CHECK_H

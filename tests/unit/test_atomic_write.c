@@ -1,6 +1,8 @@
 /*
  * test_atomic_write.c - replacing a file by temp file, fsync and rename:
  * the target is replaced whole or not at all, and nothing is left beside it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <dirent.h>
 #include <fcntl.h>

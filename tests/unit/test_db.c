@@ -2,6 +2,8 @@
  * test_db.c - the compiled database: build, write, open, look up, walk,
  * update incrementally, and refuse every truncated, corrupted or hostile
  * file. Digests are seeded random bytes: synthetic data only.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <dirent.h>
 #include <pthread.h>

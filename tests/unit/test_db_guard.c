@@ -4,6 +4,8 @@
  * hazard); with hg_db_guard_install() it survives, the handle says lost,
  * and a scan reports an error instead of "no match". SIGBUS elsewhere
  * keeps its old meaning. Its own binary: the handler is process-wide.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <fcntl.h>
 #include <setjmp.h>

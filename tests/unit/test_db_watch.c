@@ -4,6 +4,8 @@
  * files in a temp dir: a file renamed over the path, rewritten in place,
  * removed, and a bad file refused once and not opened again until it
  * changes. Databases hold seeded random digests: synthetic data only.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <dirent.h>
 #include <fcntl.h>

@@ -4,6 +4,8 @@
  * its scan failures (the merge table), a hold that could not be made, and
  * what a match may do when its evidence record cannot be written.
  * Scan results are built by hand; no database is needed.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -5,6 +5,8 @@
  * this CPU has (scalar, AVX2, AVX-512 VBMI, forced with hg_b64_force_path)
  * and each must give what the scalar path gives; the paths the CPU lacks
  * are named as skipped.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

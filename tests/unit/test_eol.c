@@ -3,6 +3,8 @@
  * LF and bare LF as CRLF whatever the chunking, a CR held across chunk
  * ends, lone CRs, empty input, errors from the output, and the encodings
  * that count as undecoded.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,8 @@
 /*
  * test_hash.c - the streaming digest API: known vectors, chunking, masks,
  * hex helpers, and MD5 under FIPS-only default properties.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

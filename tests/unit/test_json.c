@@ -2,6 +2,8 @@
  * test_json.c - the JSON writer escapes everything and never emits broken
  * JSON: every output here is also checked by an independent validator
  * (json_check.h).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

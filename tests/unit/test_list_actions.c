@@ -3,6 +3,8 @@
  * alike: list names follow the database's rule (the one "hashgate compile"
  * applies), actions are those the channel offers, and a repeat is refused
  * naming the file:line of both settings.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

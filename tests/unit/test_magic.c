@@ -1,6 +1,8 @@
 /*
  * test_magic.c - libmagic names an object's true type from its first bytes,
  * whatever the sender declared.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

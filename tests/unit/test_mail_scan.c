@@ -6,6 +6,8 @@
  * one object; copies holding nothing new dropped; a reading that could not
  * be checked handed over with its status; the caller's stop; limits; the
  * same objects whatever the chunking; reuse. Files are seeded random bytes.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <signal.h>

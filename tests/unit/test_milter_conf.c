@@ -3,6 +3,8 @@
  * quoting and trailing comments, sizes, repeatable and once-only keys, and
  * "file:line: reason" for every kind of mistake. The parser is compiled in
  * from milter/conf.c (the milter is not part of libhashgate).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -4,6 +4,8 @@
  * words, RFC 2231 parameters and the fields of a part's header block. Every
  * name that comes out is valid UTF-8 without NULs, invalid bytes replaced
  * by the library's one rule (one U+FFFD per maximal subpart).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,8 @@
 /*
  * test_read_clamav.c - ClamAV .hdb / .hsb hash signatures.
  * Digests and names are made up.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,8 @@
 /*
  * test_read_csv.c - CSV with a header naming digest columns, including an
  * INTERPOL ICSE / Baseline style ';' export. All rows are synthetic.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>

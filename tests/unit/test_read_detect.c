@@ -2,6 +2,8 @@
  * test_read_detect.c - picking the reader for a file, the reader table,
  * and every reader surviving truncated and corrupted input. Samples are
  * synthetic (made-up hex and ids).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>

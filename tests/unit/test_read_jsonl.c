@@ -1,5 +1,7 @@
 /*
  * test_read_jsonl.c - JSON Lines: one object a line. Synthetic samples.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -2,6 +2,8 @@
  * test_read_ncmec.c - NCMEC hash-sharing XML. The samples are synthetic,
  * written from the public shape of the v2 entries response; every digest
  * and id is made up.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>

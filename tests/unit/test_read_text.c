@@ -1,6 +1,8 @@
 /*
  * test_read_text.c - the plain text reader: one hex digest a line.
  * Digests are made-up hex, never from a real list.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -2,6 +2,8 @@
  * test_read_vic.c - Project VIC / VICS OData JSON exports, streamed.
  * Every sample is synthetic: made-up hex and ids shaped like the public
  * description of the format.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <stdarg.h>
 #include <stddef.h>

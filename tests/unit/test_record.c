@@ -3,6 +3,8 @@
  * and never the content; the evidence log is append-only, mode 0640, and a
  * short write (file size limit standing in for a full disk) leaves no half
  * record behind.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

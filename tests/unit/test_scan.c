@@ -3,6 +3,8 @@
  * result whatever the chunking, matches with list names and labels, sized
  * entries, allow-lists, the kept head, reuse, and its database reference.
  * Databases are built from seeded random bytes.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,6 +2,8 @@
  * test_unpack.c - the streaming MIME parser: part paths and names, nesting,
  * boundaries split across chunks, line ends, form-data, and every limit
  * giving HG_ELIMIT with a message instead of a crash or a silent pass.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -6,6 +6,8 @@
  * the JSON reader) and the validity check, so the callers cannot drift
  * apart. The expected strings are what Python's bytes.decode("utf-8",
  * "replace") gives, which follows the same Unicode practice.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -14,6 +14,8 @@
  *
  * Usage: hg_atomic_write_begin, write to aw.fd, hg_atomic_write_commit;
  * hg_atomic_write_abort on any failure in between.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_ATOMIC_WRITE_H
 #define HASHGATE_ATOMIC_WRITE_H

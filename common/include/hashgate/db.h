@@ -21,6 +21,8 @@
  * half-written is refused (its size disagrees with its header), and
  * lookups clamp every bound they read, so contents changed under a
  * mapping give wrong answers, not reads outside it.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_DB_H
 #define HASHGATE_DB_H

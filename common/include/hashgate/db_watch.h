@@ -20,6 +20,8 @@
  *
  * One watcher is used from one thread at a time (the caller's lock, or a
  * single thread); it holds no resources and needs no freeing.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_DB_WATCH_H
 #define HASHGATE_DB_WATCH_H

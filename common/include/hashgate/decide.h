@@ -11,6 +11,8 @@
  * never changes the flow (hg_policy_fail_mode). The verdicts of a message's
  * parts and failures merge into one (hg_verdict_merge, hg_verdict_fail);
  * every channel applies that one verdict.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_DECIDE_H
 #define HASHGATE_DECIDE_H

@@ -9,6 +9,8 @@
  * by the next init or hg_hash_free. MD5 is fetched with
  * the property query "-fips" so it keeps working when the process default
  * properties are FIPS-only (the default provider must still be loaded).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_HASH_H
 #define HASHGATE_HASH_H

@@ -5,6 +5,8 @@
  * Every string is escaped; invalid UTF-8 is replaced by U+FFFD; control
  * characters become \uXXXX. Commas are placed by the writer. On allocation
  * failure the writer remembers it and hg_json_done returns HG_ENOMEM.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_JSON_H
 #define HASHGATE_JSON_H

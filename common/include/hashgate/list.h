@@ -11,6 +11,8 @@
  * format is adding one file. A bad line is reported as "file:line: reason"
  * (or "file:offset: reason" for formats without lines) through opts->warn and
  * skipped, or, with opts->strict, the whole file is refused with that message.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_LIST_H
 #define HASHGATE_LIST_H

@@ -10,6 +10,8 @@
  * disagree never silently leave the last one in force. Messages are the same
  * words on both channels; the wrapper adds its key name and, where its
  * format does not already, its own file:line.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_LIST_ACTIONS_H
 #define HASHGATE_LIST_ACTIONS_H

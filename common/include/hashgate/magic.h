@@ -4,6 +4,8 @@
  * A libmagic cookie is not thread-safe: each thread or worker owns one
  * hg_magic_t. Loading the magic database takes milliseconds, so create one
  * per thread/process, not per object.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_MAGIC_H
 #define HASHGATE_MAGIC_H

@@ -23,6 +23,8 @@
  * Nothing holds a message or a part: as many scan contexts as objects can
  * be open at once (six) are fed in step.
  * A context is one thread's; it holds references on its database.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_MAIL_SCAN_H
 #define HASHGATE_MAIL_SCAN_H

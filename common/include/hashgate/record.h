@@ -9,6 +9,8 @@
  * client_addr, host, method, uri, request_id). The log file is opened
  * append-only, mode 0640, and each record is written with one write(2), so
  * readers never see half a line.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_RECORD_H
 #define HASHGATE_RECORD_H

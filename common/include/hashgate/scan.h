@@ -9,6 +9,8 @@
  * size. The context is reusable; hg_scan_update never allocates, while
  * hg_scan_begin costs OpenSSL one small malloc per digest computed (see
  * hash.h).
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_SCAN_H
 #define HASHGATE_SCAN_H

@@ -5,6 +5,8 @@
  * hg_status_t and, where it takes an hg_err_t, writes one human-readable line
  * there ("file:line: reason"). The wrapper (milter, nginx module, CLI) logs it
  * once and applies its fail mode.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_STATUS_H
 #define HASHGATE_STATUS_H

@@ -14,6 +14,8 @@
  * Main parts come one at a time: part_begin, part_data..., part_end. Every
  * limit reached gives HG_ELIMIT from feed/finish with a message naming the
  * limit, never a silent pass; any error sticks.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_UNPACK_H
 #define HASHGATE_UNPACK_H

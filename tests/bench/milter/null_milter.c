@@ -15,6 +15,8 @@
  * files of tests/bench without -lmilter. bench_milter.sh builds it.
  *
  *     null_milter unix:/path/sock | inet:PORT@127.0.0.1
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
