@@ -204,28 +204,35 @@ ngx_http_hashgate_hasher_pending(ngx_http_hashgate_hasher_t *h,
 }
 
 
-static void *
-ngx_http_hashgate_hasher_thread(void *arg)
+/*
+ * Signals are the worker's business, not a helper thread's; but a fault
+ * must stay deliverable. A database file truncated in place raises SIGBUS
+ * on a lookup or a checksum read in the hashing or verify thread, which
+ * the database guard turns into zeros (and the fail verdict or a checksum
+ * mismatch); a blocked SIGBUS would kill the worker instead.
+ */
+void
+ngx_http_hashgate_thread_signals(void)
 {
-    ngx_http_hashgate_hasher_t *h = arg;
+    sigset_t  set;
 
-    sigset_t                  set;
-    ngx_http_hashgate_job_t  *job;
-
-    /*
-     * signals are the worker's business, not this thread's; but a fault
-     * must stay deliverable, as in the verify thread: the end of a form
-     * part looks its digests up here, a database file truncated in place
-     * raises SIGBUS on that lookup, which the database guard turns into
-     * zeros (and the fail verdict), and a blocked SIGBUS would kill the
-     * worker
-     */
     sigfillset(&set);
     sigdelset(&set, SIGBUS);
     sigdelset(&set, SIGSEGV);
     sigdelset(&set, SIGFPE);
     sigdelset(&set, SIGILL);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+
+static void *
+ngx_http_hashgate_hasher_thread(void *arg)
+{
+    ngx_http_hashgate_hasher_t *h = arg;
+
+    ngx_http_hashgate_job_t  *job;
+
+    ngx_http_hashgate_thread_signals();
 
     pthread_mutex_lock(&h->lock);
 

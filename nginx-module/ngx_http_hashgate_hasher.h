@@ -34,4 +34,7 @@ ngx_uint_t ngx_http_hashgate_hasher_pending(ngx_http_hashgate_hasher_t *h,
     ngx_uint_t *pending);
 
 
+void ngx_http_hashgate_thread_signals(void);
+
+
 #endif /* _NGX_HTTP_HASHGATE_HASHER_H_INCLUDED_ */

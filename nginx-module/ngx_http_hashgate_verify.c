@@ -29,6 +29,7 @@
 
 #include <sys/resource.h>
 
+#include "ngx_http_hashgate_hasher.h"
 #include "ngx_http_hashgate_verify.h"
 
 
@@ -115,21 +116,9 @@ ngx_http_hashgate_verify_thread(void *arg)
     ngx_http_hashgate_verify_t *v = arg;
 
     int              nice;
-    sigset_t         set;
     struct timespec  t0, t1;
 
-    /*
-     * signals are the worker's business, not this thread's; but a fault
-     * must stay deliverable: a file truncated under the mapping raises
-     * SIGBUS here, which the database guard turns into zeros (and a
-     * checksum mismatch), and a blocked SIGBUS would kill the worker
-     */
-    sigfillset(&set);
-    sigdelset(&set, SIGBUS);
-    sigdelset(&set, SIGSEGV);
-    sigdelset(&set, SIGFPE);
-    sigdelset(&set, SIGILL);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    ngx_http_hashgate_thread_signals();
 
     /*
      * on a busy host the checksum competes with the event loops for the
