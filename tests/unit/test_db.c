@@ -27,8 +27,7 @@
 
 #include "db/db_format.h"
 #include "hashgate/db.h"
-
-static char  tmpdir[64];
+#include "helper_tmpdir.h"
 
 static uint64_t
 rnd(uint64_t *s)
@@ -54,43 +53,21 @@ rnd_digest(uint64_t *s, unsigned char *d, size_t len)
     }
 }
 
-static const char *
-tpath(const char *name)
-{
-    static char  buf[8][384];
-    static int   k;
-
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof(buf[k]), "%s/%.255s", tmpdir, name);
-    return buf[k];
-}
+#define tpath(name)  hg_test_path(name)
+#define tmpdir       hg_test_tmpdir
 
 static int
 setup(void **state)
 {
     (void) state;
-    strcpy(tmpdir, "/tmp/hg-test-db-XXXXXX");
-    return mkdtemp(tmpdir) == NULL ? -1 : 0;
+    return hg_test_tmpdir_make("db");
 }
 
 static int
 teardown(void **state)
 {
-    DIR            *d;
-    struct dirent  *e;
-
     (void) state;
-    d = opendir(tmpdir);
-    if (d != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] != '.') {
-                unlink(tpath(e->d_name));
-            }
-        }
-        closedir(d);
-    }
-    rmdir(tmpdir);
-    return 0;
+    return hg_test_tmpdir_remove();
 }
 
 static hg_entry_t

@@ -22,46 +22,23 @@
 
 #include "hashgate/db.h"
 #include "hashgate/db_watch.h"
+#include "helper_tmpdir.h"
 
-static char  tmpdir[64];
-
-static const char *
-tpath(const char *name)
-{
-    static char  buf[8][384];
-    static int   k;
-
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof(buf[k]), "%s/%.255s", tmpdir, name);
-    return buf[k];
-}
+#define tpath(name)  hg_test_path(name)
+#define tmpdir       hg_test_tmpdir
 
 static int
 setup(void **state)
 {
     (void) state;
-    strcpy(tmpdir, "/tmp/hg-test-watch-XXXXXX");
-    return mkdtemp(tmpdir) == NULL ? -1 : 0;
+    return hg_test_tmpdir_make("watch");
 }
 
 static int
 teardown(void **state)
 {
-    DIR            *d;
-    struct dirent  *e;
-
     (void) state;
-    d = opendir(tmpdir);
-    if (d != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] != '.') {
-                unlink(tpath(e->d_name));
-            }
-        }
-        closedir(d);
-    }
-    rmdir(tmpdir);
-    return 0;
+    return hg_test_tmpdir_remove();
 }
 
 /* A good database of n seeded SHA-256 digests, written to path. */
