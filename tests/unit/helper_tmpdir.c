@@ -34,6 +34,23 @@ hg_test_path(const char *name)
 }
 
 int
+hg_test_tmpdir_count(void)
+{
+    DIR            *d = opendir(hg_test_tmpdir);
+    struct dirent  *e;
+    int             n = 0;
+
+    if (d == NULL) {
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL) {
+        n += e->d_name[0] != '.';
+    }
+    closedir(d);
+    return n;
+}
+
+int
 hg_test_tmpdir_remove(void)
 {
     DIR            *d;

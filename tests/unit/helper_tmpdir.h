@@ -16,6 +16,9 @@ extern char  hg_test_tmpdir[64];
  */
 int hg_test_tmpdir_make(const char *what);
 
+/* How many files the directory holds (dot files aside), -1 if unreadable. */
+int hg_test_tmpdir_count(void);
+
 /* Remove the directory and the files in it (not subdirectories). */
 int hg_test_tmpdir_remove(void);
 

@@ -22,6 +22,7 @@
 
 #define tpath(name)  hg_test_path(name)
 #define tmpdir       hg_test_tmpdir
+#define count_files  hg_test_tmpdir_count
 
 static int
 setup(void **state)
@@ -35,21 +36,6 @@ teardown(void **state)
 {
     (void) state;
     return hg_test_tmpdir_remove();
-}
-
-static int
-count_files(void)
-{
-    DIR            *d = opendir(tmpdir);
-    struct dirent  *e;
-    int             n = 0;
-
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL) {
-        n += e->d_name[0] != '.';
-    }
-    closedir(d);
-    return n;
 }
 
 static void

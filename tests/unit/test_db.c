@@ -55,6 +55,7 @@ rnd_digest(uint64_t *s, unsigned char *d, size_t len)
 
 #define tpath(name)  hg_test_path(name)
 #define tmpdir       hg_test_tmpdir
+#define count_files  hg_test_tmpdir_count
 
 static int
 setup(void **state)
@@ -1268,21 +1269,6 @@ test_db_references_from_many_threads(void **state)
     }
     assert_int_equal(atomic_load(&db->refs), 1);
     hg_db_close(db);
-}
-
-static int
-count_files(void)
-{
-    DIR            *d = opendir(tmpdir);
-    struct dirent  *e;
-    int             n = 0;
-
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL) {
-        n += e->d_name[0] != '.';
-    }
-    closedir(d);
-    return n;
 }
 
 static void
