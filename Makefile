@@ -14,6 +14,8 @@ ALL_CFLAGS = -std=gnu11 -Wall -Wextra $(WERROR) -fPIC -D_GNU_SOURCE \
              $(SANITIZE) $(CFLAGS)
 CPPFLAGS  += -Icommon/include -Icommon
 LIBS       = -lcrypto -lmagic -lexpat -lpthread
+# only the inspection helper (and what tests it) parses archives
+INSPECT_LIBS = -larchive -lseccomp
 LDFLAGS   += $(SANITIZE)
 
 # common/ is laid out by stage of the flow (mime, scan, db, lists, policy,
@@ -25,6 +27,8 @@ CLI_SRC    = $(sort $(wildcard cli/*.c))
 CLI_OBJ    = $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 MILTER_SRC = $(sort $(wildcard milter/*.c))
 MILTER_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(MILTER_SRC))
+INSPECT_SRC = $(sort $(wildcard inspect/*.c))
+INSPECT_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(INSPECT_SRC))
 UNIT_SRC   = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 UNIT_HELP  = $(sort $(wildcard tests/unit/helper_*.c))
@@ -36,6 +40,9 @@ BENCH_BIN  = $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 TARGETS    = $(BUILD)/libhashgate.a $(BUILD)/hashgate
 ifneq ($(MILTER_SRC),)
 TARGETS   += $(BUILD)/hashgate-milter
+endif
+ifneq ($(INSPECT_SRC),)
+TARGETS   += $(BUILD)/hashgate-inspect
 endif
 ifneq ($(wildcard nginx-module/config),)
 TARGETS   += $(BUILD)/ngx_http_hashgate_module.so
@@ -77,6 +84,9 @@ $(BUILD)/hashgate: $(CLI_OBJ) $(BUILD)/libhashgate.a
 $(BUILD)/hashgate-milter: $(MILTER_OBJ) $(BUILD)/libhashgate.a
 	$(CC) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(BUILD)/libhashgate.a -lmilter $(LIBS)
 
+$(BUILD)/hashgate-inspect: $(INSPECT_OBJ) $(BUILD)/libhashgate.a
+	$(CC) $(LDFLAGS) -o $@ $(INSPECT_OBJ) $(BUILD)/libhashgate.a $(INSPECT_LIBS) $(LIBS)
+
 $(BUILD)/ngx_http_hashgate_module.so: $(BUILD)/libhashgate.a $(wildcard nginx-module/*) \
         $(wildcard common/include/hashgate/*.h)
 	BUILD=$(BUILD) CC=$(CC) sh nginx-module/build.sh
@@ -92,15 +102,15 @@ $(BUILD)/obj/tests/unit/%.o: CPPFLAGS += -Itests/unit
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HELP_OBJ) $(BUILD)/libhashgate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(UNIT_HELP_OBJ) $(BUILD)/libhashgate.a -lcmocka $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(UNIT_HELP_OBJ) $(BUILD)/libhashgate.a -lcmocka $(INSPECT_LIBS) $(LIBS)
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libhashgate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(INSPECT_LIBS) $(LIBS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libhashgate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(INSPECT_LIBS) $(LIBS)
 
 deps:
 	@sh tests/lib/deps.sh

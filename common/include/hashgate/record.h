@@ -18,11 +18,22 @@
 #include <stddef.h>
 
 #include "hashgate/decide.h"
+#include "hashgate/inspect.h"
 #include "hashgate/json.h"
 #include "hashgate/scan.h"
 #include "hashgate/status.h"
 
 #define HG_RECORD_MAX_CTX  16
+
+/* Containers an inner file was found in, outermost (the part) first. */
+#define HG_RECORD_MAX_CONTAINERS  (HG_INSPECT_MAX_DEPTH + 1)
+
+typedef struct {
+    const char         *path;       /* part path ("2") or path inside the
+                                     * container before it */
+    const char         *format;     /* "zip", "tar", "gzip", ... */
+    const hg_digests_t *digests;    /* the container's own */
+} hg_record_container_t;
 
 typedef struct {
     const char     *key;
@@ -38,6 +49,12 @@ typedef struct {
     const char     *detected_type;
     const char     *encoding;
     const char     *held_at;        /* where the preserved copy is, or NULL */
+    const char     *inner_path;     /* a file inside containers: its path in
+                                     * the innermost one, else NULL */
+    const char     *not_checked;    /* why it was not hashed ("encrypted",
+                                     * "unreadable"), else NULL */
+    size_t          ncontainers;
+    const hg_record_container_t *containers;
     const hg_scan_result_t *res;    /* digests, size, matches */
     const hg_verdict_t     *verdict;
     size_t          nctx;

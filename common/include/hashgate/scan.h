@@ -80,4 +80,12 @@ hg_status_t hg_scan_end(hg_scan_t *s, hg_scan_result_t *res);
 hg_status_t hg_scan_buffer(hg_scan_t *s, const void *buf, size_t len,
                            hg_scan_result_t *res);
 
+/*
+ * Match digests computed elsewhere (an inner file the inspection helper
+ * hashed) as hg_scan_end would: res gets them and their matches, head none.
+ * HG_EIO when the database was lost under its mapping.
+ */
+hg_status_t hg_scan_match(hg_scan_t *s, const hg_digests_t *d,
+                          hg_scan_result_t *res);
+
 #endif

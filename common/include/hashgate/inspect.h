@@ -1,0 +1,216 @@
+/*
+ * inspect.h - look inside containers (archives, files compressed whole,
+ * TNEF) without parsing them beside mail or requests.
+ *
+ * The flow (docs/archives.md):
+ *
+ *   caller (milter thread, nginx worker, CLI)        hashgate-inspect
+ *     part bytes -> hg_spool (sniffs the leading     (seccomp, rlimits)
+ *     bytes; a container is copied to a memfd)  --fd-->  hg_inspect_walk:
+ *     entries <-- hg_inspect_run / _poll <------------  each inner file
+ *     hg_scan_match -> decide -> record                 hashed, nested
+ *                                                      containers opened
+ *
+ * The helper only computes: every inner file comes back as an entry (its
+ * path, name, size, digests, flags) and the caller matches, decides and
+ * records it like any other part. The walk itself (hg_inspect_walk) is also
+ * linked into the fuzz target; nothing but the helper calls it on real input.
+ *
+ * Part paths: an inner file's part path is its part's path followed, for
+ * each container level, by '!' and the path inside that container:
+ * "2!photos/a.jpg", "2!inner.tar!sub/b.jpg". A '!' or '%' inside a name is
+ * written %21 / %25, so the form is unambiguous.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#ifndef HASHGATE_INSPECT_H
+#define HASHGATE_INSPECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hashgate/hash.h"
+#include "hashgate/status.h"
+
+/* Defaults; each is a config key in every wrapper. */
+#define HG_INSPECT_MAX_DEPTH        8               /* containers in containers */
+#define HG_INSPECT_MAX_FILES        10000           /* per message or request */
+#define HG_INSPECT_MAX_BYTES        (400ull << 20)  /* expanded, per message/request */
+#define HG_INSPECT_MAX_FILE_BYTES   (100ull << 20)  /* one inner file; one container sent */
+#define HG_INSPECT_MAX_RATIO        250             /* expanded : container bytes */
+#define HG_INSPECT_RATIO_GRACE      (10ull << 20)   /* the ratio applies past this */
+#define HG_INSPECT_TIMEOUT_MS       30000           /* one container part, wall clock */
+#define HG_INSPECT_MEMORY           (1024ull << 20) /* the helper's address space */
+
+/* Longest inner path kept (bytes); longer ones are cut and flagged. */
+#define HG_INSPECT_PATH_MAX         1024
+
+/*
+ * Limits for one container part. The caller gives, for max_files and
+ * max_bytes, what is left of the message's or request's budget after the
+ * parts before it.
+ */
+typedef struct {
+    unsigned        max_depth;
+    uint64_t        max_files;
+    uint64_t        max_bytes;
+    uint64_t        max_file_bytes;
+    unsigned        max_ratio;          /* 0: no ratio limit */
+    unsigned        timeout_ms;
+} hg_inspect_limits_t;
+
+void hg_inspect_limits_default(hg_inspect_limits_t *l);
+
+/* Which limit stopped an inspection. */
+typedef enum {
+    HG_INSPECT_LIMIT_NONE = 0,
+    HG_INSPECT_LIMIT_DEPTH,
+    HG_INSPECT_LIMIT_FILES,
+    HG_INSPECT_LIMIT_BYTES,
+    HG_INSPECT_LIMIT_FILE_BYTES,
+    HG_INSPECT_LIMIT_RATIO,
+    HG_INSPECT_LIMIT_TIME,
+    HG_INSPECT_LIMIT_MEMORY
+} hg_inspect_limit_t;
+
+/* "depth", "files", "bytes", "file size", "ratio", "time", "memory" */
+const char *hg_inspect_limit_name(hg_inspect_limit_t l);
+
+/* ---- what the leading bytes say (caller side, no parsing) ---- */
+
+/* Enough for every signature we know: iso9660's "CD001" is at 32769. */
+#define HG_INSPECT_SNIFF_BYTES      32774
+
+typedef enum {
+    HG_SNIFF_NO = 0,        /* not a container we open */
+    HG_SNIFF_YES,           /* a container; *format names it */
+    HG_SNIFF_MORE           /* cannot tell yet: give more bytes (or complete) */
+} hg_sniff_t;
+
+/*
+ * Look at an object's first len bytes (complete: they are all of it).
+ * *format (may be NULL) gets a constant name: "zip", "7z", "rar", "tar",
+ * "gzip", "bzip2", "xz", "zstd", "lz4", "cpio", "iso9660", "cab", "ar",
+ * "tnef", ...
+ */
+hg_sniff_t hg_inspect_sniff(const unsigned char *head, size_t len,
+                            int complete, const char **format);
+
+/* ---- entries: one per file found inside ---- */
+
+#define HG_INSPECT_F_ENCRYPTED   0x01   /* encrypted: not read, digests none */
+#define HG_INSPECT_F_CONTAINER   0x02   /* itself opened: its files follow */
+#define HG_INSPECT_F_UNREADABLE  0x04   /* data could not be read (method
+                                         * unsupported, damaged): no digests */
+#define HG_INSPECT_F_HIDDEN      0x08   /* zip: in a local header only, not in
+                                         * the central directory */
+#define HG_INSPECT_F_PATH_CUT    0x10   /* path longer than HG_INSPECT_PATH_MAX */
+
+typedef struct {
+    unsigned        depth;      /* 1: in the part; 2: in a container at 1 */
+    const char     *path;       /* inside its container, UTF-8 (cleaned) */
+    const char     *chain;      /* the part path's suffix: "!a.tar!b/c.jpg" */
+    const char     *name;       /* last component of path */
+    const char     *format;     /* its container's format: "zip", "tar", ... */
+    uint64_t        size;       /* bytes read (or declared, when not read) */
+    unsigned        flags;      /* HG_INSPECT_F_* */
+    hg_digests_t    digests;    /* the algs asked for; algs 0 when not read */
+} hg_inspect_entry_t;
+
+/* How an inspection ended. */
+typedef struct {
+    hg_status_t         st;     /* HG_OK; HG_ELIMIT (limit says which);
+                                 * HG_EFORMAT: a container is damaged (the
+                                 * entries before it stand); HG_EIO: the
+                                 * helper died, hung or broke the protocol */
+    hg_inspect_limit_t  limit;
+    uint64_t            files;  /* entries reported */
+    uint64_t            bytes;  /* bytes expanded */
+    char                why[256];   /* one line for the log and the record */
+} hg_inspect_done_t;
+
+/* Called per entry, in archive order, a container before its files.
+ * Strings are valid until it returns. Anything but HG_OK stops. */
+typedef hg_status_t (*hg_inspect_entry_pt)(void *ctx,
+                                           const hg_inspect_entry_t *e);
+
+/*
+ * Open the container in buf (format by its bytes) and report every regular
+ * file inside, nested containers opened in turn, each hashed with algs.
+ * Runs in the helper (and the fuzz target) only: this is where libarchive
+ * parses hostile input. Returns done->st.
+ */
+hg_status_t hg_inspect_walk(const void *buf, size_t len, unsigned algs,
+                            const hg_inspect_limits_t *lim,
+                            hg_inspect_entry_pt cb, void *ctx,
+                            hg_inspect_done_t *done);
+
+/* ---- the spool: a part's bytes on their way to the helper ---- */
+
+typedef struct hg_spool_s hg_spool_t;
+
+hg_spool_t *hg_spool_new(void);
+void hg_spool_free(hg_spool_t *sp);
+
+/* A new object; at most max_bytes of a container are kept (more: limit). */
+void hg_spool_begin(hg_spool_t *sp, uint64_t max_bytes);
+
+/* Its next bytes: sniffed, then copied into a memfd if a container. */
+hg_status_t hg_spool_feed(hg_spool_t *sp, const void *buf, size_t len,
+                          hg_err_t *err);
+
+/*
+ * End of the object. Returns 1 with *fd (owned by the spool, valid until
+ * the next begin), *size and *format when it is a container to inspect;
+ * 0 when it is not; -1 when it is one but could not be kept (*st:
+ * HG_ELIMIT past max_bytes, HG_EIO / HG_ENOMEM), err saying why.
+ */
+int hg_spool_end(hg_spool_t *sp, int *fd, uint64_t *size,
+                 const char **format, hg_status_t *st, hg_err_t *err);
+
+/* ---- the helper, from the caller's side ---- */
+
+typedef struct hg_inspector_s hg_inspector_t;
+
+/*
+ * One helper process (started on first use, restarted after it dies).
+ * helper_path NULL: HG_INSPECT_HELPER_PATH, or hashgate-inspect beside the
+ * running program when that exists (a build tree).
+ */
+hg_inspector_t *hg_inspector_new(const char *helper_path, hg_err_t *err);
+
+/* Stops the helper (SIGKILL, reaped) and frees; accepts NULL. */
+void hg_inspector_free(hg_inspector_t *in);
+
+pid_t hg_inspector_pid(const hg_inspector_t *in);       /* 0: not running */
+uint64_t hg_inspector_restarts(const hg_inspector_t *in);
+
+/*
+ * Blocking (milter thread, CLI): send the container in fd (size bytes),
+ * hand each entry to cb, wait at most lim->timeout_ms. A helper that dies,
+ * hangs or answers nonsense is killed (restarted on next use) and
+ * done->st is HG_EIO with the cause in done->why.
+ */
+hg_status_t hg_inspect_run(hg_inspector_t *in, int fd, uint64_t size,
+                           unsigned algs, const hg_inspect_limits_t *lim,
+                           hg_inspect_entry_pt cb, void *ctx,
+                           hg_inspect_done_t *done);
+
+/*
+ * Non-blocking (nginx worker): hg_inspect_send starts one inspection;
+ * watch hg_inspector_socket for reading and call hg_inspect_poll on each
+ * event: it hands over what has arrived and returns 1 when done is filled,
+ * 0 when more is to come. hg_inspect_deadline gives the absolute monotonic
+ * time (ms) after which the caller calls hg_inspect_cancel (done: time).
+ */
+hg_status_t hg_inspect_send(hg_inspector_t *in, int fd, uint64_t size,
+                            unsigned algs, const hg_inspect_limits_t *lim,
+                            hg_err_t *err);
+int hg_inspector_socket(const hg_inspector_t *in);
+int hg_inspect_poll(hg_inspector_t *in, hg_inspect_entry_pt cb, void *ctx,
+                    hg_inspect_done_t *done);
+uint64_t hg_inspect_deadline(const hg_inspector_t *in);
+void hg_inspect_cancel(hg_inspector_t *in, hg_inspect_done_t *done);
+
+#endif
