@@ -256,6 +256,28 @@ hg_decide(const hg_policy_t *p, const hg_scan_result_t *res,
 }
 
 /*
+ * A file inside a container that could not be hashed is not a scan failure
+ * (the archive was read; this one file cannot be): the admin's choice for
+ * such files applies, recorded as intended, and monitor mode turns it into
+ * log like a match.
+ */
+hg_verdict_t
+hg_decide_not_checked(const hg_policy_t *p, int encrypted)
+{
+    hg_verdict_t  v;
+    hg_action_t   a;
+
+    memset(&v, 0, sizeof(v));
+    v.fail_status = HG_OK;
+    v.monitor = p->monitor != 0;
+
+    a = encrypted ? p->archive_encrypted : p->archive_unreadable;
+    v.intended = a;
+    v.action = (p->monitor && a != HG_ACT_NONE) ? HG_ACT_LOG : a;
+    return v;
+}
+
+/*
  * Fold the verdict of one more part into into. The stronger action (by
  * _merge_rank) wins and brings its list; intended is merged the same way;
  * matched and failed accumulate; the first allowed_by and the first failure

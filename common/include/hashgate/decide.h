@@ -49,6 +49,12 @@ typedef struct {
     hg_fail_mode_t  on_fail;            /* the mode that applies after hg_policy_finish */
     int             on_fail_set;        /* on_fail was configured explicitly */
     int             monitor;            /* every action becomes log */
+    hg_action_t     archive_encrypted;  /* an encrypted file inside a container:
+                                         * HG_ACT_NONE (accept, with a record
+                                         * saying "encrypted, not checked") by
+                                         * default; log, tag, hold or reject */
+    hg_action_t     archive_unreadable; /* a damaged container or an entry in
+                                         * a method nothing reads: the same */
     size_t          nlists;
     hg_list_action_t lists[HG_POLICY_MAX_LISTS];
 } hg_policy_t;
@@ -141,6 +147,15 @@ hg_verdict_t hg_decide_hold_failed(const hg_policy_t *p,
  * hold stand, log and tag become tempfail when the fail mode is tempfail.
  * See decide.c for why.
  */
+/*
+ * The verdict of a file inside a container that could not be hashed:
+ * encrypted (encrypted != 0) or unreadable. Its action is the policy's
+ * archive_encrypted / archive_unreadable, under monitor mode like any
+ * other; list is NULL, failed 0 (the scan itself did not fail: the
+ * configured action is what the admin chose for such files).
+ */
+hg_verdict_t hg_decide_not_checked(const hg_policy_t *p, int encrypted);
+
 hg_verdict_t hg_decide_evidence_failed(const hg_policy_t *p,
                                        const hg_verdict_t *v);
 
