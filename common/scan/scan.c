@@ -199,31 +199,14 @@ _scan_match(hg_scan_t *s, hg_alg_t alg, hg_scan_result_t *res)
 }
 
 /*
- * Finish the object: res gets the digests, size, the first head_len bytes
- * (valid until the next hg_scan_begin) and every list a digest is on,
- * one match per (list, algorithm). Returns the first error of the object,
- * or HG_EINVAL without hg_scan_begin; res is then only zeroed.
+ * Look up every digest in res->digests (filled) and add the matches. The
+ * one lookup of hg_scan_end and hg_scan_match: digests hashed here and
+ * digests the inspection helper hashed are matched alike.
  */
-hg_status_t
-hg_scan_end(hg_scan_t *s, hg_scan_result_t *res)
+static hg_status_t
+_scan_lookup(hg_scan_t *s, hg_scan_result_t *res)
 {
-    hg_status_t  st;
-    int          a;
-
-    memset(res, 0, sizeof(*res));
-    if (!s->open) {
-        return HG_EINVAL;
-    }
-    s->open = 0;
-    if (s->error != HG_OK) {
-        return s->error;
-    }
-    st = hg_hash_final(s->hash, &res->digests);
-    if (st != HG_OK) {
-        return st;
-    }
-    res->head = s->head;
-    res->head_len = s->head_len;
+    int  a;
 
     /* zero bytes are nobody's file: a list carrying the empty file's
      * digest would otherwise stop every empty field and part */
@@ -249,6 +232,49 @@ hg_scan_end(hg_scan_t *s, hg_scan_result_t *res)
         return HG_EIO;
     }
     return HG_OK;
+}
+
+/*
+ * Finish the object: res gets the digests, size, the first head_len bytes
+ * (valid until the next hg_scan_begin) and every list a digest is on,
+ * one match per (list, algorithm). Returns the first error of the object,
+ * or HG_EINVAL without hg_scan_begin; res is then only zeroed.
+ */
+hg_status_t
+hg_scan_end(hg_scan_t *s, hg_scan_result_t *res)
+{
+    hg_status_t  st;
+
+    memset(res, 0, sizeof(*res));
+    if (!s->open) {
+        return HG_EINVAL;
+    }
+    s->open = 0;
+    if (s->error != HG_OK) {
+        return s->error;
+    }
+    st = hg_hash_final(s->hash, &res->digests);
+    if (st != HG_OK) {
+        return st;
+    }
+    res->head = s->head;
+    res->head_len = s->head_len;
+    return _scan_lookup(s, res);
+}
+
+/*
+ * Match digests computed elsewhere (an inner file of an archive, hashed
+ * by the inspection helper): res gets a copy of *d and the matches of the
+ * digests d->algs holds, head NULL. An object being fed through
+ * hg_scan_update is not disturbed. HG_EIO when the database was lost.
+ */
+hg_status_t
+hg_scan_match(hg_scan_t *s, const hg_digests_t *d, hg_scan_result_t *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->digests = *d;
+    res->digests.algs &= HG_ALGS_ALL;
+    return _scan_lookup(s, res);
 }
 
 hg_status_t

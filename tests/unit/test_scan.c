@@ -1,7 +1,8 @@
 /*
  * test_scan.c - the scan context: the digests a database needs, the same
  * result whatever the chunking, matches with list names and labels, sized
- * entries, allow-lists, the kept head, reuse, and its database reference.
+ * entries, allow-lists, the kept head, reuse, and its database reference;
+ * hg_scan_match of digests hashed elsewhere matches as the bytes would.
  * Databases are built from seeded random bytes.
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -552,6 +553,141 @@ test_scan_without_database_matches_nothing(void **state)
     hg_scan_free(s);
 }
 
+/* hg_scan_match: digests hashed elsewhere (the inspection helper) match
+ * exactly as the same bytes scanned here */
+static void
+assert_same_matches(const hg_scan_result_t *x, const hg_scan_result_t *y)
+{
+    size_t  i;
+
+    assert_int_equal(x->nmatches, y->nmatches);
+    assert_int_equal(x->nmatches_total, y->nmatches_total);
+    for (i = 0; i < x->nmatches; i++) {
+        assert_int_equal(x->matches[i].list, y->matches[i].list);
+        assert_int_equal(x->matches[i].alg, y->matches[i].alg);
+        assert_int_equal(x->matches[i].kind, y->matches[i].kind);
+        assert_ptr_equal(x->matches[i].label, y->matches[i].label);
+    }
+}
+
+static void
+test_scan_match_of_digests_equals_scan_of_bytes(void **state)
+{
+    fx_t              *f = *state;
+    hg_scan_t         *s = hg_scan_new(f->db, 0);
+    hg_scan_result_t   want, got;
+    const unsigned char *objs[] = { f->a, f->b, f->c, f->d, f->e, f->m };
+    hg_digests_t       d;
+    size_t             i;
+
+    assert_non_null(s);
+    for (i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+        assert_int_equal(hg_scan_buffer(s, objs[i], OBJ_LEN, &want), HG_OK);
+        digests(objs[i], OBJ_LEN, &d);
+        assert_int_equal(hg_scan_match(s, &d, &got), HG_OK);
+        assert_same_matches(&got, &want);
+        assert_memory_equal(&got.digests, &d, sizeof(d));
+        assert_null(got.head);
+        assert_int_equal(got.head_len, 0);
+    }
+    /* a and m really match something, so the comparison says something */
+    digests(f->a, OBJ_LEN, &d);
+    assert_int_equal(hg_scan_match(s, &d, &got), HG_OK);
+    assert_int_equal(got.nmatches, 2);
+    digests(f->m, OBJ_LEN, &d);
+    assert_int_equal(hg_scan_match(s, &d, &got), HG_OK);
+    assert_int_equal(got.nmatches_total, MANY + 1);
+    assert_non_null(find(&got, "zz-ok"));
+    hg_scan_free(s);
+}
+
+static void
+test_scan_match_looks_up_only_the_digests_given(void **state)
+{
+    fx_t              *f = *state;
+    hg_scan_t         *s = hg_scan_new(f->db, 0);
+    hg_scan_result_t   r;
+    hg_digests_t       d;
+
+    assert_non_null(s);
+    /* a is listed by SHA-256 only */
+    digests(f->a, OBJ_LEN, &d);
+    d.algs = HG_ALG_BIT(HG_ALG_MD5) | HG_ALG_BIT(HG_ALG_SHA1);
+    assert_int_equal(hg_scan_match(s, &d, &r), HG_OK);
+    assert_int_equal(r.nmatches, 0);
+    assert_int_equal(r.digests.algs, d.algs);
+    d.algs = HG_ALG_BIT(HG_ALG_SHA256);
+    assert_int_equal(hg_scan_match(s, &d, &r), HG_OK);
+    assert_int_equal(r.nmatches, 2);
+    /* bits past the known algorithms are dropped, not looked up */
+    d.algs = HG_ALG_BIT(HG_ALG_SHA256) | 0x80;
+    assert_int_equal(hg_scan_match(s, &d, &r), HG_OK);
+    assert_int_equal(r.digests.algs, HG_ALG_BIT(HG_ALG_SHA256));
+    assert_int_equal(r.nmatches, 2);
+    hg_scan_free(s);
+}
+
+static void
+test_scan_match_keeps_size_and_empty_rules(void **state)
+{
+    fx_t              *f = *state;
+    hg_scan_t         *s = hg_scan_new(f->db, 0);
+    hg_scan_result_t   r;
+    hg_digests_t       d;
+
+    assert_non_null(s);
+    /* b is listed by MD5 with its size: a different size does not fit */
+    digests(f->b, OBJ_LEN, &d);
+    assert_int_equal(hg_scan_match(s, &d, &r), HG_OK);
+    assert_int_equal(r.nmatches, 1);
+    d.size = OBJ_LEN + 1;
+    assert_int_equal(hg_scan_match(s, &d, &r), HG_OK);
+    assert_int_equal(r.nmatches, 0);
+    /* the empty file's digests are listed: never matched */
+    digests(f->e, 0, &d);
+    assert_int_equal(hg_scan_match(s, &d, &r), HG_OK);
+    assert_int_equal(r.nmatches, 0);
+    assert_int_equal(r.nmatches_total, 0);
+    hg_scan_free(s);
+}
+
+static void
+test_scan_match_leaves_an_object_being_scanned(void **state)
+{
+    fx_t              *f = *state;
+    hg_scan_t         *s = hg_scan_new(f->db, 0);
+    hg_scan_result_t   r;
+    hg_digests_t       d;
+
+    assert_non_null(s);
+    digests(f->m, OBJ_LEN, &d);
+    assert_int_equal(hg_scan_begin(s), HG_OK);
+    assert_int_equal(hg_scan_update(s, f->a, 100), HG_OK);
+    assert_int_equal(hg_scan_match(s, &d, &r), HG_OK);
+    assert_int_equal(r.nmatches_total, MANY + 1);
+    assert_int_equal(hg_scan_update(s, f->a + 100, OBJ_LEN - 100), HG_OK);
+    assert_int_equal(hg_scan_end(s, &r), HG_OK);
+    assert_int_equal(r.nmatches, 2);
+    assert_int_equal(r.head_len, OBJ_LEN);
+    hg_scan_free(s);
+}
+
+static void
+test_scan_match_without_database_matches_nothing(void **state)
+{
+    fx_t              *f = *state;
+    hg_scan_t         *s = hg_scan_new(NULL, HG_ALGS_ALL);
+    hg_scan_result_t   r;
+    hg_digests_t       d;
+
+    assert_non_null(s);
+    digests(f->a, OBJ_LEN, &d);
+    assert_int_equal(hg_scan_match(s, &d, &r), HG_OK);
+    assert_int_equal(r.nmatches, 0);
+    assert_memory_equal(&r.digests, &d, sizeof(d));
+    hg_scan_free(s);
+}
+
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -572,6 +708,11 @@ main(void)
         T(test_scan_calls_out_of_order_are_refused),
         T(test_scan_keeps_its_database_reference),
         T(test_scan_without_database_matches_nothing),
+        T(test_scan_match_of_digests_equals_scan_of_bytes),
+        T(test_scan_match_looks_up_only_the_digests_given),
+        T(test_scan_match_keeps_size_and_empty_rules),
+        T(test_scan_match_leaves_an_object_being_scanned),
+        T(test_scan_match_without_database_matches_nothing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
