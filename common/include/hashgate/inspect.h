@@ -136,6 +136,15 @@ typedef hg_status_t (*hg_inspect_entry_pt)(void *ctx,
                                            const hg_inspect_entry_t *e);
 
 /*
+ * Prepare the process to walk under a sandbox that forbids open(): the
+ * time zone is loaded, LC_CTYPE becomes C.UTF-8 (libarchive then converts
+ * archive names without iconv's module files) and OpenSSL's digests are
+ * fetched. The helper calls it once before its seccomp filter; HG_EINVAL
+ * when the C.UTF-8 locale is missing, HG_ECRYPTO when OpenSSL fails.
+ */
+hg_status_t hg_inspect_walk_init(void);
+
+/*
  * Open the container in buf (format by its bytes) and report every regular
  * file inside, nested containers opened in turn, each hashed with algs.
  * Runs in the helper (and the fuzz target) only: this is where libarchive
