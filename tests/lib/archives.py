@@ -3,7 +3,9 @@
 """archives.py - synthetic archives, nested containers and bombs for tests.
 
 Usage: archives.py KIND OUT [--seed N] [--files N] [--size N] [--odd-names]
-                   [--depth N] [--copies N] [--levels N] [--zeros N] [--check]
+                   [--depth N] [--copies N] [--levels N] [--zeros N]
+                   [--check] [--tsv]
+       archives.py --batch < LINES     (each line: KIND OUT [options])
        archives.py --list
 
 Writes one container of KIND to OUT and prints, as one JSON object on
@@ -11,7 +13,8 @@ stdout, the sha256 of every file the inspection walk reports inside it,
 keyed by its chain without the leading '!': "a.bin", "docs/b.bin",
 "mid.tar!inner.zip!x.bin" (a nested container is a key too, with its own
 digest). A '!' or '%' in a name is written %21 / %25 as in the part path.
-Bombs print one path per level, not every copy (see make_zip42).
+Bombs print one path per level, not every copy (see make_zip42). --tsv
+prints "sha256 TAB chain" lines instead, for tests written in C.
 
 Every inner file is seeded random bytes (the same seed gives the same
 files); nothing real is ever written. Tools used: Python's zipfile /
@@ -38,6 +41,7 @@ import json
 import lzma
 import os
 import random
+import shlex
 import shutil
 import struct
 import subprocess
@@ -627,6 +631,22 @@ def make_zip_overlap(out, o):
     return dict(sorted(out_res.items()))
 
 
+def make_zip_tar_zeros(out, o):
+    """A zip holding big.tar (deflated) holding --zeros bytes of zeros
+    (default 64 MiB): a nested container that must be copied whole to be
+    opened, for the memory limit."""
+    zeros = o.zeros or (64 << 20)
+    bio = io.BytesIO()
+    with tarfile.open(fileobj=bio, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        ti = tarfile.TarInfo("zeros.bin")
+        ti.size = zeros
+        ti.mtime = MTIME
+        t.addfile(ti, io.BytesIO(bytes(zeros)))
+    tar = bio.getvalue()
+    write(out, zip_bytes({"big.tar": tar}, (zipfile.ZIP_DEFLATED,), False))
+    return {"big.tar": sha256(tar), "big.tar!zeros.bin": sha256(bytes(zeros))}
+
+
 def make_gzip_zeros(out, o):
     """A gzip of --zeros bytes of zeros (default 1 GiB): about 1 MiB.
     Each MiB is deflated once with a full flush (the dictionary reset), so
@@ -693,6 +713,7 @@ KINDS = {
     "bomb-zip42": make_zip42,
     "bomb-overlap": make_zip_overlap,
     "bomb-gzip": make_gzip_zeros,
+    "zip-tar-zeros": make_zip_tar_zeros,
 }
 
 
@@ -805,15 +826,36 @@ def main(argv):
                     help="bombs: bytes of zeros in the kernel")
     ap.add_argument("--check", action="store_true",
                     help="read OUT back with bsdtar and compare")
+    ap.add_argument("--tsv", action="store_true",
+                    help="print 'sha256 TAB chain' lines, not JSON "
+                    "(for C tests)")
+    ap.add_argument("--batch", action="store_true",
+                    help="read 'KIND OUT [ARGS]' lines from stdin; write "
+                    "each OUT and OUT.tsv (one start for many fixtures)")
     a = ap.parse_args(argv)
+    if a.batch:
+        for line in sys.stdin:
+            words = shlex.split(line)
+            if not words:
+                continue
+            b = ap.parse_args(words)
+            res = KINDS[b.kind](b.out, b)
+            with open(b.out + ".tsv", "w") as f:
+                for k in sorted(res):
+                    f.write("%s\t%s\n" % (res[k], k))
+        return 0
     if a.list:
         print("\n".join(sorted(KINDS)))
         return 0
     if not a.kind or not a.out:
         ap.error("KIND and OUT are required")
     res = KINDS[a.kind](a.out, a)
-    json.dump(res, sys.stdout, indent=1, sort_keys=True)
-    sys.stdout.write("\n")
+    if a.tsv:
+        for k in sorted(res):
+            sys.stdout.write("%s\t%s\n" % (res[k], k))
+    else:
+        json.dump(res, sys.stdout, indent=1, sort_keys=True)
+        sys.stdout.write("\n")
     if a.check:
         bad = check(a.kind, a.out, res)
         for b in bad:
