@@ -16,6 +16,8 @@
 #                          against whole; base64 by each path the CPU has
 #                          (scalar, AVX2, AVX-512) against the scalar one
 #   fuzz_milter_conf       hashgate-milter's config parser (milter/conf.c)
+#   fuzz_archive           the archive walk of the inspection helper
+#                          (hg_inspect_walk: libarchive, TNEF, nesting)
 # The list of built targets goes to build-fuzz/targets.txt.
 # Environment: FUZZ_BUILD (default build-fuzz), FUZZ_CC (default clang),
 # FUZZ_CFLAGS (added to every compile, e.g. -fno-sanitize=pointer-overflow
@@ -114,6 +116,9 @@ if [ -f common/mime/decode.h ]; then
     link fuzz_decode_b64 tests/fuzz/fuzz_decode.c -DHG_FUZZ_B64
     link fuzz_decode_qp tests/fuzz/fuzz_decode.c -DHG_FUZZ_QP
     link fuzz_decode_uu tests/fuzz/fuzz_decode.c -DHG_FUZZ_UU
+fi
+if [ -f common/inspect/walk.c ]; then
+    link fuzz_archive tests/fuzz/fuzz_archive.c
 fi
 if grep -qs '^hg_mconf_load' milter/conf.c; then
     o="$OUT/obj/milter/conf.o"

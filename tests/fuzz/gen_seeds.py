@@ -329,6 +329,30 @@ def mime_seeds(which):
     return out
 
 
+def archive_seeds():
+    """Small archives of every kind tests/lib/archives.py makes (bombs
+    scaled down to stay under the target's limits)."""
+    import tempfile
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(
+        __file__)), "..", "lib"))
+    import archives
+    small = {"bomb-zip42": {"levels": 2, "copies": 3, "zeros": 4096},
+             "bomb-overlap": {"files": 6, "zeros": 4096},
+             "bomb-gzip": {"zeros": 65536},
+             "zip-tar-zeros": {"zeros": 65536},
+             "nested": {"depth": 3}}
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        for kind in sorted(archives.KINDS):
+            kw = {"seed": 3, "files": 2, "size": 300, "odd_names": True}
+            kw.update(small.get(kind, {}))
+            p = os.path.join(d, "a")
+            archives.make(kind, p, **kw)
+            with open(p, "rb") as f:
+                out[kind] = f.read()
+    return out
+
+
 def main():
     outdir = sys.argv[1]
     seed_db = sys.argv[2] if len(sys.argv) > 2 else None
@@ -340,7 +364,8 @@ def main():
             "fuzz_pipeline": pipeline_seeds,
             "fuzz_decode_b64": lambda: decode_seeds("b64"),
             "fuzz_decode_qp": lambda: decode_seeds("qp"),
-            "fuzz_decode_uu": lambda: decode_seeds("uu")}
+            "fuzz_decode_uu": lambda: decode_seeds("uu"),
+            "fuzz_archive": archive_seeds}
     known = targets or (list(gens) + ["fuzz_db_open"]
                         + ["fuzz_reader_%s" % r for r in READER_SEEDS])
     for t in known:
