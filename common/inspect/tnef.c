@@ -8,10 +8,11 @@
  * at attAttachRendData; its attAttachTitle and attAttachData follow.
  *
  * Why our own and not Debian's libytnef: libytnef had a run of memory-
- * safety CVEs in 2017 (CVE-2017-6298 .. 6802 and later), prints to stdout
- * from inside the library, and reads files by name, which the helper's
- * sandbox forbids (no open). What we need is about a hundred lines that
- * check every length before using it; see docs/archives.md.
+ * safety CVEs in 2017 (CVE-2017-6298 to -6306 among them), prints to
+ * stdout from inside the library (the helper's stdout is its protocol),
+ * and its entry point opens a file by name, which the helper's sandbox
+ * forbids. What we need is about a hundred lines that check every length
+ * before using it; see docs/archives.md.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
