@@ -40,27 +40,48 @@
  * archive is damaged (each failure may still have reported an entry). */
 #define WALK_MAX_FAILED     16
 
-typedef hg_walk_rc_t (*walk_support_pt)(struct archive *);
+typedef int (*walk_filter_pt)(struct archive *);
+
+/* The compression filters we read, each in-process. */
+static const walk_filter_pt  walk_filters[] = {
+    archive_read_support_filter_gzip,
+    archive_read_support_filter_bzip2,
+    archive_read_support_filter_xz,
+    archive_read_support_filter_lzma,
+    archive_read_support_filter_lzip,
+    archive_read_support_filter_zstd,
+    archive_read_support_filter_lz4,
+    archive_read_support_filter_compress,
+};
 
 /*
- * Prepare the process for walking under a sandbox that forbids open():
- * glibc opens the time zone file on the first mktime (zip, RAR and
- * ISO 9660 dates), and in the "C" locale libarchive converts names with
- * iconv, whose gconv modules are files. In C.UTF-8 it converts UTF-8 and
- * UTF-16 names itself.
+ * Which of them this libarchive was built with: one built without a
+ * library says ARCHIVE_WARN and would run the outside program instead,
+ * which the sandbox kills. Found once, by registering each on a throwaway
+ * archive (no system call).
  */
-hg_status_t
-hg_inspect_walk_init(void)
+static unsigned
+_walk_filters_usable(void)
 {
-    hg_err_t  err;
+    static unsigned  mask;
+    static int       known;
+    struct archive  *a;
+    size_t           i;
 
-    tzset();
-    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL
-        && setlocale(LC_CTYPE, "C.utf8") == NULL)
-    {
-        return HG_EINVAL;
+    if (!known) {
+        for (i = 0; i < sizeof(walk_filters) / sizeof(walk_filters[0]); i++) {
+            a = archive_read_new();
+            if (a == NULL) {
+                return 0;           /* out of memory: try again next time */
+            }
+            if (walk_filters[i](a) == ARCHIVE_OK) {
+                mask |= 1u << i;
+            }
+            archive_read_free(a);
+        }
+        known = 1;
     }
-    return hg_hash_global_init(&err);
+    return mask;
 }
 
 /* Filters and formats, never "all" (see the top of this file). */
@@ -68,19 +89,18 @@ static struct archive *
 _walk_open(const hg_walk_level_t *lv, int raw)
 {
     struct archive  *a;
+    unsigned         usable = _walk_filters_usable();
+    size_t           i;
 
     a = archive_read_new();
     if (a == NULL) {
         return NULL;
     }
-    archive_read_support_filter_gzip(a);
-    archive_read_support_filter_bzip2(a);
-    archive_read_support_filter_xz(a);
-    archive_read_support_filter_lzma(a);
-    archive_read_support_filter_lzip(a);
-    archive_read_support_filter_zstd(a);
-    archive_read_support_filter_lz4(a);
-    archive_read_support_filter_compress(a);
+    for (i = 0; i < sizeof(walk_filters) / sizeof(walk_filters[0]); i++) {
+        if (usable & (1u << i)) {
+            walk_filters[i](a);
+        }
+    }
     if (raw) {
         archive_read_support_format_raw(a);
     } else {
@@ -97,9 +117,8 @@ _walk_open(const hg_walk_level_t *lv, int raw)
         archive_read_support_format_ar(a);
         archive_read_support_format_xar(a);
     }
-    if (archive_read_open_memory(a, lv->buf, lv->len) != ARCHIVE_OK) {
-        /* the filters' bidding itself failed: reported at the header */
-    }
+    /* a failure here (the filters' bidding) shows at the first header */
+    (void) archive_read_open_memory(a, lv->buf, lv->len);
     return a;
 }
 
@@ -487,6 +506,28 @@ _walk_now_ns(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+/*
+ * Prepare the process for walking under a sandbox that forbids open():
+ * glibc opens the time zone file on the first mktime (zip, RAR and
+ * ISO 9660 dates), and in the "C" locale libarchive converts names with
+ * iconv, whose gconv modules are files. In C.UTF-8 it converts UTF-8 and
+ * UTF-16 names itself.
+ */
+hg_status_t
+hg_inspect_walk_init(void)
+{
+    hg_err_t  err;
+
+    tzset();
+    (void) _walk_filters_usable();
+    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL
+        && setlocale(LC_CTYPE, "C.utf8") == NULL)
+    {
+        return HG_EINVAL;
+    }
+    return hg_hash_global_init(&err);
 }
 
 hg_status_t

@@ -159,6 +159,36 @@ def make_zip_stored(out, o):
     return listing(fs)
 
 
+class _Unseekable(io.RawIOBase):
+    """A write-only stream zipfile cannot seek in: it then writes each
+    file's sizes and CRC after its data, in a data descriptor."""
+
+    def __init__(self):
+        self.buf = bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self.buf += b
+        return len(b)
+
+
+def make_zip_stream(out, o):
+    """A zip as a streaming writer makes it: local headers without sizes,
+    each file followed by a data descriptor (general purpose bit 3)."""
+    fs = files(o.seed, nfiles(o), o.size, o.odd_names)
+    st = _Unseekable()
+    with zipfile.ZipFile(st, "w") as z:
+        for i, (name, data) in enumerate(fs.items()):
+            zi = zipfile.ZipInfo(name, time.gmtime(MTIME)[:6])
+            zi.compress_type = (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED)[i % 2]
+            with z.open(zi, "w") as f:
+                f.write(data)
+    write(out, bytes(st.buf))
+    return listing(fs)
+
+
 def make_zip_hidden(out, o):
     """A zip whose entry "hidden.bin" has a local header and data but no
     central directory record: unzip and Windows do not list it, a reader
@@ -680,6 +710,7 @@ def make_gzip_zeros(out, o):
 KINDS = {
     "zip": make_zip,
     "zip-stored": make_zip_stored,
+    "zip-stream": make_zip_stream,
     "zip-hidden": make_zip_hidden,
     "zip-zipcrypto": make_zip_zipcrypto,
     "zip-aes": make_zip_aes,

@@ -333,6 +333,7 @@ typedef struct {
 static const kind_t kinds[] = {
     { "zip", ODD, "zip" },
     { "zip-stored", ODD, "zip" },
+    { "zip-stream", ODD, "zip" },     /* data descriptors: both passes */
     { "7z", ODD, "7z" },
     { "rar4", ODD, "rar" },
     { "rar5", ODD, "rar5" },
@@ -737,7 +738,8 @@ test_walk_truncated_archives_are_damaged_not_fatal(void **state)
 {
     static const char  *k[] = { "zip", "7z", "rar4", "rar5", "tar.gz",
                                 "tar.xz", "cpio", "iso9660", "nested",
-                                "tnef", "tar.zst", "zip-hidden" };
+                                "tnef", "tar.zst", "zip-hidden",
+                                "zip-stream" };
     static const int    pct[] = { 1, 10, 25, 50, 75, 90, 99 };
     fixture_t          *fx;
     walk_t             *w;
