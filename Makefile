@@ -3,6 +3,7 @@
 
 CC        ?= cc
 PREFIX    ?= /usr/local
+LIBEXECDIR ?= $(PREFIX)/libexec
 DESTDIR   ?=
 BUILD     ?= build
 OPT       ?= -O2
@@ -48,7 +49,7 @@ ifneq ($(wildcard nginx-module/config),)
 TARGETS   += $(BUILD)/ngx_http_hashgate_module.so
 endif
 
-.PHONY: all deps test unit integration bench bench-large asan demo install \
+.PHONY: FORCE all deps test unit integration bench bench-large asan demo install \
         clean fuzz deb rpm soak
 
 all: $(TARGETS)
@@ -69,6 +70,21 @@ $(BUILD)/gen/readers.c: $(wildcard common/lists/read_*.c) Makefile
 	   echo 'const hg_reader_t *const hg_reader_table[] = {'; \
 	   for r in $(READERS); do echo "    &hg_reader_$$r,"; done; \
 	   echo '    NULL'; echo '};'; } > $@.tmp && mv $@.tmp $@
+
+# Where the inspection helper is installed, compiled into common/inspect/
+# client.c. Rewritten only when it changes, so `make install PREFIX=/usr`
+# after `make` rebuilds what uses it and nothing else.
+HELPER_PATH = $(LIBEXECDIR)/hashgate/hashgate-inspect
+
+$(BUILD)/gen/inspect_path.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define HG_INSPECT_HELPER_PATH "$(HELPER_PATH)"' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/obj/common/inspect/client.o: $(BUILD)/gen/inspect_path.h
+$(BUILD)/obj/common/inspect/client.o: CPPFLAGS += -I$(BUILD)/gen
+
+FORCE:
 
 $(BUILD)/obj/gen/readers.o: $(BUILD)/gen/readers.c
 	@mkdir -p $(dir $@)
