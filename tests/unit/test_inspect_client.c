@@ -819,6 +819,128 @@ test_hooks_are_off_without_the_variable(void **state)
     hg_inspector_free(in);
 }
 
+/* ---- what client.c hands the process it starts ---- */
+
+/*
+ * This binary started by client.c in place of the helper: report on
+ * stderr the descriptors it holds (and where 0 and 1 lead), its blocked
+ * signals, whether SIGUSR2 is ignored, and its environment; then exit.
+ */
+static int
+fake_helper(void)
+{
+    struct sigaction  sa;
+    struct dirent    *de;
+    sigset_t          blocked;
+    DIR              *d;
+    char              path[64], link[256];
+    ssize_t           n;
+    int               i;
+
+    d = opendir("/proc/self/fd");
+    if (d == NULL) {
+        return 1;
+    }
+    dprintf(2, "fds:");
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d)) {
+            dprintf(2, " %s", de->d_name);
+        }
+    }
+    closedir(d);
+    for (i = 0; i <= 1; i++) {
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", i);
+        n = readlink(path, link, sizeof(link) - 1);
+        link[n > 0 ? n : 0] = '\0';
+        dprintf(2, "\n%d: %s", i, link);
+    }
+    sigprocmask(SIG_BLOCK, NULL, &blocked);
+    sigaction(SIGUSR2, NULL, &sa);
+    dprintf(2, "\nSIGTERM blocked: %d\nSIGUSR2 ignored: %d\nenv:",
+            sigismember(&blocked, SIGTERM), sa.sa_handler == SIG_IGN);
+    for (i = 0; environ[i] != NULL; i++) {
+        dprintf(2, " %s", environ[i]);
+    }
+    dprintf(2, "\n");
+    return 0;
+}
+
+static void
+test_spawn_passes_only_its_socket_and_resets_signals(void **state)
+{
+    hg_inspector_t     *in;
+    hg_inspect_done_t   done;
+    hg_err_t            err;
+    sigset_t            block, old;
+    char                self[PATH_MAX], report[2048], *env, *tok;
+    int                 saved, out, file, lsn, pipes[2];
+    ssize_t             n;
+
+    (void) state;
+    /* what a careless caller has: descriptors without close-on-exec,
+     * signals blocked and ignored, variables of its own */
+    file = open("/dev/zero", O_RDONLY);
+    assert_int_equal(pipe(pipes), 0);
+    lsn = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(file >= 0 && lsn >= 0);
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    signal(SIGUSR2, SIG_IGN);
+    setenv("HG_SECRET", "not for the helper", 1);
+
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    assert_true(n > 0);
+    self[n] = '\0';
+    in = hg_inspector_new(self, &err);
+    assert_non_null(in);
+
+    /* its stderr is ours: catch it */
+    out = memfd_create("report", MFD_CLOEXEC);
+    saved = dup(2);
+    dup2(out, 2);
+    hook(in, HG_PROTO_TEST_SYSCALL, HG_PROTO_SYS_OPEN, -1, NULL, NULL,
+         &done);
+    dup2(saved, 2);
+    close(saved);
+    hg_inspector_free(in);
+
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    signal(SIGUSR2, SIG_DFL);
+    unsetenv("HG_SECRET");
+    close(file);
+    close(pipes[0]);
+    close(pipes[1]);
+    close(lsn);
+
+    n = pread(out, report, sizeof(report) - 1, 0);
+    close(out);
+    assert_true(n > 0);
+    report[n] = '\0';
+    assert_string_equal(done.why, "inspection helper exited 0");
+    env = strstr(report, "env:");
+    assert_non_null(env);
+    *env = '\0';
+    assert_string_equal(report,
+                        "fds: 0 1 2 3\n"
+                        "0: /dev/null\n"
+                        "1: /dev/null\n"
+                        "SIGTERM blocked: 0\n"
+                        "SIGUSR2 ignored: 0\n");
+    /* only the variables client.c passes on (a sanitizer build's too) */
+    assert_non_null(strstr(env + 4, " HASHGATE_INSPECT_TEST=1"));
+    for (tok = strtok(env + 4, " \n"); tok; tok = strtok(NULL, " \n")) {
+        if (strncmp(tok, "HASHGATE_INSPECT_TEST=", 22) != 0
+            && strncmp(tok, "OPENSSL_", 8) != 0
+            && strncmp(tok, "ASAN_OPTIONS=", 13) != 0
+            && strncmp(tok, "UBSAN_OPTIONS=", 14) != 0
+            && strncmp(tok, "LSAN_OPTIONS=", 13) != 0)
+        {
+            fail_msg("the helper's environment has %s", tok);
+        }
+    }
+}
+
 /* ---- the helper program itself, started by hand ---- */
 
 /* Start the helper with sock (or nothing) as fd 3; returns its pid. */
@@ -956,7 +1078,7 @@ setup(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_is_answered_eacces),
@@ -979,10 +1101,15 @@ main(void)
         cmocka_unit_test(test_helper_outlives_the_thread_that_started_it),
         cmocka_unit_test(test_helper_dies_with_its_caller),
         cmocka_unit_test(test_hooks_are_off_without_the_variable),
+        cmocka_unit_test(test_spawn_passes_only_its_socket_and_resets_signals),
         cmocka_unit_test(test_helper_started_by_hand_refuses),
         cmocka_unit_test(test_helper_refuses_another_protocol_version),
         cmocka_unit_test(test_helper_exits_0_when_the_caller_closes),
     };
 
+    /* started by client.c as the fake helper */
+    if (argc > 1 && strncmp(argv[1], "--pdeathsig=", 12) == 0) {
+        return fake_helper();
+    }
     return cmocka_run_group_tests(tests, setup, NULL);
 }
