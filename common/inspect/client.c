@@ -150,36 +150,51 @@ client_done(hg_inspect_done_t *done, hg_status_t st, hg_inspect_limit_t lim,
     va_end(ap);
 }
 
-/* hashgate-inspect beside the running program, if there is one. */
+/*
+ * The helper for a caller that named none: hashgate-inspect beside the
+ * running program (a build tree), else where `make install` put it, else
+ * ../libexec/hashgate/ from the program (an install under another prefix
+ * than the build's, such as packages made from a build tree). NULL when
+ * none is executable, or out of memory.
+ */
 static char *
-client_path_beside(void)
+client_path_default(void)
 {
-    char     exe[PATH_MAX];
-    char    *slash, *p;
-    ssize_t  n;
-    size_t   len;
+    char         exe[PATH_MAX];
+    char        *slash, *p;
+    ssize_t      n;
+    size_t       len, i;
+    const char  *const rel[] = { "hashgate-inspect", NULL,
+                                 "../libexec/hashgate/hashgate-inspect" };
 
     n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0) {
-        return NULL;
-    }
-    exe[n] = '\0';
+    exe[n > 0 ? n : 0] = '\0';
     slash = strrchr(exe, '/');
-    if (slash == NULL) {
-        return NULL;
+    if (slash != NULL) {
+        slash[1] = '\0';
     }
-    slash[1] = '\0';
-    len = strlen(exe) + sizeof("hashgate-inspect");
-    p = malloc(len);
-    if (p == NULL) {
-        return NULL;
-    }
-    snprintf(p, len, "%shashgate-inspect", exe);
-    if (access(p, X_OK) != 0) {
+
+    for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+        if (rel[i] == NULL) {
+            p = strdup(HG_INSPECT_HELPER_PATH);
+        } else if (slash == NULL) {
+            continue;
+        } else {
+            len = strlen(exe) + strlen(rel[i]) + 1;
+            p = malloc(len);
+            if (p != NULL) {
+                snprintf(p, len, "%s%s", exe, rel[i]);
+            }
+        }
+        if (p == NULL) {
+            return NULL;
+        }
+        if (access(p, X_OK) == 0) {
+            return p;
+        }
         free(p);
-        return NULL;
     }
-    return p;
+    return NULL;
 }
 
 static int
@@ -223,8 +238,9 @@ hg_inspector_new(const char *helper_path, hg_err_t *err)
     if (helper_path != NULL) {
         in->path = strdup(helper_path);
     } else {
-        in->path = client_path_beside();
+        in->path = client_path_default();
         if (in->path == NULL) {
+            /* for the message: where it should have been */
             in->path = strdup(HG_INSPECT_HELPER_PATH);
         }
     }

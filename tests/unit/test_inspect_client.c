@@ -941,6 +941,30 @@ test_spawn_passes_only_its_socket_and_resets_signals(void **state)
     }
 }
 
+static void
+test_missing_helper_is_named(void **state)
+{
+    hg_inspector_t  *in;
+    hg_err_t         err;
+
+    (void) state;
+    in = hg_inspector_new("/nonexistent/hashgate-inspect", &err);
+    assert_null(in);
+    assert_string_equal(err.msg, "inspection helper "
+                        "/nonexistent/hashgate-inspect: No such file or "
+                        "directory");
+
+    /* none beside build/tests/, none installed here: the installed path is
+     * what the message names */
+    in = hg_inspector_new(NULL, &err);
+    if (in != NULL) {
+        hg_inspector_free(in);
+        skip();                 /* one is installed on this machine */
+    }
+    assert_contains(err.msg, "/libexec/hashgate/hashgate-inspect: No such "
+                    "file or directory");
+}
+
 /* ---- the helper program itself, started by hand ---- */
 
 /* Start the helper with sock (or nothing) as fd 3; returns its pid. */
@@ -1102,6 +1126,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_helper_dies_with_its_caller),
         cmocka_unit_test(test_hooks_are_off_without_the_variable),
         cmocka_unit_test(test_spawn_passes_only_its_socket_and_resets_signals),
+        cmocka_unit_test(test_missing_helper_is_named),
         cmocka_unit_test(test_helper_started_by_hand_refuses),
         cmocka_unit_test(test_helper_refuses_another_protocol_version),
         cmocka_unit_test(test_helper_exits_0_when_the_caller_closes),

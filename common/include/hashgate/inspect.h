@@ -184,8 +184,10 @@ typedef struct hg_inspector_s hg_inspector_t;
 
 /*
  * One helper process (started on first use, restarted after it dies).
- * helper_path NULL: HG_INSPECT_HELPER_PATH, or hashgate-inspect beside the
- * running program when that exists (a build tree).
+ * helper_path NULL: hashgate-inspect beside the running program when that
+ * exists (a build tree), else HG_INSPECT_HELPER_PATH (where `make install`
+ * puts it), else ../libexec/hashgate/hashgate-inspect from the program.
+ * NULL with err when the helper is not there (a config check can say so).
  */
 hg_inspector_t *hg_inspector_new(const char *helper_path, hg_err_t *err);
 
