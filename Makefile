@@ -173,6 +173,10 @@ install: all
 	install -m 0755 $(BUILD)/hashgate $(DESTDIR)$(PREFIX)/bin/hashgate
 	[ ! -f $(BUILD)/hashgate-milter ] || { install -d $(DESTDIR)$(PREFIX)/sbin && \
 	    install -m 0755 $(BUILD)/hashgate-milter $(DESTDIR)$(PREFIX)/sbin/; }
+	[ ! -f $(BUILD)/hashgate-inspect ] || { \
+	    install -d $(DESTDIR)$(LIBEXECDIR)/hashgate && \
+	    install -m 0755 $(BUILD)/hashgate-inspect \
+	        $(DESTDIR)$(LIBEXECDIR)/hashgate/; }
 	[ ! -f $(BUILD)/ngx_http_hashgate_module.so ] || { \
 	    install -d $(DESTDIR)$(PREFIX)/lib/nginx/modules && \
 	    install -m 0644 $(BUILD)/ngx_http_hashgate_module.so \

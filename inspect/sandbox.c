@@ -233,7 +233,10 @@ hg_sandbox_filter(char *why, size_t len)
 
     ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (ctx == NULL) {
-        return sandbox_fail(why, len, 0, "seccomp_init failed");
+        /* libseccomp could not query the kernel: seccomp() is refused,
+         * e.g. by a systemd unit's SystemCallFilter without "seccomp" */
+        return sandbox_fail(why, len, 0, "seccomp_init failed: seccomp(2) "
+                            "unavailable (a SystemCallFilter must allow it)");
     }
 
     for (i = 0; rc == 0 && i < sizeof(sandbox_allow) / sizeof(int); i++) {

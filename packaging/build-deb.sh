@@ -30,7 +30,7 @@ mkdir -p "$SRC"
 # Only the parts that make the packages: never build*/ output of a
 # developer's tree, nor .git. (Each .deb carries the licence as
 # /usr/share/doc/PKG/copyright, from debian/copyright, not as LICENSE.)
-for f in Makefile README.md LICENSE common cli milter nginx-module packaging docs; do
+for f in Makefile README.md LICENSE common cli milter inspect nginx-module packaging docs; do
     [ -e "$TOP/$f" ] && cp -a "$TOP/$f" "$SRC/"
 done
 rm -rf "$SRC/debian"

@@ -29,14 +29,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/hashgate-rpm.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT INT TERM
 NV=hashgate-$code_version
 mkdir -p "$WORK/stage/$NV" "$WORK/SOURCES"
-for f in Makefile README.md LICENSE common cli milter nginx-module packaging docs; do
+for f in Makefile README.md LICENSE common cli milter inspect nginx-module packaging docs; do
     [ -e "$TOP/$f" ] && cp -a "$TOP/$f" "$WORK/stage/$NV/"
 done
 
 with=""
 if [ "${PREBUILT:-1}" != 0 ]; then
     mkdir -p "$WORK/stage/$NV/build"
-    for b in hashgate hashgate-milter ngx_http_hashgate_module.so; do
+    for b in hashgate hashgate-milter hashgate-inspect \
+             ngx_http_hashgate_module.so; do
         if [ ! -f "$BIN/$b" ]; then
             echo "build-rpm.sh: $BIN/$b missing: run make all first" >&2
             exit 1

@@ -47,6 +47,7 @@ SOCKDIR = "/var/spool/postfix/hashgate"
 LOGDIR = "/var/log/hashgate"
 NGX_LOGDIR = "/var/log/nginx/hashgate"
 DBDIR = "/var/lib/hashgate"
+HELPER = "/usr/libexec/hashgate/hashgate-inspect"
 MODCONF = "/usr/share/nginx/modules-available/mod-http-hashgate.conf"
 MODLINK = "/etc/nginx/modules-enabled/50-mod-http-hashgate.conf"
 POLICY = "/usr/sbin/policy-rc.d"
@@ -226,6 +227,9 @@ def deb_tests(debdir):
     check(abi and abi in dep,
           "the module package depends on the installed nginx's ABI (%s)" % abi,
           dep)
+    check(re.search(r"(^|, )hashgate-tools \(= [^)]+\)", dep),
+          "the module package depends on hashgate-tools of its version "
+          "(it starts the archive helper)", dep)
     ctl = run(["dpkg-deb", "-I", debs[PKGS[1]], "conffiles"]).stdout
     check(CONF in ctl.split(), "%s is a conffile" % CONF, ctl)
 
@@ -240,6 +244,18 @@ def deb_tests(debdir):
     r = run(["/usr/bin/hashgate", "--version"])
     check(r.returncode == 0 and r.stdout.startswith("hashgate "),
           "hashgate --version runs from /usr/bin", r.stdout + r.stderr)
+    owner = run(["dpkg", "-S", HELPER]).stdout
+    check(os.path.isfile(HELPER) and mode_owner(HELPER)
+          == (0o755, "root", "root") and owner.startswith("hashgate-tools:"),
+          "hashgate-tools installs the archive helper %s, root 0755" % HELPER,
+          owner + (str(mode_owner(HELPER)) if os.path.exists(HELPER)
+                   else "missing"))
+    # run by hand (no socket on descriptor 3) it refuses, after its
+    # libraries (libarchive, libseccomp) have loaded
+    r = run([HELPER])
+    check(r.returncode == 2 and "descriptor 3 is not a socket" in r.stderr,
+          "the installed helper runs and refuses to be started by hand",
+          "%d %s" % (r.returncode, r.stderr))
     unlicensed = []
     for p in PKGS:
         try:
@@ -537,7 +553,7 @@ def rpm_tests(rpmdir):
     files = {p: run(["rpm", "-qlp", f]).stdout.split()
              for p, f in rpms.items()}
     want = {
-        "hashgate-tools": ["/usr/bin/hashgate", "/var/lib/hashgate"],
+        "hashgate-tools": ["/usr/bin/hashgate", HELPER, "/var/lib/hashgate"],
         "hashgate-milter": ["/usr/sbin/hashgate-milter", CONF,
                             "/usr/lib/systemd/system/hashgate-milter.service",
                             "/etc/logrotate.d/hashgate-milter",
