@@ -49,7 +49,7 @@ ifneq ($(wildcard nginx-module/config),)
 TARGETS   += $(BUILD)/ngx_http_hashgate_module.so
 endif
 
-.PHONY: FORCE all deps test unit integration bench bench-large asan demo install \
+.PHONY: all deps test unit integration bench bench-large asan demo install \
         clean fuzz deb rpm soak
 
 all: $(TARGETS)
@@ -72,19 +72,18 @@ $(BUILD)/gen/readers.c: $(wildcard common/lists/read_*.c) Makefile
 	   echo '    NULL'; echo '};'; } > $@.tmp && mv $@.tmp $@
 
 # Where the inspection helper is installed, compiled into common/inspect/
-# client.c. Rewritten only when it changes, so `make install PREFIX=/usr`
-# after `make` rebuilds what uses it and nothing else.
+# client.c. The header is rewritten (as make reads this file) only when the
+# path changes, so `make install PREFIX=/usr` after `make` rebuilds what
+# uses it, and an unchanged PREFIX rebuilds nothing (not even for make -n).
 HELPER_PATH = $(LIBEXECDIR)/hashgate/hashgate-inspect
+HELPER_PATH_H = $(BUILD)/gen/inspect_path.h
+HELPER_PATH_DEF = \#define HG_INSPECT_HELPER_PATH "$(HELPER_PATH)"
+ifneq ($(shell cat $(HELPER_PATH_H) 2>/dev/null),$(HELPER_PATH_DEF))
+$(shell mkdir -p $(BUILD)/gen && echo '$(HELPER_PATH_DEF)' > $(HELPER_PATH_H))
+endif
 
-$(BUILD)/gen/inspect_path.h: FORCE
-	@mkdir -p $(dir $@)
-	@echo '#define HG_INSPECT_HELPER_PATH "$(HELPER_PATH)"' > $@.tmp
-	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-
-$(BUILD)/obj/common/inspect/client.o: $(BUILD)/gen/inspect_path.h
+$(BUILD)/obj/common/inspect/client.o: $(HELPER_PATH_H)
 $(BUILD)/obj/common/inspect/client.o: CPPFLAGS += -I$(BUILD)/gen
-
-FORCE:
 
 $(BUILD)/obj/gen/readers.o: $(BUILD)/gen/readers.c
 	@mkdir -p $(dir $@)

@@ -60,19 +60,40 @@ else
     notok "an up-to-date build recompiles nothing"
 fi
 
-# make install puts the CLI, the milter, the nginx module and man pages
-# under DESTDIR.
+# make install puts the CLI, the milter, the archive helper, the nginx
+# module and man pages under DESTDIR. The build's own PREFIX (the default
+# unless the build was made with another): another one would rebuild the
+# programs, which carry the helper's path.
+P=$(sed -n 's|.*"\(.*\)/libexec/hashgate/hashgate-inspect"|\1|p' \
+    "$BUILD/gen/inspect_path.h" 2>/dev/null)
+P=${P:-/usr/local}
 D=$(mktemp -d)
 trap 'rm -rf "$D"' EXIT INT TERM
-if make -s BUILD="$BUILD" install DESTDIR="$D" PREFIX=/usr > "$D.log" 2>&1; then
+if make BUILD="$BUILD" install DESTDIR="$D" PREFIX=$P > "$D.log" 2>&1; then
+    if grep -Eq '(^|/)(cc|gcc|clang) ' "$D.log"; then
+        notok "make install with the build's PREFIX compiles nothing"
+    else
+        ok "make install with the build's PREFIX compiles nothing"
+    fi
     for f in bin/hashgate sbin/hashgate-milter \
+             libexec/hashgate/hashgate-inspect \
              lib/nginx/modules/ngx_http_hashgate_module.so \
              share/man/man1/hashgate.1 share/man/man8/hashgate-milter.8 \
              share/man/man5/hashgate-milter.conf.5; do
-        if [ -f "$D/usr/$f" ]; then
-            ok "make install installs /usr/$f"
+        if [ -f "$D$P/$f" ]; then
+            ok "make install installs $P/$f"
         else
-            notok "make install installs /usr/$f"
+            notok "make install installs $P/$f"
+        fi
+    done
+    # each installed program that starts the helper knows where it is
+    for f in bin/hashgate sbin/hashgate-milter \
+             lib/nginx/modules/ngx_http_hashgate_module.so; do
+        grep -q hg_inspector_new "$D$P/$f" || continue
+        if grep -q "$P/libexec/hashgate/hashgate-inspect" "$D$P/$f"; then
+            ok "the installed $f looks for the helper where it was installed"
+        else
+            notok "the installed $f looks for the helper where it was installed"
         fi
     done
 else
