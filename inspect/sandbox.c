@@ -47,7 +47,9 @@
  * 0 (no processes; root ignores it, the filter does not); RLIMIT_CORE 0 and
  * PR_SET_DUMPABLE 0 (no core dump would write a parsed mail to disk); and
  * RLIMIT_CPU (HG_SANDBOX_CPU_LIMIT). A build with AddressSanitizer keeps
- * RLIMIT_AS unlimited: its shadow memory is terabytes of address space.
+ * RLIMIT_AS unlimited: its shadow memory is terabytes of address space;
+ * it also allows sigaltstack, which that runtime calls before every
+ * noreturn call (main.c sets its other options for the filter).
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -204,6 +206,10 @@ static const int sandbox_allow[] = {
     SCMP_SYS(restart_syscall),
     SCMP_SYS(exit),
     SCMP_SYS(exit_group),
+#ifdef SANDBOX_ASAN
+    /* AddressSanitizer checks the signal stack before every noreturn call */
+    SCMP_SYS(sigaltstack),
+#endif
 };
 
 /* System calls that fail with EACCES: a library looking for a file. */
