@@ -6,8 +6,8 @@
  * worker. Each of them starts one of these (common/inspect/client.c) with
  * a socketpair as descriptor 3. Before reading any request it shuts itself
  * in (sandbox.c): it dies with its caller, cannot be dumped, and once
- * everything that needs a file is loaded (OpenSSL's digests, the locale,
- * libarchive's readers, each used once), it lowers its rlimits and loads a
+ * everything that needs a file is loaded (the time zone, the locale,
+ * OpenSSL's digests, each used once), it lowers its rlimits and loads a
  * seccomp filter that kills it for any system call outside a short list.
  *
  * Then it serves requests, one at a time (proto.h): a request with the
@@ -20,7 +20,7 @@
  *
  * It runs in the C.UTF-8 locale (LC_CTYPE only): libarchive then takes
  * UTF-8 and UTF-16 names without iconv, which could not load its modules
- * under the filter.
+ * under the filter; without that locale it refuses to start.
  *
  * Options (client.c passes them; nobody runs this by hand):
  *   --memory=BYTES     RLIMIT_AS (suffix k, M or G), default HG_INSPECT_MEMORY
@@ -41,7 +41,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <locale.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -204,6 +203,15 @@ helper_entry(void *arg, const hg_inspect_entry_t *e)
 }
 
 static uint64_t
+helper_now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static uint64_t
 helper_cpu_seconds(void)
 {
     struct timespec  ts;
@@ -221,6 +229,7 @@ helper_inspect(const hg_proto_req_t *r, int fd, hg_inspect_done_t *done)
     hg_inspect_limits_t  lim;
     helper_ctx_t         c;
     struct stat          st;
+    uint64_t             now;
     void                *p = NULL;
 
     if (fd < 0) {
@@ -268,6 +277,13 @@ helper_inspect(const hg_proto_req_t *r, int fd, hg_inspect_done_t *done)
     lim.max_file_bytes = r->max_file_bytes;
     lim.max_ratio = r->max_ratio;
     lim.timeout_ms = r->timeout_ms;
+    if (r->deadline_ms > 0) {
+        /* the caller's clock: what is left of its deadline (0 would be
+         * no limit at all) */
+        now = helper_now_ms();
+        lim.timeout_ms = r->deadline_ms > now + 1
+                         ? (unsigned) (r->deadline_ms - now) : 1;
+    }
 
     memset(&c, 0, sizeof(c));
     c.seq = r->h.seq;
@@ -572,22 +588,28 @@ helper_parse_size(const char *s)
 }
 
 /*
- * Use each library once while files can still be opened: OpenSSL fetches
- * its digests and reads its configuration, the locale is loaded, and
- * libarchive's readers set up what they keep.
+ * Everything that needs a file, while files can still be opened: the time
+ * zone, the C.UTF-8 locale and OpenSSL's digests (hg_inspect_walk_init),
+ * then one digest of each algorithm, so that nothing is fetched later.
  */
 static void
 helper_warm_up(void)
 {
     hg_digests_t  d;
     hg_hash_t    *h;
-    hg_err_t      err;
+    hg_status_t   st;
 
-    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL) {
-        setlocale(LC_CTYPE, "C");
+    /* glibc re-reads /etc/localtime at every mktime (zip, RAR and ISO
+     * dates) while TZ is unset; set, it is read once, here. The dates are
+     * never used: UTC is as good as any. */
+    setenv("TZ", "UTC", 1);
+    st = hg_inspect_walk_init();
+    if (st == HG_EINVAL) {
+        helper_die(2, "the C.UTF-8 locale is missing (it names files "
+                   "inside archives without iconv's module files)");
     }
-    if (hg_hash_global_init(&err) != HG_OK) {
-        helper_die(2, "%s", err.msg);
+    if (st != HG_OK) {
+        helper_die(2, "OpenSSL refused a digest: %s", hg_status_str(st));
     }
     h = hg_hash_new();
     if (h == NULL || hg_hash_init(h, HG_ALGS_ALL) != HG_OK

@@ -48,7 +48,12 @@
  * lock: one caller at a time, and not mixed with hg_inspect_run.
  *
  * A lim->timeout_ms of 0 means HG_INSPECT_TIMEOUT_MS: there is no
- * inspection without a time limit.
+ * inspection without a time limit. It runs from hg_inspect_send (starting
+ * a helper counts). The walk in the helper is given an absolute deadline
+ * (CLOCK_MONOTONIC, which parent and child share) a tenth of the limit
+ * earlier (at most CLIENT_GRACE_MS), so it normally stops itself, reports
+ * the time limit and serves the next request; the caller's own deadline,
+ * the full limit, kills a helper stuck inside one library call.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -90,6 +95,10 @@
  */
 #define CLIENT_REAP_STEPS   50
 #define CLIENT_REAP_STEP_NS 200000L         /* 50 x 0.2 ms = 10 ms */
+
+/* How much sooner than the caller's deadline the walk's own time limit
+ * falls (a tenth of the limit, at most this). */
+#define CLIENT_GRACE_MS     500
 
 /* Variables the helper may see; HASHGATE_INSPECT_TEST only as "1". */
 static const char *const client_env_pass[] = {
@@ -498,10 +507,12 @@ client_sendmsg(hg_inspector_t *in, size_t len, int fd)
     return 0;
 }
 
+/* Send one request; deadline 0: the time limit from now. */
 static hg_status_t
 client_send(hg_inspector_t *in, unsigned type, uint32_t arg,
             const void *payload, size_t plen, int fd, uint64_t size,
-            unsigned algs, const hg_inspect_limits_t *lim, hg_err_t *err)
+            unsigned algs, const hg_inspect_limits_t *lim,
+            uint64_t deadline, hg_err_t *err)
 {
     hg_inspect_limits_t  dflt;
     hg_proto_req_t       r;
@@ -525,6 +536,15 @@ client_send(hg_inspector_t *in, unsigned type, uint32_t arg,
     in->seq++;
     hg_proto_req_init(&r, type, in->seq, algs, lim, size);
     r.arg = arg;
+    in->timeout_ms = lim->timeout_ms ? lim->timeout_ms
+                                     : HG_INSPECT_TIMEOUT_MS;
+    in->deadline = deadline ? deadline : client_now_ms() + in->timeout_ms;
+    /* the walk's own clock stops a little earlier, so that normally the
+     * helper reports the time limit and lives on; ours is for a helper
+     * stuck inside one call. An absolute time: starting a helper counts. */
+    r.timeout_ms = in->timeout_ms;
+    r.deadline_ms = in->deadline - (in->timeout_ms / 10 < CLIENT_GRACE_MS
+                                    ? in->timeout_ms / 10 : CLIENT_GRACE_MS);
     r.h.len = (uint32_t) (sizeof(r) + plen);
     memcpy(in->buf, &r, sizeof(r));
     if (plen > 0) {
@@ -553,9 +573,6 @@ client_send(hg_inspector_t *in, unsigned type, uint32_t arg,
     }
 
     in->busy = 1;
-    in->timeout_ms = lim->timeout_ms ? lim->timeout_ms
-                                     : HG_INSPECT_TIMEOUT_MS;
-    in->deadline = client_now_ms() + in->timeout_ms;
     in->bytes = 0;
     hg_proto_expect(&in->x, &r);
     return HG_OK;
@@ -566,7 +583,7 @@ hg_inspect_send(hg_inspector_t *in, int fd, uint64_t size, unsigned algs,
                 const hg_inspect_limits_t *lim, hg_err_t *err)
 {
     return client_send(in, HG_PROTO_INSPECT, 0, NULL, 0, fd, size, algs, lim,
-                       err);
+                       0, err);
 }
 
 hg_status_t
@@ -576,7 +593,7 @@ hg_inspect_send_type(hg_inspector_t *in, unsigned type, uint32_t arg,
                      hg_err_t *err)
 {
     return client_send(in, type, arg, payload, plen, fd, size, algs, lim,
-                       err);
+                       0, err);
 }
 
 /* The helper broke the protocol: kill it, fill done. */
@@ -651,6 +668,11 @@ hg_inspect_poll(hg_inspector_t *in, hg_inspect_entry_pt cb, void *ctx,
         }
         if (r == HG_PROTO_DONE) {
             in->busy = 0;
+            if (done->limit == HG_INSPECT_LIMIT_TIME) {
+                /* the walk stopped at its shorter limit: say the caller's */
+                snprintf(done->why, sizeof(done->why), "time limit of %u ms",
+                         in->timeout_ms);
+            }
             if (in->x.done_flags & HG_PROTO_DONE_RETIRE) {
                 client_kill(in);
             }
@@ -737,14 +759,14 @@ hg_inspect_run_type(hg_inspector_t *in, unsigned type, uint32_t arg,
         return done->st;
     }
 
+    /* the time spent waiting for the lock counts */
     st = client_send(in, type, arg, payload, plen, fd, size, algs, lim,
-                     &err);
+                     deadline, &err);
     if (st != HG_OK) {
         client_done(done, st, HG_INSPECT_LIMIT_NONE, NULL, "%s", err.msg);
         pthread_mutex_unlock(&in->lock);
         return st;
     }
-    in->deadline = deadline;
 
     for (;;) {
         if (hg_inspect_poll(in, cb, ctx, done)) {

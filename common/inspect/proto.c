@@ -86,7 +86,8 @@ proto_string_ok(const unsigned char *p, uint32_t len)
     return memchr(p, '\0', len) == NULL && p[len] == '\0' ? 0 : -1;
 }
 
-/* A format name: short lowercase letters and digits ("iso9660", "rar5"). */
+/* A format name: short, letters, digits and dots ("iso9660", "tar.gz",
+ * "tar.Z", "cpio.lzma.xz.gz"). */
 static int
 proto_format_ok(const unsigned char *p, uint32_t len)
 {
@@ -96,8 +97,8 @@ proto_format_ok(const unsigned char *p, uint32_t len)
         return -1;
     }
     for (i = 0; i < len; i++) {
-        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9')
-              || p[i] == '-' || p[i] == '_'))
+        if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= 'A' && p[i] <= 'Z')
+              || (p[i] >= '0' && p[i] <= '9') || p[i] == '.'))
         {
             return -1;
         }

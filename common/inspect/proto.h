@@ -49,7 +49,8 @@
  */
 #define HG_PROTO_MSG_MAX    65536
 
-/* Longest format name ("iso9660"); they are constants of the walk. */
+/* Longest format name: the walk's HG_WALK_FORMAT_MAX less its NUL
+ * ("cpio.lzma.xz.gz"). */
 #define HG_PROTO_FORMAT_MAX 31
 
 /* Message types. */
@@ -99,6 +100,9 @@ typedef struct {
     uint64_t        max_file_bytes;
     uint32_t        max_ratio;
     uint32_t        timeout_ms;
+    uint64_t        deadline_ms;    /* CLOCK_MONOTONIC, ms, shared with the
+                                     * caller: the walk stops by then; 0:
+                                     * timeout_ms from arrival */
     uint64_t        size;       /* bytes of the container in the fd */
     uint32_t        arg;        /* test hooks: which variant */
     uint32_t        reserved;   /* 0 */

@@ -42,7 +42,7 @@ entry_fill(hg_inspect_entry_t *e, unsigned depth, unsigned flags)
     e->path = "photos/a.jpg";
     e->chain = "!photos/a.jpg";
     e->name = "a.jpg";
-    e->format = "zip";
+    e->format = "tar.Z";
     e->size = 5;
     e->digests.algs = HG_ALG_BIT(HG_ALG_SHA256);
     e->digests.size = 5;
@@ -81,7 +81,7 @@ test_entry_round_trip_keeps_every_field(void **state)
     assert_string_equal(got.path, "photos/a.jpg");
     assert_string_equal(got.chain, "!photos/a.jpg");
     assert_string_equal(got.name, "a.jpg");
-    assert_string_equal(got.format, "zip");
+    assert_string_equal(got.format, "tar.Z");
     assert_int_equal(got.digests.algs, HG_ALG_BIT(HG_ALG_SHA256));
     assert_int_equal(got.digests.size, 5);
     assert_memory_equal(got.digests.d[HG_ALG_SHA256],
@@ -276,7 +276,8 @@ test_entry_field_lies_are_refused(void **state)
     /* the path's NUL overwritten */
     entry_tamper(strs + 12, "x", 1, "path");
     /* a format that is not a name */
-    entry_tamper(strs + 13 + 14 + 6, "Z", 1, "format");
+    entry_tamper(strs + 13 + 14 + 6, "/", 1, "format");
+    entry_tamper(strs + 13 + 14 + 6, "\xc3", 1, "format");
 }
 
 static void
