@@ -11,7 +11,7 @@ libssl-dev libmagic-dev libmagic-mgc libexpat1-dev libcmocka-dev libmilter-dev
 libarchive-dev libseccomp-dev libarchive-tools 7zip
 libclang-rt-14-dev
 postfix nginx nginx-dev swaks wrk curl python3 procps psmisc
-debhelper dpkg-dev fakeroot rpm lintian valgrind logrotate time"
+debhelper dpkg-dev fakeroot rpm lintian valgrind logrotate time strace"
 
 missing=""
 for p in $PKGS; do
