@@ -38,6 +38,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <archive.h>
+#include <archive_entry.h>
+
 #include "inspect/proto.h"
 
 extern char **environ;
@@ -819,6 +822,129 @@ test_hooks_are_off_without_the_variable(void **state)
     hg_inspector_free(in);
 }
 
+/* ---- a real archive, through the spool and the helper ---- */
+
+#define ZIP_FILES   3
+
+/* File i of the test zip: seeded bytes. */
+static void
+zip_file(unsigned i, unsigned char *b, size_t n)
+{
+    size_t  k;
+
+    for (k = 0; k < n; k++) {
+        b[k] = (unsigned char) ((k * 2654435761u + i * 40503u) >> 9);
+    }
+}
+
+/* A zip of ZIP_FILES files, written by libarchive into buf; its length. */
+static size_t
+zip_make(unsigned char *buf, size_t cap)
+{
+    struct archive        *a = archive_write_new();
+    struct archive_entry  *e;
+    unsigned char          data[20000];
+    char                   name[32];
+    size_t                 used = 0;
+    unsigned               i;
+
+    assert_non_null(a);
+    assert_int_equal(archive_write_set_format_zip(a), ARCHIVE_OK);
+    assert_int_equal(archive_write_open_memory(a, buf, cap, &used),
+                     ARCHIVE_OK);
+    for (i = 0; i < ZIP_FILES; i++) {
+        zip_file(i, data, sizeof(data));
+        snprintf(name, sizeof(name), "dir/f%u.bin", i);
+        e = archive_entry_new();
+        archive_entry_set_pathname(e, name);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, sizeof(data));
+        assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+        assert_int_equal(archive_write_data(a, data, sizeof(data)),
+                         (ssize_t) sizeof(data));
+        archive_entry_free(e);
+    }
+    assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+    archive_write_free(a);
+    return used;
+}
+
+typedef struct {
+    int             n;
+    int             ok[ZIP_FILES];
+} zip_seen_t;
+
+static hg_status_t
+zip_check(void *ctx, const hg_inspect_entry_t *e)
+{
+    zip_seen_t     *z = ctx;
+    unsigned char   data[20000];
+    char            want[32];
+    hg_hash_t      *h = hg_hash_new();
+    hg_digests_t    d;
+    unsigned        i;
+
+    z->n++;
+    for (i = 0; i < ZIP_FILES; i++) {
+        snprintf(want, sizeof(want), "!dir/f%u.bin", i);
+        if (strcmp(e->chain, want) != 0) {
+            continue;
+        }
+        zip_file(i, data, sizeof(data));
+        hg_hash_init(h, HG_ALGS_ALL);
+        hg_hash_update(h, data, sizeof(data));
+        hg_hash_final(h, &d);
+        z->ok[i] = e->depth == 1 && e->size == sizeof(data)
+                   && strcmp(e->format, "zip") == 0
+                   && strcmp(e->name, want + 5) == 0
+                   && e->digests.algs == HG_ALGS_ALL
+                   && memcmp(e->digests.d, d.d, sizeof(d.d)) == 0;
+    }
+    hg_hash_free(h);
+    return HG_OK;
+}
+
+static void
+test_zip_round_trip_through_spool_and_helper(void **state)
+{
+    static unsigned char  zip[200000];
+    hg_inspector_t       *in = start();
+    hg_inspect_done_t     done;
+    hg_spool_t           *sp = hg_spool_new();
+    hg_status_t           st;
+    hg_err_t              err;
+    const char           *format;
+    zip_seen_t            z;
+    uint64_t              size;
+    size_t                len, off;
+    int                   fd, round;
+
+    (void) state;
+    len = zip_make(zip, sizeof(zip));
+    hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+    for (off = 0; off < len; off += 1000) {
+        assert_int_equal(hg_spool_feed(sp, zip + off, len - off < 1000
+                                       ? len - off : 1000, &err), HG_OK);
+    }
+    assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 1);
+    assert_string_equal(format, "zip");
+
+    /* twice: the same helper, the same answer */
+    for (round = 0; round < 2; round++) {
+        memset(&z, 0, sizeof(z));
+        assert_int_equal(hg_inspect_run(in, fd, size, HG_ALGS_ALL, NULL,
+                                        zip_check, &z, &done), HG_OK);
+        assert_int_equal(z.n, ZIP_FILES);
+        assert_true(z.ok[0] && z.ok[1] && z.ok[2]);
+        assert_int_equal(done.files, ZIP_FILES);
+        assert_int_equal(done.bytes, ZIP_FILES * 20000);
+    }
+    assert_int_equal(hg_inspector_restarts(in), 0);
+    hg_spool_free(sp);
+    hg_inspector_free(in);
+}
+
 /* ---- what client.c hands the process it starts ---- */
 
 /*
@@ -1125,6 +1251,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_helper_outlives_the_thread_that_started_it),
         cmocka_unit_test(test_helper_dies_with_its_caller),
         cmocka_unit_test(test_hooks_are_off_without_the_variable),
+        cmocka_unit_test(test_zip_round_trip_through_spool_and_helper),
         cmocka_unit_test(test_spawn_passes_only_its_socket_and_resets_signals),
         cmocka_unit_test(test_missing_helper_is_named),
         cmocka_unit_test(test_helper_started_by_hand_refuses),
