@@ -182,6 +182,7 @@ main(int argc, char **argv)
         dump_line(&j);
         hg_spool_free(sp);
         hg_json_free(&j);
+        free(buf);
         return 0;
     }
 
