@@ -32,8 +32,8 @@
  *
  * Test hooks: with HASHGATE_INSPECT_TEST=1 in its environment (and only
  * then) the request types HG_PROTO_TEST_* (proto.h) try forbidden system
- * calls, crash, hang, stall after one entry, or send back whatever the
- * caller wrote, so the unit tests can prove the sandbox and the caller's
+ * calls, crash, hang, stall after one entry, close their socket and spin,
+ * or send back whatever the caller wrote, so the unit tests can prove the sandbox and the caller's
  * handling of a broken helper. Without it they are refused like any bad
  * request.
  *
@@ -443,6 +443,9 @@ helper_test_request(const hg_proto_req_t *r, const unsigned char *payload,
     case HG_PROTO_TEST_ECHO:
         helper_test_echo(r, payload, plen);
         return 0;
+    case HG_PROTO_TEST_CLOSE:
+        close(HG_SANDBOX_SOCK);
+        helper_spin();
     }
     helper_done(done, HG_EINVAL, HG_INSPECT_LIMIT_NONE,
                 "request type %u", r->h.type);

@@ -89,12 +89,15 @@
 
 /*
  * After end of file on the socket the helper is normally a zombie within
- * microseconds; waiting this long (in steps) for its real exit status
- * before killing it bounds the pause a helper that closed its socket but
- * kept running can cause (an nginx worker must not stall).
+ * microseconds, but a dying process can be preempted on a busy machine.
+ * How long to wait (in 0.2 ms steps) for its real exit status before
+ * killing it: a milter thread can afford a second; an nginx worker must
+ * not stall, and a helper that closed its socket but kept running could
+ * make it stall at will.
  */
-#define CLIENT_REAP_STEPS   50
-#define CLIENT_REAP_STEP_NS 200000L         /* 50 x 0.2 ms = 10 ms */
+#define CLIENT_REAP_STEP_NS     200000L
+#define CLIENT_REAP_BLOCKING    5000        /* 1 s: hg_inspect_run */
+#define CLIENT_REAP_NONBLOCKING 50          /* 10 ms: hg_inspect_poll */
 
 /* How much sooner than the caller's deadline the walk's own time limit
  * falls (a tenth of the limit, at most this). */
@@ -118,6 +121,7 @@ struct hg_inspector_s {
 
     /* the inspection in progress */
     int                 busy;
+    int                 reap_steps;     /* CLIENT_REAP_* */
     uint32_t            seq;
     unsigned            timeout_ms;
     uint64_t            deadline;       /* CLOCK_MONOTONIC, ms */
@@ -361,7 +365,7 @@ client_reap_dead(hg_inspector_t *in, char *cause, size_t len)
                      "was collected elsewhere)");
             break;
         }
-        if (++i > CLIENT_REAP_STEPS) {
+        if (++i > in->reap_steps) {
             client_kill(in);
             return;
         }
@@ -574,6 +578,7 @@ client_send(hg_inspector_t *in, unsigned type, uint32_t arg,
 
     in->busy = 1;
     in->bytes = 0;
+    in->reap_steps = CLIENT_REAP_NONBLOCKING;
     hg_proto_expect(&in->x, &r);
     return HG_OK;
 }
@@ -767,6 +772,7 @@ hg_inspect_run_type(hg_inspector_t *in, unsigned type, uint32_t arg,
         pthread_mutex_unlock(&in->lock);
         return st;
     }
+    in->reap_steps = CLIENT_REAP_BLOCKING;
 
     for (;;) {
         if (hg_inspect_poll(in, cb, ctx, done)) {

@@ -64,8 +64,9 @@ enum {
     HG_PROTO_TEST_CRASH = 17,   /* SIGSEGV */
     HG_PROTO_TEST_HANG = 18,    /* spin forever, answering nothing */
     HG_PROTO_TEST_STALL = 19,   /* one entry, then spin forever */
-    HG_PROTO_TEST_ECHO = 20     /* send back the messages in the payload;
+    HG_PROTO_TEST_ECHO = 20,    /* send back the messages in the payload;
                                  * arg 1: with the request's seq put in */
+    HG_PROTO_TEST_CLOSE = 21    /* close the socket, then spin forever */
 };
 
 /* What HG_PROTO_TEST_SYSCALL tries. */

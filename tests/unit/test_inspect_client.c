@@ -721,6 +721,40 @@ test_nonblocking_send_poll_and_cancel(void **state)
     hg_inspector_free(in);
 }
 
+/* A helper that closes its socket and runs on cannot stall the caller:
+ * poll gives up on it within milliseconds and kills it. */
+static void
+test_helper_closing_its_socket_cannot_stall_poll(void **state)
+{
+    hg_inspector_t       *in = start();
+    hg_inspect_limits_t   lim;
+    hg_inspect_done_t     done;
+    struct pollfd         pfd;
+    hg_err_t              err;
+    uint64_t              t0;
+    pid_t                 pid;
+
+    (void) state;
+    assert_serves(in);
+    pid = hg_inspector_pid(in);
+    hg_inspect_limits_default(&lim);
+    assert_int_equal(hg_inspect_send_type(in, HG_PROTO_TEST_CLOSE, 0, NULL,
+                                          0, -1, 0, HG_ALGS_ALL, &lim, &err),
+                     HG_OK);
+    pfd.fd = hg_inspector_socket(in);
+    pfd.events = POLLIN;
+    assert_int_equal(poll(&pfd, 1, 2000), 1);
+    t0 = now_ms();
+    assert_int_equal(hg_inspect_poll(in, NULL, NULL, &done), 1);
+    assert_true(now_ms() - t0 < 100);
+    assert_int_equal(done.st, HG_EIO);
+    assert_string_equal(done.why, "inspection helper closed its socket");
+    assert_true(process_gone(pid));
+    assert_int_equal(zombie_child(), 0);
+    assert_serves(in);
+    hg_inspector_free(in);
+}
+
 static void *
 serve_from_thread(void *arg)
 {
@@ -1248,6 +1282,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_no_descriptor_of_the_caller_reaches_the_helper),
         cmocka_unit_test(test_no_zombie_after_free),
         cmocka_unit_test(test_nonblocking_send_poll_and_cancel),
+        cmocka_unit_test(test_helper_closing_its_socket_cannot_stall_poll),
         cmocka_unit_test(test_helper_outlives_the_thread_that_started_it),
         cmocka_unit_test(test_helper_dies_with_its_caller),
         cmocka_unit_test(test_hooks_are_off_without_the_variable),
