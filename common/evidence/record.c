@@ -16,10 +16,19 @@
  * because another part of the same message asked for more.
  *
  * Field order is fixed (time, channel, action, intended_action, monitor,
- * lists, allowed_by, error, md5, sha1, sha256, size, part, filename,
- * declared_type, detected_type, encoding, held_at, then the context pairs
- * in the order added). Optional fields whose value is NULL are left out;
- * a context pair with a NULL value is written as null.
+ * lists, allowed_by, error, md5, sha1, sha256, size, part, inner_path,
+ * filename, declared_type, detected_type, encoding, held_at, not_checked,
+ * containers, then the context pairs in the order added). Optional fields
+ * whose value is NULL are left out; a context pair with a NULL value is
+ * written as null.
+ *
+ * A file found inside an archive is a part of its own: "part" is the whole
+ * chain ("2!photos/a.jpg"), "inner_path" its path in the innermost
+ * container, "filename" its name, and "containers" each container it was
+ * in, outermost (the attachment itself) first, with the container's own
+ * digests, so a report can name the archive that carried it as well. A
+ * file that could not be hashed (encrypted, unreadable) has no digests:
+ * its size is the one the archive declares and "not_checked" says why.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -105,6 +114,44 @@ _record_array(hg_json_t *j, const char *value)
     hg_json_arr_end(j);
 }
 
+/* The digests in d, then its size, into the open object. */
+static void
+_record_digests(hg_json_t *j, const hg_digests_t *d)
+{
+    char    hex[HG_HEX_MAX];
+    int     a;
+
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        if (d->algs & HG_ALG_BIT(a)) {
+            hg_hex_encode(d->d[a], hg_alg_len((hg_alg_t) a), hex);
+            hg_json_kv_str(j, hg_alg_name((hg_alg_t) a), hex);
+        }
+    }
+    hg_json_kv_uint(j, "size", d->size);
+}
+
+/* The containers of a file found inside archives, outermost first. */
+static void
+_record_containers(hg_json_t *j, const hg_record_t *r)
+{
+    const hg_record_container_t *c;
+    size_t                       i;
+
+    hg_json_key(j, "containers");
+    hg_json_arr_begin(j);
+    for (i = 0; i < r->ncontainers && i < HG_RECORD_MAX_CONTAINERS; i++) {
+        c = &r->containers[i];
+        hg_json_obj_begin(j);
+        _record_kv_opt(j, "path", c->path);
+        _record_kv_opt(j, "format", c->format);
+        if (c->digests != NULL) {
+            _record_digests(j, c->digests);
+        }
+        hg_json_obj_end(j);
+    }
+    hg_json_arr_end(j);
+}
+
 static void
 _record_lists(hg_json_t *j, const hg_scan_result_t *res)
 {
@@ -140,9 +187,8 @@ hg_record_format(const hg_record_t *r, hg_json_t *j)
 {
     const hg_verdict_t      *v = r->verdict;
     const hg_scan_result_t  *res = r->res;
-    char                     now[40], hex[HG_HEX_MAX];
+    char                     now[40];
     size_t                   i;
-    int                      a;
 
     hg_json_reset(j);
     hg_time_rfc3339(now, sizeof(now));
@@ -173,22 +219,20 @@ hg_record_format(const hg_record_t *r, hg_json_t *j)
     }
 
     if (res != NULL) {
-        for (a = 0; a < HG_ALG_COUNT; a++) {
-            if (res->digests.algs & HG_ALG_BIT(a)) {
-                hg_hex_encode(res->digests.d[a], hg_alg_len((hg_alg_t) a),
-                              hex);
-                hg_json_kv_str(j, hg_alg_name((hg_alg_t) a), hex);
-            }
-        }
-        hg_json_kv_uint(j, "size", res->digests.size);
+        _record_digests(j, &res->digests);
     }
 
     _record_kv_opt(j, "part", r->part);
+    _record_kv_opt(j, "inner_path", r->inner_path);
     _record_kv_opt(j, "filename", r->filename);
     _record_kv_opt(j, "declared_type", r->declared_type);
     _record_kv_opt(j, "detected_type", r->detected_type);
     _record_kv_opt(j, "encoding", r->encoding);
     _record_kv_opt(j, "held_at", r->held_at);
+    _record_kv_opt(j, "not_checked", r->not_checked);
+    if (r->ncontainers > 0 && r->containers != NULL) {
+        _record_containers(j, r);
+    }
 
     for (i = 0; i < r->nctx && i < HG_RECORD_MAX_CTX; i++) {
         if (r->ctx[i].key == NULL) {

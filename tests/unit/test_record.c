@@ -436,6 +436,110 @@ test_record_only_computed_digests_are_written(void **state)
     has(f, "\"lists\":[]");
 }
 
+/*
+ * A file found inside a zip inside a tar attached as part 2: the record
+ * names the whole chain as its part, its path in the innermost container,
+ * and each container outermost first with the container's own digests.
+ */
+static void
+test_record_inner_file_names_its_path_and_containers(void **state)
+{
+    fx_t                  *f = *state;
+    hg_record_container_t  cont[2];
+    hg_scan_result_t       tar, zip;
+    char                   want[512], md5[HG_HEX_MAX], sha[HG_HEX_MAX];
+    const char            *order[] = { "\"size\":32",
+        "\"part\":\"2!a/b.zip!photos/x.jpg\"",
+        "\"inner_path\":\"photos/x.jpg\"", "\"filename\":\"x.jpg\"",
+        "\"containers\":[", "\"path\":\"2\"", "\"format\":\"tar\"",
+        "\"path\":\"a/b.zip\"", "\"format\":\"zip\"",
+        "\"queue_id\":\"4Xyz\"" };
+    const char            *p, *q;
+    size_t                 i;
+
+    assert_int_equal(hg_scan_buffer(f->scan, "tar bytes", 9, &tar), HG_OK);
+    assert_int_equal(hg_scan_buffer(f->scan, "zip", 3, &zip), HG_OK);
+    cont[0].path = "2";
+    cont[0].format = "tar";
+    cont[0].digests = &tar.digests;
+    cont[1].path = "a/b.zip";
+    cont[1].format = "zip";
+    cont[1].digests = &zip.digests;
+    f->rec.part = "2!a/b.zip!photos/x.jpg";
+    f->rec.inner_path = "photos/x.jpg";
+    f->rec.filename = "x.jpg";
+    f->rec.containers = cont;
+    f->rec.ncontainers = 2;
+    hg_record_add(&f->rec, "queue_id", "4Xyz");
+    format_ok(f);
+
+    p = f->j.buf;
+    for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        if ((q = strstr(p, order[i])) == NULL) {
+            fail_msg("missing or out of order: %s in %s", order[i], f->j.buf);
+        }
+        p = q;
+    }
+    hg_hex_encode(tar.digests.d[HG_ALG_MD5], 16, md5);
+    hg_hex_encode(tar.digests.d[HG_ALG_SHA256], 32, sha);
+    snprintf(want, sizeof(want), "{\"path\":\"2\",\"format\":\"tar\","
+             "\"md5\":\"%s\",", md5);
+    has(f, want);
+    snprintf(want, sizeof(want), "\"sha256\":\"%s\",\"size\":9}", sha);
+    has(f, want);
+    has(f, "\"size\":3}]");
+    lacks(f, "not_checked");
+}
+
+/*
+ * An encrypted file inside an archive: no digest, the size the archive
+ * declares, its name and path, and "not_checked" saying why.
+ */
+static void
+test_record_not_checked_file_says_why_with_name_and_size(void **state)
+{
+    fx_t                  *f = *state;
+    hg_record_container_t  cont;
+    hg_scan_result_t       none;
+
+    memset(&none, 0, sizeof(none));
+    none.digests.size = 123456;
+    memset(&cont, 0, sizeof(cont));
+    cont.path = "3";
+    cont.format = "zip";
+    f->v.action = HG_ACT_NONE;
+    f->v.intended = HG_ACT_NONE;
+    f->v.matched = 0;
+    f->v.list = NULL;
+    f->rec.res = &none;
+    f->rec.part = "3!secret/plan.pdf";
+    f->rec.inner_path = "secret/plan.pdf";
+    f->rec.filename = "plan.pdf";
+    f->rec.not_checked = "encrypted";
+    f->rec.containers = &cont;
+    f->rec.ncontainers = 1;
+    format_ok(f);
+    has(f, "\"action\":\"none\"");
+    has(f, "\"lists\":[],\"size\":123456,\"part\":\"3!secret/plan.pdf\","
+           "\"inner_path\":\"secret/plan.pdf\",\"filename\":\"plan.pdf\"");
+    has(f, "\"not_checked\":\"encrypted\",\"containers\":[{\"path\":\"3\","
+           "\"format\":\"zip\"}]");
+    lacks(f, "\"md5\"");
+    lacks(f, "\"sha256\"");
+}
+
+/* A part that is no inner file has none of the inner-file fields. */
+static void
+test_record_plain_part_has_no_inner_fields(void **state)
+{
+    fx_t  *f = *state;
+
+    format_ok(f);
+    lacks(f, "inner_path");
+    lacks(f, "not_checked");
+    lacks(f, "containers");
+}
+
 static off_t
 file_size(const char *path)
 {
@@ -802,6 +906,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_record_context_arrays_and_nulls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_context_stops_at_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_only_computed_digests_are_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_inner_file_names_its_path_and_containers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_not_checked_file_says_why_with_name_and_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_plain_part_has_no_inner_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_creates_0640_and_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_reopen_follows_logrotate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_refuses_a_symbolic_link, setup, teardown),
