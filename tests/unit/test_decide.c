@@ -774,6 +774,51 @@ test_evidence_failed_monitor_and_fail_verdicts(void **state)
     assert_false(out.failed);
 }
 
+/*
+ * A file inside an archive that could not be hashed gets the admin's
+ * choice for such files: accept (none) by default, the configured action
+ * otherwise, log in monitor mode with the action kept as intended; never
+ * the fail verdict, and never a list.
+ */
+static void
+test_not_checked_gives_the_configured_action(void **state)
+{
+    hg_policy_t   p;
+    hg_verdict_t  v, m;
+
+    (void) state;
+    hg_policy_init(&p);
+    v = hg_decide_not_checked(&p, 1);
+    assert_int_equal(v.action, HG_ACT_NONE);
+    assert_int_equal(v.intended, HG_ACT_NONE);
+    assert_false(v.failed);
+    assert_false(v.matched);
+    assert_null(v.list);
+
+    p.archive_encrypted = HG_ACT_HOLD;
+    p.archive_unreadable = HG_ACT_REJECT;
+    v = hg_decide_not_checked(&p, 1);
+    assert_int_equal(v.action, HG_ACT_HOLD);
+    v = hg_decide_not_checked(&p, 0);
+    assert_int_equal(v.action, HG_ACT_REJECT);
+    assert_false(v.failed);
+
+    /* merged with a tag of another part, the stronger wins */
+    memset(&m, 0, sizeof(m));
+    m.action = m.intended = HG_ACT_TAG;
+    hg_verdict_merge(&m, &v);
+    assert_int_equal(m.action, HG_ACT_REJECT);
+
+    p.monitor = 1;
+    v = hg_decide_not_checked(&p, 1);
+    assert_int_equal(v.action, HG_ACT_LOG);
+    assert_int_equal(v.intended, HG_ACT_HOLD);
+    assert_true(v.monitor);
+    p.archive_encrypted = HG_ACT_NONE;
+    v = hg_decide_not_checked(&p, 1);
+    assert_int_equal(v.action, HG_ACT_NONE);
+}
+
 int
 main(void)
 {
@@ -804,6 +849,7 @@ main(void)
         cmocka_unit_test(test_merge_table_parts_and_scan_failures),
         cmocka_unit_test(test_verdict_settled_only_by_reject),
         cmocka_unit_test(test_hold_failed_gives_the_fail_verdict),
+        cmocka_unit_test(test_not_checked_gives_the_configured_action),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -147,6 +147,9 @@ hg_verdict_t hg_decide_hold_failed(const hg_policy_t *p,
  * hold stand, log and tag become tempfail when the fail mode is tempfail.
  * See decide.c for why.
  */
+hg_verdict_t hg_decide_evidence_failed(const hg_policy_t *p,
+                                       const hg_verdict_t *v);
+
 /*
  * The verdict of a file inside a container that could not be hashed:
  * encrypted (encrypted != 0) or unreadable. Its action is the policy's
@@ -155,8 +158,5 @@ hg_verdict_t hg_decide_hold_failed(const hg_policy_t *p,
  * configured action is what the admin chose for such files).
  */
 hg_verdict_t hg_decide_not_checked(const hg_policy_t *p, int encrypted);
-
-hg_verdict_t hg_decide_evidence_failed(const hg_policy_t *p,
-                                       const hg_verdict_t *v);
 
 #endif
