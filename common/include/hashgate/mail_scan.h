@@ -24,6 +24,23 @@
  * be open at once (six) are fed in step.
  * A context is one thread's; it holds references on its database.
  *
+ * Archives (hg_mail_scan_set_inspect): the bytes of every leaf part and
+ * every uuencoded block also go to a spool (inspect.h), which only looks
+ * at their first bytes until it knows whether they are a container. The
+ * other readings (quoted-printable copies, line ends converted) are not
+ * spooled: an archive is binary, and one with its line ends or trailing
+ * blanks changed is a damaged archive no reader opens. When a container
+ * part ends, after the part itself was handed over, it is sent to an
+ * inspection helper (hg_inspect_run: this blocks) and each file inside
+ * becomes an object of its own (HG_MAIL_INNER): "2!photos/a.jpg", an
+ * archive in an archive "2!a.tar!b/c.jpg". The files and bytes limits are
+ * per message: each container part gets what the parts before it left.
+ * A file that cannot be hashed (encrypted, unreadable) and a container
+ * that turns out damaged are HG_MAIL_INNER objects with not_checked set;
+ * an inspection stopped by a limit or a failed helper is an
+ * HG_MAIL_INSPECT_FAILED object whose reading[0].st says so (HG_ELIMIT,
+ * HG_EIO): nothing after that point of the part was looked at.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_MAIL_SCAN_H
@@ -32,6 +49,8 @@
 #include <stddef.h>
 
 #include "hashgate/db.h"
+#include "hashgate/inspect.h"
+#include "hashgate/record.h"
 #include "hashgate/scan.h"
 #include "hashgate/status.h"
 #include "hashgate/unpack.h"
@@ -44,7 +63,9 @@ typedef enum {
     HG_MAIL_BLOCK,          /* a uuencoded block in a text part: "1.u1" */
     HG_MAIL_COPY_STRIP,     /* "P.d1": without the blanks ending its lines */
     HG_MAIL_COPY_EOL,       /* "P.d2": its hard line ends in the other form */
-    HG_MAIL_COPY_BOTH       /* "P.d3": both */
+    HG_MAIL_COPY_BOTH,      /* "P.d3": both */
+    HG_MAIL_INNER,          /* a file inside a container: "2!a/b.jpg" */
+    HG_MAIL_INSPECT_FAILED  /* a container part not looked into to its end */
 } hg_mail_kind_t;
 
 typedef struct {
@@ -56,14 +77,44 @@ typedef struct {
                                      * "CRLF": each line end converted so */
 } hg_mail_reading_t;
 
+/* What an HG_MAIL_INNER or HG_MAIL_INSPECT_FAILED object adds. */
+typedef struct {
+    const hg_inspect_entry_t *entry;    /* the file as the helper reported
+                                         * it; NULL for a damaged container
+                                         * and for HG_MAIL_INSPECT_FAILED */
+    const char     *inner_path;     /* its path in the innermost container,
+                                     * or NULL */
+    const char     *not_checked;    /* "encrypted", "unreadable": it was not
+                                     * hashed (reading[0].res has no
+                                     * digests, its size is the declared
+                                     * one); decide with
+                                     * hg_decide_not_checked. NULL: hashed
+                                     * and matched like any part */
+    int             encrypted;      /* not_checked because encrypted */
+    size_t          ncontainers;    /* 1 + depth of the container it is in */
+    const hg_record_container_t *containers;   /* outermost (the part
+                                     * itself) first, each with its own
+                                     * digests */
+    const hg_inspect_done_t *done;  /* how the inspection ended: for a
+                                     * damaged container (HG_EFORMAT) and
+                                     * HG_MAIL_INSPECT_FAILED (which limit,
+                                     * why); else NULL */
+} hg_mail_inner_t;
+
 typedef struct {
     hg_mail_kind_t          kind;
-    const hg_part_info_t   *info;   /* valid until the callback returns */
+    const hg_part_info_t   *info;   /* valid until the callback returns;
+                                     * for a file inside a container, path
+                                     * is the chain ("2!a.tar!b/c.jpg"),
+                                     * filename its name, content_type and
+                                     * encoding NULL */
     const hg_part_stats_t  *stats;
     unsigned                nreadings;  /* 1; 2 for an undecoded part whose
                                          * converted bytes differ (or whose
                                          * converted reading failed) */
     hg_mail_reading_t       reading[HG_MAIL_READINGS];
+    const hg_mail_inner_t  *inner;  /* HG_MAIL_INNER, HG_MAIL_INSPECT_FAILED;
+                                     * else NULL */
 } hg_mail_object_t;
 
 /*
@@ -91,6 +142,29 @@ void hg_mail_scan_free(hg_mail_scan_t *ms);
 hg_db_t *hg_mail_scan_db(const hg_mail_scan_t *ms);
 
 /*
+ * Where a context gets an inspection helper for one container part, and
+ * the limits it applies. borrow blocks until a helper is free and returns
+ * it, or NULL (err says why: the part then gets HG_EIO); give_back returns
+ * it after the part. A milter shares a few helpers between its sessions
+ * this way; a single-threaded caller lends its one helper.
+ */
+typedef struct {
+    hg_inspector_t     *(*borrow)(void *pool, hg_err_t *err);
+    void                (*give_back)(void *pool, hg_inspector_t *in);
+    void               *pool;
+    hg_inspect_limits_t limits;     /* max_files, max_bytes: per message */
+} hg_mail_inspect_t;
+
+/*
+ * Open containers from the next message on, with the helpers and limits
+ * of mi (copied; mi->pool must outlive the context); mi NULL: no more.
+ * HG_ENOMEM with err set.
+ */
+hg_status_t hg_mail_scan_set_inspect(hg_mail_scan_t *ms,
+                                     const hg_mail_inspect_t *mi,
+                                     hg_err_t *err);
+
+/*
  * Start a message (an open one is dropped): its objects go to cb(ctx, ...).
  * limits NULL: the defaults. HG_ENOMEM with err set.
  */
@@ -116,5 +190,20 @@ hg_status_t hg_mail_scan_finish(hg_mail_scan_t *ms, hg_err_t *err);
 /* Drop the open message unfinished; nothing more is handed over. Safe
  * when none is open. */
 void hg_mail_scan_abort(hg_mail_scan_t *ms);
+
+/*
+ * One object that is no message (a file as it is): hashed as a part
+ * whose info is *info (path "" gives inner paths "!a/b.jpg"), opened when
+ * it is a container as a message's parts are, each object to cb(ctx, ...)
+ * with a budget of its own. An open message is dropped. begin: HG_ENOMEM;
+ * feed: the scan's failure sticks and goes with the object, so it returns
+ * HG_OK; end: cb's status (or HG_EINVAL without an object begun).
+ */
+hg_status_t hg_mail_scan_object_begin(hg_mail_scan_t *ms,
+                                      const hg_part_info_t *info,
+                                      hg_mail_scan_cb_t cb, void *ctx);
+hg_status_t hg_mail_scan_object_feed(hg_mail_scan_t *ms, const void *buf,
+                                     size_t len);
+hg_status_t hg_mail_scan_object_end(hg_mail_scan_t *ms);
 
 #endif
