@@ -14,6 +14,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hashgate/list_actions.h"
 #include "db/db_format.h"
@@ -86,6 +87,27 @@ hg_list_action_parse(const char *name, size_t len, unsigned allowed,
     }
     *out = (hg_action_t) a;
     return HG_OK;
+}
+
+hg_status_t
+hg_not_checked_action_parse(const char *name, size_t len, unsigned allowed,
+                            hg_action_t *out, hg_err_t *err)
+{
+    char    want[64];
+
+    if (name != NULL && len == 6 && strncasecmp(name, "accept", 6) == 0) {
+        *out = HG_ACT_NONE;
+        return HG_OK;
+    }
+    /* "none" is no word for it: accept says what happens to the mail */
+    allowed &= ~HG_ACT_BIT(HG_ACT_NONE);
+    if (hg_list_action_parse(name, len, allowed, out, err) == HG_OK) {
+        return HG_OK;
+    }
+    _expected(allowed, want, sizeof(want));
+    return hg_err_set(err, HG_EINVAL, "bad action \"%.*s\": expected "
+                      "accept, %s", (int) (len > 80 ? 80 : len),
+                      name != NULL ? name : "", want);
 }
 
 hg_status_t

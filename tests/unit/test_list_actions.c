@@ -100,6 +100,42 @@ test_list_action_names_are_the_channels(void **state)
                      HG_EINVAL);
 }
 
+/* ArchiveEncrypted and its kin: accept (none) or the channel's actions. */
+static void
+test_not_checked_action_is_accept_or_a_list_action(void **state)
+{
+    hg_err_t     err;
+    hg_action_t  a = HG_ACT_REJECT;
+
+    (void) state;
+    assert_int_equal(hg_not_checked_action_parse("Accept", 6,
+                                                 HG_LIST_ACTIONS_MAIL, &a,
+                                                 &err), HG_OK);
+    assert_int_equal(a, HG_ACT_NONE);
+    assert_int_equal(hg_not_checked_action_parse("hold", 4,
+                                                 HG_LIST_ACTIONS_MAIL, &a,
+                                                 &err), HG_OK);
+    assert_int_equal(a, HG_ACT_HOLD);
+    assert_int_equal(hg_not_checked_action_parse("tag", 3,
+                                                 HG_LIST_ACTIONS_HTTP, &a,
+                                                 &err), HG_EINVAL);
+    assert_string_equal(err.msg, "bad action \"tag\": expected accept, "
+                        "reject, hold or log");
+    assert_int_equal(a, HG_ACT_HOLD);
+    assert_int_equal(hg_not_checked_action_parse("none", 4,
+                                                 HG_LIST_ACTIONS_MAIL
+                                                 | HG_ACT_BIT(HG_ACT_NONE),
+                                                 &a, &err), HG_EINVAL);
+    assert_string_equal(err.msg, "bad action \"none\": expected accept, "
+                        "reject, hold, tag or log");
+    assert_int_equal(hg_not_checked_action_parse("acceptx", 7,
+                                                 HG_LIST_ACTIONS_MAIL, &a,
+                                                 &err), HG_EINVAL);
+    assert_int_equal(hg_not_checked_action_parse("accept", 3,
+                                                 HG_LIST_ACTIONS_MAIL, &a,
+                                                 &err), HG_EINVAL);
+}
+
 static void
 test_list_action_repeat_names_both_places(void **state)
 {
@@ -168,6 +204,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_list_name_rule_is_the_database_rule),
         cmocka_unit_test(test_list_action_names_are_the_channels),
+        cmocka_unit_test(test_not_checked_action_is_accept_or_a_list_action),
         cmocka_unit_test(test_list_action_repeat_names_both_places),
         cmocka_unit_test(test_list_action_table_is_bounded),
     };

@@ -51,6 +51,18 @@ hg_status_t hg_list_action_parse(const char *name, size_t len,
                                  hg_err_t *err);
 
 /*
+ * Parse the action for a file inside an archive that cannot be hashed
+ * (the milter's ArchiveEncrypted / ArchiveUnreadable, nginx's
+ * hashgate_archive_encrypted / hashgate_archive_unreadable): "accept"
+ * (HG_ACT_NONE: it goes on, with a record saying it was not checked) or
+ * an action in allowed, any case. HG_EINVAL with err saying 'bad action
+ * "X": expected accept, reject, hold, tag or log' and *out unchanged.
+ */
+hg_status_t hg_not_checked_action_parse(const char *name, size_t len,
+                                        unsigned allowed, hg_action_t *out,
+                                        hg_err_t *err);
+
+/*
  * Give the list list (list_len bytes) the action named action
  * (action_len bytes) in p, as configured at file:line: both are checked
  * as above, then a list that already has an action in p is refused with
