@@ -36,11 +36,25 @@
 /* The longest a reload interval may be: a day, so a typo shows up. */
 #define RELOAD_INTERVAL_MAX  86400
 
+/*
+ * Bounds of the archive settings, each far past any sane value so that
+ * only a typo hits them: helper processes (each up to HG_INSPECT_MEMORY
+ * of address space), files in a message, bytes expanded or of one file
+ * (a file larger than the memory it is spooled to is no mail), an
+ * expansion ratio, seconds a helper may take on one part (Postfix's
+ * milter_content_timeout is 300 s).
+ */
+#define INSPECT_HELPERS_MAX  64
+#define ARCHIVE_FILES_MAX    10000000ULL
+#define ARCHIVE_BYTES_MAX    (64ULL << 30)
+#define ARCHIVE_RATIO_MAX    1000000
+#define ARCHIVE_TIMEOUT_MAX  3600
+
 typedef struct {
     const char     *path;
     unsigned        line;
     hg_err_t       *err;
-    unsigned        seen;   /* bit per key: given once */
+    uint64_t        seen;   /* bit per key: given once */
 } parse_t;
 
 typedef hg_status_t (*setter_t)(parse_t *p, hg_mconf_t *c, const char *v);
@@ -486,6 +500,104 @@ _k_timeout(parse_t *p, hg_mconf_t *c, const char *v)
     return _parse_unsigned(p, v, 1, 86400, &c->timeout);
 }
 
+static hg_status_t
+_k_archives(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _parse_bool(p, v, &c->archives);
+}
+
+static hg_status_t
+_k_inspect_helper(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    if (v[0] != '/') {
+        return _bad(p, "InspectHelper '%s': the path must be absolute", v);
+    }
+    return _set_str(p, &c->inspect_helper, v);
+}
+
+static hg_status_t
+_k_inspect_helpers(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _parse_unsigned(p, v, 1, INSPECT_HELPERS_MAX,
+                           &c->inspect_helpers);
+}
+
+/* The same words as nginx's: hg_not_checked_action_parse. */
+static hg_status_t
+_not_checked(parse_t *p, const char *key, const char *v, hg_action_t *out)
+{
+    hg_err_t    e;
+
+    if (hg_not_checked_action_parse(v, strlen(v), HG_LIST_ACTIONS_MAIL, out,
+                                    &e) != HG_OK)
+    {
+        return _bad_key(p, key, &e);
+    }
+    return HG_OK;
+}
+
+static hg_status_t
+_k_archive_encrypted(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _not_checked(p, "ArchiveEncrypted", v,
+                        &c->policy.archive_encrypted);
+}
+
+static hg_status_t
+_k_archive_unreadable(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _not_checked(p, "ArchiveUnreadable", v,
+                        &c->policy.archive_unreadable);
+}
+
+/* A record names every container a file was in: at most that many. */
+static hg_status_t
+_k_archive_max_depth(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _parse_unsigned(p, v, 1, HG_INSPECT_MAX_DEPTH,
+                           &c->archive_limits.max_depth);
+}
+
+static hg_status_t
+_k_archive_max_files(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _parse_num(p, v, 1, ARCHIVE_FILES_MAX, 0,
+                      &c->archive_limits.max_files);
+}
+
+static hg_status_t
+_k_archive_max_bytes(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _parse_num(p, v, 1024, ARCHIVE_BYTES_MAX, 1,
+                      &c->archive_limits.max_bytes);
+}
+
+static hg_status_t
+_k_archive_max_file_bytes(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _parse_num(p, v, 1024, ARCHIVE_BYTES_MAX, 1,
+                      &c->archive_limits.max_file_bytes);
+}
+
+static hg_status_t
+_k_archive_max_ratio(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _parse_unsigned(p, v, 0, ARCHIVE_RATIO_MAX,
+                           &c->archive_limits.max_ratio);
+}
+
+static hg_status_t
+_k_archive_timeout(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    unsigned    s;
+
+    if (_parse_unsigned(p, v, 1, ARCHIVE_TIMEOUT_MAX, &s) != HG_OK) {
+        return HG_EFORMAT;
+    }
+    c->archive_limits.timeout_ms = s * 1000;
+    return HG_OK;
+}
+
 static const key_t_ keys[] = {
     { "Socket",          _k_socket,            0 },
     { "SocketMode",      _k_socket_mode,       0 },
@@ -510,9 +622,23 @@ static const key_t_ keys[] = {
     { "SyslogFacility",  _k_syslog_facility,   0 },
     { "DetectTypes",     _k_detect_types,      0 },
     { "MilterTimeout",   _k_timeout,           0 },
+    { "Archives",        _k_archives,          0 },
+    { "InspectHelper",   _k_inspect_helper,    0 },
+    { "InspectHelpers",  _k_inspect_helpers,   0 },
+    { "ArchiveEncrypted",  _k_archive_encrypted,  0 },
+    { "ArchiveUnreadable", _k_archive_unreadable, 0 },
+    { "ArchiveMaxDepth",   _k_archive_max_depth,  0 },
+    { "ArchiveMaxFiles",   _k_archive_max_files,  0 },
+    { "ArchiveMaxBytes",   _k_archive_max_bytes,  0 },
+    { "ArchiveMaxFileBytes", _k_archive_max_file_bytes, 0 },
+    { "ArchiveMaxRatio",   _k_archive_max_ratio,  0 },
+    { "ArchiveTimeout",    _k_archive_timeout,    0 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64,
+               "each key needs a bit in parse_t.seen");
 
 static void
 _defaults(hg_mconf_t *c)
@@ -530,6 +656,9 @@ _defaults(hg_mconf_t *c)
     c->syslog_facility = LOG_MAIL;
     c->detect_types = 1;
     c->timeout = DEFAULT_TIMEOUT;
+    c->archives = 1;
+    c->inspect_helpers = HG_INSPECT_HELPERS_DEF;
+    hg_inspect_limits_default(&c->archive_limits);
 }
 
 /* Split one line into key and value in place; 0 if blank or comment. */
@@ -632,11 +761,11 @@ hg_mconf_load(const char *path, hg_mconf_t *c, hg_err_t *err)
             st = _bad(&p, "%s needs a value", keys[i].name);
             break;
         }
-        if (!keys[i].repeatable && (p.seen & (1u << i))) {
+        if (!keys[i].repeatable && (p.seen & (1ull << i))) {
             st = _bad(&p, "%s given twice", keys[i].name);
             break;
         }
-        p.seen |= 1u << i;
+        p.seen |= 1ull << i;
         if ((st = keys[i].set(&p, c, val)) != HG_OK) {
             break;
         }
@@ -683,5 +812,6 @@ hg_mconf_free(hg_mconf_t *c)
     free(c->user);
     free(c->group);
     free(c->pid_file);
+    free(c->inspect_helper);
     memset(c, 0, sizeof(*c));
 }

@@ -24,6 +24,7 @@
 
 #include "hashgate/db.h"
 #include "hashgate/decide.h"
+#include "hashgate/inspect.h"
 #include "hashgate/record.h"
 #include "hashgate/scan.h"
 #include "hashgate/status.h"
@@ -46,6 +47,10 @@
 
 /* Default size of a whole message (input bytes): 0 = no limit beyond Postfix's. */
 #define HG_MAX_MESSAGE_BYTES_DEF 0
+
+/* Inspection helpers started by default, shared by all sessions: a
+ * message waits for one only while another message's archive is open. */
+#define HG_INSPECT_HELPERS_DEF  2
 
 /* Log levels, syslog's numbers. */
 #define HG_LOG_NONE     (-1)     /* hg_log_setup: nothing to stderr */
@@ -80,6 +85,12 @@ typedef struct {
     int             syslog_facility;
     int             detect_types;   /* DetectTypes yes|no */
     unsigned        timeout;        /* MilterTimeout: seconds libmilter waits for the MTA */
+    int             archives;       /* Archives yes|no: open containers */
+    char           *inspect_helper; /* InspectHelper, NULL: the built-in path */
+    unsigned        inspect_helpers;/* InspectHelpers: processes, shared */
+    hg_inspect_limits_t archive_limits; /* ArchiveMax*, ArchiveTimeout;
+                                     * ArchiveEncrypted / ArchiveUnreadable
+                                     * are in policy */
 } hg_mconf_t;
 
 /* conf.c */

@@ -194,6 +194,82 @@ test_conf_mistakes_name_file_and_line(void **state)
 }
 
 static void
+test_conf_archives_default_on_with_the_documented_limits(void **state)
+{
+    hg_mconf_t  c;
+    hg_err_t    err;
+
+    (void) state;
+    assert_int_equal(load(BASE, &c, &err), HG_OK);
+    assert_int_equal(c.archives, 1);
+    assert_null(c.inspect_helper);
+    assert_int_equal(c.inspect_helpers, 2);
+    assert_int_equal(c.policy.archive_encrypted, HG_ACT_NONE);
+    assert_int_equal(c.policy.archive_unreadable, HG_ACT_NONE);
+    assert_int_equal(c.archive_limits.max_depth, 8);
+    assert_int_equal(c.archive_limits.max_files, 10000);
+    assert_int_equal(c.archive_limits.max_bytes, 400ull << 20);
+    assert_int_equal(c.archive_limits.max_file_bytes, 100ull << 20);
+    assert_int_equal(c.archive_limits.max_ratio, 250);
+    assert_int_equal(c.archive_limits.timeout_ms, 30000);
+    hg_mconf_free(&c);
+
+    assert_int_equal(load(BASE "Archives no\nInspectHelper /opt/hg/inspect\n"
+                          "InspectHelpers 5\nArchiveEncrypted HOLD\n"
+                          "ArchiveUnreadable reject\nArchiveMaxDepth 3\n"
+                          "ArchiveMaxFiles 20\nArchiveMaxBytes 1G\n"
+                          "ArchiveMaxFileBytes 64K\nArchiveMaxRatio 0\n"
+                          "ArchiveTimeout 7\n", &c, &err), HG_OK);
+    assert_int_equal(c.archives, 0);
+    assert_string_equal(c.inspect_helper, "/opt/hg/inspect");
+    assert_int_equal(c.inspect_helpers, 5);
+    assert_int_equal(c.policy.archive_encrypted, HG_ACT_HOLD);
+    assert_int_equal(c.policy.archive_unreadable, HG_ACT_REJECT);
+    assert_int_equal(c.archive_limits.max_depth, 3);
+    assert_int_equal(c.archive_limits.max_files, 20);
+    assert_int_equal(c.archive_limits.max_bytes, 1ull << 30);
+    assert_int_equal(c.archive_limits.max_file_bytes, 64 * 1024);
+    assert_int_equal(c.archive_limits.max_ratio, 0);
+    assert_int_equal(c.archive_limits.timeout_ms, 7000);
+    hg_mconf_free(&c);
+
+    assert_int_equal(load(BASE "ArchiveEncrypted accept\n", &c, &err), HG_OK);
+    assert_int_equal(c.policy.archive_encrypted, HG_ACT_NONE);
+    hg_mconf_free(&c);
+}
+
+static void
+test_conf_archive_mistakes_name_file_and_line(void **state)
+{
+    (void) state;
+    assert_error_at(BASE "Archives perhaps\n", 3, "not yes or no");
+    assert_error_at(BASE "InspectHelper bin/inspect\n", 3, "must be absolute");
+    assert_error_at(BASE "InspectHelpers 0\n", 3, "out of range");
+    assert_error_at(BASE "InspectHelpers 65\n", 3, "out of range");
+    assert_error_at(BASE "ArchiveEncrypted drop\n", 3, "ArchiveEncrypted: bad "
+                    "action \"drop\": expected accept, reject, hold, tag or log");
+    assert_error_at(BASE "ArchiveUnreadable tempfail\n", 3,
+                    "ArchiveUnreadable: bad action");
+    assert_error_at(BASE "ArchiveMaxDepth 9\n", 3, "out of range");
+    assert_error_at(BASE "ArchiveMaxDepth 0\n", 3, "out of range");
+    assert_error_at(BASE "ArchiveMaxFiles 0\n", 3, "out of range");
+    assert_error_at(BASE "ArchiveMaxFiles 10K\n", 3, "not a number");
+    assert_error_at(BASE "ArchiveMaxBytes 12\n", 3, "out of range");
+    assert_error_at(BASE "ArchiveMaxBytes 100T\n", 3, "not a number");
+    assert_error_at(BASE "ArchiveMaxFileBytes 65G\n", 3, "out of range");
+    assert_error_at(BASE "ArchiveMaxRatio -1\n", 3, "not a number");
+    assert_error_at(BASE "ArchiveTimeout 0\n", 3, "out of range");
+    assert_error_at(BASE "ArchiveTimeout 30s\n", 3, "not a number");
+    assert_error_at(BASE "ArchiveMaxFiles 5\nArchiveMaxFiles 6\n", 4,
+                    "ArchiveMaxFiles given twice");
+    /* keys past the 32nd have a bit of their own in the given-once set:
+     * with 32 bits ArchiveMaxRatio (the 33rd) was "given twice" after
+     * Socket (the first), see the test above */
+    assert_error_at(BASE "ArchiveTimeout 5\nArchiveTimeout 6\n", 4,
+                    "ArchiveTimeout given twice");
+}
+
+static void
 test_conf_list_names_follow_the_database_rule(void **state)
 {
     hg_mconf_t  c;
@@ -282,6 +358,8 @@ main(void)
         cmocka_unit_test(test_conf_sizes_take_k_m_g_and_header_limit_caps_line_limit),
         cmocka_unit_test(test_conf_list_actions_user_group_and_socket_mode),
         cmocka_unit_test(test_conf_mistakes_name_file_and_line),
+        cmocka_unit_test(test_conf_archives_default_on_with_the_documented_limits),
+        cmocka_unit_test(test_conf_archive_mistakes_name_file_and_line),
         cmocka_unit_test(test_conf_list_names_follow_the_database_rule),
         cmocka_unit_test(test_conf_monitor_only_accepts_failures_unless_on_fail_is_set),
         cmocka_unit_test(test_conf_overlong_line_is_an_error_not_a_cut),
