@@ -128,14 +128,25 @@ hg_evidence_write(const hg_record_t *r, hg_err_t *err)
         alg = hg_alg_name(a);
         hg_hex_encode(d->d[a], hg_alg_len(a), digest);
     }
-    hg_log(HG_LOG_NOTICE, "match queue_id=%s client=%s part=%s list=%s "
-           "action=%s intended=%s size=%llu %s=%s",
-           _ctx(r, "queue_id"), _ctx(r, "client_addr"),
-           r->part ? r->part : "-",
-           r->verdict->list ? r->verdict->list : "-",
-           hg_action_name(r->verdict->action),
-           hg_action_name(r->verdict->intended),
-           (unsigned long long) d->size, alg, digest);
+    if (r->not_checked != NULL) {
+        /* a file inside an archive that could not be hashed: no digest */
+        hg_log(HG_LOG_NOTICE, "not_checked queue_id=%s client=%s part=%s "
+               "why=%s action=%s intended=%s size=%llu",
+               _ctx(r, "queue_id"), _ctx(r, "client_addr"),
+               r->part ? r->part : "-", r->not_checked,
+               hg_action_name(r->verdict->action),
+               hg_action_name(r->verdict->intended),
+               (unsigned long long) d->size);
+    } else {
+        hg_log(HG_LOG_NOTICE, "match queue_id=%s client=%s part=%s list=%s "
+               "action=%s intended=%s size=%llu %s=%s",
+               _ctx(r, "queue_id"), _ctx(r, "client_addr"),
+               r->part ? r->part : "-",
+               r->verdict->list ? r->verdict->list : "-",
+               hg_action_name(r->verdict->action),
+               hg_action_name(r->verdict->intended),
+               (unsigned long long) d->size, alg, digest);
+    }
 
     hg_json_init(&j);
     st = hg_record_format(r, &j);

@@ -53,6 +53,13 @@
 #define TEMPFAIL_XCODE      "4.3.0"
 #define TEMPFAIL_TEXT       "Message could not be scanned, try again later"
 
+/* A container a file inside an archive was in, kept for its record. */
+typedef struct {
+    char               *path;
+    char                format[32];
+    hg_digests_t        digests;
+} hit_cont_t;
+
 typedef struct {
     char               *path;
     char               *filename;
@@ -62,6 +69,11 @@ typedef struct {
     hg_scan_result_t    res;        /* match strings point into the message's db */
     hg_verdict_t        v;
     int                 unrecorded; /* the evidence log did not take it */
+    /* a file inside an archive */
+    char               *inner_path;
+    const char         *not_checked;    /* a constant ("encrypted"), or NULL */
+    size_t              ncont;
+    hit_cont_t          cont[HG_RECORD_MAX_CONTAINERS];
 } hit_t;
 
 typedef struct conn_s conn_t;
@@ -95,6 +107,9 @@ struct conn_s {
 };
 
 static const hg_mconf_t    *conf;
+
+/* Where sessions borrow archive inspection helpers (inspect.c). */
+static hg_mail_inspect_t    inspect_source;
 
 /* libmagic cookies are not thread-safe and slow to load: a small pool. */
 static pthread_mutex_t      magic_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -212,10 +227,17 @@ _msg_cleanup(conn_t *c)
     free(c->rcpts);
     free(c->message_id);
     for (i = 0; i < c->nhits; i++) {
-        free(c->hits[i].path);
-        free(c->hits[i].filename);
-        free(c->hits[i].declared);
-        free(c->hits[i].encoding);
+        hit_t  *h = &c->hits[i];
+        size_t  k;
+
+        free(h->path);
+        free(h->filename);
+        free(h->declared);
+        free(h->encoding);
+        free(h->inner_path);
+        for (k = 0; k < h->ncont; k++) {
+            free(h->cont[k].path);
+        }
     }
     free(c->hits);
     c->mail_from = c->rcpts = c->message_id = NULL;
@@ -242,6 +264,130 @@ _merge(conn_t *c, const hg_verdict_t *v)
 
 /* ---- the message's objects, one at a time (common/scan/mail_scan.c) ---- */
 
+/*
+ * Remember the part of obj (reading r) decided v for its record. Past
+ * MAX_HITS only a log line. HG_ENOMEM when it cannot be kept.
+ */
+static hg_status_t
+_hit_add(conn_t *c, const hg_mail_object_t *obj, const hg_mail_reading_t *r,
+         const hg_verdict_t *v)
+{
+    const hg_part_info_t   *info = obj->info;
+    const hg_mail_inner_t  *in = obj->inner;
+    hit_t                  *h;
+    size_t                  k;
+
+    if (c->nhits == MAX_HITS) {
+        hg_log(HG_LOG_WARNING, "queue_id=%s part=%s: more than %d matching "
+               "parts; no record for this one", _qid(c), info->path, MAX_HITS);
+        return HG_OK;
+    }
+    if (c->nhits == c->hits_cap) {
+        size_t  cap = c->hits_cap ? c->hits_cap * 2 : 4;
+        hit_t  *p = realloc(c->hits, cap * sizeof(*p));
+
+        if (p == NULL) {
+            return HG_ENOMEM;
+        }
+        c->hits = p;
+        c->hits_cap = cap;
+    }
+    h = &c->hits[c->nhits];
+    memset(h, 0, sizeof(*h));
+    h->path = _strdup_max(info->path);
+    h->filename = _strdup_max(info->filename);
+    h->declared = _strdup_max(info->content_type);
+    h->encoding = _strdup_max(info->encoding);
+    c->nhits++;
+    if (h->path == NULL) {
+        return HG_ENOMEM;
+    }
+    if (conf->detect_types && r->res.head_len > 0) {
+        hg_magic_t *m = _magic_get();
+
+        hg_magic_type(m, r->res.head, r->res.head_len, h->detected,
+                      sizeof(h->detected));
+        _magic_put(m);
+    }
+    h->res = r->res;
+    h->res.head = NULL;
+    h->res.head_len = 0;
+    h->v = *v;
+    if (in == NULL) {
+        return HG_OK;
+    }
+    h->not_checked = in->not_checked;
+    if (in->inner_path != NULL
+        && (h->inner_path = _strdup_max(in->inner_path)) == NULL)
+    {
+        return HG_ENOMEM;
+    }
+    for (k = 0; k < in->ncontainers && k < HG_RECORD_MAX_CONTAINERS; k++) {
+        hit_cont_t  *hc = &h->cont[k];
+
+        if ((hc->path = _strdup_max(in->containers[k].path)) == NULL) {
+            return HG_ENOMEM;
+        }
+        h->ncont = k + 1;
+        snprintf(hc->format, sizeof(hc->format), "%s",
+                 in->containers[k].format != NULL
+                 ? in->containers[k].format : "");
+        hc->digests = *in->containers[k].digests;
+    }
+    return HG_OK;
+}
+
+/*
+ * A file inside an archive that could not be hashed (encrypted, or
+ * unreadable: a method nothing reads, a damaged container): the action
+ * configured for such files, and always a record, accept included, so
+ * the mail's trace says what was not looked at.
+ */
+static hg_status_t
+_not_checked(conn_t *c, const hg_mail_object_t *obj)
+{
+    const hg_mail_inner_t  *in = obj->inner;
+    hg_verdict_t            v;
+    hg_status_t             st;
+
+    v = hg_decide_not_checked(&conf->policy, in->encrypted);
+    hg_log(HG_LOG_INFO, "queue_id=%s part=%s: %s, not checked%s%s; %s %s",
+           _qid(c), obj->info->path, in->not_checked,
+           in->done != NULL ? ": " : "",
+           in->done != NULL ? in->done->why : "",
+           in->encrypted ? "ArchiveEncrypted" : "ArchiveUnreadable",
+           in->encrypted ? hg_action_name(conf->policy.archive_encrypted)
+                         : hg_action_name(conf->policy.archive_unreadable));
+    _merge(c, &v);
+    if ((st = _hit_add(c, obj, &obj->reading[0], &v)) != HG_OK) {
+        return st;
+    }
+    return hg_verdict_settled(&c->verdict) ? HG_ECANCEL : HG_OK;
+}
+
+/*
+ * A container part not looked into to its end (a limit, the helper died,
+ * hung or could not be had): the message gets the fail verdict, as for
+ * any scan that stops (_fail), with the cause in its log line.
+ */
+static hg_status_t
+_inspect_failed(conn_t *c, const hg_mail_object_t *obj)
+{
+    const hg_inspect_done_t    *d = obj->inner->done;
+    hg_status_t                 st = obj->reading[0].st;
+
+    if (st == HG_ELIMIT && d->limit != HG_INSPECT_LIMIT_NONE) {
+        snprintf(c->fail_msg, sizeof(c->fail_msg), "part %s: archive not "
+                 "checked: %s limit reached (%.300s)", obj->info->path,
+                 hg_inspect_limit_name(d->limit), d->why);
+    } else {
+        snprintf(c->fail_msg, sizeof(c->fail_msg), "part %s: archive not "
+                 "checked: %.400s", obj->info->path,
+                 d->why[0] ? d->why : hg_status_str(st));
+    }
+    return st != HG_OK ? st : HG_EIO;
+}
+
 /* A reading of a part ended: decide, remember a match for its record. */
 static hg_status_t
 _part_done(conn_t *c, const hg_mail_object_t *obj,
@@ -249,7 +395,7 @@ _part_done(conn_t *c, const hg_mail_object_t *obj,
 {
     const hg_part_info_t   *info = obj->info;
     hg_verdict_t            v;
-    hit_t                  *h;
+    hg_status_t             st;
 
     if (r->st != HG_OK) {
         if (hg_db_lost(hg_mail_scan_db(c->ms))) {
@@ -272,44 +418,14 @@ _part_done(conn_t *c, const hg_mail_object_t *obj,
         return HG_OK;
     }
     _merge(c, &v);
-
-    if (c->nhits == MAX_HITS) {
-        hg_log(HG_LOG_WARNING, "queue_id=%s part=%s: more than %d matching "
-               "parts; no record for this one", _qid(c), info->path, MAX_HITS);
-    } else {
-        if (c->nhits == c->hits_cap) {
-            size_t  cap = c->hits_cap ? c->hits_cap * 2 : 4;
-            hit_t  *p = realloc(c->hits, cap * sizeof(*p));
-
-            if (p == NULL) {
-                return HG_ENOMEM;
-            }
-            c->hits = p;
-            c->hits_cap = cap;
-        }
-        h = &c->hits[c->nhits];
-        memset(h, 0, sizeof(*h));
-        h->path = _strdup_max(info->path);
-        h->filename = _strdup_max(info->filename);
-        h->declared = _strdup_max(info->content_type);
-        h->encoding = _strdup_max(info->encoding);
-        c->nhits++;
-        if (h->path == NULL) {
-            return HG_ENOMEM;
-        }
-        if (conf->detect_types && r->res.head_len > 0) {
-            hg_magic_t *m = _magic_get();
-
-            hg_magic_type(m, r->res.head, r->res.head_len, h->detected,
-                          sizeof(h->detected));
-            _magic_put(m);
-        }
-        h->res = r->res;
-        h->res.head = NULL;
-        h->res.head_len = 0;
-        h->v = v;
+    if ((st = _hit_add(c, obj, r, &v)) != HG_OK) {
+        return st;
     }
-    if (obj->kind >= HG_MAIL_COPY_STRIP) {
+    if (obj->kind == HG_MAIL_INNER) {
+        hg_log(HG_LOG_INFO, "queue_id=%s part=%s matched inside %s",
+               _qid(c), info->path, obj->inner->containers[0].format != NULL
+               ? obj->inner->containers[0].format : "a container");
+    } else if (obj->kind >= HG_MAIL_COPY_STRIP) {
         static const char *const how[3] = {
             "without the blanks ending its lines (as RFC 2045 readers "
             "decode it)",
@@ -345,6 +461,12 @@ _object(void *ctx, const hg_mail_object_t *obj)
     hg_status_t st, ret = HG_OK;
     unsigned    i;
 
+    if (obj->kind == HG_MAIL_INSPECT_FAILED) {
+        return _inspect_failed(c, obj);
+    }
+    if (obj->inner != NULL && obj->inner->not_checked != NULL) {
+        return _not_checked(c, obj);
+    }
     if (obj->stats->decode_errors > 0) {
         hg_log(HG_LOG_DEBUG, "queue_id=%s part=%s: %llu undecodable bytes "
                "skipped", _qid(c), obj->info->path,
@@ -361,12 +483,25 @@ _object(void *ctx, const hg_mail_object_t *obj)
 
 /* ---- acting ---- */
 
-/* Fill r with hit h's record, its verdict fields v (hg_record_verdict). */
+/* Fill r with hit h's record, its verdict fields v (hg_record_verdict);
+ * cont is room for its containers. */
 static void
 _hit_record(conn_t *c, const hit_t *h, const hg_verdict_t *v,
-            const char *held_at, hg_record_t *r)
+            const char *held_at, hg_record_t *r,
+            hg_record_container_t cont[HG_RECORD_MAX_CONTAINERS])
 {
+    size_t  k;
+
     memset(r, 0, sizeof(*r));
+    for (k = 0; k < h->ncont; k++) {
+        cont[k].path = h->cont[k].path;
+        cont[k].format = h->cont[k].format[0] ? h->cont[k].format : NULL;
+        cont[k].digests = &h->cont[k].digests;
+    }
+    r->containers = cont;
+    r->ncontainers = h->ncont;
+    r->inner_path = h->inner_path;
+    r->not_checked = h->not_checked;
     r->channel = "smtp";
     r->part = h->path;
     r->filename = h->filename;
@@ -398,6 +533,7 @@ static hg_status_t
 _write_records(conn_t *c, hg_verdict_t *final, const char *held_at)
 {
     hg_record_t     r;
+    hg_record_container_t cont[HG_RECORD_MAX_CONTAINERS];
     hg_verdict_t    v;
     hg_action_t     was = final->action;
     hg_err_t        err, why;
@@ -408,7 +544,7 @@ _write_records(conn_t *c, hg_verdict_t *final, const char *held_at)
         hit_t  *h = &c->hits[i];
 
         v = hg_record_verdict(&h->v, final);
-        _hit_record(c, h, &v, held_at, &r);
+        _hit_record(c, h, &v, held_at, &r, cont);
         err.msg[0] = '\0';
         h->unrecorded = hg_evidence_write(&r, &err) != HG_OK;
         if (h->unrecorded && failed++ == 0) {
@@ -430,7 +566,7 @@ _write_records(conn_t *c, hg_verdict_t *final, const char *held_at)
 
         if (h->unrecorded) {
             v = hg_record_verdict(&h->v, final);
-            _hit_record(c, h, &v, held_at, &r);
+            _hit_record(c, h, &v, held_at, &r, cont);
             hg_evidence_fallback(&r, why.msg);
         }
     }
@@ -589,7 +725,7 @@ _feed(SMFICTX *ctx, conn_t *c, const void *buf, size_t len)
     {
         return _reject(ctx, c);
     }
-    return _fail(ctx, c, st, err.msg);
+    return _fail(ctx, c, st, c->fail_msg[0] ? c->fail_msg : err.msg);
 }
 
 /* Feed "Name: value\r\n", turning bare LFs of folded lines into CRLF. */
@@ -776,6 +912,13 @@ _envfrom(SMFICTX *ctx, char **argv)
     if (c->ms == NULL || hg_mail_scan_db(c->ms) != db) {
         hg_mail_scan_free(c->ms);
         c->ms = hg_mail_scan_new(db, 0);
+        if (c->ms != NULL && conf->archives
+            && hg_mail_scan_set_inspect(c->ms, &inspect_source, &err)
+               != HG_OK)
+        {
+            hg_mail_scan_free(c->ms);
+            c->ms = NULL;
+        }
     }
     hg_db_close(db);
     if (c->ms == NULL || c->mail_from == NULL) {
@@ -937,7 +1080,10 @@ hgf_eom(SMFICTX *ctx)
         {
             return _reject(ctx, c);
         }
-        if (st != HG_OK && (r = _fail(ctx, c, st, err.msg)) != SMFIS_CONTINUE) {
+        if (st != HG_OK
+            && (r = _fail(ctx, c, st, c->fail_msg[0] ? c->fail_msg : err.msg))
+               != SMFIS_CONTINUE)
+        {
             return r;
         }
     }
@@ -963,7 +1109,12 @@ hgf_eom(SMFICTX *ctx)
      */
     held_at[0] = '\0';
     if (fin.action == HG_ACT_HOLD) {
-        snprintf(hdr, sizeof(hdr), "hashgate: matched list %s", list);
+        if (fin.list != NULL) {
+            snprintf(hdr, sizeof(hdr), "hashgate: matched list %s", list);
+        } else {
+            snprintf(hdr, sizeof(hdr), "hashgate: a file inside an archive "
+                     "could not be checked");
+        }
         if (smfi_quarantine(ctx, hdr) == MI_SUCCESS) {
             snprintf(held_at, sizeof(held_at), "postfix hold queue, queue "
                      "id %s", c->queue_id[0] ? c->queue_id : "unknown");
@@ -990,11 +1141,16 @@ hgf_eom(SMFICTX *ctx)
     case HG_ACT_TAG:
     case HG_ACT_LOG:
         if (fin.action == HG_ACT_TAG || conf->policy.monitor) {
+            /* no list: the ArchiveEncrypted / ArchiveUnreadable action */
+            const char *what = fin.list != NULL ? "match" : "not checked";
+
             if (conf->policy.monitor) {
-                snprintf(hdr, sizeof(hdr), "match; list=%s; action=log; "
-                         "monitor=%s", list, hg_action_name(fin.intended));
+                snprintf(hdr, sizeof(hdr), "%s; list=%s; action=log; "
+                         "monitor=%s", what, list,
+                         hg_action_name(fin.intended));
             } else {
-                snprintf(hdr, sizeof(hdr), "match; list=%s; action=tag", list);
+                snprintf(hdr, sizeof(hdr), "%s; list=%s; action=tag", what,
+                         list);
             }
             if (smfi_addheader(ctx, conf->tag_header, hdr) != MI_SUCCESS) {
                 hg_log(HG_LOG_ERR, "queue_id=%s: smfi_addheader failed",
@@ -1067,6 +1223,7 @@ int
 hg_filter_register(const hg_mconf_t *c)
 {
     conf = c;
+    hg_inspect_pool_source(c, &inspect_source);
     return smfi_register(hgf_desc);
 }
 

@@ -339,6 +339,7 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
     uid_t       uid = 0;
     gid_t       gid = 0;
     char        msg[HG_ERR_MAX + 128];
+    char        pids[256];
     char       *db_path;
     struct stat st;
     mode_t      old_mask = 0;
@@ -401,7 +402,19 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
                 "root, give the file's own path\n", c->path, c->evidence_log);
         return 1;
     }
+    if (c->archives && hg_inspect_pool_init(c, &err) != HG_OK) {
+        fprintf(stderr, "%s: InspectHelper: %s (Archives no runs without "
+                "it)\n", c->path, err.msg);
+        return 1;
+    }
     if (check) {
+        /* the helper runs and its sandbox loads here; a check as root is
+         * no proof it does as UserID, but a missing seccomp shows */
+        if (c->archives && hg_inspect_pool_start(c, &err) != HG_OK) {
+            fprintf(stderr, "%s: InspectHelper: %s (Archives no runs "
+                    "without it)\n", c->path, err.msg);
+            return 1;
+        }
         /* -t must not create the log: as root it would be root's, and a
          * daemon started as its own user could then not open it */
         if (c->evidence_log != NULL
@@ -490,13 +503,25 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
                strerror(errno));
         return 1;
     }
+    /* as the user we run as, from this thread (client.c: PDEATHSIG) */
+    if (c->archives && hg_inspect_pool_start(c, &err) != HG_OK) {
+        hg_log(HG_LOG_ERR, "%s: InspectHelper: %s (Archives no runs without "
+               "it)", c->path, err.msg);
+        return 1;
+    }
     if (hg_reload_thread_start(c->reload_interval) != 0) {
         hg_log(HG_LOG_ERR, "cannot start the reload thread");
         return 1;
     }
 
-    hg_log(HG_LOG_INFO, "started version=%s socket=%s user=%s pid=%ld",
-           HG_VERSION, c->socket, c->user ? c->user : "-", (long) getpid());
+    pids[0] = '\0';
+    if (c->archives) {
+        hg_inspect_pool_pids(pids, sizeof(pids));
+    }
+    hg_log(HG_LOG_INFO, "started version=%s socket=%s user=%s pid=%ld "
+           "archives=%s inspect_pids=%s", HG_VERSION, c->socket,
+           c->user ? c->user : "-", (long) getpid(),
+           c->archives ? "yes" : "no", pids[0] ? pids : "-");
     if (ready_fd != -1) {
         _detached_ready(c, ready_fd);
     }
@@ -592,6 +617,7 @@ main(int argc, char **argv)
         _exit(rc);
     }
     /* each of these is safe when its part was never set up */
+    hg_inspect_pool_shutdown();
     hg_filter_shutdown();
     hg_evidence_close();
     hg_reload_shutdown();

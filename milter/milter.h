@@ -12,6 +12,7 @@
  *               identity check of the file; the signal thread
  *   filter.c    the smfiDesc callbacks and per-message state
  *   evidence.c  evidence records (JSON Lines) and their syslog line
+ *   inspect.c   the archive inspection helpers, shared by the sessions
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -25,6 +26,7 @@
 #include "hashgate/db.h"
 #include "hashgate/decide.h"
 #include "hashgate/inspect.h"
+#include "hashgate/mail_scan.h"
 #include "hashgate/record.h"
 #include "hashgate/scan.h"
 #include "hashgate/status.h"
@@ -145,6 +147,26 @@ int hg_filter_register(const hg_mconf_t *conf);
 /* Sessions still open (their threads may run callbacks at any time). */
 unsigned hg_filter_sessions(void);
 void hg_filter_shutdown(void);
+
+/* inspect.c */
+/*
+ * Make the InspectHelpers helpers of c (no process yet). HG_EIO with err
+ * naming the program when it is missing or not executable.
+ */
+hg_status_t hg_inspect_pool_init(const hg_mconf_t *c, hg_err_t *err);
+
+/* Start each helper on an empty zip; HG_EIO with err when one does not
+ * run. Call from the main thread, after dropping privileges. */
+hg_status_t hg_inspect_pool_start(const hg_mconf_t *c, hg_err_t *err);
+
+/* What a session's mail scan borrows helpers through. */
+void hg_inspect_pool_source(const hg_mconf_t *c, hg_mail_inspect_t *mi);
+
+/* "pid,pid" of the helpers, for the start-up log line. */
+void hg_inspect_pool_pids(char *out, size_t outlen);
+
+/* Stop the helpers; safe when none were made. */
+void hg_inspect_pool_shutdown(void);
 
 /* evidence.c */
 hg_status_t hg_evidence_open(const char *path, hg_err_t *err);
