@@ -11,6 +11,16 @@
  * an object clean with allowed_by. Anything that could not be scanned is an
  * error (exit 2), never a quiet OK.
  *
+ * Archives (zip, 7z, rar, tar, files compressed whole, ...) in files and
+ * in mail are opened as the milter opens them: by the same fan-out
+ * (hg_mail_scan, whose hg_mail_scan_object_* take a file that is no
+ * message) and a sandboxed helper (hashgate-inspect), one for the run.
+ * Each file inside is reported under its chain: "a.zip!photos/x.jpg",
+ * "mail.eml#2!in.tar!b/y.jpg". A file inside that cannot be hashed
+ * (encrypted, unreadable) and an archive not looked into to its end (a
+ * limit, the helper died) are "not checked": exit 2, as for any object
+ * that could not be scanned.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
@@ -45,15 +55,34 @@ static const char _scan_help[] =
     "stored it: \"FOUND (as CRLF)\"; a line for each form that matches.\n"
     "\n"
     "Options:\n"
+    "Archives (zip, 7z, rar, tar, cpio, iso9660, cab, ar, files compressed\n"
+    "with gzip, bzip2, xz, zstd or lz4, TNEF), as files or attachments, are\n"
+    "opened in a sandboxed helper and every file inside is scanned too.\n"
+    "\n"
+    "Options:\n"
     "  -d, --database DB   match against this compiled database\n"
     "  -j, --json          one JSON object a line per scanned object or part\n"
     "      --raw           hash message files as plain bytes (= --no-mail)\n"
     "      --mail          read every file as a message, detected or not\n"
     "      --no-mail       never unpack mail\n"
+    "      --no-archives   do not open archives (each is hashed as it is)\n"
+    "      --helper PATH   the inspection helper (default: the installed one)\n"
+    "      --archive-max-depth N       archives inside archives (8, at most 8)\n"
+    "      --archive-max-files N       files per file or message (10000)\n"
+    "      --archive-max-bytes N       bytes expanded per file or message (400M)\n"
+    "      --archive-max-file-bytes N  bytes of one file inside, and of one\n"
+    "                                  archive sent to the helper (100M)\n"
+    "      --archive-max-ratio N       bytes expanded per archive byte (250;\n"
+    "                                  0: none)\n"
+    "      --archive-timeout SECONDS   one archive, wall clock (30)\n"
     "  -h, --help          this help\n"
     "\n"
     "Output: PATH: OK | PATH: LIST FOUND | PATH: ERROR reason; a part of a\n"
-    "message is PATH#PART (PATH#MESSAGE/PART in an mbox).\n"
+    "message is PATH#PART (PATH#MESSAGE/PART in an mbox), a file inside an\n"
+    "archive PATH!INNER or PATH#PART!INNER (PATH!A.TAR!INNER when nested).\n"
+    "A file inside that is encrypted or unreadable is \"NOT CHECKED (why)\",\n"
+    "an archive stopped by a limit or a failed helper \"ERROR not checked:\n"
+    "...\"; both count as errors.\n"
     "Exit status: 0 nothing matched, 1 a match, 2 an error.\n";
 
 static void
@@ -62,6 +91,8 @@ _scan_display(char *out, size_t outlen, const char *path,
 {
     if (part == NULL) {
         snprintf(out, outlen, "%s", path);
+    } else if (part->in_file) {
+        snprintf(out, outlen, "%s%s", path, part->info->path);
     } else if (part->info == NULL) {
         if (part->mbox) {
             snprintf(out, outlen, "%s#%ld", path, part->message);
@@ -92,6 +123,38 @@ _scan_json_digests(hg_json_t *j, const hg_scan_result_t *res)
     }
 }
 
+/* A file inside an archive: its path there, why not checked, and the
+ * archives it was in, outermost first, each with its own digests. */
+static void
+_scan_json_inner(hg_json_t *j, const hg_mail_inner_t *in)
+{
+    size_t  i;
+
+    if (in->inner_path != NULL) {
+        hg_json_kv_str(j, "inner_path", in->inner_path);
+    }
+    if (in->not_checked != NULL) {
+        hg_json_kv_str(j, "not_checked", in->not_checked);
+    }
+    hg_json_key(j, "containers");
+    hg_json_arr_begin(j);
+    for (i = 0; i < in->ncontainers; i++) {
+        hg_json_obj_begin(j);
+        hg_json_kv_str(j, "path", in->containers[i].path);
+        hg_json_kv_str(j, "format", in->containers[i].format);
+        hg_json_kv_uint(j, "size", in->containers[i].digests->size);
+        if (in->containers[i].digests->algs & HG_ALG_BIT(HG_ALG_SHA256)) {
+            char    hex[HG_HEX_MAX];
+
+            hg_hex_encode(in->containers[i].digests->d[HG_ALG_SHA256], 32,
+                          hex);
+            hg_json_kv_str(j, "sha256", hex);
+        }
+        hg_json_obj_end(j);
+    }
+    hg_json_arr_end(j);
+}
+
 static void
 _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
            const hg_scan_result_t *res, const hg_verdict_t *v,
@@ -104,7 +167,10 @@ _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
     hg_json_reset(j);
     hg_json_obj_begin(j);
     hg_json_kv_str(j, "path", path);
-    if (part != NULL) {
+    if (part != NULL && part->in_file) {
+        hg_json_kv_str(j, "inner", part->info->path);
+        hg_json_kv_str(j, "filename", part->info->filename);
+    } else if (part != NULL) {
         hg_json_kv_uint(j, "message", (uint64_t) part->message);
         if (part->info != NULL) {
             hg_json_kv_str(j, "part", part->info->path);
@@ -116,11 +182,17 @@ _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
             }
         }
     }
+    if (part != NULL && part->inner != NULL) {
+        _scan_json_inner(j, part->inner);
+    }
     if (res != NULL) {
         _scan_json_digests(j, res);
-        hg_magic_type(sc->magic, res->head, res->head_len, type,
-                      sizeof(type));
-        hg_json_kv_str(j, "detected_type", type);
+        /* the helper sends digests, not bytes: no type for a file inside */
+        if (part == NULL || part->inner == NULL) {
+            hg_magic_type(sc->magic, res->head, res->head_len, type,
+                          sizeof(type));
+            hg_json_kv_str(j, "detected_type", type);
+        }
         hg_json_key(j, "matches");
         hg_json_arr_begin(j);
         for (i = 0; i < res->nmatches && i < HG_SCAN_MAX_MATCHES; i++) {
@@ -198,7 +270,9 @@ scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
     _scan_display(shown, sizeof(shown), path, part);
 
     if (st != HG_OK || res == NULL) {
-        if (why == NULL && st == HG_EIO && hg_db_lost(hg_scan_db(sc->scan))) {
+        if (why == NULL && st == HG_EIO
+            && hg_db_lost(hg_mail_scan_db(sc->mail_scan)))
+        {
             why = "not checked: " CLI_DB_LOST;
         }
         if (why == NULL) {
@@ -210,6 +284,20 @@ scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
             _scan_json(sc, path, part, NULL, NULL, "error", why);
         } else {
             _scan_line(stdout, "", shown, "ERROR ", why, "");
+        }
+        return;
+    }
+
+    if (part != NULL && part->inner != NULL
+        && part->inner->not_checked != NULL)
+    {
+        /* no digest to match: not clean, and said so */
+        sc->failed = 1;
+        if (sc->json) {
+            _scan_json(sc, path, part, res, NULL, "not checked", NULL);
+        } else {
+            _scan_line(stdout, "", shown, "NOT CHECKED (",
+                       part->inner->not_checked, ")");
         }
         return;
     }
@@ -236,31 +324,80 @@ scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
     }
 }
 
-/* A plain file: its bytes, head already read into sc->buf. */
+void
+scan_report_inner(scan_ctx_t *sc, const char *path, scan_part_t *where,
+                  const hg_mail_object_t *obj)
+{
+    const hg_mail_inner_t      *in = obj->inner;
+    const hg_mail_reading_t    *r = &obj->reading[0];
+    char                        why[HG_ERR_MAX + 64];
+
+    where->info = obj->info;
+    where->inner = in;
+    where->decode_errors = 0;
+    where->line_ends = NULL;
+    where->also = NULL;
+    if (obj->kind == HG_MAIL_INSPECT_FAILED) {
+        if (r->st == HG_ELIMIT && in->done->limit != HG_INSPECT_LIMIT_NONE) {
+            snprintf(why, sizeof(why), "not checked: archive %s limit "
+                     "reached (%s)", hg_inspect_limit_name(in->done->limit),
+                     in->done->why);
+        } else {
+            snprintf(why, sizeof(why), "not checked: %s",
+                     in->done->why[0] ? in->done->why
+                                      : hg_status_str(r->st));
+        }
+        scan_report(sc, path, where, NULL, r->st != HG_OK ? r->st : HG_EIO,
+                    why);
+        return;
+    }
+    scan_report(sc, path, where, r->st == HG_OK ? &r->res : NULL, r->st,
+                NULL);
+}
+
+/* One object of a file that is no message: the file, or a file inside. */
+static hg_status_t
+_plain_object(void *ctx, const hg_mail_object_t *obj)
+{
+    scan_ctx_t                 *sc = ctx;
+    const hg_mail_reading_t    *r = &obj->reading[0];
+    scan_part_t                 where;
+
+    if (obj->inner == NULL) {
+        scan_report(sc, sc->cur_path, NULL, r->st == HG_OK ? &r->res : NULL,
+                    r->st, NULL);
+        return HG_OK;
+    }
+    memset(&where, 0, sizeof(where));
+    where.in_file = 1;
+    scan_report_inner(sc, sc->cur_path, &where, obj);
+    return HG_OK;
+}
+
+/* A plain file: its bytes, head already read into sc->buf; an archive is
+ * opened (hg_mail_scan_object_*). */
 static void
 _scan_plain(scan_ctx_t *sc, const char *path, int fd, size_t head_len)
 {
-    hg_scan_result_t  res;
-    hg_status_t       st;
+    hg_part_info_t    info;
     ssize_t           n;
 
-    st = hg_scan_begin(sc->scan);
-    if (st == HG_OK) {
-        st = hg_scan_update(sc->scan, sc->buf, head_len);
-    }
-    while (st == HG_OK && head_len == SCAN_SNIFF_MAX
+    memset(&info, 0, sizeof(info));
+    info.path = "";
+    sc->cur_path = path;
+    (void) hg_mail_scan_object_begin(sc->mail_scan, &info, _plain_object, sc);
+    (void) hg_mail_scan_object_feed(sc->mail_scan, sc->buf, head_len);
+    while (head_len == SCAN_SNIFF_MAX
            && (n = cli_read_full(fd, sc->buf, CLI_READ_SIZE)) != 0)
     {
         if (n < 0) {
+            hg_mail_scan_abort(sc->mail_scan);
             scan_report(sc, path, NULL, NULL, HG_EIO, strerror(errno));
             return;
         }
-        st = hg_scan_update(sc->scan, sc->buf, (size_t) n);
+        (void) hg_mail_scan_object_feed(sc->mail_scan, sc->buf, (size_t) n);
     }
-    if (st == HG_OK) {
-        st = hg_scan_end(sc->scan, &res);
-    }
-    scan_report(sc, path, NULL, st == HG_OK ? &res : NULL, st, NULL);
+    (void) hg_mail_scan_object_end(sc->mail_scan);
 }
 
 static void
@@ -344,6 +481,92 @@ _scan_visit(void *ctx, cli_walk_kind_t kind, const char *path,
     return 0;
 }
 
+/* The one helper of the run, lent to the fan-out for each archive. */
+static hg_inspector_t *
+_scan_borrow(void *pool, hg_err_t *err)
+{
+    (void) err;
+    return pool;
+}
+
+static void
+_scan_give_back(void *pool, hg_inspector_t *in)
+{
+    (void) pool;
+    (void) in;
+}
+
+/* Archive options: a number in [min, max] (K/M/G with bytes) into *out;
+ * -1 with the usage error printed. */
+static int
+_scan_num(const char *opt, const char *v, uint64_t min, uint64_t max,
+          int bytes, uint64_t *out)
+{
+    char               *end;
+    unsigned long long  n;
+    uint64_t            mul = 1;
+
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (bytes && end != v && end[0] != '\0' && end[1] == '\0') {
+        switch (end[0]) {
+        case 'k': case 'K': mul = 1ULL << 10; end++; break;
+        case 'm': case 'M': mul = 1ULL << 20; end++; break;
+        case 'g': case 'G': mul = 1ULL << 30; end++; break;
+        }
+    }
+    if (v[0] < '0' || v[0] > '9' || errno != 0 || *end != '\0'
+        || n > UINT64_MAX / mul || n * mul < min || n * mul > max)
+    {
+        cli_usage("scan", "--%s '%s': expected a number from %llu to %llu%s",
+                  opt, v, (unsigned long long) min, (unsigned long long) max,
+                  bytes ? " (K, M, G allowed)" : "");
+        return -1;
+    }
+    *out = n * mul;
+    return 0;
+}
+
+/* Long options without a short form. */
+enum {
+    SCAN_OPT_NO_ARC = 256, SCAN_OPT_HELPER, SCAN_OPT_DEPTH, SCAN_OPT_FILES,
+    SCAN_OPT_BYTES, SCAN_OPT_FILE_BYTES, SCAN_OPT_RATIO, SCAN_OPT_TIMEOUT
+};
+
+static int
+_scan_archive_opt(int opt, const char *name, const char *v,
+                  hg_inspect_limits_t *l)
+{
+    uint64_t    n;
+
+    switch (opt) {
+    case SCAN_OPT_DEPTH:
+        if (_scan_num(name, v, 1, HG_INSPECT_MAX_DEPTH, 0, &n) != 0) {
+            return -1;
+        }
+        l->max_depth = (unsigned) n;
+        return 0;
+    case SCAN_OPT_FILES:
+        return _scan_num(name, v, 1, 10000000, 0, &l->max_files);
+    case SCAN_OPT_BYTES:
+        return _scan_num(name, v, 1024, 64ULL << 30, 1, &l->max_bytes);
+    case SCAN_OPT_FILE_BYTES:
+        return _scan_num(name, v, 1024, 64ULL << 30, 1, &l->max_file_bytes);
+    case SCAN_OPT_RATIO:
+        if (_scan_num(name, v, 0, 1000000, 0, &n) != 0) {
+            return -1;
+        }
+        l->max_ratio = (unsigned) n;
+        return 0;
+    default:
+        if (_scan_num(name, v, 1, 3600, 0, &n) != 0) {
+            return -1;
+        }
+        l->timeout_ms = (unsigned) n * 1000;
+        return 0;
+    }
+}
+
 int
 cmd_scan(int argc, char **argv)
 {
@@ -353,24 +576,54 @@ cmd_scan(int argc, char **argv)
         { "raw",      no_argument,       NULL, 'r' },
         { "mail",     no_argument,       NULL, 'm' },
         { "no-mail",  no_argument,       NULL, 'n' },
+        { "no-archives", no_argument,    NULL, SCAN_OPT_NO_ARC },
+        { "helper",   required_argument, NULL, SCAN_OPT_HELPER },
+        { "archive-max-depth", required_argument, NULL, SCAN_OPT_DEPTH },
+        { "archive-max-files", required_argument, NULL, SCAN_OPT_FILES },
+        { "archive-max-bytes", required_argument, NULL, SCAN_OPT_BYTES },
+        { "archive-max-file-bytes", required_argument, NULL,
+          SCAN_OPT_FILE_BYTES },
+        { "archive-max-ratio", required_argument, NULL, SCAN_OPT_RATIO },
+        { "archive-timeout", required_argument, NULL, SCAN_OPT_TIMEOUT },
         { "help",     no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    scan_ctx_t    sc;
-    hg_db_t      *db = NULL;
-    const char   *dbpath = NULL;
-    hg_err_t      err;
-    int           opt, i, rc = CLI_EXIT_ERROR;
+    scan_ctx_t          sc;
+    hg_db_t            *db = NULL;
+    const char         *dbpath = NULL, *helper = NULL;
+    hg_err_t            err;
+    hg_mail_inspect_t   mi;
+    int                 opt, i, li = 0, archives = 1, rc = CLI_EXIT_ERROR;
 
     memset(&sc, 0, sizeof(sc));
+    memset(&mi, 0, sizeof(mi));
     hg_json_init(&sc.j);
     hg_policy_init(&sc.policy);
     hg_unpack_limits_default(&sc.limits);
+    hg_inspect_limits_default(&mi.limits);
 
     optind = 1;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, "d:jh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "d:jh", longopts, &li)) != -1) {
         switch (opt) {
+        case SCAN_OPT_NO_ARC:
+            archives = 0;
+            break;
+        case SCAN_OPT_HELPER:
+            helper = optarg;
+            break;
+        case SCAN_OPT_DEPTH:
+        case SCAN_OPT_FILES:
+        case SCAN_OPT_BYTES:
+        case SCAN_OPT_FILE_BYTES:
+        case SCAN_OPT_RATIO:
+        case SCAN_OPT_TIMEOUT:
+            if (_scan_archive_opt(opt, longopts[li].name, optarg, &mi.limits)
+                != 0)
+            {
+                return CLI_EXIT_ERROR;
+            }
+            break;
         case 'd':
             dbpath = optarg;
             break;
@@ -407,13 +660,28 @@ cmd_scan(int argc, char **argv)
         hg_db_close(db);
         return CLI_EXIT_ERROR;
     }
-    sc.scan = hg_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
     sc.mail_scan = hg_mail_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
     hg_db_close(db);        /* the scan contexts hold their own references */
     sc.buf = malloc(CLI_READ_SIZE);
-    if (sc.scan == NULL || sc.mail_scan == NULL || sc.buf == NULL) {
+    if (sc.mail_scan == NULL || sc.buf == NULL) {
         cli_error("scan: out of memory or OpenSSL unavailable");
         goto done;
+    }
+    if (archives) {
+        /* a missing helper is an error, never archives silently unopened */
+        err.msg[0] = '\0';
+        if ((sc.inspector = hg_inspector_new(helper, &err)) == NULL) {
+            cli_error("scan: %s (--no-archives scans without opening "
+                      "archives)", cli_errstr(&err, HG_EIO));
+            goto done;
+        }
+        mi.borrow = _scan_borrow;
+        mi.give_back = _scan_give_back;
+        mi.pool = sc.inspector;
+        if (hg_mail_scan_set_inspect(sc.mail_scan, &mi, &err) != HG_OK) {
+            cli_error("scan: %s", cli_errstr(&err, HG_ENOMEM));
+            goto done;
+        }
     }
     if (sc.json) {
         err.msg[0] = '\0';
@@ -438,8 +706,8 @@ cmd_scan(int argc, char **argv)
 done:
     free(sc.buf);
     hg_magic_free(sc.magic);
-    hg_scan_free(sc.scan);
     hg_mail_scan_free(sc.mail_scan);
+    hg_inspector_free(sc.inspector);
     hg_json_free(&sc.j);
     return rc;
 }

@@ -28,8 +28,8 @@ typedef enum {
 } scan_mail_mode_t;
 
 typedef struct {
-    hg_scan_t          *scan;       /* a plain file */
-    hg_mail_scan_t     *mail_scan;  /* a message, object by object */
+    hg_mail_scan_t     *mail_scan;  /* a file or a message, object by object */
+    hg_inspector_t     *inspector;  /* archives: the one helper, or NULL */
     hg_magic_t         *magic;      /* only with --json */
     hg_policy_t         policy;
     hg_unpack_limits_t  limits;
@@ -39,6 +39,7 @@ typedef struct {
     int                 in_maildir; /* files under cur/ and new/ are messages */
     int                 matched;    /* something matched: exit 1 */
     int                 failed;     /* something could not be scanned: exit 2 */
+    const char         *cur_path;   /* the plain file being scanned */
     unsigned char      *buf;        /* CLI_READ_SIZE */
 } scan_ctx_t;
 
@@ -55,6 +56,9 @@ typedef struct {
                                      * line ends converted change its bytes
                                      * (--json shows both), or NULL */
     const char         *also_form;  /* also's: "as read", "CRLF" or "LF" */
+    int                 in_file;    /* a file inside a file that is no
+                                     * message: PATH!inner, not PATH#part */
+    const hg_mail_inner_t *inner;   /* a file inside an archive, or NULL */
 } scan_part_t;
 
 /*
@@ -64,6 +68,15 @@ typedef struct {
  */
 void scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
                  const hg_scan_result_t *res, hg_status_t st, const char *why);
+
+/*
+ * Report an object of an archive (obj->inner set): a file inside, a file
+ * not checked (encrypted, unreadable: an error, exit 2) or an inspection
+ * that stopped (a limit, the helper: "not checked", exit 2). where says
+ * where its container is; its info and inner are filled here.
+ */
+void scan_report_inner(scan_ctx_t *sc, const char *path, scan_part_t *where,
+                       const hg_mail_object_t *obj);
 
 /* ---- scan_mail.c ---- */
 
