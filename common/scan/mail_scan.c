@@ -252,8 +252,9 @@ _insp_entry(void *ctx, const hg_inspect_entry_t *e)
     if (d < 1 || d > HG_INSPECT_MAX_DEPTH) {
         return ic->cb_st = HG_EINVAL;   /* the client checks replies */
     }
-    /* the container it is in says its format; the part's is sniffed */
-    if (d > 1 && e->format != NULL) {
+    /* the walk names the container it is in ("tar.gz" where the sniff
+     * of the part said "gzip"): its word is kept */
+    if (e->format != NULL && e->format[0] != '\0') {
         _copy_str(ic->cont[d - 1].format, FORMAT_MAX, e->format);
     }
 
