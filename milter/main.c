@@ -326,6 +326,34 @@ _detached_ready(hg_mconf_t *c, int ready_fd)
 }
 
 /*
+ * Start the inspection helpers. A helper keeps our stderr for its last
+ * words; detaching, that is still the starting command's terminal or
+ * pipe, which a helper must not hold open after we let the command exit
+ * (its caller would wait for the end of that pipe forever): they get
+ * /dev/null, as helpers started after the detach do.
+ */
+static hg_status_t
+_start_helpers(const hg_mconf_t *c, int detaching, hg_err_t *err)
+{
+    hg_status_t st;
+    int         saved = -1, null;
+
+    if (detaching && (null = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
+        saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
+        if (saved >= 0) {
+            (void) dup2(null, STDERR_FILENO);
+        }
+        close(null);
+    }
+    st = hg_inspect_pool_start(c, err);
+    if (saved >= 0) {
+        (void) dup2(saved, STDERR_FILENO);
+        close(saved);
+    }
+    return st;
+}
+
+/*
  * Everything after the configuration is loaded: start-up checks, then the
  * milter until it stops. Returns the exit status. Every path, fatal or not,
  * returns here so main() frees what was allocated on the way (*db_path,
@@ -504,7 +532,7 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
         return 1;
     }
     /* as the user we run as, from this thread (client.c: PDEATHSIG) */
-    if (c->archives && hg_inspect_pool_start(c, &err) != HG_OK) {
+    if (c->archives && _start_helpers(c, ready_fd != -1, &err) != HG_OK) {
         hg_log(HG_LOG_ERR, "%s: InspectHelper: %s (Archives no runs without "
                "it)", c->path, err.msg);
         return 1;
