@@ -349,15 +349,17 @@ _not_checked(conn_t *c, const hg_mail_object_t *obj)
     const hg_mail_inner_t  *in = obj->inner;
     hg_verdict_t            v;
     hg_status_t             st;
+    hg_action_t             a;
 
+    a = in->encrypted ? conf->policy.archive_encrypted
+                      : conf->policy.archive_unreadable;
     v = hg_decide_not_checked(&conf->policy, in->encrypted);
     hg_log(HG_LOG_INFO, "queue_id=%s part=%s: %s, not checked%s%s; %s %s",
            _qid(c), obj->info->path, in->not_checked,
            in->done != NULL ? ": " : "",
            in->done != NULL ? in->done->why : "",
            in->encrypted ? "ArchiveEncrypted" : "ArchiveUnreadable",
-           in->encrypted ? hg_action_name(conf->policy.archive_encrypted)
-                         : hg_action_name(conf->policy.archive_unreadable));
+           a == HG_ACT_NONE ? "accept" : hg_action_name(a));
     _merge(c, &v);
     if ((st = _hit_add(c, obj, &obj->reading[0], &v)) != HG_OK) {
         return st;

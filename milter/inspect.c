@@ -31,7 +31,7 @@
 
 typedef struct {
     hg_inspector_t     *in;
-    pid_t               pid;        /* when last given back, to see restarts */
+    pid_t               pid;        /* the last one seen, to see restarts */
     int                 busy;
 } helper_t;
 
@@ -173,8 +173,12 @@ _give_back(void *pool, hg_inspector_t *in)
     pthread_mutex_lock(&pool_lock);
     for (i = 0; i < nhelpers; i++) {
         if (helpers[i].in == in) {
+            /* one killed (a stop mid-archive, a failure) is started on its
+             * next use: the pid it had stays until then */
             was = helpers[i].pid;
-            helpers[i].pid = pid;
+            if (pid > 0) {
+                helpers[i].pid = pid;
+            }
             helpers[i].busy = 0;
             break;
         }
@@ -182,7 +186,9 @@ _give_back(void *pool, hg_inspector_t *in)
     pthread_cond_signal(&pool_cond);
     pthread_mutex_unlock(&pool_lock);
     if (pid > 0 && was > 0 && pid != was) {
-        hg_log(HG_LOG_WARNING, "inspection helper pid=%ld started in place "
+        /* a failure was logged with its mail; this is also the restart
+         * after a reject stopped a helper mid-archive (client.c) */
+        hg_log(HG_LOG_INFO, "inspection helper pid=%ld started in place "
                "of pid=%ld (restarts=%llu)", (long) pid, (long) was,
                (unsigned long long) hg_inspector_restarts(in));
     }
