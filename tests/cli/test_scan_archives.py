@@ -21,6 +21,7 @@ t = Suite("scan-archives")
 
 def make(kind, name, **kw):
     """An archive of kind at name in the suite's dir; its {chain: sha256}."""
+    os.makedirs(os.path.dirname(t.path(name)), exist_ok=True)
     return archives.make(kind, t.path(name), **kw)
 
 
