@@ -43,7 +43,9 @@
 #include "milter.h"
 
 /* Matching parts remembered per message until the verdict is final. Past
- * this, parts still decide and get a log line, but no further record. */
+ * this, parts still decide, but get no further record: the first says so
+ * in the log, the count of the others is logged with the records (an
+ * archive of ten thousand encrypted files must not flood the log). */
 #define MAX_HITS            256
 
 /* SMTP strings kept for the record; longer ones are cut (they are names). */
@@ -103,6 +105,7 @@ struct conn_s {
     hit_t              *hits;
     size_t              nhits;
     size_t              hits_cap;
+    size_t              hits_dropped;   /* past MAX_HITS */
     char                fail_msg[HG_ERR_MAX];
 };
 
@@ -245,6 +248,7 @@ _msg_cleanup(conn_t *c)
     c->tag_hdrs = 0;
     c->hits = NULL;
     c->nhits = c->hits_cap = 0;
+    c->hits_dropped = 0;
     c->queue_id[0] = '\0';
     c->fail_msg[0] = '\0';
     c->in_msg = c->decided = c->ignore = c->have_verdict = 0;
@@ -278,8 +282,11 @@ _hit_add(conn_t *c, const hg_mail_object_t *obj, const hg_mail_reading_t *r,
     size_t                  k;
 
     if (c->nhits == MAX_HITS) {
-        hg_log(HG_LOG_WARNING, "queue_id=%s part=%s: more than %d matching "
-               "parts; no record for this one", _qid(c), info->path, MAX_HITS);
+        if (c->hits_dropped++ == 0) {
+            hg_log(HG_LOG_WARNING, "queue_id=%s part=%s: more than %d "
+                   "matching or not-checked parts; no record for this one "
+                   "or those after it", _qid(c), info->path, MAX_HITS);
+        }
         return HG_OK;
     }
     if (c->nhits == c->hits_cap) {
@@ -542,6 +549,11 @@ _write_records(conn_t *c, hg_verdict_t *final, const char *held_at)
     size_t          i, failed = 0;
 
     why.msg[0] = '\0';
+    if (c->hits_dropped > 0) {
+        hg_log(HG_LOG_WARNING, "queue_id=%s: %zu matching or not-checked "
+               "parts past the first %d have no record", _qid(c),
+               c->hits_dropped, MAX_HITS);
+    }
     for (i = 0; i < c->nhits; i++) {
         hit_t  *h = &c->hits[i];
 
