@@ -94,6 +94,15 @@ for i in range(4):
     w("files/clean-%d.bin" % i, blob(9200 + i, 1000 + 500 * i))
 w("files/sub/listed.bin", listed[0])
 w("files/sub/empty", b"")
+import io, zipfile
+def zipped(members):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members:
+            z.writestr(name, data)
+    return b.getvalue()
+w("arc.zip", zipped([("a/clean.bin", blob(9400, 3000)),
+                     ("a/listed.bin", listed[0])]))
 def b64(x):
     e = base64.b64encode(x).decode()
     return "\r\n".join(e[i:i + 76] for i in range(0, len(e), 76))
@@ -140,6 +149,7 @@ vg "scan --json of files without a database (libmagic)" 0 "$HG" scan --json file
 vg "scan --json of an .eml (QP text, base64 attachment)" 1 "$HG" scan -d all.hgdb --json mail.eml
 vg "scan of an mbox of two messages" 1 "$HG" scan -d all.hgdb mbox
 vg "scan of a message past the depth limit (error path)" 2 "$HG" scan -d all.hgdb deep.eml
+vg "scan of a zip holding a listed file (opened by the helper)" 1 "$HG" scan -d all.hgdb arc.zip
 vg "scan - of a message on stdin" 1 sh -c "exec \"\$0\" scan -d all.hgdb - < mail.eml" "$HG"
 
 # ---- the milter behind a private Postfix ----
@@ -189,6 +199,13 @@ try:
     ok(code == 250, "milter under memcheck: a clean uuencoded attachment is accepted", "%d %s" % (code, text))
     code, text = pf.send(hm.msg_attach(listed)[0])
     ok(code == 550, "milter under memcheck: a listed attachment is rejected", "%d %s" % (code, text))
+    import io, zipfile
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("x/clean.bin", hm.blob(9303, 2000))
+        z.writestr("x/listed.bin", listed)
+    code, text = pf.send(hm.msg_attach(b.getvalue(), filename="a.zip")[0])
+    ok(code == 550, "milter under memcheck: a listed file inside a zip is rejected", "%d %s" % (code, text))
     code, text = pf.send(hm.msg_nested(hm.blob(9302, 100), levels=12)[0])
     ok(code == 451, "milter under memcheck: a mail past MaxDepth is tempfailed", "%d %s" % (code, text))
     hm.swap_db(db, {"again": [hm.sha256(listed)]})
