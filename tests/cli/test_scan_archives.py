@@ -120,6 +120,13 @@ t.check(p.returncode == 0 and len(lines(p)) == 1 + len(clean)
         and all(x.endswith(": OK") for x in lines(p)),
         "a clean zip: the zip and every file inside OK, exit 0", both(p))
 
+big = make("zip", "big.zip", seed=720, files=300, size=64)
+p = t.run("scan", "-d", "db", "big.zip")
+t.check(p.returncode == 0 and len(lines(p)) == 301
+        and all(x.endswith(": OK") for x in lines(p)),
+        "a zip of 300 files: every file inside is checked, exit 0",
+        both(p)[-300:])
+
 p = t.run("scan", "-d", "db", "odd.zip")
 t.check(p.returncode == 1 and odd_key
         and "odd.zip!%s: blk FOUND" % odd_key[0] in lines(p),

@@ -294,16 +294,17 @@ try:
        "path and declared size, no digest", str(recs))
     ok("not_checked queue_id=" in m.log(),
        "the log has a not_checked line for each")
-    MANY, many = make("zip-aes", "many.zip", seed=151, files=300, size=64)
+    MANY, many = make("7z-encrypted", "many.7z", seed=151, files=300,
+                      size=64)
     n0 = m.log().count("no record for this one")
-    msg, mid = attach(MANY, "many.zip")
+    msg, mid = attach(MANY, "many.7z")
     r = pf.send(msg)
     recs = m.records_for(mid)
     ok(r[0] == 250 and len(many) == 300 and len(recs) == 256
        and m.log().count("no record for this one") == n0 + 1
        and "44 matching or not-checked parts past the first 256 have no "
            "record" in m.log(),
-       "an archive of 300 encrypted files: 256 records, one log line for "
+       "a 7z of 300 encrypted files: 256 records, one log line for "
        "the rest with their count", "%s %d records" % (reply(r), len(recs)))
     for action, want in (("hold", "held"), ("reject", "rejected")):
         restart(ArchiveEncrypted=action)
