@@ -54,7 +54,6 @@ static const char _scan_help[] =
     "converted (LF as CRLF, or CRLF as LF), as the milter saw or a mailbox\n"
     "stored it: \"FOUND (as CRLF)\"; a line for each form that matches.\n"
     "\n"
-    "Options:\n"
     "Archives (zip, 7z, rar, tar, cpio, iso9660, cab, ar, files compressed\n"
     "with gzip, bzip2, xz, zstd or lz4, TNEF), as files or attachments, are\n"
     "opened in a sandboxed helper and every file inside is scanned too.\n"
