@@ -51,6 +51,7 @@
 #include "hashgate/db_watch.h"
 #include "hashgate/decide.h"
 #include "hashgate/hash.h"
+#include "hashgate/inspect.h"
 #include "hashgate/list_actions.h"
 #include "hashgate/magic.h"
 #include "hashgate/record.h"
@@ -59,7 +60,10 @@
 #include "hashgate/unpack.h"
 
 #include "ngx_http_hashgate_hasher.h"
+#include "ngx_http_hashgate_inspect.h"
 #include "ngx_http_hashgate_verify.h"
+
+#include <dlfcn.h>
 
 
 /* idle scan contexts a worker keeps, to save their EVP setup per request */
@@ -120,6 +124,11 @@ typedef struct {
     hg_scan_t                **cache;
     ngx_uint_t                 ncache;
     ngx_queue_t                holding;     /* requests with a .part copy */
+    ngx_str_t                  helper;      /* hashgate-inspect, resolved */
+    u_char                    *helper_conf; /* where it was set, or NULL */
+    ngx_uint_t                 helper_line;
+    ngx_uint_t                 archives;    /* some location opens them */
+    ngx_http_hashgate_inspect_t *inspect;   /* this worker's helper */
 } ngx_http_hashgate_main_conf_t;
 
 
@@ -147,6 +156,15 @@ typedef struct {
     size_t                     max_header_size;
     hg_policy_t               *policy;
     ngx_uint_t                 may_hold;
+    ngx_flag_t                 archives;
+    ngx_uint_t                 archive_encrypted;   /* hg_action_t */
+    ngx_uint_t                 archive_unreadable;
+    ngx_uint_t                 archive_max_depth;
+    ngx_uint_t                 archive_max_files;   /* per request */
+    off_t                      archive_max_bytes;   /* per request */
+    off_t                      archive_max_file_size;
+    ngx_uint_t                 archive_max_ratio;
+    ngx_msec_t                 archive_timeout;     /* per container */
 } ngx_http_hashgate_loc_conf_t;
 
 
@@ -158,6 +176,13 @@ typedef struct {
     char                       filename[NGX_HTTP_HASHGATE_NAME_LEN];
     char                       declared[NGX_HTTP_HASHGATE_TYPE_LEN];
     char                       detected[NGX_HTTP_HASHGATE_TYPE_LEN];
+    /* a file inside containers (from r->pool), else NULL */
+    char                      *inner_part;  /* part path and chain */
+    char                      *inner_name;
+    char                      *inner_path;
+    const char                *not_checked; /* "encrypted", "unreadable" */
+    hg_record_container_t     *containers;  /* the part first */
+    size_t                     ncontainers;
     ngx_uint_t                 unrecorded;  /* unsigned unrecorded:1 */
 } ngx_http_hashgate_hit_t;
 
@@ -214,11 +239,65 @@ typedef struct {
 
     ngx_queue_t                queue;       /* in hmcf->holding */
 
+    const char                *what;        /* the failure that decides */
+
+    /*
+     * Archives (see ngx_http_hashgate_container_t). The spools and fresh
+     * belong to the hashing thread while pending is not zero, like the
+     * scan objects; everything else here is the event loop's.
+     */
+    hg_spool_t                *spool;       /* the part or raw body */
+    hg_status_t                spool_st;    /* it could not be kept */
+    hg_err_t                   spool_err;
+    hg_spool_t                *dspool;      /* a part's decoded copy */
+    hg_status_t                dspool_st;
+    hg_err_t                   dspool_err;
+    ngx_uint_t                 spool_lost;  /* a container not kept */
+    ngx_queue_t                fresh;       /* containers ended, not posted */
+    ngx_queue_t                containers;  /* posted to the helper */
+    ngx_uint_t                 ipending;    /* in containers */
+    hg_scan_t                 *inner;       /* matches inner files */
+    hg_verdict_t               iverdict;    /* of the files inside */
+    ngx_array_t                ihits;
+    ngx_uint_t                 ihits_dropped;
+    uint64_t                   ifiles;      /* the request's budget spent */
+    uint64_t                   ibytes;
+    ngx_chain_t               *held;        /* the body's end, waiting */
+
     unsigned                   decided:1;
     unsigned                   hold_failed:1;
     unsigned                   threaded:1;
     unsigned                   queued:1;
+    unsigned                   archives:1;
+    unsigned                   waiting:1;   /* held, for the helper */
 } ngx_http_hashgate_ctx_t;
+
+
+/* A container's place in the chain: the part, then each level inside. */
+#define NGX_HTTP_HASHGATE_LEVELS  HG_RECORD_MAX_CONTAINERS
+
+
+/*
+ * A part (or raw body) whose bytes are a container: made where the part
+ * ends, perhaps in the hashing thread (hence malloc(), and the fixed
+ * strings), posted to the worker's helper from the event loop; freed when
+ * its inspection is done, which may be after its request is gone.
+ */
+typedef struct {
+    ngx_http_hashgate_ijob_t   job;         /* first: the job is this */
+    ngx_queue_t                link;        /* in ctx->fresh, containers */
+    hg_spool_t                *spool;       /* holds job.fd */
+    const char                *format;      /* the spool's constant */
+    hg_status_t                st;          /* not kept: why */
+    char                       why[HG_ERR_MAX];
+    char                       where[32];   /* for the log: "part 2" */
+    char                       part[NGX_HTTP_HASHGATE_NAME_LEN];
+    char                       filename[NGX_HTTP_HASHGATE_NAME_LEN];
+    hg_digests_t               digests;     /* the part's own */
+    ngx_uint_t                 bad;         /* the helper said nonsense */
+    /* from r->pool while it runs: [0] the part, [d] a container at d */
+    hg_record_container_t      level[NGX_HTTP_HASHGATE_LEVELS + 1];
+} ngx_http_hashgate_container_t;
 
 
 typedef struct {
@@ -235,7 +314,37 @@ static void ngx_http_hashgate_feed(ngx_http_hashgate_ctx_t *ctx, u_char *p,
     size_t size, ngx_uint_t last);
 static void ngx_http_hashgate_digest(void *data, u_char *p, size_t size,
     void *local);
+static void ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx);
+static ngx_int_t ngx_http_hashgate_keep(ngx_http_hashgate_ctx_t *ctx,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_hashgate_resume(ngx_http_hashgate_ctx_t *ctx,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_hashgate_finish(ngx_http_hashgate_ctx_t *ctx,
+    ngx_chain_t *out);
 static ngx_int_t ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx);
+static ngx_uint_t ngx_http_hashgate_settled(ngx_http_hashgate_ctx_t *ctx);
+static void ngx_http_hashgate_spool_begin(ngx_http_hashgate_ctx_t *ctx,
+    hg_spool_t **sp, hg_status_t *st, hg_err_t *err);
+static void ngx_http_hashgate_spool_feed(hg_spool_t *sp, hg_status_t *st,
+    hg_err_t *err, const u_char *p, size_t size);
+static void ngx_http_hashgate_container_end(ngx_http_hashgate_ctx_t *ctx,
+    hg_spool_t **sp, hg_status_t *st, hg_err_t *err, const char *where,
+    const char *part, const char *filename, const hg_digests_t *digests);
+static void ngx_http_hashgate_kick(ngx_http_hashgate_ctx_t *ctx);
+static void ngx_http_hashgate_drop_containers(ngx_http_hashgate_ctx_t *ctx);
+static ngx_int_t ngx_http_hashgate_container_start(
+    ngx_http_hashgate_ijob_t *job, hg_inspect_limits_t *lim,
+    hg_inspect_done_t *done);
+static void ngx_http_hashgate_container_done(ngx_http_hashgate_ijob_t *job,
+    hg_inspect_done_t *done);
+static void ngx_http_hashgate_container_verdict(ngx_http_hashgate_ctx_t *ctx,
+    ngx_http_hashgate_container_t *cont, hg_inspect_done_t *done);
+static hg_status_t ngx_http_hashgate_inner_entry(void *data,
+    const hg_inspect_entry_t *e);
+static void ngx_http_hashgate_add_ihit(ngx_http_hashgate_ctx_t *ctx,
+    ngx_http_hashgate_container_t *cont, const hg_inspect_entry_t *e,
+    const hg_scan_result_t *res, const hg_verdict_t *v,
+    const char *not_checked);
 static void ngx_http_hashgate_drop_body(ngx_http_request_t *r);
 static void ngx_http_hashgate_read_headers(ngx_http_request_t *r,
     ngx_http_hashgate_headers_t *hh);
@@ -250,6 +359,7 @@ static void ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
     const hg_scan_result_t *res, const hg_verdict_t *v, const char *part,
     const char *filename, const char *declared);
 static void ngx_http_hashgate_cleanup(void *data);
+static void ngx_http_hashgate_copy(char *dst, size_t size, const char *src);
 static char *ngx_http_hashgate_cstr(ngx_pool_t *pool, ngx_str_t *s);
 static char *ngx_http_hashgate_strdup(ngx_pool_t *pool, const char *s);
 
@@ -260,7 +370,8 @@ static hg_status_t ngx_http_hashgate_decoded_data(void *data,
 static hg_status_t ngx_http_hashgate_decoded_end(void *data,
     const hg_part_info_t *info, const hg_part_stats_t *stats);
 static hg_status_t ngx_http_hashgate_judge(ngx_http_hashgate_ctx_t *ctx,
-    hg_scan_t *scan, const hg_part_info_t *info, const char *name);
+    hg_scan_t *scan, const hg_part_info_t *info, const char *name,
+    hg_spool_t **sp, hg_status_t *spst, hg_err_t *sperr);
 static hg_status_t ngx_http_hashgate_part_begin(void *data,
     const hg_part_info_t *info);
 static hg_status_t ngx_http_hashgate_part_data(void *data,
@@ -297,6 +408,12 @@ static char *ngx_http_hashgate_evidence_log(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hashgate_path_value(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t *value);
+static char *ngx_http_hashgate_inspect_helper(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_hashgate_archive_action(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_hashgate_helper_check(ngx_conf_t *cf,
+    ngx_http_hashgate_main_conf_t *hmcf);
 static void ngx_http_hashgate_db_cleanup(void *data);
 static void ngx_http_hashgate_evlog_cleanup(void *data);
 
@@ -325,6 +442,22 @@ static ngx_conf_num_bounds_t  ngx_http_hashgate_status_bounds = {
 
 static ngx_conf_num_bounds_t  ngx_http_hashgate_count_bounds = {
     ngx_conf_check_num_bounds, 1, 1000000
+};
+
+
+/* an inner file's record names every container above it (record.h) */
+static ngx_conf_num_bounds_t  ngx_http_hashgate_archive_depth_bounds = {
+    ngx_conf_check_num_bounds, 1, HG_INSPECT_MAX_DEPTH
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_hashgate_archive_files_bounds = {
+    ngx_conf_check_num_bounds, 1, 100000000
+};
+
+
+static ngx_conf_num_bounds_t  ngx_http_hashgate_archive_ratio_bounds = {
+    ngx_conf_check_num_bounds, 0, 1000000
 };
 
 
@@ -435,6 +568,76 @@ static ngx_command_t  ngx_http_hashgate_commands[] = {
       offsetof(ngx_http_hashgate_loc_conf_t, max_header_size),
       NULL },
 
+    { ngx_string("hashgate_archives"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, archives),
+      NULL },
+
+    { ngx_string("hashgate_inspect_helper"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_inspect_helper,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hashgate_archive_encrypted"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_archive_action,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, archive_encrypted),
+      NULL },
+
+    { ngx_string("hashgate_archive_unreadable"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_archive_action,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, archive_unreadable),
+      NULL },
+
+    { ngx_string("hashgate_archive_max_depth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, archive_max_depth),
+      &ngx_http_hashgate_archive_depth_bounds },
+
+    { ngx_string("hashgate_archive_max_files"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, archive_max_files),
+      &ngx_http_hashgate_archive_files_bounds },
+
+    { ngx_string("hashgate_archive_max_bytes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, archive_max_bytes),
+      NULL },
+
+    { ngx_string("hashgate_archive_max_file_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_off_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, archive_max_file_size),
+      NULL },
+
+    { ngx_string("hashgate_archive_max_ratio"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, archive_max_ratio),
+      &ngx_http_hashgate_archive_ratio_bounds },
+
+    { ngx_string("hashgate_archive_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, archive_timeout),
+      NULL },
+
       ngx_null_command
 };
 
@@ -518,6 +721,10 @@ ngx_http_hashgate_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_request_body_filter(r, in);
     }
 
+    if (ctx->waiting) {
+        return ngx_http_hashgate_resume(ctx, in);
+    }
+
     last = 0;
 
     for (cl = in; cl; cl = cl->next) {
@@ -545,18 +752,128 @@ ngx_http_hashgate_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     if (!last) {
+        if (ctx->archives) {
+            ngx_http_hashgate_kick(ctx);
+        }
+
         return ngx_http_next_request_body_filter(r, in);
     }
+
+    ngx_http_hashgate_body_end(ctx);
+
+    if (ctx->ipending && !ngx_http_hashgate_settled(ctx)) {
+        /* the verdict waits for the helper: see the comment on top */
+        rc = ngx_http_hashgate_keep(ctx, in);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        ctx->waiting = 1;
+        return NGX_OK;
+    }
+
+    return ngx_http_hashgate_finish(ctx, in);
+}
+
+
+/*
+ * Keep the buffers that end the body (their links are the caller's, the
+ * buffers stay in nginx's busy list meanwhile) until the verdict.
+ */
+static ngx_int_t
+ngx_http_hashgate_keep(ngx_http_hashgate_ctx_t *ctx, ngx_chain_t *in)
+{
+    ngx_chain_t  *cl, *tl, **ll;
+
+    for (ll = &ctx->held; *ll; ll = &(*ll)->next) { /* void */ }
+
+    for (cl = in; cl; cl = cl->next) {
+        tl = ngx_alloc_chain_link(ctx->request->pool);
+        if (tl == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        tl->buf = cl->buf;
+        *ll = tl;
+        ll = &tl->next;
+    }
+
+    *ll = NULL;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The body filter chain is run again while the end of the body is held:
+ * by nginx (with NULL) on a read event of the client's connection or of the
+ * upstream's request handler, and by ngx_http_hashgate_container_done()
+ * posting the request's read event once the last inspection is done. A
+ * client that went away meanwhile ends the request (its inspections are
+ * dropped by the pool cleanup); reading the body gives nginx no other
+ * chance to notice, since all of it has been read.
+ */
+static ngx_int_t
+ngx_http_hashgate_resume(ngx_http_hashgate_ctx_t *ctx, ngx_chain_t *in)
+{
+    ngx_int_t          rc;
+    ngx_chain_t       *out;
+    ngx_connection_t  *c;
+
+    if (in) {
+        rc = ngx_http_hashgate_keep(ctx, in);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    if (ctx->ipending && !ngx_http_hashgate_settled(ctx)) {
+        c = ctx->request->connection;
+
+        if (c->read->pending_eof || c->read->eof || c->error) {
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "client prematurely closed connection while its "
+                          "upload was inspected");
+            return NGX_HTTP_CLIENT_CLOSED_REQUEST;
+        }
+
+        return NGX_OK;
+    }
+
+    ctx->waiting = 0;
+    out = ctx->held;
+    ctx->held = NULL;
+
+    return ngx_http_hashgate_finish(ctx, out);
+}
+
+
+/* The verdict; then the end of the body goes on, or the status is due. */
+static ngx_int_t
+ngx_http_hashgate_finish(ngx_http_hashgate_ctx_t *ctx, ngx_chain_t *out)
+{
+    ngx_int_t  rc;
+
+    /* containers still queued once a reject is sure are not worth opening */
+    ngx_http_hashgate_drop_containers(ctx);
 
     rc = ngx_http_hashgate_decide(ctx);
 
     if (rc != NGX_OK) {
         /* the last buffer is never passed on: see the comment on top */
-        ngx_http_hashgate_drop_body(r);
+        ngx_http_hashgate_drop_body(ctx->request);
         return rc;
     }
 
-    return ngx_http_next_request_body_filter(r, in);
+    return ngx_http_next_request_body_filter(ctx->request, out);
+}
+
+
+static ngx_uint_t
+ngx_http_hashgate_settled(ngx_http_hashgate_ctx_t *ctx)
+{
+    return hg_verdict_settled(&ctx->verdict)
+           || hg_verdict_settled(&ctx->iverdict);
 }
 
 
@@ -619,6 +936,8 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     ctx->request = r;
     ctx->conf = hlcf;
     ctx->hold_fd = NGX_INVALID_FILE;
+    ngx_queue_init(&ctx->fresh);
+    ngx_queue_init(&ctx->containers);
     ctx->magic = hmcf->magic;
     ctx->threaded = hmcf->hasher
                     && (r->headers_in.content_length_n < 0
@@ -731,6 +1050,16 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
         } else {
             ctx->part_status = hg_unpack_set_copy_cb(ctx->unpack, &dcb, ctx,
                                                      &ctx->part_err);
+        }
+    }
+
+    if (hlcf->archives) {
+        ctx->archives = 1;
+
+        if (ctx->unpack == NULL && ctx->part_status == HG_OK) {
+            /* a raw body (PUT, POST): it may itself be a container */
+            ngx_http_hashgate_spool_begin(ctx, &ctx->spool, &ctx->spool_st,
+                                          &ctx->spool_err);
         }
     }
 
@@ -990,16 +1319,30 @@ ngx_http_hashgate_digest(void *data, u_char *p, size_t size, void *local)
         if (st != HG_OK) {
             ctx->part_status = st;
         }
+
+    } else if (ctx->spool) {
+        ngx_http_hashgate_spool_feed(ctx->spool, &ctx->spool_st,
+                                     &ctx->spool_err, p, size);
     }
 }
 
 
+/*
+ * Form parts: each is hashed in ctx->part and, when archives are opened,
+ * fed to a spool that sniffs its first bytes and keeps a copy only of a
+ * container, which is sent to the helper where the part ends.
+ */
 static hg_status_t
 ngx_http_hashgate_part_begin(void *data, const hg_part_info_t *info)
 {
     ngx_http_hashgate_ctx_t  *ctx = data;
 
     (void) info;
+
+    if (ctx->archives) {
+        ngx_http_hashgate_spool_begin(ctx, &ctx->spool, &ctx->spool_st,
+                                      &ctx->spool_err);
+    }
 
     return hg_scan_begin(ctx->part);
 }
@@ -1009,6 +1352,11 @@ static hg_status_t
 ngx_http_hashgate_part_data(void *data, const unsigned char *buf, size_t len)
 {
     ngx_http_hashgate_ctx_t  *ctx = data;
+
+    if (ctx->spool) {
+        ngx_http_hashgate_spool_feed(ctx->spool, &ctx->spool_st,
+                                     &ctx->spool_err, buf, len);
+    }
 
     return hg_scan_update(ctx->part, buf, len);
 }
@@ -1026,15 +1374,22 @@ ngx_http_hashgate_part_end(void *data, const hg_part_info_t *info,
      * whole body in the log and the record */
     return ngx_http_hashgate_judge(ctx, ctx->part, info,
                                    info->field_name && info->field_name[0]
-                                   ? info->field_name : info->path);
+                                   ? info->field_name : info->path,
+                                   &ctx->spool, &ctx->spool_st,
+                                   &ctx->spool_err);
 }
 
 
-/* A form part (or its decoded copy) hashed in scan: its verdict, its hit. */
+/*
+ * A form part (or its decoded copy) hashed in scan: its verdict, its hit,
+ * and, if its spool found a container, the container.
+ */
 static hg_status_t
 ngx_http_hashgate_judge(ngx_http_hashgate_ctx_t *ctx, hg_scan_t *scan,
-    const hg_part_info_t *info, const char *name)
+    const hg_part_info_t *info, const char *name, hg_spool_t **sp,
+    hg_status_t *spst, hg_err_t *sperr)
 {
+    char              where[32];
     hg_status_t       st;
     hg_verdict_t      v;
     hg_scan_result_t  res;
@@ -1055,6 +1410,16 @@ ngx_http_hashgate_judge(ngx_http_hashgate_ctx_t *ctx, hg_scan_t *scan,
         return HG_ECANCEL;
     }
 
+    if (*sp && st == HG_OK) {
+        /* the part path, never a name from the request, goes to the log */
+        ngx_snprintf((u_char *) where, sizeof(where) - 1, "form part %s%Z",
+                     info->path);
+        where[sizeof(where) - 1] = '\0';
+
+        ngx_http_hashgate_container_end(ctx, sp, spst, sperr, where, name,
+                                        info->filename, &res.digests);
+    }
+
     return st;
 }
 
@@ -1073,6 +1438,11 @@ ngx_http_hashgate_decoded_begin(void *data, const hg_part_info_t *info)
 
     (void) info;
 
+    if (ctx->archives) {
+        ngx_http_hashgate_spool_begin(ctx, &ctx->dspool, &ctx->dspool_st,
+                                      &ctx->dspool_err);
+    }
+
     return hg_scan_begin(ctx->part_decoded);
 }
 
@@ -1081,6 +1451,11 @@ static hg_status_t
 ngx_http_hashgate_decoded_data(void *data, const unsigned char *buf, size_t len)
 {
     ngx_http_hashgate_ctx_t  *ctx = data;
+
+    if (ctx->dspool) {
+        ngx_http_hashgate_spool_feed(ctx->dspool, &ctx->dspool_st,
+                                     &ctx->dspool_err, buf, len);
+    }
 
     return hg_scan_update(ctx->part_decoded, buf, len);
 }
@@ -1094,11 +1469,575 @@ ngx_http_hashgate_decoded_end(void *data, const hg_part_info_t *info,
     ngx_http_hashgate_ctx_t  *ctx = data;
 
     if (stats->same_bytes) {
+        /* the part's own spool has the same bytes: it is the one sent */
         (void) hg_scan_end(ctx->part_decoded, &res);
         return HG_OK;
     }
 
-    return ngx_http_hashgate_judge(ctx, ctx->part_decoded, info, info->path);
+    return ngx_http_hashgate_judge(ctx, ctx->part_decoded, info, info->path,
+                                   &ctx->dspool, &ctx->dspool_st,
+                                   &ctx->dspool_err);
+}
+
+
+/*
+ * Archives. A part or raw body is fed to a spool as it streams (it only
+ * sniffs the first bytes until it knows: nothing is copied for a part that
+ * is no container); where it ends, a container becomes an
+ * ngx_http_hashgate_container_t, posted to the worker's helper from the
+ * event loop (ngx_http_hashgate_kick). The helper's entries are matched
+ * and decided like parts, into ctx->iverdict and ctx->ihits (the hashing
+ * thread owns ctx->verdict and ctx->hits meanwhile), and merged at the
+ * verdict. These run in the hashing thread as well: no pool, no log.
+ */
+static void
+ngx_http_hashgate_spool_begin(ngx_http_hashgate_ctx_t *ctx, hg_spool_t **sp,
+    hg_status_t *st, hg_err_t *err)
+{
+    if (*sp == NULL) {
+        *sp = hg_spool_new();
+
+        if (*sp == NULL) {
+            *st = HG_ENOMEM;
+            ngx_cpystrn((u_char *) err->msg,
+                        (u_char *) "cannot allocate a spool",
+                        sizeof(err->msg));
+            return;
+        }
+    }
+
+    hg_spool_begin(*sp, (uint64_t) ctx->conf->archive_max_file_size);
+    *st = HG_OK;
+    err->msg[0] = '\0';
+}
+
+
+static void
+ngx_http_hashgate_spool_feed(hg_spool_t *sp, hg_status_t *st, hg_err_t *err,
+    const u_char *p, size_t size)
+{
+    if (*st == HG_OK) {
+        *st = hg_spool_feed(sp, p, size, err);
+    }
+}
+
+
+/*
+ * An object (a part, a decoded copy, the raw body) ended: if its spool
+ * holds a container, or one that could not be kept, it goes to ctx->fresh
+ * with the spool (a new one is made for the next part). Nothing happens for
+ * an object that is not a container.
+ */
+static void
+ngx_http_hashgate_container_end(ngx_http_hashgate_ctx_t *ctx,
+    hg_spool_t **sp, hg_status_t *st, hg_err_t *err, const char *where,
+    const char *part, const char *filename, const hg_digests_t *digests)
+{
+    int                             fd, rc;
+    uint64_t                        size;
+    const char                     *format;
+    hg_status_t                     est;
+    ngx_http_hashgate_container_t  *cont;
+
+    fd = -1;
+    size = 0;
+    format = NULL;
+    est = *st;
+
+    if (est == HG_OK) {
+        if (*sp == NULL) {
+            return;
+        }
+
+        rc = hg_spool_end(*sp, &fd, &size, &format, &est, err);
+
+        if (rc == 0) {
+            return;
+        }
+
+    } else {
+        rc = -1;
+    }
+
+    /* made in the hashing thread too, and it may outlive its request */
+    cont = calloc(1, sizeof(ngx_http_hashgate_container_t));
+
+    if (cont == NULL) {
+        /* failed by ngx_http_hashgate_kick(), on the event loop */
+        ctx->spool_lost = 1;
+        return;
+    }
+
+    if (rc == 1) {
+        cont->spool = *sp;
+        *sp = NULL;
+        cont->job.fd = fd;
+        cont->job.size = size;
+        cont->format = format;
+
+    } else {
+        cont->job.fd = -1;
+        cont->st = (est == HG_OK) ? HG_EIO : est;
+        ngx_cpystrn((u_char *) cont->why, (u_char *) err->msg,
+                    sizeof(cont->why));
+    }
+
+    ngx_cpystrn((u_char *) cont->where, (u_char *) where, sizeof(cont->where));
+    ngx_http_hashgate_copy(cont->part, sizeof(cont->part), part);
+    ngx_http_hashgate_copy(cont->filename, sizeof(cont->filename), filename);
+    cont->digests = *digests;
+
+    ngx_queue_insert_tail(&ctx->fresh, &cont->link);
+}
+
+
+/*
+ * Post the containers that ended to the worker's helper (or fail them when
+ * there is none). Only when the hashing thread is done with ctx.
+ */
+static void
+ngx_http_hashgate_kick(ngx_http_hashgate_ctx_t *ctx)
+{
+    ngx_queue_t                    *q;
+    hg_inspect_done_t               done;
+    ngx_http_hashgate_container_t  *cont;
+    ngx_http_hashgate_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(ctx->request,
+                                         ngx_http_hashgate_module);
+
+    if (ctx->threaded
+        && ngx_http_hashgate_hasher_pending(hmcf->hasher, &ctx->pending))
+    {
+        return;
+    }
+
+    while (!ngx_queue_empty(&ctx->fresh)) {
+        q = ngx_queue_head(&ctx->fresh);
+        ngx_queue_remove(q);
+        ngx_queue_insert_tail(&ctx->containers, q);
+        ctx->ipending++;
+
+        cont = ngx_queue_data(q, ngx_http_hashgate_container_t, link);
+        cont->job.data = ctx;
+        cont->job.entry = ngx_http_hashgate_inner_entry;
+        cont->job.start = ngx_http_hashgate_container_start;
+        cont->job.done = ngx_http_hashgate_container_done;
+
+        if (cont->st != HG_OK || hmcf->inspect == NULL) {
+            ngx_memzero(&done, sizeof(hg_inspect_done_t));
+
+            if (cont->st != HG_OK) {
+                done.st = cont->st;
+                /* the spool keeps at most hashgate_archive_max_file_size */
+                done.limit = HG_INSPECT_LIMIT_FILE_BYTES;
+                ngx_cpystrn((u_char *) done.why, (u_char *) cont->why,
+                            sizeof(done.why));
+
+            } else {
+                done.st = HG_EIO;
+                ngx_cpystrn((u_char *) done.why,
+                            (u_char *) "no inspection helper in this worker "
+                            "(see the error log at its start)",
+                            sizeof(done.why));
+            }
+
+            ngx_http_hashgate_container_done(&cont->job, &done);
+            continue;
+        }
+
+        ngx_http_hashgate_inspect_post(hmcf->inspect, &cont->job);
+    }
+
+    if (ctx->spool_lost) {
+        ctx->spool_lost = 0;
+        ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
+                      "hashgate: out of memory keeping a container for "
+                      "inspection");
+        (void) hg_verdict_fail(ctx->conf->policy, &ctx->iverdict, HG_ENOMEM);
+    }
+}
+
+
+/* The request no longer waits for its containers (a verdict, or gone). */
+static void
+ngx_http_hashgate_drop_containers(ngx_http_hashgate_ctx_t *ctx)
+{
+    ngx_queue_t                    *q;
+    ngx_http_hashgate_container_t  *cont;
+    ngx_http_hashgate_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(ctx->request,
+                                         ngx_http_hashgate_module);
+
+    while (!ngx_queue_empty(&ctx->containers)) {
+        q = ngx_queue_head(&ctx->containers);
+        ngx_queue_remove(q);
+        ctx->ipending--;
+
+        cont = ngx_queue_data(q, ngx_http_hashgate_container_t, link);
+
+        /* done runs now (queued) or when the helper is through (running) */
+        ngx_http_hashgate_inspect_abandon(hmcf->inspect, &cont->job);
+    }
+
+    while (!ngx_queue_empty(&ctx->fresh)) {
+        q = ngx_queue_head(&ctx->fresh);
+        ngx_queue_remove(q);
+
+        cont = ngx_queue_data(q, ngx_http_hashgate_container_t, link);
+        hg_spool_free(cont->spool);
+        free(cont);
+    }
+}
+
+
+/* A container's turn in the helper: its limits, what is left of the budget. */
+static ngx_int_t
+ngx_http_hashgate_container_start(ngx_http_hashgate_ijob_t *job,
+    hg_inspect_limits_t *lim, hg_inspect_done_t *done)
+{
+    u_char                         *p;
+    size_t                          len;
+    hg_digests_t                   *d;
+    ngx_http_request_t             *r;
+    ngx_http_hashgate_ctx_t        *ctx;
+    ngx_http_hashgate_loc_conf_t   *hlcf;
+    ngx_http_hashgate_main_conf_t  *hmcf;
+    ngx_http_hashgate_container_t  *cont;
+
+    cont = (ngx_http_hashgate_container_t *) job;
+    ctx = job->data;
+    r = ctx->request;
+    hlcf = ctx->conf;
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_hashgate_module);
+
+    if (hg_verdict_settled(&ctx->iverdict)) {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->inner == NULL) {
+        ctx->inner = ngx_http_hashgate_scan_get(hmcf);
+
+        if (ctx->inner == NULL) {
+            done->st = HG_ENOMEM;
+            ngx_cpystrn((u_char *) done->why,
+                        (u_char *) "cannot create a scan context",
+                        sizeof(done->why));
+            return NGX_DECLINED;
+        }
+    }
+
+    if (ctx->ifiles >= hlcf->archive_max_files
+        || ctx->ibytes >= (uint64_t) hlcf->archive_max_bytes)
+    {
+        done->st = HG_ELIMIT;
+        done->limit = ctx->ifiles >= hlcf->archive_max_files
+                      ? HG_INSPECT_LIMIT_FILES : HG_INSPECT_LIMIT_BYTES;
+        ngx_cpystrn((u_char *) done->why,
+                    (u_char *) "the request's archives before this one "
+                    "used up its budget", sizeof(done->why));
+        return NGX_DECLINED;
+    }
+
+    job->algs = hg_scan_algs(ctx->inner);
+
+    lim->max_depth = hlcf->archive_max_depth;
+    lim->max_files = hlcf->archive_max_files - ctx->ifiles;
+    lim->max_bytes = (uint64_t) hlcf->archive_max_bytes - ctx->ibytes;
+    lim->max_file_bytes = (uint64_t) hlcf->archive_max_file_size;
+    lim->max_ratio = hlcf->archive_max_ratio;
+    lim->timeout_ms = hlcf->archive_timeout;
+
+    /* the chain's first link, named in the records of the files inside */
+    len = ngx_strlen(cont->part);
+    p = ngx_pnalloc(r->pool, len + 1);
+    d = ngx_palloc(r->pool, sizeof(hg_digests_t));
+
+    if (p == NULL || d == NULL) {
+        done->st = HG_ENOMEM;
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(p, cont->part, len + 1);
+    *d = cont->digests;
+
+    cont->level[0].path = (char *) p;
+    cont->level[0].format = cont->format;
+    cont->level[0].digests = d;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A container is through (or dropped): its verdict joins the request's,
+ * and a request waiting only for it is resumed. Frees it.
+ */
+static void
+ngx_http_hashgate_container_done(ngx_http_hashgate_ijob_t *job,
+    hg_inspect_done_t *done)
+{
+    ngx_http_hashgate_ctx_t        *ctx;
+    ngx_http_hashgate_container_t  *cont;
+
+    cont = (ngx_http_hashgate_container_t *) job;
+    ctx = job->data;
+
+    if (ctx) {
+        ngx_queue_remove(&cont->link);
+        ctx->ipending--;
+
+        ngx_http_hashgate_container_verdict(ctx, cont, done);
+
+        if (ctx->waiting
+            && (ctx->ipending == 0 || ngx_http_hashgate_settled(ctx)))
+        {
+            ngx_post_event(ctx->request->connection->read, &ngx_posted_events);
+        }
+    }
+
+    hg_spool_free(cont->spool);
+    free(cont);
+}
+
+
+static void
+ngx_http_hashgate_container_verdict(ngx_http_hashgate_ctx_t *ctx,
+    ngx_http_hashgate_container_t *cont, hg_inspect_done_t *done)
+{
+    ngx_log_t                 *log;
+    hg_verdict_t               v;
+    hg_scan_result_t           res;
+    ngx_http_hashgate_loc_conf_t  *hlcf;
+
+    log = ctx->request->connection->log;
+    hlcf = ctx->conf;
+
+    ctx->ifiles += done->files;
+    ctx->ibytes += done->bytes;
+
+    if (cont->bad && done->st == HG_OK) {
+        done->st = HG_EIO;
+        ngx_cpystrn((u_char *) done->why,
+                    (u_char *) "the helper reported an entry deeper than "
+                    "the limit", sizeof(done->why));
+    }
+
+    switch (done->st) {
+
+    case HG_OK:
+    case HG_ECANCEL:
+        return;
+
+    case HG_EFORMAT:
+        /* the entries before the damage stand; the rest was not read */
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "hashgate: %s: damaged archive, read up to the "
+                      "damage: %s", cont->where, done->why);
+
+        v = hg_decide_not_checked(hlcf->policy, 0);
+        hg_verdict_merge(&ctx->iverdict, &v);
+
+        ngx_memzero(&res, sizeof(hg_scan_result_t));
+        res.digests = cont->digests;
+        ngx_http_hashgate_add_ihit(ctx, cont, NULL, &res, &v, "unreadable");
+        return;
+
+    case HG_ELIMIT:
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "hashgate: %s: archive limit \"%s\" reached, not "
+                      "inspected: %s", cont->where,
+                      hg_inspect_limit_name(done->limit), done->why);
+        break;
+
+    default:
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "hashgate: %s: archive not inspected (%s): %s",
+                      cont->where, hg_status_str(done->st), done->why);
+    }
+
+    (void) hg_verdict_fail(hlcf->policy, &ctx->iverdict, done->st);
+}
+
+
+/*
+ * One file found inside, as the helper reports it, on the event loop: a
+ * container comes before its files, so the chain above a file is known
+ * when the file arrives.
+ */
+static hg_status_t
+ngx_http_hashgate_inner_entry(void *data, const hg_inspect_entry_t *e)
+{
+    ngx_http_hashgate_ijob_t *job = data;
+
+    u_char                         *p;
+    size_t                          len;
+    unsigned                        d;
+    hg_status_t                     st;
+    hg_digests_t                   *dg;
+    hg_verdict_t                    v;
+    hg_scan_result_t                res;
+    ngx_http_request_t             *r;
+    ngx_http_hashgate_ctx_t        *ctx;
+    ngx_http_hashgate_container_t  *cont;
+
+    cont = (ngx_http_hashgate_container_t *) job;
+    ctx = job->data;
+    r = ctx->request;
+    d = e->depth;
+
+    if (d < 1 || d > ctx->conf->archive_max_depth
+        || d >= NGX_HTTP_HASHGATE_LEVELS)
+    {
+        cont->bad = 1;
+        return HG_OK;
+    }
+
+    if (d >= 2 && cont->level[d - 1].format == NULL && e->format) {
+        len = ngx_strlen(e->format);
+        p = ngx_pnalloc(r->pool, len + 1);
+        if (p) {
+            ngx_memcpy(p, e->format, len + 1);
+            cont->level[d - 1].format = (char *) p;
+        }
+    }
+
+    if (e->flags & HG_INSPECT_F_CONTAINER) {
+        len = ngx_strlen(e->path);
+        p = ngx_pnalloc(r->pool, len + 1);
+        dg = ngx_palloc(r->pool, sizeof(hg_digests_t));
+
+        if (p == NULL || dg == NULL) {
+            cont->bad = 1;
+            return HG_OK;
+        }
+
+        ngx_memcpy(p, e->path, len + 1);
+        *dg = e->digests;
+
+        cont->level[d].path = (char *) p;
+        cont->level[d].format = NULL;
+        cont->level[d].digests = dg;
+    }
+
+    ngx_memzero(&res, sizeof(hg_scan_result_t));
+    res.digests = e->digests;
+    res.digests.size = e->size;
+
+    if (e->flags & (HG_INSPECT_F_ENCRYPTED|HG_INSPECT_F_UNREADABLE)) {
+        v = hg_decide_not_checked(ctx->conf->policy,
+                                  (e->flags & HG_INSPECT_F_ENCRYPTED) != 0);
+        hg_verdict_merge(&ctx->iverdict, &v);
+
+        ngx_http_hashgate_add_ihit(ctx, cont, e, &res, &v,
+                                   (e->flags & HG_INSPECT_F_ENCRYPTED)
+                                   ? "encrypted" : "unreadable");
+        return HG_OK;
+    }
+
+    if (e->digests.algs == 0) {
+        return HG_OK;
+    }
+
+    st = hg_scan_match(ctx->inner, &e->digests, &res);
+    v = hg_decide(ctx->conf->policy, st == HG_OK ? &res : NULL, st);
+
+    if (st != HG_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "hashgate: %s: files inside not matched (%s)",
+                      cont->where, hg_status_str(st));
+    }
+
+    hg_verdict_merge(&ctx->iverdict, &v);
+
+    if (v.matched) {
+        ngx_http_hashgate_add_ihit(ctx, cont, e, &res, &v, NULL);
+    }
+
+    return HG_OK;
+}
+
+
+/*
+ * Keep a file inside (e), or the container itself (e NULL), for its
+ * evidence record: its part path (the part's and the chain), name, path
+ * inside, and the containers above it.
+ */
+static void
+ngx_http_hashgate_add_ihit(ngx_http_hashgate_ctx_t *ctx,
+    ngx_http_hashgate_container_t *cont, const hg_inspect_entry_t *e,
+    const hg_scan_result_t *res, const hg_verdict_t *v,
+    const char *not_checked)
+{
+    u_char                   *p;
+    size_t                    len, n;
+    ngx_pool_t               *pool;
+    ngx_http_hashgate_hit_t  *hit;
+
+    pool = ctx->request->pool;
+
+    if (ctx->ihits.elts == NULL
+        && ngx_array_init(&ctx->ihits, pool, 4,
+                          sizeof(ngx_http_hashgate_hit_t))
+           != NGX_OK)
+    {
+        ctx->ihits_dropped++;
+        return;
+    }
+
+    if (ctx->ihits.nelts >= NGX_HTTP_HASHGATE_MAX_RECORDS) {
+        ctx->ihits_dropped++;
+        return;
+    }
+
+    hit = ngx_array_push(&ctx->ihits);
+    if (hit == NULL) {
+        ctx->ihits_dropped++;
+        return;
+    }
+
+    ngx_memzero(hit, sizeof(ngx_http_hashgate_hit_t));
+
+    hit->res = *res;
+    hit->res.head = NULL;
+    hit->res.head_len = 0;
+    hit->verdict = *v;
+    hit->not_checked = not_checked;
+    ngx_http_hashgate_copy(hit->part, sizeof(hit->part), cont->part);
+    ngx_http_hashgate_copy(hit->filename, sizeof(hit->filename),
+                           cont->filename);
+
+    if (e == NULL) {
+        return;
+    }
+
+    len = ngx_strlen(cont->part) + ngx_strlen(e->chain);
+    hit->inner_part = ngx_pnalloc(pool, len + 1);
+    hit->inner_name = ngx_http_hashgate_strdup(pool, e->name ? e->name : "");
+    hit->inner_path = ngx_http_hashgate_strdup(pool, e->path);
+
+    n = e->depth;
+    hit->containers = ngx_palloc(pool, n * sizeof(hg_record_container_t));
+
+    if (hit->inner_part == NULL || hit->inner_name == NULL
+        || hit->inner_path == NULL || hit->containers == NULL)
+    {
+        /* recorded as the container's part, without the inner fields */
+        hit->inner_part = NULL;
+        hit->inner_name = NULL;
+        hit->inner_path = NULL;
+        hit->containers = NULL;
+        return;
+    }
+
+    p = ngx_cpymem(hit->inner_part, cont->part, ngx_strlen(cont->part));
+    p = ngx_cpymem(p, e->chain, ngx_strlen(e->chain));
+    *p = '\0';
+
+    ngx_memcpy(hit->containers, cont->level,
+               n * sizeof(hg_record_container_t));
+    hit->ncontainers = n;
 }
 
 
@@ -1147,6 +2086,12 @@ ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
 
     hit->res = *res;
     hit->verdict = *v;
+    hit->inner_part = NULL;
+    hit->inner_name = NULL;
+    hit->inner_path = NULL;
+    hit->not_checked = NULL;
+    hit->containers = NULL;
+    hit->ncontainers = 0;
     ngx_http_hashgate_copy(hit->part, sizeof(hit->part), part);
     ngx_http_hashgate_copy(hit->filename, sizeof(hit->filename), filename);
     ngx_http_hashgate_copy(hit->declared, sizeof(hit->declared), declared);
@@ -1159,15 +2104,19 @@ ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
 }
 
 
-static ngx_int_t
-ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
+/*
+ * The body has ended: wait for the hashing thread, end the form parser and
+ * the body's digest, judge the body, and send what is left for the helper
+ * (the raw body, if it is a container). The verdict is then due once the
+ * inspections are done (ngx_http_hashgate_decide).
+ */
+static void
+ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx)
 {
-    char                          *what, *why, *declared;
+    char                          *why, *declared;
     hg_err_t                       err;
-    ngx_int_t                      rc;
     ngx_log_t                     *log;
     hg_status_t                    st;
-    hg_action_t                    action;
     hg_verdict_t                   v;
     hg_scan_result_t               res;
     ngx_http_request_t            *r;
@@ -1177,10 +2126,7 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
     r = ctx->request;
     log = r->connection->log;
     hlcf = ctx->conf;
-    what = "form parts not scanned";
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hashgate_module);
-
-    ctx->decided = 1;
 
     if (hmcf->hasher) {
         ngx_http_hashgate_hasher_wait(hmcf->hasher, &ctx->pending);
@@ -1206,6 +2152,7 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
     } else if (ctx->part_status != HG_OK) {
         ngx_log_error(NGX_LOG_ERR, log, 0, "hashgate: multipart body: %s",
                       why);
+        ctx->what = "form parts not scanned";
         (void) hg_verdict_fail(hlcf->policy, &ctx->verdict, ctx->part_status);
     }
 
@@ -1216,8 +2163,9 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
 
     if (st != HG_OK) {
         /* the upload is not to blame when the database is */
-        what = hmcf->spoiled ? "body not scanned, the database is unusable"
-                             : "body not scanned";
+        ctx->what = hmcf->spoiled
+                    ? "body not scanned, the database is unusable"
+                    : "body not scanned";
         (void) hg_verdict_fail(hlcf->policy, &ctx->verdict, st);
 
     } else {
@@ -1238,7 +2186,76 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
         }
 
         hg_verdict_merge(&ctx->verdict, &v);
+
+        if (ctx->spool && ctx->unpack == NULL
+            && !hg_verdict_settled(&ctx->verdict))
+        {
+            ngx_http_hashgate_container_end(ctx, &ctx->spool, &ctx->spool_st,
+                                            &ctx->spool_err, "request body",
+                                            "body", NULL, &res.digests);
+        }
     }
+
+    if (ctx->archives) {
+        ngx_http_hashgate_kick(ctx);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
+{
+    const char                    *what;
+    ngx_int_t                      rc;
+    ngx_uint_t                     i;
+    ngx_log_t                     *log;
+    hg_action_t                    action;
+    ngx_http_request_t            *r;
+    ngx_http_hashgate_hit_t       *hit, *ih;
+    ngx_http_hashgate_loc_conf_t  *hlcf;
+
+    r = ctx->request;
+    log = r->connection->log;
+    hlcf = ctx->conf;
+
+    ctx->decided = 1;
+
+    /* the files inside containers count as parts do */
+    if (ctx->iverdict.failed && ctx->what == NULL) {
+        ctx->what = "archive not inspected";
+    }
+
+    hg_verdict_merge(&ctx->verdict, &ctx->iverdict);
+
+    ih = ctx->ihits.elts;
+
+    for (i = 0; i < ctx->ihits.nelts; i++) {
+        if (ctx->hits.elts == NULL
+            && ngx_array_init(&ctx->hits, r->pool, 1,
+                              sizeof(ngx_http_hashgate_hit_t))
+               != NGX_OK)
+        {
+            ctx->hits_dropped += ctx->ihits.nelts - i;
+            break;
+        }
+
+        if (ctx->hits.nelts >= NGX_HTTP_HASHGATE_MAX_RECORDS) {
+            ctx->hits_dropped += ctx->ihits.nelts - i;
+            break;
+        }
+
+        hit = ngx_array_push(&ctx->hits);
+        if (hit == NULL) {
+            ctx->hits_dropped += ctx->ihits.nelts - i;
+            break;
+        }
+
+        *hit = ih[i];
+    }
+
+    ctx->hits_dropped += ctx->ihits_dropped;
+
+    what = ctx->what ? ctx->what : "form parts not scanned";
 
     /*
      * As in the milter: first the hold, which can fail and then gives the
@@ -1445,14 +2462,26 @@ ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx)
         hit[i].unrecorded = 0;
 
         /* names from the request stay out of the error log: record only */
-        ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                      "hashgate: match list=\"%s\" action=%s object=%s "
-                      "size=%uL request_id=%s",
-                      hit[i].verdict.list ? hit[i].verdict.list : "-",
-                      hg_action_name(v.action),
-                      hit[i].part[0] ? "form-part" : "body",
-                      (uint64_t) hit[i].res.digests.size,
-                      nm.reqid ? nm.reqid : "-");
+        if (hit[i].not_checked) {
+            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                          "hashgate: not checked (%s) action=%s object=%s "
+                          "size=%uL request_id=%s", hit[i].not_checked,
+                          hg_action_name(v.action),
+                          hit[i].inner_path ? "inner-file" : "archive",
+                          (uint64_t) hit[i].res.digests.size,
+                          nm.reqid ? nm.reqid : "-");
+
+        } else {
+            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                          "hashgate: match list=\"%s\" action=%s object=%s "
+                          "size=%uL request_id=%s",
+                          hit[i].verdict.list ? hit[i].verdict.list : "-",
+                          hg_action_name(v.action),
+                          hit[i].inner_path ? "inner-file"
+                          : hit[i].part[0] ? "form-part" : "body",
+                          (uint64_t) hit[i].res.digests.size,
+                          nm.reqid ? nm.reqid : "-");
+        }
 
         if (hg_record_format(&rec, &j) != HG_OK) {
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -1540,8 +2569,14 @@ ngx_http_hashgate_record_fill(ngx_http_hashgate_hit_t *hit,
     ngx_memzero(rec, sizeof(hg_record_t));
 
     rec->channel = "http";
-    rec->part = hit->part[0] ? hit->part : NULL;
-    rec->filename = hit->filename[0] ? hit->filename : NULL;
+    rec->part = hit->inner_part ? hit->inner_part
+                : hit->part[0] ? hit->part : NULL;
+    rec->filename = hit->inner_name ? hit->inner_name
+                    : hit->filename[0] ? hit->filename : NULL;
+    rec->inner_path = hit->inner_path;
+    rec->not_checked = hit->not_checked;
+    rec->containers = hit->containers;
+    rec->ncontainers = hit->ncontainers;
     rec->declared_type = hit->declared[0] ? hit->declared : NULL;
     rec->detected_type = hit->detected[0] ? hit->detected : NULL;
     rec->held_at = nm->held;
@@ -1607,6 +2642,15 @@ ngx_http_hashgate_cleanup(void *data)
 
     if (ctx->queued) {
         ngx_queue_remove(&ctx->queue);
+    }
+
+    /* a late reply of the helper is discarded: see the inspect file */
+    ngx_http_hashgate_drop_containers(ctx);
+    hg_spool_free(ctx->spool);
+    hg_spool_free(ctx->dspool);
+
+    if (ctx->inner) {
+        ngx_http_hashgate_scan_put(hmcf, ctx->inner);
     }
 
     hg_unpack_free(ctx->unpack);
@@ -2214,6 +3258,168 @@ ngx_http_hashgate_path_value(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+static char *
+ngx_http_hashgate_inspect_helper(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_hashgate_main_conf_t *hmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (hmcf->helper.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_hashgate_path_value(cf, cmd, &value[1]) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    hmcf->helper = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &hmcf->helper, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* checked once a location opens archives, naming this line */
+    hmcf->helper_conf = cf->conf_file->file.name.data;
+    hmcf->helper_line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * hashgate_archive_encrypted / _unreadable: what a file inside a container
+ * that cannot be hashed does to the request. "accept" lets it pass with a
+ * record; "tag", as for lists, has no meaning for an upload.
+ */
+static char *
+ngx_http_hashgate_archive_action(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    char  *p = conf;
+
+    hg_err_t     err;
+    ngx_str_t   *value;
+    ngx_uint_t  *field;
+    hg_action_t  a;
+
+    field = (ngx_uint_t *) (p + cmd->offset);
+
+    if (*field != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == sizeof("accept") - 1
+        && ngx_strncasecmp(value[1].data, (u_char *) "accept",
+                           sizeof("accept") - 1) == 0)
+    {
+        *field = HG_ACT_NONE;
+        return NGX_CONF_OK;
+    }
+
+    err.msg[0] = '\0';
+
+    if (hg_list_action_parse((char *) value[1].data, value[1].len,
+                             HG_LIST_ACTIONS_HTTP, &a, &err)
+        != HG_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V: bad action \"%V\": expected accept, log, "
+                           "hold or reject (an upload has no header to tag)",
+                           &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    *field = a;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Archives are opened only by hashgate-inspect: "nginx -t" refuses a
+ * configuration that opens them without it. Unless hashgate_inspect_helper
+ * names it, it is the installed one or, in a build tree, the one beside
+ * this module's file.
+ */
+static char *
+ngx_http_hashgate_helper_check(ngx_conf_t *cf,
+    ngx_http_hashgate_main_conf_t *hmcf)
+{
+    u_char           *p, *name;
+    size_t            len;
+    Dl_info           dli;
+    ngx_file_info_t   fi;
+
+    if (hmcf->helper.data == NULL) {
+
+#ifdef HG_INSPECT_HELPER_PATH
+        ngx_str_set(&hmcf->helper, HG_INSPECT_HELPER_PATH);
+
+        if (ngx_file_info(hmcf->helper.data, &fi) == NGX_FILE_ERROR)
+#endif
+        {
+            if (dladdr((void *) &ngx_http_hashgate_module, &dli) != 0
+                && dli.dli_fname
+                && (p = (u_char *) strrchr(dli.dli_fname, '/'))
+                   != NULL)
+            {
+                len = p - (u_char *) dli.dli_fname + 1;
+
+                name = ngx_pnalloc(cf->pool,
+                                   len + sizeof("hashgate-inspect"));
+                if (name == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+
+                p = ngx_cpymem(name, dli.dli_fname, len);
+                ngx_memcpy(p, "hashgate-inspect", sizeof("hashgate-inspect"));
+
+                hmcf->helper.data = name;
+                hmcf->helper.len = len + sizeof("hashgate-inspect") - 1;
+            }
+        }
+    }
+
+    if (hmcf->helper.data == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hashgate_archives: no inspection helper found: "
+                           "set \"hashgate_inspect_helper\", or "
+                           "\"hashgate_archives off\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_info(hmcf->helper.data, &fi) == NGX_FILE_ERROR
+        || !ngx_is_file(&fi)
+        || access((char *) hmcf->helper.data, X_OK) != 0)
+    {
+        if (hmcf->helper_conf) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "hashgate_inspect_helper \"%V\" (%s:%ui) is "
+                               "not an executable file",
+                               &hmcf->helper, hmcf->helper_conf,
+                               hmcf->helper_line);
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                               "hashgate_archives: no inspection helper at "
+                               "\"%V\": install it, set "
+                               "\"hashgate_inspect_helper\", or "
+                               "\"hashgate_archives off\"", &hmcf->helper);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_hashgate_add_variables(ngx_conf_t *cf)
 {
@@ -2343,6 +3549,15 @@ ngx_http_hashgate_create_loc_conf(ngx_conf_t *cf)
     conf->max_parts = NGX_CONF_UNSET_UINT;
     conf->max_depth = NGX_CONF_UNSET_UINT;
     conf->max_header_size = NGX_CONF_UNSET_SIZE;
+    conf->archives = NGX_CONF_UNSET;
+    conf->archive_encrypted = NGX_CONF_UNSET_UINT;
+    conf->archive_unreadable = NGX_CONF_UNSET_UINT;
+    conf->archive_max_depth = NGX_CONF_UNSET_UINT;
+    conf->archive_max_files = NGX_CONF_UNSET_UINT;
+    conf->archive_max_bytes = NGX_CONF_UNSET;
+    conf->archive_max_file_size = NGX_CONF_UNSET;
+    conf->archive_max_ratio = NGX_CONF_UNSET_UINT;
+    conf->archive_timeout = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -2378,9 +3593,42 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_size_value(conf->max_header_size, prev->max_header_size,
                               HG_MAX_HEADER_BYTES);
 
+    ngx_conf_merge_value(conf->archives, prev->archives, 1);
+    ngx_conf_merge_uint_value(conf->archive_encrypted, prev->archive_encrypted,
+                              HG_ACT_NONE);
+    ngx_conf_merge_uint_value(conf->archive_unreadable,
+                              prev->archive_unreadable, HG_ACT_NONE);
+    ngx_conf_merge_uint_value(conf->archive_max_depth, prev->archive_max_depth,
+                              HG_INSPECT_MAX_DEPTH);
+    ngx_conf_merge_uint_value(conf->archive_max_files, prev->archive_max_files,
+                              HG_INSPECT_MAX_FILES);
+    ngx_conf_merge_off_value(conf->archive_max_bytes, prev->archive_max_bytes,
+                             (off_t) HG_INSPECT_MAX_BYTES);
+    ngx_conf_merge_off_value(conf->archive_max_file_size,
+                             prev->archive_max_file_size,
+                             (off_t) HG_INSPECT_MAX_FILE_BYTES);
+    ngx_conf_merge_uint_value(conf->archive_max_ratio, prev->archive_max_ratio,
+                              HG_INSPECT_MAX_RATIO);
+    ngx_conf_merge_msec_value(conf->archive_timeout, prev->archive_timeout,
+                              HG_INSPECT_TIMEOUT_MS);
+
     if (!conf->evlog_set) {
         conf->evlog = prev->evlog;
         conf->evlog_set = prev->evlog_set;
+    }
+
+    if (conf->archive_max_bytes <= 0 || conf->archive_max_file_size <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hashgate_archive_max_bytes and "
+                           "hashgate_archive_max_file_size must be more "
+                           "than 0");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->archive_timeout == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hashgate_archive_timeout must be more than 0");
+        return NGX_CONF_ERROR;
     }
 
     if (conf->lists == NULL) {
@@ -2407,6 +3655,8 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     p->default_action = conf->default_action;
     p->monitor = conf->monitor;
+    p->archive_encrypted = conf->archive_encrypted;
+    p->archive_unreadable = conf->archive_unreadable;
 
     if (conf->on_error != NGX_CONF_UNSET_UINT) {
         p->on_fail = conf->on_error;
@@ -2415,7 +3665,10 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     hg_policy_finish(p);
 
-    conf->may_hold = (conf->default_action == HG_ACT_HOLD);
+    conf->may_hold = (conf->default_action == HG_ACT_HOLD)
+                     || (conf->archives
+                         && (conf->archive_encrypted == HG_ACT_HOLD
+                             || conf->archive_unreadable == HG_ACT_HOLD));
 
     for (i = 0; i < p->nlists; i++) {
         if (p->lists[i].action == HG_ACT_HOLD) {
@@ -2468,6 +3721,11 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->archives) {
+        hmcf->archives = 1;
+        return ngx_http_hashgate_helper_check(cf, hmcf);
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -2512,6 +3770,12 @@ ngx_http_hashgate_init_process(ngx_cycle_t *cycle)
         hmcf->thread_magic = hg_magic_new(&err);
         hmcf->hasher = ngx_http_hashgate_hasher_create(cycle,
                                                        hmcf->thread_magic);
+    }
+
+    if (hmcf->archives) {
+        /* the helper itself is started on first use */
+        hmcf->inspect = ngx_http_hashgate_inspect_create(cycle,
+                                                (char *) hmcf->helper.data);
     }
 
     return NGX_OK;
@@ -2566,6 +3830,9 @@ ngx_http_hashgate_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_hashgate_hasher_destroy(hmcf->hasher);
     hmcf->hasher = NULL;
+
+    ngx_http_hashgate_inspect_destroy(hmcf->inspect);
+    hmcf->inspect = NULL;
 
     ngx_http_hashgate_verify_wait(&hmcf->verify);
 
