@@ -26,6 +26,21 @@
  * without the terminating chunk) and a reset connection: the upload never
  * completes there.
  *
+ * Archives (zip, 7z, rar, tarballs, files compressed whole, TNEF) are
+ * opened by a helper process of the worker (ngx_http_hashgate_inspect.c),
+ * never in the worker. A form part or raw body is fed to a spool as it
+ * streams; a container is sent to the helper where it ends, and the
+ * verdict waits for the helper's answer without blocking the worker: the
+ * buffers carrying last_buf are kept here (nginx 1.21.2 lets a request
+ * body filter keep buffers: the body counts as read only once the save
+ * filter got last_buf), the filter returns NGX_OK, and nginx waits for a
+ * read event. When the last inspection of the request is done, its
+ * connection's read event is posted: the body reader (or, with request
+ * buffering off, the upstream's request handler) runs the filter chain
+ * again with no buffers, and the verdict is reached then. While it waits,
+ * a client that closes its connection ends the request (499), and the
+ * helper's late answer for it is discarded.
+ *
  * The database is opened and verified whole at configuration time, so
  * "nginx -t" and "nginx -s reload" refuse an unreadable or corrupt file,
  * and its mapping is shared by every worker. Each worker checks the file's
