@@ -23,7 +23,8 @@ SRC=$OUT/nginx-src
 LOG=$OUT/nginx-module.log
 MOD=ngx_http_hashgate_module
 HG_LIB=$OUT/libhashgate.a
-export HG_LIB
+HG_GEN=$OUT/gen
+export HG_LIB HG_GEN
 
 fail() {
     echo "nginx-module/build.sh: $1 (log: $LOG)" >&2
@@ -45,7 +46,7 @@ fi
 stamp=$SRC/.hashgate-configured
 CC_OPT="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security -fPIC -Wdate-time -D_FORTIFY_SOURCE=2 ${HG_NGX_CC_OPT:-}"
 LD_OPT="-Wl,-z,relro -Wl,-z,now -fPIC ${HG_NGX_LD_OPT:-}"
-want="$CC $CC_OPT $LD_OPT $(cat "$NGX_DEV/conf_flags") $(cksum < "$TOP/nginx-module/config")"
+want="$CC $CC_OPT $LD_OPT $HG_GEN $(cat "$NGX_DEV/conf_flags") $(cksum < "$TOP/nginx-module/config")"
 if [ ! -f "$SRC/objs/Makefile" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     # conf_flags is a bash array assignment: NGX_CONF_FLAGS=( ... )
     flags=$(sed -n 's/^NGX_CONF_FLAGS=( *\(.*\) *)$/\1/p' "$NGX_DEV/conf_flags")

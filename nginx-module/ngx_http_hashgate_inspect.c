@@ -36,6 +36,12 @@
 
 #include "ngx_http_hashgate_inspect.h"
 
+/* the helper's test hooks, honoured only with HASHGATE_INSPECT_TEST=1 */
+#if __has_include("inspect/proto.h")
+#include "inspect/proto.h"
+#define NGX_HTTP_HASHGATE_TEST_HOOKS  1
+#endif
+
 
 struct ngx_http_hashgate_inspect_s {
     hg_inspector_t            *helper;
@@ -220,6 +226,13 @@ ngx_http_hashgate_inspect_next(ngx_http_hashgate_inspect_t *in)
 
         err.msg[0] = '\0';
 
+#ifdef NGX_HTTP_HASHGATE_TEST_HOOKS
+        if (job->test) {
+            st = hg_inspect_send_type(in->helper, job->test, 0, NULL, 0,
+                                      job->fd, job->size, job->algs, &lim,
+                                      &err);
+        } else
+#endif
         st = hg_inspect_send(in->helper, job->fd, job->size, job->algs, &lim,
                              &err);
 

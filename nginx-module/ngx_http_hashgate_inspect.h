@@ -45,6 +45,8 @@ struct ngx_http_hashgate_ijob_s {
     hg_inspect_entry_pt              entry;     /* gets job as ctx */
     ngx_http_hashgate_ijob_start_pt  start;
     ngx_http_hashgate_ijob_done_pt   done;
+    unsigned                         test;      /* a test hook's request
+                                                   type (proto.h), or 0 */
     unsigned                         queued:1;
     unsigned                         running:1;
 };

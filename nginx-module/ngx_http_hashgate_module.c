@@ -74,11 +74,20 @@
 #include "hashgate/status.h"
 #include "hashgate/unpack.h"
 
+#if __has_include("inspect/proto.h")
+#include "inspect/proto.h"              /* the helper's test hooks */
+#endif
+
 #include "ngx_http_hashgate_hasher.h"
 #include "ngx_http_hashgate_inspect.h"
 #include "ngx_http_hashgate_verify.h"
 
 #include <dlfcn.h>
+
+/* where `make install` puts hashgate-inspect: HG_INSPECT_HELPER_PATH */
+#if __has_include("inspect_path.h")
+#include "inspect_path.h"
+#endif
 
 
 /* idle scan contexts a worker keeps, to save their EVP setup per request */
@@ -144,6 +153,7 @@ typedef struct {
     ngx_uint_t                 helper_line;
     ngx_uint_t                 archives;    /* some location opens them */
     ngx_http_hashgate_inspect_t *inspect;   /* this worker's helper */
+    ngx_uint_t                 inspect_test; /* HASHGATE_INSPECT_TEST=1 */
 } ngx_http_hashgate_main_conf_t;
 
 
@@ -278,6 +288,7 @@ typedef struct {
     uint64_t                   ifiles;      /* the request's budget spent */
     uint64_t                   ibytes;
     ngx_chain_t               *held;        /* the body's end, waiting */
+    unsigned                   test;        /* a test hook for its archives */
 
     unsigned                   decided:1;
     unsigned                   hold_failed:1;
@@ -346,6 +357,7 @@ static void ngx_http_hashgate_container_end(ngx_http_hashgate_ctx_t *ctx,
     hg_spool_t **sp, hg_status_t *st, hg_err_t *err, const char *where,
     const char *part, const char *filename, const hg_digests_t *digests);
 static void ngx_http_hashgate_kick(ngx_http_hashgate_ctx_t *ctx);
+static unsigned ngx_http_hashgate_test_hook(ngx_http_request_t *r);
 static void ngx_http_hashgate_drop_containers(ngx_http_hashgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hashgate_container_start(
     ngx_http_hashgate_ijob_t *job, hg_inspect_limits_t *lim,
@@ -1071,6 +1083,10 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     if (hlcf->archives) {
         ctx->archives = 1;
 
+        if (hmcf->inspect_test) {
+            ctx->test = ngx_http_hashgate_test_hook(r);
+        }
+
         if (ctx->unpack == NULL && ctx->part_status == HG_OK) {
             /* a raw body (PUT, POST): it may itself be a container */
             ngx_http_hashgate_spool_begin(ctx, &ctx->spool, &ctx->spool_st,
@@ -1638,6 +1654,7 @@ ngx_http_hashgate_kick(ngx_http_hashgate_ctx_t *ctx)
         cont->job.entry = ngx_http_hashgate_inner_entry;
         cont->job.start = ngx_http_hashgate_container_start;
         cont->job.done = ngx_http_hashgate_container_done;
+        cont->job.test = ctx->test;
 
         if (cont->st != HG_OK || hmcf->inspect == NULL) {
             ngx_memzero(&done, sizeof(hg_inspect_done_t));
@@ -1671,6 +1688,65 @@ ngx_http_hashgate_kick(ngx_http_hashgate_ctx_t *ctx)
                       "inspection");
         (void) hg_verdict_fail(ctx->conf->policy, &ctx->iverdict, HG_ENOMEM);
     }
+}
+
+
+/*
+ * Tests only (the worker started with HASHGATE_INSPECT_TEST=1, which nginx
+ * passes on only with "env HASHGATE_INSPECT_TEST=1;"): the header
+ * "X-Hashgate-Inspect-Test: crash|hang|stall" sends the request's archives
+ * to the helper as that test hook, so the tests can make it crash or hang
+ * mid-archive.
+ */
+static unsigned
+ngx_http_hashgate_test_hook(ngx_http_request_t *r)
+{
+#ifdef HG_PROTO_TEST_STALL
+    ngx_str_t         v;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != sizeof("X-Hashgate-Inspect-Test") - 1
+            || ngx_strncasecmp(h[i].key.data,
+                               (u_char *) "X-Hashgate-Inspect-Test",
+                               h[i].key.len) != 0)
+        {
+            continue;
+        }
+
+        v = h[i].value;
+
+        if (v.len == 5 && ngx_strncmp(v.data, "crash", 5) == 0) {
+            return HG_PROTO_TEST_CRASH;
+        }
+
+        if (v.len == 4 && ngx_strncmp(v.data, "hang", 4) == 0) {
+            return HG_PROTO_TEST_HANG;
+        }
+
+        if (v.len == 5 && ngx_strncmp(v.data, "stall", 5) == 0) {
+            return HG_PROTO_TEST_STALL;
+        }
+    }
+#endif
+
+    return 0;
 }
 
 
@@ -3748,6 +3824,7 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_hashgate_init_process(ngx_cycle_t *cycle)
 {
+    char                           *p;
     hg_err_t                        err;
     ngx_http_hashgate_main_conf_t  *hmcf;
 
@@ -3788,6 +3865,9 @@ ngx_http_hashgate_init_process(ngx_cycle_t *cycle)
     }
 
     if (hmcf->archives) {
+        p = getenv("HASHGATE_INSPECT_TEST");
+        hmcf->inspect_test = (p && ngx_strcmp(p, "1") == 0);
+
         /* the helper itself is started on first use */
         hmcf->inspect = ngx_http_hashgate_inspect_create(cycle,
                                                 (char *) hmcf->helper.data);
