@@ -76,6 +76,7 @@
 
 #if __has_include("inspect/proto.h")
 #include "inspect/proto.h"              /* the helper's test hooks */
+#define NGX_HTTP_HASHGATE_TEST_HOOKS  1
 #endif
 
 #include "ngx_http_hashgate_hasher.h"
@@ -1701,7 +1702,7 @@ ngx_http_hashgate_kick(ngx_http_hashgate_ctx_t *ctx)
 static unsigned
 ngx_http_hashgate_test_hook(ngx_http_request_t *r)
 {
-#ifdef HG_PROTO_TEST_STALL
+#ifdef NGX_HTTP_HASHGATE_TEST_HOOKS
     ngx_str_t         v;
     ngx_uint_t        i;
     ngx_list_part_t  *part;

@@ -85,6 +85,11 @@ HTTP = r"""
             hashgate_archive_timeout 1s;
             proxy_pass http://recorder;
         }
+        location /timeoff/ {
+            hashgate_archive_timeout 1s;
+            proxy_request_buffering off;
+            proxy_pass http://recorder;
+        }
         location /encrej/ {
             hashgate_archive_encrypted reject;
             proxy_pass http://recorder;
@@ -374,8 +379,133 @@ def encrypted(t, ng, enc):
                 str(st))
 
 
+def helper_pid(ng):
+    """The worker's helper: its child running hashgate-inspect, or None."""
+    workers = ng.worker_pids()
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                cmd = f.read()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid in workers and b"hashgate-inspect" in cmd:
+            return int(d)
+    return None
+
+
+class Background:
+    """A request sent in a thread: its status once done."""
+
+    def __init__(self, port, path, data, hook):
+        import threading
+        self.st = None
+        self.took = None
+
+        def go():
+            t0 = time.time()
+            self.st, _ = send(port, path, data, True,
+                              headers={"X-Hashgate-Inspect-Test": hook})
+            self.took = time.time() - t0
+        self.th = threading.Thread(target=go)
+        self.th.start()
+
+    def join(self, timeout=30):
+        self.th.join(timeout)
+        return self.st
+
+
 def helper_failures(t, ng, tmp, listed, clean):
-    pass
+    data, _ = clean["zip"]
+
+    # crashed (SIGSEGV in the helper, its test hook)
+    before = len(ng.error_log())
+    st, _ = send(ng.port, "/on/crash", data, True,
+                 headers={"X-Hashgate-Inspect-Test": "crash"})
+    log = ng.error_log()[before:]
+    t.check(st == 503 and "archive not inspected" in log
+            and "SIGSEGV" in log and not entries_for(ng, "/on/crash"),
+            "the helper crashing mid-archive gives 503, logged with the cause",
+            "status %s, log %s" % (st, log.strip()[-500:]))
+    st, _ = send(ng.port, "/on/after-crash", data, True)
+    pid = helper_pid(ng)
+    t.check(st == 200 and pid and "restarts: 1" in ng.error_log()[before:],
+            "after the crash, the next upload passes and the helper is back "
+            "(a new process)", "status %s, pid %s" % (st, pid))
+
+    # killed (SIGKILL) while it works on an archive (stalled by its hook)
+    old = helper_pid(ng)
+    before = len(ng.error_log())
+    bg = Background(ng.port, "/on/killed", data, "stall")
+    time.sleep(0.5)
+    t.check(bg.st is None, "a stalled inspection keeps its upload waiting",
+            str(bg.st))
+    # the worker is not blocked meanwhile: a plain upload and a GET pass
+    t0 = time.time()
+    st1, _ = N.http_request(ng.port, "PUT", "/on/meanwhile", b"x" * 5000,
+                            timeout=5)
+    took = time.time() - t0
+    t.check(st1 == 200 and took < 1.0 and bg.st is None,
+            "while an upload waits for the helper, the same worker answers "
+            "another request (%.0f ms)" % (took * 1000),
+            "status %s in %.2f s, waiting one %s" % (st1, took, bg.st))
+    if old:
+        os.kill(old, signal.SIGKILL)
+    st = bg.join()
+    log = ng.error_log()[before:]
+    t.check(st == 503 and "archive not inspected" in log
+            and "SIGKILL" in log and not entries_for(ng, "/on/killed"),
+            "the helper SIGKILLed mid-archive gives that upload 503, logged "
+            "with the cause", "status %s, log %s" % (st, log.strip()[-500:]))
+    st, _ = send(ng.port, "/on/after-kill", data, True)
+    new = helper_pid(ng)
+    t.check(st == 200 and new and new != old,
+            "after the kill, the next upload passes and a new helper runs",
+            "status %s, helper %s -> %s" % (st, old, new))
+
+    # hung past hashgate_archive_timeout: the time limit
+    before = len(ng.error_log())
+    t0 = time.time()
+    st, _ = send(ng.port, "/time/hang", data, True,
+                 headers={"X-Hashgate-Inspect-Test": "hang"})
+    took = time.time() - t0
+    log = ng.error_log()[before:]
+    t.check(st == 503 and 'archive limit "time"' in log and 0.8 < took < 5,
+            "a helper that hangs past hashgate_archive_timeout (1s) gives 503 "
+            "after about 1 s, the time limit logged",
+            "status %s after %.2f s, log %s" % (st, took, log.strip()[-400:]))
+
+    # the client goes away while its upload is inspected
+    for loc, mode in (("time", "on"), ("timeoff", "off")):
+        worker = ng.worker_pids()
+        before = len(ng.error_log())
+        s = socket.create_connection(("127.0.0.1", ng.port))
+        s.sendall(b"PUT /%s/gone HTTP/1.1\r\nHost: x\r\n"
+                  b"X-Hashgate-Inspect-Test: stall\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (loc.encode(), len(data))
+                  + data)
+        time.sleep(0.3)
+        s.close()
+        time.sleep(1.5)         # past the time limit: the stalled job ends
+        st, _ = send(ng.port, "/on/after-gone", data, True)
+        log = ng.error_log()[before:]
+        path = "/%s/gone" % loc
+        t.check(st == 200 and ng.worker_pids() == worker and not ng.crashes()
+                and "[alert]" not in log
+                and not any(e["complete"] for e in entries_for(ng, path)),
+                "buffering %s: a client closing while its upload is "
+                "inspected: the upload is dropped, the worker lives on, the "
+                "next upload passes" % mode,
+                "status %s, workers %s -> %s, log %s"
+                % (st, worker, ng.worker_pids(), log.strip()[-600:]))
+        acc = [l for l in ng.access_log(" %s " % path) if " %s " % path in l]
+        t.check(acc and acc[0].split()[2] == "499",
+                "buffering %s: the early close is noticed while waiting: the "
+                "request ends (499), not by the helper's time limit (503)"
+                % mode, str(acc))
 
 
 if __name__ == "__main__":
