@@ -22,6 +22,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -88,6 +89,12 @@ HTTP = r"""
         location /timeoff/ {
             hashgate_archive_timeout 1s;
             proxy_request_buffering off;
+            proxy_pass http://recorder;
+        }
+        location /slow/ {
+            hashgate_archive_max_ratio 0;
+            hashgate_archive_max_bytes 8g;
+            hashgate_archive_max_file_size 8g;
             proxy_pass http://recorder;
         }
         location /encrej/ {
@@ -163,39 +170,121 @@ def main():
         run(t, ng)
     finally:
         ng.cleanup()
+    ng = ArchiveNginx("hashgate_thread on;\n" + HTTP, workers=1)
+    try:
+        run_threaded(t, ng)
+    finally:
+        ng.cleanup()
+    conf_checks(t)
     t.done()
+
+
+def setup(ng, lists):
+    N.make_db_from_hex(os.path.join(ng.tmp, "db.hgdb"), lists)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout",
+                    os.path.join(ng.tmp, "key.pem"), "-out",
+                    os.path.join(ng.tmp, "cert.pem")],
+                   check=True, capture_output=True)
+    ng.start()
+
+
+def run_threaded(t, ng):
+    """hashgate_thread on: parts of bodies over 256 KiB end in the hashing
+    thread, where their archives are spooled and handed over."""
+    listed = make(ng.tmp, "zip", seed=611, files=4, size=200000)
+    clean = make(ng.tmp, "zip", seed=612, files=4, size=200000)
+    setup(ng, {"cam": [listed[1][deepest(listed[1])]]})
+    for raw in (False, True):
+        for mode in ("on", "off"):
+            kind = "PUT" if raw else "form"
+            path = "/%s/thread-listed-%s" % (mode, kind)
+            st, _ = send(ng.port, path, listed[0], raw)
+            es = entries_for(ng, path)
+            t.check(st == 403 and not any(e["complete"] for e in es),
+                    "hashing thread, %s, buffering %s: a listed file inside "
+                    "a 600 KB zip gets 403" % (kind, mode), str(st))
+            path = "/%s/thread-clean-%s" % (mode, kind)
+            st, _ = send(ng.port, path, clean[0], raw)
+            es = entries_for(ng, path)
+            t.check(st == 200 and len(es) == 1 and es[0]["complete"],
+                    "hashing thread, %s, buffering %s: a clean 600 KB zip "
+                    "passes" % (kind, mode), "%s %s" % (st, es))
+    t.check(not ng.crashes(), "hashing thread: no worker died",
+            str(ng.crashes()))
+
+
+def conf_checks(t):
+    """nginx -t refuses bad archive settings and a missing helper."""
+    ng = N.Nginx("", workers=1, recorder=False)
+    try:
+        N.make_db_from_hex(os.path.join(ng.tmp, "db.hgdb"),
+                           {"cam": ["00" * 32]})
+        base = ("hashgate_database {tmp}/db.hgdb;\n"
+                "server { listen 127.0.0.1:{port}; hashgate on; %s }")
+        rc, out, _ = ng.test_conf(base % "")
+        t.check(rc == 0, "nginx -t passes the defaults (archives on, the "
+                "helper found beside the module)", out[-300:])
+        for bad, words in (
+                ("hashgate_archive_encrypted tag;", "no header to tag"),
+                ("hashgate_archive_unreadable maybe;", "bad action"),
+                ("hashgate_archive_max_depth 9;", "must be between"),
+                ("hashgate_archive_max_files 0;", "must be between"),
+                ("hashgate_archive_max_bytes 0;", "more than 0"),
+                ("hashgate_archive_max_file_size lots;", "invalid value"),
+                ("hashgate_archive_timeout 0;", "more than 0"),
+                ("hashgate_archive_encrypted reject; "
+                 "hashgate_archive_encrypted hold;", "is duplicate")):
+            rc, out, path = ng.test_conf(base % bad)
+            t.check(rc != 0 and words in out and "test.conf:" in out,
+                    "nginx -t refuses \"%s\" naming the line" % bad,
+                    out[-300:])
+        missing = "hashgate_inspect_helper /nonexistent/hashgate-inspect;\n"
+        rc, out, _ = ng.test_conf(missing + base % "")
+        t.check(rc != 0 and "/nonexistent/hashgate-inspect" in out
+                and "test.conf:1" in out,
+                "nginx -t refuses a missing helper where archives are on, "
+                "naming hashgate_inspect_helper's line", out[-300:])
+        rc, out, _ = ng.test_conf(missing + base % "hashgate_archives off;")
+        t.check(rc == 0, "with hashgate_archives off, no helper is needed",
+                out[-300:])
+        rc, out, _ = ng.test_conf(base % "hashgate_archive_encrypted hold;")
+        t.check(rc != 0 and "hashgate_hold_path" in out,
+                "hashgate_archive_encrypted hold needs hashgate_hold_path",
+                out[-300:])
+    finally:
+        ng.cleanup()
 
 
 def run(t, ng):
     tmp = ng.tmp
     kinds = ("zip", "7z", "rar5", "rar4", "tar.gz", "nested")
     listed, held, clean = {}, {}, {}
-    for k in kinds:
-        listed[k] = make(tmp, k, seed=LISTED_SEED)
-        held[k] = make(tmp, k, seed=HELD_SEED)
-        clean[k] = make(tmp, k, seed=CLEAN_SEED)
+    for i, k in enumerate(kinds):
+        # a seed per kind: the same seed gives the same files inside, and
+        # the nested kind seeds its levels with seed, seed + 1, ...
+        listed[k] = make(tmp, k, seed=LISTED_SEED + 10 * i)
+        held[k] = make(tmp, k, seed=HELD_SEED + 10 * i)
+        clean[k] = make(tmp, k, seed=CLEAN_SEED + 10 * i)
     cam = set()
     holdme = set()
     for k in kinds:
         cam.add(listed[k][1][deepest(listed[k][1])])
         holdme.add(held[k][1][deepest(held[k][1])])
     enc = {k: make(tmp, k, seed=404) for k in ("zip-aes", "zip-zipcrypto")}
-    N.make_db_from_hex(os.path.join(tmp, "db.hgdb"),
-                       {"cam": sorted(cam), "holdme": sorted(holdme)})
     for k in kinds:
         assert not (set(clean[k][1].values()) & (cam | holdme))
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-keyout",
-                    os.path.join(tmp, "key.pem"), "-out",
-                    os.path.join(tmp, "cert.pem")],
-                   check=True, capture_output=True)
-    ng.start()
+        # only the deepest file of a listed archive is on a list
+        for d in (listed[k][1], held[k][1]):
+            assert len(set(d.values()) & (cam | holdme)) == 1
+    setup(ng, {"cam": sorted(cam), "holdme": sorted(holdme)})
     worker = ng.worker_pids()
 
     listed_files(t, ng, kinds, listed)
     held_files(t, ng, held)
     clean_files(t, ng, kinds, clean)
+    others(t, ng, listed, clean)
     limits(t, ng, tmp)
     encrypted(t, ng, enc)
     helper_failures(t, ng, tmp, listed, clean)
@@ -296,7 +385,7 @@ def clean_files(t, ng, kinds, clean):
     got = []
     try:
         for i, d in enumerate((clean["zip"][0], b"plain bytes",
-                               clean["tar.gz"][0])):
+                               clean["7z"][0])):
             conn.request("PUT", "/on/keepalive-%d" % i, body=d)
             r = conn.getresponse()
             r.read()
@@ -325,6 +414,32 @@ def clean_files(t, ng, kinds, clean):
                 and es[0]["sha256"] == sha(data),
                 "HTTP/2, buffering %s: a clean zip reaches the upstream "
                 "byte for byte" % mode, "%s %s" % (r.stdout, es))
+
+
+def others(t, ng, listed, clean):
+    import threading
+    data, _ = listed["zip"]
+    st, _ = send(ng.port, "/noarch/listed", data, True)
+    t.check(st == 200 and len(entries_for(ng, "/noarch/listed")) == 1,
+            "hashgate_archives off: a listed file inside a zip passes "
+            "(archives hashed as they are)", str(st))
+    # several uploads at once: their archives queue for the one helper
+    got = {}
+
+    def go(i, kind, lst):
+        d = (listed if lst else clean)[kind][0]
+        got[i] = (send(ng.port, "/on/queue-%d" % i, d, i % 2 == 0)[0],
+                  403 if lst else 200)
+    ths = [threading.Thread(target=go, args=(i, k, lst)) for i, (k, lst) in
+           enumerate([("zip", True), ("7z", False), ("rar5", True),
+                      ("nested", False), ("zip", False), ("rar4", True)])]
+    for th in ths:
+        th.start()
+    for th in ths:
+        th.join(60)
+    t.check(len(got) == 6 and all(a == b for a, b in got.values()),
+            "six uploads at once, their archives queued for the helper: "
+            "each gets its own verdict", str(got))
 
 
 def limit_case(t, ng, path, data, name, raw=True):
@@ -432,7 +547,9 @@ def helper_failures(t, ng, tmp, listed, clean):
             "status %s, log %s" % (st, log.strip()[-500:]))
     st, _ = send(ng.port, "/on/after-crash", data, True)
     pid = helper_pid(ng)
-    t.check(st == 200 and pid and "restarts: 1" in ng.error_log()[before:],
+    started = re.findall(r"archive inspection helper (\d+) started",
+                         ng.error_log()[before:])
+    t.check(st == 200 and pid and started == [str(pid)],
             "after the crash, the next upload passes and the helper is back "
             "(a new process)", "status %s, pid %s" % (st, pid))
 
@@ -506,6 +623,30 @@ def helper_failures(t, ng, tmp, listed, clean):
                 "buffering %s: the early close is noticed while waiting: the "
                 "request ends (499), not by the helper's time limit (503)"
                 % mode, str(acc))
+
+    # a client leaving while a real archive is opened: the helper's answer,
+    # entries and all, comes for a request that is gone
+    gz, _ = make(tmp, "bomb-gzip", zeros=256 << 20)
+    worker = ng.worker_pids()
+    before = len(ng.error_log())
+    s = socket.create_connection(("127.0.0.1", ng.port))
+    s.sendall(b"PUT /slow/gone HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(gz) + gz)
+    time.sleep(0.2)
+    s.close()
+    t0 = time.time()
+    st, _ = send(ng.port, "/slow/after", data, True)
+    took = time.time() - t0
+    time.sleep(0.5)
+    log = ng.error_log()[before:]
+    acc = [l for l in ng.access_log(" /slow/gone ") if " /slow/gone " in l]
+    t.check(st == 200 and acc and acc[0].split()[2] == "499"
+            and ng.worker_pids() == worker and not ng.crashes()
+            and "[alert]" not in log,
+            "a client leaving while its 256 MiB gzip is opened: the late "
+            "answer is discarded, the next upload (queued behind it, %.1f s) "
+            "passes" % took, "status %s, %s, log %s"
+            % (st, acc, log.strip()[-500:]))
 
 
 if __name__ == "__main__":
