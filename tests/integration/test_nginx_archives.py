@@ -284,6 +284,7 @@ def run(t, ng):
     listed_files(t, ng, kinds, listed)
     held_files(t, ng, held)
     clean_files(t, ng, kinds, clean)
+    http2_listed(t, ng, listed)
     others(t, ng, listed, clean)
     limits(t, ng, tmp)
     encrypted(t, ng, enc)
@@ -440,6 +441,24 @@ def others(t, ng, listed, clean):
     t.check(len(got) == 6 and all(a == b for a, b in got.values()),
             "six uploads at once, their archives queued for the helper: "
             "each gets its own verdict", str(got))
+
+
+def http2_listed(t, ng, listed):
+    body = os.path.join(ng.tmp, "h2-listed.bin")
+    with open(body, "wb") as f:
+        f.write(listed["zip"][0])
+    for mode in ("on", "off"):
+        path = "/%s/h2-listed" % mode
+        r = subprocess.run(["curl", "-sk", "--http2", "-o", "/dev/null",
+                            "-w", "%{http_code} %{http_version}",
+                            "-X", "PUT", "--data-binary", "@" + body,
+                            "https://127.0.0.1:%d%s" % (ng.port2, path)],
+                           capture_output=True, text=True, timeout=30)
+        es = entries_for(ng, path)
+        t.check(r.stdout.split() == ["403", "2"]
+                and not any(e["complete"] for e in es),
+                "HTTP/2, buffering %s: a listed file inside a zip gets 403"
+                % mode, "%s %s" % (r.stdout, es))
 
 
 def limit_case(t, ng, path, data, name, raw=True):
