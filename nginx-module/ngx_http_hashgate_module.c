@@ -84,6 +84,8 @@
 #include "ngx_http_hashgate_verify.h"
 
 #include <dlfcn.h>
+#include <signal.h>
+#include <sys/mman.h>
 
 /* where `make install` puts hashgate-inspect: HG_INSPECT_HELPER_PATH */
 #if __has_include("inspect_path.h")
@@ -153,6 +155,7 @@ typedef struct {
     u_char                    *helper_conf; /* where it was set, or NULL */
     ngx_uint_t                 helper_line;
     ngx_uint_t                 archives;    /* some location opens them */
+    ngx_uint_t                 helper_tried;    /* started once, at -t */
     ngx_http_hashgate_inspect_t *inspect;   /* this worker's helper */
     ngx_uint_t                 inspect_test; /* HASHGATE_INSPECT_TEST=1 */
 } ngx_http_hashgate_main_conf_t;
@@ -441,6 +444,8 @@ static char *ngx_http_hashgate_inspect_helper(ngx_conf_t *cf,
 static char *ngx_http_hashgate_archive_action(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hashgate_helper_check(ngx_conf_t *cf,
+    ngx_http_hashgate_main_conf_t *hmcf);
+static char *ngx_http_hashgate_helper_try(ngx_conf_t *cf,
     ngx_http_hashgate_main_conf_t *hmcf);
 static void ngx_http_hashgate_db_cleanup(void *data);
 static void ngx_http_hashgate_evlog_cleanup(void *data);
@@ -3505,6 +3510,92 @@ ngx_http_hashgate_helper_check(ngx_conf_t *cf,
                                "\"hashgate_archives off\"", &hmcf->helper);
         }
 
+        return NGX_CONF_ERROR;
+    }
+
+    if (!hmcf->helper_tried) {
+        hmcf->helper_tried = 1;
+        return ngx_http_hashgate_helper_try(cf, hmcf);
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static hg_status_t
+ngx_http_hashgate_no_entry(void *data, const hg_inspect_entry_t *e)
+{
+    return HG_OK;
+}
+
+
+/*
+ * Start the helper once on an empty zip, as the milter does: a helper
+ * whose sandbox cannot load on this kernel, or a broken program, fails
+ * "nginx -t" and the reload instead of every upload with an archive. In
+ * the master, whose SIGCHLD handler reaps any child (and logs one it does
+ * not know) once it runs: the signal waits until the helper is reaped.
+ */
+static char *
+ngx_http_hashgate_helper_try(ngx_conf_t *cf,
+    ngx_http_hashgate_main_conf_t *hmcf)
+{
+    static const u_char  empty_zip[22] = { 'P', 'K', 5, 6 };
+
+    int                   fd;
+    pid_t                 pid;
+    sigset_t              set, old;
+    hg_err_t              err;
+    hg_inspector_t       *in;
+    hg_inspect_done_t     done;
+    hg_inspect_limits_t   lim;
+
+    fd = memfd_create("hashgate-selftest", MFD_CLOEXEC);
+
+    if (fd == -1
+        || write(fd, empty_zip, sizeof(empty_zip)) != sizeof(empty_zip))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "hashgate_archives: no memfd to try the "
+                           "inspection helper on");
+        if (fd != -1) {
+            close(fd);
+        }
+        return NGX_CONF_ERROR;
+    }
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &set, &old);
+
+    ngx_memzero(&done, sizeof(hg_inspect_done_t));
+    err.msg[0] = '\0';
+    pid = 0;
+
+    in = hg_inspector_new((char *) hmcf->helper.data, &err);
+
+    if (in) {
+        hg_inspect_limits_default(&lim);
+        lim.timeout_ms = 10000;
+
+        (void) hg_inspect_run(in, fd, sizeof(empty_zip),
+                              HG_ALG_BIT(HG_ALG_SHA256), &lim,
+                              ngx_http_hashgate_no_entry, NULL, &done);
+        pid = hg_inspector_pid(in);
+        hg_inspector_free(in);
+    }
+
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    close(fd);
+
+    /* an answer of any kind but a dead helper's will do */
+    if (in == NULL || pid <= 0 || done.st == HG_EIO || done.st == HG_ENOMEM) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hashgate_archives: the inspection helper \"%V\" "
+                           "does not run: %s", &hmcf->helper,
+                           in == NULL ? err.msg
+                           : done.why[0] ? done.why
+                           : hg_status_str(done.st));
         return NGX_CONF_ERROR;
     }
 

@@ -246,6 +246,11 @@ def conf_checks(t):
                 and "test.conf:1" in out,
                 "nginx -t refuses a missing helper where archives are on, "
                 "naming hashgate_inspect_helper's line", out[-300:])
+        broken = "hashgate_inspect_helper /bin/false;\n"
+        rc, out, _ = ng.test_conf(broken + base % "")
+        t.check(rc != 0 and "does not run" in out,
+                "nginx -t refuses a helper that does not run (it is tried "
+                "once on an empty zip)", out[-300:])
         rc, out, _ = ng.test_conf(missing + base % "hashgate_archives off;")
         t.check(rc == 0, "with hashgate_archives off, no helper is needed",
                 out[-300:])
@@ -293,6 +298,13 @@ def run(t, ng):
     t.check(ng.worker_pids() == worker and not ng.crashes(),
             "the worker never died", "%s -> %s, %s"
             % (worker, ng.worker_pids(), ng.crashes()))
+    # a reload tries the helper in the master, and stops the old worker's
+    ng.reload()
+    st, _ = send(ng.port, "/on/after-reload", clean["zip"][0], True)
+    time.sleep(0.5)
+    t.check(st == 200 and "unknown process" not in ng.error_log(),
+            "after a reload, archives pass and no stray child is reaped by "
+            "the master", str(st))
     alerts = [l for l in ng.error_log().splitlines() if "[alert]" in l
               or "[emerg]" in l]
     t.check(not alerts, "no alert in the error log", "\n".join(alerts[:5]))
