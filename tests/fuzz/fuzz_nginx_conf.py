@@ -875,6 +875,18 @@ class Fixture:
         os.makedirs(self.dbdir)
         os.makedirs(self.moddir)
         os.symlink(self.so, os.path.join(self.moddir, MODULE))
+        # the module looks for its archive helper beside itself, and nginx -t
+        # refuses a configuration without one (hashgate_archives is on)
+        for d in (self.build, os.environ.get("HG_BIN", ""),
+                  os.path.join(TOP, "build")):
+            helper = os.path.join(d, "hashgate-inspect") if d else ""
+            if helper and os.access(helper, os.X_OK):
+                os.symlink(os.path.abspath(helper),
+                           os.path.join(self.moddir, "hashgate-inspect"))
+                break
+        else:
+            raise SystemExit("fuzz_nginx_conf: no hashgate-inspect built "
+                             "(make all)")
         self.make_dbs()
         self.supp = os.path.join(root, "lsan.supp")
         with open(self.supp, "w") as f:
