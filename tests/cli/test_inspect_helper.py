@@ -232,6 +232,12 @@ def audit(traces):
             if not m:
                 continue
             name = m.group(1)
+            if name == "kill" and "<unfinished" in rest:
+                # seen only on a loaded machine: the caller's kill of the
+                # helper, attributed by strace to the helper's pid while
+                # both were mid-call. A helper that really called kill()
+                # would die of SIGSYS, which the "+++" check above flags.
+                continue
             used.add(name)
             if name not in ALLOWED or re.search(r"= -1 E[A-Z]+", rest) \
                     and "EAGAIN" not in rest and "EINTR" not in rest:
