@@ -3,10 +3,24 @@
  *
  * Every part of every mail and upload passes through here while it is
  * hashed, so the common case, not a container, must cost next to nothing:
- * the first bytes are copied into a small buffer (at most
- * HG_INSPECT_SNIFF_BYTES, and only until hg_inspect_sniff can tell) and
- * once the answer is no, hg_spool_feed returns at its first test: no copy,
- * no system call, for the rest of the object.
+ * the first bytes are copied into a small buffer (only until
+ * hg_inspect_sniff can tell) and once the answer is no, hg_spool_feed
+ * returns at its first test: no copy, no system call, for the rest of the
+ * object.
+ *
+ * Every signature but one lies in the first 512 bytes (SPOOL_LEAD, which
+ * a v7 tar header's checksum needs whole); iso9660's is at 32769, after
+ * the image's 32 KiB system area. That area is free for anything (the
+ * MBR of a hybrid image, boot code, an attacker's bytes): its first bytes
+ * cannot rule an image out, and it must be kept if the part is one, as a
+ * file's extent may lie in it and libarchive seeks back to read it. So
+ * the rule: past the lead, the head is held on to 32774 bytes unless the
+ * lead is a kind of file no image tool writes there (text, or a JPEG,
+ * PNG, PDF, ... signature: spool_not_iso). Such a part is only watched
+ * (five bytes compared, none copied) until 32774, and if "CD001" is there
+ * after all, an image was dressed up as something else and the part
+ * fails with HG_EFORMAT: never opened with its system area lost, never a
+ * silent pass.
  *
  * A container is copied whole into a memfd ("hashgate-spool", close-on-
  * exec), through a staging buffer so a stream of small feeds costs one
@@ -35,8 +49,16 @@
 /* Bytes gathered before one write(2) into the memfd. */
 #define HG_SPOOL_STAGE  (64 * 1024)
 
+/* Always held: every signature but iso9660's lies in them. */
+#define SPOOL_LEAD      512
+
+/* iso9660's signature (sniff.c): "CD001" after the 32 KiB system area */
+#define SPOOL_ISO_AT    32769
+#define SPOOL_ISO_SIG   "CD001"
+
 typedef enum {
     SPOOL_SNIFF = 0,        /* gathering the head */
+    SPOOL_WATCH,            /* not held past the lead: iso9660 watched */
     SPOOL_NO,               /* not a container: ignore the rest */
     SPOOL_YES,              /* a container: copying into the memfd */
     SPOOL_FAILED,           /* a container that cannot be kept */
@@ -47,7 +69,9 @@ struct hg_spool_s {
     hg_spool_state_t    state;
     uint64_t            max;
     uint64_t            size;       /* bytes of the object so far */
+    uint64_t            copied;     /* of them, copied (hg_spool_copied) */
     const char         *format;
+    const char         *lead;       /* SPOOL_WATCH: what the lead is */
     int                 fd;         /* the memfd, -1 */
     hg_status_t         st;         /* SPOOL_FAILED: why */
     hg_err_t            err;
@@ -95,7 +119,9 @@ hg_spool_begin(hg_spool_t *sp, uint64_t max_bytes)
     sp->state = SPOOL_SNIFF;
     sp->max = max_bytes;
     sp->size = 0;
+    sp->copied = 0;
     sp->format = NULL;
+    sp->lead = NULL;
     sp->st = HG_OK;
     sp->err.msg[0] = '\0';
     sp->hlen = 0;
@@ -194,13 +220,134 @@ spool_limit(hg_spool_t *sp)
     return spool_fail(sp, HG_ELIMIT);
 }
 
+/*
+ * What the lead (SPOOL_LEAD bytes) is, when it is something no ISO 9660
+ * tool puts at the start of a system area (zeros, an MBR, a partition map,
+ * boot code): a kind of file that is no container, by its signature, or
+ * text. NULL when it could be a system area.
+ */
+static const char *
+spool_not_iso(const unsigned char *h, size_t len)
+{
+    static const struct {
+        size_t          off;
+        size_t          len;
+        const char     *magic;
+        const char     *name;
+    } kinds[] = {
+        { 0, 3, "\xff\xd8\xff", "JPEG" },
+        { 0, 8, "\x89PNG\r\n\x1a\n", "PNG" },
+        { 0, 4, "GIF8", "GIF" },
+        { 0, 5, "%PDF-", "PDF" },
+        { 0, 4, "RIFF", "RIFF" },                /* WebP, WAV, AVI */
+        { 4, 4, "ftyp", "ISO media" },           /* MP4, MOV, HEIC */
+        { 0, 4, "II*\x00", "TIFF" },
+        { 0, 4, "MM\x00*", "TIFF" },
+        { 0, 8, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "OLE" },
+        { 0, 4, "\x1a\x45\xdf\xa3", "Matroska" },
+        { 0, 4, "OggS", "Ogg" },
+        { 0, 3, "ID3", "MP3" },
+    };
+    size_t  i;
+
+    for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (len >= kinds[i].off + kinds[i].len
+            && memcmp(h + kinds[i].off, kinds[i].magic, kinds[i].len) == 0)
+        {
+            return kinds[i].name;
+        }
+    }
+
+    /* text (any 8-bit charset, ESC for ISO-2022): no NUL, no control
+     * bytes but the blanks; a system area always has some */
+    for (i = 0; i < len; i++) {
+        if (h[i] < 0x20 && h[i] != '\t' && h[i] != '\n' && h[i] != '\r'
+            && h[i] != '\f' && h[i] != 0x1b)
+        {
+            return NULL;
+        }
+    }
+    return "text";
+}
+
+/*
+ * Copy the next bytes into the head, the lead first. Returns what the
+ * sniff says; HG_SNIFF_MORE with all of *len taken (still SPOOL_SNIFF), or
+ * with the rest left to watch (SPOOL_WATCH).
+ */
+static hg_sniff_t
+spool_head(hg_spool_t *sp, const unsigned char **p, size_t *len)
+{
+    hg_sniff_t  s;
+    size_t      want, n;
+
+    for (;;) {
+        want = sp->hlen < SPOOL_LEAD ? SPOOL_LEAD : sizeof(sp->head);
+        n = want - sp->hlen;
+        if (n > *len) {
+            n = *len;
+        }
+        if (n > 0) {
+            memcpy(sp->head + sp->hlen, *p, n);
+        }
+        sp->hlen += n;
+        *p += n;
+        *len -= n;
+        sp->size += n;
+        sp->copied += n;
+
+        s = hg_inspect_sniff(sp->head, sp->hlen, 0, &sp->format);
+        if (s != HG_SNIFF_MORE) {
+            return s;
+        }
+        if (sp->hlen < want) {
+            return s;               /* *len is 0: the head took it all */
+        }
+        if (want == sizeof(sp->head)) {
+            return HG_SNIFF_NO;     /* no signature lies further */
+        }
+        /* the lead is in, only iso9660 is left: hold on for it? */
+        sp->lead = spool_not_iso(sp->head, sp->hlen);
+        if (sp->lead != NULL) {
+            sp->state = SPOOL_WATCH;
+            return s;
+        }
+    }
+}
+
+/* A part not held past its lead: is "CD001" at 32769 all the same? */
+static hg_status_t
+spool_watch(hg_spool_t *sp, const unsigned char *p, size_t len)
+{
+    uint64_t  at = sp->size, end = sp->size + len;
+    size_t    i;
+
+    sp->size = end;
+    if (end <= SPOOL_ISO_AT) {
+        return HG_OK;
+    }
+    for (i = at > SPOOL_ISO_AT ? (size_t) (at - SPOOL_ISO_AT) : 0;
+         i < sizeof(SPOOL_ISO_SIG) - 1 && SPOOL_ISO_AT + i < end; i++)
+    {
+        if (p[SPOOL_ISO_AT + i - at] != (unsigned char) SPOOL_ISO_SIG[i]) {
+            sp->state = SPOOL_NO;
+            return HG_OK;
+        }
+    }
+    if (i < sizeof(SPOOL_ISO_SIG) - 1) {
+        return HG_OK;               /* the rest of it in the next feeds */
+    }
+    hg_err_set(&sp->err, HG_EFORMAT, "an iso9660 image whose first bytes "
+               "say %s: not opened (they were not kept)", sp->lead);
+    return spool_fail(sp, HG_EFORMAT);
+}
+
 hg_status_t
 hg_spool_feed(hg_spool_t *sp, const void *buf, size_t len, hg_err_t *err)
 {
     const unsigned char  *p = buf;
     hg_sniff_t            s;
     hg_status_t           st;
-    size_t                n;
 
     /* the hot path: every byte of every part that is not a container */
     if (sp->state == SPOOL_NO || sp->state == SPOOL_ENDED) {
@@ -211,32 +358,31 @@ hg_spool_feed(hg_spool_t *sp, const void *buf, size_t len, hg_err_t *err)
     }
 
     if (sp->state == SPOOL_SNIFF) {
-        n = sizeof(sp->head) - sp->hlen;
-        if (n > len) {
-            n = len;
+        s = spool_head(sp, &p, &len);
+        if (s == HG_SNIFF_MORE && sp->state == SPOOL_SNIFF) {
+            return HG_OK;
         }
-        memcpy(sp->head + sp->hlen, p, n);
-        sp->hlen += n;
-        p += n;
-        len -= n;
-        sp->size += n;
-
-        s = hg_inspect_sniff(sp->head, sp->hlen, 0, &sp->format);
-        if (s == HG_SNIFF_MORE && sp->hlen < sizeof(sp->head)) {
-            return HG_OK;           /* len is 0: the head took it all */
-        }
-        if (s != HG_SNIFF_YES) {
+        if (s == HG_SNIFF_NO) {
             sp->state = SPOOL_NO;
             return HG_OK;
         }
-        if (sp->size > sp->max) {
-            st = spool_limit(sp);
+        if (s == HG_SNIFF_YES) {
+            if (sp->size > sp->max) {
+                st = spool_limit(sp);
+                goto failed;
+            }
+            st = spool_start(sp);
+            if (st != HG_OK) {
+                goto failed;
+            }
+        }
+    }
+
+    if (sp->state == SPOOL_WATCH) {
+        if (spool_watch(sp, p, len) != HG_OK) {
             goto failed;
         }
-        st = spool_start(sp);
-        if (st != HG_OK) {
-            goto failed;
-        }
+        return HG_OK;
     }
 
     if (len > sp->max - sp->size) {
@@ -244,6 +390,7 @@ hg_spool_feed(hg_spool_t *sp, const void *buf, size_t len, hg_err_t *err)
         goto failed;
     }
     sp->size += len;
+    sp->copied += len;
     if (spool_copy(sp, p, len) != HG_OK) {
         goto failed;
     }
@@ -264,6 +411,9 @@ hg_spool_end(hg_spool_t *sp, int *fd, uint64_t *size, const char **format,
 
     if (sp->state == SPOOL_ENDED) {
         goto ended;
+    }
+    if (sp->state == SPOOL_WATCH) {
+        sp->state = SPOOL_NO;       /* it ended before 32774 bytes */
     }
     if (sp->state == SPOOL_SNIFF) {
         s = hg_inspect_sniff(sp->head, sp->hlen, 1, &sp->format);
@@ -313,4 +463,10 @@ ended:
         *st = HG_OK;
     }
     return 1;
+}
+
+uint64_t
+hg_spool_copied(const hg_spool_t *sp)
+{
+    return sp->copied;
 }

@@ -54,7 +54,8 @@ def mail_with(data, filename="a.zip", forwarded=False):
 # ---- the archives and the list of one file in each ----
 
 kinds = ["zip", "7z", "rar4", "rar5", "tar", "tar.gz", "tar.bz2", "tar.xz",
-         "tar.zst", "cpio", "iso9660", "ar", "tnef", "gz"]
+         "tar.zst", "cpio", "iso9660", "iso9660-hybrid",
+         "iso9660-sysarea", "ar", "tnef", "gz"]
 made = {}
 listed = []
 for i, kind in enumerate(kinds):
@@ -88,6 +89,20 @@ for kind in kinds:
     others = ["%s!%s: OK" % (path, k) for k in res if k != first]
     t.check(all(o in lines(p) for o in others) and lines(p)[0] == path + ": OK",
             "%s: the archive and its other files are OK" % kind, both(p))
+
+# an image's system area is free for anything: one that starts like a JPEG
+# is not held past its first bytes, so cannot be opened; not checked
+iso = made["iso9660"][0]
+with open(t.path(iso), "rb") as f:
+    data = f.read()
+with open(t.path("arc/dressed.jpg"), "wb") as f:
+    f.write(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + data[11:])
+p = t.run("scan", "-d", "db", "arc/dressed.jpg")
+t.check(p.returncode == 2 and any(
+    x.startswith("arc/dressed.jpg: ERROR not checked: an iso9660 image "
+                 "whose first bytes say JPEG") for x in lines(p)),
+        "an iso9660 image whose system area starts like a JPEG is not "
+        "checked, exit 2 (never passed unopened)", both(p))
 
 path = made["zip"][0]
 p = t.run("scan", "-d", "db", "--no-archives", path)

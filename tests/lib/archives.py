@@ -357,6 +357,56 @@ def make_bsdtar_with(fmt, flat=False):
     return make
 
 
+def make_iso_hybrid(out, o):
+    """An iso9660 image with an MBR in its system area, as isohybrid and
+    xorriso write for images that also boot from a USB stick: seeded
+    bytes for the boot code, the 0x55AA signature at 510. The system area
+    is free for anything: a part is an image by "CD001" at 32769 alone."""
+    res = make_bsdtar_with("iso9660")(out, o)
+    with open(out, "r+b") as f:
+        head = f.read(32768)
+        if head != bytes(32768):
+            raise RuntimeError("bsdtar wrote into the system area")
+        f.seek(0)
+        f.write(random.Random(o.seed).randbytes(510) + b"\x55\xaa")
+    return res
+
+
+def make_iso_sysarea(out, o):
+    """An iso9660 image one of whose files (the first by name, odd names
+    aside) lies in the system area, at block 1: ISO 9660 lets an extent
+    start anywhere, and libarchive seeks back to read it. A reader (or a
+    spool) that skips or blanks the first 32 KiB would miss it. Its
+    directory records (ISO 9660 and Joliet) are pointed there and its old
+    blocks zeroed."""
+    res = make_bsdtar_with("iso9660")(out, o)
+    first = sorted(k for k in res if k.isascii() and " " not in k)[0]
+    base = first.split("/")[-1]
+    with open(out, "rb") as f:
+        d = bytearray(f.read())
+    moved = 0
+    for name in (base.upper().encode() + b";1", base.encode("utf-16-be")):
+        at = d.find(name, 32768)
+        while at >= 0:
+            rec = at - 33
+            if d[rec + 32] == len(name) and d[rec] >= 33 + len(name):
+                lba, size = struct.unpack_from("<II", d, rec + 2)[0], \
+                    struct.unpack_from("<I", d, rec + 10)[0]
+                if size > 15 * 2048:
+                    raise RuntimeError("file too big for the system area")
+                if moved == 0:
+                    d[2048:2048 + size] = d[lba * 2048:lba * 2048 + size]
+                    d[lba * 2048:lba * 2048 + size] = bytes(size)
+                struct.pack_into("<I", d, rec + 2, 1)
+                struct.pack_into(">I", d, rec + 6, 1)
+                moved += 1
+            at = d.find(name, at + 1)
+    if moved != 2:
+        raise RuntimeError("%s: %d directory records" % (first, moved))
+    write(out, bytes(d))
+    return res
+
+
 # ---- RAR 4 and RAR 5, stored (RARLAB's technote / RAR 5.0 format) ----
 
 RAR4_SIG = b"Rar!\x1a\x07\x00"
@@ -738,6 +788,8 @@ KINDS = {
     "lz4": make_compressed_with("lz4"),
     "cpio": make_bsdtar_with("newc"),
     "iso9660": make_bsdtar_with("iso9660"),
+    "iso9660-hybrid": make_iso_hybrid,
+    "iso9660-sysarea": make_iso_sysarea,
     "ar": make_bsdtar_with("ar", flat=True),
     "tnef": make_tnef,
     "nested": make_nested,

@@ -6,6 +6,11 @@
  * are never read); a container past max_bytes fails with HG_ELIMIT; a
  * signature deep in the head (tar at 257, iso9660 at 32769) is found.
  *
+ * The head is held past its first 512 bytes only while the part may be an
+ * iso9660 image: text or a JPEG, PNG, ... signature there is not held
+ * (its next 32 KiB are never read), a hybrid image's MBR is, and an image
+ * behind a JPEG signature fails rather than pass unopened.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <dirent.h>
@@ -240,6 +245,213 @@ test_iso9660_signature_deep_in_the_head(void **state)
     free(b);
 }
 
+/* 512 bytes a part starts with, then seeded bytes up to n. */
+static unsigned char *
+part_with_lead(const char *lead, size_t n, unsigned seed)
+{
+    unsigned char  *b = random_bytes(n, seed);
+    size_t          i;
+
+    if (strcmp(lead, "text") == 0) {
+        for (i = 0; i < 512; i++) {
+            b[i] = (i % 64 == 63) ? '\n' : (unsigned char) ('a' + b[i] % 26);
+        }
+    } else if (strcmp(lead, "JPEG") == 0) {
+        memcpy(b, "\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01", 12);
+    } else if (strcmp(lead, "PNG") == 0) {
+        memcpy(b, "\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR", 16);
+    } else if (strcmp(lead, "PDF") == 0) {
+        memcpy(b, "%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", 15);
+    }
+    return b;
+}
+
+/*
+ * Past its first 512 bytes, a part that starts as text or a JPEG, PNG or
+ * PDF is not copied: the system area an image would have there is mapped
+ * PROT_NONE (a copy faults), only the page of "CD001" at 32769 can be read,
+ * and everything after it is PROT_NONE again.
+ */
+static void
+test_text_or_jpeg_part_is_not_held_past_its_first_bytes(void **state)
+{
+    static const char  *leads[] = { "JPEG", "PNG", "PDF", "text" };
+    static const size_t chunks[] = { 1, 700, 4096, 30000, 1 << 20 };
+    const size_t        page = 4096, tail = 1 << 20;
+    const size_t        len = 9 * page + tail;
+    unsigned char      *m, *b;
+    const char         *format;
+    hg_spool_t         *sp = hg_spool_new();
+    hg_status_t         st;
+    hg_err_t            err;
+    uint64_t            size;
+    size_t              i, c, off, n;
+    int                 fd;
+
+    (void) state;
+    for (i = 0; i < sizeof(leads) / sizeof(leads[0]); i++) {
+        for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+            m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            assert_true(m != MAP_FAILED);
+            b = part_with_lead(leads[i], 9 * page, 7 + (unsigned) i);
+            memcpy(m, b, 9 * page);
+            free(b);
+            assert_int_equal(mprotect(m + page, 7 * page, PROT_NONE), 0);
+            assert_int_equal(mprotect(m + 9 * page, tail, PROT_NONE), 0);
+
+            hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+            for (off = 0; off < len; off += n) {
+                n = len - off < chunks[c] ? len - off : chunks[c];
+                assert_int_equal(hg_spool_feed(sp, m + off, n, &err), HG_OK);
+            }
+            assert_int_equal(hg_spool_copied(sp), 512);
+            assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st,
+                                          &err), 0);
+            munmap(m, len);
+        }
+    }
+    hg_spool_free(sp);
+}
+
+/* A hybrid image: an MBR (boot code, 0x55AA at 510) in its system area. */
+static unsigned char *
+hybrid_iso(size_t n, unsigned seed)
+{
+    unsigned char  *b = random_bytes(n, seed);
+
+    b[0] = 0x33;                /* isohybrid's MBR: xor %ax,%ax ... */
+    b[1] = 0xed;
+    b[510] = 0x55;
+    b[511] = 0xaa;
+    memcpy(b + 32768, "\x01" "CD001" "\x01", 7);
+    return b;
+}
+
+static void
+test_hybrid_iso_with_an_mbr_is_still_found(void **state)
+{
+    static const size_t  chunks[] = { 1, 511, 4000, 7, 65536 };
+    hg_spool_t          *sp = hg_spool_new();
+    unsigned char       *b = hybrid_iso(100000, 8);
+    const char          *format = NULL;
+    hg_status_t          st;
+    hg_err_t             err;
+    uint64_t             size = 0;
+    int                  fd = -1;
+
+    (void) state;
+    hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+    assert_int_equal(feed(sp, b, 100000, chunks, 5), HG_OK);
+    assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 1);
+    assert_string_equal(format, "iso9660");
+    assert_int_equal(size, 100000);
+    assert_fd_holds(fd, b, 100000);       /* the MBR included */
+    assert_int_equal(hg_spool_copied(sp), 100000);
+    hg_spool_free(sp);
+    free(b);
+}
+
+/*
+ * An image whose system area starts like a JPEG or like text (anyone can
+ * write that there): its first 32 KiB were let go, so it cannot be
+ * opened; it fails, it does not pass unopened. "CD001" split over feeds
+ * is seen; four bytes of it are not enough.
+ */
+static void
+test_iso_behind_a_jpeg_or_text_start_fails_not_passes(void **state)
+{
+    static const char   *leads[] = { "JPEG", "text" };
+    static const size_t  chunks[] = { 1, 3, 32770, 100000 };
+    hg_spool_t          *sp = hg_spool_new();
+    unsigned char       *b;
+    const char          *format;
+    hg_status_t          st;
+    hg_err_t             err;
+    uint64_t             size;
+    size_t               i, c;
+    int                  fd;
+    char                 want[128];
+
+    (void) state;
+    for (i = 0; i < 2; i++) {
+        b = part_with_lead(leads[i], 100000, 9);
+        memcpy(b + 32768, "\x01" "CD001" "\x01", 7);
+        snprintf(want, sizeof(want), "an iso9660 image whose first bytes "
+                 "say %s: not opened (they were not kept)", leads[i]);
+        for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+            hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+            assert_int_equal(feed(sp, b, 100000, chunks + c, 1), HG_EFORMAT);
+            assert_int_equal(hg_spool_copied(sp), 512);
+            st = HG_OK;
+            assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st,
+                                          &err), -1);
+            assert_int_equal(st, HG_EFORMAT);
+            assert_string_equal(err.msg, want);
+        }
+
+        /* "CD00" and something else: a JPEG after all */
+        b[32773] = '2';
+        hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+        assert_int_equal(feed(sp, b, 100000, chunks, 1), HG_OK);
+        assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err),
+                         0);
+        free(b);
+    }
+    hg_spool_free(sp);
+}
+
+/* What a part costs the spool beyond its hashing, for a typical mix. */
+static void
+test_bytes_copied_for_a_typical_mix(void **state)
+{
+    static const size_t  chunks[] = { 16384 };
+    static const struct {
+        const char  *what;
+        size_t       len;
+        uint64_t     want;
+    } mix[] = {
+        { "JPEG", 200000, 512 },
+        { "text", 50000, 512 },
+        { "iso9660", 100000, 100000 },
+        { "hybrid iso9660", 100000, 100000 },
+        { "zip", 100000, 100000 },
+        { "other binary", 100000, HG_INSPECT_SNIFF_BYTES },
+    };
+    hg_spool_t          *sp = hg_spool_new();
+    unsigned char       *b;
+    const char          *format;
+    hg_status_t          st;
+    hg_err_t             err;
+    uint64_t             size;
+    size_t               i;
+    int                  fd;
+
+    (void) state;
+    for (i = 0; i < sizeof(mix) / sizeof(mix[0]); i++) {
+        if (strcmp(mix[i].what, "hybrid iso9660") == 0) {
+            b = hybrid_iso(mix[i].len, 10);
+        } else {
+            b = part_with_lead(mix[i].what, mix[i].len, 10);
+        }
+        if (strcmp(mix[i].what, "iso9660") == 0) {
+            memset(b, 0, 32768);
+            memcpy(b + 32768, "\x01" "CD001" "\x01", 7);
+        } else if (strcmp(mix[i].what, "zip") == 0) {
+            memcpy(b, "PK\x03\x04", 4);
+        }
+        hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+        assert_int_equal(feed(sp, b, mix[i].len, chunks, 1), HG_OK);
+        print_message("# bytes copied: %-15s part of %6zu bytes: %6llu\n",
+                      mix[i].what, mix[i].len,
+                      (unsigned long long) hg_spool_copied(sp));
+        assert_int_equal(hg_spool_copied(sp), mix[i].want);
+        (void) hg_spool_end(sp, &fd, &size, &format, &st, &err);
+        free(b);
+    }
+    hg_spool_free(sp);
+}
+
 static void
 test_container_past_max_bytes_is_the_limit(void **state)
 {
@@ -304,6 +516,10 @@ main(void)
         cmocka_unit_test(test_after_no_the_bytes_are_never_read),
         cmocka_unit_test(test_small_tar_is_found_at_the_end),
         cmocka_unit_test(test_iso9660_signature_deep_in_the_head),
+        cmocka_unit_test(test_text_or_jpeg_part_is_not_held_past_its_first_bytes),
+        cmocka_unit_test(test_hybrid_iso_with_an_mbr_is_still_found),
+        cmocka_unit_test(test_iso_behind_a_jpeg_or_text_start_fails_not_passes),
+        cmocka_unit_test(test_bytes_copied_for_a_typical_mix),
         cmocka_unit_test(test_container_past_max_bytes_is_the_limit),
         cmocka_unit_test(test_empty_object_is_not_a_container),
     };

@@ -345,6 +345,8 @@ static const kind_t kinds[] = {
     { "tar.lz4", ODD, "tar.lz4" },
     { "cpio", ODD, "cpio" },
     { "iso9660", ODD, "iso9660" },
+    { "iso9660-hybrid", ODD, "iso9660" },   /* an MBR in its system area */
+    { "iso9660-sysarea", ODD, "iso9660" },  /* a file in its system area */
     { "ar", ODD, "ar" },
     { "gz", ODD, "gzip" },
     { "bz2", ODD, "bzip2" },

@@ -173,10 +173,16 @@ hg_status_t hg_spool_feed(hg_spool_t *sp, const void *buf, size_t len,
  * End of the object. Returns 1 with *fd (owned by the spool, valid until
  * the next begin), *size and *format when it is a container to inspect;
  * 0 when it is not; -1 when it is one but could not be kept (*st:
- * HG_ELIMIT past max_bytes, HG_EIO / HG_ENOMEM), err saying why.
+ * HG_ELIMIT past max_bytes; HG_EFORMAT an iso9660 image whose first
+ * bytes said text or a JPEG, PNG, ..., so were not held; HG_EIO /
+ * HG_ENOMEM), err saying why.
  */
 int hg_spool_end(hg_spool_t *sp, int *fd, uint64_t *size,
                  const char **format, hg_status_t *st, hg_err_t *err);
+
+/* Bytes of the current object copied so far (its head; a container's
+ * bytes): what it cost beyond its hashing, for tests and benches. */
+uint64_t hg_spool_copied(const hg_spool_t *sp);
 
 /* ---- the helper, from the caller's side ---- */
 
