@@ -18,7 +18,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -42,10 +41,11 @@
 #include <archive_entry.h>
 
 #include "inspect/proto.h"
+#include "helper_inspect.h"
 
 extern char **environ;
 
-static char  helper[PATH_MAX + 32];
+static const char  *helper;
 
 static uint64_t
 now_ms(void)
@@ -864,11 +864,7 @@ test_hooks_are_off_without_the_variable(void **state)
 static void
 zip_file(unsigned i, unsigned char *b, size_t n)
 {
-    size_t  k;
-
-    for (k = 0; k < n; k++) {
-        b[k] = (unsigned char) ((k * 2654435761u + i * 40503u) >> 9);
-    }
+    hgt_fill(b, n, 100 + i);
 }
 
 /* A zip of ZIP_FILES files, written by libarchive into buf; its length. */
@@ -915,7 +911,6 @@ zip_check(void *ctx, const hg_inspect_entry_t *e)
     zip_seen_t     *z = ctx;
     unsigned char   data[20000];
     char            want[32];
-    hg_hash_t      *h = hg_hash_new();
     hg_digests_t    d;
     unsigned        i;
 
@@ -926,16 +921,13 @@ zip_check(void *ctx, const hg_inspect_entry_t *e)
             continue;
         }
         zip_file(i, data, sizeof(data));
-        hg_hash_init(h, HG_ALGS_ALL);
-        hg_hash_update(h, data, sizeof(data));
-        hg_hash_final(h, &d);
+        hgt_digests(data, sizeof(data), &d);
         z->ok[i] = e->depth == 1 && e->size == sizeof(data)
                    && strcmp(e->format, "zip") == 0
                    && strcmp(e->name, want + 5) == 0
                    && e->digests.algs == HG_ALGS_ALL
                    && memcmp(e->digests.d, d.d, sizeof(d.d)) == 0;
     }
-    hg_hash_free(h);
     return HG_OK;
 }
 
@@ -943,6 +935,7 @@ static void
 test_zip_round_trip_through_spool_and_helper(void **state)
 {
     static unsigned char  zip[200000];
+    static const size_t   chunks[] = { 1000 };
     hg_inspector_t       *in = start();
     hg_inspect_done_t     done;
     hg_spool_t           *sp = hg_spool_new();
@@ -951,16 +944,13 @@ test_zip_round_trip_through_spool_and_helper(void **state)
     const char           *format;
     zip_seen_t            z;
     uint64_t              size;
-    size_t                len, off;
+    size_t                len;
     int                   fd, round;
 
     (void) state;
     len = zip_make(zip, sizeof(zip));
     hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
-    for (off = 0; off < len; off += 1000) {
-        assert_int_equal(hg_spool_feed(sp, zip + off, len - off < 1000
-                                       ? len - off : 1000, &err), HG_OK);
-    }
+    assert_int_equal(hgt_spool_feed(sp, zip, len, chunks, 1), HG_OK);
     assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 1);
     assert_string_equal(format, "zip");
 
@@ -1032,7 +1022,7 @@ test_spawn_passes_only_its_socket_and_resets_signals(void **state)
     hg_inspect_done_t   done;
     hg_err_t            err;
     sigset_t            block, old;
-    char                self[PATH_MAX], report[2048], *env, *tok;
+    char                report[2048], *env, *tok;
     int                 saved, out, file, lsn, pipes[2];
     ssize_t             n;
 
@@ -1049,10 +1039,7 @@ test_spawn_passes_only_its_socket_and_resets_signals(void **state)
     signal(SIGUSR2, SIG_IGN);
     setenv("HG_SECRET", "not for the helper", 1);
 
-    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    assert_true(n > 0);
-    self[n] = '\0';
-    in = hg_inspector_new(self, &err);
+    in = hg_inspector_new(hgt_self(), &err);
     assert_non_null(in);
 
     /* its stderr is ours: catch it */
@@ -1132,7 +1119,7 @@ static pid_t
 spawn_raw(int sock, int errfd)
 {
     posix_spawn_file_actions_t  fa;
-    char                       *argv[] = { helper, NULL };
+    char                       *argv[] = { (char *) helper, NULL };
     pid_t                       pid;
 
     posix_spawn_file_actions_init(&fa);
@@ -1235,26 +1222,8 @@ test_helper_exits_0_when_the_caller_closes(void **state)
 static int
 setup(void **state)
 {
-    const char  *bin = getenv("HG_BIN");
-    char         exe[PATH_MAX - 32], *slash;
-    ssize_t      n;
-
     (void) state;
-    if (bin != NULL) {
-        snprintf(helper, sizeof(helper), "%s/hashgate-inspect", bin);
-    } else {
-        /* build/tests/test_inspect_client -> build/hashgate-inspect */
-        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        if (n <= 0) {
-            return -1;
-        }
-        exe[n] = '\0';
-        slash = strrchr(exe, '/');
-        *slash = '\0';
-        snprintf(helper, sizeof(helper), "%s/../hashgate-inspect", exe);
-    }
-    if (access(helper, X_OK) != 0) {
-        fprintf(stderr, "%s: %s\n", helper, strerror(errno));
+    if ((helper = hgt_inspect_helper()) == NULL) {
         return -1;
     }
     setenv("HASHGATE_INSPECT_TEST", "1", 1);

@@ -27,61 +27,7 @@
 #include <cmocka.h>
 
 #include "hashgate/inspect.h"
-
-/* n seeded pseudo-random bytes: never a signature at offset 0 */
-static unsigned char *
-random_bytes(size_t n, unsigned seed)
-{
-    unsigned char  *b = malloc(n);
-    size_t          i;
-    uint32_t        x = seed * 2654435761u + 1;
-
-    assert_non_null(b);
-    for (i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        b[i] = (unsigned char) x;
-    }
-    b[0] = 'R';                 /* no signature starts with R but rar's */
-    b[1] = 'n';
-    return b;
-}
-
-/* Feed b in chunks of the sizes in turn (cycled). */
-static hg_status_t
-feed(hg_spool_t *sp, const unsigned char *b, size_t n, const size_t *chunks,
-     size_t nchunks)
-{
-    hg_err_t     err;
-    hg_status_t  st = HG_OK;
-    size_t       off = 0, c, i = 0;
-
-    while (off < n && st == HG_OK) {
-        c = chunks[i++ % nchunks];
-        if (c > n - off) {
-            c = n - off;
-        }
-        st = hg_spool_feed(sp, b + off, c, &err);
-        off += c;
-    }
-    return st;
-}
-
-/* The whole content of fd must be want (n bytes). */
-static void
-assert_fd_holds(int fd, const unsigned char *want, size_t n)
-{
-    unsigned char  *got = malloc(n + 1);
-    ssize_t         r;
-
-    assert_non_null(got);
-    assert_int_equal(lseek(fd, 0, SEEK_END), (off_t) n);
-    r = pread(fd, got, n + 1, 0);
-    assert_int_equal(r, (ssize_t) n);
-    assert_memory_equal(got, want, n);
-    free(got);
-}
+#include "helper_inspect.h"
 
 static int
 count_spool_fds(void)
@@ -110,7 +56,7 @@ test_zip_comes_out_whole_in_a_sealed_memfd(void **state)
 {
     static const size_t  chunks[] = { 1, 7, 4093, 65536, 3, 200000, 9 };
     hg_spool_t          *sp = hg_spool_new();
-    unsigned char       *b = random_bytes(600000, 1);
+    unsigned char       *b = hgt_bytes(600000, 1, "PK\x03\x04");
     const char          *format = NULL;
     hg_status_t          st;
     hg_err_t             err;
@@ -118,14 +64,13 @@ test_zip_comes_out_whole_in_a_sealed_memfd(void **state)
     int                  fd = -1, seals;
 
     (void) state;
-    memcpy(b, "PK\x03\x04", 4);
     hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
-    assert_int_equal(feed(sp, b, 600000, chunks, 7), HG_OK);
+    assert_int_equal(hgt_spool_feed(sp, b, 600000, chunks, 7), HG_OK);
     assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 1);
     assert_int_equal(size, 600000);
     assert_string_equal(format, "zip");
     assert_true(fd >= 0);
-    assert_fd_holds(fd, b, 600000);
+    hgt_assert_fd_holds(fd, b, 600000);
 
     /* sealed: the helper cannot change or truncate it */
     seals = fcntl(fd, F_GET_SEALS);
@@ -150,7 +95,7 @@ test_not_a_container_is_not_kept(void **state)
 {
     static const size_t  chunks[] = { 1000 };
     hg_spool_t          *sp = hg_spool_new();
-    unsigned char       *b = random_bytes(100000, 2);
+    unsigned char       *b = hgt_bytes(100000, 2, NULL);
     const char          *format = "x";
     hg_status_t          st;
     hg_err_t             err;
@@ -159,7 +104,7 @@ test_not_a_container_is_not_kept(void **state)
 
     (void) state;
     hg_spool_begin(sp, 1000);           /* a limit that does not matter */
-    assert_int_equal(feed(sp, b, 100000, chunks, 1), HG_OK);
+    assert_int_equal(hgt_spool_feed(sp, b, 100000, chunks, 1), HG_OK);
     assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 0);
     assert_int_equal(fd, -1);
     assert_int_equal(count_spool_fds(), 0);
@@ -171,7 +116,7 @@ static void
 test_after_no_the_bytes_are_never_read(void **state)
 {
     hg_spool_t     *sp = hg_spool_new();
-    unsigned char  *b = random_bytes(HG_INSPECT_SNIFF_BYTES, 3);
+    unsigned char  *b = hgt_bytes(HG_INSPECT_SNIFF_BYTES, 3, NULL);
     unsigned char  *guard;
     const char     *format;
     hg_status_t     st;
@@ -201,7 +146,7 @@ test_small_tar_is_found_at_the_end(void **state)
 {
     static const size_t  one[] = { 1 };
     hg_spool_t          *sp = hg_spool_new();
-    unsigned char       *b = random_bytes(2048, 4);
+    unsigned char       *b = hgt_bytes(2048, 4, NULL);
     const char          *format = NULL;
     hg_status_t          st;
     hg_err_t             err;
@@ -213,11 +158,11 @@ test_small_tar_is_found_at_the_end(void **state)
      * a head this short (iso9660 is 32 KiB further) */
     memcpy(b + 257, "ustar", 5);
     hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
-    assert_int_equal(feed(sp, b, 2048, one, 1), HG_OK);
+    assert_int_equal(hgt_spool_feed(sp, b, 2048, one, 1), HG_OK);
     assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 1);
     assert_string_equal(format, "tar");
     assert_int_equal(size, 2048);
-    assert_fd_holds(fd, b, 2048);
+    hgt_assert_fd_holds(fd, b, 2048);
     hg_spool_free(sp);
     free(b);
 }
@@ -227,7 +172,7 @@ test_iso9660_signature_deep_in_the_head(void **state)
 {
     static const size_t  chunks[] = { 5000 };
     hg_spool_t          *sp = hg_spool_new();
-    unsigned char       *b = random_bytes(100000, 5);
+    unsigned char       *b = hgt_bytes(100000, 5, NULL);
     const char          *format = NULL;
     hg_status_t          st;
     hg_err_t             err;
@@ -237,10 +182,10 @@ test_iso9660_signature_deep_in_the_head(void **state)
     (void) state;
     memcpy(b + 32769, "CD001", 5);
     hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
-    assert_int_equal(feed(sp, b, 100000, chunks, 1), HG_OK);
+    assert_int_equal(hgt_spool_feed(sp, b, 100000, chunks, 1), HG_OK);
     assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 1);
     assert_string_equal(format, "iso9660");
-    assert_fd_holds(fd, b, 100000);
+    hgt_assert_fd_holds(fd, b, 100000);
     hg_spool_free(sp);
     free(b);
 }
@@ -249,7 +194,7 @@ test_iso9660_signature_deep_in_the_head(void **state)
 static unsigned char *
 part_with_lead(const char *lead, size_t n, unsigned seed)
 {
-    unsigned char  *b = random_bytes(n, seed);
+    unsigned char  *b = hgt_bytes(n, seed, NULL);
     size_t          i;
 
     if (strcmp(lead, "text") == 0) {
@@ -318,7 +263,7 @@ test_text_or_jpeg_part_is_not_held_past_its_first_bytes(void **state)
 static unsigned char *
 hybrid_iso(size_t n, unsigned seed)
 {
-    unsigned char  *b = random_bytes(n, seed);
+    unsigned char  *b = hgt_bytes(n, seed, NULL);
 
     b[0] = 0x33;                /* isohybrid's MBR: xor %ax,%ax ... */
     b[1] = 0xed;
@@ -342,11 +287,11 @@ test_hybrid_iso_with_an_mbr_is_still_found(void **state)
 
     (void) state;
     hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
-    assert_int_equal(feed(sp, b, 100000, chunks, 5), HG_OK);
+    assert_int_equal(hgt_spool_feed(sp, b, 100000, chunks, 5), HG_OK);
     assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 1);
     assert_string_equal(format, "iso9660");
     assert_int_equal(size, 100000);
-    assert_fd_holds(fd, b, 100000);       /* the MBR included */
+    hgt_assert_fd_holds(fd, b, 100000);       /* the MBR included */
     assert_int_equal(hg_spool_copied(sp), 100000);
     hg_spool_free(sp);
     free(b);
@@ -381,7 +326,8 @@ test_iso_behind_a_jpeg_or_text_start_fails_not_passes(void **state)
                  "say %s: not opened (they were not kept)", leads[i]);
         for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
             hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
-            assert_int_equal(feed(sp, b, 100000, chunks + c, 1), HG_EFORMAT);
+            assert_int_equal(hgt_spool_feed(sp, b, 100000, chunks + c, 1),
+                             HG_EFORMAT);
             assert_int_equal(hg_spool_copied(sp), 512);
             st = HG_OK;
             assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st,
@@ -393,7 +339,7 @@ test_iso_behind_a_jpeg_or_text_start_fails_not_passes(void **state)
         /* "CD00" and something else: a JPEG after all */
         b[32773] = '2';
         hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
-        assert_int_equal(feed(sp, b, 100000, chunks, 1), HG_OK);
+        assert_int_equal(hgt_spool_feed(sp, b, 100000, chunks, 1), HG_OK);
         assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err),
                          0);
         free(b);
@@ -441,7 +387,8 @@ test_bytes_copied_for_a_typical_mix(void **state)
             memcpy(b, "PK\x03\x04", 4);
         }
         hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
-        assert_int_equal(feed(sp, b, mix[i].len, chunks, 1), HG_OK);
+        assert_int_equal(hgt_spool_feed(sp, b, mix[i].len, chunks, 1),
+                         HG_OK);
         print_message("# bytes copied: %-15s part of %6zu bytes: %6llu\n",
                       mix[i].what, mix[i].len,
                       (unsigned long long) hg_spool_copied(sp));
@@ -457,7 +404,7 @@ test_container_past_max_bytes_is_the_limit(void **state)
 {
     static const size_t  chunks[] = { 300 };
     hg_spool_t          *sp = hg_spool_new();
-    unsigned char       *b = random_bytes(5000, 6);
+    unsigned char       *b = hgt_bytes(5000, 6, "\x1f\x8b");
     const char          *format;
     hg_status_t          st = HG_OK;
     hg_err_t             err;
@@ -465,9 +412,8 @@ test_container_past_max_bytes_is_the_limit(void **state)
     int                  fd;
 
     (void) state;
-    memcpy(b, "\x1f\x8b", 2);
     hg_spool_begin(sp, 1000);
-    assert_int_equal(feed(sp, b, 5000, chunks, 1), HG_ELIMIT);
+    assert_int_equal(hgt_spool_feed(sp, b, 5000, chunks, 1), HG_ELIMIT);
     /* later feeds say so again and cost nothing */
     assert_int_equal(hg_spool_feed(sp, b, 10, &err), HG_ELIMIT);
     assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), -1);
@@ -477,7 +423,7 @@ test_container_past_max_bytes_is_the_limit(void **state)
 
     /* exactly max_bytes is kept */
     hg_spool_begin(sp, 1000);
-    assert_int_equal(feed(sp, b, 1000, chunks, 1), HG_OK);
+    assert_int_equal(hgt_spool_feed(sp, b, 1000, chunks, 1), HG_OK);
     assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 1);
     assert_int_equal(size, 1000);
 

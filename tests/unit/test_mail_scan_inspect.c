@@ -24,13 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "hashgate/db.h"
 #include "hashgate/hash.h"
 #include "hashgate/mail_scan.h"
+#include "helper_inspect.h"
 
 #define ZIP_LEN     3000
 #define FILE_LEN    700
@@ -72,18 +72,6 @@ static struct {
     int                 refuse;     /* borrow returns NULL */
 } fake;
 
-static void
-digests(const unsigned char *p, size_t n, hg_digests_t *d)
-{
-    hg_hash_t  *h = hg_hash_new();
-
-    assert_non_null(h);
-    assert_int_equal(hg_hash_init(h, HG_ALGS_ALL), HG_OK);
-    assert_int_equal(hg_hash_update(h, p, n), HG_OK);
-    assert_int_equal(hg_hash_final(h, d), HG_OK);
-    hg_hash_free(h);
-}
-
 hg_status_t
 hg_inspect_run(hg_inspector_t *in, int fd, uint64_t size, unsigned algs,
                const hg_inspect_limits_t *lim, hg_inspect_entry_pt cb,
@@ -91,7 +79,6 @@ hg_inspect_run(hg_inspector_t *in, int fd, uint64_t size, unsigned algs,
 {
     script_t           *s;
     hg_inspect_entry_t  e;
-    unsigned char      *got;
     size_t              i;
     hg_status_t         st;
 
@@ -102,11 +89,7 @@ hg_inspect_run(hg_inspector_t *in, int fd, uint64_t size, unsigned algs,
     s = &fake.run[fake.calls++];
     if (fake.want != NULL) {
         assert_int_equal(size, fake.want_len);
-        got = malloc(size);
-        assert_non_null(got);
-        assert_int_equal(pread(fd, got, size, 0), (ssize_t) size);
-        assert_memory_equal(got, fake.want, size);
-        free(got);
+        hgt_assert_fd_holds(fd, fake.want, size);
     }
     memset(done, 0, sizeof(*done));
     for (i = 0; i < s->nent; i++) {
@@ -119,7 +102,7 @@ hg_inspect_run(hg_inspector_t *in, int fd, uint64_t size, unsigned algs,
         e.flags = s->ent[i].flags;
         e.size = s->ent[i].len;
         if (s->ent[i].data != NULL) {
-            digests(s->ent[i].data, s->ent[i].len, &e.digests);
+            hgt_digests(s->ent[i].data, s->ent[i].len, &e.digests);
         }
         done->files++;
         done->bytes += e.size;
@@ -240,8 +223,6 @@ collect(void *ctx, const hg_mail_object_t *obj)
 /* ---- fixtures ---- */
 
 typedef struct {
-    char            dir[64];
-    char            path[96];
     unsigned char   zip[ZIP_LEN], zip2[ZIP_LEN];    /* "PK\3\4" + bytes */
     unsigned char   plain[FILE_LEN];
     unsigned char   x[FILE_LEN], y[FILE_LEN], tar[FILE_LEN];
@@ -251,63 +232,24 @@ typedef struct {
     seen_t          seen;
 } fx_t;
 
-static void
-fill(unsigned char *p, size_t n, uint32_t seed)
-{
-    size_t  i;
-
-    for (i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        p[i] = (unsigned char) (seed >> 24);
-    }
-}
-
-static void
-add(hg_dbb_t *b, uint32_t list, const unsigned char *p, size_t n)
-{
-    hg_entry_t      e;
-    hg_digests_t    d;
-
-    memset(&e, 0, sizeof(e));
-    e.alg = HG_ALG_SHA256;
-    digests(p, n, &d);
-    memcpy(e.digest, d.d[HG_ALG_SHA256], 32);
-    assert_int_equal(hg_dbb_add(b, list, &e), HG_OK);
-}
-
 static int
 setup(void **state)
 {
-    fx_t       *f = calloc(1, sizeof(*f));
-    hg_dbb_t   *b = hg_dbb_new();
-    hg_err_t    err;
-    uint32_t    id;
+    fx_t                  *f = calloc(1, sizeof(*f));
+    const unsigned char   *listed[1];
+    size_t                 len[1] = { FILE_LEN };
+    hg_err_t               err;
 
     assert_non_null(f);
-    assert_non_null(b);
-    fill(f->zip, ZIP_LEN, 1);
-    memcpy(f->zip, "PK\x03\x04", 4);
-    fill(f->zip2, ZIP_LEN, 2);
-    memcpy(f->zip2, "PK\x03\x04", 4);
-    fill(f->plain, FILE_LEN, 3);
-    f->plain[0] = 'x';          /* no container's signature */
-    fill(f->x, FILE_LEN, 4);
-    fill(f->y, FILE_LEN, 5);
-    fill(f->tar, FILE_LEN, 6);
+    hgt_fill_as(f->zip, ZIP_LEN, 1, "PK\x03\x04");
+    hgt_fill_as(f->zip2, ZIP_LEN, 2, "PK\x03\x04");
+    hgt_fill_as(f->plain, FILE_LEN, 3, NULL);   /* no container */
+    hgt_fill(f->x, FILE_LEN, 4);
+    hgt_fill(f->y, FILE_LEN, 5);
+    hgt_fill(f->tar, FILE_LEN, 6);
 
-    strcpy(f->dir, "/tmp/hg-mail-inspect-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/test.hgdb", f->dir);
-    assert_int_equal(hg_dbb_list(b, "inner", "", HG_LIST_BLOCK, &id, &err),
-                     HG_OK);
-    add(b, id, f->y, FILE_LEN);
-    if (hg_dbb_write(b, f->path, 0, &err) != HG_OK) {
-        fail_msg("hg_dbb_write: %s", err.msg);
-    }
-    hg_dbb_free(b);
-    if (hg_db_open(f->path, 0, &f->db, &err) != HG_OK) {
-        fail_msg("hg_db_open: %s", err.msg);
-    }
+    listed[0] = f->y;
+    f->db = hgt_db_listing("inner", listed, len, 1);
     f->ms = hg_mail_scan_new(f->db, HG_ALGS_ALL);
     assert_non_null(f->ms);
 
@@ -330,8 +272,6 @@ teardown(void **state)
     assert_int_equal(fake.borrowed, 0);
     hg_mail_scan_free(f->ms);
     hg_db_close(f->db);
-    unlink(f->path);
-    rmdir(f->dir);
     free(f);
     return 0;
 }
@@ -465,7 +405,7 @@ sha(const unsigned char *p, size_t n, unsigned char out[32])
 {
     hg_digests_t  d;
 
-    digests(p, n, &d);
+    hgt_digests(p, n, &d);
     memcpy(out, d.d[HG_ALG_SHA256], 32);
 }
 
