@@ -19,21 +19,30 @@
  *     JSON escapes such as "\/" and "\n" undone first). Member keys are never
  *     parts. The path is the value's JSON pointer (RFC 6901: "/data",
  *     "/files/0/content"; "~" and "/" in keys as "~0" and "~1"); the file
- *     name comes from a sibling "name" or "filename" string member, before
- *     or after the value.
+ *     name comes from a sibling "name" or "filename" string member (any
+ *     case; the object's first), before or after the value.
  *   - url-encoded forms (application/x-www-form-urlencoded): every field
  *     whose value, percent-decoded ("+" is a space), is a data: URL with
  *     ";base64" (decoded) or is min_bytes long or more (the decoded value
- *     itself, or its base64 decoding when the whole value reads as base64).
- *     The path and field_name are the field's name, percent-decoded.
+ *     itself, or its base64 decoding when the whole value reads as base64:
+ *     decided on its first min_bytes, a space read as the "+" it was
+ *     before an unescaped "+" became one). The path and field_name are the
+ *     field's name, percent-decoded.
  * In paths, "!" and "%" are written %21 and %25 (as in archive inner paths,
- * whose "!" separates the container from the file inside).
+ * whose "!" separates the container from the file inside), control bytes
+ * (a NUL escaped in a key) as %XX. A key or field name longer than 256 bytes
+ * is cut there (at a character boundary) and its path component ends in
+ * "..."; field_name is the cut key, up to a NUL byte in it. min_bytes 0
+ * counts as 1. Inside JSON strings, raw control bytes and invalid UTF-8
+ * are read as they are (a lenient reader stores them), not as faults.
  *
  * A body that is not well-formed is not an error: the application will
  * refuse it. Parsing stops at the fault, any part open there is ended with
  * what it had (it was checked), later bytes are ignored, and
  * hg_apibody_stopped() says where and why. Limits reached are errors
- * (HG_ELIMIT, the message naming the limit), never a silent pass.
+ * (HG_ELIMIT, the message naming the limit and its value), never a silent
+ * pass: the open part is not ended (max_decoded: its bytes up to the limit
+ * were handed over). A url-encoded body is always well-formed.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
