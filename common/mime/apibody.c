@@ -824,7 +824,6 @@ hg_apibody_free(hg_apibody_t *b)
     free(b->tr);
     free(b->ppath);
     free(b->frames);
-    free(b->keys);
     free(b->names);
     free(b->fbuf);
     free(b);

@@ -70,17 +70,23 @@ typedef struct {
     hg_b64_t        dec;
 } hg_apibody_val_t;
 
-/* One open JSON container. Keys and names live in stack-like arenas. */
+/*
+ * One open JSON container. Its current key is kept by pointer while it is
+ * in the buffer being fed (copied into key[] when the feed returns, or
+ * written there directly when it spans feeds); names live in the
+ * stack-like arena b->names.
+ */
 typedef struct {
     unsigned char   obj;        /* an object (else an array) */
     unsigned char   key_name;   /* its current key is "name"/"filename" */
     unsigned char   key_cut;    /* its current key was cut */
     unsigned char   has_name;
     uint32_t        index;      /* arrays: the current element's index */
-    size_t          key_base;   /* its current key in b->keys */
+    const unsigned char *kp;    /* the key in the buffer being fed, or NULL */
     size_t          key_len;
     size_t          name_base;  /* its name in b->names */
     size_t          name_len;
+    unsigned char   key[APIBODY_KEY_MAX];
 } hg_apibody_frame_t;
 
 /* The JSON tokenizer's states outside strings. */
@@ -120,7 +126,7 @@ struct hg_apibody_s {
     size_t              pend_frame;
     hg_part_info_t      info;
     hg_part_stats_t     stats;
-    char               *ppath;      /* info.path: a copy, as b->keys move */
+    char               *ppath;      /* info.path: a copy, as keys change */
     size_t              ppath_cap;
     char                pfield[APIBODY_KEY_MAX + 1];
     char                pname[APIBODY_NAME_MAX + 1];
@@ -151,8 +157,6 @@ struct hg_apibody_s {
     int                 seen;       /* a non-blank byte was fed */
     hg_apibody_frame_t *frames;
     size_t              nframes, frames_cap;
-    unsigned char      *keys;
-    size_t              keys_len, keys_cap;
     unsigned char      *names;
     size_t              names_len, names_cap;
 

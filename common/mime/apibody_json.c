@@ -81,29 +81,83 @@ _off(const hg_apibody_t *b, const unsigned char *p)
     return b->off + (uint64_t) (p - b->base);
 }
 
-/* The first '"' or '\' in [p, end), or end. */
+/*
+ * The first '"' or '\' in [p, end), or end. 64 bytes a step, branch-free
+ * inside: most strings end in the first step, so the loop's exit is
+ * predicted (a 16-byte step mispredicts on every string of 16 to 64).
+ */
 static inline const unsigned char *
 _find_qb(const unsigned char *p, const unsigned char *end)
 {
 #if defined(__SSE2__)
     const __m128i   q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
-    __m128i         v;
-    unsigned        m;
+    __m128i         v0, v1, v2, v3;
+    uint64_t        m;
+    unsigned        m16;
 
-    while (end - p >= 16) {
-        v = _mm_loadu_si128((const __m128i *) (const void *) p);
-        m = (unsigned) _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, q),
-                                                      _mm_cmpeq_epi8(v, bs)));
+#define QB(v)   ((uint64_t) (unsigned) _mm_movemask_epi8(_mm_or_si128(      \
+                    _mm_cmpeq_epi8((v), q), _mm_cmpeq_epi8((v), bs))))
+    while (end - p >= 64) {
+        v0 = _mm_loadu_si128((const __m128i *) (const void *) p);
+        v1 = _mm_loadu_si128((const __m128i *) (const void *) (p + 16));
+        v2 = _mm_loadu_si128((const __m128i *) (const void *) (p + 32));
+        v3 = _mm_loadu_si128((const __m128i *) (const void *) (p + 48));
+        m = QB(v0) | QB(v1) << 16 | QB(v2) << 32 | QB(v3) << 48;
         if (m != 0) {
-            return p + __builtin_ctz(m);
+            return p + __builtin_ctzll(m);
+        }
+        p += 64;
+    }
+    while (end - p >= 16) {
+        v0 = _mm_loadu_si128((const __m128i *) (const void *) p);
+        m16 = (unsigned) QB(v0);
+        if (m16 != 0) {
+            return p + __builtin_ctz(m16);
         }
         p += 16;
     }
+#undef QB
 #endif
     while (p < end && *p != '"' && *p != '\\') {
         p++;
     }
     return p;
+}
+
+/* The first byte that is not a digit in [p, end), or end. */
+static inline const unsigned char *
+_digits(const unsigned char *p, const unsigned char *end)
+{
+#if defined(__SSE2__)
+    __m128i     v;
+    unsigned    m;
+
+    if (end - p >= 16) {
+        v = _mm_loadu_si128((const __m128i *) (const void *) p);
+        m = (unsigned) _mm_movemask_epi8(_mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1))));
+        if (m != 0xffff) {
+            return p + __builtin_ctz(~m);
+        }
+        p += 16;
+    }
+#endif
+    while (p < end && (unsigned) (*p - '0') < 10) {
+        p++;
+    }
+    return p;
+}
+
+/* 4 bytes at p are those of s (a literal's letters). */
+static inline int
+_is4(const unsigned char *p, const char *s)
+{
+    uint32_t    a, c;
+
+    memcpy(&a, p, 4);
+    memcpy(&c, s, 4);
+    return a == c;
 }
 
 static inline hg_apibody_frame_t *
@@ -120,7 +174,14 @@ _value_done(hg_apibody_t *b)
 
 /* ---- containers ---- */
 
-static void
+/* The current key of frame f. */
+static inline const unsigned char *
+_key_of(const hg_apibody_frame_t *f)
+{
+    return f->kp != NULL ? f->kp : f->key;
+}
+
+static inline int
 _push(hg_apibody_t *b, int obj, const unsigned char *p)
 {
     hg_apibody_frame_t *f;
@@ -129,22 +190,29 @@ _push(hg_apibody_t *b, int obj, const unsigned char *p)
         hg_apibody_fail(b, HG_ELIMIT, "body offset %llu: JSON nesting deeper "
                         "than %u (max_depth)",
                         (unsigned long long) _off(b, p), b->lim.max_depth);
-        return;
+        return -1;
     }
-    if (hg_apibody_reserve(b, (void **) &b->frames, &b->frames_cap,
-                           b->nframes + 1, sizeof(*f)) != HG_OK)
+    if (b->nframes == b->frames_cap
+        && hg_apibody_reserve(b, (void **) &b->frames, &b->frames_cap,
+                              b->nframes + 1, sizeof(*f)) != HG_OK)
     {
-        return;
+        return -1;
     }
     f = &b->frames[b->nframes++];
-    memset(f, 0, sizeof(*f));
     f->obj = (unsigned char) obj;
-    f->key_base = b->keys_len;
+    f->key_name = 0;
+    f->key_cut = 0;
+    f->has_name = 0;
+    f->index = 0;
+    f->kp = NULL;
+    f->key_len = 0;
     f->name_base = b->names_len;
-    b->js = obj ? J_KEY_OR_END : J_VALUE_OR_END;
+    f->name_len = 0;
+    return 0;
 }
 
-static void
+/* The top container closes. */
+static inline int
 _pop(hg_apibody_t *b)
 {
     hg_apibody_frame_t *f = _top(b);
@@ -152,16 +220,56 @@ _pop(hg_apibody_t *b)
     if (b->pending && b->pend_frame == b->nframes - 1
         && hg_apibody_part_end(b) != HG_OK)
     {
-        return;
+        return -1;
     }
-    b->keys_len = f->key_base;
     b->names_len = f->name_base;
     b->nframes--;
-    _value_done(b);
+    return 0;
+}
+
+/* A key was read: is it "name" or "filename" (any case)? */
+static inline void
+_key_end(hg_apibody_frame_t *f)
+{
+    const unsigned char    *k;
+    uint32_t                w4;
+    uint64_t                w8;
+
+    f->key_name = 0;
+    if (f->key_cut || (f->key_len != 4 && f->key_len != 8)) {
+        return;
+    }
+    k = _key_of(f);
+    if (f->key_len == 4) {
+        memcpy(&w4, k, 4);
+        f->key_name = (w4 | 0x20202020u) == ('n' | 'a' << 8 | 'm' << 16
+                                             | (uint32_t) 'e' << 24);
+    } else {
+        memcpy(&w8, k, 8);
+        f->key_name = memcmp(&(uint64_t) { w8 | 0x2020202020202020ULL },
+                             "filename", 8) == 0;
+    }
+}
+
+/* Keys still in the buffer being fed are copied before it goes. */
+static void
+_keys_keep(hg_apibody_t *b)
+{
+    size_t  i;
+
+    for (i = 0; i < b->nframes; i++) {
+        hg_apibody_frame_t *f = &b->frames[i];
+
+        if (f->kp != NULL) {
+            memcpy(f->key, f->kp, f->key_len);
+            f->kp = NULL;
+        }
+    }
 }
 
 /* ---- string content ---- */
 
+/* Key content arriving in pieces (escapes, a key split across feeds). */
 static void
 _key_put(hg_apibody_t *b, const unsigned char *s, size_t n)
 {
@@ -172,31 +280,8 @@ _key_put(hg_apibody_t *b, const unsigned char *s, size_t n)
         f->key_cut = 1;
         n = m;
     }
-    if (n == 0 || hg_apibody_reserve(b, (void **) &b->keys, &b->keys_cap,
-                                     b->keys_len + n, 1) != HG_OK)
-    {
-        return;
-    }
-    memcpy(b->keys + b->keys_len, s, n);
-    b->keys_len += n;
+    memcpy(f->key + f->key_len, s, n);
     f->key_len += n;
-}
-
-static void
-_key_end(hg_apibody_t *b)
-{
-    hg_apibody_frame_t     *f = _top(b);
-    const unsigned char    *k = b->keys + f->key_base;
-
-    if (f->key_cut) {
-        f->key_len = hg_apibody_utf8_trim(k, f->key_len);
-        b->keys_len = f->key_base + f->key_len;
-    }
-    f->key_name = !f->key_cut
-                  && ((f->key_len == 4 && strncasecmp((const char *) k,
-                                                      "name", 4) == 0)
-                      || (f->key_len == 8 && strncasecmp((const char *) k,
-                                                         "filename", 8) == 0));
 }
 
 static void
@@ -340,6 +425,22 @@ _esc(hg_apibody_t *b, const unsigned char *p, const unsigned char *end)
     return p;
 }
 
+/* The object's name is the string just read (names[name_base..]). */
+static void
+_name_set(hg_apibody_t *b, hg_apibody_frame_t *f)
+{
+    f->name_len = b->names_len - f->name_base;
+    if (b->name_cut) {
+        f->name_len = hg_apibody_utf8_trim(b->names + f->name_base,
+                                           f->name_len);
+        b->names_len = f->name_base + f->name_len;
+    }
+    f->has_name = 1;
+    if (b->pending && b->pend_frame == b->nframes - 1) {
+        hg_apibody_part_end(b);
+    }
+}
+
 static void
 _str_end(hg_apibody_t *b)
 {
@@ -349,7 +450,11 @@ _str_end(hg_apibody_t *b)
     _flush_hi(b);
     if (b->in_key) {
         b->in_key = 0;
-        _key_end(b);
+        f = _top(b);
+        if (f->key_cut) {
+            f->key_len = hg_apibody_utf8_trim(f->key, f->key_len);
+        }
+        _key_end(f);
         b->js = J_COLON;
         return;
     }
@@ -361,16 +466,8 @@ _str_end(hg_apibody_t *b)
         b->cap_name = 0;
         if (was_part) {
             b->names_len = f->name_base;
-            return;
-        }
-        f->name_len = b->names_len - f->name_base;
-        if (b->name_cut) {
-            f->name_len = hg_apibody_utf8_trim(b->names + f->name_base, f->name_len);
-            b->names_len = f->name_base + f->name_len;
-        }
-        f->has_name = 1;
-        if (b->pending && b->pend_frame == b->nframes - 1) {
-            hg_apibody_part_end(b);
+        } else if (b->st == HG_OK) {
+            _name_set(b, f);
         }
     }
 }
@@ -405,27 +502,13 @@ _str(hg_apibody_t *b, const unsigned char *p, const unsigned char *end)
     }
 }
 
-/* A string value begins after its '"' at p. */
+/* A string value that may be a part (or a name), after its '"' at p. */
 static const unsigned char *
-_str_value(hg_apibody_t *b, const unsigned char *p, const unsigned char *end)
+_str_value(hg_apibody_t *b, const unsigned char *p, const unsigned char *end,
+           int cap)
 {
-    hg_apibody_frame_t     *f = _top(b);
-    const unsigned char    *q;
-    int                     cap;
-
-    cap = f != NULL && f->obj && f->key_name && !f->has_name;
-    if (!cap) {
-        /* short, whole in the buffer, no escape, not "data:": no part */
-        q = _find_qb(p, end);
-        if (q < end && *q == '"' && (size_t) (q - p) < b->need
-            && !(q - p >= 5 && (p[0] | 0x20) == 'd'
-                 && strncasecmp((const char *) p, "data:", 5) == 0))
-        {
-            _value_done(b);
-            return q + 1;
-        }
-    } else {
-        b->names_len = f->name_base;
+    if (cap) {
+        b->names_len = _top(b)->name_base;
         b->name_cut = 0;
     }
     b->in_key = 0;
@@ -435,29 +518,22 @@ _str_value(hg_apibody_t *b, const unsigned char *p, const unsigned char *end)
     return _str(b, p, end);
 }
 
-/* A key begins after its '"' at p. */
+/* A key with escapes or cut by the feed's end, after its '"' at p. */
 static const unsigned char *
 _key(hg_apibody_t *b, const unsigned char *p, const unsigned char *end)
 {
-    hg_apibody_frame_t     *f = _top(b);
-    const unsigned char    *q;
+    hg_apibody_frame_t *f = _top(b);
 
-    b->keys_len = f->key_base;
+    f->kp = NULL;
     f->key_len = 0;
     f->key_cut = 0;
     f->key_name = 0;
-    q = _find_qb(p, end);
-    if (q < end && *q == '"') {
-        _key_put(b, p, (size_t) (q - p));
-        _key_end(b);
-        b->js = J_COLON;
-        return q + 1;
-    }
     b->in_key = 1;
     b->js = J_STR;
     return _str(b, p, end);
 }
 
+/* A number cut by the end of the previous feed. */
 static const unsigned char *
 _num(hg_apibody_t *b, const unsigned char *p, const unsigned char *end)
 {
@@ -479,6 +555,7 @@ _num(hg_apibody_t *b, const unsigned char *p, const unsigned char *end)
     return p;
 }
 
+/* A literal (or a byte order mark) from b->lit[b->lit_pos]. */
 static const unsigned char *
 _lit(hg_apibody_t *b, const unsigned char *p, const unsigned char *end)
 {
@@ -500,29 +577,166 @@ _lit(hg_apibody_t *b, const unsigned char *p, const unsigned char *end)
     return p;
 }
 
-static const unsigned char *
-_value(hg_apibody_t *b, const unsigned char *p, const unsigned char *end,
-       unsigned k)
+/* Skip blanks; at the feed's end, remember state S and return. */
+#define WS(S)                                                               \
+    do {                                                                    \
+        while (p < end && _k[*p] == K_WS) {                                 \
+            p++;                                                            \
+        }                                                                   \
+        if (p == end) {                                                     \
+            b->js = (S);                                                    \
+            goto out;                                                       \
+        }                                                                   \
+    } while (0)
+
+#define STOP(why, at)                                                       \
+    do {                                                                    \
+        hg_apibody_stop(b, (why), _off(b, (at)));                           \
+        goto out;                                                           \
+    } while (0)
+
+/*
+ * The tokenizer. The common tokens are read in place, each state a label
+ * (no dispatch per token); a token cut by the feed's end, a string with
+ * an escape, and one that may be a part or a name go through the
+ * functions above, which leave the state in b->js.
+ */
+hg_status_t
+hg_apibody_json_feed(hg_apibody_t *b, const unsigned char *p, size_t n)
 {
-    switch (k) {
-    case K_QUOTE:
-        return _str_value(b, p + 1, end);
-    case K_LBRACE:
-    case K_LBRACK:
-        _push(b, k == K_LBRACE, p);
-        return p + 1;
+    const unsigned char    *end = p + n, *q;
+    hg_apibody_frame_t     *f;
+    unsigned                s, ns;
+    size_t                  len;
+    int                     cap;
+
+resume:
+    if (b->st != HG_OK || b->stop_why != NULL
+        || (p == end && b->js >= J_STR))
+    {
+        goto out;
+    }
+    switch (b->js) {
+    case J_STR:
+        p = _str(b, p, end);
+        goto resume;
+    case J_NUM:
+        p = _num(b, p, end);
+        goto resume;
+    case J_LIT:
+        p = _lit(b, p, end);
+        goto resume;
+    case J_VALUE_OR_END:
+        goto value_or_end;
+    case J_KEY_OR_END:
+        goto key_or_end;
+    case J_KEY:
+        goto key;
+    case J_COLON:
+        goto colon;
+    case J_AFTER:
+        goto after;
+    case J_DONE:
+        goto done;
+    default:
+        goto value;
+    }
+
+value_or_end:
+    WS(J_VALUE_OR_END);
+    if (*p == ']') {
+        p++;
+        goto pop;
+    }
+value:
+    WS(J_VALUE);
+    /* strings first: most values are, and a branch predicts better */
+    if (*p == '"') {
+        f = _top(b);
+        cap = f != NULL && f->obj && f->key_name && !f->has_name;
+        q = _find_qb(++p, end);
+        len = (size_t) (q - p);
+        if (q < end && *q == '"' && len < b->need
+            && !(len >= 5 && (p[0] | 0x20) == 'd'
+                 && strncasecmp((const char *) p, "data:", 5) == 0))
+        {
+            /* whole, short, no escape, no data: URL: no part */
+            if (cap) {
+                if (len > APIBODY_NAME_MAX) {
+                    len = hg_apibody_utf8_trim(p, APIBODY_NAME_MAX);
+                }
+                b->names_len = f->name_base;
+                if (hg_apibody_reserve(b, (void **) &b->names, &b->names_cap,
+                                       b->names_len + len + 1, 1) != HG_OK)
+                {
+                    goto out;
+                }
+                memcpy(b->names + b->names_len, p, len);
+                b->names_len += len;
+                b->name_cut = 0;
+                _name_set(b, f);
+            }
+            p = q + 1;
+            goto value_done;
+        }
+        p = _str_value(b, p, end, cap);
+        goto resume;
+    }
+    switch (_k[*p]) {
     case K_NUM:
-        b->num = *p == '-' ? 0 : *p == '0' ? 1 : 2;
-        b->js = J_NUM;
-        return p + 1;
+        s = *p == '-' ? 0 : *p == '0' ? 1 : 2;
+        for (q = p + 1;; q++) {
+            if (s == 2 || s == 4 || s == 7) {
+                q = _digits(q, end);
+            }
+            if (q == end) {
+                b->num = (int) s;
+                b->js = J_NUM;
+                goto out;
+            }
+            ns = _nnext[s][_ncls[*q]];
+            if (ns >= NEND) {
+                break;
+            }
+            s = ns;
+        }
+        if (ns == NERR) {
+            STOP("invalid number", q);
+        }
+        p = q;
+        goto value_done;
+    case K_LBRACE:
+        if (_push(b, 1, p) != 0) {
+            goto out;
+        }
+        p++;
+        goto key_or_end;
+    case K_LBRACK:
+        if (_push(b, 0, p) != 0) {
+            goto out;
+        }
+        p++;
+        goto value_or_end;
     case K_T:
         b->lit = "true";
+        if (end - p >= 4 && _is4(p, "true")) {
+            p += 4;
+            goto value_done;
+        }
         break;
     case K_F:
         b->lit = "false";
+        if (end - p >= 5 && _is4(p + 1, "alse")) {
+            p += 5;
+            goto value_done;
+        }
         break;
     case K_N:
         b->lit = "null";
+        if (end - p >= 4 && _is4(p, "null")) {
+            p += 4;
+            goto value_done;
+        }
         break;
     case K_BOM:
         if (_off(b, p) == 0) {
@@ -531,103 +745,80 @@ _value(hg_apibody_t *b, const unsigned char *p, const unsigned char *end,
         }
         /* fall through */
     default:
-        hg_apibody_stop(b, "expected a value", _off(b, p));
-        return end;
+        STOP("expected a value", p);
     }
-    b->lit_pos = 1;
+    b->lit_pos = 0;
     b->js = J_LIT;
-    return p + 1;
-}
+    p = _lit(b, p, end);
+    goto resume;
 
-hg_status_t
-hg_apibody_json_feed(hg_apibody_t *b, const unsigned char *p, size_t n)
-{
-    const unsigned char    *end = p + n;
-    hg_apibody_frame_t     *f;
-    unsigned                k;
-
-    while (p < end) {
-        switch (b->js) {
-        case J_STR:
-            p = _str(b, p, end);
-            goto check;
-        case J_NUM:
-            p = _num(b, p, end);
-            goto check;
-        case J_LIT:
-            p = _lit(b, p, end);
-            goto check;
-        default:
-            break;
-        }
-        k = _k[*p];
-        if (k == K_WS) {
-            do {
-                p++;
-            } while (p < end && _k[*p] == K_WS);
-            continue;
-        }
-        switch (b->js) {
-        case J_VALUE_OR_END:
-            if (k == K_RBRACK) {
-                _pop(b);
-                p++;
-                break;
-            }
-            /* fall through */
-        case J_VALUE:
-            p = _value(b, p, end, k);
-            break;
-        case J_KEY_OR_END:
-            if (k == K_RBRACE) {
-                _pop(b);
-                p++;
-                break;
-            }
-            /* fall through */
-        case J_KEY:
-            if (k != K_QUOTE) {
-                hg_apibody_stop(b, "expected a key (a string)", _off(b, p));
-                return b->st;
-            }
-            p = _key(b, p + 1, end);
-            break;
-        case J_COLON:
-            if (k != K_COLON) {
-                hg_apibody_stop(b, "expected ':' after a key", _off(b, p));
-                return b->st;
-            }
-            b->js = J_VALUE;
-            p++;
-            break;
-        case J_AFTER:
-            f = _top(b);
-            if (k == K_COMMA) {
-                if (f->obj) {
-                    b->js = J_KEY;
-                } else {
-                    f->index++;
-                    b->js = J_VALUE;
-                }
-                p++;
-            } else if (k == (f->obj ? K_RBRACE : K_RBRACK)) {
-                _pop(b);
-                p++;
-            } else {
-                hg_apibody_stop(b, f->obj ? "expected ',' or '}'"
-                                          : "expected ',' or ']'", _off(b, p));
-                return b->st;
-            }
-            break;
-        default:        /* J_DONE */
-            hg_apibody_stop(b, "data after the top-level value", _off(b, p));
-            return b->st;
-        }
-check:
-        if (b->st != HG_OK || b->stop_why != NULL) {
-            return b->st;
-        }
+value_done:
+    if (b->nframes == 0) {
+        goto done;
     }
+after:
+    WS(J_AFTER);
+    f = _top(b);
+    if (*p == ',') {
+        p++;
+        if (f->obj) {
+            goto key;
+        }
+        f->index++;
+        goto value;
+    }
+    if (*p == (f->obj ? '}' : ']')) {
+        p++;
+        goto pop;
+    }
+    STOP(f->obj ? "expected ',' or '}'" : "expected ',' or ']'", p);
+
+pop:
+    if (_pop(b) != 0) {
+        goto out;
+    }
+    goto value_done;
+
+key_or_end:
+    WS(J_KEY_OR_END);
+    if (*p == '}') {
+        p++;
+        goto pop;
+    }
+key:
+    WS(J_KEY);
+    if (*p != '"') {
+        STOP("expected a key (a string)", p);
+    }
+    q = _find_qb(++p, end);
+    if (q == end || *q != '"') {
+        p = _key(b, p, end);
+        goto resume;
+    }
+    f = _top(b);
+    f->kp = p;
+    f->key_len = (size_t) (q - p);
+    f->key_cut = 0;
+    if (f->key_len > APIBODY_KEY_MAX) {
+        f->key_len = hg_apibody_utf8_trim(p, APIBODY_KEY_MAX);
+        f->key_cut = 1;
+    }
+    _key_end(f);
+    p = q + 1;
+colon:
+    WS(J_COLON);
+    if (*p != ':') {
+        STOP("expected ':' after a key", p);
+    }
+    p++;
+    goto value;
+
+done:
+    WS(J_DONE);
+    STOP("data after the top-level value", p);
+
+out:
+    _keys_keep(b);
     return b->st;
 }
 
@@ -687,8 +878,8 @@ hg_apibody_json_info(hg_apibody_t *b)
             return b->st;
         }
         if (f->obj) {
-            if (hg_apibody_path_put(b, &len, b->keys + f->key_base,
-                                    f->key_len, 1) != HG_OK
+            if (hg_apibody_path_put(b, &len, _key_of(f), f->key_len, 1)
+                != HG_OK
                 || (f->key_cut && _path_lit(b, &len, "...", 3) != HG_OK))
             {
                 return b->st;
@@ -706,7 +897,7 @@ hg_apibody_json_info(hg_apibody_t *b)
     b->info.filename = NULL;
     f = _top(b);
     if (f != NULL && f->obj) {
-        memcpy(b->pfield, b->keys + f->key_base, f->key_len);
+        memcpy(b->pfield, _key_of(f), f->key_len);
         b->pfield[f->key_len] = '\0';
         b->info.field_name = b->pfield;
     }
