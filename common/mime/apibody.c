@@ -11,9 +11,10 @@
  *     characters are held until one of "+/" or "-_" tells the alphabet
  *     (standard when none came), and the part begins;
  *   - JSON, else: the first ceil(min_bytes * 4 / 3) base64 characters
- *     (what decodes to min_bytes; blanks and "\n" line breaks skipped)
- *     must all be of one alphabet; the first other character, or '='
- *     before them, and the value is no part (its rest is not looked at);
+ *     (what decodes to min_bytes; line ends, "\n" escapes included,
+ *     skipped) must all be of one alphabet; the first other character (a
+ *     blank too: words and spaces are not base64), or '=' before them,
+ *     and the value is no part (its rest is not looked at);
  *   - forms, else: the first min_bytes bytes of the value make it a part;
  *     it is decoded as base64 if they all read as base64 (a ' ', which is
  *     how a '+' sent unescaped arrives, read as '+'), else kept as sent.
@@ -40,11 +41,15 @@
 #define W_  CL_WS
 #define X_  CL_BAD
 
-/* JSON: blanks and line ends are skipped (MIME-style lines). */
+/*
+ * JSON: line ends are skipped (MIME-style lines); a blank is no base64
+ * here, or text of words and spaces would read as base64 (the decoder
+ * still skips one once a string is a part).
+ */
 static const unsigned char _cls_json[256] = {
-    X_, X_, X_, X_, X_, X_, X_, X_, X_, W_, W_, X_, X_, W_, X_, X_,
+    X_, X_, X_, X_, X_, X_, X_, X_, X_, X_, W_, X_, X_, W_, X_, X_,
     X_, X_, X_, X_, X_, X_, X_, X_, X_, X_, X_, X_, X_, X_, X_, X_,
-    W_, X_, X_, X_, X_, X_, X_, X_, X_, X_, X_, S_, X_, U_, X_, S_,
+    X_, X_, X_, X_, X_, X_, X_, X_, X_, X_, X_, S_, X_, U_, X_, S_,
     D_, D_, D_, D_, D_, D_, D_, D_, D_, D_, X_, X_, X_, P_, X_, X_,
     X_, D_, D_, D_, D_, D_, D_, D_, D_, D_, D_, D_, D_, D_, D_, D_,
     D_, D_, D_, D_, D_, D_, D_, D_, D_, D_, D_, X_, X_, X_, X_, U_,

@@ -552,7 +552,7 @@ test_json_clean_api_data_has_no_parts(void **state)
 {
     unsigned char  *d = synth(1023, 10), *t = synth(1024, 10);
     char           *e = b64(d, 1023), *et = b64(t, 1024);
-    char           *text = malloc(5001), *body;
+    char           *text = malloc(5001), *words = malloc(3001), *body;
     const res_t    *r;
     size_t          i;
 
@@ -561,13 +561,19 @@ test_json_clean_api_data_has_no_parts(void **state)
         text[i] = "Lorem ipsum dolor sit amet, consectetur adipiscing"[i % 50];
     }
     text[5000] = '\0';
+    /* letters and blanks only: base64 if blanks were skipped */
+    for (i = 0; i < 3000; i++) {
+        words[i] = "words \t"[i % 7];
+    }
+    words[3000] = '\0';
     /* 1023 bytes decoded: one short of min_bytes; then mixed alphabets */
     et[100] = '-';
     et[200] = '+';
     body = fmt("{\"id\":123,\"n\":-0.5e+10,\"ok\":true,\"no\":false,"
                "\"nil\":null,\"tags\":[\"a\",\"b\",[]],\"o\":{},"
                "\"text\":\"%s\",\"almost\":\"%s\",\"mixed\":\"%s\","
-               "\"long\":\"%s\\u00e9\"}", text, e, et, text);
+               "\"long\":\"%s\\u00e9\",\"words\":\"%s\"}", text, e, et,
+               text, words);
     r = parse(HG_APIBODY_JSON, body);
     assert_int_equal(r->st, HG_OK);
     assert_false(r->stopped);
@@ -575,6 +581,7 @@ test_json_clean_api_data_has_no_parts(void **state)
     assert_int_equal(r->nparts, 0);
     free(body);
     free(text);
+    free(words);
     free(e);
     free(et);
     free(d);
