@@ -467,6 +467,29 @@ _data_header(hg_apibody_t *b)
     return b64;
 }
 
+/*
+ * Enough of a value is held to decide (JSON: base64 characters that
+ * decode to min_bytes; forms: min_bytes). Not while it may still begin
+ * "data:" (a min_bytes under 5).
+ */
+static inline int
+_head_ready(const hg_apibody_t *b)
+{
+    return b->v.hold_len >= (b->mode == HG_APIBODY_JSON ? b->need
+                                                        : b->min_bytes);
+}
+
+/* The value is a part: base64 if it read as base64 (JSON: it did). */
+static void
+_head_decide(hg_apibody_t *b)
+{
+    if (b->v.bad) {
+        _to_raw(b);
+    } else {
+        _to_b64(b, (b->v.cls & CL_URL) != 0);
+    }
+}
+
 /* V_HEAD: the first characters of a value. Returns the bytes used. */
 static size_t
 _head(hg_apibody_t *b, const unsigned char *p, size_t n)
@@ -513,8 +536,8 @@ _head(hg_apibody_t *b, const unsigned char *p, size_t n)
                 return n;
             }
             b->hold[v->hold_len++] = c;
-            if (v->hold_len >= b->need) {
-                _to_b64(b, (v->cls & CL_URL) != 0);
+            if (v->dpos > 5 && _head_ready(b)) {
+                _head_decide(b);
                 return i + 1;
             }
             continue;
@@ -530,12 +553,8 @@ _head(hg_apibody_t *b, const unsigned char *p, size_t n)
                 v->bad = 1;
             }
         }
-        if (v->hold_len >= b->min_bytes) {
-            if (v->bad) {
-                _to_raw(b);
-            } else {
-                _to_b64(b, (v->cls & CL_URL) != 0);
-            }
+        if (v->dpos > 5 && _head_ready(b)) {
+            _head_decide(b);
             return i + 1;
         }
     }
@@ -661,6 +680,12 @@ hg_apibody_val_end(hg_apibody_t *b)
         return b->st;
     }
     switch (v->state) {
+    case V_HEAD:
+        if (!_head_ready(b)) {
+            return HG_OK;
+        }
+        _head_decide(b);
+        break;
     case V_DHDR:
         if (b->mode == HG_APIBODY_FORM && v->hold_len >= b->min_bytes) {
             _to_raw(b);

@@ -610,6 +610,29 @@ test_json_min_bytes_decoded_is_the_threshold(void **state)
 }
 
 static void
+test_tiny_min_bytes_still_sees_data_urls(void **state)
+{
+    hg_apibody_limits_t lim;
+    const char         *json = "[\"d\",\"da\",\"data:;base64,QQ==\"]";
+    const char         *form = "a=data%3Aimage%2Fgif%3Bbase64%2CQQ%3D%3D&b=da";
+    const res_t        *r;
+
+    (void) state;
+    hg_apibody_limits_default(&lim);
+    lim.min_bytes = 1;
+    r = parse_lim(HG_APIBODY_JSON, &lim, json, strlen(json));
+    assert_int_equal(r->n, 2);
+    assert_part(&r->p[0], "/1", (const unsigned char *) "u", 1);
+    assert_part(&r->p[1], "/2", (const unsigned char *) "A", 1);
+    assert_string_equal(r->p[1].type, "text/plain");
+    r = parse_lim(HG_APIBODY_FORM, &lim, form, strlen(form));
+    assert_int_equal(r->n, 2);
+    assert_part(&r->p[0], "a", (const unsigned char *) "A", 1);
+    assert_string_equal(r->p[0].type, "image/gif");
+    assert_part(&r->p[1], "b", (const unsigned char *) "u", 1);
+}
+
+static void
 test_json_top_level_values(void **state)
 {
     unsigned char  *d = synth(FILE_N, 12);
@@ -1198,6 +1221,7 @@ main(void)
         cmocka_unit_test(test_json_keys_are_escaped_in_the_pointer),
         cmocka_unit_test(test_json_clean_api_data_has_no_parts),
         cmocka_unit_test(test_json_min_bytes_decoded_is_the_threshold),
+        cmocka_unit_test(test_tiny_min_bytes_still_sees_data_urls),
         cmocka_unit_test(test_json_top_level_values),
         cmocka_unit_test(test_json_truncated_body_ends_the_part_and_says_so),
         cmocka_unit_test(test_json_malformed_body_stops_where_it_breaks),
