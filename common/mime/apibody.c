@@ -706,14 +706,19 @@ hg_apibody_val_end(hg_apibody_t *b)
     if (b->st != HG_OK) {
         return b->st;
     }
+    /*
+     * A bad %-escape is kept as it is: in a base64 value the decoder
+     * counts its '%', so it is counted once either way.
+     */
     if (v->state == V_B64) {
         o = hg_b64_finish(&v->dec, tail);
         if (_emit(b, tail, o) != HG_OK) {
             return b->st;
         }
         b->stats.decode_errors = v->dec.errors;
+    } else {
+        b->stats.decode_errors = v->errors;
     }
-    b->stats.decode_errors += v->errors;
     v->state = V_SKIP;
     /*
      * JSON: a part that is a member of an object with no name yet waits

@@ -66,7 +66,7 @@ typedef struct {
     int             is_data;    /* a data: URL */
     size_t          hold_len;
     size_t          hdr_start;  /* data: URL: where its header starts in hold */
-    uint64_t        errors;     /* beside the decoder's: %-escapes, \u */
+    uint64_t        errors;     /* bad %-escapes of a value kept as sent */
     hg_b64_t        dec;
 } hg_apibody_val_t;
 
