@@ -16,6 +16,8 @@
 #                          against whole; base64 by each path the CPU has
 #                          (scalar, AVX2, AVX-512) against the scalar one
 #   fuzz_milter_conf       hashgate-milter's config parser (milter/conf.c)
+#   fuzz_apibody           JSON and url-encoded request bodies (apibody.h),
+#                          whole against slices of fixed and random sizes
 #   fuzz_archive           the archive walk of the inspection helper
 #                          (hg_inspect_walk: libarchive, TNEF, nesting)
 # The list of built targets goes to build-fuzz/targets.txt.
@@ -116,6 +118,9 @@ if [ -f common/mime/decode.h ]; then
     link fuzz_decode_b64 tests/fuzz/fuzz_decode.c -DHG_FUZZ_B64
     link fuzz_decode_qp tests/fuzz/fuzz_decode.c -DHG_FUZZ_QP
     link fuzz_decode_uu tests/fuzz/fuzz_decode.c -DHG_FUZZ_UU
+fi
+if grep -qs '^hg_apibody_new' common/mime/apibody.c; then
+    link fuzz_apibody tests/fuzz/fuzz_apibody.c
 fi
 if [ -f common/inspect/walk.c ]; then
     link fuzz_archive tests/fuzz/fuzz_archive.c

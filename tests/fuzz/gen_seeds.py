@@ -329,6 +329,51 @@ def mime_seeds(which):
     return out
 
 
+def apibody_seeds():
+    """JSON and form bodies with base64 and data: URL values (synthetic
+    bytes); the first byte picks the mode and limits, the second the feed
+    sizes (see fuzz_apibody.c)."""
+    import base64
+    import urllib.parse
+    f = bytes(R.getrandbits(8) for _ in range(300))
+    b = base64.b64encode(f).decode()
+    u = base64.urlsafe_b64encode(f).decode().rstrip("=")
+    lines = base64.encodebytes(f).decode().replace("\n", "\\n")
+    slashed = b.replace("/", "\\/")
+    json_bodies = {
+        "member": '{"name": "a.jpg", "data": "%s"}' % b,
+        "after": '[{"data": "%s", "x": {"name": "in"}, "filename": "b.png"}]' % b,
+        "dataurl": '{"img": "data:image/png;base64,%s", "t": "data:,x"}' % b,
+        "urlsafe": '{"u": "%s", "lines": "%s", "esc": "%s"}' % (u, lines, slashed),
+        "nested": '{"files": [{"content": "%s"}, [[0, "%s"]]], "a~/b": "%s"}'
+                  % (b, b, b),
+        "api": '[{"id": 1, "n": -0.5e+3, "ok": true, "no": false, "nil": null, '
+               '"s": "text \\u00e9\\ud83d\\ude00 \\" q", "t": [1, 2, {}]}]',
+        "bad": '{"a": "%s" "b": 01, [tru]}' % b,
+        "truncated": '{"data": "%s' % b[:200],
+        "deep": "[" * 120 + "]" * 120,
+        "bom": "\ufeff{\"k\\u0000\": \"%s\"}" % b,
+        "top": '"%s"' % b,
+    }
+    form_bodies = {
+        "fields": "a=1&file=%s&c=x+y" % urllib.parse.quote(b, safe=""),
+        "raw": "file=%s&u=%s" % (b, u),
+        "dataurl": "img=%s" % urllib.parse.quote("data:image/jpeg;base64," + b),
+        "pct": "t=%zz%4g" + "%41" * 200 + "&%=&&=x%",
+        "text": "t=" + "hello+world%21+" * 100,
+    }
+    out = {}
+    for name, body in json_bodies.items():
+        for first in (0x00, 0x0a, 0x3e, 0x70, 0x80):
+            out["json-%s-%02x" % (name, first)] = (bytes([first, 7])
+                                                   + body.encode())
+    for name, body in form_bodies.items():
+        for first in (0x01, 0x0b, 0x3f, 0x71):
+            out["form-%s-%02x" % (name, first)] = (bytes([first, 200])
+                                                   + body.encode())
+    return out
+
+
 def archive_seeds():
     """Small archives of every kind tests/lib/archives.py makes (bombs
     scaled down to stay under the target's limits)."""
@@ -365,6 +410,7 @@ def main():
             "fuzz_decode_b64": lambda: decode_seeds("b64"),
             "fuzz_decode_qp": lambda: decode_seeds("qp"),
             "fuzz_decode_uu": lambda: decode_seeds("uu"),
+            "fuzz_apibody": apibody_seeds,
             "fuzz_archive": archive_seeds}
     known = targets or (list(gens) + ["fuzz_db_open"]
                         + ["fuzz_reader_%s" % r for r in READER_SEEDS])
