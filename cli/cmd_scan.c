@@ -21,6 +21,10 @@
  * limit, the helper died) are "not checked": exit 2, as for any object
  * that could not be scanned.
  *
+ * Captured HTTP request bodies (--json-body, --form-body) are read by
+ * scan_body.c as the nginx module reads them: each file inside (a base64
+ * string, a data: URL, a form field) is a part, "FILE#/files/0/content".
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
@@ -42,6 +46,7 @@
 
 static const char _scan_help[] =
     "Usage: hashgate scan [-d DB] [--json] [--raw] [--mail|--no-mail] PATH...\n"
+    "       hashgate scan [-d DB] [--json] --json-body FILE | --form-body FILE\n"
     "\n"
     "Hash files (directories recursively; - for stdin) and match them\n"
     "against DB. Without -d, MD5, SHA-1 and SHA-256 are all computed, so\n"
@@ -57,6 +62,12 @@ static const char _scan_help[] =
     "Archives (zip, 7z, rar, tar, cpio, iso9660, cab, ar, files compressed\n"
     "with gzip, bzip2, xz, zstd or lz4, TNEF), as files or attachments, are\n"
     "opened in a sandboxed helper and every file inside is scanned too.\n"
+    "\n"
+    "Request bodies, as the nginx module reads them (FILE - for stdin):\n"
+    "every base64 string or data: URL of a JSON body, every field of a\n"
+    "url-encoded form that is a file, is a part: FILE#/json/pointer or\n"
+    "FILE#field. A body that is not well-formed is scanned up to the fault\n"
+    "(\"BODY STOPPED at byte N\", not an error); a limit is an error.\n"
     "\n"
     "Options:\n"
     "  -d, --database DB   match against this compiled database\n"
@@ -74,11 +85,19 @@ static const char _scan_help[] =
     "      --archive-max-ratio N       bytes expanded per archive byte (250;\n"
     "                                  0: none)\n"
     "      --archive-timeout SECONDS   one archive, wall clock (30)\n"
+    "      --json-body FILE    scan FILE as a JSON request body (repeatable)\n"
+    "      --form-body FILE    scan FILE as a url-encoded form body\n"
+    "      --body-min-bytes N  decoded size from which a base64 string or a\n"
+    "                          form field is a part (1K; data: URLs always)\n"
+    "      --body-max-depth N  JSON nesting (100)\n"
+    "      --body-max-parts N  parts a body (1000)\n"
+    "      --body-max-decoded N  bytes decoded a body (400M; 0: none)\n"
     "  -h, --help          this help\n"
     "\n"
     "Output: PATH: OK | PATH: LIST FOUND | PATH: ERROR reason; a part of a\n"
-    "message is PATH#PART (PATH#MESSAGE/PART in an mbox), a file inside an\n"
-    "archive PATH!INNER or PATH#PART!INNER (PATH!A.TAR!INNER when nested).\n"
+    "message is PATH#PART (PATH#MESSAGE/PART in an mbox), of a body\n"
+    "FILE#PATH, a file inside an archive PATH!INNER or PATH#PART!INNER\n"
+    "(PATH!A.TAR!INNER when nested).\n"
     "A file inside that is encrypted or unreadable is \"NOT CHECKED (why)\",\n"
     "an archive stopped by a limit or a failed helper \"ERROR not checked:\n"
     "...\"; both count as errors.\n"
@@ -170,9 +189,14 @@ _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
         hg_json_kv_str(j, "inner", part->info->path);
         hg_json_kv_str(j, "filename", part->info->filename);
     } else if (part != NULL) {
-        hg_json_kv_uint(j, "message", (uint64_t) part->message);
+        if (!part->body) {
+            hg_json_kv_uint(j, "message", (uint64_t) part->message);
+        }
         if (part->info != NULL) {
             hg_json_kv_str(j, "part", part->info->path);
+            if (part->body && part->info->field_name != NULL) {
+                hg_json_kv_str(j, "field", part->info->field_name);
+            }
             hg_json_kv_str(j, "filename", part->info->filename);
             hg_json_kv_str(j, "declared_type", part->info->content_type);
             hg_json_kv_str(j, "encoding", part->info->encoding);
@@ -529,8 +553,41 @@ _scan_num(const char *opt, const char *v, uint64_t min, uint64_t max,
 /* Long options without a short form. */
 enum {
     SCAN_OPT_NO_ARC = 256, SCAN_OPT_HELPER, SCAN_OPT_DEPTH, SCAN_OPT_FILES,
-    SCAN_OPT_BYTES, SCAN_OPT_FILE_BYTES, SCAN_OPT_RATIO, SCAN_OPT_TIMEOUT
+    SCAN_OPT_BYTES, SCAN_OPT_FILE_BYTES, SCAN_OPT_RATIO, SCAN_OPT_TIMEOUT,
+    SCAN_OPT_JSON_BODY, SCAN_OPT_FORM_BODY, SCAN_OPT_BODY_MIN,
+    SCAN_OPT_BODY_DEPTH, SCAN_OPT_BODY_PARTS, SCAN_OPT_BODY_DECODED
 };
+
+/* Body limit options into l; -1 with the usage error printed. */
+static int
+_scan_body_opt(int opt, const char *name, const char *v,
+               hg_apibody_limits_t *l)
+{
+    uint64_t    n;
+
+    switch (opt) {
+    case SCAN_OPT_BODY_MIN:
+        if (_scan_num(name, v, 1, 1ULL << 30, 1, &n) != 0) {
+            return -1;
+        }
+        l->min_bytes = (size_t) n;
+        return 0;
+    case SCAN_OPT_BODY_DEPTH:
+        if (_scan_num(name, v, 1, 100000, 0, &n) != 0) {
+            return -1;
+        }
+        l->max_depth = (unsigned) n;
+        return 0;
+    case SCAN_OPT_BODY_PARTS:
+        if (_scan_num(name, v, 1, 10000000, 0, &n) != 0) {
+            return -1;
+        }
+        l->max_parts = (unsigned) n;
+        return 0;
+    default:
+        return _scan_num(name, v, 0, 1ULL << 40, 1, &l->max_decoded);
+    }
+}
 
 static int
 _scan_archive_opt(int opt, const char *name, const char *v,
@@ -584,6 +641,12 @@ cmd_scan(int argc, char **argv)
           SCAN_OPT_FILE_BYTES },
         { "archive-max-ratio", required_argument, NULL, SCAN_OPT_RATIO },
         { "archive-timeout", required_argument, NULL, SCAN_OPT_TIMEOUT },
+        { "json-body", required_argument, NULL, SCAN_OPT_JSON_BODY },
+        { "form-body", required_argument, NULL, SCAN_OPT_FORM_BODY },
+        { "body-min-bytes", required_argument, NULL, SCAN_OPT_BODY_MIN },
+        { "body-max-depth", required_argument, NULL, SCAN_OPT_BODY_DEPTH },
+        { "body-max-parts", required_argument, NULL, SCAN_OPT_BODY_PARTS },
+        { "body-max-decoded", required_argument, NULL, SCAN_OPT_BODY_DECODED },
         { "help",     no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -592,6 +655,9 @@ cmd_scan(int argc, char **argv)
     const char         *dbpath = NULL, *helper = NULL;
     hg_err_t            err;
     hg_mail_inspect_t   mi;
+    const char        **bodies = NULL;
+    hg_apibody_mode_t  *body_mode = NULL;
+    int                 nbodies = 0;
     int                 opt, i, li = 0, archives = 1, rc = CLI_EXIT_ERROR;
 
     memset(&sc, 0, sizeof(sc));
@@ -599,7 +665,14 @@ cmd_scan(int argc, char **argv)
     hg_json_init(&sc.j);
     hg_policy_init(&sc.policy);
     hg_unpack_limits_default(&sc.limits);
+    hg_apibody_limits_default(&sc.body_limits);
     hg_inspect_limits_default(&mi.limits);
+    bodies = calloc((size_t) argc + 1, sizeof(*bodies));
+    body_mode = calloc((size_t) argc + 1, sizeof(*body_mode));
+    if (bodies == NULL || body_mode == NULL) {
+        cli_error("scan: out of memory");
+        goto done;
+    }
 
     optind = 1;
     opterr = 0;
@@ -620,7 +693,23 @@ cmd_scan(int argc, char **argv)
             if (_scan_archive_opt(opt, longopts[li].name, optarg, &mi.limits)
                 != 0)
             {
-                return CLI_EXIT_ERROR;
+                goto done;
+            }
+            break;
+        case SCAN_OPT_JSON_BODY:
+        case SCAN_OPT_FORM_BODY:
+            body_mode[nbodies] = opt == SCAN_OPT_JSON_BODY ? HG_APIBODY_JSON
+                                                           : HG_APIBODY_FORM;
+            bodies[nbodies++] = optarg;
+            break;
+        case SCAN_OPT_BODY_MIN:
+        case SCAN_OPT_BODY_DEPTH:
+        case SCAN_OPT_BODY_PARTS:
+        case SCAN_OPT_BODY_DECODED:
+            if (_scan_body_opt(opt, longopts[li].name, optarg, &sc.body_limits)
+                != 0)
+            {
+                goto done;
             }
             break;
         case 'd':
@@ -638,18 +727,21 @@ cmd_scan(int argc, char **argv)
             break;
         case 'h':
             fputs(_scan_help, stdout);
-            return CLI_EXIT_OK;
+            rc = CLI_EXIT_OK;
+            goto done;
         default:
-            return cli_usage("scan", "unknown option or missing argument: '%s'",
-                             argv[optind - 1]);
+            rc = cli_usage("scan", "unknown option or missing argument: '%s'",
+                           argv[optind - 1]);
+            goto done;
         }
     }
-    if (optind >= argc) {
-        return cli_usage("scan", "nothing to scan (PATH... or - for stdin)");
+    if (optind >= argc && nbodies == 0) {
+        rc = cli_usage("scan", "nothing to scan (PATH... or - for stdin)");
+        goto done;
     }
 
     if (dbpath != NULL && cli_db_open("scan", dbpath, 0, &db) != 0) {
-        return CLI_EXIT_ERROR;
+        goto done;
     }
     /* every digest the database lists, or all three without one */
     if (hg_hash_check(db != NULL ? hg_db_algs(db) : HG_ALGS_ALL, &err)
@@ -657,7 +749,7 @@ cmd_scan(int argc, char **argv)
     {
         cli_error("scan: %s", err.msg);
         hg_db_close(db);
-        return CLI_EXIT_ERROR;
+        goto done;
     }
     sc.mail_scan = hg_mail_scan_new(db, db == NULL ? HG_ALGS_ALL : 0);
     hg_db_close(db);        /* the scan contexts hold their own references */
@@ -691,6 +783,9 @@ cmd_scan(int argc, char **argv)
         }
     }
 
+    for (i = 0; i < nbodies; i++) {
+        scan_body(&sc, bodies[i], body_mode[i]);
+    }
     for (i = optind; i < argc; i++) {
         if (strcmp(argv[i], "-") == 0) {
             _scan_fd(&sc, "-", STDIN_FILENO);
@@ -703,6 +798,8 @@ cmd_scan(int argc, char **argv)
                    : sc.matched ? CLI_EXIT_MATCH : CLI_EXIT_OK;
 
 done:
+    free(bodies);
+    free(body_mode);
     free(sc.buf);
     hg_magic_free(sc.magic);
     hg_mail_scan_free(sc.mail_scan);

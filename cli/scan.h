@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hashgate/apibody.h"
 #include "hashgate/decide.h"
 #include "hashgate/json.h"
 #include "hashgate/magic.h"
@@ -33,6 +34,7 @@ typedef struct {
     hg_magic_t         *magic;      /* only with --json */
     hg_policy_t         policy;
     hg_unpack_limits_t  limits;
+    hg_apibody_limits_t body_limits;    /* --json-body, --form-body */
     hg_json_t           j;
     int                 json;
     scan_mail_mode_t    mail;
@@ -59,6 +61,8 @@ typedef struct {
     int                 in_file;    /* a file inside a file that is no
                                      * message: PATH!inner, not PATH#part */
     const hg_mail_inner_t *inner;   /* a file inside an archive, or NULL */
+    int                 body;       /* a part of a JSON or form body:
+                                     * PATH#POINTER, no message index */
 } scan_part_t;
 
 /*
@@ -77,6 +81,16 @@ void scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
  */
 void scan_report_inner(scan_ctx_t *sc, const char *path, scan_part_t *where,
                        const hg_mail_object_t *obj);
+
+/* ---- scan_body.c ---- */
+
+/*
+ * Scan the request body in path ("-": stdin) as JSON or a url-encoded
+ * form: one report per part (and per file inside an archive in one), then
+ * a line saying where a body that is not well-formed stopped, or that a
+ * body had no part. A limit reached is an error report for the body.
+ */
+void scan_body(scan_ctx_t *sc, const char *path, hg_apibody_mode_t mode);
 
 /* ---- scan_mail.c ---- */
 
