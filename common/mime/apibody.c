@@ -24,6 +24,7 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,7 +100,7 @@ static const unsigned char _cls_form[256] = {
  * Forms also take ' ' for '+'. JSON's standard alphabet needs none.
  */
 static unsigned char    _tr_tab[3][256];
-static int              _tr_ready;
+static pthread_once_t   _tr_once = PTHREAD_ONCE_INIT;
 
 enum { TR_JSON_URL = 0, TR_FORM_STD, TR_FORM_URL };
 
@@ -108,9 +109,6 @@ _tr_init(void)
 {
     int     t, c;
 
-    if (__atomic_load_n(&_tr_ready, __ATOMIC_ACQUIRE)) {
-        return;
-    }
     for (t = 0; t < 3; t++) {
         for (c = 0; c < 256; c++) {
             _tr_tab[t][c] = (unsigned char) c;
@@ -126,8 +124,6 @@ _tr_init(void)
     _tr_tab[TR_FORM_URL]['+'] = '*';
     _tr_tab[TR_FORM_URL]['/'] = '*';
     _tr_tab[TR_FORM_URL][' '] = '*';
-    /* the same bytes whichever thread writes them first */
-    __atomic_store_n(&_tr_ready, 1, __ATOMIC_RELEASE);
 }
 
 /* ---- errors, stops, memory ---- */
@@ -808,7 +804,8 @@ hg_apibody_new(hg_apibody_mode_t mode, const hg_apibody_limits_t *limits,
         hg_err_set(err, HG_EINVAL, "api body: every callback must be set");
         return NULL;
     }
-    _tr_init();
+    /* a milter's sessions may make parsers in threads of their own */
+    pthread_once(&_tr_once, _tr_init);
     if ((b = calloc(1, sizeof(*b))) == NULL) {
         goto nomem;
     }
