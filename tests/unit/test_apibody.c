@@ -666,6 +666,42 @@ test_json_top_level_values(void **state)
     free(d);
 }
 
+static void
+test_json_long_value_is_decoded_as_it_arrives(void **state)
+{
+    hg_unpack_cb_t  cb = { c_begin, c_data, c_end };
+    size_t          n = 3 << 20, off, k, half;
+    unsigned char  *d = synth(n, 24);
+    char           *e = b64(d, n), *body = fmt("{\"v\":\"%s\"}", e);
+    size_t          len = strlen(body);
+    hg_apibody_t   *b;
+    hg_err_t        err;
+    res_t           r;
+
+    (void) state;
+    memset(&r, 0, sizeof(r));
+    r.cancel_at = -1;
+    b = hg_apibody_new(HG_APIBODY_JSON, NULL, &cb, &r, &err);
+    assert_non_null(b);
+    half = len / 2;
+    for (off = 0; off < half; off += k) {
+        k = half - off < 4096 ? half - off : 4096;
+        assert_int_equal(hg_apibody_feed(b, body + off, k, &err), HG_OK);
+    }
+    /* half the value fed: (nearly) half the file handed over, not held */
+    assert_int_equal(r.n, 1);
+    assert_true(r.p[0].len + 4096 >= (half - 6) / 4 * 3);
+    assert_memory_equal(r.p[0].data, d, r.p[0].len);
+    assert_int_equal(hg_apibody_feed(b, body + half, len - half, &err), HG_OK);
+    assert_int_equal(hg_apibody_finish(b, &err), HG_OK);
+    hg_apibody_free(b);
+    assert_part(&r.p[0], "/v", d, n);
+    res_free(&r);
+    free(body);
+    free(e);
+    free(d);
+}
+
 /* ---- JSON: malformed and truncated ---- */
 
 static void
@@ -1223,6 +1259,7 @@ main(void)
         cmocka_unit_test(test_json_min_bytes_decoded_is_the_threshold),
         cmocka_unit_test(test_tiny_min_bytes_still_sees_data_urls),
         cmocka_unit_test(test_json_top_level_values),
+        cmocka_unit_test(test_json_long_value_is_decoded_as_it_arrives),
         cmocka_unit_test(test_json_truncated_body_ends_the_part_and_says_so),
         cmocka_unit_test(test_json_malformed_body_stops_where_it_breaks),
         cmocka_unit_test(test_json_fault_ends_the_open_part_and_ignores_the_rest),
