@@ -217,7 +217,10 @@ run(hg_apibody_mode_t mode, const hg_apibody_limits_t *lim,
         }
     }
     o->why = hg_apibody_stopped(b, &o->off);
-    if (o->why != NULL && (f.form || o->off > size || f.open)) {
+    /* a limit reached while a stop ends the part leaves it open (apibody.h) */
+    if (o->why != NULL
+        && (f.form || o->off > size || (f.open && o->st == HG_OK)))
+    {
         abort();                /* forms never stop; a stop ends the part */
     }
     o->nparts = hg_apibody_parts(b);
