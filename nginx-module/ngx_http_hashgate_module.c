@@ -3389,8 +3389,9 @@ ngx_http_hashgate_inspect_helper(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /*
  * hashgate_archive_encrypted / _unreadable: what a file inside a container
- * that cannot be hashed does to the request. "accept" lets it pass with a
- * record; "tag", as for lists, has no meaning for an upload.
+ * that cannot be hashed does to the request, in the milter's words
+ * (hg_not_checked_action_parse). "accept" lets it pass with a record;
+ * "tag", as for lists, has no meaning for an upload.
  */
 static char *
 ngx_http_hashgate_archive_action(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -3398,7 +3399,7 @@ ngx_http_hashgate_archive_action(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     char  *p = conf;
 
-    hg_err_t     err;
+    hg_err_t     err, mail;
     ngx_str_t   *value;
     ngx_uint_t  *field;
     hg_action_t  a;
@@ -3410,25 +3411,21 @@ ngx_http_hashgate_archive_action(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     value = cf->args->elts;
-
-    if (value[1].len == sizeof("accept") - 1
-        && ngx_strncasecmp(value[1].data, (u_char *) "accept",
-                           sizeof("accept") - 1) == 0)
-    {
-        *field = HG_ACT_NONE;
-        return NGX_CONF_OK;
-    }
-
     err.msg[0] = '\0';
 
-    if (hg_list_action_parse((char *) value[1].data, value[1].len,
-                             HG_LIST_ACTIONS_HTTP, &a, &err)
+    if (hg_not_checked_action_parse((char *) value[1].data, value[1].len,
+                                    HG_LIST_ACTIONS_HTTP, &a, &err)
         != HG_OK)
     {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%V: bad action \"%V\": expected accept, log, "
-                           "hold or reject (an upload has no header to tag)",
-                           &cmd->name, &value[1]);
+        /* a mail action: say why it is none here */
+        mail.msg[0] = '\0';
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: %s%s", &cmd->name,
+                           err.msg,
+                           hg_not_checked_action_parse(
+                               (char *) value[1].data, value[1].len,
+                               HG_LIST_ACTIONS_MAIL, &a, &mail)
+                           == HG_OK
+                           ? " (an upload has no header to tag)" : "");
         return NGX_CONF_ERROR;
     }
 
