@@ -9,7 +9,7 @@
  * passed on, so nothing is read twice and nothing of the body is kept here.
  * A form part sent with a base64 or quoted-printable transfer encoding is
  * hashed as sent and, decoded, as the copy "N.d1" the parser reports while
- * "N" is still open (hence a second scan context, part_decoded): some
+ * "N" is still open (hence a second stream of parts, ctx->decoded): some
  * applications (Go's mime/multipart) decode it and store the decoded file.
  * The verdict is reached at the buffer carrying last_buf, before that buffer
  * is passed on; a match makes the filter return the configured status, which
@@ -238,12 +238,32 @@ typedef struct {
 } ngx_http_hashgate_piece_t;
 
 
+typedef struct ngx_http_hashgate_ctx_s  ngx_http_hashgate_ctx_t;
+
+
+/*
+ * The parts a parser hands out, one open at a time, each hashed in scan
+ * and, when archives are opened, fed to spool: the form parts, and their
+ * decoded copies ("2.d1"), which may be open at once and so have their
+ * own. The callbacks' context.
+ */
 typedef struct {
+    ngx_http_hashgate_ctx_t   *ctx;
+    hg_scan_t                 *scan;
+    hg_spool_t                *spool;
+    hg_status_t                spool_st;    /* it could not be kept */
+    hg_err_t                   spool_err;
+    unsigned                   copy:1;      /* copies: named by path, and
+                                               dropped when same_bytes */
+} ngx_http_hashgate_stream_t;
+
+
+struct ngx_http_hashgate_ctx_s {
     ngx_http_request_t        *request;
     ngx_http_hashgate_loc_conf_t *conf;
     hg_scan_t                 *body;
-    hg_scan_t                 *part;
-    hg_scan_t                 *part_decoded;    /* a form part's decoded copy */
+    ngx_http_hashgate_stream_t part;
+    ngx_http_hashgate_stream_t decoded;     /* a form part's decoded copy */
     hg_unpack_t               *unpack;
     /*
      * While pending is not zero the hashing thread owns status, part_status,
@@ -275,12 +295,9 @@ typedef struct {
      * belong to the hashing thread while pending is not zero, like the
      * scan objects; everything else here is the event loop's.
      */
-    hg_spool_t                *spool;       /* the part or raw body */
+    hg_spool_t                *spool;       /* the raw body */
     hg_status_t                spool_st;    /* it could not be kept */
     hg_err_t                   spool_err;
-    hg_spool_t                *dspool;      /* a part's decoded copy */
-    hg_status_t                dspool_st;
-    hg_err_t                   dspool_err;
     ngx_uint_t                 spool_lost;  /* a container not kept */
     ngx_queue_t                fresh;       /* containers ended, not posted */
     ngx_queue_t                containers;  /* posted to the helper */
@@ -300,7 +317,7 @@ typedef struct {
     unsigned                   queued:1;
     unsigned                   archives:1;
     unsigned                   waiting:1;   /* held, for the helper */
-} ngx_http_hashgate_ctx_t;
+};
 
 
 /* A container's place in the chain: the part, then each level inside. */
@@ -394,15 +411,8 @@ static void ngx_http_hashgate_copy(char *dst, size_t size, const char *src);
 static char *ngx_http_hashgate_cstr(ngx_pool_t *pool, ngx_str_t *s);
 static char *ngx_http_hashgate_strdup(ngx_pool_t *pool, const char *s);
 
-static hg_status_t ngx_http_hashgate_decoded_begin(void *data,
-    const hg_part_info_t *info);
-static hg_status_t ngx_http_hashgate_decoded_data(void *data,
-    const unsigned char *buf, size_t len);
-static hg_status_t ngx_http_hashgate_decoded_end(void *data,
-    const hg_part_info_t *info, const hg_part_stats_t *stats);
-static hg_status_t ngx_http_hashgate_judge(ngx_http_hashgate_ctx_t *ctx,
-    hg_scan_t *scan, const hg_part_info_t *info, const char *name,
-    hg_spool_t **sp, hg_status_t *spst, hg_err_t *sperr);
+static hg_status_t ngx_http_hashgate_judge(ngx_http_hashgate_stream_t *ps,
+    const hg_part_info_t *info, const char *name);
 static hg_status_t ngx_http_hashgate_part_begin(void *data,
     const hg_part_info_t *info);
 static hg_status_t ngx_http_hashgate_part_data(void *data,
@@ -948,7 +958,7 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     u_char                         *ct;
     ngx_str_t                      *type;
     ngx_pool_cleanup_t             *cln;
-    hg_unpack_cb_t                  cb, dcb;
+    hg_unpack_cb_t                  cb;
     hg_unpack_limits_t              limits;
     ngx_http_hashgate_ctx_t        *ctx;
     ngx_http_hashgate_headers_t     hh;
@@ -1061,14 +1071,14 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
         cb.part_data = ngx_http_hashgate_part_data;
         cb.part_end = ngx_http_hashgate_part_end;
 
-        dcb.part_begin = ngx_http_hashgate_decoded_begin;
-        dcb.part_data = ngx_http_hashgate_decoded_data;
-        dcb.part_end = ngx_http_hashgate_decoded_end;
+        ctx->part.ctx = ctx;
+        ctx->decoded.ctx = ctx;
+        ctx->decoded.copy = 1;
 
         /* a failure here is logged once, by ngx_http_hashgate_decide() */
-        ctx->part = ngx_http_hashgate_scan_get(hmcf);
-        ctx->part_decoded = ngx_http_hashgate_scan_get(hmcf);
-        if (ctx->part == NULL || ctx->part_decoded == NULL) {
+        ctx->part.scan = ngx_http_hashgate_scan_get(hmcf);
+        ctx->decoded.scan = ngx_http_hashgate_scan_get(hmcf);
+        if (ctx->part.scan == NULL || ctx->decoded.scan == NULL) {
             ctx->part_status = hg_err_set(&ctx->part_err, HG_ENOMEM,
                                           "cannot create a scan context");
             return ctx;
@@ -1076,12 +1086,13 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
 
         ctx->part_err.msg[0] = '\0';
         ctx->unpack = hg_unpack_new(HG_UNPACK_FORMDATA, (char *) ct, &limits,
-                                    &cb, ctx, &ctx->part_err);
+                                    &cb, &ctx->part, &ctx->part_err);
         if (ctx->unpack == NULL) {
             ctx->part_status = HG_EFORMAT;
 
         } else {
-            ctx->part_status = hg_unpack_set_copy_cb(ctx->unpack, &dcb, ctx,
+            ctx->part_status = hg_unpack_set_copy_cb(ctx->unpack, &cb,
+                                                     &ctx->decoded,
                                                      &ctx->part_err);
         }
     }
@@ -1365,37 +1376,42 @@ ngx_http_hashgate_digest(void *data, u_char *p, size_t size, void *local)
 
 
 /*
- * Form parts: each is hashed in ctx->part and, when archives are opened,
- * fed to a spool that sniffs its first bytes and keeps a copy only of a
- * container, which is sent to the helper where the part ends.
+ * Parts of a parser (ngx_http_hashgate_stream_t): each is hashed in its
+ * stream's scan context and, when archives are opened, fed to the stream's
+ * spool, which sniffs its first bytes and keeps a copy only of a container,
+ * sent to the helper where the part ends. A decoded copy ("2.d1") is begun
+ * and ended while its part is open, in the other stream, and judged as a
+ * part is unless its bytes are the part's own (nothing to decode), so one
+ * file is not judged twice; its record names it by path, since its field
+ * name is also the raw part's.
  */
 static hg_status_t
 ngx_http_hashgate_part_begin(void *data, const hg_part_info_t *info)
 {
-    ngx_http_hashgate_ctx_t  *ctx = data;
+    ngx_http_hashgate_stream_t  *ps = data;
 
     (void) info;
 
-    if (ctx->archives) {
-        ngx_http_hashgate_spool_begin(ctx, &ctx->spool, &ctx->spool_st,
-                                      &ctx->spool_err);
+    if (ps->ctx->archives) {
+        ngx_http_hashgate_spool_begin(ps->ctx, &ps->spool, &ps->spool_st,
+                                      &ps->spool_err);
     }
 
-    return hg_scan_begin(ctx->part);
+    return hg_scan_begin(ps->scan);
 }
 
 
 static hg_status_t
 ngx_http_hashgate_part_data(void *data, const unsigned char *buf, size_t len)
 {
-    ngx_http_hashgate_ctx_t  *ctx = data;
+    ngx_http_hashgate_stream_t  *ps = data;
 
-    if (ctx->spool) {
-        ngx_http_hashgate_spool_feed(ctx->spool, &ctx->spool_st,
-                                     &ctx->spool_err, buf, len);
+    if (ps->spool) {
+        ngx_http_hashgate_spool_feed(ps->spool, &ps->spool_st,
+                                     &ps->spool_err, buf, len);
     }
 
-    return hg_scan_update(ctx->part, buf, len);
+    return hg_scan_update(ps->scan, buf, len);
 }
 
 
@@ -1403,35 +1419,45 @@ static hg_status_t
 ngx_http_hashgate_part_end(void *data, const hg_part_info_t *info,
     const hg_part_stats_t *stats)
 {
-    ngx_http_hashgate_ctx_t  *ctx = data;
+    ngx_http_hashgate_stream_t  *ps = data;
 
-    (void) stats;
+    hg_scan_result_t  res;
+
+    if (ps->copy) {
+        if (stats->same_bytes) {
+            /* the part's own spool has the same bytes: it is the one sent */
+            (void) hg_scan_end(ps->scan, &res);
+            return HG_OK;
+        }
+
+        return ngx_http_hashgate_judge(ps, info, info->path);
+    }
 
     /* an empty field name (name="") would make the part pass for the
      * whole body in the log and the record */
-    return ngx_http_hashgate_judge(ctx, ctx->part, info,
+    return ngx_http_hashgate_judge(ps, info,
                                    info->field_name && info->field_name[0]
-                                   ? info->field_name : info->path,
-                                   &ctx->spool, &ctx->spool_st,
-                                   &ctx->spool_err);
+                                   ? info->field_name : info->path);
 }
 
 
 /*
- * A form part (or its decoded copy) hashed in scan: its verdict, its hit,
- * and, if its spool found a container, the container.
+ * A part (or a decoded copy) ended: its verdict, its hit, and, if its
+ * spool found a container, the container.
  */
 static hg_status_t
-ngx_http_hashgate_judge(ngx_http_hashgate_ctx_t *ctx, hg_scan_t *scan,
-    const hg_part_info_t *info, const char *name, hg_spool_t **sp,
-    hg_status_t *spst, hg_err_t *sperr)
+ngx_http_hashgate_judge(ngx_http_hashgate_stream_t *ps,
+    const hg_part_info_t *info, const char *name)
 {
-    char              where[32];
-    hg_status_t       st;
-    hg_verdict_t      v;
-    hg_scan_result_t  res;
+    char                      where[32];
+    hg_status_t               st;
+    hg_verdict_t              v;
+    hg_scan_result_t          res;
+    ngx_http_hashgate_ctx_t  *ctx;
 
-    st = hg_scan_end(scan, &res);
+    ctx = ps->ctx;
+
+    st = hg_scan_end(ps->scan, &res);
     v = hg_decide(ctx->conf->policy, st == HG_OK ? &res : NULL, st);
 
     if (v.matched) {
@@ -1447,73 +1473,18 @@ ngx_http_hashgate_judge(ngx_http_hashgate_ctx_t *ctx, hg_scan_t *scan,
         return HG_ECANCEL;
     }
 
-    if (*sp && st == HG_OK) {
+    if (ps->spool && st == HG_OK) {
         /* the part path, never a name from the request, goes to the log */
         ngx_snprintf((u_char *) where, sizeof(where) - 1, "form part %s%Z",
                      info->path);
         where[sizeof(where) - 1] = '\0';
 
-        ngx_http_hashgate_container_end(ctx, sp, spst, sperr, where, name,
+        ngx_http_hashgate_container_end(ctx, &ps->spool, &ps->spool_st,
+                                        &ps->spool_err, where, name,
                                         info->filename, &res.digests);
     }
 
     return st;
-}
-
-
-/*
- * The decoded copy of a form part with a transfer encoding ("2.d1"), begun
- * and ended while its part is open: hashed in its own context, part_decoded,
- * and judged as a part is, unless its bytes are the part's own (nothing to
- * decode), so one file is not judged twice. Its record names it by path,
- * since its field name is also the raw part's.
- */
-static hg_status_t
-ngx_http_hashgate_decoded_begin(void *data, const hg_part_info_t *info)
-{
-    ngx_http_hashgate_ctx_t  *ctx = data;
-
-    (void) info;
-
-    if (ctx->archives) {
-        ngx_http_hashgate_spool_begin(ctx, &ctx->dspool, &ctx->dspool_st,
-                                      &ctx->dspool_err);
-    }
-
-    return hg_scan_begin(ctx->part_decoded);
-}
-
-
-static hg_status_t
-ngx_http_hashgate_decoded_data(void *data, const unsigned char *buf, size_t len)
-{
-    ngx_http_hashgate_ctx_t  *ctx = data;
-
-    if (ctx->dspool) {
-        ngx_http_hashgate_spool_feed(ctx->dspool, &ctx->dspool_st,
-                                     &ctx->dspool_err, buf, len);
-    }
-
-    return hg_scan_update(ctx->part_decoded, buf, len);
-}
-
-
-static hg_status_t
-ngx_http_hashgate_decoded_end(void *data, const hg_part_info_t *info,
-    const hg_part_stats_t *stats)
-{
-    hg_scan_result_t          res;
-    ngx_http_hashgate_ctx_t  *ctx = data;
-
-    if (stats->same_bytes) {
-        /* the part's own spool has the same bytes: it is the one sent */
-        (void) hg_scan_end(ctx->part_decoded, &res);
-        return HG_OK;
-    }
-
-    return ngx_http_hashgate_judge(ctx, ctx->part_decoded, info, info->path,
-                                   &ctx->dspool, &ctx->dspool_st,
-                                   &ctx->dspool_err);
 }
 
 
@@ -2744,7 +2715,8 @@ ngx_http_hashgate_cleanup(void *data)
     /* a late reply of the helper is discarded: see the inspect file */
     ngx_http_hashgate_drop_containers(ctx);
     hg_spool_free(ctx->spool);
-    hg_spool_free(ctx->dspool);
+    hg_spool_free(ctx->part.spool);
+    hg_spool_free(ctx->decoded.spool);
 
     if (ctx->inner) {
         ngx_http_hashgate_scan_put(hmcf, ctx->inner);
@@ -2756,12 +2728,12 @@ ngx_http_hashgate_cleanup(void *data)
         ngx_http_hashgate_scan_put(hmcf, ctx->body);
     }
 
-    if (ctx->part) {
-        ngx_http_hashgate_scan_put(hmcf, ctx->part);
+    if (ctx->part.scan) {
+        ngx_http_hashgate_scan_put(hmcf, ctx->part.scan);
     }
 
-    if (ctx->part_decoded) {
-        ngx_http_hashgate_scan_put(hmcf, ctx->part_decoded);
+    if (ctx->decoded.scan) {
+        ngx_http_hashgate_scan_put(hmcf, ctx->decoded.scan);
     }
 }
 
