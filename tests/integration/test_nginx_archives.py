@@ -18,7 +18,6 @@ the worker from answering others; a client that goes away while its
 upload is inspected costs nothing (same worker, no alert).
 """
 
-import hashlib
 import http.client
 import json
 import os
@@ -33,6 +32,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import archives as A  # noqa: E402
 import nginx as N  # noqa: E402
+import ngfixture as F  # noqa: E402
+from ngfixture import sha  # noqa: E402
 
 HTTP = r"""
     hashgate_database {tmp}/db.hgdb;
@@ -121,10 +122,6 @@ class ArchiveNginx(N.Nginx):
         return "env HASHGATE_INSPECT_TEST=1;\n" + super().render(http)
 
 
-def sha(b):
-    return hashlib.sha256(b).hexdigest()
-
-
 def make(tmp, kind, **kw):
     """(bytes, {chain: sha256}) of a KIND archive."""
     out = os.path.join(tmp, "a-%s-%d" % (kind, kw.get("seed", 1)))
@@ -154,7 +151,7 @@ def send(port, path, data, raw, chunked=False, headers=None):
 
 
 def entries_for(ng, path):
-    return [e for e in ng.recorder.entries(0.2) if e["path"] == path]
+    return F.entries_for(ng, path, 0.2)
 
 
 def records_for(ng, reqpath):
@@ -179,23 +176,12 @@ def main():
     t.done()
 
 
-def setup(ng, lists):
-    N.make_db_from_hex(os.path.join(ng.tmp, "db.hgdb"), lists)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-keyout",
-                    os.path.join(ng.tmp, "key.pem"), "-out",
-                    os.path.join(ng.tmp, "cert.pem")],
-                   check=True, capture_output=True)
-    ng.start()
-
-
 def run_threaded(t, ng):
     """hashgate_thread on: parts of bodies over 256 KiB end in the hashing
     thread, where their archives are spooled and handed over."""
     listed = make(ng.tmp, "zip", seed=611, files=4, size=200000)
     clean = make(ng.tmp, "zip", seed=612, files=4, size=200000)
-    setup(ng, {"cam": [listed[1][deepest(listed[1])]]})
+    F.start(ng, hex_lists={"cam": [listed[1][deepest(listed[1])]]})
     for raw in (False, True):
         for mode in ("on", "off"):
             kind = "PUT" if raw else "form"
@@ -283,7 +269,7 @@ def run(t, ng):
         # only the deepest file of a listed archive is on a list
         for d in (listed[k][1], held[k][1]):
             assert len(set(d.values()) & (cam | holdme)) == 1
-    setup(ng, {"cam": sorted(cam), "holdme": sorted(holdme)})
+    F.start(ng, hex_lists={"cam": sorted(cam), "holdme": sorted(holdme)})
     worker = ng.worker_pids()
 
     listed_files(t, ng, kinds, listed)

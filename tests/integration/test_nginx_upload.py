@@ -11,7 +11,6 @@ and evidence records; all of it with hashing in the worker's hashing thread
 and on the event loop. Every payload is seeded random bytes.
 """
 
-import hashlib
 import json
 import os
 import re
@@ -24,6 +23,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import nginx as N  # noqa: E402
+import ngfixture as F  # noqa: E402
+from ngfixture import (entries_for, got_exact,  # noqa: E402
+                       got_nothing_complete, sha)
 
 HTTP = r"""
     hashgate_database {tmp}/db.hgdb;
@@ -98,10 +100,6 @@ CLEAN = N.payload(105, 300 * 1024)
 PART_LISTED = N.payload(106, 40 * 1024)
 
 
-def sha(b):
-    return hashlib.sha256(b).hexdigest()
-
-
 class Suffixed:
     """Checks whose names say which hashing mode ran them."""
 
@@ -126,32 +124,10 @@ def main():
     t.done()
 
 
-def entries_for(ng, path):
-    return [e for e in ng.recorder.entries() if e["path"] == path]
-
-
-def got_exact(ng, path, data):
-    es = entries_for(ng, path)
-    return (len(es) == 1 and es[0]["complete"] and es[0]["sha256"] == sha(data)
-            and es[0]["bytes"] == len(data)), es
-
-
-def got_nothing_complete(ng, path):
-    es = entries_for(ng, path)
-    return not any(e["complete"] for e in es), es
-
-
 def run(t, ng):
     tmp = ng.tmp
-    N.make_db(os.path.join(tmp, "db.hgdb"),
-              {"cam": [LISTED, BIG_LISTED, PART_LISTED], "holdme": [HELD],
-               "logme": [LOGGED]})
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-keyout",
-                    os.path.join(tmp, "key.pem"), "-out",
-                    os.path.join(tmp, "cert.pem")],
-                   check=True, capture_output=True)
+    F.prepare(ng, {"cam": [LISTED, BIG_LISTED, PART_LISTED],
+                   "holdme": [HELD], "logme": [LOGGED]})
     dav = os.path.join(tmp, "davroot", "dav")
     os.makedirs(dav)
     os.chmod(os.path.join(tmp, "davroot"), 0o755)
