@@ -18,7 +18,8 @@
  * Field order is fixed (time, channel, action, intended_action, monitor,
  * lists, allowed_by, error, md5, sha1, sha256, size, part, inner_path,
  * filename, declared_type, detected_type, encoding, held_at, not_checked,
- * containers, then the context pairs in the order added). Optional fields
+ * parse_stopped, parse_stopped_at, containers, then the context pairs in
+ * the order added). Optional fields
  * whose value is NULL are left out; a context pair with a NULL value is
  * written as null.
  *
@@ -230,6 +231,10 @@ hg_record_format(const hg_record_t *r, hg_json_t *j)
     _record_kv_opt(j, "encoding", r->encoding);
     _record_kv_opt(j, "held_at", r->held_at);
     _record_kv_opt(j, "not_checked", r->not_checked);
+    if (r->parse_stopped != NULL) {
+        hg_json_kv_str(j, "parse_stopped", r->parse_stopped);
+        hg_json_kv_uint(j, "parse_stopped_at", r->parse_stopped_at);
+    }
     if (r->ncontainers > 0 && r->containers != NULL) {
         _record_containers(j, r);
     }

@@ -16,6 +16,7 @@
 #define HASHGATE_RECORD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hashgate/decide.h"
 #include "hashgate/inspect.h"
@@ -53,6 +54,10 @@ typedef struct {
                                      * the innermost one, else NULL */
     const char     *not_checked;    /* why it was not hashed ("encrypted",
                                      * "unreadable"), else NULL */
+    const char     *parse_stopped;  /* a body parsed for parts (apibody.h)
+                                     * that was not well-formed: why parsing
+                                     * stopped, else NULL */
+    uint64_t        parse_stopped_at;   /* and at which byte of the body */
     size_t          ncontainers;
     const hg_record_container_t *containers;
     const hg_scan_result_t *res;    /* digests, size, matches */
