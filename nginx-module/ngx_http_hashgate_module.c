@@ -11,6 +11,12 @@
  * hashed as sent and, decoded, as the copy "N.d1" the parser reports while
  * "N" is still open (hence a second stream of parts, ctx->decoded): some
  * applications (Go's mime/multipart) decode it and store the decoded file.
+ * A JSON or url-encoded body is fed to libhashgate's apibody parser the
+ * same way (hashgate_json, hashgate_form): the files web and mobile APIs
+ * upload inside it, base64 strings, data: URLs and form fields, are its
+ * parts, and go the way form parts go. Such a body that is not well-formed
+ * is no error by itself (the application refuses it): what came before
+ * the fault was checked, and the log and the records say where it stopped.
  * The verdict is reached at the buffer carrying last_buf, before that buffer
  * is passed on; a match makes the filter return the configured status, which
  * nginx turns into the response (ngx_http_read_client_request_body() and the
@@ -62,6 +68,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "hashgate/apibody.h"
 #include "hashgate/db.h"
 #include "hashgate/db_watch.h"
 #include "hashgate/decide.h"
@@ -161,6 +168,31 @@ typedef struct {
 } ngx_http_hashgate_main_conf_t;
 
 
+/*
+ * hashgate_json / hashgate_form: whether bodies of that type are parsed for
+ * the files APIs upload inside them (apibody.h), and its limits. Every
+ * value is set by the directive (a parameter left out takes its default),
+ * so a location without it inherits the whole setting.
+ */
+typedef struct {
+    ngx_flag_t                 enable;
+    off_t                      min_size;    /* hg_apibody_limits_t's */
+    off_t                      max_depth;
+    off_t                      max_parts;   /* max_strings, max_fields */
+    off_t                      max_decoded;
+} ngx_http_hashgate_apibody_conf_t;
+
+
+/* One key=value parameter of hashgate_json or hashgate_form. */
+typedef struct {
+    ngx_str_t                  name;
+    size_t                     offset;      /* in the _apibody_conf_t */
+    ngx_uint_t                 size;        /* a size (1k, 8m), not a count */
+    off_t                      min;
+    off_t                      max;
+} ngx_http_hashgate_param_t;
+
+
 /* hashgate_list_action's table, checked in common/ as the milter's */
 typedef struct {
     hg_policy_t                policy;      /* lists[] with file:line */
@@ -194,6 +226,8 @@ typedef struct {
     off_t                      archive_max_file_size;
     ngx_uint_t                 archive_max_ratio;
     ngx_msec_t                 archive_timeout;     /* per container */
+    ngx_http_hashgate_apibody_conf_t  json;
+    ngx_http_hashgate_apibody_conf_t  form;
 } ngx_http_hashgate_loc_conf_t;
 
 
@@ -205,6 +239,7 @@ typedef struct {
     char                       filename[NGX_HTTP_HASHGATE_NAME_LEN];
     char                       declared[NGX_HTTP_HASHGATE_TYPE_LEN];
     char                       detected[NGX_HTTP_HASHGATE_TYPE_LEN];
+    char                       encoding[16];    /* an apibody part's */
     /* a file inside containers (from r->pool), else NULL */
     char                      *inner_part;  /* part path and chain */
     char                      *inner_name;
@@ -224,6 +259,8 @@ typedef struct {
     char                      *uri;
     char                      *reqid;
     char                      *held;
+    const char                *stopped;     /* a body not well-formed */
+    uint64_t                   stopped_at;
 } ngx_http_hashgate_names_t;
 
 
@@ -255,6 +292,7 @@ typedef struct {
     hg_err_t                   spool_err;
     unsigned                   copy:1;      /* copies: named by path, and
                                                dropped when same_bytes */
+    unsigned                   api:1;       /* apibody's: named by path */
 } ngx_http_hashgate_stream_t;
 
 
@@ -265,9 +303,14 @@ struct ngx_http_hashgate_ctx_s {
     ngx_http_hashgate_stream_t part;
     ngx_http_hashgate_stream_t decoded;     /* a form part's decoded copy */
     hg_unpack_t               *unpack;
+    hg_apibody_t              *apibody;     /* or a JSON / url-encoded body */
+    hg_apibody_mode_t          api;
+    const char                *stopped;     /* apibody: not well-formed */
+    uint64_t                   stopped_at;
     /*
      * While pending is not zero the hashing thread owns status, part_status,
-     * part_err, verdict, hits, magic and the scan and unpack objects.
+     * part_err, verdict, hits, magic and the scan, unpack and apibody
+     * objects.
      */
     ngx_uint_t                 pending;
     hg_status_t                status;      /* first error of the body scan */
@@ -395,8 +438,10 @@ static void ngx_http_hashgate_add_ihit(ngx_http_hashgate_ctx_t *ctx,
     const char *not_checked);
 static void ngx_http_hashgate_drop_body(ngx_http_request_t *r);
 static void ngx_http_hashgate_read_headers(ngx_http_request_t *r,
-    ngx_http_hashgate_headers_t *hh);
+    ngx_http_hashgate_loc_conf_t *hlcf, ngx_http_hashgate_headers_t *hh);
 static ngx_uint_t ngx_http_hashgate_multipart(ngx_str_t *type);
+static hg_apibody_mode_t ngx_http_hashgate_api_mode(
+    ngx_http_hashgate_loc_conf_t *hlcf, ngx_str_t *type);
 static ngx_int_t ngx_http_hashgate_hold(ngx_http_hashgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx);
 static void ngx_http_hashgate_record_fill(ngx_http_hashgate_hit_t *hit,
@@ -405,7 +450,7 @@ static void ngx_http_hashgate_log_piece(void *data, size_t i, size_t n,
     const char *piece, size_t len);
 static void ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
     const hg_scan_result_t *res, const hg_verdict_t *v, const char *part,
-    const char *filename, const char *declared);
+    const char *filename, const char *declared, const char *encoding);
 static void ngx_http_hashgate_cleanup(void *data);
 static void ngx_http_hashgate_copy(char *dst, size_t size, const char *src);
 static char *ngx_http_hashgate_cstr(ngx_pool_t *pool, ngx_str_t *s);
@@ -453,6 +498,11 @@ static char *ngx_http_hashgate_inspect_helper(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_hashgate_archive_action(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_hashgate_apibody(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_hashgate_apibody_merge(
+    ngx_http_hashgate_apibody_conf_t *conf,
+    ngx_http_hashgate_apibody_conf_t *prev);
 static char *ngx_http_hashgate_helper_check(ngx_conf_t *cf,
     ngx_http_hashgate_main_conf_t *hmcf);
 static char *ngx_http_hashgate_helper_try(ngx_conf_t *cf,
@@ -501,6 +551,42 @@ static ngx_conf_num_bounds_t  ngx_http_hashgate_archive_files_bounds = {
 
 static ngx_conf_num_bounds_t  ngx_http_hashgate_archive_ratio_bounds = {
     ngx_conf_check_num_bounds, 0, 1000000
+};
+
+
+/*
+ * hashgate_json and hashgate_form. The bounds keep a parser's memory
+ * fixed and small (its nesting stack) and a limit meaningful; sizes are
+ * decoded bytes.
+ */
+static ngx_http_hashgate_param_t  ngx_http_hashgate_json_params[] = {
+    { ngx_string("min_size"),
+      offsetof(ngx_http_hashgate_apibody_conf_t, min_size), 1,
+      1, NGX_MAX_OFF_T_VALUE },
+    { ngx_string("max_depth"),
+      offsetof(ngx_http_hashgate_apibody_conf_t, max_depth), 0,
+      1, 10000 },
+    { ngx_string("max_strings"),
+      offsetof(ngx_http_hashgate_apibody_conf_t, max_parts), 0,
+      1, 1000000 },
+    { ngx_string("max_decoded"),
+      offsetof(ngx_http_hashgate_apibody_conf_t, max_decoded), 1,
+      1, NGX_MAX_OFF_T_VALUE },
+    { ngx_null_string, 0, 0, 0, 0 }
+};
+
+
+static ngx_http_hashgate_param_t  ngx_http_hashgate_form_params[] = {
+    { ngx_string("min_size"),
+      offsetof(ngx_http_hashgate_apibody_conf_t, min_size), 1,
+      1, NGX_MAX_OFF_T_VALUE },
+    { ngx_string("max_fields"),
+      offsetof(ngx_http_hashgate_apibody_conf_t, max_parts), 0,
+      1, 1000000 },
+    { ngx_string("max_decoded"),
+      offsetof(ngx_http_hashgate_apibody_conf_t, max_decoded), 1,
+      1, NGX_MAX_OFF_T_VALUE },
+    { ngx_null_string, 0, 0, 0, 0 }
 };
 
 
@@ -680,6 +766,20 @@ static ngx_command_t  ngx_http_hashgate_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hashgate_loc_conf_t, archive_timeout),
       NULL },
+
+    { ngx_string("hashgate_json"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hashgate_apibody,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, json),
+      ngx_http_hashgate_json_params },
+
+    { ngx_string("hashgate_form"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_hashgate_apibody,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_hashgate_loc_conf_t, form),
+      ngx_http_hashgate_form_params },
 
       ngx_null_command
 };
@@ -955,14 +1055,18 @@ static ngx_http_hashgate_ctx_t *
 ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     ngx_http_hashgate_loc_conf_t *hlcf)
 {
-    u_char                         *ct;
-    ngx_str_t                      *type;
-    ngx_pool_cleanup_t             *cln;
-    hg_unpack_cb_t                  cb;
-    hg_unpack_limits_t              limits;
-    ngx_http_hashgate_ctx_t        *ctx;
-    ngx_http_hashgate_headers_t     hh;
-    ngx_http_hashgate_main_conf_t  *hmcf;
+    u_char                            *ct;
+    ngx_str_t                         *type;
+    ngx_uint_t                         form;
+    hg_unpack_cb_t                     cb;
+    hg_apibody_mode_t                  mode;
+    ngx_pool_cleanup_t                *cln;
+    hg_unpack_limits_t                 limits;
+    hg_apibody_limits_t                alim;
+    ngx_http_hashgate_ctx_t           *ctx;
+    ngx_http_hashgate_apibody_conf_t  *ac;
+    ngx_http_hashgate_headers_t        hh;
+    ngx_http_hashgate_main_conf_t     *hmcf;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hashgate_module);
 
@@ -1022,7 +1126,7 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
     type = r->headers_in.content_type ? &r->headers_in.content_type->value
                                       : NULL;
 
-    ngx_http_hashgate_read_headers(r, &hh);
+    ngx_http_hashgate_read_headers(r, hlcf, &hh);
 
     if (hh.coding) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -1033,7 +1137,7 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
         return ctx;
     }
 
-    if (hlcf->multipart && hh.conflict) {
+    if (hh.conflict) {
         /*
          * nginx and some applications read the first, others (gunicorn)
          * the last: a form hidden behind a harmless first type would be
@@ -1044,27 +1148,17 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
         type = NULL;
     }
 
-    if (hlcf->multipart && type && ngx_http_hashgate_multipart(type)) {
-        ct = ngx_pnalloc(r->pool, type->len + 1);
-        if (ct == NULL) {
-            return NULL;
-        }
-        ngx_cpystrn(ct, type->data, type->len + 1);
+    form = hlcf->multipart && type && ngx_http_hashgate_multipart(type);
+    mode = (type && !form) ? ngx_http_hashgate_api_mode(hlcf, type)
+                           : HG_APIBODY_NONE;
 
+    if (form || mode != HG_APIBODY_NONE) {
         /* all the room the thread may need for records (see MAX_RECORDS) */
         if (ngx_array_init(&ctx->hits, r->pool, NGX_HTTP_HASHGATE_MAX_RECORDS,
                            sizeof(ngx_http_hashgate_hit_t))
             != NGX_OK)
         {
             return NULL;
-        }
-
-        hg_unpack_limits_default(&limits);
-        limits.max_parts = hlcf->max_parts;
-        limits.max_depth = hlcf->max_depth;
-        limits.max_header_bytes = hlcf->max_header_size;
-        if (limits.max_line_bytes > limits.max_header_bytes) {
-            limits.max_line_bytes = limits.max_header_bytes;
         }
 
         cb.part_begin = ngx_http_hashgate_part_begin;
@@ -1077,14 +1171,31 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
 
         /* a failure here is logged once, by ngx_http_hashgate_decide() */
         ctx->part.scan = ngx_http_hashgate_scan_get(hmcf);
-        ctx->decoded.scan = ngx_http_hashgate_scan_get(hmcf);
-        if (ctx->part.scan == NULL || ctx->decoded.scan == NULL) {
+        ctx->decoded.scan = form ? ngx_http_hashgate_scan_get(hmcf) : NULL;
+        if (ctx->part.scan == NULL || (form && ctx->decoded.scan == NULL)) {
             ctx->part_status = hg_err_set(&ctx->part_err, HG_ENOMEM,
                                           "cannot create a scan context");
             return ctx;
         }
 
         ctx->part_err.msg[0] = '\0';
+    }
+
+    if (form) {
+        ct = ngx_pnalloc(r->pool, type->len + 1);
+        if (ct == NULL) {
+            return NULL;
+        }
+        ngx_cpystrn(ct, type->data, type->len + 1);
+
+        hg_unpack_limits_default(&limits);
+        limits.max_parts = hlcf->max_parts;
+        limits.max_depth = hlcf->max_depth;
+        limits.max_header_bytes = hlcf->max_header_size;
+        if (limits.max_line_bytes > limits.max_header_bytes) {
+            limits.max_line_bytes = limits.max_header_bytes;
+        }
+
         ctx->unpack = hg_unpack_new(HG_UNPACK_FORMDATA, (char *) ct, &limits,
                                     &cb, &ctx->part, &ctx->part_err);
         if (ctx->unpack == NULL) {
@@ -1094,6 +1205,24 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
             ctx->part_status = hg_unpack_set_copy_cb(ctx->unpack, &cb,
                                                      &ctx->decoded,
                                                      &ctx->part_err);
+        }
+
+    } else if (mode != HG_APIBODY_NONE) {
+        ac = (mode == HG_APIBODY_JSON) ? &hlcf->json : &hlcf->form;
+
+        hg_apibody_limits_default(&alim);
+        alim.min_bytes = (size_t) ac->min_size;
+        alim.max_depth = (unsigned) ac->max_depth;
+        alim.max_parts = (unsigned) ac->max_parts;
+        alim.max_decoded = (uint64_t) ac->max_decoded;
+
+        ctx->api = mode;
+        ctx->part.api = 1;
+
+        ctx->apibody = hg_apibody_new(mode, &alim, &cb, &ctx->part,
+                                      &ctx->part_err);
+        if (ctx->apibody == NULL) {
+            ctx->part_status = HG_ENOMEM;
         }
     }
 
@@ -1123,15 +1252,16 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
 
 /*
  * What the request's headers say about reading its body, in one walk:
- *   - conflict: Content-Type headers that differ, one of them multipart:
- *     which one a form is parsed with would depend on who reads it;
+ *   - conflict: Content-Type headers that differ, one of them a type whose
+ *     body is parsed for parts (multipart, JSON, url-encoded, as
+ *     configured): whether it is would depend on who reads it;
  *   - coding: a Content-Encoding other than identity. An application (or
  *     a middleware) that decodes it stores other bytes than the ones sent,
  *     which are all we hash.
  */
 static void
 ngx_http_hashgate_read_headers(ngx_http_request_t *r,
-    ngx_http_hashgate_headers_t *hh)
+    ngx_http_hashgate_loc_conf_t *hlcf, ngx_http_hashgate_headers_t *hh)
 {
     ngx_str_t         v;
     ngx_uint_t        i, form;
@@ -1188,7 +1318,10 @@ ngx_http_hashgate_read_headers(ngx_http_request_t *r,
             continue;
         }
 
-        if (ngx_http_hashgate_multipart(&h[i].value)) {
+        if ((hlcf->multipart && ngx_http_hashgate_multipart(&h[i].value))
+            || ngx_http_hashgate_api_mode(hlcf, &h[i].value)
+               != HG_APIBODY_NONE)
+        {
             form |= 1;
         }
 
@@ -1218,6 +1351,25 @@ ngx_http_hashgate_multipart(ngx_str_t *type)
     return ngx_strlcasestrn(type->data, type->data + type->len,
                             (u_char *) "multipart", sizeof("multipart") - 2)
            != NULL;
+}
+
+
+/* A JSON or url-encoded body, when hashgate_json or hashgate_form is on. */
+static hg_apibody_mode_t
+ngx_http_hashgate_api_mode(ngx_http_hashgate_loc_conf_t *hlcf,
+    ngx_str_t *type)
+{
+    hg_apibody_mode_t  mode;
+
+    mode = hg_apibody_mode_of((char *) type->data, type->len);
+
+    if ((mode == HG_APIBODY_JSON && !hlcf->json.enable)
+        || (mode == HG_APIBODY_FORM && !hlcf->form.enable))
+    {
+        return HG_APIBODY_NONE;
+    }
+
+    return mode;
 }
 
 
@@ -1368,7 +1520,16 @@ ngx_http_hashgate_digest(void *data, u_char *p, size_t size, void *local)
             ctx->part_status = st;
         }
 
-    } else if (ctx->spool) {
+    } else if (ctx->apibody && ctx->part_status == HG_OK) {
+        st = hg_apibody_feed(ctx->apibody, p, size, &ctx->part_err);
+        if (st != HG_OK) {
+            ctx->part_status = st;
+        }
+    }
+
+    if (ctx->spool) {
+        /* a raw body, JSON or url-encoded ones too: the bytes are what a
+         * handler that stores the body whole would keep */
         ngx_http_hashgate_spool_feed(ctx->spool, &ctx->spool_st,
                                      &ctx->spool_err, p, size);
     }
@@ -1383,7 +1544,9 @@ ngx_http_hashgate_digest(void *data, u_char *p, size_t size, void *local)
  * and ended while its part is open, in the other stream, and judged as a
  * part is unless its bytes are the part's own (nothing to decode), so one
  * file is not judged twice; its record names it by path, since its field
- * name is also the raw part's.
+ * name is also the raw part's. A part of a JSON or url-encoded body comes
+ * the same way, named by its path: the JSON pointer of its value or the
+ * form field's name.
  */
 static hg_status_t
 ngx_http_hashgate_part_begin(void *data, const hg_part_info_t *info)
@@ -1423,13 +1586,13 @@ ngx_http_hashgate_part_end(void *data, const hg_part_info_t *info,
 
     hg_scan_result_t  res;
 
-    if (ps->copy) {
-        if (stats->same_bytes) {
-            /* the part's own spool has the same bytes: it is the one sent */
-            (void) hg_scan_end(ps->scan, &res);
-            return HG_OK;
-        }
+    if (ps->copy && stats->same_bytes) {
+        /* the part's own spool has the same bytes: it is the one sent */
+        (void) hg_scan_end(ps->scan, &res);
+        return HG_OK;
+    }
 
+    if (ps->copy || ps->api) {
         return ngx_http_hashgate_judge(ps, info, info->path);
     }
 
@@ -1462,7 +1625,8 @@ ngx_http_hashgate_judge(ngx_http_hashgate_stream_t *ps,
 
     if (v.matched) {
         ngx_http_hashgate_add_hit(ctx, &res, &v, name, info->filename,
-                                  info->content_type);
+                                  info->content_type,
+                                  ps->api ? info->encoding : NULL);
     }
 
     hg_verdict_merge(&ctx->verdict, &v);
@@ -1474,9 +1638,19 @@ ngx_http_hashgate_judge(ngx_http_hashgate_stream_t *ps,
     }
 
     if (ps->spool && st == HG_OK) {
-        /* the part path, never a name from the request, goes to the log */
-        ngx_snprintf((u_char *) where, sizeof(where) - 1, "form part %s%Z",
-                     info->path);
+        /* the part path, never a name from the request, goes to the log:
+         * an apibody path is made of them, its part's number is not */
+        if (ps->api) {
+            ngx_snprintf((u_char *) where, sizeof(where) - 1,
+                         "%s part %ui%Z",
+                         ctx->api == HG_APIBODY_JSON ? "JSON" : "url-encoded",
+                         (ngx_uint_t) hg_apibody_parts(ctx->apibody));
+
+        } else {
+            ngx_snprintf((u_char *) where, sizeof(where) - 1,
+                         "form part %s%Z", info->path);
+        }
+
         where[sizeof(where) - 1] = '\0';
 
         ngx_http_hashgate_container_end(ctx, &ps->spool, &ps->spool_st,
@@ -2128,7 +2302,7 @@ ngx_http_hashgate_copy(char *dst, size_t size, const char *src)
 static void
 ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
     const hg_scan_result_t *res, const hg_verdict_t *v, const char *part,
-    const char *filename, const char *declared)
+    const char *filename, const char *declared, const char *encoding)
 {
     ngx_http_hashgate_hit_t  *hit;
 
@@ -2163,6 +2337,7 @@ ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
     ngx_http_hashgate_copy(hit->part, sizeof(hit->part), part);
     ngx_http_hashgate_copy(hit->filename, sizeof(hit->filename), filename);
     ngx_http_hashgate_copy(hit->declared, sizeof(hit->declared), declared);
+    ngx_http_hashgate_copy(hit->encoding, sizeof(hit->encoding), encoding);
 
     /* the head is only valid until the scan context's next object */
     hg_magic_type(ctx->magic, res->head, res->head_len, hit->detected,
@@ -2182,6 +2357,7 @@ static void
 ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx)
 {
     char                          *why, *declared;
+    const char                    *kind;
     hg_err_t                       err;
     ngx_log_t                     *log;
     hg_status_t                    st;
@@ -2207,6 +2383,8 @@ ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx)
     }
 
     why = ctx->part_err.msg;
+    kind = ctx->api == HG_APIBODY_JSON ? "JSON"
+           : ctx->api == HG_APIBODY_FORM ? "url-encoded" : "multipart";
 
     if (ctx->part_status == HG_OK && ctx->unpack) {
         err.msg[0] = '\0';
@@ -2214,14 +2392,45 @@ ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx)
         why = err.msg;
     }
 
+    if (ctx->part_status == HG_OK && ctx->apibody) {
+        err.msg[0] = '\0';
+        ctx->part_status = hg_apibody_finish(ctx->apibody, &err);
+        why = err.msg;
+    }
+
     if (ctx->part_status == HG_ECANCEL && hg_verdict_settled(&ctx->verdict)) {
         /* the parser was stopped at a part to reject: nothing failed */
 
     } else if (ctx->part_status != HG_OK) {
-        ngx_log_error(NGX_LOG_ERR, log, 0, "hashgate: multipart body: %s",
-                      why);
-        ctx->what = "form parts not scanned";
+        /* a limit's message names it, the directive is said here */
+        ngx_log_error(NGX_LOG_ERR, log, 0, "hashgate: %s body: %s%s", kind,
+                      why,
+                      ctx->part_status != HG_ELIMIT ? ""
+                      : ctx->api == HG_APIBODY_JSON ? " (hashgate_json)"
+                      : ctx->api == HG_APIBODY_FORM ? " (hashgate_form)"
+                      : "");
+        ctx->what = ctx->api ? "body parts not scanned"
+                             : "form parts not scanned";
         (void) hg_verdict_fail(hlcf->policy, &ctx->verdict, ctx->part_status);
+    }
+
+    if (ctx->apibody) {
+        /*
+         * not an error by itself: the application will refuse the body;
+         * what came before the fault was checked (see apibody.h). A match
+         * that decided stops the parser, which then never sees a fault
+         * after it, but a body cut inside the matching string has one.
+         */
+        ctx->stopped = hg_apibody_stopped(ctx->apibody, &ctx->stopped_at);
+
+        if (ctx->stopped) {
+            ngx_log_error(NGX_LOG_INFO, log, 0,
+                          "hashgate: %s body is not well-formed: parsing "
+                          "stopped at byte %uL (%s), the %ui part%s before "
+                          "checked", kind, ctx->stopped_at, ctx->stopped,
+                          (ngx_uint_t) hg_apibody_parts(ctx->apibody),
+                          hg_apibody_parts(ctx->apibody) == 1 ? "" : "s");
+        }
     }
 
     st = ctx->status;
@@ -2250,7 +2459,8 @@ ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx)
                 declared = ngx_http_hashgate_cstr(r->pool,
                                          &r->headers_in.content_type->value);
             }
-            ngx_http_hashgate_add_hit(ctx, &res, &v, NULL, NULL, declared);
+            ngx_http_hashgate_add_hit(ctx, &res, &v, NULL, NULL, declared,
+                                      NULL);
         }
 
         hg_verdict_merge(&ctx->verdict, &v);
@@ -2497,6 +2707,8 @@ ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx)
 
     nm.held = (ctx->verdict.action == HG_ACT_HOLD) ? (char *) ctx->hold_name
                                                     : NULL;
+    nm.stopped = ctx->stopped;
+    nm.stopped_at = ctx->stopped_at;
     json = NULL;
     fd = NGX_INVALID_FILE;
 
@@ -2546,6 +2758,9 @@ ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx)
                           hit[i].verdict.list ? hit[i].verdict.list : "-",
                           hg_action_name(v.action),
                           hit[i].inner_path ? "inner-file"
+                          : hit[i].encoding[0]
+                            ? (ctx->api == HG_APIBODY_JSON ? "json-value"
+                                                           : "form-field")
                           : hit[i].part[0] ? "form-part" : "body",
                           (uint64_t) hit[i].res.digests.size,
                           nm.reqid ? nm.reqid : "-");
@@ -2647,6 +2862,9 @@ ngx_http_hashgate_record_fill(ngx_http_hashgate_hit_t *hit,
     rec->ncontainers = hit->ncontainers;
     rec->declared_type = hit->declared[0] ? hit->declared : NULL;
     rec->detected_type = hit->detected[0] ? hit->detected : NULL;
+    rec->encoding = hit->encoding[0] ? hit->encoding : NULL;
+    rec->parse_stopped = nm->stopped;
+    rec->parse_stopped_at = nm->stopped_at;
     rec->held_at = nm->held;
     rec->res = &hit->res;
     rec->verdict = v;
@@ -2723,6 +2941,7 @@ ngx_http_hashgate_cleanup(void *data)
     }
 
     hg_unpack_free(ctx->unpack);
+    hg_apibody_free(ctx->apibody);
 
     if (ctx->body) {
         ngx_http_hashgate_scan_put(hmcf, ctx->body);
@@ -3408,6 +3627,142 @@ ngx_http_hashgate_archive_action(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 /*
+ * hashgate_json on|off [min_size=SIZE] [max_depth=N] [max_strings=N]
+ * [max_decoded=SIZE] and hashgate_form on|off [min_size=SIZE]
+ * [max_fields=N] [max_decoded=SIZE], in the way of nginx's own key=value
+ * parameters (open_file_cache, proxy_cache_path). A parameter left out
+ * takes apibody.h's default.
+ */
+static char *
+ngx_http_hashgate_apibody(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    off_t                              v, *field;
+    u_char                            *eq;
+    ngx_str_t                         *value, name, arg;
+    ngx_uint_t                         i;
+    ngx_http_hashgate_param_t         *pm;
+    ngx_http_hashgate_apibody_conf_t  *ac;
+
+    ac = (ngx_http_hashgate_apibody_conf_t *) (p + cmd->offset);
+
+    if (ac->enable != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcasecmp(value[1].data, (u_char *) "on") == 0) {
+        ac->enable = 1;
+
+    } else if (ngx_strcasecmp(value[1].data, (u_char *) "off") == 0) {
+        ac->enable = 0;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V: invalid value \"%V\", expected \"on\" or "
+                           "\"off\" first", &cmd->name, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        eq = ngx_strlchr(value[i].data, value[i].data + value[i].len, '=');
+
+        if (eq == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V: invalid parameter \"%V\", expected "
+                               "name=value", &cmd->name, &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        name.data = value[i].data;
+        name.len = eq - value[i].data;
+        arg.data = eq + 1;
+        arg.len = value[i].data + value[i].len - arg.data;
+
+        for (pm = cmd->post; pm->name.len; pm++) {
+            if (pm->name.len == name.len
+                && ngx_strncmp(pm->name.data, name.data, name.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (pm->name.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V: unknown parameter \"%V\"", &cmd->name,
+                               &name);
+            return NGX_CONF_ERROR;
+        }
+
+        field = (off_t *) ((char *) ac + pm->offset);
+
+        if (*field != NGX_CONF_UNSET) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V: parameter \"%V\" given twice",
+                               &cmd->name, &name);
+            return NGX_CONF_ERROR;
+        }
+
+        v = pm->size ? ngx_parse_offset(&arg) : ngx_atoof(arg.data, arg.len);
+
+        if (v == NGX_ERROR || v < pm->min || v > pm->max) {
+            if (pm->size) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "%V: invalid value \"%V\" for \"%V\": "
+                                   "expected a size of at least %O byte "
+                                   "(such as 512, 64k, 8m)", &cmd->name,
+                                   &arg, &name, pm->min);
+
+            } else {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "%V: invalid value \"%V\" for \"%V\": "
+                                   "expected a number from %O to %O",
+                                   &cmd->name, &arg, &name, pm->min,
+                                   pm->max);
+            }
+
+            return NGX_CONF_ERROR;
+        }
+
+        *field = v;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * A location without the directive takes its parent's whole setting, and
+ * a directive without a parameter that parameter's default.
+ */
+static void
+ngx_http_hashgate_apibody_merge(ngx_http_hashgate_apibody_conf_t *conf,
+    ngx_http_hashgate_apibody_conf_t *prev)
+{
+    hg_apibody_limits_t  def;
+
+    if (conf->enable == NGX_CONF_UNSET) {
+        *conf = *prev;
+    }
+
+    hg_apibody_limits_default(&def);
+
+    ngx_conf_merge_value(conf->enable, NGX_CONF_UNSET, 1);
+    ngx_conf_merge_off_value(conf->min_size, NGX_CONF_UNSET,
+                             (off_t) def.min_bytes);
+    ngx_conf_merge_off_value(conf->max_depth, NGX_CONF_UNSET,
+                             (off_t) def.max_depth);
+    ngx_conf_merge_off_value(conf->max_parts, NGX_CONF_UNSET,
+                             (off_t) def.max_parts);
+    ngx_conf_merge_off_value(conf->max_decoded, NGX_CONF_UNSET,
+                             (off_t) def.max_decoded);
+}
+
+
+/*
  * Archives are opened only by hashgate-inspect: "nginx -t" refuses a
  * configuration that opens them without it. Unless hashgate_inspect_helper
  * names it, it is the installed one or, in a build tree, the one beside
@@ -3710,6 +4065,12 @@ ngx_http_hashgate_create_loc_conf(ngx_conf_t *cf)
     conf->archive_max_file_size = NGX_CONF_UNSET;
     conf->archive_max_ratio = NGX_CONF_UNSET_UINT;
     conf->archive_timeout = NGX_CONF_UNSET_MSEC;
+    conf->json.enable = NGX_CONF_UNSET;
+    conf->json.min_size = NGX_CONF_UNSET;
+    conf->json.max_depth = NGX_CONF_UNSET;
+    conf->json.max_parts = NGX_CONF_UNSET;
+    conf->json.max_decoded = NGX_CONF_UNSET;
+    conf->form = conf->json;
 
     return conf;
 }
@@ -3763,6 +4124,9 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               HG_INSPECT_MAX_RATIO);
     ngx_conf_merge_msec_value(conf->archive_timeout, prev->archive_timeout,
                               HG_INSPECT_TIMEOUT_MS);
+
+    ngx_http_hashgate_apibody_merge(&conf->json, &prev->json);
+    ngx_http_hashgate_apibody_merge(&conf->form, &prev->form);
 
     if (!conf->evlog_set) {
         conf->evlog = prev->evlog;
