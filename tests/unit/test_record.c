@@ -540,6 +540,28 @@ test_record_plain_part_has_no_inner_fields(void **state)
     lacks(f, "containers");
 }
 
+/*
+ * A part of a JSON body that was not well-formed: the record says why and
+ * at which byte parsing stopped, after not_checked, as a number.
+ */
+static void
+test_record_says_where_a_body_stopped_being_parsed(void **state)
+{
+    fx_t  *f = *state;
+
+    f->rec.part = "/files/0/content";
+    f->rec.encoding = "base64";
+    f->rec.parse_stopped = "truncated inside a string";
+    f->rec.parse_stopped_at = 409628;
+    format_ok(f);
+    has(f, "\"encoding\":\"base64\",");
+    has(f, "\"parse_stopped\":\"truncated inside a string\","
+           "\"parse_stopped_at\":409628");
+    f->rec.parse_stopped = NULL;
+    format_ok(f);
+    lacks(f, "parse_stopped");
+}
+
 static off_t
 file_size(const char *path)
 {
@@ -909,6 +931,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_record_inner_file_names_its_path_and_containers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_not_checked_file_says_why_with_name_and_size, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_plain_part_has_no_inner_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_says_where_a_body_stopped_being_parsed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_creates_0640_and_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_reopen_follows_logrotate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_refuses_a_symbolic_link, setup, teardown),
