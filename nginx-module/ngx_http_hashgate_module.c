@@ -442,6 +442,8 @@ static void ngx_http_hashgate_read_headers(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_hashgate_multipart(ngx_str_t *type);
 static hg_apibody_mode_t ngx_http_hashgate_api_mode(
     ngx_http_hashgate_loc_conf_t *hlcf, ngx_str_t *type);
+static const char *ngx_http_hashgate_limit_name(ngx_http_hashgate_ctx_t *ctx,
+    const char *why);
 static ngx_int_t ngx_http_hashgate_hold(ngx_http_hashgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx);
 static void ngx_http_hashgate_record_fill(ngx_http_hashgate_hit_t *hit,
@@ -1351,6 +1353,40 @@ ngx_http_hashgate_multipart(ngx_str_t *type)
     return ngx_strlcasestrn(type->data, type->data + type->len,
                             (u_char *) "multipart", sizeof("multipart") - 2)
            != NULL;
+}
+
+
+/*
+ * The parameter of hashgate_json or hashgate_form a limit error is about,
+ * for the log: apibody's message names the limit as "(max_parts)" in its
+ * own words.
+ */
+static const char *
+ngx_http_hashgate_limit_name(ngx_http_hashgate_ctx_t *ctx, const char *why)
+{
+    ngx_uint_t  json;
+
+    if (ctx->part_status != HG_ELIMIT || ctx->api == HG_APIBODY_NONE) {
+        return "";
+    }
+
+    json = (ctx->api == HG_APIBODY_JSON);
+
+    if (ngx_strstr(why, "(max_parts)")) {
+        return json ? " (hashgate_json max_strings)"
+                    : " (hashgate_form max_fields)";
+    }
+
+    if (ngx_strstr(why, "(max_decoded)")) {
+        return json ? " (hashgate_json max_decoded)"
+                    : " (hashgate_form max_decoded)";
+    }
+
+    if (json && ngx_strstr(why, "(max_depth)")) {
+        return " (hashgate_json max_depth)";
+    }
+
+    return json ? " (hashgate_json)" : " (hashgate_form)";
 }
 
 
@@ -2402,13 +2438,8 @@ ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx)
         /* the parser was stopped at a part to reject: nothing failed */
 
     } else if (ctx->part_status != HG_OK) {
-        /* a limit's message names it, the directive is said here */
         ngx_log_error(NGX_LOG_ERR, log, 0, "hashgate: %s body: %s%s", kind,
-                      why,
-                      ctx->part_status != HG_ELIMIT ? ""
-                      : ctx->api == HG_APIBODY_JSON ? " (hashgate_json)"
-                      : ctx->api == HG_APIBODY_FORM ? " (hashgate_form)"
-                      : "");
+                      why, ngx_http_hashgate_limit_name(ctx, why));
         ctx->what = ctx->api ? "body parts not scanned"
                              : "form parts not scanned";
         (void) hg_verdict_fail(hlcf->policy, &ctx->verdict, ctx->part_status);
@@ -2426,7 +2457,7 @@ ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx)
         if (ctx->stopped) {
             ngx_log_error(NGX_LOG_INFO, log, 0,
                           "hashgate: %s body is not well-formed: parsing "
-                          "stopped at byte %uL (%s), the %ui part%s before "
+                          "stopped at byte %uL (%s); %ui part%s before it "
                           "checked", kind, ctx->stopped_at, ctx->stopped,
                           (ngx_uint_t) hg_apibody_parts(ctx->apibody),
                           hg_apibody_parts(ctx->apibody) == 1 ? "" : "s");
