@@ -444,6 +444,8 @@ static hg_apibody_mode_t ngx_http_hashgate_api_mode(
     ngx_http_hashgate_loc_conf_t *hlcf, ngx_str_t *type);
 static const char *ngx_http_hashgate_limit_name(ngx_http_hashgate_ctx_t *ctx,
     const char *why);
+static const char *ngx_http_hashgate_api_why(ngx_http_hashgate_ctx_t *ctx,
+    const char *why, char *buf, size_t size);
 static ngx_int_t ngx_http_hashgate_hold(ngx_http_hashgate_ctx_t *ctx);
 static ngx_int_t ngx_http_hashgate_record(ngx_http_hashgate_ctx_t *ctx);
 static void ngx_http_hashgate_record_fill(ngx_http_hashgate_hit_t *hit,
@@ -1353,6 +1355,40 @@ ngx_http_hashgate_multipart(ngx_str_t *type)
     return ngx_strlcasestrn(type->data, type->data + type->len,
                             (u_char *) "multipart", sizeof("multipart") - 2)
            != NULL;
+}
+
+
+/*
+ * apibody's message for the error log: its "part /files/0/content: ..."
+ * names the part by a path made of the request's keys, which stay in the
+ * records; the log says how many parts had begun instead.
+ */
+static const char *
+ngx_http_hashgate_api_why(ngx_http_hashgate_ctx_t *ctx, const char *why,
+    char *buf, size_t size)
+{
+    const char  *p, *q;
+
+    if (ctx->apibody == NULL || ngx_strncmp(why, "part ", 5) != 0) {
+        return why;
+    }
+
+    /* the limit's words follow the path, which may hold ": " itself */
+    p = NULL;
+
+    for (q = ngx_strstr(why, ": more than "); q;
+         q = ngx_strstr(q + 1, ": more than "))
+    {
+        p = q;
+    }
+
+    ngx_snprintf((u_char *) buf, size - 1, "%s, %ui part%s begun%Z",
+                 p ? p + 2 : hg_status_str(ctx->part_status),
+                 (ngx_uint_t) hg_apibody_parts(ctx->apibody),
+                 hg_apibody_parts(ctx->apibody) == 1 ? "" : "s");
+    buf[size - 1] = '\0';
+
+    return buf;
 }
 
 
@@ -2393,6 +2429,7 @@ static void
 ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx)
 {
     char                          *why, *declared;
+    char                           buf[HG_ERR_MAX];
     const char                    *kind;
     hg_err_t                       err;
     ngx_log_t                     *log;
@@ -2439,7 +2476,8 @@ ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx)
 
     } else if (ctx->part_status != HG_OK) {
         ngx_log_error(NGX_LOG_ERR, log, 0, "hashgate: %s body: %s%s", kind,
-                      why, ngx_http_hashgate_limit_name(ctx, why));
+                      ngx_http_hashgate_api_why(ctx, why, buf, sizeof(buf)),
+                      ngx_http_hashgate_limit_name(ctx, why));
         ctx->what = ctx->api ? "body parts not scanned"
                              : "form parts not scanned";
         (void) hg_verdict_fail(hlcf->policy, &ctx->verdict, ctx->part_status);

@@ -520,15 +520,20 @@ def malformed(t, ng):
             "read on, 403", str(st))
 
 
-def limit_case(t, ng, path, body, what, words, headers=JSON, also=True):
+def limit_case(t, ng, path, body, what, words, headers=JSON, also=True,
+               secret=None):
+    """path gets 503, the limit named in the error log; secret, a key or
+    field name from the request, only in the records (none here)."""
     mark = len(ng.error_log())
     st, _ = post(ng, path, body, headers)
     log = log_since(ng, mark)
     es = entries_for(ng, path)
-    t.check(also and st == 503 and not es and all(w in log for w in words),
+    t.check(also and st == 503 and not es and all(w in log for w in words)
+            and (secret is None or secret not in log),
             "%s: 503, the upstream gets nothing, the error log names the "
-            "limit" % what, "status %s, upstream %s, log %s"
-            % (st, es, log.strip()[-400:]))
+            "limit%s" % (what, "" if secret is None
+                         else " and not the request's names"),
+            "status %s, upstream %s, log %s" % (st, es, log.strip()[-400:]))
 
 
 def limits(t, ng):
@@ -543,16 +548,18 @@ def limits(t, ng):
                ("max_depth",))
     three = jbody({"a": b64(N.payload(2130, 2000)),
                    "b": b64(N.payload(2131, 2000)),
-                   "c": b64(N.payload(2132, 2000))})
+                   "secret: key": b64(N.payload(2132, 2000))})
     limit_case(t, ng, "/strings/three", three,
                "three candidate strings with max_strings=2",
-               ("hashgate_json max_strings",))
+               ("more than 2 parts", "hashgate_json max_strings"),
+               secret="secret")
     form = urllib.parse.urlencode({
         "a": N.payload(2133, 2000), "b": N.payload(2134, 2000),
-        "c": N.payload(2135, 2000)}).encode()
+        "secretfield": N.payload(2135, 2000)}).encode()
     limit_case(t, ng, "/fields/three", form,
                "three long form fields with max_fields=2",
-               ("hashgate_form max_fields",), FORM)
+               ("more than 2 parts", "hashgate_form max_fields"),
+               FORM, secret="secretfield")
     limit_case(t, ng, "/formcap/big", urllib.parse.urlencode(
         {"a": N.payload(2136, 200 << 10)}).encode(),
         "a 200 KiB form field with max_decoded=100k",
