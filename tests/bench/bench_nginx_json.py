@@ -25,7 +25,9 @@ lines:
     else to nginx's CPU a request with hashgate_json off.
 
 BENCH_ROUNDS (default 5) and BENCH_WRK_SECS (default 5) tune it. Synthetic
-data only.
+data only. The machine is shared: the worker CPU a request (from /proc)
+is printed beside each rate, and the ratios it gives, which other load
+disturbs less.
 """
 
 import base64
@@ -206,11 +208,13 @@ def main():
                "MB/s, %.1f ms a request) plus the work alone, %.1f ms: "
                "SHA-256 of the body, base64 decoding and SHA-256 of the "
                "image; worker CPU a request %.1f ms on, %.1f off, %.1f "
-               "without the module; the body parser alone, image decoded "
-               "and hashed, %.1f ms"
+               "without the module, so by worker CPU %.2f x of the floor's "
+               "%.1f ms; the body parser alone, image decoded and hashed, "
+               "%.1f ms"
                % (TARGET_IMAGE, got, mb * rps["off"], floor, mb * rps["base"],
                   1e3 * tb, 1e3 * tw, cpu["on"], cpu["off"], cpu["base"],
-                  1e3 * tp))
+                  (cpu["base"] + 1e3 * tw) / cpu["on"],
+                  cpu["base"] + 1e3 * tw, 1e3 * tp))
 
         rps, cpu = rounds([("on", mod, "/on/"), ("off", mod, "/off/")],
                           paths["api"], lua, 32)
@@ -218,11 +222,11 @@ def main():
         result("1MiB API data, json on vs off", "%.2f" % (rps["on"]
                                                           / rps["off"]), "x",
                "target >= %.2f; %.0f req/s parsed, %.0f req/s with "
-               "hashgate_json off; worker CPU a request %.2f ms vs %.2f ms; "
-               "the parser alone takes %.2f ms on this body: with nothing "
-               "else added, %.2f x while nginx's CPU sets the rate"
+               "hashgate_json off; worker CPU a request %.2f ms vs %.2f ms "
+               "(%.2f x); the parser alone takes %.2f ms on this body: with "
+               "nothing else added, %.2f x while nginx's CPU sets the rate"
                % (TARGET_API, rps["on"], rps["off"], cpu["on"], cpu["off"],
-                  tp, cpu["off"] / (cpu["off"] + tp)))
+                  cpu["off"] / cpu["on"], tp, cpu["off"] / (cpu["off"] + tp)))
     finally:
         for ng in (base, mod):
             if ng:
