@@ -17,6 +17,9 @@ CPPFLAGS  += -Icommon/include -Icommon
 LIBS       = -lcrypto -lmagic -lexpat -lpthread
 # only the inspection helper (and what tests it) parses archives
 INSPECT_LIBS = -larchive -lseccomp
+# only what reads evidence logs back (the CLI, its tests) decompresses them
+EVREAD_LIBS = -lz -llzma -lzstd
+CLI_LIBS    = $(EVREAD_LIBS)
 LDFLAGS   += $(SANITIZE)
 
 # common/ is laid out by stage of the flow (mime, scan, db, lists, policy,
@@ -94,7 +97,7 @@ $(BUILD)/libhashgate.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/hashgate: $(CLI_OBJ) $(BUILD)/libhashgate.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libhashgate.a $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libhashgate.a $(CLI_LIBS) $(LIBS)
 
 $(BUILD)/hashgate-milter: $(MILTER_OBJ) $(BUILD)/libhashgate.a
 	$(CC) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(BUILD)/libhashgate.a -lmilter $(LIBS)
@@ -117,7 +120,7 @@ $(BUILD)/obj/tests/unit/%.o: CPPFLAGS += -Itests/unit
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HELP_OBJ) $(BUILD)/libhashgate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(UNIT_HELP_OBJ) $(BUILD)/libhashgate.a -lcmocka $(INSPECT_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(UNIT_HELP_OBJ) $(BUILD)/libhashgate.a -lcmocka $(INSPECT_LIBS) $(EVREAD_LIBS) $(LIBS)
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libhashgate.a
 	@mkdir -p $(dir $@)

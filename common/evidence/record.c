@@ -15,10 +15,11 @@
  * replaced by monitor mode or by a failure (the fail verdict), never
  * because another part of the same message asked for more.
  *
- * Field order is fixed (time, channel, action, intended_action, monitor,
- * lists, allowed_by, error, md5, sha1, sha256, size, part, inner_path,
- * filename, declared_type, detected_type, encoding, held_at, not_checked,
- * parse_stopped, parse_stopped_at, containers, then the context pairs in
+ * Field order is fixed (record_version, time, channel, action,
+ * intended_action, monitor, lists, allowed_by, error, md5, sha1, sha256,
+ * size, part, inner_path, filename, declared_type, detected_type,
+ * encoding, held_at, not_checked, parse_stopped, parse_stopped_at,
+ * containers, then the context pairs in
  * the order added). Optional fields
  * whose value is NULL are left out; a context pair with a NULL value is
  * written as null.
@@ -195,6 +196,8 @@ hg_record_format(const hg_record_t *r, hg_json_t *j)
     hg_time_rfc3339(now, sizeof(now));
 
     hg_json_obj_begin(j);
+    /* first, so a reader knows how to read the rest (evread.h) */
+    hg_json_kv_uint(j, "record_version", HG_RECORD_VERSION);
     hg_json_kv_str(j, "time", now);
     hg_json_kv_str(j, "channel", r->channel);
 

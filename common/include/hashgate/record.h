@@ -1,7 +1,8 @@
 /*
  * record.h - evidence records: one JSON line per match, never content.
  *
- * The fields are those of ARCHITECTURE.md: time (RFC 3339 UTC), channel,
+ * The fields are those of ARCHITECTURE.md, after the record's version
+ * (record_version, HG_RECORD_VERSION): time (RFC 3339 UTC), channel,
  * action, lists matched (name, version, algorithm, label), every digest
  * computed, part size, path, file name, declared and detected type, and the
  * channel's context as ordered key/value pairs (SMTP: client_addr,
@@ -25,6 +26,14 @@
 #include "hashgate/status.h"
 
 #define HG_RECORD_MAX_CTX  16
+
+/*
+ * The version of the record format written (the first field of every
+ * record, "record_version"). Readers (evread.h) skip records of a version
+ * they do not know, so it changes whenever a field's meaning or type
+ * changes or a field goes away; a new field alone does not change it.
+ */
+#define HG_RECORD_VERSION  1
 
 /* Containers an inner file was found in, outermost (the part) first. */
 #define HG_RECORD_MAX_CONTAINERS  (HG_INSPECT_MAX_DEPTH + 1)
