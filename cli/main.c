@@ -29,6 +29,7 @@ static const cli_command_t _commands[] = {
     { "lookup",  cmd_lookup,  "say which lists digests are on" },
     { "diff",    cmd_diff,    "count digests added and removed per list" },
     { "scan",    cmd_scan,    "hash files, directories and mail; match them" },
+    { "report",  cmd_report,  "draft CyberTipline reports from evidence logs" },
 };
 
 #define NCOMMANDS  (sizeof(_commands) / sizeof(_commands[0]))

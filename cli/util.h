@@ -37,6 +37,7 @@ int cmd_info(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* ---- messages ---- */
 

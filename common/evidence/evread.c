@@ -628,7 +628,9 @@ hg_evread_rotated(const char *path, char ***paths, size_t *n, hg_err_t *err)
     }
     closedir(d);
     if (st_ret == HG_OK) {
-        qsort(f, nfiles, sizeof(*f), _evread_file_cmp);
+        if (nfiles > 1) {
+            qsort(f, nfiles, sizeof(*f), _evread_file_cmp);
+        }
         out = calloc(nfiles + 1, sizeof(*out));
         if (out == NULL) {
             st_ret = HG_ENOMEM;
