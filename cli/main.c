@@ -30,6 +30,7 @@ static const cli_command_t _commands[] = {
     { "diff",    cmd_diff,    "count digests added and removed per list" },
     { "scan",    cmd_scan,    "hash files, directories and mail; match them" },
     { "report",  cmd_report,  "draft CyberTipline reports from evidence logs" },
+    { "preserve", cmd_preserve, "keep held mail and uploads as evidence" },
 };
 
 #define NCOMMANDS  (sizeof(_commands) / sizeof(_commands[0]))

@@ -192,6 +192,18 @@ const rep_state_entry_t *rep_state_get(const rep_state_t *st, const char *key);
 int rep_state_add(rep_state_t *st, const char *event, const char *key,
                   const char *a, const char *b);
 
+/*
+ * Fields of the state file and the evidence manifest: tab-separated, each
+ * percent-encoded where it holds a blank, a control, '%' or DEL.
+ * rep_field_enc writes s encoded at out (3 * strlen(s) + 1 bytes) and
+ * returns the end; rep_field_dec decodes in place (-1 if broken or NUL);
+ * rep_field_split cuts a line (no newline) into at most max decoded
+ * fields, -1 if there are more or one is empty or broken.
+ */
+char *rep_field_enc(char *out, const char *s);
+int rep_field_dec(char *s);
+int rep_field_split(char *line, char **f, size_t max, size_t *nf);
+
 /* ---- drafts (report_xml.c) ---- */
 
 typedef struct rep_xml_s rep_xml_t;
@@ -219,6 +231,31 @@ int rep_xml_draft(rep_xml_t *x, const rep_incident_t *inc,
  */
 int rep_xml_validate(rep_xml_t *x, const char *buf, size_t len,
                      const char *root, char *why, size_t wlen);
+
+/* ---- a matched file's bytes in a preserved item (report_extract.c) ---- */
+
+typedef struct {
+    char    ref[80];        /* "sha256:HEX" (rep_upload_ref) */
+    int     found;
+    int     is_item;        /* the whole item is the file */
+    char   *path;           /* with out_dir: where the bytes are (the item
+                             * itself when is_item); malloc'd */
+} rep_want_t;
+
+typedef enum {
+    REP_ITEM_MAIL = 0,      /* a whole message, as postcat -bh prints it */
+    REP_ITEM_BODY           /* an upload's body: raw, or multipart */
+} rep_item_kind_t;
+
+/*
+ * Look for each want's bytes in the preserved item: the item itself and
+ * every reading of every MIME part, matched by digest only. With out_dir,
+ * the bytes found are written there as file-N (N the want's index + 1)
+ * and want->path set. Returns 0 (each want's found says), -1 with why on
+ * a read or write error.
+ */
+int rep_extract(const char *item, rep_item_kind_t kind, rep_want_t *w,
+                size_t nw, const char *out_dir, char *why, size_t wlen);
 
 /* ---- text and JSON (report_text.c) ---- */
 

@@ -40,9 +40,8 @@
 #define REP_STATE_HEAD  "# hashgate report state (one event a line; do not edit)\n"
 #define REP_STATE_FIELDS  6
 
-/* Append s percent-encoded to out (3 * strlen + 1 bytes). */
-static char *
-_rep_enc(char *out, const char *s)
+char *
+rep_field_enc(char *out, const char *s)
 {
     static const char  hex[] = "0123456789ABCDEF";
     const unsigned char  *p;
@@ -75,9 +74,8 @@ _rep_hexval(int c)
     return -1;
 }
 
-/* Decode s in place; -1 if a % escape is broken or decodes to NUL. */
-static int
-_rep_dec(char *s)
+int
+rep_field_dec(char *s)
 {
     char  *w = s;
     int    h, l;
@@ -201,15 +199,14 @@ _rep_apply(rep_state_t *st, char **f, size_t nf, const char **why)
     return -2;
 }
 
-/* Split a line at tabs into decoded fields; -1 if a field is broken. */
-static int
-_rep_split(char *line, char **f, size_t *nf)
+int
+rep_field_split(char *line, char **f, size_t max, size_t *nf)
 {
     char  *p = line, *t;
 
     *nf = 0;
     for ( ;; ) {
-        if (*nf == REP_STATE_FIELDS) {
+        if (*nf == max) {
             return -1;
         }
         f[(*nf)++] = p;
@@ -217,7 +214,7 @@ _rep_split(char *line, char **f, size_t *nf)
         if (t != NULL) {
             *t = '\0';
         }
-        if (p[0] == '\0' || _rep_dec(p) != 0) {
+        if (p[0] == '\0' || rep_field_dec(p) != 0) {
             return -1;
         }
         if (t == NULL) {
@@ -261,7 +258,7 @@ _rep_state_read(rep_state_t *st)
         }
         why = "a field that cannot be read";
         if (memchr(line, '\0', (size_t) len) != NULL
-            || _rep_split(line, f, &nf) != 0
+            || rep_field_split(line, f, REP_STATE_FIELDS, &nf) != 0
             || (k = _rep_apply(st, f, nf, &why)) == -2)
         {
             cli_error("%s:%u: not a state event this hashgate reads (%s)",
@@ -399,7 +396,7 @@ rep_state_add(rep_state_t *st, const char *event, const char *key,
         if (i > 0) {
             *p++ = '\t';
         }
-        p = _rep_enc(p, in[i]);
+        p = rep_field_enc(p, in[i]);
     }
     *p++ = '\n';
     do {
@@ -412,7 +409,7 @@ rep_state_add(rep_state_t *st, const char *event, const char *key,
     }
     /* applied as read back, so what is in memory is what the file says */
     p[-1] = '\0';
-    if (_rep_split(line, f, &nf) != 0 || _rep_apply(st, f, nf, &why) != 0) {
+    if (rep_field_split(line, f, REP_STATE_FIELDS, &nf) != 0 || _rep_apply(st, f, nf, &why) != 0) {
         cli_error("%s: cannot apply \"%s %s\"%s%s", st->path, event, key,
                   why ? ": " : "", why ? why : "");
         goto done;

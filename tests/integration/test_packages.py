@@ -48,6 +48,8 @@ LOGDIR = "/var/log/hashgate"
 NGX_LOGDIR = "/var/log/nginx/hashgate"
 DBDIR = "/var/lib/hashgate"
 HELPER = "/usr/libexec/hashgate/hashgate-inspect"
+STORE = "/var/lib/hashgate/evidence"
+XSD = "/usr/share/hashgate/cybertip.xsd"
 MODCONF = "/usr/share/nginx/modules-available/mod-http-hashgate.conf"
 MODLINK = "/etc/nginx/modules-enabled/50-mod-http-hashgate.conf"
 POLICY = "/usr/sbin/policy-rc.d"
@@ -297,6 +299,20 @@ def deb_tests(debdir):
     check(os.path.islink(MODLINK) and os.readlink(MODLINK) == MODCONF,
           "the module is enabled: %s -> %s" % (MODLINK, MODCONF),
           os.readlink(MODLINK) if os.path.islink(MODLINK) else "no link")
+    try:
+        gr = grp.getgrnam("hashgate-evidence")
+        check(gr.gr_gid < 1000, "postinst made the system group "
+              "hashgate-evidence", str(gr))
+    except KeyError:
+        check(False, "postinst made the system group hashgate-evidence",
+              "no such group")
+    check(os.path.isdir(STORE) and mode_owner(STORE)
+          == (0o750, "root", "hashgate-evidence"),
+          "the evidence store %s is root:hashgate-evidence 0750" % STORE,
+          str(mode_owner(STORE)) if os.path.isdir(STORE) else "missing")
+    r = run(["xmllint", "--noout", XSD])
+    check(r.returncode == 0, "the report schema is installed as %s" % XSD,
+          r.stderr)
 
     r = run(["systemd-analyze", "verify", "--man=no", UNIT])
     check(r.returncode == 0 and not r.stderr.strip(),
@@ -500,7 +516,7 @@ def deb_tests(debdir):
                     and ("hashgate" in line):
                 shipped_paths.add(line)
     shipped_paths |= {SOCKDIR, LOGDIR, NGX_LOGDIR, DBDIR, "/etc/hashgate",
-                      MODLINK,
+                      STORE, MODLINK,
                       MODLINK + ".removed"}
     for f in made_files:                # the operator's, not the package's
         if os.path.exists(f):
@@ -553,7 +569,8 @@ def rpm_tests(rpmdir):
     files = {p: run(["rpm", "-qlp", f]).stdout.split()
              for p, f in rpms.items()}
     want = {
-        "hashgate-tools": ["/usr/bin/hashgate", HELPER, "/var/lib/hashgate"],
+        "hashgate-tools": ["/usr/bin/hashgate", HELPER, "/var/lib/hashgate",
+                           STORE, XSD],
         "hashgate-milter": ["/usr/sbin/hashgate-milter", CONF,
                             "/usr/lib/systemd/system/hashgate-milter.service",
                             "/etc/logrotate.d/hashgate-milter",
@@ -590,6 +607,10 @@ def rpm_tests(rpmdir):
           and "disable --now hashgate-milter.service" in scripts
           and "try-restart hashgate-milter.service" in scripts,
           "rpm -qp --scripts: user creation and systemd scriptlets", scripts)
+    scripts = run(["rpm", "-qp", "--scripts", rpms["hashgate-tools"]]).stdout
+    check("groupadd -r hashgate-evidence" in scripts,
+          "rpm -qp --scripts: hashgate-tools makes the group "
+          "hashgate-evidence", scripts)
 
 
 def run_lock():
