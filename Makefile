@@ -22,7 +22,10 @@ EVREAD_LIBS = -lz -llzma -lzstd
 # only the CLI writes and checks report drafts (hashgate report)
 XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
 XML_LIBS   := $(shell pkg-config --libs libxml-2.0 2>/dev/null || echo -lxml2)
-CLI_LIBS    = $(EVREAD_LIBS) $(XML_LIBS)
+# ... and submits them (hashgate report --submit)
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS  := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+CLI_LIBS    = $(EVREAD_LIBS) $(XML_LIBS) $(CURL_LIBS)
 LDFLAGS   += $(SANITIZE)
 
 # common/ is laid out by stage of the flow (mime, scan, db, lists, policy,
@@ -95,7 +98,7 @@ $(BUILD)/obj/gen/readers.o: $(BUILD)/gen/readers.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/cli/%.o: CPPFLAGS += $(XML_CFLAGS)
+$(BUILD)/obj/cli/%.o: CPPFLAGS += $(XML_CFLAGS) $(CURL_CFLAGS)
 
 # The report schema (cli/cybertip.xsd) built into the CLI: drafts are
 # checked against the schema the program was built with, whatever is

@@ -66,6 +66,20 @@ static const char _report_help[] =
     "      --xsd FILE     check drafts against this schema instead of the\n"
     "                     one built in\n"
     "      --now TIME     the time to take as now (for tests)\n"
+    "\n"
+    "Submitting (NCMEC's reporting API; the drafts as written, never one\n"
+    "incident twice; a run that stopped resumes where it stopped):\n"
+    "      --submit       submit every drafted incident not yet submitted\n"
+    "                     (or only --incident ID), uploading each file from\n"
+    "                     the evidence store\n"
+    "      --retract      retract the begun submission of --incident ID\n"
+    "      --resubmit     submit although an earlier /submit got no answer\n"
+    "                     (only once NCMEC said it holds no report of it)\n"
+    "      --endpoint URL the API's base URI (Endpoint in the configuration;\n"
+    "                     https://exttest.cybertip.org/ispws to test)\n"
+    "      --credentials FILE  Username and Password lines, root's only\n"
+    "                     (Credentials in the configuration)\n"
+    "      --store DIR    the evidence store (" REP_DEFAULT_STORE ")\n"
     "  -h, --help         this help\n"
     "\n"
     "Exit status: 0 done, 2 an error (a file not read, an incident refused\n"
@@ -80,7 +94,13 @@ enum {
     REP_OPT_NO_ROTATED,
     REP_OPT_SETTLE,
     REP_OPT_XSD,
-    REP_OPT_NOW
+    REP_OPT_NOW,
+    REP_OPT_SUBMIT,
+    REP_OPT_RETRACT,
+    REP_OPT_RESUBMIT,
+    REP_OPT_ENDPOINT,
+    REP_OPT_CREDENTIALS,
+    REP_OPT_STORE
 };
 
 /*
@@ -339,10 +359,17 @@ cmd_report(int argc, char **argv)
         { "settle",     required_argument, NULL, REP_OPT_SETTLE },
         { "xsd",        required_argument, NULL, REP_OPT_XSD },
         { "now",        required_argument, NULL, REP_OPT_NOW },
+        { "submit",     no_argument,       NULL, REP_OPT_SUBMIT },
+        { "retract",    no_argument,       NULL, REP_OPT_RETRACT },
+        { "resubmit",   no_argument,       NULL, REP_OPT_RESUBMIT },
+        { "endpoint",   required_argument, NULL, REP_OPT_ENDPOINT },
+        { "credentials", required_argument, NULL, REP_OPT_CREDENTIALS },
+        { "store",      required_argument, NULL, REP_OPT_STORE },
         { "help",       no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     rep_opts_t          o;
+    rep_submit_opts_t   so;
     rep_conf_t          conf;
     rep_state_t         st;
     rep_set_t           set;
@@ -354,8 +381,11 @@ cmd_report(int argc, char **argv)
                         failed = 0, shown = 0;
     long                secs;
     int                 opt, xml, rc = CLI_EXIT_ERROR, sel, have_now = 0;
+    int                 submit = 0;
 
     memset(&o, 0, sizeof(o));
+    memset(&so, 0, sizeof(so));
+    so.store = REP_DEFAULT_STORE;
     memset(&conf, 0, sizeof(conf));
     memset(&set, 0, sizeof(set));
     memset(&st, 0, sizeof(st));
@@ -434,6 +464,24 @@ cmd_report(int argc, char **argv)
             }
             have_now = 1;
             break;
+        case REP_OPT_SUBMIT:
+            submit = 1;
+            break;
+        case REP_OPT_RETRACT:
+            so.retract = 1;
+            break;
+        case REP_OPT_RESUBMIT:
+            so.resubmit = 1;
+            break;
+        case REP_OPT_ENDPOINT:
+            so.endpoint = optarg;
+            break;
+        case REP_OPT_CREDENTIALS:
+            so.credentials = optarg;
+            break;
+        case REP_OPT_STORE:
+            so.store = optarg;
+            break;
         case 'h':
             fputs(_report_help, stdout);
             rc = CLI_EXIT_OK;
@@ -443,6 +491,33 @@ cmd_report(int argc, char **argv)
                            "'%s'", argv[optind - 1]);
             goto done;
         }
+    }
+    if (submit || so.retract) {
+        /* what a person has read is sent: the drafts, not the logs */
+        if (submit && so.retract) {
+            rc = cli_usage("report", "--submit or --retract, not both");
+            goto done;
+        }
+        if (so.retract && o.f.incident == NULL) {
+            rc = cli_usage("report", "--retract needs --incident ID");
+            goto done;
+        }
+        if (optind < argc) {
+            rc = cli_usage("report", "--%s reads the drafts, not logs",
+                           submit ? "submit" : "retract");
+            goto done;
+        }
+        so.incident = o.f.incident;
+        if (rep_conf_load(o.conf_path, &conf) != 0
+            || rep_xml_open(o.xsd, &x) != 0
+            || rep_state_open(o.state_path, 0, &st) != 0)
+        {
+            goto done;
+        }
+        so.endpoint = so.endpoint ? so.endpoint : conf.endpoint;
+        so.credentials = so.credentials ? so.credentials : conf.credentials;
+        rc = rep_submit(&so, x, &st);
+        goto done;
     }
     if (!have_now) {
         _rep_now(&o.f.now_ms);
@@ -506,7 +581,9 @@ cmd_report(int argc, char **argv)
                       inc->channel, inc->id, inc->refused);
             continue;
         }
-        if (se != NULL && (se->report_id != NULL
+        /* a submission begun is never drafted over; one retracted may be */
+        if (se != NULL && ((se->report_id != NULL && se->retracted == NULL)
+                           || se->submitting
                            || (se->drafted != NULL && !o.again)))
         {
             before++;

@@ -132,6 +132,8 @@ typedef struct {
     char   *esp_service;        /* the name of the mail or web service */
     char   *web_scheme;         /* "https" (default) or "http": records
                                  * have host and URI, not the scheme */
+    char   *endpoint;           /* the reporting API's base URI (--submit) */
+    char   *credentials;        /* the file with its user and password */
 } rep_conf_t;
 
 /*
@@ -155,6 +157,7 @@ typedef struct {
     char           *key;
     char           *drafted;        /* when, or NULL */
     char           *draft_path;
+    int             submitting;     /* /submit sent, no answer recorded */
     char           *report_id;      /* the service's, once opened */
     char           *file_id[REP_MAX_FILES];
     int             described[REP_MAX_FILES];
@@ -184,10 +187,12 @@ void rep_state_close(rep_state_t *st);
 const rep_state_entry_t *rep_state_get(const rep_state_t *st, const char *key);
 
 /*
- * Append one event (and fsync) and apply it: "drafted" (a = path),
- * "opened" (a = report ID), "uploaded" (a = index, b = file ID),
- * "described" (a = index), "finished", "retracted". -1 with the reason
- * printed when it cannot be written: the caller stops.
+ * Append one event (and fsync) and apply it: "drafted" (a = path; after a
+ * retraction it starts the incident afresh), "submitting" (before
+ * /submit is sent), "submit-failed" (the service said no), "opened"
+ * (a = report ID), "uploaded" (a = index, b = file ID), "described"
+ * (a = index), "finished", "retracted". -1 with the reason printed when
+ * it cannot be written: the caller stops.
  */
 int rep_state_add(rep_state_t *st, const char *event, const char *key,
                   const char *a, const char *b);
@@ -231,6 +236,25 @@ int rep_xml_draft(rep_xml_t *x, const rep_incident_t *inc,
  */
 int rep_xml_validate(rep_xml_t *x, const char *buf, size_t len,
                      const char *root, char *why, size_t wlen);
+
+/* ---- submission (report_submit.c) ---- */
+
+typedef struct {
+    const char     *endpoint;       /* base URI, no trailing slash needed */
+    const char     *credentials;    /* file: "Username x" / "Password y" */
+    const char     *store;          /* the evidence store (preserve.h) */
+    const char     *incident;       /* only this one (an ID in its key) */
+    int             retract;        /* retract instead of submitting */
+    int             resubmit;       /* submit although an earlier /submit
+                                     * went unanswered */
+} rep_submit_opts_t;
+
+/*
+ * Submit every drafted incident not yet finished (or only o->incident),
+ * resuming where a run stopped; with o->retract, retract the begun one.
+ * Returns CLI_EXIT_OK, or CLI_EXIT_ERROR with each reason printed.
+ */
+int rep_submit(const rep_submit_opts_t *o, rep_xml_t *x, rep_state_t *st);
 
 /* ---- a matched file's bytes in a preserved item (report_extract.c) ---- */
 

@@ -41,6 +41,8 @@ static const rep_conf_key_t  _rep_conf_keys[] = {
     K("LegalURL", legal_url, 0),
     K("EspService", esp_service, 0),
     K("WebScheme", web_scheme, 0),
+    K("Endpoint", endpoint, 0),
+    K("Credentials", credentials, 0),
 };
 
 #define NKEYS  (sizeof(_rep_conf_keys) / sizeof(_rep_conf_keys[0]))
@@ -83,10 +85,13 @@ _rep_conf_check(const char *key, const char *v)
     {
         return "WebScheme is https or http";
     }
-    if (strcasecmp(key, "LegalURL") == 0 && strncmp(v, "https://", 8) != 0
-        && strncmp(v, "http://", 7) != 0)
+    if ((strcasecmp(key, "LegalURL") == 0 || strcasecmp(key, "Endpoint") == 0)
+        && strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
     {
         return "not an http(s) URL";
+    }
+    if (strcasecmp(key, "Credentials") == 0 && v[0] != '/') {
+        return "not an absolute path";
     }
     return NULL;
 }

@@ -12,6 +12,8 @@
  *
  *   # hashgate report state (one event a line; do not edit)
  *   drafted<TAB>KEY<TAB>TIME<TAB>PATH
+ *   submitting<TAB>KEY<TAB>TIME           (before /submit is sent)
+ *   submit-failed<TAB>KEY<TAB>TIME        (the service said no)
  *   opened<TAB>KEY<TAB>TIME<TAB>REPORT-ID
  *   uploaded<TAB>KEY<TAB>TIME<TAB>INDEX<TAB>FILE-ID
  *   described<TAB>KEY<TAB>TIME<TAB>INDEX
@@ -123,6 +125,24 @@ _rep_entry(rep_state_t *st, const char *key)
     return &st->e[st->n++];
 }
 
+/* Forget a submission (its report ID, files, end): all but the key. */
+static void
+_rep_entry_clear(rep_state_entry_t *e)
+{
+    size_t  j;
+
+    free(e->report_id);
+    for (j = 0; j < REP_MAX_FILES; j++) {
+        free(e->file_id[j]);
+        e->file_id[j] = NULL;
+        e->described[j] = 0;
+    }
+    free(e->finished);
+    free(e->retracted);
+    e->report_id = e->finished = e->retracted = NULL;
+    e->submitting = 0;
+}
+
 static int
 _rep_set(char **slot, const char *v)
 {
@@ -169,9 +189,22 @@ _rep_apply(rep_state_t *st, char **f, size_t nf, const char **why)
         return -1;
     }
     if (strcmp(f[0], "drafted") == 0 && nf == 4) {
+        if (e->retracted != NULL) {
+            /* a retracted submission is over: the new draft starts afresh */
+            _rep_entry_clear(e);
+        }
         return _rep_set(&e->drafted, f[2]) | _rep_set(&e->draft_path, f[3]);
     }
+    if (strcmp(f[0], "submitting") == 0 && nf == 3) {
+        e->submitting = 1;
+        return 0;
+    }
+    if (strcmp(f[0], "submit-failed") == 0 && nf == 3) {
+        e->submitting = 0;
+        return 0;
+    }
     if (strcmp(f[0], "opened") == 0 && nf == 4) {
+        e->submitting = 0;
         return _rep_set(&e->report_id, f[3]);
     }
     if (strcmp(f[0], "uploaded") == 0 && nf == 5) {

@@ -264,11 +264,22 @@ _attr(rep_build_t *b, xmlNodePtr n, const char *name, const char *value)
     free(t);
 }
 
-/* A growing text for additionalInfo. */
+/* A growing text for additionalInfo; buf is "" until said to. */
 typedef struct {
-    char    buf[8192];
+    char   *buf;
     size_t  len;
+    size_t  cap;
+    int     oom;
 } rep_text_t;
+
+static void
+_t_reset(rep_text_t *t)
+{
+    t->len = 0;
+    if (t->buf != NULL) {
+        t->buf[0] = '\0';
+    }
+}
 
 static void
 _say(rep_text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -278,21 +289,29 @@ _say(rep_text_t *t, const char *fmt, ...)
 {
     va_list  ap;
     int      n;
+    char    *nb;
+    size_t   need;
 
-    if (t->len >= sizeof(t->buf) - 1) {
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
         return;
     }
-    va_start(ap, fmt);
-    n = vsnprintf(t->buf + t->len, sizeof(t->buf) - t->len, fmt, ap);
-    va_end(ap);
-    if (n > 0) {
-        t->len += (size_t) n;
-        if (t->len >= sizeof(t->buf)) {
-            /* said too much: end it visibly, never silently */
-            t->len = sizeof(t->buf) - 1;
-            memcpy(t->buf + t->len - 5, " ...", 5);
+    need = t->len + (size_t) n + 1;
+    if (need > t->cap) {
+        need = need < 1024 ? 1024 : 2 * need;
+        if ((nb = realloc(t->buf, need)) == NULL) {
+            t->oom = 1;
+            return;
         }
+        t->buf = nb;
+        t->cap = need;
     }
+    va_start(ap, fmt);
+    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    t->len += (size_t) n;
 }
 
 /* The mail's sender, or NULL for the null sender. */
@@ -344,6 +363,49 @@ _ip_event(rep_build_t *b, xmlNodePtr parent, const char *addr, int64_t ms)
     _el(b, ev, "dateTime", t);
 }
 
+/* One matched file in a sentence: names, size, digests, lists. */
+static void
+_rep_file_summary(rep_text_t *t, const hg_evrec_t *r, size_t i)
+{
+    const hg_evrec_digests_t  *d = &r->d;
+    size_t                     k;
+
+    _say(t, " File %zu:", i + 1);
+    if (r->filename != NULL) {
+        _say(t, " \"%s\",", r->filename);
+    }
+    if (r->ncontainers > 0) {
+        _say(t, " at \"%s\" inside the %s archive that was part %s,",
+             r->inner_path ? r->inner_path : "?",
+             r->containers[0].format ? r->containers[0].format : "?",
+             r->containers[0].path ? r->containers[0].path : "?");
+    } else {
+        _say(t, " part %s,", r->part ? r->part : "(the whole body)");
+    }
+    if (d->has_size) {
+        _say(t, " %" PRIu64 " bytes,", d->size);
+    }
+    if (d->md5) {
+        _say(t, " MD5 %s", d->md5);
+    }
+    if (d->sha1) {
+        _say(t, " SHA1 %s", d->sha1);
+    }
+    if (d->sha256) {
+        _say(t, " SHA256 %s", d->sha256);
+    }
+    _say(t, "; matched");
+    for (k = 0; k < r->nlists; k++) {
+        _say(t, "%s \"%s\"%s%s%s by %s", k ? "," : "", r->lists[k].list,
+             r->lists[k].version && r->lists[k].version[0] ? " (version " : "",
+             r->lists[k].version && r->lists[k].version[0]
+             ? r->lists[k].version : "",
+             r->lists[k].version && r->lists[k].version[0] ? ")" : "",
+             r->lists[k].algorithm);
+    }
+    _say(t, ".");
+}
+
 static void
 _rep_report(rep_build_t *b, xmlNodePtr root, const rep_incident_t *inc,
             const hg_evrec_t *const *files, size_t nfiles,
@@ -351,7 +413,7 @@ _rep_report(rep_build_t *b, xmlNodePtr root, const rep_incident_t *inc,
 {
     const hg_evrec_t  *r = files[0];
     xmlNodePtr         rep, n, m, p;
-    rep_text_t         t;
+    rep_text_t         t = { NULL, 0, 0, 0 };
     char               time[40], addr[1024], url[8192], *refs;
     const char        *s, *sender = _rep_sender(r);
     size_t             i;
@@ -364,8 +426,7 @@ _rep_report(rep_build_t *b, xmlNodePtr root, const rep_incident_t *inc,
     _el(b, n, "incidentDateTime", time);
 
     n = _box(b, rep, "internetDetails");
-    t.len = 0;
-    t.buf[0] = '\0';
+    _t_reset(&t);
     if (strcmp(inc->channel, "smtp") == 0) {
         m = _box(b, n, "emailIncident");
         if (sender != NULL) {
@@ -414,8 +475,7 @@ _rep_report(rep_build_t *b, xmlNodePtr root, const rep_incident_t *inc,
     _el(b, m, "lastName", conf->last_name);
     _el(b, m, "phone", conf->phone);
     _el(b, m, "email", conf->email);
-    t.len = 0;
-    t.buf[0] = '\0';
+    _t_reset(&t);
     _say(&t, "%s", conf->company);
     if (conf->company_template != NULL) {
         _say(&t, "\n%s", conf->company_template);
@@ -452,17 +512,26 @@ _rep_report(rep_build_t *b, xmlNodePtr root, const rep_incident_t *inc,
     refs = rep_record_refs(files, nfiles);
     if (refs == NULL) {
         b->oom = 1;
+        free(t.buf);
         return;
     }
-    t.len = 0;
-    t.buf[0] = '\0';
+    _t_reset(&t);
     _say(&t, "Drafted by hashgate %s from its evidence records (which "
          "hold digests, never content): %zu file%s matched a list of "
          "known material by digest; nobody at the reporting company has "
          "viewed %s. Records: %s.", HG_VERSION, nfiles,
          nfiles == 1 ? "" : "s", nfiles == 1 ? "it" : "them", refs);
     free(refs);
+    /* each file here too: a report sent without uploads (nothing was
+     * held) still names every file by its digests */
+    for (i = 0; i < nfiles; i++) {
+        _rep_file_summary(&t, files[i], i);
+    }
+    if (t.oom) {
+        b->oom = 1;
+    }
     _el(b, rep, "additionalInfo", t.buf);
+    free(t.buf);
 }
 
 static void
@@ -490,7 +559,7 @@ _rep_file(rep_build_t *b, xmlNodePtr root, const hg_evrec_t *r, size_t i,
           const rep_conf_t *conf, char *why, size_t wlen)
 {
     xmlNodePtr   f, fd;
-    rep_text_t   t;
+    rep_text_t   t = { NULL, 0, 0, 0 };
     char         ref[80], name[160], time[40], url[8192], where[600];
     size_t       k;
 
@@ -524,8 +593,7 @@ _rep_file(rep_build_t *b, xmlNodePtr root, const hg_evrec_t *r, size_t i,
         _ip_event(b, fd, r->client_addr, r->time_ms);
     }
     for (k = 0; k < r->nlists; k++) {
-        t.len = 0;
-        t.buf[0] = '\0';
+        _t_reset(&t);
         _say(&t, "Matched the list \"%s\"", r->lists[k].list);
         if (r->lists[k].version != NULL && r->lists[k].version[0] != '\0') {
             _say(&t, " (version %s)", r->lists[k].version);
@@ -538,8 +606,7 @@ _rep_file(rep_build_t *b, xmlNodePtr root, const hg_evrec_t *r, size_t i,
         _el(b, fd, "additionalInfo", t.buf);
     }
     if (r->ncontainers > 0) {
-        t.len = 0;
-        t.buf[0] = '\0';
+        _t_reset(&t);
         _say(&t, "The listed file is inside this archive: at \"%s\"",
              r->inner_path ? r->inner_path : "?");
         for (k = 1; k < r->ncontainers; k++) {
@@ -565,8 +632,7 @@ _rep_file(rep_build_t *b, xmlNodePtr root, const hg_evrec_t *r, size_t i,
              r->containers[0].format ? r->containers[0].format : "?");
         _el(b, fd, "additionalInfo", t.buf);
     }
-    t.len = 0;
-    t.buf[0] = '\0';
+    _t_reset(&t);
     _say(&t, "%s %s", strcmp(r->channel, "smtp") == 0 ? "Mail part"
          : "Upload part", r->part ? r->part : "(the whole body)");
     if (r->ncontainers == 0 && r->d.has_size) {
@@ -589,7 +655,11 @@ _rep_file(rep_build_t *b, xmlNodePtr root, const hg_evrec_t *r, size_t i,
         _say(&t, "; held at %s", r->held_at);
     }
     _say(&t, ". Evidence record %s.", where);
+    if (t.oom) {
+        b->oom = 1;
+    }
     _el(b, fd, "additionalInfo", t.buf);
+    free(t.buf);
     return 0;
 }
 
@@ -633,6 +703,13 @@ rep_xml_draft(rep_xml_t *x, const rep_incident_t *inc, const rep_filter_t *f,
     _attr(&b, root, "channel", inc->channel);
     snprintf(gen, sizeof(gen), "hashgate %s", HG_VERSION);
     _attr(&b, root, "generator", gen);
+    /* --submit needs the held item's bytes; without a hold there are none */
+    for (i = 0; i < inc->nrecs; i++) {
+        if (inc->recs[i]->action && strcmp(inc->recs[i]->action, "hold") == 0) {
+            break;
+        }
+    }
+    _attr(&b, root, "held", i < inc->nrecs ? "true" : "false");
     _rep_report(&b, root, inc, files, n, conf);
     for (i = 0; i < n; i++) {
         if (_rep_file(&b, root, files[i], i, conf, why, wlen) != 0) {

@@ -5,10 +5,12 @@ synthetic listed files; `hashgate preserve store` copies what was held (the
 mail through postcat -q, the upload from the hold directory) into an
 evidence store; `verify` passes, then finds an edited item, a removed
 manifest line, the manifest's last line cut off and two items swapped;
+`hashgate report` drafts one incident per mail and per request with every
+matched file, valid against the schema, shows them as text, and a second
+run drafts nothing new; `report --submit` sends them to a local stand-in
+of the reporting API with the files' bytes taken from the preserved items;
 `expire` (clock set with --now) removes only what is due and never an item
-on legal hold; `hashgate report` drafts one incident per mail and per
-request with every matched file, valid against the schema, shows them as
-text, and a second run drafts nothing new.
+on legal hold.
 """
 
 import base64
@@ -29,6 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import hgmilter as hm  # noqa: E402
 import nginx as N  # noqa: E402
 from postfix import Postfix  # noqa: E402
+from cybertip_standin import StandIn  # noqa: E402
 
 ok = hm.Checks()
 tmp = tempfile.mkdtemp(prefix="hg-report-preserve-")
@@ -253,42 +256,6 @@ try:
     p = hg("preserve", "verify", "--store", store)
     ok(p.returncode == 0, "the manifest put back passes again", both(p))
 
-    # ---- expire ----
-    p = hg("preserve", "hold", "--store", store, up[0])
-    ok(p.returncode == 0 and "on legal hold" in p.stdout,
-       "an item can be put on legal hold", both(p))
-    p = hg("preserve", "expire", "--store", store, "--now",
-           time.strftime("%Y-%m-%d", time.gmtime(time.time() + 100 * 86400)))
-    ok(p.returncode == 0 and p.stdout == "" and len(os.listdir(
-        os.path.join(store, "items"))) == 2,
-       "expire before the date removes nothing", both(p))
-    later = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 367 * 86400))
-    p = hg("preserve", "expire", "--store", store, "--dry-run", "--now", later)
-    ok(p.returncode == 0 and ("would expire %s" % eml[0]) in p.stdout
-       and len(os.listdir(os.path.join(store, "items"))) == 2,
-       "--dry-run says what would go and deletes nothing", both(p))
-    p = hg("preserve", "expire", "--store", store, "--now", later)
-    ok(p.returncode == 0 and ("expired %s" % eml[0]) in p.stdout
-       and os.listdir(os.path.join(store, "items")) == [up[0]],
-       "expire after a year removes the item due and keeps the one on "
-       "legal hold", both(p))
-    p = hg("preserve", "verify", "--store", store)
-    ok(p.returncode == 0 and "1 items kept (1 intact, 1 on legal hold), "
-       "1 expired" in p.stdout, "verify passes after expire", both(p))
-    p = hg("preserve", "release", "--store", store, up[0])
-    p2 = hg("preserve", "expire", "--store", store, "--now", later)
-    ok(p.returncode == 0 and ("expired %s" % up[0]) in p2.stdout
-       and os.listdir(os.path.join(store, "items")) == [],
-       "a released item expires at its date", both(p2))
-    p = hg("preserve", "store", "--store", store, "--group", "nogroup",
-           "--postfix-config", pf.config, "--hold-dir", hold_dir,
-           "--settle", "0", mlog, nlog)
-    ok(p.returncode == 0 and p.stdout.count("preserved before") == 2
-       and "expired 20" in p.stdout
-       and os.listdir(os.path.join(store, "items")) == [],
-       "an incident preserved and expired is not copied again from what "
-       "is still held", both(p))
-
     # ---- report ----
     conf = os.path.join(tmp, "reporter.conf")
     with open(conf, "w") as f:
@@ -330,6 +297,77 @@ try:
     ok(p.returncode == 0 and p.stdout == ""
        and sorted(os.listdir(out)) == drafts,
        "a second run drafts nothing new", both(p))
+    # ---- submit, to a local stand-in of the service ----
+    creds = os.path.join(tmp, "creds")
+    with open(creds, "w") as f:
+        f.write("Username esp\nPassword pw\n")
+    os.chmod(creds, 0o600)
+    si = StandIn(os.path.join(tmp, "standin"), XSD, "esp", "pw")
+    try:
+        p = hg("report", "--submit", "-c", conf, "-s",
+               os.path.join(tmp, "report.state"), "--store", store,
+               "--endpoint", si.url, "--credentials", creds)
+        st = si.state()
+        got = {}
+        for r in st["reports"].values():
+            got[r["report"].count("<intendedRecipient>") and "mail" or
+                "http", len(r["files"])] = sorted(
+                f["sha256"] for f in r["files"].values())
+        held_mail = [r for r in st["reports"].values() if qid_hold in r["report"]]
+        ok(p.returncode == 0 and len(st["reports"]) == 4
+           and all(r["finished"] for r in st["reports"].values())
+           and not st["violations"],
+           "--submit reports the 4 incidents to the stand-in, no rule broken",
+           both(p) + str(st["violations"]))
+        ok(len(held_mail) == 1 and sorted(
+            f["sha256"] for f in held_mail[0]["files"].values())
+           == sorted([sha(HOLD), sha(LOGGED), sha(ZIP)]),
+           "the held mail's files are uploaded from the item postcat gave "
+           "(the zip for the file inside it)", str(got))
+        up_hold = [r for r in st["reports"].values()
+                   if [f["sha256"] for f in r["files"].values()]
+                   == [sha(UP_HOLD)]]
+        ok(len(up_hold) == 1, "the held upload's form file is uploaded "
+           "from nginx's held body", str(got))
+    finally:
+        si.stop()
+
+    # ---- expire ----
+    p = hg("preserve", "hold", "--store", store, up[0])
+    ok(p.returncode == 0 and "on legal hold" in p.stdout,
+       "an item can be put on legal hold", both(p))
+    p = hg("preserve", "expire", "--store", store, "--now",
+           time.strftime("%Y-%m-%d", time.gmtime(time.time() + 100 * 86400)))
+    ok(p.returncode == 0 and p.stdout == "" and len(os.listdir(
+        os.path.join(store, "items"))) == 2,
+       "expire before the date removes nothing", both(p))
+    later = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 367 * 86400))
+    p = hg("preserve", "expire", "--store", store, "--dry-run", "--now", later)
+    ok(p.returncode == 0 and ("would expire %s" % eml[0]) in p.stdout
+       and len(os.listdir(os.path.join(store, "items"))) == 2,
+       "--dry-run says what would go and deletes nothing", both(p))
+    p = hg("preserve", "expire", "--store", store, "--now", later)
+    ok(p.returncode == 0 and ("expired %s" % eml[0]) in p.stdout
+       and os.listdir(os.path.join(store, "items")) == [up[0]],
+       "expire after a year removes the item due and keeps the one on "
+       "legal hold", both(p))
+    p = hg("preserve", "verify", "--store", store)
+    ok(p.returncode == 0 and "1 items kept (1 intact, 1 on legal hold), "
+       "1 expired" in p.stdout, "verify passes after expire", both(p))
+    p = hg("preserve", "release", "--store", store, up[0])
+    p2 = hg("preserve", "expire", "--store", store, "--now", later)
+    ok(p.returncode == 0 and ("expired %s" % up[0]) in p2.stdout
+       and os.listdir(os.path.join(store, "items")) == [],
+       "a released item expires at its date", both(p2))
+    p = hg("preserve", "store", "--store", store, "--group", "nogroup",
+           "--postfix-config", pf.config, "--hold-dir", hold_dir,
+           "--settle", "0", mlog, nlog)
+    ok(p.returncode == 0 and p.stdout.count("preserved before") == 2
+       and "expired 20" in p.stdout
+       and os.listdir(os.path.join(store, "items")) == [],
+       "an incident preserved and expired is not copied again from what "
+       "is still held", both(p))
+
     crash = [l for l in ng.crashes()]
     ok(not crash, "nginx ran without a crash", crash)
 except Exception as e:  # noqa: BLE001
