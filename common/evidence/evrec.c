@@ -716,8 +716,10 @@ hg_time_parse_rfc3339(const char *s, int64_t *ms)
     {
         return -1;
     }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59
-        || sec > 60)
+    /* records are written now: a year before 1970 is not one of theirs,
+     * and would give a negative time */
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23
+        || mi > 59 || sec > 60)
     {
         return -1;
     }

@@ -105,6 +105,9 @@ link() {    # link NAME SRC [extra flags]
 
 : > "$OUT/targets.txt.tmp"
 link fuzz_json tests/fuzz/fuzz_json.c
+if [ -f common/evidence/evrec.c ]; then
+    link fuzz_evrec tests/fuzz/fuzz_evrec.c
+fi
 link fuzz_db_open tests/fuzz/fuzz_db_open.c
 for r in $readers; do
     link "fuzz_reader_$r" tests/fuzz/fuzz_reader.c "-DHG_FUZZ_READER=\"$r\""

@@ -398,11 +398,35 @@ def archive_seeds():
     return out
 
 
+def evrec_seeds():
+    """Record lines (byte 0 even) and whole logs, plain and gzip (odd)."""
+    import gzip
+    d1, d2 = hexd(64), hexd(64)
+    mail = ('{"record_version":1,"time":"2026-11-25T10:15:00.123Z",'
+            '"channel":"smtp","action":"reject","monitor":false,"lists":'
+            '[{"list":"a","version":"1","algorithm":"sha256","digest":"%s",'
+            '"label":null}],"md5":"%s","sha256":"%s","size":12,"part":'
+            '"2!x.tar!y","inner_path":"y","filename":"n\\u00e9\\"",'
+            '"containers":[{"path":"2","format":"zip","sha256":"%s",'
+            '"size":40}],"client_addr":"192.0.2.1","client_name":null,'
+            '"rcpt_to":["a@b","c@d"],"message_id":"<m@x>","queue_id":"Q"}'
+            % (d1, hexd(32), d1, d2)).encode()
+    http = ('{"time":"2026-11-25T10:15:00Z","channel":"http","action":'
+            '"hold","lists":[{"list":"b","algorithm":"md5"}],"uri":"/a",'
+            '"request_id":"r","held_at":"/h"}').encode()
+    v2 = b'{"record_version":2,"time":"x","channel":"smtp","queue_id":"Q"}'
+    log = mail + b"\n" + http + b"\n" + v2 + b"\n" + mail[:40]
+    return {"mail": b"\x00" + mail, "http": b"\x00" + http,
+            "v2": b"\x00" + v2, "broken": b"\x00" + mail[:-30],
+            "log": b"\x01" + log, "log-gz": b"\x01" + gzip.compress(log)}
+
+
 def main():
     outdir = sys.argv[1]
     seed_db = sys.argv[2] if len(sys.argv) > 2 else None
     targets = sys.argv[3:] if len(sys.argv) > 3 else None
     gens = {"fuzz_json": json_seeds,
+            "fuzz_evrec": evrec_seeds,
             "fuzz_unpack_message": lambda: mime_seeds("message"),
             "fuzz_unpack_formdata": lambda: mime_seeds("formdata"),
             "fuzz_milter_conf": milter_conf_seeds,

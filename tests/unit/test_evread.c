@@ -704,6 +704,7 @@ test_time_parse_rfc3339_takes_utc_only(void **state)
     assert_int_equal(hg_time_parse_rfc3339("2026-11-25T25:15:00Z", &ms), -1);
     assert_int_equal(hg_time_parse_rfc3339("2026-11-25T10:15:00.Z", &ms), -1);
     assert_int_equal(hg_time_parse_rfc3339("2026-11-25", &ms), -1);
+    assert_int_equal(hg_time_parse_rfc3339("1969-12-31T23:59:59Z", &ms), -1);
     assert_int_equal(hg_time_parse_rfc3339(NULL, &ms), -1);
 }
 

@@ -198,7 +198,7 @@ void hg_evrec_free(hg_evrec_t *rec);
  * RFC 3339 time in UTC ("2026-11-26T05:11:30Z", with or without a
  * fraction of a second, "Z" or "+00:00") to ms since 1970. Returns -1 when
  * s is not such a time (other offsets included: records are written in
- * UTC).
+ * UTC), or is before 1970.
  */
 int hg_time_parse_rfc3339(const char *s, int64_t *ms);
 
