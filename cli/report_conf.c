@@ -2,8 +2,9 @@
  * report_conf.c - who files the reports: the reporter's configuration.
  *
  * The same form as hashgate-milter.conf: "Key value" a line, '#' starts a
- * comment line, keys are case-insensitive, the value is the rest of the
- * line without its surrounding blanks. Every mistake (an unknown key, a
+ * comment line and " #" a trailing comment, keys are case-insensitive,
+ * the value is the rest of the line without its surrounding blanks, or
+ * everything between double quotes (to hold a " #"). Every mistake (an unknown key, a
  * key given twice, a missing required one, a value of the wrong form) is
  * an error naming the file and line, so a report never goes out with a
  * default the operator did not mean.
@@ -137,10 +138,34 @@ rep_conf_load(const char *path, rep_conf_t *c)
         while (*v == ' ' || *v == '\t') {
             v++;
         }
-        for (e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t'
-                                          || e[-1] == '\r'); e--) {
+        if (*v == '"') {
+            /* quoted: the value is all up to the closing quote */
+            if ((e = strchr(v + 1, '"')) == NULL) {
+                cli_error("%s:%u: a quote that does not end", path, lineno);
+                goto fail;
+            }
+            *e++ = '\0';
+            v++;
+            while (*e == ' ' || *e == '\t' || *e == '\r') {
+                e++;
+            }
+            if (*e != '\0' && *e != '#') {
+                cli_error("%s:%u: text after the quoted value", path, lineno);
+                goto fail;
+            }
+        } else {
+            /* " #" starts a trailing comment */
+            for (e = v; *e != '\0'; e++) {
+                if (*e == '#' && e > v && (e[-1] == ' ' || e[-1] == '\t')) {
+                    *e = '\0';
+                    break;
+                }
+            }
+            for (e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t'
+                                              || e[-1] == '\r'); e--) {
+            }
+            *e = '\0';
         }
-        *e = '\0';
         for (i = 0; i < NKEYS; i++) {
             if (strcasecmp(k, _rep_conf_keys[i].name) == 0) {
                 break;

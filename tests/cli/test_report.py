@@ -27,8 +27,8 @@ t = Suite("report")
 XSD = os.path.join(TOP, "cli", "cybertip.xsd")
 
 CONF = """# who reports
-Company     Example Hosting Inc.
-FirstName   Alice
+Company     Example Hosting Inc.   # a trailing comment
+FirstName   "Alice"
 LastName    Abuse
 Email       abuse@example.com
 Phone       +1 555 0100
@@ -433,7 +433,9 @@ for text, want in [
          "reporter.conf:5: Email: not an email address"),
         (CONF + "WebScheme ftp\n", "reporter.conf:8: WebScheme: WebScheme is "
          "https or http"),
-        (CONF + "TermsOfService\n", "reporter.conf:8: TermsOfService has no value")]:
+        (CONF + "TermsOfService\n", "reporter.conf:8: TermsOfService has no value"),
+        (CONF + 'CompanyTemplate "Suite #5\n', "reporter.conf:8: a quote "
+         "that does not end")]:
     t.write("bad/reporter.conf", text)
     p = report("ev.log", conf="bad/reporter.conf", out="out-conf",
                state="state-conf")
