@@ -278,36 +278,19 @@ _ps_held(const rep_incident_t *inc)
     return NULL;
 }
 
-/* An item's name: the incident's time, channel and ID; .eml or .bin. */
+/* An item's name: the incident's, a number after the first, .eml/.bin. */
 static void
 _ps_item_name(const rep_incident_t *inc, int n, char *out, size_t outlen)
 {
-    char    t[40], id[80];
-    size_t  i, k = 0;
+    const char  *ext = strcmp(inc->channel, "smtp") == 0 ? "eml" : "bin";
+    char         suffix[24];
 
-    rep_time(inc->first_ms, t, sizeof(t));
-    for (i = 0; inc->id[i] != '\0' && k + 1 < sizeof(id); i++) {
-        char  c = inc->id[i];
-
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9') || c == '-' || c == '_')
-        {
-            id[k++] = c;
-        } else if (c != '<' && c != '>') {
-            id[k++] = '_';
-        }
+    if (n > 1) {
+        snprintf(suffix, sizeof(suffix), "-%d.%s", n, ext);
+    } else {
+        snprintf(suffix, sizeof(suffix), ".%s", ext);
     }
-    id[k] = '\0';
-    snprintf(out, outlen, "%.4s%.2s%.2sT%.2s%.2s%.2sZ-%s-%s%s%.0d.%s", t,
-             t + 5, t + 8, t + 11, t + 14, t + 17, inc->channel,
-             k ? id : "x", n > 1 ? "-" : "", n > 1 ? n : 0,
-             strcmp(inc->channel, "smtp") == 0 ? "eml" : "bin");
-}
-
-static void
-_ps_iso(int64_t ms, char *out, size_t outlen)
-{
-    rep_time(ms, out, outlen);
+    rep_incident_name(inc, suffix, out, outlen);
 }
 
 /* Preserve one incident; 0, 1 (nothing to do), -1 (an error, printed). */
@@ -427,7 +410,7 @@ _ps_store_one(const ps_opts_t *o, pm_t *m, const rep_incident_t *inc)
         cli_error("preserve: out of memory");
         goto done;
     }
-    _ps_iso(o->now_ms + (int64_t) o->retain_days * 86400000LL, delete_after,
+    rep_time(o->now_ms + (int64_t) o->retain_days * 86400000LL, delete_after,
             sizeof(delete_after));
     memset(&it, 0, sizeof(it));
     it.item = name;
@@ -463,61 +446,19 @@ done:
 static int
 _ps_store(ps_opts_t *o, char **logs, size_t nlogs)
 {
-    static const char  *defaults[] = REP_DEFAULT_LOGS;
     pm_t                m;
     rep_set_t           set;
-    char              **files = NULL, **rot;
-    size_t              nfiles = 0, i, j, nrot;
-    hg_err_t            err;
-    struct stat         sb;
-    int                 rc = CLI_EXIT_ERROR, given = nlogs > 0, errors = 0, k;
-    char              **nv;
+    char              **files = NULL;
+    size_t              nfiles = 0, i;
+    int                 rc = CLI_EXIT_ERROR, errors = 0, k;
 
     memset(&set, 0, sizeof(set));
     if (pm_open(o->store, PM_WRITE | PM_CREATE, o->gid, &m) != 0) {
         return CLI_EXIT_ERROR;
     }
-    if (!given) {
-        logs = (char **) defaults;
-        while (defaults[nlogs] != NULL) {
-            nlogs++;
-        }
-    }
-    for (i = 0; i < nlogs; i++) {
-        if (o->only) {
-            rot = calloc(2, sizeof(*rot));
-            if (rot == NULL || (rot[0] = strdup(logs[i])) == NULL) {
-                free(rot);
-                goto nomem;
-            }
-            nrot = 1;
-        } else if (hg_evread_rotated(logs[i], &rot, &nrot, &err) != HG_OK) {
-            if (!given && stat(logs[i], &sb) != 0) {
-                continue;
-            }
-            cli_error("preserve: %s", err.msg);
-            goto done;
-        }
-        if (nrot == 0 && given) {
-            hg_evread_paths_free(rot);
-            cli_error("preserve: %s: no such file, nor rotated files of it",
-                      logs[i]);
-            goto done;
-        }
-        nv = realloc(files, (nfiles + nrot + 1) * sizeof(*nv));
-        if (nv == NULL) {
-            hg_evread_paths_free(rot);
-            goto nomem;
-        }
-        files = nv;
-        for (j = 0; j < nrot; j++) {
-            files[nfiles++] = rot[j];
-        }
-        files[nfiles] = NULL;
-        free(rot);
-    }
-    if (nfiles == 0) {
-        cli_error("preserve: no evidence logs found (give the logs to read)");
+    if (rep_log_files("preserve", logs, nlogs, o->only, &files, &nfiles)
+        != 0)
+    {
         goto done;
     }
     if (rep_load(&set, files, nfiles) != 0) {
@@ -551,9 +492,6 @@ _ps_store(ps_opts_t *o, char **logs, size_t nlogs)
         }
     }
     rc = errors == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
-    goto done;
-nomem:
-    cli_error("preserve: out of memory");
 done:
     rep_set_free(&set);
     hg_evread_paths_free(files);
@@ -717,18 +655,6 @@ _ps_list(const ps_opts_t *o)
     return i == 0 ? CLI_EXIT_OK : CLI_EXIT_ERROR;
 }
 
-static int
-_ps_time_opt(const char *s, int64_t *ms)
-{
-    char  buf[40];
-
-    if (strlen(s) == 10) {
-        snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
-        return hg_time_parse_rfc3339(buf, ms);
-    }
-    return hg_time_parse_rfc3339(s, ms);
-}
-
 int
 cmd_preserve(int argc, char **argv)
 {
@@ -753,7 +679,6 @@ cmd_preserve(int argc, char **argv)
     };
     ps_opts_t          o;
     struct group      *gr;
-    struct timespec    ts;
     const char        *sub;
     char              *end, **lists = NULL, **nl;
     size_t             nlists = 0;
@@ -838,15 +763,13 @@ cmd_preserve(int argc, char **argv)
             break;
         case PS_OPT_SINCE:
         case PS_OPT_UNTIL:
-            if (_ps_time_opt(optarg, opt == PS_OPT_SINCE ? &o.f.since_ms
-                                                         : &o.f.until_ms) != 0)
+            if (rep_time_opt(optarg, opt == PS_OPT_UNTIL,
+                             opt == PS_OPT_SINCE ? &o.f.since_ms
+                                                 : &o.f.until_ms) != 0)
             {
                 rc = cli_usage("preserve", "not a date or an RFC 3339 UTC "
                                "time: '%s'", optarg);
                 goto done;
-            }
-            if (opt == PS_OPT_UNTIL && strlen(optarg) == 10) {
-                o.f.until_ms += 86400000LL - 1;
             }
             break;
         case PS_OPT_LIST:
@@ -873,7 +796,7 @@ cmd_preserve(int argc, char **argv)
             o.f.settle_ms = (int64_t) v * 1000;
             break;
         case PS_OPT_NOW:
-            if (_ps_time_opt(optarg, &o.now_ms) != 0) {
+            if (rep_time_opt(optarg, 0, &o.now_ms) != 0) {
                 rc = cli_usage("preserve", "--now: not a date or an RFC 3339 "
                                "UTC time: '%s'", optarg);
                 goto done;
@@ -894,8 +817,7 @@ cmd_preserve(int argc, char **argv)
         }
     }
     if (!have_now) {
-        clock_gettime(CLOCK_REALTIME, &ts);
-        o.now_ms = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        o.now_ms = rep_now_ms();
     }
     o.f.now_ms = o.now_ms;
     o.f.lists = lists;

@@ -103,119 +103,6 @@ enum {
     REP_OPT_STORE
 };
 
-/*
- * A time option: RFC 3339 UTC, or a date (its first ms, or with end set
- * its last). -1 if it is neither.
- */
-static int
-_rep_time_opt(const char *s, int end, int64_t *ms)
-{
-    char  buf[40];
-
-    if (strlen(s) == 10) {
-        snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
-        if (hg_time_parse_rfc3339(buf, ms) != 0) {
-            return -1;
-        }
-        if (end) {
-            *ms += 24 * 3600 * 1000LL - 1;
-        }
-        return 0;
-    }
-    return hg_time_parse_rfc3339(s, ms);
-}
-
-static int
-_rep_now(int64_t *ms)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    *ms = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    return 0;
-}
-
-/* Append a malloc'd path to a NULL-ended array; -1 when out of memory. */
-static int
-_rep_push(char ***v, size_t *n, char *s)
-{
-    char  **nv;
-
-    if (s == NULL || (nv = realloc(*v, (*n + 2) * sizeof(*nv))) == NULL) {
-        free(s);
-        return -1;
-    }
-    *v = nv;
-    nv[(*n)++] = s;
-    nv[*n] = NULL;
-    return 0;
-}
-
-/*
- * The files to read: each log (with its rotations unless only), or the
- * default logs that exist. -1 with the reason printed.
- */
-static int
-_rep_files(char **logs, size_t nlogs, int only, char ***files, size_t *n)
-{
-    static const char  *defaults[] = REP_DEFAULT_LOGS;
-    char              **rot;
-    size_t              i, j, nrot;
-    hg_err_t            err;
-    struct stat         sb;
-    int                 given = nlogs > 0;
-
-    *files = NULL;
-    *n = 0;
-    if (!given) {
-        for (i = 0; defaults[i] != NULL; i++) {
-            nlogs++;
-        }
-        logs = (char **) defaults;
-    }
-    for (i = 0; i < nlogs; i++) {
-        if (only) {
-            if (_rep_push(files, n, strdup(logs[i])) != 0) {
-                goto nomem;
-            }
-            continue;
-        }
-        err.msg[0] = '\0';
-        if (hg_evread_rotated(logs[i], &rot, &nrot, &err) != HG_OK) {
-            if (!given && stat(logs[i], &sb) != 0) {
-                continue;
-            }
-            cli_error("report: %s", err.msg);
-            return -1;
-        }
-        if (nrot == 0 && given) {
-            hg_evread_paths_free(rot);
-            cli_error("report: %s: no such file, nor rotated files of it",
-                      logs[i]);
-            return -1;
-        }
-        for (j = 0; j < nrot; j++) {
-            if (_rep_push(files, n, rot[j]) != 0) {
-                rot[j] = NULL;
-                for (j++; j < nrot; j++) {
-                    free(rot[j]);
-                }
-                free(rot);
-                goto nomem;
-            }
-        }
-        free(rot);
-    }
-    if (*n == 0) {
-        cli_error("report: no evidence logs found (give the logs to read)");
-        return -1;
-    }
-    return 0;
-nomem:
-    cli_error("report: out of memory");
-    return -1;
-}
-
 /* Make dir (0750) if it is missing. */
 static int
 _rep_mkdir(const char *dir)
@@ -235,33 +122,6 @@ _rep_mkdir(const char *dir)
         return -1;
     }
     return 0;
-}
-
-/* A draft's file name: the incident's time, channel and ID. */
-static void
-_rep_draft_name(const rep_incident_t *inc, char *out, size_t outlen)
-{
-    char    t[40], id[80];
-    size_t  i, k = 0;
-
-    rep_time(inc->first_ms, t, sizeof(t));
-    /* 2026-11-25T10:15:00.123Z -> 20261125T101500Z */
-    snprintf(out, outlen, "%.4s%.2s%.2sT%.2s%.2s%.2sZ", t, t + 5, t + 8,
-             t + 11, t + 14, t + 17);
-    for (i = 0; inc->id[i] != '\0' && k + 1 < sizeof(id); i++) {
-        char  c = inc->id[i];
-
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')
-        {
-            id[k++] = c;
-        } else if (c != '<' && c != '>') {
-            id[k++] = '_';
-        }
-    }
-    id[k] = '\0';
-    snprintf(out + strlen(out), outlen - strlen(out), "-%s-%s.xml",
-             inc->channel, k ? id : "x");
 }
 
 static int
@@ -323,7 +183,7 @@ _rep_draft_one(const rep_opts_t *o, rep_xml_t *x, const rep_conf_t *conf,
                   inc->channel, inc->id, why);
         return -1;
     }
-    _rep_draft_name(inc, name, sizeof(name));
+    rep_incident_name(inc, ".xml", name, sizeof(name));
     path = malloc(strlen(o->out) + strlen(name) + 2);
     if (path == NULL) {
         cli_error("report: out of memory");
@@ -416,7 +276,7 @@ cmd_report(int argc, char **argv)
             break;
         case REP_OPT_SINCE:
         case REP_OPT_UNTIL:
-            if (_rep_time_opt(optarg, opt == REP_OPT_UNTIL,
+            if (rep_time_opt(optarg, opt == REP_OPT_UNTIL,
                               opt == REP_OPT_SINCE ? &o.f.since_ms
                                                    : &o.f.until_ms) != 0)
             {
@@ -427,7 +287,7 @@ cmd_report(int argc, char **argv)
             }
             break;
         case REP_OPT_LIST:
-            if (_rep_push(&lists, &nlists, strdup(optarg)) != 0) {
+            if (rep_push(&lists, &nlists, strdup(optarg)) != 0) {
                 cli_error("report: out of memory");
                 goto done;
             }
@@ -457,7 +317,7 @@ cmd_report(int argc, char **argv)
             o.xsd = optarg;
             break;
         case REP_OPT_NOW:
-            if (_rep_time_opt(optarg, 0, &o.f.now_ms) != 0) {
+            if (rep_time_opt(optarg, 0, &o.f.now_ms) != 0) {
                 rc = cli_usage("report", "--now: not a date or an RFC 3339 "
                                "UTC time: '%s'", optarg);
                 goto done;
@@ -520,7 +380,7 @@ cmd_report(int argc, char **argv)
         goto done;
     }
     if (!have_now) {
-        _rep_now(&o.f.now_ms);
+        o.f.now_ms = rep_now_ms();
     }
     o.f.lists = lists;
     xml = strcmp(o.format, "xml") == 0;
@@ -543,8 +403,8 @@ cmd_report(int argc, char **argv)
         goto done;
     }
     if (rep_state_open(o.state_path, !xml, &st) != 0
-        || _rep_files(argv + optind, (size_t) (argc - optind), o.only,
-                      &files, &nfiles) != 0
+        || rep_log_files("report", argv + optind, (size_t) (argc - optind),
+                         o.only, &files, &nfiles) != 0
         || rep_load(&set, files, nfiles) != 0)
     {
         goto done;

@@ -118,6 +118,33 @@ char *rep_record_refs(const hg_evrec_t *const *recs, size_t n);
 /* ms since 1970 as RFC 3339 UTC with milliseconds. */
 void rep_time(int64_t ms, char *out, size_t outlen);
 
+/* The time now, in ms since 1970. */
+int64_t rep_now_ms(void);
+
+/*
+ * A time option: RFC 3339 UTC, or a date (its first ms; with end, its
+ * last). -1 if it is neither.
+ */
+int rep_time_opt(const char *s, int end, int64_t *ms);
+
+/* Append malloc'd s to the NULL-ended array *v of *n; -1 on ENOMEM (s
+ * freed). */
+int rep_push(char ***v, size_t *n, char *s);
+
+/*
+ * The files to read for the command cmd: each of logs with its rotated
+ * files (only: just the file), or with no logs the default ones that
+ * exist. *files is NULL-ended (free each, then it). -1 with the reason
+ * printed.
+ */
+int rep_log_files(const char *cmd, char *const *logs, size_t nlogs, int only,
+                  char ***files, size_t *n);
+
+/* An incident's file name: its time, channel and ID, then suffix
+ * ("20261125T101500Z-smtp-4F2A81C0D3.xml"). */
+void rep_incident_name(const rep_incident_t *inc, const char *suffix,
+                       char *out, size_t outlen);
+
 /* ---- the reporter (report_conf.c) ---- */
 
 typedef struct {

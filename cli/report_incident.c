@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "report.h"
@@ -547,4 +548,136 @@ rep_record_refs(const hg_evrec_t *const *recs, size_t n)
                       i ? ", " : "", recs[i]->file, recs[i]->line);
     }
     return s;
+}
+
+/* ---- what report and preserve share ---- */
+
+int64_t
+rep_now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+rep_time_opt(const char *s, int end, int64_t *ms)
+{
+    char  buf[40];
+
+    if (strlen(s) == 10) {
+        snprintf(buf, sizeof(buf), "%sT00:00:00Z", s);
+        if (hg_time_parse_rfc3339(buf, ms) != 0) {
+            return -1;
+        }
+        if (end) {
+            *ms += 24 * 3600 * 1000LL - 1;
+        }
+        return 0;
+    }
+    return hg_time_parse_rfc3339(s, ms);
+}
+
+int
+rep_push(char ***v, size_t *n, char *s)
+{
+    char  **nv;
+
+    if (s == NULL || (nv = realloc(*v, (*n + 2) * sizeof(*nv))) == NULL) {
+        free(s);
+        return -1;
+    }
+    *v = nv;
+    nv[(*n)++] = s;
+    nv[*n] = NULL;
+    return 0;
+}
+
+int
+rep_log_files(const char *cmd, char *const *logs, size_t nlogs, int only,
+              char ***files, size_t *n)
+{
+    static const char  *defaults[] = REP_DEFAULT_LOGS;
+    char              **rot;
+    size_t              i, j, nrot;
+    hg_err_t            err;
+    struct stat         sb;
+    int                 given = nlogs > 0;
+
+    *files = NULL;
+    *n = 0;
+    if (!given) {
+        for (i = 0; defaults[i] != NULL; i++) {
+            nlogs++;
+        }
+        logs = (char *const *) defaults;
+    }
+    for (i = 0; i < nlogs; i++) {
+        /* the default logs are read where they exist */
+        if (!given && stat(logs[i], &sb) != 0) {
+            continue;
+        }
+        if (only) {
+            if (rep_push(files, n, strdup(logs[i])) != 0) {
+                goto nomem;
+            }
+            continue;
+        }
+        err.msg[0] = '\0';
+        if (hg_evread_rotated(logs[i], &rot, &nrot, &err) != HG_OK) {
+            cli_error("%s: %s", cmd, err.msg);
+            return -1;
+        }
+        if (nrot == 0) {
+            hg_evread_paths_free(rot);
+            cli_error("%s: %s: no such file, nor rotated files of it", cmd,
+                      logs[i]);
+            return -1;
+        }
+        for (j = 0; j < nrot; j++) {
+            if (rep_push(files, n, rot[j]) != 0) {
+                for (j++; j < nrot; j++) {
+                    free(rot[j]);
+                }
+                free(rot);
+                goto nomem;
+            }
+        }
+        free(rot);
+    }
+    if (*n == 0) {
+        cli_error("%s: no evidence logs found (give the logs to read)", cmd);
+        return -1;
+    }
+    return 0;
+nomem:
+    cli_error("%s: out of memory", cmd);
+    return -1;
+}
+
+void
+rep_incident_name(const rep_incident_t *inc, const char *suffix, char *out,
+                  size_t outlen)
+{
+    char    t[40], id[80];
+    size_t  i, k = 0;
+
+    for (i = 0; inc->id[i] != '\0' && k + 1 < sizeof(id); i++) {
+        char  c = inc->id[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')
+        {
+            id[k++] = c;
+        } else if (c != '<' && c != '>') {
+            id[k++] = '_';
+        }
+    }
+    id[k] = '\0';
+    rep_time(inc->first_ms, t, sizeof(t));
+    /* 2026-11-25T10:15:00.123Z -> 20261125T101500Z */
+    snprintf(out, outlen, "%.4s%.2s%.2sT%.2s%.2s%.2sZ-%s-%s%s", t, t + 5,
+             t + 8, t + 11, t + 14, t + 17, inc->channel, k ? id : "x",
+             suffix);
 }
