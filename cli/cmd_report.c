@@ -172,9 +172,10 @@ static int
 _rep_draft_one(const rep_opts_t *o, rep_xml_t *x, const rep_conf_t *conf,
                rep_state_t *st, const rep_incident_t *inc)
 {
-    char    name[160], *path, *buf = NULL, why[2 * HG_ERR_MAX];
+    const rep_state_entry_t *se;
+    char    name[160], suffix[16], *path, *buf = NULL, why[2 * HG_ERR_MAX];
     size_t  len;
-    int     rc = -1;
+    int     rc = -1, k;
 
     if (rep_xml_draft(x, inc, &o->f, conf, &buf, &len, why, sizeof(why))
         != 0)
@@ -183,14 +184,26 @@ _rep_draft_one(const rep_opts_t *o, rep_xml_t *x, const rep_conf_t *conf,
                   inc->channel, inc->id, why);
         return -1;
     }
-    rep_incident_name(inc, ".xml", name, sizeof(name));
-    path = malloc(strlen(o->out) + strlen(name) + 2);
+    path = malloc(strlen(o->out) + sizeof(name) + 2);
     if (path == NULL) {
         cli_error("report: out of memory");
         free(buf);
         return -1;
     }
-    sprintf(path, "%s/%s", o->out, name);
+    /* its own name: another incident's draft is never written over (two
+     * mails known only by one Message-ID in the same second) */
+    se = rep_state_get(st, inc->key);
+    for (k = 1; ; k++) {
+        snprintf(suffix, sizeof(suffix), k > 1 ? "-%d.xml" : ".xml", k);
+        rep_incident_name(inc, suffix, name, sizeof(name));
+        sprintf(path, "%s/%s", o->out, name);
+        if (access(path, F_OK) != 0
+            || (se != NULL && se->draft_path != NULL
+                && strcmp(se->draft_path, path) == 0) || k == 100)
+        {
+            break;
+        }
+    }
     if (_rep_write(path, buf, len) == 0
         && rep_state_add(st, "drafted", inc->key, path, NULL) == 0)
     {

@@ -399,6 +399,16 @@ t.check("nokey.log:1: the record names neither a queue ID nor a Message-ID"
         "a matched record that names no mail is named and drafted nowhere",
         both(p))
 
+# two mails known only by Message-IDs that make the same file name
+t.write("names.log", mail_rec("2026-11-25T10:15:00.100Z", None, "<a/b@x>", A)
+        + "\n" + mail_rec("2026-11-25T10:15:00.200Z", None, "<a_b@x>", B)
+        + "\n")
+p = report("names.log", out="out-names", state="state-names")
+t.check(p.returncode == 0 and drafts("out-names") ==
+        ["20261125T101500Z-smtp-a_b_x-2.xml", "20261125T101500Z-smtp-a_b_x.xml"],
+        "two incidents whose names would be alike get a draft each",
+        both(p) + str(drafts("out-names")))
+
 p = report("missing.log", out="out-missing", state="state-missing")
 t.check(p.returncode == 2 and "missing.log: no such file" in p.stderr.decode(),
         "a log that does not exist is an error", both(p))
