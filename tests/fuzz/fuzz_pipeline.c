@@ -162,6 +162,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hg_policy_init(&p.policy);
     p.policy.monitor = data[0] & 1;
     p.policy.on_fail = (data[0] & 2) ? HG_FAIL_ACCEPT : HG_FAIL_TEMPFAIL;
+    p.policy.on_fail_set = (data[0] >> 4) & 1;
     p.policy.default_action = (hg_action_t) (HG_ACT_LOG + (data[0] >> 2) % 4);
     step = (size_t) (data[0] >> 4) * 97 + 1;
     data++;
@@ -190,10 +191,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * unscanned must not look scanned: the failure shows, and under
          * OnFail tempfail nothing weaker than a tempfail decides; under
          * fail-open (accept) a part that matched a tag or log list before
-         * the failure still gets its tag or record
+         * the failure still gets its tag or record. Monitor mode without
+         * an explicit OnFail fails open (hg_policy_fail_mode).
          */
         if (!p.merged.failed || p.merged.action == HG_ACT_NONE
-            || (p.policy.on_fail == HG_FAIL_TEMPFAIL
+            || (hg_policy_fail_mode(&p.policy) == HG_FAIL_TEMPFAIL
                 && (p.merged.action == HG_ACT_LOG
                     || p.merged.action == HG_ACT_TAG
                     || p.merged.action == HG_ACT_ACCEPT)))
