@@ -14,7 +14,8 @@
  * system call its sandbox forbids") and treats like any crash.
  *
  *   recvmsg(3, ...)          the next request and its descriptor
- *   sendmsg(3, ...)          entries and done
+ *   sendmsg(3, ...),         entries and done, a batch of them in one
+ *   sendmmsg(3, ...)         call (the caller wakes once per batch)
  *   read                     libraries reading a descriptor they are given
  *   write(1 or 2, ...)       the one-line message before dying (stderr)
  *   fstat (not newfstatat)   the container's size, checked against the
@@ -261,12 +262,16 @@ hg_sandbox_filter(char *why, size_t len)
 
     /* the socket to the caller, and no other */
     if (rc == 0) {
-        what = "recvmsg/sendmsg";
+        what = "recvmsg/sendmsg/sendmmsg";
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvmsg), 1,
                               sandbox_arg(0, SCMP_CMP_EQ, HG_SANDBOX_SOCK, 0));
     }
     if (rc == 0) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg), 1,
+                              sandbox_arg(0, SCMP_CMP_EQ, HG_SANDBOX_SOCK, 0));
+    }
+    if (rc == 0) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmmsg), 1,
                               sandbox_arg(0, SCMP_CMP_EQ, HG_SANDBOX_SOCK, 0));
     }
     /* stdout and stderr only: never into the container's descriptor */

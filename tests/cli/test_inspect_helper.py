@@ -38,7 +38,7 @@ ARCHIVES = os.path.join(TOP, "tests", "lib", "archives.py")
 
 # inspect/sandbox.c's allow-list (the helper's exit is the one call not
 # answered, so exit_group shows as "= ?")
-ALLOWED = {"recvmsg", "sendmsg", "read", "write", "fstat", "lseek",
+ALLOWED = {"recvmsg", "sendmsg", "sendmmsg", "read", "write", "fstat", "lseek",
            "pread64", "mmap", "mprotect", "munmap", "mremap", "brk",
            "madvise", "close", "clock_gettime", "futex", "getpid",
            "rt_sigprocmask", "tgkill", "rt_sigreturn", "restart_syscall",
