@@ -7,8 +7,12 @@ dies makes the archive "not checked" and the exit status 2; --no-archives
 and a missing helper. Archives are made by tests/lib/archives.py from
 seeded random bytes."""
 import base64
+import hashlib
+import io
 import os
+import random
 import sys
+import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -74,6 +78,24 @@ odd = make("zip", "odd.zip", seed=710, odd_names=True)
 odd_key = [k for k in odd if "%21" in k]
 listed.append(odd[odd_key[0]] if odd_key else "")
 
+
+# a zip whose entry's CRC (local and central header) is wrong: an extractor
+# still writes the bytes, so they are what is hashed and matched
+def bad_crc_zip(data):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("crc.bin", data)
+    b = bytearray(buf.getvalue())
+    cd = b.find(b"PK\x01\x02")
+    b[14:18] = b[cd + 16:cd + 20] = b"\xde\xad\xbe\xef"
+    return bytes(b)
+
+
+crc_data = random.Random(800).randbytes(20000)
+with open(t.path("badcrc.zip"), "wb") as f:
+    f.write(bad_crc_zip(crc_data))
+listed.append(hashlib.sha256(crc_data).hexdigest())
+
 t.write("block.txt", "".join(h + "\n" for h in listed if h))
 p = t.run("compile", "-o", "db", "blk=block.txt")
 t.check(p.returncode == 0, "test database compiles", both(p))
@@ -108,6 +130,11 @@ path = made["zip"][0]
 p = t.run("scan", "-d", "db", "--no-archives", path)
 t.check(p.returncode == 0 and lines(p) == [path + ": OK"],
         "--no-archives hashes the archive as it is, nothing inside", both(p))
+
+p = t.run("scan", "-d", "db", "badcrc.zip")
+t.check(p.returncode == 1 and "badcrc.zip!crc.bin: blk FOUND" in lines(p),
+        "a zip entry whose CRC is wrong is hashed as an extractor writes it: "
+        "a listed one is FOUND", both(p))
 
 p = t.run("scan", "-d", "db", "nested.zip")
 t.check(p.returncode == 1 and "nested.zip!%s: blk FOUND" % deep in lines(p),
