@@ -323,7 +323,9 @@ helper_inspect(const hg_proto_req_t *r, int fd, hg_inspect_done_t *done)
         return;
     }
     if (r->size > 0) {
-        p = mmap(NULL, (size_t) r->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        /* populated at once: one call instead of a fault per 64 KiB */
+        p = mmap(NULL, (size_t) r->size, PROT_READ,
+                 MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (p == MAP_FAILED) {
             if (errno == ENOMEM) {
                 helper_done(done, HG_ELIMIT, HG_INSPECT_LIMIT_MEMORY,
