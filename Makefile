@@ -14,7 +14,7 @@ CFLAGS    ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 -Wall -Wextra $(WERROR) -fPIC -D_GNU_SOURCE \
              $(SANITIZE) $(CFLAGS)
 CPPFLAGS  += -Icommon/include -Icommon
-LIBS       = -lcrypto -lmagic -lexpat -lpthread
+LIBS       = -lcrypto -lmagic -lexpat -lsystemd -lpthread
 # only the inspection helper (and what tests it) parses archives
 INSPECT_LIBS = -larchive -lseccomp
 # only what reads evidence logs back (the CLI, its tests) decompresses them

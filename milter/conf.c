@@ -331,13 +331,37 @@ _k_tag_header(parse_t *p, hg_mconf_t *c, const char *v)
     return _set_str(p, &c->tag_header, v);
 }
 
+/*
+ * EvidenceLog, repeatable: one file (an absolute path) and any of
+ * syslog[:FACILITY[:SOCKET]] and journald beside it. Whether syslog or
+ * journald can be reached is checked when they are opened (-t included).
+ */
 static hg_status_t
 _k_evidence_log(parse_t *p, hg_mconf_t *c, const char *v)
 {
-    if (v[0] != '/') {
-        return _bad(p, "EvidenceLog '%s': the path must be absolute", v);
+    hg_err_t  e;
+    size_t    i;
+
+    if (v[0] == '/') {
+        if (c->evidence_log != NULL) {
+            return _bad(p, "EvidenceLog '%s': one file only; syslog and "
+                        "journald may be added beside it", v);
+        }
+        return _set_str(p, &c->evidence_log, v);
     }
-    return _set_str(p, &c->evidence_log, v);
+    if (hg_evlog_spec_check(v, &e) != HG_OK) {
+        return hg_err_set(p->err, HG_EFORMAT, "%s:%u: EvidenceLog %s",
+                          p->path, p->line, e.msg);
+    }
+    for (i = 0; i < c->nevidence_sinks; i++) {
+        if (strcmp(c->evidence_sinks[i], v) == 0) {
+            return _bad(p, "EvidenceLog '%s' given twice", v);
+        }
+    }
+    if (c->nevidence_sinks == HG_MILTER_EVIDENCE_SINKS) {
+        return _bad(p, "EvidenceLog '%s': at most 4 besides the file", v);
+    }
+    return _set_str(p, &c->evidence_sinks[c->nevidence_sinks++], v);
 }
 
 static hg_status_t
@@ -608,7 +632,7 @@ static const key_t_ keys[] = {
     { "MonitorOnly",     _k_monitor,           0 },
     { "RejectReply",     _k_reject_reply,      0 },
     { "TagHeader",       _k_tag_header,        0 },
-    { "EvidenceLog",     _k_evidence_log,      0 },
+    { "EvidenceLog",     _k_evidence_log,      1 },
     { "OnFail",          _k_on_fail,           0 },
     { "UserID",          _k_user,              0 },
     { "PidFile",         _k_pid_file,          0 },
@@ -809,6 +833,9 @@ hg_mconf_free(hg_mconf_t *c)
     free(c->reply_text);
     free(c->tag_header);
     free(c->evidence_log);
+    for (size_t i = 0; i < c->nevidence_sinks; i++) {
+        free(c->evidence_sinks[i]);
+    }
     free(c->user);
     free(c->group);
     free(c->pid_file);

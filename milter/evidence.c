@@ -21,13 +21,48 @@
 static pthread_mutex_t  ev_lock = PTHREAD_MUTEX_INITIALIZER;
 static hg_evlog_t      *ev_log;
 
+/* The file, then syslog and journald as configured: all, or none. */
 hg_status_t
-hg_evidence_open(const char *path, hg_err_t *err)
+hg_evidence_open(const hg_mconf_t *c, hg_err_t *err)
 {
-    if (path == NULL) {
-        return HG_OK;
+    hg_evlog_t  *l;
+    size_t       i;
+
+    if (c->evidence_log != NULL
+        && hg_evlog_open(c->evidence_log, &ev_log, err) != HG_OK)
+    {
+        return HG_EIO;
     }
-    return hg_evlog_open(path, &ev_log, err);
+    for (i = 0; i < c->nevidence_sinks; i++) {
+        if (hg_evlog_open_spec(c->evidence_sinks[i], "hashgate-milter", &l,
+                               err) != HG_OK)
+        {
+            hg_evlog_close(ev_log);
+            ev_log = NULL;
+            return HG_EIO;
+        }
+        hg_evlog_append(&ev_log, l);
+    }
+    return HG_OK;
+}
+
+/* -t: syslog and journald reachable now (the file is checked apart, as
+ * -t must not create it). */
+hg_status_t
+hg_evidence_check_sinks(const hg_mconf_t *c, hg_err_t *err)
+{
+    hg_evlog_t  *l;
+    size_t       i;
+
+    for (i = 0; i < c->nevidence_sinks; i++) {
+        if (hg_evlog_open_spec(c->evidence_sinks[i], "hashgate-milter", &l,
+                               err) != HG_OK)
+        {
+            return HG_EIO;
+        }
+        hg_evlog_close(l);
+    }
+    return HG_OK;
 }
 
 void

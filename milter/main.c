@@ -451,11 +451,15 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
             fprintf(stderr, "%s: EvidenceLog: %s\n", c->path, msg);
             return 1;
         }
+        if (hg_evidence_check_sinks(c, &err) != HG_OK) {
+            fprintf(stderr, "%s: EvidenceLog: %s\n", c->path, err.msg);
+            return 1;
+        }
         printf("%s: configuration OK, database %s OK\n", c->path, db_path);
         return 0;
     }
 
-    if (hg_evidence_open(c->evidence_log, &err) != HG_OK) {
+    if (hg_evidence_open(c, &err) != HG_OK) {
         fprintf(stderr, "%s: EvidenceLog: %s\n", c->path, err.msg);
         return 1;
     }

@@ -19,6 +19,9 @@
 #ifndef HASHGATE_MILTER_H
 #define HASHGATE_MILTER_H
 
+/* EvidenceLog destinations besides the file: syslog, journald. */
+#define HG_MILTER_EVIDENCE_SINKS  4
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -76,7 +79,10 @@ typedef struct {
     char            reply_xcode[16];/* "5.7.1" */
     char           *reply_text;
     char           *tag_header;
-    char           *evidence_log;   /* NULL: records go to syslog only */
+    char           *evidence_log;   /* the file; NULL: records go to syslog only */
+    char           *evidence_sinks[HG_MILTER_EVIDENCE_SINKS];
+                                    /* EvidenceLog syslog[:...] / journald */
+    size_t          nevidence_sinks;
     char           *user;           /* UserID user[:group], NULL when unset */
     char           *group;
     char           *pid_file;
@@ -169,7 +175,8 @@ void hg_inspect_pool_pids(char *out, size_t outlen);
 void hg_inspect_pool_shutdown(void);
 
 /* evidence.c */
-hg_status_t hg_evidence_open(const char *path, hg_err_t *err);
+hg_status_t hg_evidence_open(const hg_mconf_t *c, hg_err_t *err);
+hg_status_t hg_evidence_check_sinks(const hg_mconf_t *c, hg_err_t *err);
 void hg_evidence_close(void);
 
 /* Reopen the evidence log's path (SIGHUP, after logrotate moved it). */

@@ -660,7 +660,7 @@ static ngx_command_t  ngx_http_hashgate_commands[] = {
       &ngx_http_hashgate_status_bounds },
 
     { ngx_string("hashgate_evidence_log"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
       ngx_http_hashgate_evidence_log,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
@@ -3538,13 +3538,22 @@ ngx_http_hashgate_hold_path(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/*
+ * hashgate_evidence_log off | FILE [syslog[:FACILITY[:SOCKET]]] [journald]:
+ * one file (relative to the prefix) and the log pipeline's destinations
+ * beside it, or only those. All are opened by the master, so workers
+ * append through inherited descriptors, and an unreachable syslog socket
+ * or journald fails nginx -t rather than losing records later.
+ */
 static char *
 ngx_http_hashgate_evidence_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_hashgate_loc_conf_t *hlcf = conf;
 
     hg_err_t             err;
+    hg_evlog_t          *l;
     ngx_str_t           *value, name;
+    ngx_uint_t           i, files;
     ngx_pool_cleanup_t  *cln;
 
     if (hlcf->evlog_set) {
@@ -3555,36 +3564,65 @@ ngx_http_hashgate_evidence_log(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        if (cf->args->nelts > 2) {
+            return "\"off\" cannot be given with destinations";
+        }
         return NGX_CONF_OK;
-    }
-
-    if (ngx_http_hashgate_path_value(cf, cmd, &value[1]) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    name = value[1];
-
-    if (ngx_conf_full_name(cf->cycle, &name, 0) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    err.msg[0] = '\0';
-
-    /* opened by the master, so workers append through the inherited fd */
-    if (hg_evlog_open((char *) name.data, &hlcf->evlog, &err) != HG_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "hashgate_evidence_log: %s", err.msg);
-        return NGX_CONF_ERROR;
     }
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
-        hg_evlog_close(hlcf->evlog);
         return NGX_CONF_ERROR;
     }
 
     cln->handler = ngx_http_hashgate_evlog_cleanup;
-    cln->data = hlcf->evlog;
+    cln->data = NULL;
+    files = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_http_hashgate_path_value(cf, cmd, &value[i]) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        name = value[i];
+        err.msg[0] = '\0';
+
+        if (ngx_strcmp(name.data, "journald") == 0
+            || ngx_strcmp(name.data, "syslog") == 0
+            || ngx_strncmp(name.data, "syslog:", 7) == 0)
+        {
+            if (hg_evlog_open_spec((char *) name.data, "nginx", &l, &err)
+                != HG_OK)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "hashgate_evidence_log: %s", err.msg);
+                return NGX_CONF_ERROR;
+            }
+
+        } else {
+            if (++files > 1) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "hashgate_evidence_log: one file only "
+                                   "(\"%V\"); syslog and journald may be "
+                                   "given beside it", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            if (ngx_conf_full_name(cf->cycle, &name, 0) != NGX_OK) {
+                return NGX_CONF_ERROR;
+            }
+
+            if (hg_evlog_open((char *) name.data, &l, &err) != HG_OK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "hashgate_evidence_log: %s", err.msg);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        hg_evlog_append(&hlcf->evlog, l);
+        cln->data = hlcf->evlog;
+    }
 
     return NGX_CONF_OK;
 }

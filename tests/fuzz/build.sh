@@ -34,7 +34,7 @@ CC=${FUZZ_CC:-clang}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined ${FUZZ_CFLAGS:-}"
 CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Wall -Wextra"
 INC="-I$TOP/common/include -I$TOP/common -I$TOP/tests/unit"
-LIBS="-lcrypto -lmagic -lexpat -lpthread -larchive -lseccomp -lz -llzma -lzstd"
+LIBS="-lcrypto -lmagic -lexpat -lsystemd -lpthread -larchive -lseccomp -lz -llzma -lzstd"
 
 mkdir -p "$OUT/obj/gen" "$OUT/bin" "$OUT/gen"
 cd "$TOP"

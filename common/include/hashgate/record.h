@@ -96,12 +96,43 @@ typedef struct hg_evlog_s hg_evlog_t;
 
 /* Open (create 0640) path for appending. */
 hg_status_t hg_evlog_open(const char *path, hg_evlog_t **out, hg_err_t *err);
+
+/*
+ * Open a destination by the name an operator configures:
+ *   /absolute/path              the JSON Lines file (hg_evlog_open);
+ *   syslog[:FACILITY[:SOCKET]]  each record as one syslog message of the
+ *                               same JSON, facility local0..local7, user,
+ *                               daemon, mail, auth, authpriv (default
+ *                               daemon), to SOCKET (default /dev/log);
+ *   journald                    each record as a journal entry whose
+ *                               fields are the record's (HASHGATE_LIST=,
+ *                               HASHGATE_SHA256=, ... and HASHGATE_RECORD=
+ *                               the whole line), through libsystemd.
+ * ident is the syslog tag and journald's SYSLOG_IDENTIFIER. HG_EINVAL with
+ * err saying why for a name of none of these forms or a bad facility;
+ * HG_EIO when the destination cannot be reached now (no syslog socket, no
+ * journald): a server refuses to start rather than lose records.
+ */
+hg_status_t hg_evlog_open_spec(const char *spec, const char *ident,
+                               hg_evlog_t **out, hg_err_t *err);
+
+/* The name's syntax alone (for configuration checks): HG_EINVAL with err
+ * saying why, nothing opened. */
+hg_status_t hg_evlog_spec_check(const char *spec, hg_err_t *err);
+
+/*
+ * Destinations chain: hg_evlog_write gives each record to every one of
+ * them, hg_evlog_reopen reopens each file, hg_evlog_close closes them all.
+ */
+void hg_evlog_append(hg_evlog_t **head, hg_evlog_t *next);
+const char *hg_evlog_name(const hg_evlog_t *l);
 void hg_evlog_close(hg_evlog_t *l);
 
 /*
- * Append one line (as made by hg_record_format) with a single write.
- * HG_EIO with err set on failure (e.g. disk full): nothing partial is left
- * (a short write is truncated back).
+ * Append one line (as made by hg_record_format) with a single write, to
+ * every destination of the chain. HG_EIO with err set (naming the first
+ * destination that failed) when any did not take it (e.g. disk full:
+ * nothing partial is left in a file, a short write is truncated back).
  */
 hg_status_t hg_evlog_write(hg_evlog_t *l, const hg_json_t *line, hg_err_t *err);
 
