@@ -99,9 +99,9 @@ hg_evlog_open_spec(const char *spec, const char *ident, hg_evlog_t **out,
     is_journald = strcmp(spec, "journald") == 0;
     if (!is_syslog && !is_journald) {
         if (spec[0] != '/') {
-            return hg_err_set(err, HG_EINVAL, "'%s' is neither an absolute "
-                              "path nor syslog[:FACILITY[:SOCKET]] nor "
-                              "journald", spec);
+            return hg_err_set(err, HG_EINVAL, "'%s': a file's path must be "
+                              "absolute (or syslog[:FACILITY[:SOCKET]], "
+                              "journald)", spec);
         }
         return hg_evlog_open(spec, out, err);
     }
@@ -144,9 +144,9 @@ hg_evlog_spec_check(const char *spec, hg_err_t *err)
                                       &facility, &sock, err);
     }
     if (spec[0] != '/') {
-        return hg_err_set(err, HG_EINVAL, "'%s' is neither an absolute "
-                          "path nor syslog[:FACILITY[:SOCKET]] nor "
-                          "journald", spec);
+        return hg_err_set(err, HG_EINVAL, "'%s': a file's path must be "
+                          "absolute (or syslog[:FACILITY[:SOCKET]], "
+                          "journald)", spec);
     }
     return HG_OK;
 }
