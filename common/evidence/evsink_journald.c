@@ -23,6 +23,7 @@
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,51 +115,58 @@ _evsink_digests(evsink_fields_t *f, const char *prefix,
     }
 }
 
+/* The record's single string fields, each as HASHGATE_<KEY>. */
+static const struct {
+    const char  *key;
+    size_t       off;
+} evsink_strings[] = {
+#define EVSINK_STR(key, field)  { "HASHGATE_" key, offsetof(hg_evrec_t, field) }
+    EVSINK_STR("TIME", time),                EVSINK_STR("CHANNEL", channel),
+    EVSINK_STR("ACTION", action),
+    EVSINK_STR("INTENDED_ACTION", intended_action),
+    EVSINK_STR("ALLOWED_BY", allowed_by),    EVSINK_STR("ERROR", error),
+    EVSINK_STR("PART", part),                EVSINK_STR("INNER_PATH", inner_path),
+    EVSINK_STR("FILENAME", filename),
+    EVSINK_STR("DECLARED_TYPE", declared_type),
+    EVSINK_STR("DETECTED_TYPE", detected_type),
+    EVSINK_STR("HELD_AT", held_at),          EVSINK_STR("NOT_CHECKED", not_checked),
+    EVSINK_STR("CLIENT_ADDR", client_addr),  EVSINK_STR("CLIENT_NAME", client_name),
+    EVSINK_STR("HELO", helo),                EVSINK_STR("MAIL_FROM", mail_from),
+    EVSINK_STR("MESSAGE_ID", message_id),    EVSINK_STR("QUEUE_ID", queue_id),
+    EVSINK_STR("HOST", host),                EVSINK_STR("METHOD", method),
+    EVSINK_STR("URI", uri),                  EVSINK_STR("REQUEST_ID", request_id),
+#undef EVSINK_STR
+};
+
 static void
 _evsink_record(evsink_fields_t *f, const hg_evrec_t *r)
 {
     const char  *rc;
     size_t       i;
 
-    _evsink_add(f, "HASHGATE_TIME", r->time);
-    _evsink_add(f, "HASHGATE_CHANNEL", r->channel);
-    _evsink_add(f, "HASHGATE_ACTION", r->action);
-    _evsink_add(f, "HASHGATE_INTENDED_ACTION", r->intended_action);
+    for (i = 0; i < sizeof(evsink_strings) / sizeof(evsink_strings[0]); i++) {
+        _evsink_add(f, evsink_strings[i].key,
+                    *(const char *const *) ((const char *) r
+                                            + evsink_strings[i].off));
+    }
     _evsink_add(f, "HASHGATE_MONITOR", r->monitor ? "1" : "0");
+    /* repeated fields, as the journal allows: one per list, container,
+     * recipient */
     for (i = 0; i < r->nlists; i++) {
         _evsink_add(f, "HASHGATE_LIST", r->lists[i].list);
         _evsink_add(f, "HASHGATE_LIST_VERSION", r->lists[i].version);
         _evsink_add(f, "HASHGATE_MATCHED_ALGORITHM", r->lists[i].algorithm);
         _evsink_add(f, "HASHGATE_LABEL", r->lists[i].label);
     }
-    _evsink_add(f, "HASHGATE_ALLOWED_BY", r->allowed_by);
-    _evsink_add(f, "HASHGATE_ERROR", r->error);
     _evsink_digests(f, "HASHGATE_", &r->d);
-    _evsink_add(f, "HASHGATE_PART", r->part);
-    _evsink_add(f, "HASHGATE_INNER_PATH", r->inner_path);
-    _evsink_add(f, "HASHGATE_FILENAME", r->filename);
-    _evsink_add(f, "HASHGATE_DECLARED_TYPE", r->declared_type);
-    _evsink_add(f, "HASHGATE_DETECTED_TYPE", r->detected_type);
-    _evsink_add(f, "HASHGATE_HELD_AT", r->held_at);
-    _evsink_add(f, "HASHGATE_NOT_CHECKED", r->not_checked);
     for (i = 0; i < r->ncontainers; i++) {
         _evsink_add(f, "HASHGATE_CONTAINER_PATH", r->containers[i].path);
         _evsink_add(f, "HASHGATE_CONTAINER_SHA256",
                     r->containers[i].d.sha256);
     }
-    _evsink_add(f, "HASHGATE_CLIENT_ADDR", r->client_addr);
-    _evsink_add(f, "HASHGATE_CLIENT_NAME", r->client_name);
-    _evsink_add(f, "HASHGATE_HELO", r->helo);
-    _evsink_add(f, "HASHGATE_MAIL_FROM", r->mail_from);
     for (rc = r->rcpt_to; rc != NULL && *rc; rc += strlen(rc) + 1) {
         _evsink_add(f, "HASHGATE_RCPT_TO", rc);
     }
-    _evsink_add(f, "HASHGATE_MESSAGE_ID", r->message_id);
-    _evsink_add(f, "HASHGATE_QUEUE_ID", r->queue_id);
-    _evsink_add(f, "HASHGATE_HOST", r->host);
-    _evsink_add(f, "HASHGATE_METHOD", r->method);
-    _evsink_add(f, "HASHGATE_URI", r->uri);
-    _evsink_add(f, "HASHGATE_REQUEST_ID", r->request_id);
 }
 
 /* "hashgate: reject smtp 4XyzQ part 2 list=blk sha256=..." */
