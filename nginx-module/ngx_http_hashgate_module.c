@@ -559,6 +559,30 @@ static ngx_conf_num_bounds_t  ngx_http_hashgate_archive_ratio_bounds = {
 
 
 /*
+ * hashgate_archive_timeout: at most an hour, as the milter's ArchiveTimeout.
+ * The helper's limit is 32-bit milliseconds: 2^32 ms + 1 was kept as 1 ms
+ * (every archive timed out), 2^32 ms as 0 (the default).
+ */
+#define NGX_HTTP_HASHGATE_ARCHIVE_TIMEOUT_MAX  (3600 * 1000)
+
+static char *
+ngx_http_hashgate_archive_timeout_check(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *ms = data;
+
+    if (*ms > NGX_HTTP_HASHGATE_ARCHIVE_TIMEOUT_MAX) {
+        return "is more than 1h";
+    }
+
+    return NGX_CONF_OK;
+}
+
+static ngx_conf_post_t  ngx_http_hashgate_archive_timeout_post = {
+    ngx_http_hashgate_archive_timeout_check
+};
+
+
+/*
  * hashgate_json and hashgate_form. The bounds keep a parser's memory
  * fixed and small (its nesting stack) and a limit meaningful; sizes are
  * decoded bytes.
@@ -769,7 +793,7 @@ static ngx_command_t  ngx_http_hashgate_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hashgate_loc_conf_t, archive_timeout),
-      NULL },
+      &ngx_http_hashgate_archive_timeout_post },
 
     { ngx_string("hashgate_json"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,

@@ -86,6 +86,16 @@ def run(t, ng):
     t.check(rc == 0, "nginx -t accepts every directive with good values",
             out.strip())
 
+    # the helper's limit is 32-bit ms: 2^32 + 1 ms once became 1 ms
+    for v in ("4294967297ms", "61m"):
+        refused(t, ng, GOOD % ("hashgate_archive_timeout %s;" % v),
+                "hashgate_archive_timeout",
+                "hashgate_archive_timeout %s (over an hour, as the milter's "
+                "ArchiveTimeout) is refused with file:line" % v,
+                "is more than 1h")
+    rc, out, _ = ng.test_conf(GOOD % "hashgate_archive_timeout 1h;")
+    t.check(rc == 0, "hashgate_archive_timeout 1h is accepted", out.strip())
+
     garbage = os.path.join(tmp, "garbage.hgdb")
     with open(garbage, "wb") as f:
         f.write(N.payload(7, 4096))
