@@ -677,7 +677,10 @@ class Gen:
                 put(r, blk, Dir("hashgate_list_action",
                                 [b"list%d" % i, b"log"]), at_end=True)
         elif how == "setvar":
-            blk = r.choice([b for b in blocks if b.kind in (SRV, LOC, IF)])
+            where = [b for b in blocks if b.kind in (SRV, LOC, IF)]
+            if not where:
+                return self.inject(main)        # a config without servers
+            blk = r.choice(where)
             var = r.choice(MODULE_VARS)
             put(r, blk, RawBad(b"set $%s %s;" % (var.encode(), r.choice(
                 [b"1", b"reject", b'""', b"$request_method"])),
