@@ -10,17 +10,22 @@ build_nginx.sh), with gcc's sanitizer runtimes in LD_PRELOAD.
 
 Configs come from a grammar of nginx blocks (main, events, http, server,
 location, nested location, if) holding the hashgate directives, each value
-drawn valid or invalid from the module's own rules, and from mutations of
-earlier configs. A model of nginx's parse and merge (the oracle) says what
+drawn valid or invalid from the module's own rules (hashgate_json and
+hashgate_form with their name=value parameters in any order, unknown,
+repeated or out of range), nginx lines reading the module's variables
+(and `set` on one, which nginx refuses), and from mutations of earlier
+configs. A model of nginx's parse and merge (the oracle) says what
 `nginx -t` must do with each one:
   - valid: exit 0, and a [warn] naming file:line for each list action whose
     list is not in the database, in a context where hashgate is on;
   - a bad directive: exit 1 and one [emerg] whose message is the expected
     one and ends "in CONF:LINE" with the line of the directive's ";";
   - an error found when nginx merges the levels (hashgate on without a
-    database, hold without a hold path, a header size below 64): the same,
-    with the line of the http block's closing brace, where nginx is when it
-    merges;
+    database, hold without a hold path, a header size below 64, archive
+    byte limits or timeout of 0, and where hashgate and archives are on, an
+    inspection helper that is no executable file or does not run): the
+    same, with the line of the http block's closing brace, where nginx is
+    when it merges;
   - and always: no signal, no sanitizer report, no [alert] or [crit].
 A violation is saved to the artifacts dir as a config whose first line is
 its expectation ("# expect: ok" or "# expect: emerg line N: REGEX", a warn
@@ -29,8 +34,8 @@ list may follow); --replay checks saved configs the same way.
 Every path in a config is relative to the private prefix (-p), a fresh temp
 dir per config holding the fixtures: db/ (databases compiled at start with
 hashgate compile from seeded random digests: good, 0 entries, truncated,
-garbage, empty), modules/ (the sanitized module), logs/, exists_dir/ and
-afile. So a saved config replays anywhere, and nothing a config creates or
+garbage, empty), modules/ (the sanitized module and hashgate-inspect),
+logs/, exists_dir/, afile and helper_false (an executable that exits). So a saved config replays anywhere, and nothing a config creates or
 chowns (nginx chowns hold dirs to the worker user) is outside the prefix.
 
 Leaks: a config nginx accepts is never freed (`nginx -t` exits with its
@@ -96,29 +101,81 @@ SPECS = {
     "hashgate_reject_status": ("status", HG_CTX, 1),
     "hashgate_hold_path": ("hold", HG_CTX, 1),
     "hashgate_hold_status": ("status", HG_CTX, 1),
-    "hashgate_evidence_log": ("evlog", HG_CTX, 1),
+    "hashgate_evidence_log": ("evlog", HG_CTX, None),
     "hashgate_multipart": ("flag", HG_CTX, 1),
     "hashgate_on_error": ("onerror", HG_CTX, 1),
     "hashgate_max_parts": ("count", HG_CTX, 1),
     "hashgate_max_depth": ("count", HG_CTX, 1),
     "hashgate_max_header_size": ("size", HG_CTX, 1),
+    "hashgate_archives": ("flag", HG_CTX, 1),
+    "hashgate_inspect_helper": ("helper", {HTTP}, 1),
+    "hashgate_archive_encrypted": ("ncaction", HG_CTX, 1),
+    "hashgate_archive_unreadable": ("ncaction", HG_CTX, 1),
+    "hashgate_archive_max_depth": ("adepth", HG_CTX, 1),
+    "hashgate_archive_max_files": ("afiles", HG_CTX, 1),
+    "hashgate_archive_max_bytes": ("offset", HG_CTX, 1),
+    "hashgate_archive_max_file_size": ("offset", HG_CTX, 1),
+    "hashgate_archive_max_ratio": ("aratio", HG_CTX, 1),
+    "hashgate_archive_timeout": ("msec", HG_CTX, 1),
+    # NGX_CONF_1MORE: on|off, then name=value parameters
+    "hashgate_json": ("apibody", HG_CTX, None),
+    "hashgate_form": ("apibody", HG_CTX, None),
 }
+
+# hashgate_json / hashgate_form parameters: name: (size or count, min, max)
+APIBODY = {
+    "hashgate_json": {"min_size": ("size", 1, NGX_MAX_INT),
+                      "max_depth": ("count", 1, 10000),
+                      "max_strings": ("count", 1, 1000000),
+                      "max_decoded": ("size", 1, NGX_MAX_INT)},
+    "hashgate_form": {"min_size": ("size", 1, NGX_MAX_INT),
+                      "max_fields": ("count", 1, 1000000),
+                      "max_decoded": ("size", 1, NGX_MAX_INT)},
+}
+
+# the defaults the merge checks see (HG_INSPECT_* in hashgate/inspect.h)
+DEFAULT_ARCHIVE_BYTES = 400 << 20
+DEFAULT_ARCHIVE_FILE_BYTES = 100 << 20
+DEFAULT_ARCHIVE_TIMEOUT = 30000
+# hashgate_archive_timeout is at most an hour, as the milter's
+# ArchiveTimeout (found session 10, regressions/fuzz_nginx_conf/
+# archive_timeout_over_32_bits.conf: the helper's 32-bit ms once cut
+# 2^32 ms + 1 to 1 ms); refused at the directive's line.
+ARCHIVE_TIMEOUT_MAX = 3600 * 1000
+ARCHIVE_TIMEOUT_MSG = r'"hashgate_archive_timeout" directive is more than 1h'
+
 
 ENUMS = {"action": [b"reject", b"hold", b"log"],
          "onerror": [b"reject", b"pass"]}
 
-BOUNDS = {"status": (400, 599), "count": (1, 1000000)}
+BOUNDS = {"status": (400, 599), "count": (1, 1000000),
+          "adepth": (1, 8), "afiles": (1, 100000000), "aratio": (0, 1000000)}
+
+# what hashgate_archive_encrypted / _unreadable take (and "tag", a mail
+# action, refused with a reason of its own)
+NC_ACTIONS = [b"accept", b"reject", b"hold", b"log"]
 
 PLAIN = re.compile(rb"^[A-Za-z0-9._/+:=@%,-]+$")
 
 # Filler directives of nginx's own, at most once per block.
 FILLER = {
     HTTP: ["default_type text/plain;", "keepalive_timeout 5;",
-           "client_max_body_size 1m;", "sendfile off;", "access_log off;"],
-    SRV: ["client_max_body_size 2m;", "root html;", "keepalive_timeout 3;"],
+           "client_max_body_size 1m;", "sendfile off;", "access_log off;",
+           "log_format hg '$hashgate_verdict $hashgate_list $hashgate_sha256';",
+           "add_header X-Hashgate $hashgate_verdict;"],
+    SRV: ["client_max_body_size 2m;", "root html;", "keepalive_timeout 3;",
+          "set $hg_list $hashgate_list;",
+          "add_header X-Hashgate-Sha256 $hashgate_sha256 always;"],
     LOC: ["root html;", "client_body_buffer_size 16k;", "return 204;",
-          "default_type application/octet-stream;"],
+          "default_type application/octet-stream;",
+          "set $hg_verdict \"$hashgate_verdict:$hashgate_list\";",
+          "add_header X-Hashgate $hashgate_verdict;"],
 }
+
+# The module's variables ($hashgate_verdict, $hashgate_list and
+# $hashgate_sha256, which also makes the module compute SHA-256 at
+# postconfiguration) are read-only: `set` on one is refused by nginx.
+MODULE_VARS = ["hashgate_verdict", "hashgate_list", "hashgate_sha256"]
 
 
 
@@ -170,6 +227,15 @@ class Raw:
     def __init__(self, text):
         self.text = text
         self.line = None
+
+
+class RawBad(Raw):
+    """A line of nginx's own that nginx refuses, with its message (a
+    regex): `set` on one of the module's variables."""
+
+    def __init__(self, text, msg):
+        Raw.__init__(self, text)
+        self.msg = msg
 
 
 def quote(r, v):
@@ -297,7 +363,145 @@ class Gen:
                                  b"logs/hold", b""])
             return r.choice([b"nodir/hold", b"afile", b"hold\x00x",
                              b"hold/sub"])
+        if kind == "ncaction":
+            if valid:
+                return self.case(r.choice(NC_ACTIONS))
+            return r.choice([b"tag", b"TAG", b"Tag", b"none", b"tempfail",
+                             b"pass", b"accepts", b"accep", b"", b"accept ",
+                             b"acc\x00ept", b"accept\x00", b"log\x00x",
+                             b"tag\x00", b"t" * 16, b"reject" * 14, self.odd()])
+        if kind == "offset":
+            if valid and r.random() < 0.05:
+                # parse fine, refused at merge (not more than 0)
+                return r.choice([b"0", b"0k", b"0m", b"0G", b"000"])
+            if valid:
+                return r.choice([b"1", b"1k", b"400m", b"100M", b"8g", b"8G",
+                                 b"0001", str(r.randint(1, 10 ** 12)).encode(),
+                                 str(NGX_MAX_INT).encode(),
+                                 str(NGX_MAX_INT // 1024).encode() + b"k",
+                                 str(NGX_MAX_INT // 1024 ** 2).encode() + b"m",
+                                 str(NGX_MAX_INT // 1024 ** 3).encode() + b"g"])
+            return r.choice([b"", b"-1", b"1t", b"1kb", b"1.5m", b"g", b"k",
+                             b"1 k", b"+1", b"0x10", b"$bytes",
+                             str(NGX_MAX_INT + 1).encode(),
+                             str(NGX_MAX_INT // 1024 + 1).encode() + b"K",
+                             str(NGX_MAX_INT // 1024 ** 2 + 1).encode() + b"M",
+                             str(NGX_MAX_INT // 1024 ** 3 + 1).encode() + b"G",
+                             self.odd()])
+        if kind == "msec":
+            return self.time_value(valid)
+        if kind == "helper":
+            if valid:
+                return r.choice([b"modules/hashgate-inspect",
+                                 b"./modules/hashgate-inspect",
+                                 b"modules//hashgate-inspect"])
+            return r.choice([b"afile", b"exists_dir", b"modules", b"", b"logs",
+                             b"nodir/hashgate-inspect", b"modules/nohelper",
+                             b"modules/hashgate-inspect\x00x",
+                             b"modules/hashgate-inspect/", b"db/good.hgdb",
+                             b"helper_false"])
         raise ValueError(kind)
+
+    # ngx_parse_time's units for milliseconds, largest first, and the
+    # largest count of each (NGX_MAX_INT_T_VALUE / its milliseconds)
+    TIME_UNITS = [(b"w", 604800000), (b"d", 86400000), (b"h", 3600000),
+                  (b"m", 60000), (b"s", 1000), (b"ms", 1), (b"", 1000)]
+
+    def time_value(self, valid):
+        r = self.r
+        if valid and r.random() < 0.05:
+            # parse fine, refused at merge (not more than 0)
+            return r.choice([b"0", b"0s", b"0ms", b"0h 0m", b"00", b"0d0s"])
+        if valid and r.random() < 0.4:
+            return r.choice([b"30s", b"1", b"500ms", b"1ms", b"1h 30m",
+                             b"2h30m", b"1d", b"1w", b"1m1s1ms", b"10s ",
+                             b"1 2", b"1w1d1h1m1s1ms", b"10s 5", b"1h30",
+                             # around 2^32 ms (see ARCHIVE_TIMEOUT_MAX)
+                             b"4294967295ms", b"4294967296ms", b"4294967297ms",
+                             b"49d17h2m47s296ms", b"50d"])
+        if valid:
+            units = sorted(r.sample(range(len(self.TIME_UNITS)),
+                                    r.randint(1, 3)))
+        else:
+            units = [r.randrange(len(self.TIME_UNITS))
+                     for _ in range(r.randint(1, 3))]
+        out = []
+        for u in units:
+            name, ms = self.TIME_UNITS[u]
+            edge = NGX_MAX_INT // ms
+            if r.random() < (0.1 if valid else 0.3):
+                n = edge + r.choice([0, 0 if valid else 1])
+            else:
+                n = r.choice([0, 1, r.randint(1, 1000)])
+            out.append(str(n).encode() + name)
+        v = r.choice([b"", b" ", b"  "]).join(out)
+        if not valid:
+            v = r.choice([v, v + b"y", b"1y", b"1M", b"ms", b"s", b"", b"-1s",
+                          b" 10s", b"1 s", b"5s1", b"1m 1h",
+                          b"1.5s", b"1ss", b"1sec", b"1mss", b"1s1m", b"1h1h",
+                          b"9" * 25, b"$t", self.odd()])
+        return v
+
+    def param_value(self, spec, valid):
+        r = self.r
+        kind, lo, hi = spec
+        if kind == "count":
+            if valid:
+                s = str(r.choice([lo, hi, r.randint(lo, hi)])).encode()
+                return b"0" * r.randint(1, 3) + s if r.random() < 0.1 else s
+            return r.choice([str(lo - 1).encode(), str(hi + 1).encode(), b"",
+                             b"-1", b"1k", b"1.5", b"+5", b"0x10", b"1 ",
+                             str(NGX_MAX_INT).encode(),
+                             str(NGX_MAX_INT + 1).encode(), b"9" * 30,
+                             self.odd()])
+        if valid:
+            return r.choice([b"1", b"512", b"64k", b"8m", b"1g", b"8G", b"1K",
+                             b"01", str(r.randint(1, 10 ** 9)).encode(),
+                             str(NGX_MAX_INT).encode(),
+                             str(NGX_MAX_INT // 1024 ** 3).encode() + b"g"])
+        return r.choice([b"0", b"0k", b"0g", b"", b"-1", b"1t", b"1kb", b"k",
+                         b"1.5m", str(NGX_MAX_INT + 1).encode(),
+                         str(NGX_MAX_INT // 1024 ** 3 + 1).encode() + b"g",
+                         self.odd()])
+
+    def apibody(self, name, valid):
+        """hashgate_json / hashgate_form's arguments: on|off, then its
+        parameters in any order; invalid: exactly one thing wrong."""
+        r = self.r
+        params = APIBODY[name]
+        first = self.case(r.choice([b"on", b"off"]))
+        if r.random() < 0.03:
+            first += b"\x00junk"      # ngx_strcasecmp stops at the NUL
+        names = r.sample(sorted(params), r.randint(0, len(params)))
+        vals = [first] + [n.encode() + b"=" + self.param_value(params[n], True)
+                          for n in names]
+        if valid:
+            return vals
+        how = r.choice(["first", "noeq", "unknown", "twice", "value", "value"])
+        pos = r.randint(1, len(vals))
+        if how == "first":
+            vals[0] = r.choice([b"yes", b"", b"1", b"onn", b"of", b"o n",
+                                b"min_size=1k", b"$on", b"\x00on", self.odd()])
+        elif how == "noeq":
+            vals.insert(pos, r.choice([b"min_size", b"1k", b"", b"on",
+                                       b"max_depth:5", b"max_fields 9"]))
+        elif how == "unknown":
+            others = [k for p in APIBODY.values() for k in p if k not in params]
+            pn = r.choice([s.encode() for s in others]
+                          + [b"MIN_SIZE", b"min_size ", b"min-size", b"",
+                             b"max_parts", b"size", b"min_size\x00",
+                             b" min_size", b"min_sizes", b"max_decode"])
+            vals.insert(pos, pn + b"=" + r.choice([b"1", b"1k", b""]))
+        elif how == "twice":
+            n = r.choice(sorted(params))
+            for _ in range(2):
+                vals.insert(r.randint(1, len(vals)), n.encode() + b"="
+                            + self.param_value(params[n], True))
+        else:
+            n = r.choice(sorted(params))
+            vals.insert(pos, n.encode() + b"="
+                        + self.param_value(params[n], False))
+        return vals
 
     def directive(self, name, valid=True):
         kind = SPECS[name][0]
@@ -305,6 +509,8 @@ class Gen:
             nv = valid or self.r.random() < 0.5
             vals = [self.value("name", nv),
                     self.value("action", valid or not nv)]
+        elif kind == "apibody":
+            vals = self.apibody(name, valid)
         else:
             vals = [self.value(kind, valid)]
         return Dir(name, vals, self.fmt())
@@ -356,7 +562,10 @@ class Gen:
         return loc
 
     def ifblock(self):
-        b = Block(IF, b"if ($request_method = POST)")
+        if self.r.random() < 0.3:
+            b = Block(IF, b"if ($hashgate_verdict = reject)")
+        else:
+            b = Block(IF, b"if ($request_method = POST)")
         b.items.append(Raw(b"return 403;"))
         return b
 
@@ -400,6 +609,7 @@ class Gen:
                 b.items.insert(r.randint(0, len(b.items)),
                                Dir("hashgate", [b"on"], self.fmt()))
         # and most that may hold have somewhere to
+        # (a list action, the default action, or an archive action)
         holds = any(isinstance(d, Dir) and d.vals[-1:] and
                     d.vals[-1].lower() == b"hold" for b in blocks for d in b.items)
         if holds and r.random() < 0.8 and not any(
@@ -418,7 +628,7 @@ class Gen:
         hg_blocks = [b for b in blocks if b.kind in HG_CTX]
         how = r.choice(["value"] * 5 + ["dup", "dup", "context", "context",
                                         "nargs", "unknown", "manylists",
-                                        "merge", "merge"])
+                                        "merge", "merge", "merge", "setvar"])
         if how == "value":
             name = r.choice(list(SPECS))
             blk = r.choice([b for b in hg_blocks if b.kind in SPECS[name][1]])
@@ -445,7 +655,8 @@ class Gen:
             blk = r.choice([b for b in hg_blocks if b.kind in SPECS[name][1]])
             d = self.directive(name)
             n = SPECS[name][2]
-            k = r.choice([x for x in range(0, 5) if x != n])
+            # NGX_CONF_1MORE (n None): only none is too few
+            k = 0 if n is None else r.choice([x for x in range(0, 5) if x != n])
             d.vals = (d.vals + [b"on", b"log", b"x"])[:k]
             put(r, blk, d)
         elif how == "unknown":
@@ -463,12 +674,48 @@ class Gen:
             for i in range(n):
                 put(r, blk, Dir("hashgate_list_action",
                                 [b"list%d" % i, b"log"]), at_end=True)
+        elif how == "setvar":
+            where = [b for b in blocks if b.kind in (SRV, LOC, IF)]
+            if not where:
+                return self.inject(main)        # a config without servers
+            blk = r.choice(where)
+            var = r.choice(MODULE_VARS)
+            put(r, blk, RawBad(b"set $%s %s;" % (var.encode(), r.choice(
+                [b"1", b"reject", b'""', b"$request_method"])),
+                r'the duplicate "%s" variable' % var))
         else:
-            kind = r.choice(["size", "nodb", "hold"])
+            kind = r.choice(["size", "nodb", "hold", "abytes", "timeout",
+                             "helper", "archold"])
             blk = r.choice(hg_blocks)
             if kind == "size":
                 put(r, blk, Dir("hashgate_max_header_size",
                                 [r.choice([b"63", b"0", b"1", b"0k"])]))
+            elif kind == "abytes":
+                name = r.choice(["hashgate_archive_max_bytes",
+                                 "hashgate_archive_max_file_size"])
+                drop(blocks, name, blk)
+                put(r, blk, Dir(name, [r.choice([b"0", b"0k", b"00", b"0g"])]))
+            elif kind == "timeout":
+                drop(blocks, "hashgate_archive_timeout", blk)
+                put(r, blk, Dir("hashgate_archive_timeout",
+                                [r.choice([b"0", b"0s", b"0ms", b"0h 0s"])]))
+            elif kind == "helper":
+                http = next(b for b in blocks if b.kind == HTTP)
+                drop(blocks, "hashgate_inspect_helper")
+                drop([blk], "hashgate_archives")
+                drop([blk], "hashgate")
+                put(r, http, self.directive("hashgate_inspect_helper", False))
+                put(r, blk, Dir("hashgate", [b"on"]))
+            elif kind == "archold":
+                drop(blocks, "hashgate_hold_path")
+                drop([blk], "hashgate_archives")
+                drop([blk], "hashgate_monitor")
+                name = r.choice(["hashgate_archive_encrypted",
+                                 "hashgate_archive_unreadable"])
+                drop([blk], name)
+                drop([blk], "hashgate")
+                put(r, blk, Dir("hashgate", [b"on"]))
+                put(r, blk, Dir(name, [self.case(b"hold")]))
             elif kind == "nodb":
                 for b in blocks:
                     b.items = [d for d in b.items if not (
@@ -511,6 +758,13 @@ class Gen:
             else:
                 d.fmt = self.fmt()
         return main
+
+
+def drop(blocks, name, only=None):
+    """Remove every directive name from blocks (or from only)."""
+    for b in ([only] if only else blocks):
+        b.items = [d for d in b.items
+                   if not (isinstance(d, Dir) and d.name == name)]
 
 
 def put(r, blk, item, at_end=False):
@@ -644,12 +898,112 @@ def parse_size(v):
     return n * scale
 
 
+def parse_offset(v):
+    """ngx_parse_offset (nginx 1.22): N, Nk, Nm, Ng; else None."""
+    if not v:
+        return None
+    scale = {b"k": 1024, b"m": 1024 ** 2, b"g": 1024 ** 3}.get(v[-1:].lower())
+    num = v[:-1] if scale else v
+    scale = scale or 1
+    n = atoi(num)       # ngx_atoof: as ngx_atoi, off_t being 64 bits
+    if n is None or n > NGX_MAX_INT // scale:
+        return None
+    return n * scale
+
+
+def parse_msec(v):
+    """ngx_parse_time(v, 0) (nginx 1.22, as ngx_conf_set_msec_slot calls
+    it): milliseconds, or None. No years or months; a bare number is
+    seconds; units in falling order, each once; spaces between."""
+    M = NGX_MAX_INT
+    ST_MONTH, ST_WEEK, ST_DAY, ST_HOUR, ST_MIN, ST_SEC, ST_MSEC, ST_LAST = \
+        2, 3, 4, 5, 6, 7, 8, 9
+    cutoff, cutlim = M // 10, M % 10
+    valid, value, total, step = False, 0, 0, ST_MONTH
+    i, n = 0, len(v)
+    while i < n:
+        c = v[i]
+        if 0x30 <= c <= 0x39:
+            if value >= cutoff and (value > cutoff or c - 0x30 > cutlim):
+                return None
+            value = value * 10 + c - 0x30
+            valid = True
+            i += 1
+            continue
+        i += 1
+        ch = bytes([c])
+        if ch in (b"y", b"M"):
+            return None             # step starts at months for msec
+        elif ch == b"w":
+            if step >= ST_WEEK:
+                return None
+            step, mx, scale = ST_WEEK, M // 604800, 604800
+        elif ch == b"d":
+            if step >= ST_DAY:
+                return None
+            step, mx, scale = ST_DAY, M // 86400, 86400
+        elif ch == b"h":
+            if step >= ST_HOUR:
+                return None
+            step, mx, scale = ST_HOUR, M // 3600, 3600
+        elif ch == b"m" and i < n and v[i:i + 1] == b"s":
+            if step >= ST_MSEC:
+                return None
+            i += 1
+            step, mx, scale = ST_MSEC, M, 1
+        elif ch == b"m":
+            if step >= ST_MIN:
+                return None
+            step, mx, scale = ST_MIN, M // 60, 60
+        elif ch == b"s":
+            if step >= ST_SEC:
+                return None
+            step, mx, scale = ST_SEC, M, 1
+        elif ch == b" ":
+            if step >= ST_SEC:
+                return None
+            step, mx, scale = ST_LAST, M, 1
+        else:
+            return None
+        if step != ST_MSEC:
+            scale *= 1000
+            mx //= 1000
+        if value > mx:
+            return None
+        value *= scale
+        if total > M - value:
+            return None
+        total += value
+        value = 0
+        while i < n and v[i:i + 1] == b" ":
+            i += 1
+    if not valid:
+        return None
+    if value > M // 1000:
+        return None
+    value *= 1000
+    if total > M - value:
+        return None
+    return total + value
+
+
+def rx(v):
+    """A regex for value v as nginx prints it with %V: v itself when it
+    is printable, else anything."""
+    if all(0x21 <= c <= 0x7e for c in v):
+        return re.escape(v.decode())
+    return ".*"
+
+
 class Files:
     """What exists in a fresh prefix (see Fixture.prefix)."""
     DIRS = {"", "db", "logs", "exists_dir", "modules"}
     FILES = {"afile", "db/good.hgdb", "db/zero.hgdb", "db/trunc.hgdb",
-             "db/garbage.hgdb", "db/empty.hgdb"}
+             "db/garbage.hgdb", "db/empty.hgdb", "modules/hashgate-inspect",
+             "helper_false"}
     GOOD_DBS = {"db/good.hgdb": "good.hgdb", "db/zero.hgdb": "zero.hgdb"}
+    # executable files: the helper, and a program that exits at once
+    EXECS = {"modules/hashgate-inspect": "runs", "helper_false": "dies"}
 
     def __init__(self):
         self.created = set()        # files a config made before (evidence logs)
@@ -689,11 +1043,14 @@ def check_dir(d, files, st, blk):
     kind, ctxs, nargs = SPECS[name]
     if blk.kind not in ctxs:
         raise Refused(line, r'"%s" directive is not allowed here' % name)
-    if len(vals) != nargs:
+    if len(vals) != nargs if nargs is not None else not vals:
         raise Refused(line, r'invalid number of arguments in "%s" directive' % name)
     own = st["own"][id(blk)]
     v = vals[0]
     dup = r'"%s" directive is duplicate' % name
+    if kind == "apibody":
+        check_apibody(d, own)
+        return
     if kind == "list":
         lname = vals[0]
         if (not 1 <= len(lname) <= LIST_NAME_MAX
@@ -741,6 +1098,33 @@ def check_dir(d, files, st, blk):
         if n is None:
             raise Refused(line, r'"%s" directive invalid value' % name)
         own[name] = n
+    elif kind in ("offset", "msec"):
+        n = parse_offset(v) if kind == "offset" else parse_msec(v)
+        if n is None:
+            raise Refused(line, r'"%s" directive invalid value' % name)
+        if (kind == "msec" and ARCHIVE_TIMEOUT_MAX is not None
+                and n > ARCHIVE_TIMEOUT_MAX):
+            raise Refused(line, ARCHIVE_TIMEOUT_MSG)
+        own[name] = n
+    elif kind == "ncaction":
+        # hg_not_checked_action_parse: "accept", or a list action
+        if len(v) == 6 and v.lower() == b"accept":
+            own[name] = b"accept"
+            return
+        a = enum_value("action", v)
+        if a is None:
+            tag = (r" \(an upload has no header to tag\)"
+                   if v.lower() == b"tag" else "")
+            raise Refused(line, r'%s: bad action ".*": expected accept, '
+                                r'reject, hold or log%s in ' % (name, tag))
+        own[name] = a
+    elif kind == "helper":
+        if b"\x00" in v:
+            raise Refused(line, r'"hashgate_inspect_helper" directive has a '
+                                r'NUL byte')
+        # checked when a level with hashgate and archives on is merged
+        st["helper"] = (v, line)
+        own[name] = v
     elif kind == "db":
         if b"\x00" in v:
             raise Refused(line, r'"hashgate_database" directive has a NUL byte')
@@ -766,24 +1150,80 @@ def check_dir(d, files, st, blk):
                                     r'created: no directory ".*"')
         own[name] = p
     elif kind == "evlog":
+        # ngx_http_hashgate_evidence_log: off alone, or one file and the
+        # log pipeline's destinations (journald, syslog[:...]) beside it
         if v == b"off":
+            if len(vals) > 1:
+                raise Refused(line, r'"hashgate_evidence_log" directive '
+                              r'"off" cannot be given with destinations')
             own[name] = "off"
             return
-        if b"\x00" in v:
-            raise Refused(line, r'"hashgate_evidence_log" directive has a NUL byte')
-        p = files.norm(v)
-        k = files.kind(p)
-        parent = p.rsplit("/", 1)[0] if "/" in p else ""
-        if k == "dir" or (k is None and files.kind(parent) != "dir"):
-            raise Refused(line, r"hashgate_evidence_log: .*cannot open evidence log")
-        files.created.add(p)
-        own[name] = p
+        nfiles = 0
+        for v in vals:
+            if b"\x00" in v:
+                raise Refused(line, r'"hashgate_evidence_log" directive has a NUL byte')
+            if v == b"journald":
+                if not os.path.exists("/run/systemd/journal/socket"):
+                    raise Refused(line, r"hashgate_evidence_log: journald: "
+                                  r"journald is not running here")
+                continue
+            if v == b"syslog" and os.path.exists("/dev/log"):
+                continue
+            if v == b"syslog" or v.startswith(b"syslog:"):
+                # a facility, a socket path and whether it answers: the
+                # module's own messages, all naming the destination
+                raise Refused(line, r"hashgate_evidence_log: syslog")
+            nfiles += 1
+            if nfiles > 1:
+                raise Refused(line, r"hashgate_evidence_log: one file only")
+            p = files.norm(v)
+            k = files.kind(p)
+            parent = p.rsplit("/", 1)[0] if "/" in p else ""
+            if k == "dir" or (k is None and files.kind(parent) != "dir"):
+                raise Refused(line, r"hashgate_evidence_log: .*cannot open evidence log")
+            files.created.add(p)
+            own[name] = p
+
+
+def check_apibody(d, own):
+    """Model of ngx_http_hashgate_apibody: hashgate_json / hashgate_form."""
+    name, vals, line = d.name, d.vals, d.line
+    if name in own:
+        raise Refused(line, r'"%s" directive is duplicate' % name)
+    f = flag_value(vals[0])
+    if f is None:
+        raise Refused(line, r'%s: invalid value ".*", expected "on" or "off" '
+                            r'first' % name)
+    seen = set()
+    for a in vals[1:]:
+        if b"=" not in a:
+            raise Refused(line, r'%s: invalid parameter ".*", expected '
+                                r'name=value' % name)
+        pn, pv = a.split(b"=", 1)
+        spec = APIBODY[name].get(pn.decode("latin-1"))
+        if spec is None:
+            raise Refused(line, r'%s: unknown parameter "%s"' % (name, rx(pn)))
+        if pn in seen:
+            raise Refused(line, r'%s: parameter "%s" given twice'
+                          % (name, rx(pn)))
+        seen.add(pn)
+        kind, lo, hi = spec
+        n = parse_offset(pv) if kind == "size" else atoi(pv)
+        if n is None or not lo <= n <= hi:
+            if kind == "size":
+                want = (r"expected a size of at least %d byte \(such as 512, "
+                        r"64k, 8m\)" % lo)
+            else:
+                want = r"expected a number from %d to %d" % (lo, hi)
+            raise Refused(line, r'%s: invalid value ".*" for "%s": %s'
+                          % (name, rx(pn), want))
+    own[name] = f
 
 
 def oracle(main, db_lists):
     """What nginx -t must do with this (rendered) config."""
     files = Files()
-    st = {"own": {}, "db": None}
+    st = {"own": {}, "db": None, "files": files}
     http = next((b for b in main.items if isinstance(b, Block)
                  and b.kind == HTTP), None)
     warns = set()
@@ -792,6 +1232,8 @@ def oracle(main, db_lists):
             st["own"].setdefault(id(blk), {})
             if isinstance(d, Dir):
                 check_dir(d, files, st, blk)
+            elif isinstance(d, RawBad):
+                raise Refused(d.line, d.msg)
             elif isinstance(d, tuple) and d[0] is http:
                 # nginx merges the levels as it leaves the http block, so
                 # an error there comes before any directive after it, and
@@ -805,6 +1247,26 @@ def oracle(main, db_lists):
     except Refused as e:
         return Expect(False, e.line, e.msg)
     return Expect(True, warns=warns)
+
+
+def check_helper(st, line):
+    """ngx_http_hashgate_helper_check: the helper must be an executable
+    file (without the directive: the one beside the module, which the
+    fixture has), and run once (tried on an empty zip the first time)."""
+    if st.get("helper") is None:
+        return
+    v, hline = st["helper"]
+    p = Files.norm(v)
+    k = st["files"].kind(p)
+    if v.endswith(b"/") and k != "dir":
+        k = None                    # ENOTDIR
+    run = Files.EXECS.get(p) if k == "file" else None
+    if run is None:
+        raise Refused(line, r'hashgate_inspect_helper ".*" \(.*:%d\) is not '
+                            r'an executable file' % hline)
+    if run == "dies":
+        raise Refused(line, r'hashgate_archives: the inspection helper ".*" '
+                            r'does not run')
 
 
 def walk_dirs(blk):
@@ -824,6 +1286,12 @@ def eff_root(own):
          "hashgate_default_action": b"reject",
          "hashgate_hold_path": None,
          "hashgate_max_header_size": DEFAULT_HEADER_SIZE,
+         "hashgate_archives": 1,
+         "hashgate_archive_encrypted": b"accept",
+         "hashgate_archive_unreadable": b"accept",
+         "hashgate_archive_max_bytes": DEFAULT_ARCHIVE_BYTES,
+         "hashgate_archive_max_file_size": DEFAULT_ARCHIVE_FILE_BYTES,
+         "hashgate_archive_timeout": DEFAULT_ARCHIVE_TIMEOUT,
          "list_actions": None}
     return merge_own(e, own)
 
@@ -840,11 +1308,22 @@ def merge_own(parent, own):
 def merge_tree(blk, parent, st, db_lists, warns, checked, line):
     own = st["own"].get(id(blk), {})
     e = merge_own(parent, own)
+    # in the order of ngx_http_hashgate_merge_loc_conf
+    if (e["hashgate_archive_max_bytes"] <= 0
+            or e["hashgate_archive_max_file_size"] <= 0):
+        raise Refused(line, r"hashgate_archive_max_bytes and "
+                            r"hashgate_archive_max_file_size must be more "
+                            r"than 0")
+    if e["hashgate_archive_timeout"] == 0:
+        raise Refused(line, r"hashgate_archive_timeout must be more than 0")
     if e["hashgate_max_header_size"] < MIN_HEADER_SIZE:
         raise Refused(line, r"hashgate_max_header_size must be at least 64")
     la = e.get("la") or []
     may_hold = (e["hashgate_default_action"] == b"hold"
-                or any(a == b"hold" for _, a, _ in la))
+                or any(a == b"hold" for _, a, _ in la)
+                or (e["hashgate_archives"]
+                    and b"hold" in (e["hashgate_archive_encrypted"],
+                                    e["hashgate_archive_unreadable"])))
     if e["hashgate_monitor"]:
         may_hold = False
     if e["hashgate"]:
@@ -858,6 +1337,8 @@ def merge_tree(blk, parent, st, db_lists, warns, checked, line):
                     warns.add((n, l))
         if may_hold and e["hashgate_hold_path"] is None:
             raise Refused(line, r'the "hold" action needs "hashgate_hold_path"')
+        if e["hashgate_archives"]:
+            check_helper(st, line)
     for it in blk.items:
         if isinstance(it, Block) and it.kind == LOC:
             merge_tree(it, e, st, db_lists, warns, checked, line)
@@ -939,6 +1420,10 @@ class Fixture:
         os.symlink(self.moddir, os.path.join(p, "modules"))
         with open(os.path.join(p, "afile"), "w") as f:
             f.write("x\n")
+        # an executable that is no helper (hashgate_inspect_helper)
+        with open(os.path.join(p, "helper_false"), "w") as f:
+            f.write("#!/bin/sh\nexit 1\n")
+        os.chmod(os.path.join(p, "helper_false"), 0o755)
         return p
 
     def run(self, text, expect):
