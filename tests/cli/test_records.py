@@ -109,6 +109,16 @@ p, j = scan("a.db", 9)
 t.check(p.returncode == 0 and j.get("allowed_by") == "ok",
         "the allow-listed file is allowed (its MD5 is computed)", both(p))
 
+t.write("allow.csv", "md5,sha1\n%s,%s\n" % (md5(files[10]), sha1(files[10])))
+p = t.run("compile", "-o", "a2.db", "vic=vic.json", "--allow", "ok=allow.csv")
+o = out(t.run("info", "a2.db"))
+t.check(p.returncode == 0 and "scan computes: sha1\n" in o,
+        "an allow-list giving MD5 + SHA-1 per file is covered by SHA-1 too", o)
+p, j = scan("a2.db", 10)
+t.check(p.returncode == 0 and j.get("allowed_by") == "ok"
+        and j["matches"][0].get("listed") == {"md5": md5(files[10])},
+        "its file is allowed through SHA-1, the listed MD5 shown", both(p))
+
 # ---- --all-digests ----
 p = t.run("compile", "--all-digests", "-o", "all.db", "vic=vic.json")
 o = out(t.run("info", "all.db"))
