@@ -11,6 +11,7 @@ database (made by the hashgate before records) still opens. All data is
 synthetic: seeded random bytes and lists made from their digests.
 """
 import base64
+import json
 import os
 import sys
 
@@ -170,6 +171,40 @@ t.check(p.returncode == 1 and "vic: +2 -1 ~1 regrouped (6 -> 7 entries, "
         "3 -> 4 files)" in out(p),
         "diff counts the added and removed digests, the regrouped file and "
         "the files listed", both(p))
+
+# ---- a report carries the listed digest, said to be listed ----
+F = files[3]
+rec = {"record_version": 1, "time": "2026-11-25T10:15:00.100Z",
+       "channel": "smtp", "action": "reject", "monitor": False,
+       "lists": [{"list": "ncmec", "version": "", "algorithm": "sha1",
+                  "digest": sha1(F), "label": "n3",
+                  "listed": {"md5": md5(F)}}],
+       "sha1": sha1(F), "size": len(F), "part": "2", "filename": "a.jpg",
+       "declared_type": "image/jpeg", "detected_type": "image/jpeg",
+       "encoding": "base64", "client_addr": "192.0.2.7",
+       "client_name": "client.example", "helo": "client.example",
+       "mail_from": "<sender@example.org>", "rcpt_to": ["<r@example.net>"],
+       "message_id": "<m1@example.org>", "queue_id": "4F2A81C0D3"}
+t.write("ev.log", json.dumps(rec) + "\n")
+t.write("reporter.conf", "Company Example Hosting Inc.\nFirstName Alice\n"
+        "LastName Abuse\nEmail abuse@example.com\nPhone +1 555 0100\n"
+        "EspService Example Mail\n")
+p = t.run("report", "--settle", "0", "--now", "2027-01-01T00:00:00Z", "-c",
+          "reporter.conf", "-s", "state", "-o", "out", "ev.log")
+xml = ""
+for n in sorted(os.listdir(t.path("out"))) if os.path.isdir(t.path("out")) \
+        else []:
+    if n.endswith(".xml"):
+        xml = open(t.path("out", n)).read()
+t.check(p.returncode == 0 and ("Matched the list &quot;ncmec&quot; by its "
+        "sha1 digest %s. The list gives its MD5 as %s (listed, not "
+        "computed)." % (sha1(F), md5(F))) in xml.replace('"', "&quot;"),
+        "a report draft carries the listed MD5, said to be listed, not "
+        "computed", both(p) + xml[:300])
+p = t.run("report", "--settle", "0", "--now", "2027-01-01T00:00:00Z",
+          "--format", "text", "-c", "reporter.conf", "-s", "state2", "ev.log")
+t.check("by sha1, listed md5 %s" % md5(F) in out(p),
+        "the text report shows the listed MD5", both(p))
 
 # ---- a version-1 database (hashgate before records) still opens ----
 # compiled by the previous hashgate from: md5,sha1 of rand_bytes(9001, 300)
