@@ -204,7 +204,11 @@ cmd_diff(int argc, char **argv)
         {
             printf(" (%" PRIu64 " -> %" PRIu64 " entries", lo.entries,
                    ln.entries);
-            if (lo.records != ln.records) {
+            /* files listed: said where they differ from entries (a list
+             * that groups digests), so plain lists read as before */
+            if (lo.records != ln.records && (lo.records != lo.entries
+                                             || ln.records != ln.entries))
+            {
                 printf(", %" PRIu64 " -> %" PRIu64 " files", lo.records,
                        ln.records);
             }
