@@ -97,6 +97,9 @@ static const char _compile_help[] =
     "      --base OLD          start from the database OLD (incremental update)\n"
     "      --allow NAME=FILE   an allow-list: its digests never trigger an action\n"
     "      --remove NAME=FILE  remove the digests of FILE from list NAME\n"
+    "      --all-digests       make scans compute MD5, SHA-1 and SHA-256 for\n"
+    "                          every object (default: the cheapest set that\n"
+    "                          covers every listed file; see hashgate info)\n"
     "  -h, --help              this help\n"
     "\n"
     "Bad lines are warned as \"file:line: reason\" and skipped; each input\n"
@@ -552,6 +555,8 @@ _compile_input(compile_ctx_t *c, const compile_input_t *in)
     c->remove = in->remove;
     c->path = in->path;
     c->seen = 0;
+    /* each file numbers its records (listed files) from 1 */
+    hg_dbb_record_scope(c->b);
     clock_gettime(CLOCK_MONOTONIC, &c->last);
     if (cli_is_dir(in->path)) {
         return _compile_dir(c, in);
@@ -597,7 +602,8 @@ enum {
     OPT_CATEGORY,
     OPT_BASE,
     OPT_ALLOW,
-    OPT_REMOVE
+    OPT_REMOVE,
+    OPT_ALL_DIGESTS
 };
 
 int
@@ -611,6 +617,7 @@ cmd_compile(int argc, char **argv)
         { "base",     required_argument, NULL, OPT_BASE },
         { "allow",    required_argument, NULL, OPT_ALLOW },
         { "remove",   required_argument, NULL, OPT_REMOVE },
+        { "all-digests", no_argument,    NULL, OPT_ALL_DIGESTS },
         { "help",     no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -623,6 +630,7 @@ cmd_compile(int argc, char **argv)
     hg_err_t          err;
     hg_status_t       st;
     int               opt, remove, rc = CLI_EXIT_ERROR, pass;
+    int               all_digests = 0;
 
     memset(&c, 0, sizeof(c));
     ins = calloc((size_t) argc, sizeof(*ins));
@@ -652,6 +660,9 @@ cmd_compile(int argc, char **argv)
             continue;
         case OPT_BASE:
             base = optarg;
+            continue;
+        case OPT_ALL_DIGESTS:
+            all_digests = 1;
             continue;
         case 'h':
             _compile_usage(stdout);
@@ -723,6 +734,9 @@ cmd_compile(int argc, char **argv)
     if (base != NULL && _compile_base(&c, base) != 0) {
         goto done;
     }
+    if (all_digests) {
+        hg_dbb_set_all_digests(c.b, 1);
+    }
     /* additions and allow-lists in command-line order, then removals */
     for (pass = 0; pass < 2; pass++) {
         for (i = 0; i < nins; i++) {
@@ -741,7 +755,14 @@ cmd_compile(int argc, char **argv)
         cli_error("compile: %s", cli_errstr(&err, st));
         goto done;
     }
-    fprintf(stderr, "wrote %s\n", out);
+    fprintf(stderr, "wrote %s (scans compute", out);
+    for (i = 0; i < HG_ALG_COUNT; i++) {
+        if (hg_dbb_algs(c.b) & HG_ALG_BIT(i)) {
+            fprintf(stderr, " %s", hg_alg_name((hg_alg_t) i));
+        }
+    }
+    fprintf(stderr, "%s; hashgate info says why)\n",
+            hg_dbb_algs(c.b) == 0 ? " nothing" : "");
     rc = CLI_EXIT_OK;
 
 done:

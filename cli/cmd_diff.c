@@ -5,7 +5,8 @@
  * in NEW and the other way round: the two files are mapped read-only and
  * lookups are O(1), so memory stays constant whatever the databases' size
  * (no set of either side is built). A pair present on both sides whose
- * entry size differs counts as changed.
+ * entry size differs counts as changed; one whose file the list now gives
+ * with other digests (its record: hg_db_listed) counts as regrouped.
  *
  * Exit status as diff(1): 0 same content, 1 differences, 2 an error.
  *
@@ -27,9 +28,11 @@ typedef struct {
     uint64_t        added;
     uint64_t        removed;
     uint64_t        changed;
+    uint64_t        regrouped;
 } diff_list_t;
 
 typedef struct {
+    const hg_db_t  *self;
     const hg_db_t  *other;
     diff_list_t    *lists;
     long           *to_row;     /* this side's list index -> row in lists */
@@ -41,9 +44,33 @@ static const char _diff_help[] =
     "Usage: hashgate diff OLD NEW\n"
     "\n"
     "Count, per list, the digests added to and removed from OLD in NEW\n"
-    "(and entries whose size changed), and show version changes.\n"
+    "(and entries whose size changed, or whose file the list now gives with\n"
+    "other digests: regrouped), and show version and record changes.\n"
     "\n"
     "Exit status: 0 same content, 1 differences, 2 an error.\n";
+
+/* Does the list give the file of e with other digests in the other database? */
+static int
+_diff_regrouped(diff_walk_t *w, uint32_t list, uint32_t other_list,
+                const hg_entry_t *e)
+{
+    hg_digests_t  a, b;
+    int           k;
+
+    hg_db_listed(w->self, e->alg, e->digest, list, &a);
+    hg_db_listed(w->other, e->alg, e->digest, other_list, &b);
+    if (a.algs != b.algs) {
+        return 1;
+    }
+    for (k = 0; k < HG_ALG_COUNT; k++) {
+        if ((a.algs & HG_ALG_BIT(k))
+            && memcmp(a.d[k], b.d[k], hg_alg_len((hg_alg_t) k)) != 0)
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static hg_status_t
 _diff_entry(void *ctx, uint32_t list, const hg_entry_t *e)
@@ -64,6 +91,9 @@ _diff_entry(void *ctx, uint32_t list, const hg_entry_t *e)
                                     && w->hits[i].size != e->size)))
             {
                 row->changed++;
+            }
+            if (w->old_side && _diff_regrouped(w, list, (uint32_t) want, e)) {
+                row->regrouped++;
             }
             return HG_OK;
         }
@@ -140,6 +170,7 @@ cmd_diff(int argc, char **argv)
     }
 
     for (side = 0; side < 2; side++) {
+        w.self = db[side];
         w.other = db[1 - side];
         w.lists = lists;
         w.to_row = to_row[side];
@@ -159,6 +190,9 @@ cmd_diff(int argc, char **argv)
         if (r->changed > 0) {
             printf(" ~%" PRIu64 " size changed", r->changed);
         }
+        if (r->regrouped > 0) {
+            printf(" ~%" PRIu64 " regrouped", r->regrouped);
+        }
         if (r->old_idx < 0) {
             printf(" (new list)");
             differ = 1;
@@ -170,6 +204,14 @@ cmd_diff(int argc, char **argv)
         {
             printf(" (%" PRIu64 " -> %" PRIu64 " entries", lo.entries,
                    ln.entries);
+            /* files listed: said where they differ from entries (a list
+             * that groups digests), so plain lists read as before */
+            if (lo.records != ln.records && (lo.records != lo.entries
+                                             || ln.records != ln.entries))
+            {
+                printf(", %" PRIu64 " -> %" PRIu64 " files", lo.records,
+                       ln.records);
+            }
             if (strcmp(lo.version, ln.version) != 0) {
                 printf(", version %s -> %s",
                        lo.version[0] != '\0' ? lo.version : "-",
@@ -184,7 +226,9 @@ cmd_diff(int argc, char **argv)
             printf(")");
         }
         printf("\n");
-        if (r->added != 0 || r->removed != 0 || r->changed != 0) {
+        if (r->added != 0 || r->removed != 0 || r->changed != 0
+            || r->regrouped != 0)
+        {
             differ = 1;
         }
     }

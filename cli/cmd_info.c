@@ -32,6 +32,95 @@ static const char _info_help[] =
     "                 (exit 0 when intact, 2 when not)\n"
     "  -h, --help     this help\n";
 
+/* n with thousands separators ("1,000,000") into buf (>= 32 bytes). */
+static const char *
+_info_num(uint64_t n, char *buf)
+{
+    char    t[32];
+    int     len, i, o = 0;
+
+    len = snprintf(t, sizeof(t), "%" PRIu64, n);
+    for (i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0) {
+            buf[o++] = ',';
+        }
+        buf[o++] = t[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/*
+ * What a scan computes and why: per algorithm, how many records (listed
+ * files) it covers, or why it is not needed.
+ */
+static void
+_info_scan(const hg_db_t *db, unsigned algs)
+{
+    uint64_t  total = 0, allow = 0, cov[HG_ALG_COUNT], cova[HG_ALG_COUNT];
+    unsigned  m, kind;
+    int       a, n;
+    char      b1[32], b2[32], b3[32];
+
+    printf("scan computes:");
+    for (a = 0, n = 0; a < HG_ALG_COUNT; a++) {
+        if (algs & HG_ALG_BIT(a)) {
+            printf(" %s", hg_alg_name((hg_alg_t) a));
+            n++;
+        }
+    }
+    printf("%s%s\n", n == 0 ? " nothing (empty database)" : "",
+           hg_db_all_digests(db) ? " (compiled with --all-digests)" : "");
+    if (hg_db_version(db) < 2) {
+        printf("  every algorithm with a digest: a version-1 database does "
+               "not know which digests\n  belong to one file (compile it "
+               "again to compute less)\n");
+        return;
+    }
+    memset(cov, 0, sizeof(cov));
+    memset(cova, 0, sizeof(cova));
+    for (kind = HG_LIST_BLOCK; kind <= HG_LIST_ALLOW; kind++) {
+        for (m = 1; m < 8; m++) {
+            uint64_t  c = hg_db_records(db, kind, m);
+
+            total += c;
+            if (kind == HG_LIST_ALLOW) {
+                allow += c;
+            }
+            for (a = 0; a < HG_ALG_COUNT; a++) {
+                if (m & HG_ALG_BIT(a)) {
+                    cov[a] += c;
+                    if (kind == HG_LIST_ALLOW) {
+                        cova[a] += c;
+                    }
+                }
+            }
+        }
+    }
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        const char  *an = hg_alg_name((hg_alg_t) a);
+
+        if (algs & HG_ALG_BIT(a)) {
+            printf("  %s: covers %s of %s records", an, _info_num(cov[a], b1),
+                   _info_num(total, b2));
+            if (cova[a] > 0) {
+                printf(" (%s of them on allow-lists)", _info_num(cova[a], b3));
+            }
+            printf("\n");
+        } else if (cov[a] > 0) {
+            printf("  %s not needed: its %s records are covered by another digest\n",
+                   an, _info_num(cov[a], b1));
+        } else {
+            printf("  %s not needed: no list gives one\n", an);
+        }
+    }
+    if (allow > 0) {
+        printf("  allow-lists are covered too: an allow entry whose digest "
+               "a scan does not\n  compute would stop "
+               "overriding a block\n");
+    }
+}
+
 static void
 _info_print(const hg_db_t *db)
 {
@@ -53,14 +142,7 @@ _info_print(const hg_db_t *db)
                hg_db_count(db, (hg_alg_t) a), a + 1 < HG_ALG_COUNT ? "," : "");
     }
     printf("\n");
-    printf("scan computes:");
-    for (a = 0, n = 0; a < HG_ALG_COUNT; a++) {
-        if (algs & HG_ALG_BIT(a)) {
-            printf(" %s", hg_alg_name((hg_alg_t) a));
-            n++;
-        }
-    }
-    printf("%s\n", n == 0 ? " nothing (empty database)" : "");
+    _info_scan(db, algs);
 
     n = hg_db_nlists(db);
     printf("lists:    %zu\n", n);
@@ -73,6 +155,9 @@ _info_print(const hg_db_t *db)
         printf("  version:  %s\n", l.version[0] != '\0' ? l.version : "-");
         printf("  kind:     %s\n", l.kind == HG_LIST_ALLOW ? "allow" : "block");
         printf("  entries:  %" PRIu64 "\n", l.entries);
+        if (hg_db_version(db) >= 2) {
+            printf("  records:  %" PRIu64 " (files listed)\n", l.records);
+        }
         printf("  compiled: %s\n", t);
         for (j = 0; j < l.nsources; j++) {
             if (hg_db_list_source(db, i, j, &src) != HG_OK) {

@@ -23,8 +23,9 @@ static const char _lookup_help[] =
     "Usage: hashgate lookup DB HEX...\n"
     "\n"
     "For each digest (MD5, SHA-1 or SHA-256 in hex, any case), print the\n"
-    "lists it is on, with the entry's size and label when known:\n"
-    "  HEX: LIST [version V] [allow-list] [size N] [label \"L\"]\n"
+    "lists it is on, with the entry's size and label when known, and the\n"
+    "other digests the list gives for the same file:\n"
+    "  HEX: LIST [version V] [allow-list] [size N] [label \"L\"] [ALG HEX]...\n"
     "  HEX: not found\n"
     "\n"
     "Exit status: 0 none found, 1 at least one found, 2 an error (bad hex).\n";
@@ -36,8 +37,10 @@ cmd_lookup(int argc, char **argv)
     hg_db_hit_t   *hits;
     hg_db_list_t   l;
     unsigned char  digest[HG_DIGEST_MAX];
+    hg_digests_t   listed;
+    char           lhex[HG_HEX_MAX];
     size_t         n, i, len;
-    int            alg, found = 0, bad = 0, k;
+    int            alg, found = 0, bad = 0, k, a;
     const char    *hex;
 
     for (k = 1; k < argc; k++) {
@@ -98,6 +101,18 @@ cmd_lookup(int argc, char **argv)
                 printf(" label \"");
                 cli_put_safe(stdout, hits[i].label);
                 printf("\"");
+            }
+            /* the same file's other digests on this list */
+            if (hg_db_listed(db, (hg_alg_t) alg, digest, hits[i].list,
+                             &listed) != 0)
+            {
+                for (a = 0; a < HG_ALG_COUNT; a++) {
+                    if (listed.algs & HG_ALG_BIT(a)) {
+                        hg_hex_encode(listed.d[a], hg_alg_len((hg_alg_t) a),
+                                      lhex);
+                        printf(" %s %s", hg_alg_name((hg_alg_t) a), lhex);
+                    }
+                }
             }
             printf("\n");
         }

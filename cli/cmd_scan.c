@@ -141,6 +141,21 @@ _scan_json_digests(hg_json_t *j, const hg_scan_result_t *res)
     }
 }
 
+/* The hex digests of d, by algorithm name, into the open object. */
+static void
+_scan_json_listed(hg_json_t *j, const hg_digests_t *d)
+{
+    int   a;
+    char  hex[HG_HEX_MAX];
+
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        if (d->algs & HG_ALG_BIT(a)) {
+            hg_hex_encode(d->d[a], hg_alg_len((hg_alg_t) a), hex);
+            hg_json_kv_str(j, hg_alg_name((hg_alg_t) a), hex);
+        }
+    }
+}
+
 /* A file inside an archive: its path there, why not checked, and the
  * archives it was in, outermost first, each with its own digests. */
 static void
@@ -230,6 +245,13 @@ _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
                            m->kind == HG_LIST_ALLOW ? "allow" : "block");
             hg_json_kv_str(j, "algorithm", hg_alg_name(m->alg));
             hg_json_kv_str(j, "label", m->label);
+            if (m->listed.algs != 0) {
+                /* the file's other digests as listed, not computed */
+                hg_json_key(j, "listed");
+                hg_json_obj_begin(j);
+                _scan_json_listed(j, &m->listed);
+                hg_json_obj_end(j);
+            }
             hg_json_obj_end(j);
         }
         hg_json_arr_end(j);

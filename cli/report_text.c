@@ -169,7 +169,18 @@ rep_print_text(FILE *fp, const rep_incident_t *inc, const rep_filter_t *f,
                 fputc(' ', fp);
                 cli_put_safe(fp, r->lists[k].version);
             }
-            fprintf(fp, ", by %s\n", r->lists[k].algorithm);
+            fprintf(fp, ", by %s", r->lists[k].algorithm);
+            /* the file's other digests as the list gives them */
+            if (r->lists[k].listed.md5 != NULL) {
+                fprintf(fp, ", listed md5 %s", r->lists[k].listed.md5);
+            }
+            if (r->lists[k].listed.sha1 != NULL) {
+                fprintf(fp, ", listed sha1 %s", r->lists[k].listed.sha1);
+            }
+            if (r->lists[k].listed.sha256 != NULL) {
+                fprintf(fp, ", listed sha256 %s", r->lists[k].listed.sha256);
+            }
+            fputc('\n', fp);
         }
         _digests(fp, "    ", &r->d);
         for (k = 0; k < r->ncontainers; k++) {

@@ -603,6 +603,19 @@ _rep_file(rep_build_t *b, xmlNodePtr root, const hg_evrec_t *r, size_t i,
             _say(&t, " %s", r->lists[k].digest);
         }
         _say(&t, ".");
+        /* what the list gives for the same file, not computed here */
+        if (r->lists[k].listed.md5 != NULL) {
+            _say(&t, " The list gives its MD5 as %s (listed, not computed).",
+                 r->lists[k].listed.md5);
+        }
+        if (r->lists[k].listed.sha1 != NULL) {
+            _say(&t, " The list gives its SHA1 as %s (listed, not computed).",
+                 r->lists[k].listed.sha1);
+        }
+        if (r->lists[k].listed.sha256 != NULL) {
+            _say(&t, " The list gives its SHA256 as %s (listed, not "
+                 "computed).", r->lists[k].listed.sha256);
+        }
         _el(b, fd, "additionalInfo", t.buf);
     }
     if (r->ncontainers > 0) {

@@ -143,6 +143,7 @@ hg_dbb_new(void)
     for (a = 0; a < HG_ALG_COUNT; a++) {
         b->add[a].rs = hg_alg_len(a) + 4;
         b->rem[a].rs = hg_alg_len(a) + 4;
+        b->recs[a].rs = hg_alg_len(a) + 12;
     }
     b->extras.rs = sizeof(hg_dbb_extra_t);
     b->lab_off.rs = 8;
@@ -171,6 +172,7 @@ hg_dbb_free(hg_dbb_t *b)
     for (a = 0; a < HG_ALG_COUNT; a++) {
         hg_vec_free(&b->add[a]);
         hg_vec_free(&b->rem[a]);
+        hg_vec_free(&b->recs[a]);
     }
     hg_vec_free(&b->extras);
     hg_vec_free(&b->lab_off);
@@ -349,6 +351,9 @@ hg_dbb_add(hg_dbb_t *b, uint32_t list, const hg_entry_t *e)
     }
     memcpy(r, e->digest, dlen);
     memcpy(r + dlen, &tag, 4);
+    if (e->record != 0) {
+        return hg_dbb_rec_add(b, list, e);
+    }
     return HG_OK;
 }
 
@@ -366,8 +371,52 @@ _hg_load_entry(void *ctx, uint32_t list, const hg_entry_t *e)
 }
 
 /*
+ * The stored records of db, each under a new id: their entries were added
+ * by hg_db_foreach already; only the grouping is added here. A record
+ * naming a list or row outside the file (only a corrupt file has one) is
+ * skipped.
+ */
+static hg_status_t
+_hg_load_records(hg_dbb_t *b, const hg_db_t *db, const uint32_t *map)
+{
+    const unsigned char  *r;
+    uint64_t              i, id;
+    uint32_t              list, row;
+    unsigned              mask;
+    hg_status_t           st;
+    int                   a;
+
+    hg_dbb_record_scope(b);
+    for (i = 0; i < db->nrecords; i++) {
+        r = db->records + i * RECORD_REC;
+        list = hg_le16(r + RECORD_LIST);
+        mask = hg_le16(r + RECORD_ALGS);
+        if (list >= db->nlists) {
+            continue;
+        }
+        id = b->rec_base + i + 1;
+        for (a = 0; a < HG_ALG_COUNT; a++) {
+            row = hg_le32(r + RECORD_ROW(a));
+            if (!(mask & HG_ALG_BIT(a)) || row >= db->alg[a].count) {
+                continue;
+            }
+            st = hg_dbb_rec_push(b, (hg_alg_t) a,
+                                 db->alg[a].digests + (uint64_t) row * db->alg[a].dlen,
+                                 map[list], id);
+            if (st != HG_OK) {
+                return st;
+            }
+        }
+    }
+    b->rec_max = b->rec_base + db->nrecords;
+    hg_dbb_record_scope(b);
+    return HG_OK;
+}
+
+/*
  * Lists keep their database order, version, kind and compile time; a list
- * of the same name already in the builder is merged into.
+ * of the same name already in the builder is merged into; records keep
+ * their grouping.
  */
 hg_status_t
 hg_dbb_load(hg_dbb_t *b, const hg_db_t *db, hg_err_t *err)
@@ -405,6 +454,15 @@ hg_dbb_load(hg_dbb_t *b, const hg_db_t *db, hg_err_t *err)
     if (rc != HG_OK) {
         hg_err_set(err, rc, "%s: loading entries: %s", hg_db_path(db),
                    hg_status_str(rc));
+        goto done;
+    }
+    rc = _hg_load_records(b, db, lc.map);
+    if (rc != HG_OK) {
+        hg_err_set(err, rc, "%s: loading records: %s", hg_db_path(db),
+                   hg_status_str(rc));
+    }
+    if (db->flags & HG_DB_FLAG_ALL_DIGESTS) {
+        b->all_digests = 1;     /* an update keeps what the base chose */
     }
 done:
     free(lc.map);

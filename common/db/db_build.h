@@ -40,6 +40,8 @@ typedef struct {
     int             touched;    /* named by hg_dbb_list in this build */
     uint64_t        compiled;   /* from the loaded database */
     uint64_t        entries;    /* counted at write */
+    uint64_t        inrec;      /* entries in a stored record, at write */
+    uint64_t        records;    /* files listed, at write */
 } hg_dbb_list_t;
 
 typedef struct {
@@ -81,6 +83,24 @@ struct hg_dbb_s {
     hg_vec_t        rem[HG_ALG_COUNT];  /* digest + uint32 list */
     hg_vec_t        extras;             /* hg_dbb_extra_t */
 
+    /*
+     * Records: the entries of a file given with others (digest + uint32
+     * list + uint64 record id). An entry is held back as pend until the
+     * next one says whether its record has a second digest, so a plain
+     * list costs nothing here.
+     */
+    hg_vec_t        recs[HG_ALG_COUNT];
+    uint64_t        rec_base;           /* added to e->record: the scope */
+    uint64_t        rec_max;            /* highest id given so far */
+    int             pend_on;            /* pend holds an entry */
+    int             pend_kept;          /* and it is in recs already */
+    hg_alg_t        pend_alg;
+    uint32_t        pend_list;
+    uint64_t        pend_rec;
+    unsigned char   pend_digest[HG_DIGEST_MAX];
+    int             all_digests;        /* hg_dbb_set_all_digests */
+    unsigned        algs;               /* chosen at write */
+
     /* interned labels: id -> offset in arena; hash table of id + 1 */
     char           *arena;
     size_t          arena_len;
@@ -111,6 +131,12 @@ typedef struct {
     uint64_t        rows[HG_ALG_COUNT];
     uint32_t        maxv[HG_ALG_COUNT];
     uint64_t        extras_at[HG_ALG_COUNT + 1];
+    uint64_t        pairs[2][HG_ALG_COUNT];     /* (row, list) per kind */
+
+    /* records (db_records.c) */
+    hg_vec_t        records;    /* RECORD_REC bytes each, as on disk */
+    hg_vec_t        links[HG_ALG_COUNT];        /* LINK_REC each, as on disk */
+    uint64_t        counts[2][8];               /* per kind, per mask */
 } hg_merge_t;
 
 /* ---- small containers (db_build.c) ---- */
@@ -148,8 +174,10 @@ hg_dbb_label(const hg_dbb_t *b, uint32_t id)
 
 /* ---- db_sort.c ---- */
 
+#define HG_DBB_SORT_RS_MAX  64
+
 /*
- * Sort n records of rs bytes (rs <= HG_DIGEST_MAX + 4) in place by their
+ * Sort n records of rs bytes (rs <= HG_DBB_SORT_RS_MAX) in place by their
  * first klen bytes, compared as memcmp does. Not stable.
  */
 void hg_dbb_sort(unsigned char *base, size_t n, size_t rs, size_t klen);
@@ -159,5 +187,23 @@ void hg_dbb_sort(unsigned char *base, size_t n, size_t rs, size_t klen);
 void hg_dbb_merge_init(hg_merge_t *mg, hg_dbb_t *b);
 hg_status_t hg_dbb_merge_alg(hg_merge_t *mg, int a, hg_err_t *err);
 void hg_dbb_merge_free(hg_merge_t *mg);
+
+/* ---- db_records.c ---- */
+
+/* Keep an entry of a record (hg_dbb_add); HG_ENOMEM. */
+hg_status_t hg_dbb_rec_add(hg_dbb_t *b, uint32_t list, const hg_entry_t *e);
+
+/* Push one digest of record id straight into recs (loading a base). */
+hg_status_t hg_dbb_rec_push(hg_dbb_t *b, hg_alg_t alg,
+                            const unsigned char *digest, uint32_t list,
+                            uint64_t id);
+
+/*
+ * After every algorithm is merged: join the records' digests to their rows
+ * (dropping digests no longer on their list), keep the records left with
+ * digests of two or more algorithms, build the links, count records per
+ * kind and mask and per list, and choose b->algs.
+ */
+hg_status_t hg_dbb_records(hg_merge_t *mg, hg_err_t *err);
 
 #endif

@@ -25,7 +25,9 @@
 
 #define HG_DB_MAGIC         "HGDB\r\n\x1a\n"    /* 8 bytes; catches text-mode mangling */
 #define HG_DB_MAGIC_LEN     8
-#define HG_DB_FORMAT        1u                  /* the version this code writes and reads */
+#define HG_DB_FORMAT        2u                  /* the version this code writes */
+#define HG_DB_FORMAT_MIN    1u                  /* the oldest it reads: 1 has no
+                                                 * records, each entry is its own */
 #define HG_DB_HEADER_SIZE   512u                /* fixed; room for more algorithms */
 #define HG_DB_ALIGN         8u                  /* every section starts 8-aligned */
 #define HG_DB_ROW_ALIGN     64u                 /* digest tables: a cache line, so a
@@ -73,7 +75,14 @@
 #define HDR_STRINGS_LEN     56      /* u64  */
 #define HDR_LABELS_OFF      64      /* u64  */
 #define HDR_LABELS_LEN      72      /* u64  */
-/* 80..127 reserved, zero */
+/* 80..127 reserved, zero in version 1; from version 2: */
+#define HDR_SCAN_ALGS       80      /* u32  what a scan computes (HG_ALG_BIT mask) */
+#define HDR_FLAGS           84      /* u32  HG_DB_FLAG_* */
+#define HDR_NRECORDS        88      /* u64  records stored (files with 2+ digests) */
+#define HDR_RECORDS_OFF     96      /* u64  */
+#define HDR_LINKS_OFF(a)    (104 + 8 * (a))     /* u64 per algorithm */
+#define HG_DB_FLAG_ALL_DIGESTS  0x1u    /* compiled with --all-digests */
+#define HG_DB_FLAGS_KNOWN   HG_DB_FLAG_ALL_DIGESTS
 #define HDR_ALG(a)          (128 + 64 * (a))
 #define   ALG_COUNT         0       /* u64  rows (distinct digests) */
 #define   ALG_BUCKET_BITS   8       /* u32  */
@@ -83,11 +92,16 @@
 #define   ALG_SETIDX_OFF    32      /* u64  */
 #define   ALG_EXTRAS_OFF    40      /* u64  */
 #define   ALG_NEXTRAS       48      /* u64  */
-/*        56..63 reserved, zero */
+#define   ALG_NLINKS        56      /* u64  version 2; reserved, zero in 1 */
 #define HDR_META_SHA256     320     /* [32] header (this field zeroed) + metadata */
 #define HDR_FILE_SHA256     352     /* [32] bytes HG_DB_HEADER_SIZE .. end of file */
-/* 384..511 reserved, zero */
+/* 384..511 reserved, zero in version 1; from version 2 the record counts: */
 #define HDR_RESERVED_AT     384
+#define HDR_RECORD_COUNTS   384     /* u64 [kind 0..1][mask 0..7]: records of
+                                     * block/allow lists whose digests are of
+                                     * exactly the algorithms in mask; mask 0
+                                     * slots are zero */
+#define HDR_RECORD_COUNT(kind, mask)  (HDR_RECORD_COUNTS + 8 * (8 * (kind) + (mask)))
 
 /* ---- metadata records ---- */
 
@@ -100,7 +114,7 @@
 /*        20..23 reserved */
 #define   LIST_ENTRIES      24      /* u64 */
 #define   LIST_COMPILED     32      /* u64 Unix time */
-/*        40..47 reserved */
+#define   LIST_RECORDS      40      /* u64 files listed (version 2; reserved in 1) */
 
 #define SOURCE_REC          40
 #define   SOURCE_NAME       0       /* u32 string offset */
@@ -124,6 +138,22 @@
 /*        20..23 reserved */
 #define EXTRA_HAS_SIZE      0x1
 #define EXTRA_HAS_LABEL     0x2
+
+/*
+ * A record (version 2): the digests one list gives for one file, when it
+ * gives more than one: u16 list, u16 algorithm mask, then per algorithm the
+ * row of its digest (0 for an algorithm not in the mask). Sorted by (list,
+ * mask, rows), no two alike.
+ */
+#define RECORD_REC          16
+#define   RECORD_LIST       0       /* u16 */
+#define   RECORD_ALGS       2       /* u16 HG_ALG_BIT mask, 2+ bits */
+#define   RECORD_ROW(a)     (4 + 4 * (a))       /* u32 */
+
+/* A link (version 2), per algorithm: a row in a record, sorted by (row, record). */
+#define LINK_REC            8
+#define   LINK_ROW          0       /* u32 */
+#define   LINK_RECORD       4       /* u32 */
 
 /* A set index value: set << 1 | SETIDX_EXTRAS. */
 #define SETIDX_EXTRAS       0x1u
@@ -265,6 +295,8 @@ typedef struct {
     const unsigned char *setidx;
     const unsigned char *extras;
     uint64_t             nextras;
+    const unsigned char *links;
+    uint64_t             nlinks;
 } hg_db_alg_t;
 
 struct hg_db_s {
@@ -289,6 +321,10 @@ struct hg_db_s {
     const char          *labels;    /* last byte is NUL when labels_len > 0 */
     uint64_t             labels_len;
     hg_db_alg_t          alg[HG_ALG_COUNT];
+    unsigned             scan_algs; /* what a scan computes */
+    unsigned             flags;     /* HG_DB_FLAG_* */
+    const unsigned char *records;
+    uint64_t             nrecords;
 };
 
 /*

@@ -206,22 +206,17 @@ hg_db_prefetch(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest)
 }
 
 /*
- * Start at the estimated row (_hg_estimate), walk a few rows towards the
- * key, then bisect what is left; so a skewed or corrupted table costs
- * O(log n), never a read outside it.
+ * The row of digest in al, if present: start at the estimated row
+ * (_hg_estimate), walk a few rows towards the key, then bisect what is
+ * left; so a skewed or corrupted table costs O(log n), never a read
+ * outside it.
  */
-size_t
-hg_db_lookup(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
-             hg_db_hit_t *hits, size_t max)
+static inline int
+_hg_find(const hg_db_alg_t *al, const unsigned char *digest, uint64_t *row)
 {
-    const hg_db_alg_t  *al;
-    uint64_t            key64, lo, hi, mid;
-    int                 c, steps;
+    uint64_t  key64, lo, hi, mid;
+    int       c, steps;
 
-    if ((unsigned) alg >= HG_ALG_COUNT) {
-        return 0;
-    }
-    al = &db->alg[alg];
     if (al->count == 0) {
         return 0;
     }
@@ -232,7 +227,8 @@ hg_db_lookup(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
     _hg_prefetch_rows(al, lo, hi, mid);
     c = _hg_row_cmp(al, mid, digest, key64);
     if (c == 0) {
-        return _hg_row_hits(db, al, mid, hits, max);
+        *row = mid;
+        return 1;
     }
     if (c < 0) {
         for (lo = mid + 1, steps = 0; lo < hi && steps < HG_DB_WALK;
@@ -240,7 +236,8 @@ hg_db_lookup(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
         {
             c = _hg_row_cmp(al, lo, digest, key64);
             if (c == 0) {
-                return _hg_row_hits(db, al, lo, hits, max);
+                *row = lo;
+                return 1;
             }
             if (c > 0) {
                 return 0;
@@ -252,7 +249,8 @@ hg_db_lookup(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
         {
             c = _hg_row_cmp(al, hi - 1, digest, key64);
             if (c == 0) {
-                return _hg_row_hits(db, al, hi - 1, hits, max);
+                *row = hi - 1;
+                return 1;
             }
             if (c < 0) {
                 return 0;
@@ -263,7 +261,8 @@ hg_db_lookup(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
         mid = lo + (hi - lo) / 2;
         c = _hg_row_cmp(al, mid, digest, key64);
         if (c == 0) {
-            return _hg_row_hits(db, al, mid, hits, max);
+            *row = mid;
+            return 1;
         }
         if (c < 0) {
             lo = mid + 1;
@@ -272,6 +271,98 @@ hg_db_lookup(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
         }
     }
     return 0;
+}
+
+size_t
+hg_db_lookup(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
+             hg_db_hit_t *hits, size_t max)
+{
+    const hg_db_alg_t  *al;
+    uint64_t            row;
+
+    if ((unsigned) alg >= HG_ALG_COUNT) {
+        return 0;
+    }
+    al = &db->alg[alg];
+    if (!_hg_find(al, digest, &row)) {
+        return 0;
+    }
+    return _hg_row_hits(db, al, row, hits, max);
+}
+
+/* First link of al with a row >= row. */
+static uint64_t
+_hg_links_find(const hg_db_alg_t *al, uint64_t row)
+{
+    uint64_t  lo = 0, hi = al->nlinks, mid;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        if (hg_le32(al->links + mid * LINK_REC + LINK_ROW) < row) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/*
+ * Links and records were not read at open: every record index, list and
+ * row is checked here as it is used (a corrupt one is skipped).
+ */
+unsigned
+hg_db_listed(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest,
+             uint32_t list, hg_digests_t *out)
+{
+    const hg_db_alg_t    *al;
+    const unsigned char  *r;
+    uint64_t              row, x, rec;
+    uint32_t              orow;
+    unsigned              mask;
+    int                   b;
+
+    out->algs = 0;
+    out->size = 0;
+    if ((unsigned) alg >= HG_ALG_COUNT || db->nrecords == 0) {
+        return 0;
+    }
+    al = &db->alg[alg];
+    if (al->nlinks == 0 || !_hg_find(al, digest, &row)) {
+        return 0;
+    }
+    for (x = _hg_links_find(al, row); x < al->nlinks; x++) {
+        if (hg_le32(al->links + x * LINK_REC + LINK_ROW) != row) {
+            break;
+        }
+        rec = hg_le32(al->links + x * LINK_REC + LINK_RECORD);
+        if (rec >= db->nrecords) {
+            continue;
+        }
+        r = db->records + rec * RECORD_REC;
+        mask = hg_le16(r + RECORD_ALGS);
+        if (hg_le16(r + RECORD_LIST) != list || !(mask & HG_ALG_BIT(alg))
+            || hg_le32(r + RECORD_ROW(alg)) != row)
+        {
+            continue;
+        }
+        for (b = 0; b < HG_ALG_COUNT; b++) {
+            if (b == (int) alg || !(mask & HG_ALG_BIT(b))
+                || (out->algs & HG_ALG_BIT(b)))
+            {
+                continue;
+            }
+            orow = hg_le32(r + RECORD_ROW(b));
+            if (orow >= db->alg[b].count) {
+                continue;
+            }
+            memcpy(out->d[b], db->alg[b].digests
+                              + (uint64_t) orow * db->alg[b].dlen,
+                   db->alg[b].dlen);
+            out->algs |= HG_ALG_BIT(b);
+        }
+    }
+    return out->algs;
 }
 
 /*
@@ -323,12 +414,30 @@ hg_db_algs(const hg_db_t *db)
     unsigned  m = 0;
     int       a;
 
+    if (db->format >= 2) {
+        return db->scan_algs;
+    }
     for (a = 0; a < HG_ALG_COUNT; a++) {
         if (db->alg[a].count > 0) {
             m |= HG_ALG_BIT(a);
         }
     }
     return m;
+}
+
+int
+hg_db_all_digests(const hg_db_t *db)
+{
+    return (db->flags & HG_DB_FLAG_ALL_DIGESTS) != 0;
+}
+
+uint64_t
+hg_db_records(const hg_db_t *db, unsigned kind, unsigned mask)
+{
+    if (db->format < 2 || kind > HG_LIST_ALLOW || mask == 0 || mask > 7) {
+        return 0;
+    }
+    return hg_le64(db->base + HDR_RECORD_COUNT(kind, mask));
 }
 
 uint64_t
@@ -359,6 +468,7 @@ hg_db_list(const hg_db_t *db, size_t i, hg_db_list_t *out)
     out->entries = hg_le64(l + LIST_ENTRIES);
     out->compiled = hg_le64(l + LIST_COMPILED);
     out->nsources = hg_le32(l + LIST_NSOURCES);
+    out->records = db->format >= 2 ? hg_le64(l + LIST_RECORDS) : out->entries;
     return HG_OK;
 }
 

@@ -234,6 +234,7 @@ hg_dbb_merge_alg(hg_merge_t *mg, int a, hg_err_t *err)
         for (i = 0; i < mg->items.n; i++) {
             m[i] = (uint16_t) it[i].list;
             b->lists[it[i].list].entries++;
+            mg->pairs[b->lists[it[i].list].kind][a]++;
             if (!it[i].has_size && it[i].label == 0) {
                 continue;
             }
@@ -283,6 +284,8 @@ hg_dbb_merge_init(hg_merge_t *mg, hg_dbb_t *b)
 void
 hg_dbb_merge_free(hg_merge_t *mg)
 {
+    int  a;
+
     hg_vec_free(&mg->sets.sets);
     hg_vec_free(&mg->sets.members);
     free(mg->sets.ht);
@@ -290,4 +293,8 @@ hg_dbb_merge_free(hg_merge_t *mg)
     hg_vec_free(&mg->removed);
     hg_vec_free(&mg->members);
     hg_vec_free(&mg->oextras);
+    hg_vec_free(&mg->records);
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        hg_vec_free(&mg->links[a]);
+    }
 }

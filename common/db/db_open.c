@@ -179,9 +179,14 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
         BAD("%s: not a hashgate database (bad magic)", path);
     }
     db->format = hg_le32(h + HDR_FORMAT);
-    if (db->format != HG_DB_FORMAT) {
-        BAD("%s: format version %u is not supported (this build reads %u)",
-            path, db->format, HG_DB_FORMAT);
+    if (db->format > HG_DB_FORMAT) {
+        BAD("%s: format version %u is newer than this build reads (%u to "
+            "%u): upgrade hashgate, or compile the lists with this version",
+            path, db->format, HG_DB_FORMAT_MIN, HG_DB_FORMAT);
+    }
+    if (db->format < HG_DB_FORMAT_MIN) {
+        BAD("%s: format version %u is not supported (this build reads %u "
+            "to %u)", path, db->format, HG_DB_FORMAT_MIN, HG_DB_FORMAT);
     }
     if (hg_le32(h + HDR_HEADER_SIZE) != HG_DB_HEADER_SIZE) {
         BAD("%s: header size %u, expected %u", path,
@@ -205,10 +210,28 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
     }
 
     /* The checksum only proves the writer meant it; now prove it is sane. */
-    if (!_hg_all_zero(h + 80, 48) || !_hg_all_zero(h + HDR_RESERVED_AT,
-                                                   HG_DB_HEADER_SIZE - HDR_RESERVED_AT))
+    if (db->format == 1
+        && (!_hg_all_zero(h + 80, 48)
+            || !_hg_all_zero(h + HDR_RESERVED_AT,
+                             HG_DB_HEADER_SIZE - HDR_RESERVED_AT)))
     {
         BAD("%s: reserved header bytes are not zero", path);
+    }
+    if (db->format >= 2) {
+        db->scan_algs = hg_le32(h + HDR_SCAN_ALGS);
+        db->flags = hg_le32(h + HDR_FLAGS);
+        db->nrecords = hg_le64(h + HDR_NRECORDS);
+        if (db->scan_algs & ~HG_ALGS_ALL) {
+            BAD("%s: unknown algorithms 0x%x to compute", path, db->scan_algs);
+        }
+        if (db->flags & ~HG_DB_FLAGS_KNOWN) {
+            BAD("%s: unknown flags 0x%x", path, db->flags);
+        }
+        if (!_hg_all_zero(h + HDR_RECORD_COUNT(0, 0), 8)
+            || !_hg_all_zero(h + HDR_RECORD_COUNT(1, 0), 8))
+        {
+            BAD("%s: reserved header bytes are not zero", path);
+        }
     }
     db->created = hg_le64(h + HDR_CREATED);
     db->nlists = hg_le32(h + HDR_NLISTS);
@@ -281,7 +304,9 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
             BAD("%s: list %u: source range outside the source table", path, i);
         }
         tot += hg_le32(l + LIST_NSOURCES);
-        if (!_hg_all_zero(l + 20, 4) || !_hg_all_zero(l + 40, 8)) {
+        if (!_hg_all_zero(l + 20, 4)
+            || (db->format == 1 && !_hg_all_zero(l + 40, 8)))
+        {
             BAD("%s: list %u: reserved bytes are not zero", path, i);
         }
     }
@@ -349,7 +374,7 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
         if (al->setw == 0 && al->nextras > 0) {
             BAD("%s: %s: extras without a set index to flag them", path, an);
         }
-        if (!_hg_all_zero(ah + 56, 8)) {
+        if (db->format == 1 && !_hg_all_zero(ah + 56, 8)) {
             BAD("%s: %s: reserved bytes are not zero", path, an);
         }
         off = hg_le64(ah + ALG_BUCKETS_OFF);
@@ -380,6 +405,17 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
                 path, an);
         }
         al->extras = h + off;
+        if (db->format >= 2) {
+            al->nlinks = hg_le64(ah + ALG_NLINKS);
+            off = hg_le64(h + HDR_LINKS_OFF(a));
+            if (_hg_section(&cursor, off, 1, al->nlinks, LINK_REC,
+                            file_size) != 0)
+            {
+                BAD("%s: %s: record links misplaced or past the end of the "
+                    "file", path, an);
+            }
+            al->links = h + off;
+        }
         if (hg_le32(al->buckets) != 0
             || hg_le32(al->buckets + ((uint64_t) 1 << al->bits) * 4) != al->count)
         {
@@ -389,6 +425,17 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
             BAD("%s: %s: bucket index decreases at bucket %llu", path, an,
                 (unsigned long long) k);
         }
+    }
+    if (db->format >= 2) {
+        uint64_t  off = hg_le64(h + HDR_RECORDS_OFF);
+
+        if (_hg_section(&cursor, off, 1, db->nrecords, RECORD_REC,
+                        file_size) != 0)
+        {
+            BAD("%s: record table misplaced or past the end of the file",
+                path);
+        }
+        db->records = h + off;
     }
     labels_off = hg_le64(h + HDR_LABELS_OFF);
     labels_len = hg_le64(h + HDR_LABELS_LEN);

@@ -92,7 +92,7 @@ _hg_rsort(unsigned char *base, size_t n, size_t rs, size_t klen, size_t depth,
 void
 hg_dbb_sort(unsigned char *base, size_t n, size_t rs, size_t klen)
 {
-    unsigned char  tmp[HG_DIGEST_MAX + 4];
+    unsigned char  tmp[HG_DBB_SORT_RS_MAX];
 
     _hg_rsort(base, n, rs, klen, 0, tmp);
 }

@@ -199,6 +199,7 @@ _hg_build_meta(hg_dbb_t *b, hg_merge_t *mg, uint64_t created, hg_vec_t *meta,
         hg_put64(p + LIST_ENTRIES, l->entries);
         hg_put64(p + LIST_COMPILED, l->loaded && !l->touched ? l->compiled
                                                              : created);
+        hg_put64(p + LIST_RECORDS, l->records);
     }
     at = hg_db_align(at + (uint64_t) b->nsrcs * SOURCE_REC);
     for (s = 0; s < mg->sets.sets.n; s++) {
@@ -349,6 +350,18 @@ _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
             return -1;
         }
     }
+
+    /* links from rows to their records (already in disk form) */
+    if (_hg_wr_pad(w) != 0) {
+        return -1;
+    }
+    hg_put64(hdr + HDR_LINKS_OFF(a), w->off + w->len);
+    hg_put64(ah + ALG_NLINKS, mg->links[a].n);
+    if (mg->links[a].n > 0
+        && _hg_wr(w, mg->links[a].p, mg->links[a].n * LINK_REC) != 0)
+    {
+        return -1;
+    }
     return 0;
 }
 
@@ -388,6 +401,8 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
 
     for (i = 0; i < b->nlists; i++) {
         b->lists[i].entries = 0;
+        b->lists[i].inrec = 0;
+        b->lists[i].records = 0;
     }
     for (a = 0; a < HG_ALG_COUNT; a++) {
         rc = hg_dbb_merge_alg(&mg, a, err);
@@ -398,6 +413,10 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
     }
     mg.extras_at[HG_ALG_COUNT] = mg.oextras.n;
     hg_vec_free(&b->extras);
+    rc = hg_dbb_records(&mg, err);
+    if (rc != HG_OK) {
+        goto out;
+    }
 
     rc = _hg_build_meta(b, &mg, created, &meta, hdr, err);
     if (rc != HG_OK) {
@@ -449,6 +468,16 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
     if (_hg_wr_pad(&w) != 0) {
         goto io;
     }
+    hg_put64(hdr + HDR_RECORDS_OFF, w.off + w.len);
+    hg_put64(hdr + HDR_NRECORDS, mg.records.n);
+    if (mg.records.n > 0
+        && _hg_wr(&w, mg.records.p, mg.records.n * RECORD_REC) != 0)
+    {
+        goto io;
+    }
+    if (_hg_wr_pad(&w) != 0) {
+        goto io;
+    }
     hg_put64(hdr + HDR_LABELS_OFF, w.off + w.len);
     hg_put64(hdr + HDR_LABELS_LEN, labels_len);
     for (x = 0; x < lab_order.n; x++) {
@@ -473,6 +502,15 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
     hg_put32(hdr + HDR_FORMAT, HG_DB_FORMAT);
     hg_put32(hdr + HDR_HEADER_SIZE, HG_DB_HEADER_SIZE);
     hg_put64(hdr + HDR_CREATED, created);
+    hg_put32(hdr + HDR_SCAN_ALGS, b->algs);
+    hg_put32(hdr + HDR_FLAGS, b->all_digests ? HG_DB_FLAG_ALL_DIGESTS : 0);
+    for (i = 0; i < 2; i++) {
+        unsigned  m;
+
+        for (m = 1; m < 8; m++) {
+            hg_put64(hdr + HDR_RECORD_COUNT(i, m), mg.counts[i][m]);
+        }
+    }
     hg_put64(hdr + HDR_FILE_SIZE, w.off);
     memcpy(hdr + HDR_FILE_SHA256, dg.d[HG_ALG_SHA256], 32);
     if (hg_db_meta_sha256(hdr, meta.p, meta.n, sum) != 0) {

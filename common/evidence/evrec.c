@@ -229,7 +229,16 @@ _evp_array(evp_t *p, evp_item_pt item, void *data)
     }
 }
 
-/* ---- lists: [{"list":..,"version":..,"algorithm":..,"digest":..,"label":..}] ---- */
+/* ---- lists: [{"list":..,"version":..,"algorithm":..,"digest":..,"label":..,
+ *              "listed":{"md5":..,...}}] ---- */
+
+static void
+_evp_listed_member(evp_t *p, const char *key, hg_jt_t t, void *data)
+{
+    if (!_evp_digest_key(p, t, key, data)) {
+        (void) hg_jstream_skip(&p->j, t);
+    }
+}
 
 static void
 _evp_match_member(evp_t *p, const char *key, hg_jt_t t, void *data)
@@ -246,6 +255,8 @@ _evp_match_member(evp_t *p, const char *key, hg_jt_t t, void *data)
         _evp_take_str(p, t, "lists.digest", &m->digest);
     } else if (strcmp(key, "label") == 0) {
         _evp_take_str(p, t, "lists.label", &m->label);
+    } else if (strcmp(key, "listed") == 0 && t == HG_JT_OBJ_BEGIN) {
+        (void) _evp_object(p, _evp_listed_member, &m->listed);
     } else {
         (void) hg_jstream_skip(&p->j, t);
     }
@@ -618,7 +629,8 @@ hg_evrec_dup(const hg_evrec_t *rec)
         n += _evrec_len(rec->lists[i].list) + _evrec_len(rec->lists[i].version)
              + _evrec_len(rec->lists[i].algorithm)
              + _evrec_len(rec->lists[i].digest)
-             + _evrec_len(rec->lists[i].label);
+             + _evrec_len(rec->lists[i].label)
+             + _evrec_digests_len(&rec->lists[i].listed);
     }
     for (i = 0; i < rec->ncontainers; i++) {
         n += _evrec_len(rec->containers[i].path)
@@ -645,6 +657,7 @@ hg_evrec_dup(const hg_evrec_t *rec)
         _evrec_put(&c->lists[i].algorithm, &at);
         _evrec_put(&c->lists[i].digest, &at);
         _evrec_put(&c->lists[i].label, &at);
+        _evrec_digests_put(&c->lists[i].listed, &at);
     }
     for (i = 0; i < c->ncontainers; i++) {
         _evrec_put(&c->containers[i].path, &at);

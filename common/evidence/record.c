@@ -15,6 +15,10 @@
  * replaced by monitor mode or by a failure (the fail verdict), never
  * because another part of the same message asked for more.
  *
+ * Each item of "lists" is {list, version, algorithm, digest, label, and
+ * "listed": the file's other digests as the list gives them, for the
+ * algorithms not computed, when the list gives more than the one matched}.
+ *
  * Field order is fixed (record_version, time, channel, action,
  * intended_action, monitor, lists, allowed_by, error, md5, sha1, sha256,
  * size, part, inner_path, filename, declared_type, detected_type,
@@ -160,6 +164,7 @@ _record_lists(hg_json_t *j, const hg_scan_result_t *res)
     const hg_match_t  *m;
     char               hex[HG_HEX_MAX];
     size_t             i;
+    int                a;
 
     hg_json_key(j, "lists");
     hg_json_arr_begin(j);
@@ -175,6 +180,18 @@ _record_lists(hg_json_t *j, const hg_scan_result_t *res)
             hg_json_kv_str(j, "digest", hex);
         }
         hg_json_kv_str(j, "label", m->label);
+        if (m->listed.algs & HG_ALGS_ALL) {
+            /* the file's other digests as the list gives them, not computed */
+            hg_json_key(j, "listed");
+            hg_json_obj_begin(j);
+            for (a = 0; a < HG_ALG_COUNT; a++) {
+                if (m->listed.algs & HG_ALG_BIT(a)) {
+                    hg_hex_encode(m->listed.d[a], hg_alg_len((hg_alg_t) a), hex);
+                    hg_json_kv_str(j, hg_alg_name((hg_alg_t) a), hex);
+                }
+            }
+            hg_json_obj_end(j);
+        }
         hg_json_obj_end(j);
     }
     hg_json_arr_end(j);

@@ -208,15 +208,28 @@ hg_lctx_ioerr(hg_lctx_t *c)
     return hg_err_sys(c->err, HG_EIO, "%s: read", c->path);
 }
 
+uint64_t
+hg_lctx_record(hg_lctx_t *c)
+{
+    return ++c->records;
+}
+
 hg_status_t
 hg_lctx_emit(hg_lctx_t *c, const hg_entry_t *e)
 {
+    hg_entry_t  own;
+
     if (!e->remove && !c->empty_warned && hg_digest_is_empty(e->alg, e->digest)) {
         /* kept (the list says so), but hg_scan_end never matches it */
         c->empty_warned = 1;
         hg_lctx_warn(c, "lists the %s of the empty file; it is never "
                      "matched (every empty upload, form field and part "
                      "would be)", hg_alg_name(e->alg));
+    }
+    if (e->record == 0) {
+        own = *e;
+        own.record = hg_lctx_record(c);
+        e = &own;
     }
     c->stats->entries++;
     return c->cb ? c->cb(c->cb_ctx, e) : HG_OK;

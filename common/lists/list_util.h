@@ -111,6 +111,7 @@ typedef struct {
     hg_err_t               *err;
     hg_read_opts_t          opts0;  /* used when the caller passed NULL */
     int                     empty_warned;   /* the empty file's digest, once */
+    uint64_t                records;        /* the last record handed out */
     hg_read_stats_t         stats0;
 } hg_lctx_t;
 
@@ -138,7 +139,14 @@ hg_status_t hg_lctx_fail(hg_lctx_t *c, uint64_t where, const char *fmt, ...)
 /* A read error on the file: HG_EIO naming the path. */
 hg_status_t hg_lctx_ioerr(hg_lctx_t *c);
 
-/* Hand e to the callback and count it. */
+/*
+ * A new record id for the digests of one listed file (see hg_entry_t.record):
+ * a reader that gives several digests of one file sets it on each of them.
+ */
+uint64_t hg_lctx_record(hg_lctx_t *c);
+
+/* Hand e to the callback and count it; an entry without a record gets one
+ * of its own. */
 hg_status_t hg_lctx_emit(hg_lctx_t *c, const hg_entry_t *e);
 
 /*

@@ -8,7 +8,8 @@
  * insensitively: md5, sha1 / sha-1, sha256 / sha-256 (any number of them),
  * size (also filesize, file_size, mediasize) and label (also name,
  * filename). A row may carry several digests: each becomes one entry with
- * the row's size and label; an empty digest cell is simply absent.
+ * the row's size and label, all of one record (the row is one file); an
+ * empty digest cell is simply absent.
  *
  * Fields follow RFC 4180: a field may be quoted, a quote inside is doubled,
  * and a quoted field may hold separators and line breaks (a record then
@@ -232,6 +233,7 @@ csv_row(csv_t *c, hg_lctx_t *lc, uint64_t lineno)
     int          has_size = 0;
     uint64_t     size = 0;
     const char  *label = NULL;
+    uint64_t     rec;
     hg_status_t  st;
 
     /* every cell is checked before anything is handed on: a bad row is
@@ -268,7 +270,10 @@ csv_row(csv_t *c, hg_lctx_t *lc, uint64_t lineno)
     if (n == 0) {
         return hg_lctx_bad(lc, lineno, "no digest in the row");
     }
+    /* a row is one file: its digest columns are one record */
+    rec = hg_lctx_record(lc);
     for (i = 0; i < n; i++) {
+        e[i].record = rec;
         e[i].has_size = has_size;
         e[i].size = size;
         e[i].label = label;

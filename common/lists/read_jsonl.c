@@ -145,14 +145,18 @@ jsonl_each(hg_lctx_t *c, void *ctx, uint64_t lineno, char *line, size_t len)
     const char   *why;
     int           a, have[HG_ALG_COUNT];
     hg_entry_t    e[HG_ALG_COUNT];
+    uint64_t      rec;
     hg_status_t   st = HG_OK;
 
     memset(have, 0, sizeof(have));
     if (jsonl_line(x, line, len, e, have, &why, whybuf, sizeof(whybuf)) != 0) {
         return hg_lctx_bad(c, lineno, "%s", why);
     }
+    /* an object is one file: its digests are one record */
+    rec = hg_lctx_record(c);
     for (a = 0; a < HG_ALG_COUNT && st == HG_OK; a++) {
         if (have[a]) {
+            e[a].record = rec;
             st = hg_lctx_emit(c, &e[a]);
         }
     }

@@ -251,6 +251,7 @@ static hg_status_t
 ncmec_entry_done(ncmec_t *n)
 {
     char         label[2 * NCMEC_FIELD_MAX + 2];
+    uint64_t     rec;
     size_t       i;
     hg_status_t  st;
 
@@ -275,7 +276,10 @@ ncmec_entry_done(ncmec_t *n)
     } else {
         snprintf(label, sizeof(label), "%s", n->id[0] ? n->id : n->cls);
     }
+    /* an <image> or <video> is one file: its digests are one record */
+    rec = hg_lctx_record(n->lc);
     for (i = 0; i < n->nfp; i++) {
+        n->fp[i].record = rec;
         n->fp[i].label = label[0] ? label : NULL;
         n->fp[i].remove = n->deleted;
         st = hg_lctx_emit(n->lc, &n->fp[i]);

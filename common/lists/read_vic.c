@@ -229,6 +229,7 @@ static hg_status_t
 vic_media_done(vic_t *v, vic_media_t *m, uint64_t obj_off)
 {
     char         label[VIC_ID_MAX + 32];
+    uint64_t     rec;
     int          a, n = 0;
     hg_status_t  st;
 
@@ -256,6 +257,8 @@ vic_media_done(vic_t *v, vic_media_t *m, uint64_t obj_off)
     } else {
         snprintf(label, sizeof(label), "%s", m->id);
     }
+    /* one media object is one file: its digests are one record */
+    rec = hg_lctx_record(v->lc);
     for (a = 0; a < HG_ALG_COUNT; a++) {
         if (!m->have[a]) {
             continue;
@@ -263,6 +266,7 @@ vic_media_done(vic_t *v, vic_media_t *m, uint64_t obj_off)
         m->e[a].has_size = m->has_size;
         m->e[a].size = m->size;
         m->e[a].label = label[0] != '\0' ? label : NULL;
+        m->e[a].record = rec;
         st = hg_lctx_emit(v->lc, &m->e[a]);
         if (st != HG_OK) {
             return st;

@@ -195,6 +195,12 @@ _scan_match(hg_scan_t *s, hg_alg_t alg, hg_scan_result_t *res)
         m->kind = info.kind;
         m->alg = alg;
         m->label = h->label;
+        /* only on a match, so the extra lookup costs nothing per object */
+        if (hg_db_listed(s->db, alg, res->digests.d[alg], h->list,
+                         &m->listed) != 0)
+        {
+            m->listed.algs &= ~res->digests.algs;
+        }
     }
 }
 

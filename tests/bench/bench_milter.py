@@ -7,7 +7,8 @@ Five private Postfix instances run side by side, relaying to smtp-sink
 milter (tests/bench/milter/null_milter.c: a libmilter filter that accepts
 everything but asks Postfix for the same callbacks and protocol options
 as hashgate-milter) over a unix socket and one over TCP, and one with
-hashgate-milter over each, on a 1M-digest SHA-256 database. The null
+hashgate-milter over each, on a 1M-digest SHA-256 database (BENCH_LIST=records: 1M files of MD5 +
+SHA-1 records, plain: the same digests one a line). The null
 milter is the floor any milter pays: Postfix's cleanup streaming each
 message to it, libmilter reading it. So each case gets two ratios:
 hashgate/none (the target of issue 5) and hashgate/null (hashgate's own
@@ -57,6 +58,7 @@ from postfix import Postfix  # noqa: E402
 
 SESSIONS = 4
 DIGESTS = int(os.environ.get("BENCH_DIGESTS", "1000000"))
+LIST = os.environ.get("BENCH_LIST", "sha256")
 ROUNDS = int(os.environ.get("BENCH_REPEAT", "5"))
 # mails per run, sized for ~1.5-2 s each on this machine so that five
 # configurations x ROUNDS x two sizes stay within a few minutes
@@ -258,12 +260,30 @@ class NullMilter:
 
 
 def compile_db(tmp):
-    print("# compiling a %d-digest SHA-256 list (synthetic)" % DIGESTS, flush=True)
-    src = os.path.join(tmp, "big.txt")
+    """BENCH_LIST: sha256 (default), records (MD5 + SHA-1 of each of
+    DIGESTS files, one record each, as hotlines ship them: scanned with
+    SHA-1 alone) or plain (the same digests one a line: MD5 and SHA-1
+    computed, the cost before records)."""
+    print("# compiling a %d-%s list (synthetic)"
+          % (DIGESTS, {"records": "file MD5 + SHA-1 record",
+                       "plain": "file MD5 + SHA-1 plain"}.get(
+                           LIST, "digest SHA-256")), flush=True)
+    src = os.path.join(tmp, "big.jsonl" if LIST == "records" else "big.txt")
     rnd = random.Random(1)
     with open(src, "w") as f:
         for _ in range(DIGESTS // 10000):
-            f.write("".join(rnd.randbytes(32).hex() + "\n" for _ in range(10000)))
+            if LIST == "records":
+                f.write("".join('{"md5":"%s","sha1":"%s"}\n'
+                                % (rnd.randbytes(16).hex(),
+                                   rnd.randbytes(20).hex())
+                                for _ in range(10000)))
+            elif LIST == "plain":
+                f.write("".join("%s\n%s\n" % (rnd.randbytes(16).hex(),
+                                               rnd.randbytes(20).hex())
+                                for _ in range(10000)))
+            else:
+                f.write("".join(rnd.randbytes(32).hex() + "\n"
+                                for _ in range(10000)))
     db = os.path.join(tmp, "big.hgdb")
     p = subprocess.run([hm.HASHGATE, "compile", "-o", db, "bench=" + src],
                        capture_output=True, text=True)
@@ -302,9 +322,11 @@ def report(label, tname, fig, rounds):
     print("RESULT milter-%s-%s: hashgate %.1f, null milter %.1f, none %.1f "
           "mails/s = %.2fx of none, %.2fx of null (best of %d; median of "
           "paired rounds %.2fx / %.2fx; none ranged %.0f-%.0f) (target >= "
-          "%.1fx of none, %d-digest SHA-256 list, %d sessions) %s"
+          "%.1fx of none, %d-%s list, %d sessions) %s"
           % (tname, label, b_hg, b_null, b_none, r_none, r_null, rounds,
              p_none, p_null, min(none), max(none), RATIO_TARGET, DIGESTS,
+             {"records": "file MD5 + SHA-1 record",
+              "plain": "file MD5 + SHA-1 plain"}.get(LIST, "digest SHA-256"),
              SESSIONS, verdict), flush=True)
 
 

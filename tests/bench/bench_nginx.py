@@ -9,9 +9,14 @@ alternate between the two so load on the machine hits both alike; medians
 are compared. Prints RESULT lines:
 
   - 100 MiB upload through proxy_pass, request buffering on, with a
-    SHA-256-only database and with a database of all three digests, both
-    on the event loop (the default) and with the hashing thread;
-  - wrk -c32 POSTs of 1 KiB and 64 KiB, requests/s;
+    SHA-256-only database, with a database of all three digests, with a
+    list giving MD5 and SHA-1 of each file as one record (as hotlines ship
+    them: a scan computes SHA-1 only) and with the same digests as a plain
+    list (one record a line: MD5 and SHA-1 computed, the cost before
+    records), both on the event loop (the default) and with the hashing
+    thread;
+  - wrk -c32 POSTs of 1 KiB and 64 KiB, requests/s, with a 1M-digest
+    SHA-256 database; and 64 KiB with a 1M-file MD5 + SHA-1 record list;
   - worker private RSS after the runs with a 1M-digest database, against
     the workers of the nginx without the module.
 
@@ -157,6 +162,27 @@ def upload_ratio(name, base, mods, algs=("sha256",)):
            "with a core to spare" % ("+".join(algs), 1000 * th, 1000 * tb))
 
 
+def make_records_db(path, payloads, plain=False):
+    """A list giving MD5 and SHA-1 of each payload: one record a file
+    (JSON Lines), or with plain one digest a line (each its own record)."""
+    src = path + (".txt" if plain else ".jsonl")
+    with open(src, "w") as f:
+        for data in payloads:
+            m, s = hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest()
+            f.write("%s\n%s\n" % (m, s) if plain
+                    else '{"md5":"%s","sha1":"%s"}\n' % (m, s))
+    return compile_src(path, src)
+
+
+def compile_src(path, src):
+    r = subprocess.run([os.path.join(N.HG_BIN, "hashgate"), "compile", "-o",
+                        path, "cam=" + src], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("hashgate compile failed: %s" % r.stderr)
+    os.chmod(path, 0o644)
+    return r
+
+
 def children_cpu():
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
@@ -182,7 +208,7 @@ def wrk_rps(ng, body_path, lua):
             1e6 * wcpu / (rps * WRK_SECS))
 
 
-def wrk_ratio(name, base, mod, body_path, lua, rounds=3):
+def wrk_ratio(name, base, mod, body_path, lua, rounds=3, algs=("sha256",)):
     rb, rm, cb, cm, wb = [], [], [], [], []
     for i in range(rounds):
         for ng, acc, cacc in ((base, rb, cb), (mod, rm, cm)) if i % 2 == 0 \
@@ -199,16 +225,16 @@ def wrk_ratio(name, base, mod, body_path, lua, rounds=3):
            "with module %.0f req/s, without %.0f req/s; worker CPU per "
            "request %.0f us vs %.0f us (both nginx proxy to an upstream in "
            "themselves, so this counts 2 requests)" % (m, b, um, ub))
-    h = 1e6 * digest_secs(os.path.getsize(body_path))
+    h = 1e6 * digest_secs(os.path.getsize(body_path), algs)
     result(name + ", hash floor", "%.2f" % (ub / (ub + h)), "x",
-           "SHA-256 of one body takes %.1f us; with nothing else added to "
+           "%s of one body takes %.1f us; with nothing else added to "
            "the %.0f us of nginx CPU a request, %.2f x while nginx's CPU "
            "sets the rate, %.2f x if wrk's %.0f us are counted too (2 cores "
            "for both); nginx with the module used %.0f us a request more "
            "than without it plus the hash (module code, colder caches, "
            "scheduling on a shared machine)"
-           % (h, ub, ub / (ub + h), (ub + uw) / (ub + uw + h), uw,
-              um - ub - h))
+           % ("+".join(algs).upper(), h, ub, ub / (ub + h),
+              (ub + uw) / (ub + uw + h), uw, um - ub - h))
 
 
 def private_dirty(pid):
@@ -256,6 +282,20 @@ def main():
         loop.reload()
         upload_ratio("100MiB upload, md5+sha1+sha256 db", base, mods,
                      algs=("md5", "sha1", "sha256"))
+
+        # MD5 + SHA-1 of each file: as records, then as a plain list
+        make_records_db(db + ".new", [N.payload(602, 1000)])
+        os.rename(db + ".new", db)
+        mod.reload()
+        loop.reload()
+        upload_ratio("100MiB upload, md5+sha1 records db", base, mods,
+                     algs=("sha1",))
+        make_records_db(db + ".new", [N.payload(602, 1000)], plain=True)
+        os.rename(db + ".new", db)
+        mod.reload()
+        loop.reload()
+        upload_ratio("100MiB upload, md5+sha1 plain db", base, mods,
+                     algs=("md5", "sha1"))
         mod.cleanup()
         mod = None
 
@@ -282,6 +322,24 @@ def main():
                 f.write(N.payload(604 + size, size))
             wrk_ratio("wrk -c32 POST %s, 1M-digest db" % name, base, loop,
                       body, lua)
+
+        # 1M files of a hotline list: MD5 + SHA-1 of each, one record each
+        src = os.path.join(tmp, "records.jsonl")
+        with open(src, "w") as f:
+            for _ in range(1000):
+                f.write("".join('{"md5":"%s","sha1":"%s"}\n'
+                                % (rnd.randbytes(16).hex(),
+                                   rnd.randbytes(20).hex())
+                                for _ in range(1000)))
+        t0 = time.time()
+        compile_src(db + ".new", src)
+        os.rename(db + ".new", db)
+        loop.reload()
+        print("# compiled a 1M-file md5+sha1 record list in %.1f s"
+              % (time.time() - t0))
+        wrk_ratio("wrk -c32 POST 64KiB, 1M-file md5+sha1 records db", base,
+                  loop, os.path.join(tmp, "post-65536.bin"), lua,
+                  algs=("sha1",))
 
         bw = base.worker_pids()
         mw = loop.worker_pids()

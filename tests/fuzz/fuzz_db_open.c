@@ -44,6 +44,7 @@ walk_cb(void *ctx, uint32_t list, const hg_entry_t *e)
 {
     walk_t       *w = ctx;
     hg_db_hit_t   hits[8];
+    hg_digests_t  dg;
 
     if (list >= hg_db_nlists(w->db) || (unsigned) e->alg >= HG_ALG_COUNT) {
         abort();
@@ -53,6 +54,8 @@ walk_cb(void *ctx, uint32_t list, const hg_entry_t *e)
     }
     /* a hostile file may be unsorted: results may be wrong, never unsafe */
     (void) hg_db_lookup(w->db, e->alg, e->digest, hits, 8);
+    /* records and links are read only here, checked as they are used */
+    (void) hg_db_listed(w->db, e->alg, e->digest, list, &dg);
     return ++w->seen >= FOREACH_MAX ? HG_ECANCEL : HG_OK;
 }
 
@@ -74,6 +77,11 @@ use(hg_db_t *db, const uint8_t *data, size_t size)
     (void) hg_db_file_size(db);
     (void) hg_db_version(db);
     (void) hg_db_algs(db);
+    (void) hg_db_all_digests(db);
+    for (a = 1; a < 8; a++) {
+        (void) hg_db_records(db, HG_LIST_BLOCK, (unsigned) a);
+        (void) hg_db_records(db, HG_LIST_ALLOW, (unsigned) a);
+    }
     n = hg_db_nlists(db);
     for (i = 0; i < n && i < 64; i++) {
         if (hg_db_list(db, i, &l) != HG_OK) {

@@ -65,6 +65,7 @@ write_db(const char *dir, const char *name, int lists, int per_list,
                 e.size = 1000 + (uint64_t) i;
             }
             e.label = (i % 3 == 0) ? "synthetic-label" : NULL;
+            e.record = (uint64_t) (i / 2) + 1;  /* two digests a file */
             hg_dbb_add(b, id, &e);
             if (l > 0 && i == 0) {
                 hg_dbb_add(b, first, &e);       /* one digest, two lists */

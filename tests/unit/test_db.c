@@ -154,6 +154,8 @@ assert_refused(const char *path, const char *what)
     assert_non_null(strstr(err.msg, path));
 }
 
+static void reseal(unsigned char *p, size_t n);
+
 /* A small database with every feature, for the corruption tests. */
 static void
 build_rich(const char *path)
@@ -190,6 +192,18 @@ build_rich(const char *path)
             if (i % 5 == 0) {
                 assert_int_equal(hg_dbb_add(b, l3, &e), HG_OK);
             }
+        }
+    }
+    /* records: files given by two or three digests */
+    for (i = 0; i < 12; i++) {
+        for (a = 0; a < HG_ALG_COUNT; a++) {
+            if (i % 2 && a == HG_ALG_SHA256) {
+                continue;
+            }
+            rnd_digest(&s, d, 32);
+            e = entry(a, d);
+            e.record = (uint64_t) i + 1;
+            assert_int_equal(hg_dbb_add(b, i % 3 ? l1 : l3, &e), HG_OK);
         }
     }
     assert_int_equal(hg_dbb_write(b, path, 1700000000, &err), HG_OK);
@@ -740,8 +754,8 @@ test_db_foreach_visits_every_pair_in_digest_order(void **state)
                      HG_OK);
     memset(&w, 0, sizeof(w));
     assert_int_equal(hg_db_foreach(db, walk_cb, &w), HG_OK);
-    /* 60 digests, 12 of them also on the allow-list */
-    assert_int_equal(w.n, 72);
+    /* 60 digests, 12 of them also on the allow-list; 12 records of 3 or 2 */
+    assert_int_equal(w.n, 72 + 6 * 3 + 6 * 2);
     /* per algorithm: 7 sized + 2 of them also allowed; 5 labelled + 1 */
     assert_int_equal(w.sizes, 3 * (7 + 2));
     assert_int_equal(w.labels, 3 * (5 + 1));
@@ -784,8 +798,22 @@ fill(hg_dbb_t *b, int from, int to, int with_lists)
             snprintf(lab, sizeof(lab), "L%d", i % 13);
             e.label = lab;
         }
+        if (i % 5 == 0) {
+            e.record = (uint64_t) i + 1;
+        }
         assert_int_equal(hg_dbb_add(b, (uint32_t) (i % 3), &e), HG_OK);
+        if (i % 5 == 0) {
+            /* a second digest of the same file, of the next algorithm */
+            s = (uint64_t) i + 50000;
+            rnd_digest(&s, d, 32);
+            e = entry((i + 1) % 3, d);
+            e.record = (uint64_t) i + 1;
+            assert_int_equal(hg_dbb_add(b, (uint32_t) (i % 3), &e), HG_OK);
+        }
         if (i % 4 == 0) {
+            s = (uint64_t) i + 1000;
+            rnd_digest(&s, d, 32);
+            e = entry(i % 3, d);
             assert_int_equal(hg_dbb_add(b, (uint32_t) ((i + 1) % 3), &e), HG_OK);
         }
     }
@@ -844,6 +872,304 @@ test_db_load_then_write_equals_full_write_byte_for_byte(void **state)
     assert_memory_equal(p1, p2, n1);
     free(p1);
     free(p2);
+}
+
+/* ---- records: one digest per listed file ---- */
+
+/* A digest of alg made from seed n (a synthetic file's). */
+static hg_entry_t
+rec_entry(hg_alg_t alg, int n, uint64_t record)
+{
+    unsigned char  d[32];
+    uint64_t       s = (uint64_t) n * 7919 + (uint64_t) alg;
+    hg_entry_t     e;
+
+    rnd_digest(&s, d, 32);
+    e = entry(alg, d);
+    e.record = record;
+    return e;
+}
+
+/* Add file n to list as a record of the algorithms in mask. */
+static void
+add_file(hg_dbb_t *b, uint32_t list, int n, unsigned mask, uint64_t record)
+{
+    hg_entry_t  e;
+    int         a;
+
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        if (mask & HG_ALG_BIT(a)) {
+            e = rec_entry((hg_alg_t) a, n, record);
+            assert_int_equal(hg_dbb_add(b, list, &e), HG_OK);
+        }
+    }
+}
+
+#define MD5     HG_ALG_BIT(HG_ALG_MD5)
+#define SHA1    HG_ALG_BIT(HG_ALG_SHA1)
+#define SHA256  HG_ALG_BIT(HG_ALG_SHA256)
+
+static void
+test_db_cover_picks_the_cheapest_set_that_covers_every_record(void **state)
+{
+    uint64_t  c[8];
+
+    (void) state;
+    memset(c, 0, sizeof(c));
+    assert_int_equal(hg_db_cover(c), 0);                /* nothing listed */
+    c[MD5 | SHA1] = 1000000;
+    assert_int_equal(hg_db_cover(c), SHA1);             /* not MD5 as well */
+    c[MD5 | SHA1 | SHA256] = 5;
+    assert_int_equal(hg_db_cover(c), SHA1);
+    c[SHA256] = 1;                                      /* one SHA-256 line */
+    assert_int_equal(hg_db_cover(c), SHA1 | SHA256);
+    c[MD5] = 1;                                         /* one MD5-only line */
+    assert_int_equal(hg_db_cover(c), MD5 | SHA256);     /* 2560 < MD5+SHA-1+... */
+    c[SHA256] = 0;
+    assert_int_equal(hg_db_cover(c), MD5);              /* MD5 alone covers all */
+    memset(c, 0, sizeof(c));
+    c[MD5 | SHA256] = 3;
+    assert_int_equal(hg_db_cover(c), SHA256);
+    c[SHA1] = 3;
+    assert_int_equal(hg_db_cover(c), SHA1 | SHA256);
+    /* the order of the model: SHA-1 < SHA-256 < both < MD5 */
+    assert_true(hg_db_cover_cost(SHA1) < hg_db_cover_cost(SHA256));
+    assert_true(hg_db_cover_cost(SHA256) < hg_db_cover_cost(SHA1 | SHA256));
+    assert_true(hg_db_cover_cost(SHA1 | SHA256) < hg_db_cover_cost(MD5));
+}
+
+static void
+test_db_records_keep_a_files_digests_and_choose_what_a_scan_computes(void **state)
+{
+    hg_dbb_t      *b = hg_dbb_new();
+    hg_db_t       *db;
+    hg_db_list_t   l;
+    hg_digests_t   dg;
+    hg_entry_t     x, y;
+    uint32_t       id;
+    int            n;
+
+    (void) state;
+    id = mklist(b, "hotline", HG_LIST_BLOCK);
+    for (n = 0; n < 100; n++) {
+        add_file(b, id, n, MD5 | SHA1, (uint64_t) n + 1);
+    }
+    db = write_open(b, tpath("rec.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_version(db), 2);
+    assert_int_equal(hg_db_algs(db), SHA1);
+    assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, MD5 | SHA1), 100);
+    assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, MD5), 0);
+    assert_int_equal(hg_db_list(db, 0, &l), HG_OK);
+    assert_int_equal(l.entries, 200);
+    assert_int_equal(l.records, 100);
+    /* a match through SHA-1 gives the MD5 the list gives with it */
+    x = rec_entry(HG_ALG_MD5, 42, 0);
+    y = rec_entry(HG_ALG_SHA1, 42, 0);
+    assert_int_equal(hg_db_listed(db, HG_ALG_SHA1, y.digest, id, &dg), MD5);
+    assert_int_equal(dg.algs, MD5);
+    assert_memory_equal(dg.d[HG_ALG_MD5], x.digest, 16);
+    assert_int_equal(hg_db_listed(db, HG_ALG_MD5, x.digest, id, &dg), SHA1);
+    assert_memory_equal(dg.d[HG_ALG_SHA1], y.digest, 20);
+    /* on no other list, and not for a digest of another file */
+    assert_int_equal(hg_db_listed(db, HG_ALG_SHA1, y.digest, id + 1, &dg), 0);
+    y = rec_entry(HG_ALG_SHA1, 4242, 0);
+    assert_int_equal(hg_db_listed(db, HG_ALG_SHA1, y.digest, id, &dg), 0);
+    hg_db_close(db);
+
+    /* one MD5-only line (a plain list) forces MD5, which then covers all */
+    b = hg_dbb_new();
+    id = mklist(b, "hotline", HG_LIST_BLOCK);
+    for (n = 0; n < 100; n++) {
+        add_file(b, id, n, MD5 | SHA1, (uint64_t) n + 1);
+    }
+    add_file(b, id, 1000, MD5, 0);
+    db = write_open(b, tpath("rec.db"), 0);
+    assert_int_equal(hg_db_algs(db), MD5);
+    assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, MD5), 1);
+    hg_db_close(db);
+
+    /* an MD5-only allow-list entry counts too (see hg_dbb_records) */
+    b = hg_dbb_new();
+    id = mklist(b, "hotline", HG_LIST_BLOCK);
+    add_file(b, id, 1, MD5 | SHA1, 1);
+    add_file(b, mklist(b, "ok", HG_LIST_ALLOW), 2, MD5, 0);
+    add_file(b, id, 3, SHA256, 0);
+    db = write_open(b, tpath("rec.db"), 0);
+    assert_int_equal(hg_db_algs(db), MD5 | SHA256);
+    assert_int_equal(hg_db_records(db, HG_LIST_ALLOW, MD5), 1);
+    assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, SHA256), 1);
+    hg_db_close(db);
+
+    /* --all-digests: all three, whatever the records */
+    b = hg_dbb_new();
+    id = mklist(b, "hotline", HG_LIST_BLOCK);
+    add_file(b, id, 1, MD5 | SHA1, 1);
+    hg_dbb_set_all_digests(b, 1);
+    db = write_open(b, tpath("rec.db"), 0);
+    assert_int_equal(hg_db_algs(db), HG_ALGS_ALL);
+    assert_int_equal(hg_db_all_digests(db), 1);
+    hg_db_close(db);
+}
+
+/* Records never join across files (scopes), lists, or entries apart. */
+static void
+test_db_records_join_only_consecutive_entries_of_one_file_and_list(void **state)
+{
+    hg_dbb_t      *b = hg_dbb_new();
+    hg_db_t       *db;
+    hg_digests_t   dg;
+    hg_entry_t     e;
+    uint32_t       l1, l2;
+
+    (void) state;
+    l1 = mklist(b, "one", HG_LIST_BLOCK);
+    l2 = mklist(b, "two", HG_LIST_BLOCK);
+    add_file(b, l1, 1, MD5, 1);                 /* file 1 of a first list file */
+    hg_dbb_record_scope(b);
+    add_file(b, l1, 2, SHA1, 1);                /* record 1 of the next: apart */
+    e = rec_entry(HG_ALG_MD5, 3, 2);
+    assert_int_equal(hg_dbb_add(b, l1, &e), HG_OK);
+    e = rec_entry(HG_ALG_SHA1, 3, 2);
+    assert_int_equal(hg_dbb_add(b, l2, &e), HG_OK);      /* another list */
+    add_file(b, l2, 4, MD5 | SHA256, 9);
+    db = write_open(b, tpath("rec2.db"), 0);
+    assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, MD5 | SHA1), 0);
+    assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, MD5 | SHA256), 1);
+    assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, MD5), 2);
+    assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, SHA1), 2);
+    e = rec_entry(HG_ALG_MD5, 1, 0);
+    assert_int_equal(hg_db_listed(db, HG_ALG_MD5, e.digest, l1, &dg), 0);
+    e = rec_entry(HG_ALG_SHA256, 4, 0);
+    assert_int_equal(hg_db_listed(db, HG_ALG_SHA256, e.digest, l2, &dg), MD5);
+    assert_int_equal(hg_db_algs(db), MD5 | SHA1);
+    hg_db_close(db);
+}
+
+/*
+ * Removing one digest of a record removes that digest only: the file's
+ * other digest stays listed, and what a scan computes grows to cover it.
+ * An update (--base) keeps every record, and equals a full compile.
+ */
+static void
+test_db_removal_of_one_digest_keeps_the_rest_of_its_record_covered(void **state)
+{
+    hg_dbb_t      *b = hg_dbb_new();
+    hg_db_t       *db, *db2;
+    hg_db_hit_t    hit;
+    hg_digests_t   dg;
+    hg_entry_t     e, x;
+    uint32_t       id;
+    int            n;
+
+    (void) state;
+    id = mklist(b, "hotline", HG_LIST_BLOCK);
+    for (n = 0; n < 10; n++) {
+        add_file(b, id, n, MD5 | SHA1, (uint64_t) n + 1);
+    }
+    db = write_open(b, tpath("base.db"), 0);
+    assert_int_equal(hg_db_algs(db), SHA1);
+
+    /* update: one record's SHA-1 removed, one record added */
+    b = hg_dbb_new();
+    assert_int_equal(hg_dbb_load(b, db, NULL), HG_OK);
+    hg_db_close(db);
+    hg_dbb_record_scope(b);
+    e = rec_entry(HG_ALG_SHA1, 3, 0);
+    e.remove = 1;
+    assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+    add_file(b, id, 10, MD5 | SHA1, 1);
+    db = write_open(b, tpath("upd.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, MD5 | SHA1), 10);
+    assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, MD5), 1);
+    assert_int_equal(hg_db_algs(db), MD5);
+    x = rec_entry(HG_ALG_MD5, 3, 0);
+    assert_int_equal(hg_db_lookup(db, HG_ALG_MD5, x.digest, &hit, 1), 1);
+    assert_int_equal(hg_db_listed(db, HG_ALG_MD5, x.digest, id, &dg), 0);
+    x = rec_entry(HG_ALG_MD5, 4, 0);
+    assert_int_equal(hg_db_listed(db, HG_ALG_MD5, x.digest, id, &dg), SHA1);
+    e = rec_entry(HG_ALG_SHA1, 10, 0);
+    assert_int_equal(hg_db_listed(db, HG_ALG_SHA1, e.digest, id, &dg), MD5);
+
+    /* the same content compiled at once gives the same bytes */
+    b = hg_dbb_new();
+    id = mklist(b, "hotline", HG_LIST_BLOCK);
+    for (n = 0; n <= 10; n++) {
+        add_file(b, id, n, MD5 | SHA1, (uint64_t) n + 1);
+    }
+    e = rec_entry(HG_ALG_SHA1, 3, 0);
+    e.remove = 1;
+    assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+    db2 = write_open(b, tpath("full.db"), 0);
+    assert_int_equal(hg_db_file_size(db), hg_db_file_size(db2));
+    hg_db_close(db);
+    hg_db_close(db2);
+    {
+        size_t          n1, n2;
+        unsigned char  *p1 = slurp(tpath("upd.db"), &n1);
+        unsigned char  *p2 = slurp(tpath("full.db"), &n2);
+
+        assert_int_equal(n1, n2);
+        assert_memory_equal(p1, p2, n1);
+        free(p1);
+        free(p2);
+    }
+}
+
+/*
+ * A version-1 database (no records, no stored choice) still opens: each
+ * entry is its own record and a scan computes every algorithm with a
+ * digest. Made here by turning a version-2 file without records back into
+ * what version 1 wrote: the same sections, the new header fields zero.
+ */
+static void
+test_db_version_1_file_still_opens_each_entry_its_own_record(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_db_t        *db;
+    hg_db_list_t    l;
+    hg_db_hit_t     hit;
+    hg_digests_t    dg;
+    hg_entry_t      e;
+    unsigned char  *p;
+    size_t          n;
+    uint32_t        id;
+    int             a;
+
+    (void) state;
+    id = mklist(b, "old", HG_LIST_BLOCK);
+    add_file(b, id, 1, MD5, 0);
+    add_file(b, id, 2, SHA1, 0);
+    hg_db_close(write_open(b, tpath("v2.db"), 0));
+    p = slurp(tpath("v2.db"), &n);
+    hg_put32(p + HDR_FORMAT, 1);
+    memset(p + 80, 0, 48);
+    memset(p + HDR_RESERVED_AT, 0, HG_DB_HEADER_SIZE - HDR_RESERVED_AT);
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        memset(p + HDR_ALG(a) + ALG_NLINKS, 0, 8);
+    }
+    memset(p + HG_DB_HEADER_SIZE + LIST_RECORDS, 0, 8);
+    {
+        EVP_MD_CTX  *c = EVP_MD_CTX_new();
+
+        assert_int_equal(EVP_DigestInit_ex(c, EVP_sha256(), NULL), 1);
+        EVP_DigestUpdate(c, p + HG_DB_HEADER_SIZE, n - HG_DB_HEADER_SIZE);
+        EVP_DigestFinal_ex(c, p + HDR_FILE_SHA256, NULL);
+        EVP_MD_CTX_free(c);
+    }
+    reseal(p, n);
+    spit(tpath("v1.db"), p, n);
+    free(p);
+    assert_int_equal(hg_db_open(tpath("v1.db"), HG_DB_OPEN_VERIFY, &db, NULL),
+                     HG_OK);
+    assert_int_equal(hg_db_version(db), 1);
+    assert_int_equal(hg_db_algs(db), MD5 | SHA1);
+    assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, MD5), 0);
+    assert_int_equal(hg_db_list(db, 0, &l), HG_OK);
+    assert_int_equal(l.records, 2);
+    e = rec_entry(HG_ALG_SHA1, 2, 0);
+    assert_int_equal(hg_db_lookup(db, HG_ALG_SHA1, e.digest, &hit, 1), 1);
+    assert_int_equal(hg_db_listed(db, HG_ALG_SHA1, e.digest, 0, &dg), 0);
+    hg_db_close(db);
 }
 
 static void
@@ -1006,7 +1332,15 @@ test_db_open_refuses_hostile_headers(void **state)
     members = hg_db_align(members + nsets * SET_REC);
 
     hostile(p, n, HDR_MAGIC, F32, 0x42444749, "bad magic");
-    hostile(p, n, HDR_FORMAT, F32, 2, "future format");
+    hostile(p, n, HDR_FORMAT, F32, 3, "future format");
+    hostile(p, n, HDR_FORMAT, F32, 0, "format 0");
+    hostile(p, n, HDR_SCAN_ALGS, F32, 8, "unknown algorithm to compute");
+    hostile(p, n, HDR_FLAGS, F32, 2, "unknown flag");
+    hostile(p, n, HDR_NRECORDS, F64, (uint64_t) 1 << 60, "records overflow");
+    hostile(p, n, HDR_RECORDS_OFF, F64, hg_le64(p + HDR_RECORDS_OFF) + 8,
+            "records moved");
+    hostile(p, n, HDR_LINKS_OFF(1), F64, hg_le64(p + HDR_LINKS_OFF(1)) + 8,
+            "links moved");
     hostile(p, n, HDR_HEADER_SIZE, F32, 4096, "header size");
     hostile(p, n, HDR_FILE_SIZE, F64, n + 8, "file size says longer");
     hostile(p, n, HDR_FILE_SIZE, F64, UINT64_MAX, "file size huge");
@@ -1036,8 +1370,8 @@ test_db_open_refuses_hostile_headers(void **state)
             "set index moved");
     hostile(p, n, a2 + ALG_EXTRAS_OFF, F64, n + 8, "extras past the end");
     hostile(p, n, a2 + ALG_NEXTRAS, F64, (uint64_t) 1 << 60, "extras overflow");
-    hostile(p, n, a2 + 56, F64, 1, "reserved algorithm field");
-    hostile(p, n, 500, F32, 1, "reserved header byte");
+    hostile(p, n, a2 + ALG_NLINKS, F64, (uint64_t) 1 << 60, "links overflow");
+    hostile(p, n, HDR_RECORD_COUNT(1, 0), F32, 1, "reserved header byte");
     hostile(p, n, lists + LIST_NAME, F32, (uint32_t) sl + 5, "name outside strings");
     hostile(p, n, lists + LIST_VERSION, F32, UINT32_MAX, "version outside strings");
     hostile(p, n, lists + LIST_KIND, F32, 7, "unknown kind");
@@ -1063,6 +1397,7 @@ lookups_and_walk(hg_db_t *db, const unsigned char *p, uint64_t *s)
 {
     unsigned char  d[32];
     hg_db_hit_t    hits[4];
+    hg_digests_t   dg;
     uint64_t       bo, cnt;
     walk_t         w;
     size_t         i;
@@ -1078,6 +1413,7 @@ lookups_and_walk(hg_db_t *db, const unsigned char *p, uint64_t *s)
             memcpy(d, p + bo + (i % cnt) * hg_alg_len(a), hg_alg_len(a));
         }
         (void) hg_db_lookup(db, (hg_alg_t) a, d, hits, 4);
+        (void) hg_db_listed(db, (hg_alg_t) a, d, (uint32_t) (i % 4), &dg);
     }
     memset(&w, 0, sizeof(w));
     (void) hg_db_foreach(db, walk_cb_any, &w);
@@ -1356,6 +1692,11 @@ main(void)
         cmocka_unit_test(test_db_removals_apply_after_all_additions),
         cmocka_unit_test(test_db_foreach_visits_every_pair_in_digest_order),
         cmocka_unit_test(test_db_load_then_write_equals_full_write_byte_for_byte),
+        cmocka_unit_test(test_db_cover_picks_the_cheapest_set_that_covers_every_record),
+        cmocka_unit_test(test_db_records_keep_a_files_digests_and_choose_what_a_scan_computes),
+        cmocka_unit_test(test_db_records_join_only_consecutive_entries_of_one_file_and_list),
+        cmocka_unit_test(test_db_removal_of_one_digest_keeps_the_rest_of_its_record_covered),
+        cmocka_unit_test(test_db_version_1_file_still_opens_each_entry_its_own_record),
         cmocka_unit_test(test_db_open_refuses_truncated_file),
         cmocka_unit_test(test_db_open_refuses_bit_flips_in_header_and_metadata),
         cmocka_unit_test(test_db_verify_refuses_bit_flips_anywhere),

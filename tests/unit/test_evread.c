@@ -187,6 +187,9 @@ test_evread_reads_back_what_the_writer_wrote(void **state)
     res.matches[0].list_version = "2026-11-01";
     res.matches[0].alg = HG_ALG_SHA256;
     res.matches[0].label = "cat \"A\"\n";
+    /* the file's MD5 as the list gives it (here: any 16 bytes) */
+    res.matches[0].listed.algs = HG_ALG_BIT(HG_ALG_MD5);
+    memset(res.matches[0].listed.d[HG_ALG_MD5], 0xab, 16);
     res.nmatches = res.nmatches_total = 1;
     memset(&v, 0, sizeof(v));
     v.action = HG_ACT_LOG;
@@ -224,6 +227,8 @@ test_evread_reads_back_what_the_writer_wrote(void **state)
     hg_hex_encode(res.digests.d[HG_ALG_SHA256], 32, sha);
     assert_string_equal(e.d.sha256, sha);
     assert_string_equal(e.lists[0].digest, sha);
+    assert_string_equal(e.lists[0].listed.md5, "abababababababababababababababab");
+    assert_null(e.lists[0].listed.sha1);
     hg_hex_encode(res.digests.d[HG_ALG_SHA1], 20, sha);
     assert_string_equal(e.d.sha1, sha);
     assert_true(e.d.size == 9);

@@ -55,6 +55,9 @@ test_clamav_hsb_reads_sha1_and_sha256(void **state)
     assert_int_equal(r.v[1].e.alg, HG_ALG_SHA256);
     assert_int_equal(r.v[1].e.size, 20);
     assert_string_equal(r.v[1].e.label, "S2");
+    /* a signature a line: each its own record */
+    assert_true(r.v[0].e.record != 0);
+    assert_true(r.v[1].e.record != r.v[0].e.record);
     hgt_read_free(&r);
 }
 

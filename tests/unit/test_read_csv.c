@@ -21,7 +21,7 @@
 #define SHA256_A "f00df00df00df00df00df00df00df00df00df00df00df00df00df00df00df00d"
 
 static void
-test_csv_row_with_several_digests_gives_one_entry_each(void **state)
+test_csv_row_with_several_digests_gives_one_entry_each_of_one_record(void **state)
 {
     hgt_read_t  r;
 
@@ -42,6 +42,10 @@ test_csv_row_with_several_digests_gives_one_entry_each(void **state)
     assert_string_equal(hgt_hex(&r, 3), MD5_B);
     assert_int_equal(r.v[3].e.has_size, 0);
     assert_string_equal(r.v[3].e.label, "second");
+    assert_true(r.v[0].e.record != 0);
+    assert_true(r.v[0].e.record == r.v[1].e.record);
+    assert_true(r.v[1].e.record == r.v[2].e.record);
+    assert_true(r.v[3].e.record != r.v[2].e.record);
     assert_int_equal(r.stats.entries, 4);
     assert_int_equal(r.stats.skipped, 0);
     hgt_read_free(&r);
@@ -160,7 +164,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv_row_with_several_digests_gives_one_entry_each),
+        cmocka_unit_test(test_csv_row_with_several_digests_gives_one_entry_each_of_one_record),
         cmocka_unit_test(test_csv_quoted_fields_hold_separators_quotes_and_line_breaks),
         cmocka_unit_test(test_csv_reads_interpol_icse_style_semicolon_export),
         cmocka_unit_test(test_csv_bad_rows_are_named_with_their_line),

@@ -40,6 +40,11 @@ test_jsonl_reads_digests_size_and_label(void **state)
     assert_int_equal(r.v[2].e.has_size, 0);
     assert_null(r.v[2].e.label);
     assert_string_equal(hgt_hex(&r, 3), MD5_B);
+    /* an object's digests are one record (one file), each line its own */
+    assert_true(r.v[0].e.record != 0);
+    assert_true(r.v[0].e.record == r.v[1].e.record);
+    assert_true(r.v[2].e.record != r.v[1].e.record);
+    assert_true(r.v[3].e.record != r.v[2].e.record);
     assert_int_equal(r.stats.skipped, 0);
     hgt_read_free(&r);
 }

@@ -83,6 +83,10 @@ test_ncmec_reads_md5_sha1_labels_and_deletions(void **state)
     assert_int_equal(r.v[0].e.remove, 0);
     assert_int_equal(r.v[1].e.alg, HG_ALG_SHA1);
     assert_string_equal(hgt_hex(&r, 1), SHA1_A);
+    /* an <image>'s <md5> and <sha1> are one record (one file) */
+    assert_true(r.v[0].e.record != 0);
+    assert_true(r.v[0].e.record == r.v[1].e.record);
+    assert_true(r.v[2].e.record != r.v[1].e.record);
     assert_string_equal(hgt_hex(&r, 2), MD5_B);
     assert_string_equal(r.v[2].e.label, "img-&2");
     assert_string_equal(hgt_hex(&r, 3), MD5_C);

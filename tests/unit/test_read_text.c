@@ -42,6 +42,10 @@ test_text_reads_each_digest_length_in_any_case(void **state)
     assert_int_equal(r.v[0].e.has_size, 0);
     assert_null(r.v[0].e.label);
     assert_int_equal(r.v[0].e.remove, 0);
+    /* one digest a line: each line is a record (a file) of its own */
+    assert_true(r.v[0].e.record != 0);
+    assert_true(r.v[1].e.record != r.v[0].e.record);
+    assert_true(r.v[2].e.record != r.v[1].e.record);
     assert_int_equal(r.stats.entries, 3);
     assert_int_equal(r.stats.skipped, 0);
     assert_int_equal(r.nwarn, 0);

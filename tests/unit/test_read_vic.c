@@ -67,6 +67,11 @@ test_vic_reads_media_digests_sizes_and_labels(void **state)
     assert_string_equal(hgt_hex(&r, 3), "fedcba9876543210fedcba9876543210");
     assert_string_equal(r.v[3].e.label, "3003/0");
     assert_int_equal(r.v[3].e.has_size, 0);
+    /* a media object's digests are one record (one file), each object its own */
+    assert_true(r.v[0].e.record != 0);
+    assert_true(r.v[0].e.record == r.v[1].e.record);
+    assert_true(r.v[2].e.record != r.v[1].e.record);
+    assert_true(r.v[3].e.record != r.v[2].e.record);
     assert_int_equal(r.stats.skipped, 0);
     assert_int_equal(r.nwarn, 0);
     hgt_read_free(&r);

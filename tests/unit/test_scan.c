@@ -20,6 +20,7 @@
 
 #include "hashgate/db.h"
 #include "hashgate/decide.h"
+#include "hashgate/record.h"
 #include "hashgate/scan.h"
 
 #define OBJ_LEN   5000
@@ -688,6 +689,74 @@ test_scan_match_without_database_matches_nothing(void **state)
     hg_scan_free(s);
 }
 
+/*
+ * A list giving a file's MD5 and SHA-1 together (one record): a scan
+ * computes SHA-1 only, matches through it, and the match (and the evidence
+ * record) carries the MD5 as the list gives it, marked listed: no top-level
+ * "md5", since none was computed.
+ */
+static void
+test_scan_match_through_sha1_reports_the_listed_md5(void **state)
+{
+    fx_t              *f = *state;
+    hg_dbb_t          *b = hg_dbb_new();
+    hg_db_t           *db;
+    hg_scan_t         *s;
+    hg_scan_result_t   r;
+    hg_digests_t       de;
+    hg_record_t        rec;
+    hg_json_t          j;
+    hg_entry_t         e;
+    hg_err_t           err;
+    uint32_t           id;
+    char               path[128], hex[HG_HEX_MAX], want[160];
+    int                a;
+
+    digests(f->e, OBJ_LEN, &de);
+    assert_int_equal(hg_dbb_list(b, "hotline", "", HG_LIST_BLOCK, &id, &err),
+                     HG_OK);
+    for (a = HG_ALG_MD5; a <= HG_ALG_SHA1; a++) {
+        memset(&e, 0, sizeof(e));
+        e.alg = (hg_alg_t) a;
+        memcpy(e.digest, de.d[a], hg_alg_len((hg_alg_t) a));
+        e.record = 1;
+        assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+    }
+    snprintf(path, sizeof(path), "%s/rec.hgdb", f->dir);
+    assert_int_equal(hg_dbb_write(b, path, 0, &err), HG_OK);
+    hg_dbb_free(b);
+    assert_int_equal(hg_db_open(path, 0, &db, &err), HG_OK);
+    s = hg_scan_new(db, 0);
+    assert_non_null(s);
+    assert_int_equal(hg_scan_algs(s), HG_ALG_BIT(HG_ALG_SHA1));
+    assert_int_equal(hg_scan_buffer(s, f->e, OBJ_LEN, &r), HG_OK);
+    assert_int_equal(r.digests.algs, HG_ALG_BIT(HG_ALG_SHA1));
+    assert_int_equal(r.nmatches, 1);
+    assert_int_equal(r.matches[0].alg, HG_ALG_SHA1);
+    assert_int_equal(r.matches[0].listed.algs, HG_ALG_BIT(HG_ALG_MD5));
+    assert_memory_equal(r.matches[0].listed.d[HG_ALG_MD5], de.d[HG_ALG_MD5], 16);
+
+    memset(&rec, 0, sizeof(rec));
+    rec.channel = "file";
+    rec.res = &r;
+    hg_json_init(&j);
+    assert_int_equal(hg_record_format(&rec, &j), HG_OK);
+    hg_hex_encode(de.d[HG_ALG_MD5], 16, hex);
+    snprintf(want, sizeof(want), "\"listed\":{\"md5\":\"%s\"}", hex);
+    assert_non_null(strstr(j.buf, want));
+    /* the only "md5" is the listed one: none was computed */
+    assert_true(strstr(j.buf, "\"md5\"") == strstr(j.buf, want)
+                                             + strlen("\"listed\":{"));
+    hg_json_free(&j);
+
+    /* an object on no list: nothing listed, nothing matched */
+    assert_int_equal(hg_scan_buffer(s, f->a, OBJ_LEN, &r), HG_OK);
+    assert_int_equal(r.nmatches, 0);
+    hg_scan_free(s);
+    hg_db_close(db);
+    unlink(path);
+}
+
 #define T(fn)  cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -713,6 +782,7 @@ main(void)
         T(test_scan_match_keeps_size_and_empty_rules),
         T(test_scan_match_leaves_an_object_being_scanned),
         T(test_scan_match_without_database_matches_nothing),
+        T(test_scan_match_through_sha1_reports_the_listed_md5),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

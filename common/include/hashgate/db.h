@@ -52,6 +52,8 @@ typedef struct {
     uint64_t        entries;    /* digests on this list */
     uint64_t        compiled;   /* Unix time the list was last compiled */
     size_t          nsources;
+    uint64_t        records;    /* files listed: entries grouped by file
+                                 * (a version-1 database: = entries) */
 } hg_db_list_t;
 
 typedef struct {
@@ -84,8 +86,43 @@ hg_status_t hg_dbb_list(hg_dbb_t *b, const char *name, const char *version,
 hg_status_t hg_dbb_source(hg_dbb_t *b, uint32_t list, const char *name,
                           const unsigned char sha256[32]);
 
-/* Add (or with e->remove, remove) one entry on a list. */
+/*
+ * Add (or with e->remove, remove) one entry on a list. Entries with the same
+ * non-zero e->record, added one after another on one list, are the digests
+ * of one file (a record, see list.h): the database keeps that grouping.
+ */
 hg_status_t hg_dbb_add(hg_dbb_t *b, uint32_t list, const hg_entry_t *e);
+
+/*
+ * Start a new numbering of records: entries added from now on never join a
+ * record of entries added before, whatever their e->record (each list file
+ * numbers its records from 1). Call it before each file.
+ */
+void hg_dbb_record_scope(hg_dbb_t *b);
+
+/*
+ * Make every scan compute MD5, SHA-1 and SHA-256 (compile --all-digests),
+ * instead of the cheapest set that covers every record.
+ */
+void hg_dbb_set_all_digests(hg_dbb_t *b, int on);
+
+/* After a successful hg_dbb_write: the algorithms a scan will compute. */
+unsigned hg_dbb_algs(const hg_dbb_t *b);
+
+/*
+ * The cheapest set of algorithms covering every record, given how many
+ * records have digests of exactly the algorithms of each mask (counts[m],
+ * m = 1..7; counts[0] ignored): a record is covered when one of its
+ * digests' algorithms is in the set. The cost model is a fixed order from
+ * speeds measured with SHA extensions (SHA-NI, ARMv8 crypto), where SHA-1
+ * and SHA-256 each run at about 2.4 x the speed of MD5: per byte, SHA-1
+ * 720, SHA-256 760, MD5 1800 (ps). Fixed, not measured at compile time, so
+ * the same lists always give the same file. 0 when there is no record.
+ */
+unsigned hg_db_cover(const uint64_t counts[8]);
+
+/* The cost of computing the algorithms of mask, in ps per byte (the model above). */
+unsigned hg_db_cover_cost(unsigned mask);
 
 /*
  * Load every list, source and entry of an open database into the builder
@@ -148,8 +185,37 @@ uint64_t hg_db_created(const hg_db_t *db);      /* Unix time */
 uint64_t hg_db_file_size(const hg_db_t *db);
 uint32_t hg_db_version(const hg_db_t *db);      /* format version */
 
-/* The algorithms that have at least one digest: what a scan must compute. */
+/*
+ * What a scan computes: the set stored by the compiler (the cheapest that
+ * covers every record of every list, or all three with --all-digests).
+ * Every channel (milter, nginx module, hashgate scan) computes exactly
+ * this, through hg_scan_new. A version-1 database: every algorithm that
+ * has a digest.
+ */
 unsigned hg_db_algs(const hg_db_t *db);
+
+/* Compiled with --all-digests (hg_dbb_set_all_digests). */
+int hg_db_all_digests(const hg_db_t *db);
+
+/*
+ * Records (listed files) of the lists of kind (HG_LIST_BLOCK or
+ * HG_LIST_ALLOW) whose digests are of exactly the algorithms in mask
+ * (1..7). A version-1 database has none stored: 0.
+ */
+uint64_t hg_db_records(const hg_db_t *db, unsigned kind, unsigned mask);
+
+/*
+ * The other digests the list gives for the file that (alg, digest) names
+ * on list: the digests of its record(s), as listed, not computed. Fills
+ * out->d[b] for each other algorithm b and returns their mask (also in
+ * out->algs; out->size 0); 0 when the digest is its own record. Where a
+ * digest is in several records of one list giving different digests of
+ * one algorithm (a list contradicting itself), the first record's is
+ * given. Never allocates.
+ */
+unsigned hg_db_listed(const hg_db_t *db, hg_alg_t alg,
+                      const unsigned char *digest, uint32_t list,
+                      hg_digests_t *out);
 
 /* Distinct digests stored for alg. */
 uint64_t hg_db_count(const hg_db_t *db, hg_alg_t alg);

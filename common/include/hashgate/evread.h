@@ -62,6 +62,8 @@ typedef struct {
     const char     *algorithm;  /* "md5", "sha1", "sha256" */
     const char     *digest;     /* hex; NULL if the record has none */
     const char     *label;      /* NULL for null */
+    hg_evrec_digests_t  listed; /* the file's other digests as the list
+                                 * gives them (not computed); size unused */
 } hg_evrec_match_t;
 
 typedef struct {

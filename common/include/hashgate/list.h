@@ -31,6 +31,15 @@ typedef struct {
     uint64_t        size;       /* bytes; meaningful when has_size */
     const char     *label;      /* entry name/category or NULL; valid during the callback */
     int             remove;     /* the source marks this digest deleted */
+    /*
+     * The listed file this digest describes. Entries one read hands out
+     * with the same record are digests of one file (a VIC media entry, an
+     * NCMEC <image>, a CSV row, a JSON Lines object), handed out one after
+     * another; matching any of them identifies the file. Readers give every
+     * entry a non-zero record (a plain list: one per line), numbered from 1
+     * per read. 0, from other producers, is a record of its own.
+     */
+    uint64_t        record;
 } hg_entry_t;
 
 /* Return HG_OK to go on; anything else stops the reader, which returns it. */

@@ -35,6 +35,13 @@ typedef struct {
     unsigned        kind;       /* HG_LIST_BLOCK or HG_LIST_ALLOW */
     hg_alg_t        alg;        /* which digest matched */
     const char     *label;      /* the entry's label or NULL */
+    /*
+     * The file's other digests as the list gives them (its record), for
+     * the algorithms not computed: listed, not computed (listed.algs;
+     * listed.size is 0). A report then carries every digest the list
+     * knows for the file.
+     */
+    hg_digests_t    listed;
 } hg_match_t;
 
 typedef struct {
