@@ -739,6 +739,7 @@ hg_apibody_limits_default(hg_apibody_limits_t *l)
     l->max_depth = HG_APIBODY_MAX_DEPTH;
     l->max_parts = HG_APIBODY_MAX_PARTS;
     l->max_decoded = HG_APIBODY_MAX_DECODED;
+    l->max_retained = HG_APIBODY_MAX_RETAINED;
 }
 
 hg_apibody_mode_t
@@ -826,6 +827,13 @@ hg_apibody_new(hg_apibody_mode_t mode, const hg_apibody_limits_t *limits,
     b->hold_cap = need + APIBODY_HDR_MAX + APIBODY_PEEK + APIBODY_TYPE_MAX + 16;
     b->v.state = V_SKIP;
     b->js = J_VALUE;
+    /*
+     * The scanner finds long strings by blocks: one that opens and closes
+     * in a block of 64 bytes must be too short to be a part.
+     */
+    b->lz.usable = mode == HG_APIBODY_JSON && b->lim.max_retained > 0
+                   && need >= 64;
+    b->lz.on = b->lz.usable;
     if ((b->hold = malloc(b->hold_cap)) == NULL
         || (b->out = malloc(APIBODY_CHUNK / 4 * 3 + 8)) == NULL
         || (b->tr = malloc(APIBODY_CHUNK)) == NULL
@@ -858,6 +866,7 @@ hg_apibody_free(hg_apibody_t *b)
     free(b->frames);
     free(b->names);
     free(b->fbuf);
+    hg_apibody_lazy_free(b);
     free(b);
 }
 
@@ -876,6 +885,13 @@ hg_apibody_feed(hg_apibody_t *b, const void *buf, size_t len, hg_err_t *err)
     if (b->finished) {
         hg_apibody_fail(b, HG_EINVAL, "api body: fed after finish");
         return _sticky(b, err);
+    }
+    if (b->lz.usable) {
+        /* the scanner or the tokenizer; b->off is the tokenizer's */
+        if (len > 0) {
+            hg_apibody_lazy_feed(b, buf, len);
+        }
+        return b->st != HG_OK ? _sticky(b, err) : HG_OK;
     }
     if (b->stop_why == NULL && len > 0) {
         b->base = buf;
@@ -902,7 +918,11 @@ hg_apibody_finish(hg_apibody_t *b, hg_err_t *err)
         return HG_OK;
     }
     b->finished = 1;
-    if (b->stop_why == NULL) {
+    if (b->lz.usable) {
+        if (b->stop_why == NULL) {
+            hg_apibody_lazy_finish(b);
+        }
+    } else if (b->stop_why == NULL) {
         if (b->mode == HG_APIBODY_JSON) {
             hg_apibody_json_finish(b);
         } else {

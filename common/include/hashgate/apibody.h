@@ -60,6 +60,7 @@
 #define HG_APIBODY_MAX_DEPTH    100         /* JSON nesting, as Ruby's JSON */
 #define HG_APIBODY_MAX_PARTS    1000        /* parts a body, as HG_MAX_PARTS */
 #define HG_APIBODY_MAX_DECODED  (400ULL * 1024 * 1024)  /* bytes decoded a body */
+#define HG_APIBODY_MAX_RETAINED (4u * 1024 * 1024)      /* JSON read ahead */
 
 typedef enum {
     HG_APIBODY_NONE = 0,    /* neither: not for this parser */
@@ -74,6 +75,12 @@ typedef struct {
     unsigned        max_depth;      /* JSON nesting */
     unsigned        max_parts;
     uint64_t        max_decoded;    /* bytes of all parts together; 0 = no limit */
+    size_t          max_retained;   /* JSON: body bytes a scanner may read
+                                       ahead of the tokenizer (copied and
+                                       held) while no part can be there;
+                                       0 = the tokenizer reads every byte.
+                                       Not a limit on the body: reaching
+                                       it feeds the tokenizer. */
 } hg_apibody_limits_t;
 
 typedef struct hg_apibody_s hg_apibody_t;
