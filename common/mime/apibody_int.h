@@ -117,7 +117,6 @@ typedef struct {
     uint64_t        start;      /* body offset of the first retained byte */
     uint64_t        len;        /* bytes retained */
     uint64_t        pos;        /* body offset of the next block to scan */
-    uint64_t        hi;         /* bytes held (padding too) end here */
     uint64_t        in_str;     /* all ones: the last block ended in a string */
     uint64_t        esc;        /* 1: ... after an odd run of '\' */
     uint64_t        str_start;  /* body offset of that string's '"' */

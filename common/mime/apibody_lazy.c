@@ -32,7 +32,9 @@
  * max_retained bytes are held, the tokenizer is fed the retained bytes
  * (catch-up) and then the rest of the feed, and reads on by itself until
  * a feed ends where it is outside every string with no part open or
- * waiting for its name; the scanner then runs ahead again from there.
+ * waiting for its name, and no part was begun (the tail of a body with
+ * parts is read all the same, see below); the scanner then runs ahead
+ * again from there.
  * A body that ends with nothing flagged had no part and reached no limit:
  * its retained bytes are dropped unread, and whether it was well-formed
  * is not known (hg_apibody_stopped() says NULL). Once a part was begun,
@@ -56,6 +58,17 @@
 #endif
 
 #define LZ_EVEN     0x5555555555555555ULL
+
+/*
+ * The scanner's state a block changes, in a struct of its own that the
+ * loops keep in registers (hg_apibody_lazy_t is reached through pointers
+ * that the copies' stores may alias).
+ */
+typedef struct {
+    uint64_t    pos, in_str, esc, str_start;
+    int64_t     depth;
+    uint64_t    p_open, p_d, p_a, p_bs;
+} lz_hot_t;
 
 /* The masks of one 64-byte block. */
 typedef struct {
@@ -89,13 +102,13 @@ _lz_quotes(uint64_t *esc, uint64_t q, uint64_t bs)
     return q & ~escaped;
 }
 
-/* The retained byte at body offset off (a blank past what is held). */
+/* The retained byte at body offset off (a blank at hi and past it). */
 static inline unsigned char
-_lz_byte(const hg_apibody_lazy_t *z, uint64_t off)
+_lz_byte(const hg_apibody_lazy_t *z, uint64_t hi, uint64_t off)
 {
     uint64_t    rel = off - z->start;
 
-    if (off >= z->hi) {
+    if (off >= hi) {
         return ' ';
     }
     return z->chunks[rel / APIBODY_RCHUNK][rel % APIBODY_RCHUNK];
@@ -106,7 +119,8 @@ _lz_byte(const hg_apibody_lazy_t *z, uint64_t off)
  * begin "data:" (any case) or hold a '\' in its first five bytes?
  */
 static __attribute__((noinline)) int
-_lz_verify(const hg_apibody_lazy_t *z, uint64_t cand, uint64_t base)
+_lz_verify(const hg_apibody_lazy_t *z, uint64_t hi, uint64_t cand,
+           uint64_t base)
 {
     static const char   dl[] = "data:";
     uint64_t            off;
@@ -116,7 +130,7 @@ _lz_verify(const hg_apibody_lazy_t *z, uint64_t cand, uint64_t base)
     for (; cand != 0; cand &= cand - 1) {
         off = base + (uint64_t) __builtin_ctzll(cand);
         for (i = 0; i < 5; i++) {
-            c = _lz_byte(z, off + 1 + i);
+            c = _lz_byte(z, hi, off + 1 + i);
             if (c == '\\') {
                 return 1;
             }
@@ -145,43 +159,72 @@ _lz_win(uint64_t lo, uint64_t hi)
  * looked at now, when the five bytes after each are in. 1: flagged.
  */
 static inline int
-_lz_block(const hg_apibody_t *b, hg_apibody_lazy_t *z, const lz_masks_t *m,
-          uint64_t q, uint64_t s)
+_lz_block(const hg_apibody_lazy_t *z, lz_hot_t *h, const lz_masks_t *m,
+          uint64_t q, uint64_t s, uint64_t need, int64_t max_depth,
+          uint64_t hi)
 {
     uint64_t    opens = q & s, closes = q & ~s, cand;
     int64_t     o;
     unsigned    e;
     int         flag = 0;
 
-    if (z->in_str) {
+    if (h->in_str) {
         /* the string open since an earlier block: its length so far */
         e = closes != 0 ? (unsigned) __builtin_ctzll(closes) : 64;
-        if (z->pos + e - z->str_start - 1 >= b->need) {
+        if (h->pos + e - h->str_start - 1 >= need) {
             flag = 1;
         }
     }
-    z->in_str = (uint64_t) ((int64_t) s >> 63);
-    if (z->in_str && opens != 0) {
-        z->str_start = z->pos + 63 - (unsigned) __builtin_clzll(opens);
+    h->in_str = (uint64_t) ((int64_t) s >> 63);
+    if (h->in_str && opens != 0) {
+        h->str_start = h->pos + 63 - (unsigned) __builtin_clzll(opens);
     }
     o = __builtin_popcountll(m->open & ~s);
-    if (z->depth + o > (int64_t) b->lim.max_depth) {
+    if (h->depth + o > max_depth) {
         flag = 1;
     }
-    z->depth += o - __builtin_popcountll(m->close & ~s);
-    cand = z->p_open & (z->p_d >> 1 | m->d << 63) & (z->p_a >> 2 | m->a << 62);
-    if ((z->p_bs | m->bs) != 0) {
-        cand |= z->p_open & _lz_win(z->p_bs, m->bs);
+    h->depth += o - __builtin_popcountll(m->close & ~s);
+    cand = h->p_open & (h->p_d >> 1 | m->d << 63) & (h->p_a >> 2 | m->a << 62);
+    if ((h->p_bs | m->bs) != 0) {
+        cand |= h->p_open & _lz_win(h->p_bs, m->bs);
     }
-    if (cand != 0 && _lz_verify(z, cand, z->pos - 64)) {
+    if (cand != 0 && _lz_verify(z, hi, cand, h->pos - 64)) {
         flag = 1;
     }
-    z->p_open = opens;
-    z->p_d = m->d;
-    z->p_a = m->a;
-    z->p_bs = m->bs;
-    z->pos += 64;
+    h->p_open = opens;
+    h->p_d = m->d;
+    h->p_a = m->a;
+    h->p_bs = m->bs;
+    h->pos += 64;
     return flag;
+}
+
+static inline void
+_lz_hot_get(lz_hot_t *h, const hg_apibody_lazy_t *z)
+{
+    h->pos = z->pos;
+    h->in_str = z->in_str;
+    h->esc = z->esc;
+    h->str_start = z->str_start;
+    h->depth = z->depth;
+    h->p_open = z->p_open;
+    h->p_d = z->p_d;
+    h->p_a = z->p_a;
+    h->p_bs = z->p_bs;
+}
+
+static inline void
+_lz_hot_put(hg_apibody_lazy_t *z, const lz_hot_t *h)
+{
+    z->pos = h->pos;
+    z->in_str = h->in_str;
+    z->esc = h->esc;
+    z->str_start = h->str_start;
+    z->depth = h->depth;
+    z->p_open = h->p_open;
+    z->p_d = h->p_d;
+    z->p_a = h->p_a;
+    z->p_bs = h->p_bs;
 }
 
 static inline uint64_t
@@ -205,12 +248,16 @@ static size_t
 _lz_scan_c(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
            const unsigned char *src, unsigned char *dst, size_t nb)
 {
-    hg_apibody_lazy_t   z = *zp;
+    const uint64_t      need = b->need;
+    const int64_t       maxd = (int64_t) b->lim.max_depth;
+    lz_hot_t            h;
+    int                 flagged = 0;
     lz_masks_t          m;
     uint64_t            q, bit;
     size_t              i, j;
     unsigned char       c;
 
+    _lz_hot_get(&h, zp);
     for (i = 0; i < nb; i++, src += 64, dst += 64) {
         memmove(dst, src, 64);
         memset(&m, 0, sizeof(m));
@@ -225,15 +272,17 @@ _lz_scan_c(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
             m.d |= c == 'd' ? bit : 0;
             m.a |= c == 'a' ? bit : 0;
         }
-        z.hi = z.pos + 64;
-        q = _lz_quotes(&z.esc, m.q, m.bs);
-        if (_lz_block(b, &z, &m, q, _lz_pxor_c(q) ^ z.in_str)) {
-            z.flagged = 1;
+        q = _lz_quotes(&h.esc, m.q, m.bs);
+        if (_lz_block(zp, &h, &m, q, _lz_pxor_c(q) ^ h.in_str, need, maxd,
+                      h.pos + 64))
+        {
+            flagged = 1;
             i++;
             break;
         }
     }
-    *zp = z;
+    _lz_hot_put(zp, &h);
+    zp->flagged |= flagged;
     return i;
 }
 
@@ -251,7 +300,10 @@ _lz_scan_avx2(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
                         vd = _mm256_set1_epi8('d'), va = _mm256_set1_epi8('a'),
                         x20 = _mm256_set1_epi8(0x20);
     const __m128i       ones = _mm_set1_epi8(-1);
-    hg_apibody_lazy_t   z = *zp;
+    const uint64_t      need = b->need;
+    const int64_t       maxd = (int64_t) b->lim.max_depth;
+    lz_hot_t            h;
+    int                 flagged = 0;
     lz_masks_t          m;
     __m256i             v0, v1, w0, w1;
     uint64_t            q;
@@ -261,6 +313,7 @@ _lz_scan_avx2(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
                          _mm256_cmpeq_epi8((a), (t)))                         \
                      | (uint64_t) (uint32_t) _mm256_movemask_epi8(            \
                          _mm256_cmpeq_epi8((b), (t))) << 32)
+    _lz_hot_get(&h, zp);
     for (i = 0; i < nb; i++, src += 64, dst += 64) {
         v0 = _mm256_loadu_si256((const __m256i *) (const void *) src);
         v1 = _mm256_loadu_si256((const __m256i *) (const void *) (src + 32));
@@ -274,19 +327,19 @@ _lz_scan_avx2(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
         m.close = M2(w0, w1, vc);
         m.d = M2(w0, w1, vd);
         m.a = M2(w0, w1, va);
-        z.hi = z.pos + 64;
-        q = _lz_quotes(&z.esc, m.q, m.bs);
-        if (_lz_block(b, &z, &m, q, (uint64_t) _mm_cvtsi128_si64(
+        q = _lz_quotes(&h.esc, m.q, m.bs);
+        if (_lz_block(zp, &h, &m, q, (uint64_t) _mm_cvtsi128_si64(
                 _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long) q), ones,
-                                     0)) ^ z.in_str))
+                                     0)) ^ h.in_str, need, maxd, h.pos + 64))
         {
-            z.flagged = 1;
+            flagged = 1;
             i++;
             break;
         }
     }
 #undef M2
-    *zp = z;
+    _lz_hot_put(zp, &h);
+    zp->flagged |= flagged;
     return i;
 }
 
@@ -299,12 +352,16 @@ _lz_scan_avx512(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
                         vd = _mm512_set1_epi8('d'), va = _mm512_set1_epi8('a'),
                         x20 = _mm512_set1_epi8(0x20);
     const __m128i       ones = _mm_set1_epi8(-1);
-    hg_apibody_lazy_t   z = *zp;
+    const uint64_t      need = b->need;
+    const int64_t       maxd = (int64_t) b->lim.max_depth;
+    lz_hot_t            h;
+    int                 flagged = 0;
     lz_masks_t          m;
     __m512i             v, w;
     uint64_t            q;
     size_t              i;
 
+    _lz_hot_get(&h, zp);
     for (i = 0; i < nb; i++, src += 64, dst += 64) {
         v = _mm512_loadu_si512((const void *) src);
         _mm512_storeu_si512((void *) dst, v);
@@ -315,18 +372,18 @@ _lz_scan_avx512(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
         m.close = _mm512_cmpeq_epi8_mask(w, vc);
         m.d = _mm512_cmpeq_epi8_mask(w, vd);
         m.a = _mm512_cmpeq_epi8_mask(w, va);
-        z.hi = z.pos + 64;
-        q = _lz_quotes(&z.esc, m.q, m.bs);
-        if (_lz_block(b, &z, &m, q, (uint64_t) _mm_cvtsi128_si64(
+        q = _lz_quotes(&h.esc, m.q, m.bs);
+        if (_lz_block(zp, &h, &m, q, (uint64_t) _mm_cvtsi128_si64(
                 _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long) q), ones,
-                                     0)) ^ z.in_str))
+                                     0)) ^ h.in_str, need, maxd, h.pos + 64))
         {
-            z.flagged = 1;
+            flagged = 1;
             i++;
             break;
         }
     }
-    *zp = z;
+    _lz_hot_put(zp, &h);
+    zp->flagged |= flagged;
     return i;
 }
 
@@ -492,7 +549,10 @@ _lz_catch_up(hg_apibody_t *b)
 
 /*
  * The scanner may run ahead again when the tokenizer is between tokens
- * or inside a number or literal, with no string, part or name under way.
+ * or inside a number or literal, with no string, part or name under way,
+ * and no part was begun: a body with parts is read to its end for where
+ * it stops (hg_apibody_lazy_finish), so scanning its tail first would
+ * only add to the reading.
  */
 static void
 _lz_resume(hg_apibody_t *b)
@@ -500,12 +560,13 @@ _lz_resume(hg_apibody_t *b)
     hg_apibody_lazy_t  *z = &b->lz;
 
     if (!z->usable || b->stop_why != NULL || b->st != HG_OK || b->js == J_STR
-        || b->part_open || b->pending || b->esc != 0 || b->hi != 0)
+        || b->part_open || b->pending || b->esc != 0 || b->hi != 0
+        || b->nparts > 0)
     {
         return;
     }
     z->on = 1;
-    z->start = z->pos = z->hi = b->off;
+    z->start = z->pos = b->off;
     z->len = 0;
     z->in_str = 0;
     z->esc = 0;
@@ -609,9 +670,12 @@ hg_apibody_lazy_finish(hg_apibody_t *b)
         if (!flag) {
             /* the openings of the last block, with blanks after it */
             lz_masks_t  m = { 0, 0, 0, 0, 0, 0 };
+            lz_hot_t    h;
 
-            z->hi = z->start + z->len;
-            flag = _lz_block(b, z, &m, 0, z->in_str);
+            _lz_hot_get(&h, z);
+            flag = _lz_block(z, &h, &m, 0, h.in_str, b->need,
+                             (int64_t) b->lim.max_depth, z->start + z->len);
+            _lz_hot_put(z, &h);
         }
         /*
          * Inside a string at the end: it may be a part cut short. With
