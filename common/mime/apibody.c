@@ -392,6 +392,15 @@ _to_b64(hg_apibody_t *b, int url)
     hg_apibody_val_t   *v = &b->v;
     const char         *type = NULL;
 
+    /* the decoder's buffers, taken by the first base64 part only: most
+     * bodies have none, and 112 KiB a request churns the heap */
+    if (b->out == NULL
+        && ((b->out = malloc(APIBODY_CHUNK / 4 * 3 + 8)) == NULL
+            || (b->tr = malloc(APIBODY_CHUNK)) == NULL))
+    {
+        return hg_apibody_fail(b, HG_ENOMEM, "out of memory");
+    }
+
     if (v->is_data) {
         /* the type was left at the hold's end by _data_header */
         type = (const char *) b->hold + b->hold_cap - APIBODY_TYPE_MAX - 1;
@@ -832,11 +841,9 @@ hg_apibody_new(hg_apibody_mode_t mode, const hg_apibody_limits_t *limits,
      * in a block of 64 bytes must be too short to be a part.
      */
     b->lz.usable = mode == HG_APIBODY_JSON && b->lim.max_retained > 0
-                   && need >= 64;
+                   && need >= 64 && hg_apibody_lazy_worth();
     b->lz.on = b->lz.usable;
     if ((b->hold = malloc(b->hold_cap)) == NULL
-        || (b->out = malloc(APIBODY_CHUNK / 4 * 3 + 8)) == NULL
-        || (b->tr = malloc(APIBODY_CHUNK)) == NULL
         || (b->ppath = malloc(64)) == NULL)
     {
         goto nomem;

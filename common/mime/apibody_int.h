@@ -255,6 +255,8 @@ void hg_apibody_json_pending_name(hg_apibody_t *b);
 void hg_apibody_lazy_feed(hg_apibody_t *b, const unsigned char *p, size_t n);
 void hg_apibody_lazy_finish(hg_apibody_t *b);
 void hg_apibody_lazy_free(hg_apibody_t *b);
+/* 1 when the lazy path pays on this CPU (or a path is forced). */
+int hg_apibody_lazy_worth(void);
 
 /*
  * Tests: the scanner's block masks from plain C, AVX2 or AVX-512 BW only

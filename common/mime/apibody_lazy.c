@@ -41,8 +41,9 @@
  * the tail is read at the end all the same, so the stop of a body with
  * parts is exact.
  *
- * The block masks come from AVX-512 BW, AVX2 or plain C, chosen at run
- * time (hg_apibody_lazy_force_path for tests).
+ * The block masks come from AVX-512 BW or AVX2, chosen at run time; a
+ * CPU with neither keeps the tokenizer alone (plain C masks are slower
+ * than it), but tests and fuzzing force them (hg_apibody_lazy_force_path).
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -179,7 +180,7 @@ _lz_block(const hg_apibody_lazy_t *z, lz_hot_t *h, const lz_masks_t *m,
     if (h->in_str && opens != 0) {
         h->str_start = h->pos + 63 - (unsigned) __builtin_clzll(opens);
     }
-    o = __builtin_popcountll(m->open & ~s);
+    o = __builtin_popcountll(m->open & ~s);   /* (open, close: see the paths) */
     if (h->depth + o > max_depth) {
         flag = 1;
     }
@@ -422,6 +423,16 @@ _lz_path(void)
 }
 
 int
+hg_apibody_lazy_worth(void)
+{
+    /* plain C finds the masks a byte at a time, slower than the tokenizer:
+     * it is there for tests and other CPUs, taken only when forced */
+    return __atomic_load_n(&lz_forced, __ATOMIC_RELAXED)
+               == HG_APIBODY_LAZY_SCALAR
+           || _lz_path() != _lz_scan_c;
+}
+
+int
 hg_apibody_lazy_force_path(int path)
 {
     if (path < HG_APIBODY_LAZY_AUTO || path > HG_APIBODY_LAZY_AVX512) {
@@ -449,9 +460,10 @@ hg_apibody_lazy_force_path(int path)
  * Chunks go back to a small process-wide pool when a parser finishes:
  * memory the C library returns to the kernel and takes again costs a page
  * fault every 4 KiB, as much as the scan itself, so the pages stay mapped
- * (LZ_POOL chunks at most; milter sessions run in threads, hence the lock).
+ * (LZ_POOL chunks at most, 16 MiB: the bodies a process reads at once;
+ * milter sessions run in threads, hence the lock).
  */
-#define LZ_POOL     16
+#define LZ_POOL     64
 
 static pthread_mutex_t  lz_pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char   *lz_pool[LZ_POOL];
