@@ -44,6 +44,14 @@
  * pass: the open part is not ended (max_decoded: its bytes up to the limit
  * were handed over). A url-encoded body is always well-formed.
  *
+ * JSON is read lazily unless limits.max_retained is 0: a scanner runs
+ * ahead (copying the bytes aside) and the tokenizer reads only from where
+ * a string may be a part or nesting may pass max_depth (apibody_lazy.c).
+ * Parts, their bytes, names, paths and every limit are the same as the
+ * tokenizer's alone; a body in which no string could be a part is not
+ * read for faults (hg_apibody_stopped() NULL), one with a part is read to
+ * its end.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_APIBODY_H
@@ -125,7 +133,9 @@ hg_status_t hg_apibody_finish(hg_apibody_t *b, hg_err_t *err);
 unsigned hg_apibody_parts(const hg_apibody_t *b);
 
 /*
- * NULL while the body is well-formed (after finish: it was). Otherwise a
+ * NULL while the body is well-formed (after finish: it was, or, read
+ * lazily, it held no possible part and was not read for faults; see
+ * max_retained). Otherwise a
  * short reason ("expected ':' after a key", "truncated inside a string")
  * and, in *offset, the body offset where parsing stopped.
  */
