@@ -241,7 +241,9 @@ _lz_pxor_c(uint64_t x)
 }
 
 /*
- * Each path scans nb blocks of src, copying them to dst, and returns the
+ * Each path scans nb blocks of src, copying them to dst (the vector paths
+ * by streaming stores: the copy is read again only on a flag, so it need
+ * not take the cache, nor be read from memory first), and returns the
  * blocks done (the flagged one included). The state is worked on in a
  * local copy: stores through dst could alias it.
  */
@@ -318,8 +320,8 @@ _lz_scan_avx2(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
     for (i = 0; i < nb; i++, src += 64, dst += 64) {
         v0 = _mm256_loadu_si256((const __m256i *) (const void *) src);
         v1 = _mm256_loadu_si256((const __m256i *) (const void *) (src + 32));
-        _mm256_storeu_si256((__m256i *) (void *) dst, v0);
-        _mm256_storeu_si256((__m256i *) (void *) (dst + 32), v1);
+        _mm256_stream_si256((__m256i *) (void *) dst, v0);
+        _mm256_stream_si256((__m256i *) (void *) (dst + 32), v1);
         w0 = _mm256_or_si256(v0, x20);
         w1 = _mm256_or_si256(v1, x20);
         m.q = M2(v0, v1, vq);
@@ -339,6 +341,7 @@ _lz_scan_avx2(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
         }
     }
 #undef M2
+    _mm_sfence();
     _lz_hot_put(zp, &h);
     zp->flagged |= flagged;
     return i;
@@ -365,7 +368,7 @@ _lz_scan_avx512(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
     _lz_hot_get(&h, zp);
     for (i = 0; i < nb; i++, src += 64, dst += 64) {
         v = _mm512_loadu_si512((const void *) src);
-        _mm512_storeu_si512((void *) dst, v);
+        _mm512_stream_si512((void *) dst, v);
         w = _mm512_or_si512(v, x20);
         m.q = _mm512_cmpeq_epi8_mask(v, vq);
         m.bs = _mm512_cmpeq_epi8_mask(v, vb);
@@ -383,6 +386,7 @@ _lz_scan_avx512(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
             break;
         }
     }
+    _mm_sfence();
     _lz_hot_put(zp, &h);
     zp->flagged |= flagged;
     return i;
@@ -460,10 +464,10 @@ hg_apibody_lazy_force_path(int path)
  * Chunks go back to a small process-wide pool when a parser finishes:
  * memory the C library returns to the kernel and takes again costs a page
  * fault every 4 KiB, as much as the scan itself, so the pages stay mapped
- * (LZ_POOL chunks at most, 16 MiB: the bodies a process reads at once;
+ * (LZ_POOL chunks at most, 32 MiB: 16 bodies of 2 MiB read at once;
  * milter sessions run in threads, hence the lock).
  */
-#define LZ_POOL     64
+#define LZ_POOL     128
 
 static pthread_mutex_t  lz_pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char   *lz_pool[LZ_POOL];
@@ -479,7 +483,8 @@ _lz_chunk_get(void)
         c = lz_pool[--lz_npool];
     }
     pthread_mutex_unlock(&lz_pool_mu);
-    return c != NULL ? c : malloc(APIBODY_RCHUNK);
+    /* 64-byte aligned: blocks are stored by streaming stores */
+    return c != NULL ? c : aligned_alloc(64, APIBODY_RCHUNK);
 }
 
 static void
