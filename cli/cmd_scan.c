@@ -688,6 +688,9 @@ cmd_scan(int argc, char **argv)
     hg_policy_init(&sc.policy);
     hg_unpack_limits_default(&sc.limits);
     hg_apibody_limits_default(&sc.body_limits);
+    /* an operator checking a captured body wants where it stops, even
+     * with no part in it: the tokenizer reads every byte */
+    sc.body_limits.max_retained = 0;
     hg_inspect_limits_default(&mi.limits);
     bodies = calloc((size_t) argc + 1, sizeof(*bodies));
     body_mode = calloc((size_t) argc + 1, sizeof(*body_mode));

@@ -180,6 +180,7 @@ typedef struct {
     off_t                      max_depth;
     off_t                      max_parts;   /* max_strings, max_fields */
     off_t                      max_decoded;
+    off_t                      max_retained;    /* JSON: read ahead */
 } ngx_http_hashgate_apibody_conf_t;
 
 
@@ -600,6 +601,10 @@ static ngx_http_hashgate_param_t  ngx_http_hashgate_json_params[] = {
     { ngx_string("max_decoded"),
       offsetof(ngx_http_hashgate_apibody_conf_t, max_decoded), 1,
       1, NGX_MAX_OFF_T_VALUE },
+    /* 0: the tokenizer reads every byte (no scanning ahead) */
+    { ngx_string("max_retained"),
+      offsetof(ngx_http_hashgate_apibody_conf_t, max_retained), 1,
+      0, 1024 * 1024 * 1024 },
     { ngx_null_string, 0, 0, 0, 0 }
 };
 
@@ -1243,6 +1248,7 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
         alim.max_depth = (unsigned) ac->max_depth;
         alim.max_parts = (unsigned) ac->max_parts;
         alim.max_decoded = (uint64_t) ac->max_decoded;
+        alim.max_retained = (size_t) ac->max_retained;
 
         ctx->api = mode;
         ctx->part.api = 1;
@@ -3759,7 +3765,7 @@ ngx_http_hashgate_archive_action(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /*
  * hashgate_json on|off [min_size=SIZE] [max_depth=N] [max_strings=N]
- * [max_decoded=SIZE] and hashgate_form on|off [min_size=SIZE]
+ * [max_decoded=SIZE] [max_retained=SIZE] and hashgate_form on|off [min_size=SIZE]
  * [max_fields=N] [max_decoded=SIZE], in the way of nginx's own key=value
  * parameters (open_file_cache, proxy_cache_path). A parameter left out
  * takes apibody.h's default.
@@ -3890,6 +3896,8 @@ ngx_http_hashgate_apibody_merge(ngx_http_hashgate_apibody_conf_t *conf,
                              (off_t) def.max_parts);
     ngx_conf_merge_off_value(conf->max_decoded, NGX_CONF_UNSET,
                              (off_t) def.max_decoded);
+    ngx_conf_merge_off_value(conf->max_retained, NGX_CONF_UNSET,
+                             (off_t) def.max_retained);
 }
 
 
@@ -4201,6 +4209,7 @@ ngx_http_hashgate_create_loc_conf(ngx_conf_t *cf)
     conf->json.max_depth = NGX_CONF_UNSET;
     conf->json.max_parts = NGX_CONF_UNSET;
     conf->json.max_decoded = NGX_CONF_UNSET;
+    conf->json.max_retained = NGX_CONF_UNSET;
     conf->form = conf->json;
 
     return conf;

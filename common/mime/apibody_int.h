@@ -37,6 +37,9 @@
 /* Encoded input decoded at once; the output slice is 3/4 of it. */
 #define APIBODY_CHUNK       (64 * 1024)
 
+/* Retained body bytes (the lazy path) are kept in chunks of this size. */
+#define APIBODY_RCHUNK      (256 * 1024)
+
 /* The value reader's states (hg_apibody_val_t.state). */
 enum {
     V_HEAD = 0,     /* holding the first characters: a part or not? */
@@ -101,6 +104,34 @@ enum {
     J_STR,          /* inside a string */
     J_NUM,
     J_LIT
+};
+
+/*
+ * The lazy path (apibody_lazy.c): the scanner running ahead of the
+ * tokenizer, and the bytes it retained since the tokenizer last read.
+ */
+typedef struct {
+    int             usable;     /* JSON, max_retained > 0, need >= 64 */
+    int             on;         /* scanning ahead; else the tokenizer reads */
+    int             flagged;    /* the last block scanned may need it */
+    uint64_t        start;      /* body offset of the first retained byte */
+    uint64_t        len;        /* bytes retained */
+    uint64_t        pos;        /* body offset of the next block to scan */
+    uint64_t        in_str;     /* all ones: the last block ended in a string */
+    uint64_t        esc;        /* 1: ... after an odd run of '\' */
+    uint64_t        str_start;  /* body offset of that string's '"' */
+    int64_t         depth;      /* brackets opened less closed */
+    uint64_t        p_open, p_d, p_a, p_bs;    /* the block before's masks */
+    unsigned char **chunks;
+    size_t          nchunks, chunks_cap;
+} hg_apibody_lazy_t;
+
+/* hg_apibody_lazy_force_path's paths */
+enum {
+    HG_APIBODY_LAZY_AUTO = 0,
+    HG_APIBODY_LAZY_SCALAR,
+    HG_APIBODY_LAZY_AVX2,
+    HG_APIBODY_LAZY_AVX512
 };
 
 struct hg_apibody_s {
@@ -168,6 +199,8 @@ struct hg_apibody_s {
     unsigned char       fname[APIBODY_KEY_MAX];
     size_t              fname_len;
     int                 fname_cut;
+
+    hg_apibody_lazy_t   lz;
 };
 
 /* ---- apibody.c ---- */
@@ -215,6 +248,22 @@ hg_status_t hg_apibody_json_finish(hg_apibody_t *b);
 hg_status_t hg_apibody_json_info(hg_apibody_t *b);
 /* The name the pending part's object has now, into b->info.filename. */
 void hg_apibody_json_pending_name(hg_apibody_t *b);
+
+/* ---- apibody_lazy.c ---- */
+
+/* JSON with lz.usable: the body's next bytes, and its end. */
+void hg_apibody_lazy_feed(hg_apibody_t *b, const unsigned char *p, size_t n);
+void hg_apibody_lazy_finish(hg_apibody_t *b);
+void hg_apibody_lazy_free(hg_apibody_t *b);
+/* 1 when the lazy path pays on this CPU (or a path is forced). */
+int hg_apibody_lazy_worth(void);
+
+/*
+ * Tests: the scanner's block masks from plain C, AVX2 or AVX-512 BW only
+ * (HG_APIBODY_LAZY_AUTO: the best the CPU has). -1 when the CPU has not
+ * the path. Process-wide.
+ */
+int hg_apibody_lazy_force_path(int path);
 
 /* ---- apibody_form.c ---- */
 

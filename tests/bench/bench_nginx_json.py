@@ -24,7 +24,11 @@ lines:
     and the ceiling it sets, the ratio reached if the module added nothing
     else to nginx's CPU a request with hashgate_json off.
 
-BENCH_ROUNDS (default 5) and BENCH_WRK_SECS (default 5) tune it. Synthetic
+BENCH_ROUNDS (default 5) and BENCH_WRK_SECS (default 5) tune it.
+BENCH_JSON_FLOOR_MODULE, the module of a build made with
+-DHG_APIBODY_BENCH_FLOOR (which reads a JSON body once, as memchr does,
+and nothing else), adds a third nginx to the 1 MiB rounds: the ratio no
+scanner that reads each byte can pass, printed beside. Synthetic
 data only. The machine is shared: the worker CPU a request (from /proc)
 is printed beside each rate, and the ratios it gives, which other load
 disturbs less.
@@ -163,7 +167,7 @@ def rounds(runs, body, lua, conns):
 def main():
     tmp = tempfile.mkdtemp(prefix="hg-bench-json-")
     os.chmod(tmp, 0o755)
-    base = mod = None
+    base = mod = flo = None
     try:
         rnd = random.Random(2121)
         img_body, image = image_body(rnd)
@@ -188,6 +192,14 @@ def main():
         mod = N.Nginx(HTTP, recorder=False, tmp=tmp)
         base.start()
         mod.start()
+        floor_so = os.environ.get("BENCH_JSON_FLOOR_MODULE")
+        if floor_so:
+            os.makedirs(os.path.join(tmp, "floor"))
+            flo = N.Nginx(HTTP, module=floor_so, recorder=False,
+                          tmp=os.path.join(tmp, "floor"))
+            N.make_db(os.path.join(tmp, "floor", "db.hgdb"),
+                      {"cam": [N.payload(2122, 1000)]})
+            flo.start()
 
         # one upload at a time: the rate is the time one request takes
         rps, cpu = rounds([("base", base, "/on/"), ("on", mod, "/on/"),
@@ -216,8 +228,10 @@ def main():
                   (cpu["base"] + 1e3 * tw) / cpu["on"],
                   cpu["base"] + 1e3 * tw, 1e3 * tp))
 
-        rps, cpu = rounds([("on", mod, "/on/"), ("off", mod, "/off/")],
-                          paths["api"], lua, 32)
+        runs = [("on", mod, "/on/"), ("off", mod, "/off/")]
+        if flo:
+            runs += [("floor", flo, "/on/"), ("floor-off", flo, "/off/")]
+        rps, cpu = rounds(runs, paths["api"], lua, 32)
         tp = 1e3 * work_secs("parse", paths["api"])
         result("1MiB API data, json on vs off", "%.2f" % (rps["on"]
                                                           / rps["off"]), "x",
@@ -227,8 +241,17 @@ def main():
                "nothing else added, %.2f x while nginx's CPU sets the rate"
                % (TARGET_API, rps["on"], rps["off"], cpu["on"], cpu["off"],
                   cpu["off"] / cpu["on"], tp, cpu["off"] / (cpu["off"] + tp)))
+        if flo:
+            result("1MiB API data, a body read once and nothing else (floor "
+                   "build), json on vs off", "%.2f" % (rps["floor"]
+                                                       / rps["floor-off"]),
+                   "x", "the ceiling of any scanner reading every byte; %.0f "
+                   "vs %.0f req/s; worker CPU a request %.2f ms vs %.2f ms "
+                   "(%.2f x)" % (rps["floor"], rps["floor-off"],
+                                 cpu["floor"], cpu["floor-off"],
+                                 cpu["floor-off"] / cpu["floor"]))
     finally:
-        for ng in (base, mod):
+        for ng in (base, mod, flo):
             if ng:
                 ng.cleanup()
         subprocess.run(["rm", "-rf", tmp])

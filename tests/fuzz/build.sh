@@ -18,6 +18,8 @@
 #   fuzz_milter_conf       hashgate-milter's config parser (milter/conf.c)
 #   fuzz_apibody           JSON and url-encoded request bodies (apibody.h),
 #                          whole against slices of fixed and random sizes
+#   fuzz_apibody_lazy      JSON bodies by the lazy path (the scanner reading
+#                          ahead, each path the CPU has) against the tokenizer
 #   fuzz_archive           the archive walk of the inspection helper
 #                          (hg_inspect_walk: libarchive, TNEF, nesting)
 # The list of built targets goes to build-fuzz/targets.txt.
@@ -124,6 +126,9 @@ if [ -f common/mime/decode.h ]; then
 fi
 if grep -qs '^hg_apibody_new' common/mime/apibody.c; then
     link fuzz_apibody tests/fuzz/fuzz_apibody.c
+fi
+if [ -f common/mime/apibody_lazy.c ]; then
+    link fuzz_apibody_lazy tests/fuzz/fuzz_apibody_lazy.c
 fi
 if [ -f common/inspect/walk.c ]; then
     link fuzz_archive tests/fuzz/fuzz_archive.c

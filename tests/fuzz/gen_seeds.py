@@ -329,6 +329,24 @@ def mime_seeds(which):
     return out
 
 
+def apibody_lazy_seeds():
+    """The JSON bodies of apibody_seeds, and API records around a long
+    string, with each scanner path and max_retained (the second byte, see
+    fuzz_apibody_lazy.c)."""
+    out = {}
+    recs = ", ".join('{"id": %d, "name": "u%d", "t": ["a\\\\", "b\\""]}'
+                     % (i, i) for i in range(40))
+    for name, seed in apibody_seeds().items():
+        if not name.startswith("json-"):
+            continue
+        body = seed[2:]
+        out[name] = bytes([seed[0] & 0x70 | 4, 0x0d]) + body
+        out[name + "-wrapped"] = (bytes([seed[0] & 0x70 | 1, 0x06])
+                                  + b'{"r": [' + recs.encode() + b'], "x": '
+                                  + body + b', "s": [' + recs.encode() + b']}')
+    return out
+
+
 def apibody_seeds():
     """JSON and form bodies with base64 and data: URL values (synthetic
     bytes); the first byte picks the mode and limits, the second the feed
@@ -435,6 +453,7 @@ def main():
             "fuzz_decode_qp": lambda: decode_seeds("qp"),
             "fuzz_decode_uu": lambda: decode_seeds("uu"),
             "fuzz_apibody": apibody_seeds,
+            "fuzz_apibody_lazy": apibody_lazy_seeds,
             "fuzz_archive": archive_seeds}
     known = targets or (list(gens) + ["fuzz_db_open"]
                         + ["fuzz_reader_%s" % r for r in READER_SEEDS])

@@ -101,6 +101,14 @@ HTTP = r"""
             hashgate_form on max_decoded=100k;
             proxy_pass http://recorder;
         }
+        location /full/ {
+            hashgate_json on max_retained=0;
+            proxy_pass http://recorder;
+        }
+        location /retain/ {
+            hashgate_json on max_retained=1k;
+            proxy_pass http://recorder;
+        }
     }
 """
 
@@ -179,6 +187,7 @@ def main():
         clean(t, ng)
         switches(t, ng)
         malformed(t, ng)
+        lazy(t, ng)
         limits(t, ng)
         hostile(t, ng)
         big_string(t, ng)
@@ -614,6 +623,32 @@ def hostile(t, ng):
             % body.index(b"\x00"), "status %s, at %s" % (st, at))
 
 
+def lazy(t, ng):
+    """The scanner that reads ahead of the tokenizer (max_retained)."""
+    data = b64(LISTED)
+    # ordinary records, then the file: caught up whatever max_retained
+    recs = [{"id": i, "name": "user %d" % i, "tags": ["a", "b"]}
+            for i in range(200)]
+    body = jbody({"records": recs,
+                  "upload": {"data": data, "filename": "late.jpg"},
+                  "more": recs})
+    for loc in ("/on/", "/full/", "/retain/"):
+        refused(t, ng, loc + "lazy", body,
+                "the file after 8 KiB of records, named after it (%s)" % loc,
+                "/upload/data", filename="late.jpg")
+    # a body with no possible part is not read for faults unless
+    # max_retained=0 asks the tokenizer to read every byte
+    bad = jbody({"records": recs})[:-1] + b' "x"}'
+    for loc, logged in (("/on/", False), ("/full/", True)):
+        mark = len(ng.error_log())
+        st, _ = post(ng, loc + "bad-clean", bad)
+        at, _ = stopped_at(log_since(ng, mark))
+        t.check(st == 200 and (at == len(bad) - 4 if logged else at is None),
+                "malformed JSON with no possible part at %s: passes, %s"
+                % (loc, "where it stops is logged" if logged
+                   else "not read for faults"), "status %s, at %s" % (st, at))
+
+
 def big_gen(prefix, suffix):
     yield prefix
     enc = base64.b64encode(BIG_BLOCK)
@@ -685,9 +720,10 @@ def conf_checks(t):
         base = ("hashgate_database {tmp}/db.hgdb;\n"
                 "server { listen 127.0.0.1:{port}; hashgate on;\n%s\n}")
         good = ("hashgate_json on min_size=4k max_depth=50 max_strings=10 "
-                "max_decoded=8m;\nhashgate_form off min_size=100 "
-                "max_fields=3 max_decoded=1g;\n"
-                "location /x/ { hashgate_json off; }")
+                "max_decoded=8m max_retained=16m;\nhashgate_form off "
+                "min_size=100 max_fields=3 max_decoded=1g;\n"
+                "location /x/ { hashgate_json off; }\n"
+                "location /y/ { hashgate_json on max_retained=0; }")
         rc, out, _ = ng.test_conf(base % good)
         t.check(rc == 0, "nginx -t passes good values of both directives",
                 out[-300:])
@@ -702,6 +738,9 @@ def conf_checks(t):
                 ("hashgate_json on max_strings=-1;", ('"max_strings"',)),
                 ("hashgate_json on max_decoded=0;", ('"max_decoded"',)),
                 ("hashgate_json on max_decoded=;", ('"max_decoded"',)),
+                ("hashgate_json on max_retained=2g;", ('"max_retained"',)),
+                ("hashgate_form on max_retained=1m;",
+                 ('unknown parameter "max_retained"',)),
                 ("hashgate_json on max_fields=3;",
                  ('unknown parameter "max_fields"',)),
                 ("hashgate_form on max_depth=3;",

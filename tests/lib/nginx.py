@@ -299,7 +299,8 @@ http {{
 class Nginx:
     """A private nginx. http is the text inside http {} after the common
     part (use {port}, {rport}, {prefix}, {tmp} placeholders); module=False
-    runs the same config without load_module (for baselines)."""
+    runs the same config without load_module (for baselines), a path
+    loads that module file instead of $HG_BIN's."""
 
     def __init__(self, http="", workers=2, module=True, recorder=True,
                  tmp=None):
@@ -333,7 +334,9 @@ class Nginx:
         if self.module:
             logfmt = ("$request_method $uri $status $hashgate_verdict "
                       "$hashgate_list $hashgate_sha256 $request_id")
-            load = "load_module %s;" % MODULE
+            # module: True, or the path of another build's module
+            load = "load_module %s;" % (self.module if isinstance(
+                self.module, str) else MODULE)
         else:
             logfmt = "$request_method $uri $status - - - $request_id"
             load = ""

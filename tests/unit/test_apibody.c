@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "hashgate/apibody.h"
+#include "mime/apibody_int.h"       /* hg_apibody_lazy_force_path */
 
 #define MAXP    16
 
@@ -197,23 +198,107 @@ same_res(const res_t *a, const res_t *b)
     }
 }
 
-/* Parse fed whole, byte by byte and in 7-byte slices; all must agree. */
+/*
+ * The lazy path (JSON): what it gives must be what the tokenizer alone
+ * gives - parts, bytes, names, status and message - and where a body
+ * stops whenever it says so or a part was begun (a body with no possible
+ * part is not read for faults).
+ */
+static void
+same_lazy(const res_t *full, const res_t *lazy)
+{
+    res_t   l = *lazy;
+
+    if (!lazy->stopped && full->nparts == 0) {
+        l.stopped = full->stopped;
+        memcpy(l.why, full->why, sizeof(l.why));
+        l.off = full->off;
+    }
+    same_res(full, &l);
+}
+
+static int  lazy_path = -1;     /* the scanner's path these tests force */
+
+/*
+ * Parse fed whole, byte by byte and in 7-byte slices, by the tokenizer
+ * alone (max_retained 0); all must agree. R is that result. Then the
+ * same by the lazy path, by each scanner path the CPU has, with the
+ * default max_retained and with 100 bytes (reached often), each compared
+ * with R.
+ */
 static res_t    R;
 
 static const res_t *
 parse_lim(hg_apibody_mode_t mode, const hg_apibody_limits_t *lim,
           const void *body, size_t len)
 {
-    static res_t    one, seven;
+    static const size_t steps[] = { 0, 1, 7, 64, 4096 };
+    static res_t        one, seven, lz;
+    hg_apibody_limits_t full, lazy;
+    size_t              i, r;
+    int                 path;
 
+    if (lim != NULL) {
+        full = *lim;
+    } else {
+        hg_apibody_limits_default(&full);
+    }
+    lazy = full;
+    if (lazy.max_retained == 0) {
+        lazy.max_retained = HG_APIBODY_MAX_RETAINED;
+    }
+    full.max_retained = 0;
     res_free(&R);
-    run(mode, lim, body, len, len ? len : 1, -1, &R);
-    run(mode, lim, body, len, 1, -1, &one);
+    run(mode, &full, body, len, len ? len : 1, -1, &R);
+    run(mode, &full, body, len, 1, -1, &one);
     same_res(&R, &one);
     res_free(&one);
-    run(mode, lim, body, len, 7, -1, &seven);
+    run(mode, &full, body, len, 7, -1, &seven);
     same_res(&R, &seven);
     res_free(&seven);
+    for (path = HG_APIBODY_LAZY_SCALAR; path <= HG_APIBODY_LAZY_AVX512;
+         path++)
+    {
+        if (lazy_path >= 0 && path != lazy_path) {
+            continue;
+        }
+        if (hg_apibody_lazy_force_path(path) != 0) {
+            continue;
+        }
+        for (r = 0; r < 2; r++) {
+            lazy.max_retained = r == 0 ? (lim != NULL && lim->max_retained
+                                          ? lim->max_retained
+                                          : HG_APIBODY_MAX_RETAINED)
+                                       : 100;
+            for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+                run(mode, &lazy, body, len,
+                    steps[i] ? steps[i] : len ? len : 1, -1, &lz);
+                same_lazy(&R, &lz);
+                res_free(&lz);
+            }
+        }
+    }
+    hg_apibody_lazy_force_path(HG_APIBODY_LAZY_AUTO);
+    return &R;
+}
+
+/* The lazy path alone (default max_retained), fed in step-byte slices. */
+static const res_t *
+parse_lazy(const hg_apibody_limits_t *lim, const void *body, size_t len,
+           size_t step)
+{
+    hg_apibody_limits_t l;
+
+    if (lim != NULL) {
+        l = *lim;
+    } else {
+        hg_apibody_limits_default(&l);
+    }
+    if (l.max_retained == 0) {
+        l.max_retained = HG_APIBODY_MAX_RETAINED;
+    }
+    res_free(&R);
+    run(HG_APIBODY_JSON, &l, body, len, step, -1, &R);
     return &R;
 }
 
@@ -700,6 +785,254 @@ test_json_long_value_is_decoded_as_it_arrives(void **state)
     free(body);
     free(e);
     free(d);
+}
+
+/* ---- JSON: the lazy path (apibody_lazy.c) ---- */
+
+/* The body fed in two pieces, split at every byte, by the lazy path
+ * (each scanner path): each must give what the tokenizer alone gives. */
+static void
+split_everywhere(const hg_apibody_limits_t *lim, const char *body,
+                 unsigned parts, size_t stride)
+{
+    hg_apibody_limits_t full, lazy;
+    size_t              len = strlen(body), k, i;
+    static res_t        f, l;
+    int                 path;
+    hg_unpack_cb_t      cb = { c_begin, c_data, c_end };
+    hg_apibody_t       *b;
+    hg_err_t            err;
+
+    if (lim != NULL) {
+        full = *lim;
+    } else {
+        hg_apibody_limits_default(&full);
+    }
+    lazy = full;
+    full.max_retained = 0;
+    run(HG_APIBODY_JSON, &full, body, len, len, -1, &f);
+    assert_int_equal(f.n, parts);
+    for (path = HG_APIBODY_LAZY_SCALAR; path <= HG_APIBODY_LAZY_AVX512; path++) {
+        if (hg_apibody_lazy_force_path(path) != 0) {
+            continue;
+        }
+        for (k = 0; k <= len; k += stride) {
+            memset(&l, 0, sizeof(l));
+            l.cancel_at = -1;
+            b = hg_apibody_new(HG_APIBODY_JSON, &lazy, &cb, &l, &err);
+            assert_non_null(b);
+            l.st = hg_apibody_feed(b, body, k, &err);
+            for (i = 0; i < 1 && l.st == HG_OK; i++) {
+                l.st = hg_apibody_feed(b, body + k, len - k, &err);
+            }
+            if (l.st == HG_OK) {
+                l.st = hg_apibody_finish(b, &err);
+            }
+            if (l.st != HG_OK) {
+                snprintf(l.msg, sizeof(l.msg), "%s", err.msg);
+            }
+            if (hg_apibody_stopped(b, &l.off) != NULL) {
+                l.stopped = 1;
+                snprintf(l.why, sizeof(l.why), "%s",
+                         hg_apibody_stopped(b, NULL));
+            }
+            l.nparts = hg_apibody_parts(b);
+            hg_apibody_free(b);
+            same_lazy(&f, &l);
+            res_free(&l);
+        }
+    }
+    hg_apibody_lazy_force_path(HG_APIBODY_LAZY_AUTO);
+    res_free(&f);
+}
+
+static void
+test_lazy_strings_split_at_every_byte_keep_their_parts(void **state)
+{
+    unsigned char  *d = synth(1100, 40);
+    char           *e = b64(d, 1100), *body, *m1, *m2, *mid;
+    size_t          run, at, n;
+
+    (void) state;
+    /*
+     * Runs of '\' of every length ending a string, moved across a 64-byte
+     * block edge, before a data: URL and a long base64 string. Each run
+     * comes twice, at the same place in its block: a scanner that took
+     * the run's '"' wrongly would be back in step at the end (and read
+     * the body for a string cut short), having missed what lay between.
+     */
+    for (run = 1; run <= 6; run++) {
+        for (at = 51; at < 60; at++) {
+            char    pad[80], bs[12], fill[80];
+
+            memset(pad, 'x', at);
+            pad[at] = '\0';
+            memset(bs, '\\', run);
+            bs[run] = '\0';
+            /* an odd run escapes the '"' after it: one more ends it */
+            m1 = fmt("{\"a\":\"%s%s%s\",", pad, bs, run % 2 ? "\"" : "");
+            m2 = fmt("\"c\":\"x%s%s%s\",", pad, bs, run % 2 ? "\"" : "");
+            mid = fmt("\"b\":[\"data:text/plain;base64,aGVsbG8=\"],");
+            n = 64 - (strlen(m1) + strlen(mid) + 9) % 64;
+            memset(fill, 'y', n);
+            fill[n] = '\0';
+            body = fmt("%s%s\"f\":\"%s\",%s\"name\":\"x.bin\"}", m1, mid, fill,
+                       m2);
+            split_everywhere(NULL, body, 1, 1);
+            free(body);
+            body = fmt("%s\"e\":\"%s\",\"f\":\"%s\",%s\"name\":\"x.bin\"}", m1,
+                       e, fill, m2);
+            free(mid);
+            mid = fmt("\"e\":\"%s\",", e);
+            n = 64 - (strlen(m1) + strlen(mid) + 9) % 64;
+            memset(fill, 'y', n);
+            fill[n] = '\0';
+            free(body);
+            body = fmt("%s%s\"f\":\"%s\",%s\"name\":\"x.bin\"}", m1, mid, fill,
+                       m2);
+            split_everywhere(NULL, body, 1, 5);
+            free(body);
+            free(m1);
+            free(m2);
+            free(mid);
+        }
+    }
+    free(e);
+    free(d);
+}
+
+static void
+test_lazy_escapes_that_spell_data_are_seen(void **state)
+{
+    static const char *const heads[] = {
+        "\\u0064ata:", "\\u0044ATA:", "d\\u0061ta:", "dat\\u0061:",
+        "data\\u003a", "\\u0064\\u0061\\u0074\\u0061\\u003a",
+    };
+    char           *body;
+    const res_t    *r;
+    size_t          i;
+
+    (void) state;
+    for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        body = fmt("[1,{\"file\":\"%simage/png;base64,aGVsbG8gd29ybGQ=\"}]",
+                   heads[i]);
+        r = parse(HG_APIBODY_JSON, body);
+        assert_int_equal(r->n, 1);
+        assert_string_equal(r->p[0].path, "/1/file");
+        assert_string_equal(r->p[0].type, "image/png");
+        r = parse_lazy(NULL, body, strlen(body), 4096);
+        assert_int_equal(r->n, 1);
+        assert_string_equal(r->p[0].type, "image/png");
+        assert_int_equal(r->p[0].len, 11);
+        split_everywhere(NULL, body, 1, 1);
+        free(body);
+    }
+}
+
+static void
+test_lazy_long_strings_at_the_threshold(void **state)
+{
+    hg_apibody_limits_t lim;
+    unsigned char      *d = synth(1200, 41);
+    char               *e = b64(d, 1200), *body;
+    const res_t        *r;
+    size_t              need, at, n;
+
+    (void) state;
+    hg_apibody_limits_default(&lim);
+    lim.min_bytes = 300;
+    need = (300 * 4 + 2) / 3;           /* 400 characters decode to 300 */
+    for (at = 0; at < 64; at += 7) {
+        for (n = need - 1; n <= need + 1; n++) {
+            char    pad[70];
+
+            memset(pad, ' ', at);
+            pad[at] = '\0';
+            body = fmt("%s{\"k\":\"%.*s\"}", pad, (int) n, e);
+            r = parse_lim(HG_APIBODY_JSON, &lim, body, strlen(body));
+            assert_int_equal(r->n, n >= need ? 1 : 0);
+            r = parse_lazy(&lim, body, strlen(body), 4096);
+            assert_int_equal(r->n, n >= need ? 1 : 0);
+            free(body);
+        }
+    }
+    /* escapes make a string longer raw than decoded: "\/" is one '/' */
+    body = fmt("{\"k\":\"%.*s\\/\"}", (int) (need - 2), e);
+    r = parse_lim(HG_APIBODY_JSON, &lim, body, strlen(body));
+    assert_int_equal(r->n, 0);
+    free(body);
+    body = fmt("{\"k\":\"%.*s\\/\\/\"}", (int) (need - 2), e);
+    r = parse_lim(HG_APIBODY_JSON, &lim, body, strlen(body));
+    assert_int_equal(r->n, 1);
+    split_everywhere(&lim, body, 1, 1);
+    free(body);
+    free(e);
+    free(d);
+}
+
+static void
+test_lazy_cap_reached_mid_body_reads_on(void **state)
+{
+    hg_apibody_limits_t lim;
+    unsigned char      *d = synth(FILE_N, 42);
+    char               *e = b64(d, FILE_N), *body, *rec;
+    size_t              i;
+    const res_t        *r;
+
+    (void) state;
+    rec = fmt("%s", "");
+    for (i = 0; i < 300; i++) {
+        char *n = fmt("%s{\"id\":%zu,\"name\":\"user %zu\",\"tags\":[\"a\","
+                      "\"b\"],\"ok\":true,\"x\":null},", rec, i, i);
+        free(rec);
+        rec = n;
+    }
+    body = fmt("{\"list\":[%s{}],\"up\":{\"data\":\"%s\",\"filename\":"
+               "\"late.bin\"},\"more\":[%s{}]}", rec, e, rec);
+    hg_apibody_limits_default(&lim);
+    lim.max_retained = 1000;            /* reached many times */
+    r = parse_lim(HG_APIBODY_JSON, &lim, body, strlen(body));
+    assert_int_equal(r->n, 1);
+    assert_part(&r->p[0], "/up/data", d, FILE_N);
+    assert_string_equal(r->p[0].name_end, "late.bin");
+    r = parse_lazy(&lim, body, strlen(body), 512);
+    assert_int_equal(r->n, 1);
+    assert_part(&r->p[0], "/up/data", d, FILE_N);
+    assert_string_equal(r->p[0].name_end, "late.bin");
+    free(body);
+    free(rec);
+    free(e);
+    free(d);
+}
+
+static void
+test_lazy_body_without_candidates_is_not_read_for_faults(void **state)
+{
+    char           *deep = malloc(2 * 101 + 1);
+    const res_t    *r;
+
+    (void) state;
+    /* no string could be a part: where it breaks is not looked for */
+    r = parse_lazy(NULL, "{\"a\":1 \"b\":2}", 13, 4096);
+    assert_int_equal(r->st, HG_OK);
+    assert_false(r->stopped);
+    r = parse_lazy(NULL, "[1,2", 4, 1);
+    assert_false(r->stopped);
+    /* cut inside a string: it may have been a part, so it is read */
+    r = parse_lazy(NULL, "[1,\"ab", 6, 4096);
+    assert_true(r->stopped);
+    assert_string_equal(r->why, "truncated inside a string");
+    /* nesting is counted all the same: the limit holds */
+    memset(deep, '[', 101);
+    memset(deep + 101, ']', 101);
+    deep[202] = '\0';
+    r = parse_lazy(NULL, deep, 202, 4096);
+    assert_int_equal(r->st, HG_ELIMIT);
+    assert_non_null(strstr(r->msg, "deeper than 100 (max_depth)"));
+    assert_non_null(strstr(r->msg, "offset 100"));
+    r = parse_lazy(NULL, deep + 1, 200, 4096);
+    assert_int_equal(r->st, HG_OK);
+    free(deep);
 }
 
 /* ---- JSON: malformed and truncated ---- */
@@ -1260,6 +1593,11 @@ main(void)
         cmocka_unit_test(test_tiny_min_bytes_still_sees_data_urls),
         cmocka_unit_test(test_json_top_level_values),
         cmocka_unit_test(test_json_long_value_is_decoded_as_it_arrives),
+        cmocka_unit_test(test_lazy_strings_split_at_every_byte_keep_their_parts),
+        cmocka_unit_test(test_lazy_escapes_that_spell_data_are_seen),
+        cmocka_unit_test(test_lazy_long_strings_at_the_threshold),
+        cmocka_unit_test(test_lazy_cap_reached_mid_body_reads_on),
+        cmocka_unit_test(test_lazy_body_without_candidates_is_not_read_for_faults),
         cmocka_unit_test(test_json_truncated_body_ends_the_part_and_says_so),
         cmocka_unit_test(test_json_malformed_body_stops_where_it_breaks),
         cmocka_unit_test(test_json_fault_ends_the_open_part_and_ignores_the_rest),

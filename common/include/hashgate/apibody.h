@@ -44,6 +44,14 @@
  * pass: the open part is not ended (max_decoded: its bytes up to the limit
  * were handed over). A url-encoded body is always well-formed.
  *
+ * JSON is read lazily unless limits.max_retained is 0: a scanner runs
+ * ahead (copying the bytes aside) and the tokenizer reads only from where
+ * a string may be a part or nesting may pass max_depth (apibody_lazy.c).
+ * Parts, their bytes, names, paths and every limit are the same as the
+ * tokenizer's alone; a body in which no string could be a part is not
+ * read for faults (hg_apibody_stopped() NULL), one with a part is read to
+ * its end.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_APIBODY_H
@@ -60,6 +68,7 @@
 #define HG_APIBODY_MAX_DEPTH    100         /* JSON nesting, as Ruby's JSON */
 #define HG_APIBODY_MAX_PARTS    1000        /* parts a body, as HG_MAX_PARTS */
 #define HG_APIBODY_MAX_DECODED  (400ULL * 1024 * 1024)  /* bytes decoded a body */
+#define HG_APIBODY_MAX_RETAINED (4u * 1024 * 1024)      /* JSON read ahead */
 
 typedef enum {
     HG_APIBODY_NONE = 0,    /* neither: not for this parser */
@@ -74,6 +83,12 @@ typedef struct {
     unsigned        max_depth;      /* JSON nesting */
     unsigned        max_parts;
     uint64_t        max_decoded;    /* bytes of all parts together; 0 = no limit */
+    size_t          max_retained;   /* JSON: body bytes a scanner may read
+                                       ahead of the tokenizer (copied and
+                                       held) while no part can be there;
+                                       0 = the tokenizer reads every byte.
+                                       Not a limit on the body: reaching
+                                       it feeds the tokenizer. */
 } hg_apibody_limits_t;
 
 typedef struct hg_apibody_s hg_apibody_t;
@@ -118,7 +133,9 @@ hg_status_t hg_apibody_finish(hg_apibody_t *b, hg_err_t *err);
 unsigned hg_apibody_parts(const hg_apibody_t *b);
 
 /*
- * NULL while the body is well-formed (after finish: it was). Otherwise a
+ * NULL while the body is well-formed (after finish: it was, or, read
+ * lazily, it held no possible part and was not read for faults; see
+ * max_retained). Otherwise a
  * short reason ("expected ':' after a key", "truncated inside a string")
  * and, in *offset, the body offset where parsing stopped.
  */
