@@ -14,9 +14,11 @@ CFLAGS    ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 -Wall -Wextra $(WERROR) -fPIC -D_GNU_SOURCE \
              $(SANITIZE) $(CFLAGS)
 CPPFLAGS  += -Icommon/include -Icommon
-LIBS       = -lcrypto -lmagic -lexpat -lpthread
+LIBS       = -lcrypto -lmagic -lexpat -lpthread -lm
 # only the inspection helper (and what tests it) parses archives
 INSPECT_LIBS = -larchive -lseccomp
+# ... and decodes images for PDQ (common/image/)
+IMAGE_LIBS = -lpng -lgif -ljpeg -lwebp
 # only what reads evidence logs back (the CLI, its tests) decompresses them
 EVREAD_LIBS = -lz -llzma -lzstd
 # only the CLI writes and checks report drafts (hashgate report)
@@ -94,6 +96,10 @@ endif
 $(BUILD)/obj/common/inspect/client.o: $(HELPER_PATH_H)
 $(BUILD)/obj/common/inspect/client.o: CPPFLAGS += -I$(BUILD)/gen
 
+# PDQ must add and multiply in the reference's order and precision to hash
+# a lossless image bit for bit: no fused multiply-add (common/image/pdq_int.h).
+$(BUILD)/obj/common/image/%.o: ALL_CFLAGS += -ffp-contract=off
+
 $(BUILD)/obj/gen/readers.o: $(BUILD)/gen/readers.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
@@ -144,7 +150,7 @@ $(BUILD)/obj/tests/unit/%.o: CPPFLAGS += -Itests/unit
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HELP_OBJ) $(BUILD)/libhashgate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(UNIT_HELP_OBJ) $(BUILD)/libhashgate.a -lcmocka $(INSPECT_LIBS) $(EVREAD_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(UNIT_HELP_OBJ) $(BUILD)/libhashgate.a -lcmocka $(INSPECT_LIBS) $(IMAGE_LIBS) $(EVREAD_LIBS) $(LIBS)
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libhashgate.a
 	@mkdir -p $(dir $@)
