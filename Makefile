@@ -18,7 +18,7 @@ LIBS       = -lcrypto -lmagic -lexpat -lpthread -lm
 # only the inspection helper (and what tests it) parses archives
 INSPECT_LIBS = -larchive -lseccomp
 # ... and decodes images for PDQ (common/image/)
-IMAGE_LIBS = -lpng -lgif -ljpeg -lwebp
+IMAGE_LIBS = -lpng -lgif -ljpeg -lwebpdemux -lwebp
 # only what reads evidence logs back (the CLI, its tests) decompresses them
 EVREAD_LIBS = -lz -llzma -lzstd
 # only the CLI writes and checks report drafts (hashgate report)
@@ -154,11 +154,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(UNIT_HELP_OBJ) $(BUILD)/libhashg
 
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libhashgate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(INSPECT_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(INSPECT_LIBS) $(IMAGE_LIBS) $(LIBS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libhashgate.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(INSPECT_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/libhashgate.a $(INSPECT_LIBS) $(IMAGE_LIBS) $(LIBS)
 
 deps:
 	@sh tests/lib/deps.sh

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <cmocka.h>
 
 #include <gif_lib.h>
@@ -27,58 +26,19 @@
 #include <webp/decode.h>
 
 #include "hashgate/pdq.h"
+#include "helper_pdqvec.h"
 
 /* ---- the vectors ---- */
 
 typedef struct {
-    char            file[128];
-    size_t          rows, cols;
-    char            hex[HG_PDQ_HEX_LEN + 1];
-    int             quality;
-    int             exact;          /* else lossy */
-    char            base[128];      /* "" for an original */
-    /* computed */
+    hgt_pdqvec_t    v;
     hg_pdq_result_t got;
     int             decoded;
 } vec_t;
 
-static vec_t    vecs[128];         /* file names under 128 bytes */
-static size_t   nvecs;
-static char     vdir[2048];
-
-static int
-dir_exists(const char *p)
-{
-    struct stat st;
-
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/*
- * Where the vectors are: $HG_PDQ_VECTORS, else shared/ beside the
- * repository (a clean clone in CI has it there), else beside the
- * directory holding the repository (a git worktree one level down).
- */
-static int
-find_vectors(void)
-{
-    const char *env = getenv("HG_PDQ_VECTORS");
-    const char *top = getenv("HG_TOP");
-    const char *rel[] = { "../shared/pdq-vectors", "../../shared/pdq-vectors" };
-    size_t      i;
-
-    if (env != NULL && *env != '\0') {
-        snprintf(vdir, sizeof(vdir), "%s", env);
-        return dir_exists(vdir);
-    }
-    for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-        snprintf(vdir, sizeof(vdir), "%s/%s", top ? top : ".", rel[i]);
-        if (dir_exists(vdir)) {
-            return 1;
-        }
-    }
-    return 0;
-}
+static vec_t        vecs[128];
+static size_t       nvecs;
+static const char  *vdir;
 
 /* ---- decoding, straight through each library ---- */
 
@@ -88,22 +48,11 @@ typedef struct {
 } img_t;
 
 static unsigned char *
-slurp(const char *path, size_t *len)
+slurp(const char *name, size_t *len)
 {
-    FILE           *f = fopen(path, "rb");
-    unsigned char  *b;
-    long            n;
+    unsigned char  *b = hgt_pdqvec_image(name, len);
 
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    b = malloc((size_t) n + 1);
     assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t) n, f), (size_t) n);
-    fclose(f);
-    *len = (size_t) n;
     return b;
 }
 
@@ -179,10 +128,10 @@ decode_jpeg(const char *path, img_t *im)
 }
 
 static void
-decode_webp(const char *path, img_t *im)
+decode_webp(const char *name, img_t *im)
 {
     size_t          len;
-    unsigned char  *b = slurp(path, &len), *px;
+    unsigned char  *b = slurp(name, &len), *px;
     int             w, h;
 
     px = WebPDecodeRGB(b, len, &w, &h);
@@ -251,7 +200,7 @@ decode_any(const char *file, img_t *im)
     } else if (strcmp(ext, ".jpg") == 0) {
         decode_jpeg(path, im);
     } else if (strcmp(ext, ".webp") == 0) {
-        decode_webp(path, im);
+        decode_webp(file, im);
     } else if (strcmp(ext, ".gif") == 0) {
         decode_gif(path, im);
     } else {
@@ -265,7 +214,7 @@ vec_find(const char *file)
     size_t  i;
 
     for (i = 0; i < nvecs; i++) {
-        if (strcmp(vecs[i].file, file) == 0) {
+        if (strcmp(vecs[i].v.file, file) == 0) {
             return &vecs[i];
         }
     }
@@ -277,8 +226,8 @@ expected_distance(const vec_t *a, const vec_t *b)
 {
     hg_pdq_hash_t   x, y;
 
-    assert_int_equal(hg_pdq_from_hex(a->hex, HG_PDQ_HEX_LEN, &x), 0);
-    assert_int_equal(hg_pdq_from_hex(b->hex, HG_PDQ_HEX_LEN, &y), 0);
+    assert_int_equal(hg_pdq_from_hex(a->v.hex, HG_PDQ_HEX_LEN, &x), 0);
+    assert_int_equal(hg_pdq_from_hex(b->v.hex, HG_PDQ_HEX_LEN, &y), 0);
     return hg_pdq_distance(&x, &y);
 }
 
@@ -286,50 +235,24 @@ expected_distance(const vec_t *a, const vec_t *b)
 static int
 vectors_setup(void **state)
 {
-    char    path[4096], line[1024];
-    FILE   *f;
-    size_t  i;
+    hgt_pdqvec_t    v[128];
+    int             n;
+    size_t          i;
 
     (void) state;
-    if (!find_vectors()) {
-        fprintf(stderr, "pdq-vectors not found (tried HG_PDQ_VECTORS, "
-                "$HG_TOP/../shared, $HG_TOP/../../shared)\n");
+    n = hgt_pdqvec_load(v, 128, &vdir);
+    if (n <= 0) {
         return -1;
     }
-    snprintf(path, sizeof(path), "%s/expected.tsv", vdir);
-    f = fopen(path, "r");
-    if (f == NULL) {
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        vec_t   *v = &vecs[nvecs];
-        char     kind[16];
-
-        if (line[0] == '#' || line[0] == '\n') {
-            continue;
-        }
-        if (nvecs == sizeof(vecs) / sizeof(vecs[0])
-            || sscanf(line, "%127s %zu %zu %64s %d %15s %127s", v->file,
-                      &v->rows, &v->cols, v->hex, &v->quality, kind,
-                      v->base) != 7) {
-            fclose(f);
-            return -1;
-        }
-        v->exact = strcmp(kind, "exact") == 0;
-        if (strcmp(v->base, "-") == 0) {
-            v->base[0] = '\0';
-        }
-        nvecs++;
-    }
-    fclose(f);
-
+    nvecs = (size_t) n;
     for (i = 0; i < nvecs; i++) {
         img_t   im = { 0, 0, NULL };
 
-        decode_any(vecs[i].file, &im);
-        if (im.rows != vecs[i].rows || im.cols != vecs[i].cols) {
+        vecs[i].v = v[i];
+        decode_any(vecs[i].v.file, &im);
+        if (im.rows != vecs[i].v.rows || im.cols != vecs[i].v.cols) {
             fprintf(stderr, "%s: decoded %zux%zu, expected %zux%zu\n",
-                    vecs[i].file, im.rows, im.cols, vecs[i].rows, vecs[i].cols);
+                    vecs[i].v.file, im.rows, im.cols, vecs[i].v.rows, vecs[i].v.cols);
             return -1;
         }
         if (hg_pdq_rgb(im.rgb, im.rows, im.cols, im.cols * 3, &vecs[i].got)
@@ -339,7 +262,7 @@ vectors_setup(void **state)
         vecs[i].decoded = 1;
         free(im.rgb);
     }
-    return nvecs > 0 ? 0 : -1;
+    return 0;
 }
 
 /* ---- the conformance tests ---- */
@@ -352,12 +275,12 @@ test_pdq_vectors_cover_every_format_and_kind(void **state)
 
     (void) state;
     for (i = 0; i < nvecs; i++) {
-        png += strstr(vecs[i].file, ".png") != NULL;
-        jpg += strstr(vecs[i].file, ".jpg") != NULL;
-        gif += strstr(vecs[i].file, ".gif") != NULL;
-        webp += strstr(vecs[i].file, ".webp") != NULL;
-        exact += vecs[i].exact;
-        lossy += !vecs[i].exact;
+        png += strstr(vecs[i].v.file, ".png") != NULL;
+        jpg += strstr(vecs[i].v.file, ".jpg") != NULL;
+        gif += strstr(vecs[i].v.file, ".gif") != NULL;
+        webp += strstr(vecs[i].v.file, ".webp") != NULL;
+        exact += vecs[i].v.exact;
+        lossy += !vecs[i].v.exact;
         assert_true(vecs[i].decoded);
     }
     printf("# %zu vectors: %d png, %d jpeg, %d gif, %d webp; %d exact, %d lossy\n",
@@ -374,14 +297,14 @@ test_pdq_lossless_images_hash_bit_for_bit_as_the_reference(void **state)
 
     (void) state;
     for (i = 0; i < nvecs; i++) {
-        if (!vecs[i].exact) {
+        if (!vecs[i].v.exact) {
             continue;
         }
         hg_pdq_to_hex(&vecs[i].got.hash, hex);
-        if (strcmp(hex, vecs[i].hex) != 0
-            || vecs[i].got.quality != vecs[i].quality) {
-            printf("# %s: got %s q%d, reference %s q%d\n", vecs[i].file, hex,
-                   vecs[i].got.quality, vecs[i].hex, vecs[i].quality);
+        if (strcmp(hex, vecs[i].v.hex) != 0
+            || vecs[i].got.quality != vecs[i].v.quality) {
+            printf("# %s: got %s q%d, reference %s q%d\n", vecs[i].v.file, hex,
+                   vecs[i].got.quality, vecs[i].v.hex, vecs[i].v.quality);
             bad++;
         }
         n++;
@@ -410,15 +333,15 @@ test_pdq_lossy_images_within_10_bits_of_the_reference(void **state)
 
     (void) state;
     for (i = 0; i < nvecs; i++) {
-        if (vecs[i].exact) {
+        if (vecs[i].v.exact) {
             continue;
         }
-        assert_int_equal(hg_pdq_from_hex(vecs[i].hex, HG_PDQ_HEX_LEN, &want), 0);
+        assert_int_equal(hg_pdq_from_hex(vecs[i].v.hex, HG_PDQ_HEX_LEN, &want), 0);
         d = hg_pdq_distance(&want, &vecs[i].got.hash);
-        dq = vecs[i].got.quality - vecs[i].quality;
+        dq = vecs[i].got.quality - vecs[i].v.quality;
         printf("# %s: %d bits from the reference, quality %d (reference %d)\n",
-               vecs[i].file, d, vecs[i].got.quality, vecs[i].quality);
-        if (vecs[i].quality < 80) {
+               vecs[i].v.file, d, vecs[i].got.quality, vecs[i].v.quality);
+        if (vecs[i].v.quality < 80) {
             continue;           /* a weak hash: no promise */
         }
         assert_true(d <= LOSSY_MAX_BITS);
@@ -459,18 +382,18 @@ test_pdq_resized_cropped_grey_and_recompressed_copies_stay_near(void **state)
         const vec_t *v = &vecs[i], *b;
 
         for (k = 0; k < 4; k++) {
-            if (has_suffix(v->file, variants[k])) {
+            if (has_suffix(v->v.file, variants[k])) {
                 break;
             }
         }
         if (k == 4) {
             continue;
         }
-        b = vec_find(v->base);
+        b = vec_find(v->v.base);
         assert_non_null(b);
         d = hg_pdq_distance(&v->got.hash, &b->got.hash);
         dref = expected_distance(v, b);
-        printf("# %s: %d bits from %s (reference: %d)\n", v->file, d, b->file, dref);
+        printf("# %s: %d bits from %s (reference: %d)\n", v->v.file, d, b->v.file, dref);
         if (dref <= PDQ_THRESHOLD) {
             assert_true(d <= PDQ_THRESHOLD);
             within++;
@@ -501,19 +424,19 @@ test_pdq_turned_and_mirrored_copies_match_through_dihedral_hashes(void **state)
     (void) state;
     for (i = 0; i < nvecs; i++) {
         const vec_t *v = &vecs[i], *b;
-        int          rot = has_suffix(v->file, "-rot90."), flip = has_suffix(v->file, "-flipx.");
+        int          rot = has_suffix(v->v.file, "-rot90."), flip = has_suffix(v->v.file, "-flipx.");
 
         if (!rot && !flip) {
             continue;
         }
-        b = vec_find(v->base);
+        b = vec_find(v->v.base);
         assert_non_null(b);
         d = hg_pdq_distance(&v->got.hash, &b->got.hash);
         dd = hg_pdq_distance_dihedral(&v->got.hash, &b->got, &which);
-        printf("# %s: %d bits from %s, %d from its %s hash\n", v->file, d,
-               b->file, dd, hg_pdq_dihedral_name(which));
+        printf("# %s: %d bits from %s, %d from its %s hash\n", v->v.file, d,
+               b->v.file, dd, hg_pdq_dihedral_name(which));
         assert_true(d > PDQ_THRESHOLD);             /* the plain hash misses */
-        if (strcmp(b->file, "s1-015.webp") == 0) {
+        if (strcmp(b->v.file, "s1-015.webp") == 0) {
             continue;
         }
         assert_true(dd <= PDQ_THRESHOLD);           /* a dihedral one finds it */
