@@ -98,7 +98,12 @@ $(BUILD)/obj/common/inspect/client.o: CPPFLAGS += -I$(BUILD)/gen
 
 # PDQ must add and multiply in the reference's order and precision to hash
 # a lossless image bit for bit: no fused multiply-add (common/image/pdq_int.h).
+# Its loops over every pixel want the vectorizer that -O3 turns on (about
+# twice as fast; IEEE order is kept: no -ffast-math, so no reassociation).
 $(BUILD)/obj/common/image/%.o: ALL_CFLAGS += -ffp-contract=off
+ifeq ($(OPT),-O2)
+$(BUILD)/obj/common/image/%.o: ALL_CFLAGS += -O3
+endif
 
 $(BUILD)/obj/gen/readers.o: $(BUILD)/gen/readers.c
 	@mkdir -p $(dir $@)
