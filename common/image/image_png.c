@@ -5,8 +5,8 @@
  * the message and jumps back (libpng's own would print it first). A
  * non-interlaced image is read a row at a time into one row; an
  * interlaced one (Adam7) needs every row before any is complete, so it is
- * read whole, within the pixel limit. libpng's own limits stay: 8 MiB for
- * an ancillary chunk (a zTXt or iCCP bomb), a million pixels a side.
+ * read whole, within the pixel limit. Ancillary chunks are skipped unread
+ * (below); libpng's limit of a million pixels a side stays.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -17,6 +17,21 @@
 #include <png.h>
 
 #include "image/image_int.h"
+
+/*
+ * The chunks libpng knows beside IHDR, PLTE, IDAT, IEND. None changes the
+ * RGB hashed here: gamma and colour profiles are applied only when asked
+ * (we never ask), tRNS and bKGD only touch the alpha we drop. libpng reads
+ * a text or profile chunk whole before anything else, up to its declared
+ * length (2 GiB: a 100-byte file made it allocate 1.8 GB, found by
+ * fuzz_image), so they are skipped as they are read, never held.
+ */
+static const png_byte png_ancillary[] =
+    "bKGD\0cHRM\0eXIf\0gAMA\0hIST\0iCCP\0iTXt\0oFFs\0pCAL\0pHYs\0"
+    "sBIT\0sCAL\0sPLT\0sRGB\0tEXt\0tIME\0tRNS\0zTXt";
+
+/* What one chunk may make libpng allocate otherwise (libpng's default). */
+#define PNG_CHUNK_MAX   (8u << 20)
 
 typedef struct {
     img_t      *im;
@@ -87,6 +102,11 @@ img_png(img_t *im)
         png_error(png, "out of memory");
     }
     png_set_read_fn(png, &c, png_read_mem);
+    /* no ancillary chunk changes the RGB we hash: skip them all unread */
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, png_ancillary,
+                                (int) (sizeof(png_ancillary) / 5));
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    png_set_chunk_malloc_max(png, PNG_CHUNK_MAX);
     png_read_info(png, info);
     w = png_get_image_width(png, info);
     h = png_get_image_height(png, info);
