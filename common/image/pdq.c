@@ -23,7 +23,6 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,33 +261,21 @@ hg_pdq_update_luma(hg_pdq_t *p, const float *row)
     return HG_OK;
 }
 
-/*
- * The reference's luma products, one table per channel: 0.299f * r is the
- * same float whether it is computed or looked up, and the sum below keeps
- * the reference's order, so the luma is bit for bit the same; three loads
- * cost less than three conversions and products.
- */
-static float            luma_table[3][256];
-static pthread_once_t   luma_once = PTHREAD_ONCE_INIT;
-
-static void
-luma_table_init(void)
+/* The reference's luma: float coefficients, products summed left to right. */
+PDQ_WIDE static void
+luma_row(float *restrict y, const unsigned char *restrict rgb, size_t n)
 {
-    int     v;
+    size_t  j;
 
-    for (v = 0; v < 256; v++) {
-        luma_table[0][v] = 0.299f * (float) v;
-        luma_table[1][v] = 0.587f * (float) v;
-        luma_table[2][v] = 0.114f * (float) v;
+    for (j = 0; j < n; j++) {
+        y[j] = 0.299f * rgb[3 * j] + 0.587f * rgb[3 * j + 1]
+               + 0.114f * rgb[3 * j + 2];
     }
 }
 
 hg_status_t
 hg_pdq_update_rgb(hg_pdq_t *p, const unsigned char *rgb)
 {
-    float   *y;
-    size_t   j;
-
     if (p->state != 1 || p->fed >= p->rows) {
         return HG_EINVAL;
     }
@@ -296,12 +283,7 @@ hg_pdq_update_rgb(hg_pdq_t *p, const unsigned char *rgb)
         p->fed++;
         return HG_OK;
     }
-    /* the reference's luma: float coefficients, summed left to right */
-    pthread_once(&luma_once, luma_table_init);
-    y = row_slot(p);
-    for (j = 0; j < p->cols; j++, rgb += 3) {
-        y[j] = luma_table[0][rgb[0]] + luma_table[1][rgb[1]] + luma_table[2][rgb[2]];
-    }
+    luma_row(row_slot(p), rgb, p->cols);
     row_done(p);
     return HG_OK;
 }

@@ -82,9 +82,11 @@ box_sums_k(const pdq_line_t *l, const float *x, float *y, size_t stride,
     }
 }
 
-void
-pdq_box_sums(const pdq_line_t *l, const float *x, float *y, size_t stride,
-             size_t k)
+/* Each loop over pixels is cloned for AVX2 (PDQ_WIDE) as a static
+ * function: clang wants every declaration of a cloned function to say so,
+ * and the exported names below stay plain calls. */
+PDQ_WIDE static void
+box_sums(const pdq_line_t *l, const float *x, float *y, size_t stride, size_t k)
 {
     size_t  r;
 
@@ -98,7 +100,14 @@ pdq_box_sums(const pdq_line_t *l, const float *x, float *y, size_t stride,
 }
 
 void
-pdq_box_divide(const pdq_line_t *l, float *y)
+pdq_box_sums(const pdq_line_t *l, const float *x, float *y, size_t stride,
+             size_t k)
+{
+    box_sums(l, x, y, stride, k);
+}
+
+PDQ_WIDE static void
+box_divide(const pdq_line_t *l, float *y)
 {
     size_t  o, lo, hi;
     float   wf = (float) l->w;
@@ -115,6 +124,12 @@ pdq_box_divide(const pdq_line_t *l, float *y)
     for (o = hi > lo ? hi : lo; o < l->n; o++) {
         y[o] /= (float) pdq_line_count(l, o);
     }
+}
+
+void
+pdq_box_divide(const pdq_line_t *l, float *y)
+{
+    box_divide(l, y);
 }
 
 int
@@ -141,7 +156,7 @@ pdq_colbox_free(pdq_colbox_t *c)
     c->ring = NULL;
 }
 
-static void
+PDQ_WIDE static void
 colbox_out(const pdq_colbox_t *c, size_t o, float *out)
 {
     size_t  j;
@@ -156,22 +171,30 @@ colbox_out(const pdq_colbox_t *c, size_t o, float *out)
     }
 }
 
-int
-pdq_colbox_push(pdq_colbox_t *c, const float *row, float *out, size_t *o)
+PDQ_WIDE static void
+colbox_add(float *sum, const float *row, const float *old, size_t n)
 {
-    size_t  t = c->fed++, j, n = c->width;
-    float  *slot = c->ring + (t % c->line.w) * n, *sum = c->sum;
+    size_t  j;
 
-    /* the row leaving the window is the one in the slot the new row takes */
-    if (t >= c->line.w) {
+    if (old != NULL) {
         for (j = 0; j < n; j++) {
-            sum[j] = (sum[j] + row[j]) - slot[j];
+            sum[j] = (sum[j] + row[j]) - old[j];
         }
     } else {
         for (j = 0; j < n; j++) {
             sum[j] += row[j];
         }
     }
+}
+
+int
+pdq_colbox_push(pdq_colbox_t *c, const float *row, float *out, size_t *o)
+{
+    size_t  t = c->fed++, n = c->width;
+    float  *slot = c->ring + (t % c->line.w) * n;
+
+    /* the row leaving the window is the one in the slot the new row takes */
+    colbox_add(c->sum, row, t >= c->line.w ? slot : NULL, n);
     memcpy(slot, row, n * sizeof(float));
     if (t + 1 < c->line.h) {
         return 0;
