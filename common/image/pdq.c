@@ -13,9 +13,9 @@
  *
  * C still runs its sum along the whole row (the sum at a sampled column
  * is the sum of everything added and taken off before it), but divides
- * only where a value is sampled; D is 64 columns wide. So the cost is
- * about two passes' worth of additions and one of divisions a pixel, and
- * memory is a window of rows, about 1/128 of the image.
+ * only where a value is sampled; D is 64 columns wide. So a pixel costs
+ * three running sums (A, B, C) and two divisions (A, B), and memory is a
+ * window of rows, about 1/128 of the image.
  *
  * An image of exactly 64 x 64 is not filtered (the reference hashes such
  * an image, a frame already scaled, as it is), and one under
