@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <gif_lib.h>
@@ -682,6 +684,78 @@ test_pdq_dihedral_hashes_are_named_by_what_was_done_to_the_image(void **state)
     free(dst);
 }
 
+/* VmRSS or VmHWM of this process, KiB; -1 if unreadable. */
+static long
+proc_kib(const char *key)
+{
+    FILE   *f = fopen("/proc/self/status", "r");
+    char    line[256];
+    long    v = -1;
+
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, key, strlen(key)) == 0) {
+            v = strtol(line + strlen(key), NULL, 10);
+        }
+    }
+    fclose(f);
+    return v;
+}
+
+/*
+ * Nothing holds the whole image: 64 megapixels fed a row at a time raise
+ * the peak memory by a few MiB (a float copy would be 256 MiB). Measured
+ * in a child whose peak is reset first (/proc/self/clear_refs, 5).
+ */
+static void
+test_pdq_a_64_megapixel_image_is_hashed_in_a_few_mib(void **state)
+{
+    const size_t    n = 8000;
+    pid_t           pid;
+    int             status;
+
+    (void) state;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        unsigned char  *row = malloc(n * 3);
+        hg_pdq_t       *p = hg_pdq_new();
+        hg_pdq_result_t r;
+        size_t          i, j;
+        long            base, peak;
+        FILE           *f = fopen("/proc/self/clear_refs", "w");
+
+        if (f == NULL || fputs("5", f) < 0 || fclose(f) != 0) {
+            _exit(5);
+        }
+        base = proc_kib("VmRSS:");
+        if (row == NULL || p == NULL || hg_pdq_init(p, n, n) != HG_OK) {
+            _exit(3);
+        }
+        for (i = 0; i < n; i++) {
+            for (j = 0; j < n * 3; j++) {
+                row[j] = (unsigned char) ((i / 300 + j / 900) * 41);
+            }
+            if (hg_pdq_update_rgb(p, row) != HG_OK) {
+                _exit(3);
+            }
+        }
+        if (hg_pdq_final(p, &r) != HG_OK) {
+            _exit(3);
+        }
+        peak = proc_kib("VmHWM:");
+        printf("# 64 MP hashed, quality %d; peak memory %ld KiB above the start\n",
+               r.quality, peak - base);
+        fflush(stdout);
+        _exit(base > 0 && peak - base < 32 * 1024 ? 0 : 4);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int
 main(void)
 {
@@ -697,6 +771,7 @@ main(void)
         cmocka_unit_test(test_pdq_distance_counts_differing_bits),
         cmocka_unit_test(test_pdq_fed_by_rows_luma_or_rgb_gives_one_hash),
         cmocka_unit_test(test_pdq_dihedral_hashes_are_named_by_what_was_done_to_the_image),
+        cmocka_unit_test(test_pdq_a_64_megapixel_image_is_hashed_in_a_few_mib),
     };
 
     return cmocka_run_group_tests(tests, vectors_setup, NULL);
