@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <gif_lib.h>
 #include <seccomp.h>
 #include <zlib.h>
 
@@ -372,6 +373,102 @@ test_image_decoders_run_without_open_or_exec_pages(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The image row sent i-th in an interlaced GIF of h rows. */
+static int
+interlaced_row(int i, int h)
+{
+    static const int    start[] = { 0, 4, 2, 1 }, step[] = { 8, 8, 4, 2 };
+    int                 p, n;
+
+    for (p = 0; p < 4; p++) {
+        n = (h - start[p] + step[p] - 1) / step[p];
+        if (i < n) {
+            return start[p] + i * step[p];
+        }
+        i -= n;
+    }
+    return -1;
+}
+
+/*
+ * A GIF is its first frame on the logical screen: where the frame does not
+ * cover the screen, the background colour; a second frame changes nothing.
+ * The hash is compared with PDQ of the RGB built here by hand.
+ */
+static void
+test_image_gif_is_its_first_frame_on_the_screen(void **state)
+{
+    enum { SW = 120, SH = 90, FX = 30, FY = 20, FW = 70, FH = 50 };
+    char            path[] = "/tmp/hg-test-gif-XXXXXX";
+    int             fd = mkstemp(path), err, y, x, f, i;
+    GifColorType    pal[4] = { { 10, 20, 30 }, { 200, 40, 40 }, { 40, 200, 40 },
+                               { 250, 250, 250 } };
+    ColorMapObject *cm = GifMakeMapObject(4, pal);
+    GifFileType    *g;
+    GifPixelType    line[FW];
+    unsigned char  *rgb = malloc(SW * SH * 3), *b;
+    hg_image_info_t info;
+    hg_pdq_result_t want;
+    hg_err_t        e;
+    size_t          len;
+    FILE           *fp;
+    long            n;
+
+    (void) state;
+    assert_true(fd >= 0 && cm != NULL && rgb != NULL);
+    g = EGifOpenFileHandle(fd, &err);
+    assert_non_null(g);
+    EGifSetGifVersion(g, true);
+    assert_int_equal(EGifPutScreenDesc(g, SW, SH, 2, 3, cm), GIF_OK);   /* background: index 3 */
+    for (f = 0; f < 2; f++) {
+        assert_int_equal(EGifPutImageDesc(g, f ? 0 : FX, f ? 0 : FY, FW, FH,
+                                          f == 0, NULL), GIF_OK);
+        /* the first frame interlaced: its rows go out in the 4 passes' order */
+        for (i = 0; i < FH; i++) {
+            y = f ? i : interlaced_row(i, FH);
+            for (x = 0; x < FW; x++) {
+                line[x] = (GifPixelType) (f ? 0 : ((x / 7 + y / 5) % 3));
+            }
+            assert_int_equal(EGifPutLine(g, line, FW), GIF_OK);
+        }
+    }
+    assert_int_equal(EGifCloseFile(g, &err), GIF_OK);
+    GifFreeMapObject(cm);
+
+    for (y = 0; y < SH; y++) {
+        for (x = 0; x < SW; x++) {
+            int k = 3;
+
+            if (x >= FX && x < FX + FW && y >= FY && y < FY + FH) {
+                k = ((x - FX) / 7 + (y - FY) / 5) % 3;
+            }
+            rgb[(y * SW + x) * 3] = pal[k].Red;
+            rgb[(y * SW + x) * 3 + 1] = pal[k].Green;
+            rgb[(y * SW + x) * 3 + 2] = pal[k].Blue;
+        }
+    }
+    assert_int_equal(hg_pdq_rgb(rgb, SH, SW, SW * 3, &want), HG_OK);
+
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    n = ftell(fp);
+    rewind(fp);
+    len = (size_t) n;
+    b = malloc(len);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, len, fp), len);
+    fclose(fp);
+    unlink(path);
+    assert_int_equal(hg_image_pdq(b, len, NULL, &info, &e), HG_OK);
+    assert_int_equal(info.cols, SW);
+    assert_int_equal(info.rows, SH);
+    assert_memory_equal(&info.pdq.hash, &want.hash, sizeof(want.hash));
+    assert_int_equal(info.pdq.quality, want.quality);
+    free(b);
+    free(rgb);
+}
+
 int
 main(void)
 {
@@ -382,6 +479,7 @@ main(void)
         cmocka_unit_test(test_image_byte_and_time_limits_are_named),
         cmocka_unit_test(test_image_truncated_and_corrupt_files_fail_cleanly),
         cmocka_unit_test(test_image_other_bytes_are_no_image),
+        cmocka_unit_test(test_image_gif_is_its_first_frame_on_the_screen),
         cmocka_unit_test(test_image_decoders_run_without_open_or_exec_pages),
     };
 
