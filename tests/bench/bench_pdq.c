@@ -8,7 +8,7 @@
  * The JPEG is made here: a 4000 x 3000 synthetic picture (seeded soft
  * blobs with fine stripes over them, so the coefficients are not all
  * zero), quality 90, 4:2:0, as a camera writes. Two settings: the default
- * (decoded at a reduced DCT scale, 1/4 for this size) and full scale
+ * (decoded at a reduced DCT scale, 1/2 for this size) and full scale
  * (jpeg_min_side 0). "Decoding alone" is the same libjpeg-turbo calls with
  * the same scale and output (RGB, one row at a time), rows thrown away.
  * Each figure is the best of ROUNDS (default 7) in process CPU time.
