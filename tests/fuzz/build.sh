@@ -22,6 +22,8 @@
 #                          ahead, each path the CPU has) against the tokenizer
 #   fuzz_archive           the archive walk of the inspection helper
 #                          (hg_inspect_walk: libarchive, TNEF, nesting)
+#   fuzz_image             image decoding and PDQ in the inspection helper
+#                          (hg_image_pdq: libjpeg-turbo, libpng, giflib, libwebp)
 # The list of built targets goes to build-fuzz/targets.txt.
 # Environment: FUZZ_BUILD (default build-fuzz), FUZZ_CC (default clang),
 # FUZZ_CFLAGS (added to every compile, e.g. -fno-sanitize=pointer-overflow
@@ -36,7 +38,8 @@ CC=${FUZZ_CC:-clang}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined ${FUZZ_CFLAGS:-}"
 CFLAGS="-std=gnu11 -g -O1 -fno-omit-frame-pointer -D_GNU_SOURCE -Wall -Wextra"
 INC="-I$TOP/common/include -I$TOP/common -I$TOP/tests/unit"
-LIBS="-lcrypto -lmagic -lexpat -lsystemd -lpthread -larchive -lseccomp -lz -llzma -lzstd"
+LIBS="-lcrypto -lmagic -lexpat -lsystemd -lpthread -larchive -lseccomp -lz -llzma -lzstd -lm"
+IMAGE_LIBS="-lpng -lgif -ljpeg -lwebpdemux -lwebp"
 
 mkdir -p "$OUT/obj/gen" "$OUT/bin" "$OUT/gen"
 cd "$TOP"
@@ -100,7 +103,7 @@ link() {    # link NAME SRC [extra flags]
              $(for a in "$@"; do [ -f "$a" ] && echo "$a"; done); then
         echo "  LD $name"
         $CC $CFLAGS -Werror $INC "$@" -fsanitize=fuzzer $SAN -o "$OUT/bin/$name" \
-            "$src" "$OUT/libhashgate-fuzz.a" $LIBS
+            "$src" "$OUT/libhashgate-fuzz.a" $IMAGE_LIBS $LIBS
     fi
     echo "$name" >> "$OUT/targets.txt.tmp"
 }
@@ -133,6 +136,9 @@ fi
 if [ -f common/inspect/walk.c ]; then
     link fuzz_archive tests/fuzz/fuzz_archive.c
 fi
+if [ -f common/image/image.c ]; then
+    link fuzz_image tests/fuzz/fuzz_image.c
+fi
 if grep -qs '^hg_mconf_load' milter/conf.c; then
     o="$OUT/obj/milter/conf.o"
     mkdir -p "$OUT/obj/milter"
@@ -149,5 +155,11 @@ mv "$OUT/targets.txt.tmp" "$OUT/targets.txt"
 if stale "$OUT/bin/seed_db" tests/fuzz/seed_db.c "$OUT/libhashgate-fuzz.a"; then
     echo "  LD seed_db"
     ${SEED_CC:-cc} -std=gnu11 -O1 -D_GNU_SOURCE $INC -o "$OUT/bin/seed_db" \
-        tests/fuzz/seed_db.c common/*/*.c "$OUT/gen/readers.c" $LIBS
+        tests/fuzz/seed_db.c common/*/*.c "$OUT/gen/readers.c" $IMAGE_LIBS $LIBS
+fi
+# The image seed writer, plain too (libpng, libjpeg, giflib, libwebp encoders).
+if [ -f tests/fuzz/seed_image.c ] && stale "$OUT/bin/seed_image" tests/fuzz/seed_image.c; then
+    echo "  LD seed_image"
+    ${SEED_CC:-cc} -std=gnu11 -O1 -D_GNU_SOURCE -o "$OUT/bin/seed_image" \
+        tests/fuzz/seed_image.c $IMAGE_LIBS
 fi

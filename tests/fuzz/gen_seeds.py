@@ -416,6 +416,20 @@ def archive_seeds():
     return out
 
 
+def image_seeds(seed_db):
+    """Small synthetic images in every format and variant, written by
+    seed_image (built beside seed_db from tests/fuzz/seed_image.c)."""
+    import tempfile
+    tool = os.path.join(os.path.dirname(seed_db), "seed_image")
+    out = {}
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([tool, d], check=True)
+        for name in sorted(os.listdir(d)):
+            with open(os.path.join(d, name), "rb") as f:
+                out[name] = f.read()
+    return out
+
+
 def evrec_seeds():
     """Record lines (byte 0 even) and whole logs, plain and gzip (odd)."""
     import gzip
@@ -454,7 +468,8 @@ def main():
             "fuzz_decode_uu": lambda: decode_seeds("uu"),
             "fuzz_apibody": apibody_seeds,
             "fuzz_apibody_lazy": apibody_lazy_seeds,
-            "fuzz_archive": archive_seeds}
+            "fuzz_archive": archive_seeds,
+            "fuzz_image": lambda: image_seeds(seed_db)}
     known = targets or (list(gens) + ["fuzz_db_open"]
                         + ["fuzz_reader_%s" % r for r in READER_SEEDS])
     for t in known:

@@ -9,6 +9,7 @@ set -eu
 PKGS="gcc clang make pkg-config file ca-certificates openssl
 libssl-dev libmagic-dev libmagic-mgc libexpat1-dev libcmocka-dev libmilter-dev
 libarchive-dev libseccomp-dev libarchive-tools 7zip libsystemd-dev
+libpng-dev libgif-dev libjpeg62-turbo-dev libwebp-dev
 zlib1g-dev liblzma-dev libzstd-dev xz-utils zstd libxml2-dev libxml2-utils
 libcurl4-openssl-dev
 libclang-rt-14-dev
