@@ -1,0 +1,67 @@
+/*
+ * db_pdq.h - PDQ entries in the compiled database: the perceptual hashes a
+ * list gives (pdq.h), and the query "every entry within distance d".
+ *
+ * An exact digest either is on a list or is not; a PDQ hash is near an
+ * entry or not, so these are not looked up but searched. Each list that
+ * gives PDQ hashes has a threshold (default HG_PDQ_THRESHOLD, settable per
+ * list when it is compiled): a scanned image matches an entry when their
+ * distance is at most that list's threshold. The image's quality is the
+ * caller's business (an image of low quality is not matched at all; see
+ * the channels' settings), the entry's, where the list gave one, is kept
+ * and reported.
+ *
+ * Thread-safe and allocation-free like hg_db_lookup. A database of a
+ * format without PDQ entries has none: every query answers 0.
+ *
+ * SPDX-License-Identifier: BSD-2-Clause
+ */
+#ifndef HASHGATE_DB_PDQ_H
+#define HASHGATE_DB_PDQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hashgate/db.h"
+#include "hashgate/pdq.h"
+
+#define HG_PDQ_THRESHOLD    31      /* bits; a list's default */
+#define HG_PDQ_THRESHOLD_MAX 64     /* past this a search is a scan of everything */
+
+/* One entry near the hash asked about. */
+typedef struct {
+    uint32_t            list;       /* index for hg_db_list */
+    uint64_t            entry;      /* the entry's row among the PDQ entries */
+    int                 distance;   /* bits, 0-256 */
+    hg_pdq_dihedral_t   via;        /* which of the image's hashes came nearest
+                                     * (HG_PDQ_ORIGINAL without dihedral) */
+    hg_pdq_hash_t       listed;     /* the entry as the list gives it */
+    int                 quality;    /* the list's quality for it; -1: none given */
+    const char         *label;      /* in the mapping, or NULL */
+} hg_db_pdq_hit_t;
+
+/* PDQ entries stored (distinct hashes). */
+uint64_t hg_db_pdq_count(const hg_db_t *db);
+
+/* The threshold of list (an index for hg_db_list); HG_PDQ_THRESHOLD for a
+ * list compiled without one. */
+int hg_db_pdq_threshold(const hg_db_t *db, uint32_t list);
+
+/*
+ * Every (entry, list) pair within max_distance of h (for `hashgate lookup`;
+ * max_distance < 0: each list's own threshold), nearest first. Fills up to
+ * max hits and returns how many there are (may exceed max).
+ */
+size_t hg_db_pdq_query(const hg_db_t *db, const hg_pdq_hash_t *h,
+                       int max_distance, hg_db_pdq_hit_t *hits, size_t max);
+
+/*
+ * What a scanned image matches: entries within their list's threshold of
+ * r->hash, or, when dihedral, of the nearest of its 8 dihedral hashes
+ * (one hit per entry and list, with the distance of the nearest). Nearest
+ * first; fills up to max and returns how many there are.
+ */
+size_t hg_db_pdq_match(const hg_db_t *db, const hg_pdq_result_t *r,
+                       int dihedral, hg_db_pdq_hit_t *hits, size_t max);
+
+#endif
