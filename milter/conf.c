@@ -22,6 +22,7 @@
 #include <syslog.h>
 
 #include "hashgate/list_actions.h"
+#include "hashgate/syslog_name.h"
 
 #include "milter.h"
 
@@ -497,19 +498,11 @@ _k_syslog(parse_t *p, hg_mconf_t *c, const char *v)
 static hg_status_t
 _k_syslog_facility(parse_t *p, hg_mconf_t *c, const char *v)
 {
-    static const named_t fac[] = {
-        { "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
-        { "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
-        { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
-        { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
-        { "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 }
-    };
-
-    if (_named(fac, NNAMED(fac), v, &c->syslog_facility)) {
+    if (hg_syslog_facility(v, strlen(v), &c->syslog_facility) == 0) {
         return HG_OK;
     }
-    return _bad(p, "SyslogFacility '%s': expected mail, daemon, user or "
-                "local0..local7", v);
+    return _bad(p, "SyslogFacility '%s': expected " HG_SYSLOG_FACILITY_NAMES,
+                v);
 }
 
 static hg_status_t

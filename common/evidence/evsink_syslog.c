@@ -29,20 +29,9 @@
 #include <unistd.h>
 
 #include "evidence/evlog_int.h"
+#include "hashgate/syslog_name.h"
 
 #define EVSINK_SYSLOG_SOCKET  "/dev/log"
-
-static const struct {
-    const char  *name;
-    int          facility;
-} evsink_facilities[] = {
-    { "daemon", LOG_DAEMON }, { "mail", LOG_MAIL }, { "user", LOG_USER },
-    { "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV },
-    { "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
-    { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
-    { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
-    { "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
-};
 
 /* (Re)connect l->fd to l->path. */
 static hg_status_t
@@ -80,26 +69,13 @@ hg_evsink_syslog_parse(const char *spec, const char *arg, int *facility,
 {
     const char  *colon = strchr(arg, ':');
     size_t       flen = colon != NULL ? (size_t) (colon - arg) : strlen(arg);
-    size_t       i;
 
     *sock = colon != NULL ? colon + 1 : EVSINK_SYSLOG_SOCKET;
     *facility = LOG_DAEMON;
-    if (flen > 0) {
-        for (i = 0; i < sizeof(evsink_facilities)
-                        / sizeof(evsink_facilities[0]); i++)
-        {
-            if (strlen(evsink_facilities[i].name) == flen
-                && strncmp(evsink_facilities[i].name, arg, flen) == 0)
-            {
-                break;
-            }
-        }
-        if (i == sizeof(evsink_facilities) / sizeof(evsink_facilities[0])) {
-            return hg_err_set(err, HG_EINVAL, "%s: unknown syslog facility "
-                              "'%.*s' (daemon, mail, user, auth, authpriv, "
-                              "local0 .. local7)", spec, (int) flen, arg);
-        }
-        *facility = evsink_facilities[i].facility;
+    if (flen > 0 && hg_syslog_facility(arg, flen, facility) != 0) {
+        return hg_err_set(err, HG_EINVAL, "%s: unknown syslog facility "
+                          "'%.*s' (" HG_SYSLOG_FACILITY_NAMES ")", spec,
+                          (int) flen, arg);
     }
     if ((*sock)[0] != '/') {
         return hg_err_set(err, HG_EINVAL, "%s: the syslog socket must be an "
@@ -153,8 +129,8 @@ hg_evsink_syslog_write(hg_evlog_t *l, const char *line, size_t len,
     iov[1].iov_len = len > 0 && line[len - 1] == '\n' ? len - 1 : len;
 
     pthread_mutex_lock(&l->lock);
-    /* a restarted syslog daemon has a new socket: connect once more */
-    for (tries = 0; tries < 2; tries++) {
+    /* a restarted syslog daemon has a new socket: reconnect once */
+    for (tries = 0; ; tries++) {
         if (l->fd < 0 && _evsink_connect(l, err) != HG_OK) {
             st = HG_EIO;
             break;
@@ -165,18 +141,15 @@ hg_evsink_syslog_write(hg_evlog_t *l, const char *line, size_t len,
         if (n >= 0) {
             break;
         }
-        if (errno != ECONNREFUSED && errno != ENOTCONN && errno != ENOENT) {
+        if (tries > 0 || (errno != ECONNREFUSED && errno != ENOTCONN
+                          && errno != ENOENT))
+        {
             st = hg_err_sys(err, HG_EIO, "%s: cannot send evidence record "
                             "to %s", l->spec, l->path);
             break;
         }
         close(l->fd);
         l->fd = -1;
-        st = hg_err_sys(err, HG_EIO, "%s: cannot send evidence record to %s",
-                        l->spec, l->path);
-    }
-    if (n >= 0) {
-        st = HG_OK;
     }
     pthread_mutex_unlock(&l->lock);
     return st;
