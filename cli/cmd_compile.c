@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "hashgate/db.h"
+#include "hashgate/db_sign.h"
 #include "hashgate/hash.h"
 #include "hashgate/list.h"
 #include "util.h"
@@ -100,6 +101,8 @@ static const char _compile_help[] =
     "      --all-digests       make scans compute MD5, SHA-1 and SHA-256 for\n"
     "                          every object (default: the cheapest set that\n"
     "                          covers every listed file; see hashgate info)\n"
+    "      --sign KEY          sign the database with the private key KEY\n"
+    "                          (hashgate keygen); with --base, sign again\n"
     "  -h, --help              this help\n"
     "\n"
     "Bad lines are warned as \"file:line: reason\" and skipped; each input\n"
@@ -564,12 +567,14 @@ _compile_input(compile_ctx_t *c, const compile_input_t *in)
     return _compile_list_file(c, in);
 }
 
+/* unsigned: the new file will not be signed (warn if the base was) */
 static int
-_compile_base(compile_ctx_t *c, const char *base)
+_compile_base(compile_ctx_t *c, const char *base, int unsigned_out)
 {
-    hg_db_t       *db = NULL;
-    hg_db_list_t   l;
-    hg_err_t       err;
+    hg_db_t          *db = NULL;
+    hg_db_list_t      l;
+    hg_db_sig_info_t  si;
+    hg_err_t          err;
     hg_status_t    st;
     size_t         i;
 
@@ -593,6 +598,13 @@ _compile_base(compile_ctx_t *c, const char *base)
         }
     }
     fprintf(stderr, "%s: base with %zu lists\n", base, hg_db_nlists(db));
+    if (unsigned_out && hg_db_signature(db, &si, &err) == HG_OK
+        && si.is_signed)
+    {
+        fprintf(stderr, "hashgate: compile: warning: %s was signed by %s; "
+                "the new file will not be (give --sign KEY)\n", base,
+                si.key_id);
+    }
     hg_db_close(db);
     return 0;
 }
@@ -603,7 +615,8 @@ enum {
     OPT_BASE,
     OPT_ALLOW,
     OPT_REMOVE,
-    OPT_ALL_DIGESTS
+    OPT_ALL_DIGESTS,
+    OPT_SIGN
 };
 
 int
@@ -618,6 +631,7 @@ cmd_compile(int argc, char **argv)
         { "allow",    required_argument, NULL, OPT_ALLOW },
         { "remove",   required_argument, NULL, OPT_REMOVE },
         { "all-digests", no_argument,    NULL, OPT_ALL_DIGESTS },
+        { "sign",     required_argument, NULL, OPT_SIGN },
         { "help",     no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -631,6 +645,8 @@ cmd_compile(int argc, char **argv)
     hg_status_t       st;
     int               opt, remove, rc = CLI_EXIT_ERROR, pass;
     int               all_digests = 0;
+    const char       *sign = NULL;
+    hg_db_signer_t   *signer = NULL;
 
     memset(&c, 0, sizeof(c));
     ins = calloc((size_t) argc, sizeof(*ins));
@@ -663,6 +679,9 @@ cmd_compile(int argc, char **argv)
             continue;
         case OPT_ALL_DIGESTS:
             all_digests = 1;
+            continue;
+        case OPT_SIGN:
+            sign = optarg;
             continue;
         case 'h':
             _compile_usage(stdout);
@@ -731,7 +750,16 @@ cmd_compile(int argc, char **argv)
         goto done;
     }
 
-    if (base != NULL && _compile_base(&c, base) != 0) {
+    /* a bad key fails before the lists are read, not after */
+    if (sign != NULL) {
+        err.msg[0] = '\0';
+        if ((st = hg_db_signer_load(sign, &signer, &err)) != HG_OK) {
+            cli_error("compile: --sign: %s", cli_errstr(&err, st));
+            goto done;
+        }
+        hg_dbb_set_signer(c.b, signer);
+    }
+    if (base != NULL && _compile_base(&c, base, signer == NULL) != 0) {
         goto done;
     }
     if (all_digests) {
@@ -763,6 +791,9 @@ cmd_compile(int argc, char **argv)
     }
     fprintf(stderr, "%s; hashgate info says why)\n",
             hg_dbb_algs(c.b) == 0 ? " nothing" : "");
+    if (signer != NULL) {
+        fprintf(stderr, "signed by %s\n", hg_db_signer_id(signer));
+    }
     rc = CLI_EXIT_OK;
 
 done:
@@ -778,5 +809,6 @@ done:
     hg_hash_free(c.hash);
     hg_hash_free(c.file_hash);
     hg_dbb_free(c.b);
+    hg_db_signer_free(signer);
     return rc;
 }

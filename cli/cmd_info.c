@@ -5,9 +5,10 @@
  * Prints the format version, creation time, file size, digest counts per
  * algorithm and, per list, its name, version, kind, entry count, compile
  * time and sources with their SHA-256: enough to say later which list and
- * which version of it made a decision. --verify also checks the whole-file
- * checksum, the step an update script runs before renaming a new database
- * into place.
+ * which version of it made a decision, and who signed it. --verify also
+ * checks the whole-file checksum and the signature, the step an update
+ * script runs before renaming a new database into place; --key requires
+ * the signature to be by a trusted key, as a server does.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -17,19 +18,24 @@
 #include <string.h>
 
 #include "hashgate/db.h"
+#include "hashgate/db_sign.h"
 #include "hashgate/hash.h"
 #include "util.h"
 
 static const char _info_help[] =
-    "Usage: hashgate info [--verify] DB\n"
+    "Usage: hashgate info [--verify] [--key KEYS] DB\n"
     "\n"
-    "Show a database's format version, creation time, size, digest counts\n"
-    "per algorithm, and per list its version, kind, entries, compile time\n"
-    "and sources (file names with their SHA-256).\n"
+    "Show a database's format version, creation time, size, signer, digest\n"
+    "counts per algorithm, and per list its version, kind, entries, compile\n"
+    "time and sources (file names with their SHA-256).\n"
     "\n"
     "Options:\n"
-    "      --verify   also check the whole-file checksum\n"
-    "                 (exit 0 when intact, 2 when not)\n"
+    "      --verify   also check the whole-file checksum and, if the file\n"
+    "                 is signed, its signature (exit 0 when intact, 2 when\n"
+    "                 not)\n"
+    "      --key KEYS with --verify implied: the file must be signed by one\n"
+    "                 of the public keys in KEYS, as RequireSignature and\n"
+    "                 hashgate_database_key require\n"
     "  -h, --help     this help\n";
 
 /* n with thousands separators ("1,000,000") into buf (>= 32 bytes). */
@@ -121,6 +127,23 @@ _info_scan(const hg_db_t *db, unsigned algs)
     }
 }
 
+/* Who signed it, as the file says (checked only with --verify). */
+static void
+_info_signature(const hg_db_t *db)
+{
+    hg_db_sig_info_t  si;
+    hg_err_t          err;
+
+    err.msg[0] = '\0';
+    if (hg_db_signature(db, &si, &err) != HG_OK) {
+        printf("signed:   unknown signature block\n");
+    } else if (si.is_signed) {
+        printf("signed:   %s\n", si.key_id);
+    } else {
+        printf("signed:   no\n");
+    }
+}
+
 static void
 _info_print(const hg_db_t *db)
 {
@@ -136,6 +159,7 @@ _info_print(const hg_db_t *db)
     printf("format:   version %" PRIu32 "\n", hg_db_version(db));
     printf("created:  %s\n", t);
     printf("size:     %" PRIu64 " bytes\n", hg_db_file_size(db));
+    _info_signature(db);
     printf("digests: ");
     for (a = 0; a < HG_ALG_COUNT; a++) {
         printf(" %s %" PRIu64 "%s", hg_alg_name((hg_alg_t) a),
@@ -174,19 +198,27 @@ cmd_info(int argc, char **argv)
 {
     static const struct option  longopts[] = {
         { "verify", no_argument, NULL, 'v' },
+        { "key",    required_argument, NULL, 'k' },
         { "help",   no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    hg_db_t      *db = NULL;
-    hg_err_t      err;
-    hg_status_t   st;
-    int           opt, verify = 0;
+    hg_db_t          *db = NULL;
+    hg_db_keys_t     *keys = NULL;
+    hg_db_sig_info_t  si;
+    hg_err_t          err;
+    hg_status_t       st;
+    const char       *keyfile = NULL;
+    int               opt, verify = 0;
 
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'v':
+            verify = 1;
+            break;
+        case 'k':
+            keyfile = optarg;
             verify = 1;
             break;
         case 'h':
@@ -200,14 +232,30 @@ cmd_info(int argc, char **argv)
         return cli_usage("info", "expected one database file");
     }
 
+    err.msg[0] = '\0';
+    if (keyfile != NULL && (st = hg_db_keys_load(keyfile, &keys, &err))
+                           != HG_OK)
+    {
+        cli_error("info: %s", cli_errstr(&err, st));
+        return CLI_EXIT_ERROR;
+    }
     if (cli_db_open("info", argv[optind], verify ? HG_DB_OPEN_VERIFY : 0,
                     &db) != 0)
     {
+        hg_db_keys_free(keys);
         return CLI_EXIT_ERROR;
     }
     if (verify) {
         err.msg[0] = '\0';
         st = hg_db_verify(db, &err);
+        /* an unsigned file passes --verify alone; --key requires a signer */
+        if (st == HG_OK && (keys != NULL
+                            || (hg_db_signature(db, &si, &err) == HG_OK
+                                && si.is_signed)))
+        {
+            st = hg_db_check_signature(db, keys, &err);
+        }
+        hg_db_keys_free(keys);
         if (st != HG_OK) {
             if (!cli_db_lost("info", db)) {
                 cli_error("info: %s", cli_errstr(&err, st));
@@ -223,6 +271,11 @@ cmd_info(int argc, char **argv)
     }
     if (verify) {
         printf("\nchecksum: ok\n");
+        if (hg_db_signature(db, &si, &err) == HG_OK && si.is_signed) {
+            printf("signature: ok, by %s%s\n", si.key_id,
+                   keyfile != NULL ? " (trusted)" : " (not checked against "
+                   "trusted keys: --key)");
+        }
     }
     hg_db_close(db);
     return CLI_EXIT_OK;

@@ -31,6 +31,7 @@ static const cli_command_t _commands[] = {
     { "scan",    cmd_scan,    "hash files, directories and mail; match them" },
     { "report",  cmd_report,  "draft CyberTipline reports from evidence logs" },
     { "preserve", cmd_preserve, "keep held mail and uploads as evidence" },
+    { "keygen",  cmd_keygen,  "make a key pair for signing databases" },
 };
 
 #define NCOMMANDS  (sizeof(_commands) / sizeof(_commands[0]))

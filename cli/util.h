@@ -39,6 +39,7 @@ int cmd_diff(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_preserve(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
 
 /* ---- messages ---- */
 

@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <syslog.h>
 
+#include "hashgate/db_sign.h"
 #include "hashgate/list_actions.h"
 #include "hashgate/syslog_name.h"
 
@@ -399,6 +400,25 @@ _k_user(parse_t *p, hg_mconf_t *c, const char *v)
     return _set_str(p, &c->group, colon + 1);
 }
 
+/* The trusted keys are read now, so -t and a bad start name this line. */
+static hg_status_t
+_k_require_signature(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    hg_err_t     e;
+    hg_status_t  st;
+
+    if (v[0] != '/') {
+        return _bad(p, "RequireSignature '%s': the path must be absolute", v);
+    }
+    hg_db_keys_free(c->db_keys);
+    c->db_keys = NULL;
+    e.msg[0] = '\0';
+    if ((st = hg_db_keys_load(v, &c->db_keys, &e)) != HG_OK) {
+        return _bad_key(p, "RequireSignature", &e);
+    }
+    return HG_OK;
+}
+
 static hg_status_t
 _k_pid_file(parse_t *p, hg_mconf_t *c, const char *v)
 {
@@ -629,6 +649,7 @@ static const key_t_ keys[] = {
     { "OnFail",          _k_on_fail,           0 },
     { "UserID",          _k_user,              0 },
     { "PidFile",         _k_pid_file,          0 },
+    { "RequireSignature", _k_require_signature, 0 },
     { "ReloadInterval",  _k_reload_interval,   0 },
     { "MaxDepth",        _k_max_depth,         0 },
     { "MaxParts",        _k_max_parts,         0 },
@@ -833,5 +854,6 @@ hg_mconf_free(hg_mconf_t *c)
     free(c->group);
     free(c->pid_file);
     free(c->inspect_helper);
+    hg_db_keys_free(c->db_keys);
     memset(c, 0, sizeof(*c));
 }

@@ -404,7 +404,7 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    if (hg_reload_init(db_path, &err) != HG_OK) {
+    if (hg_reload_init(db_path, c->db_keys, &err) != HG_OK) {
         if (check) {
             fprintf(stderr, "%s: Database: %s\n", c->path, err.msg);
             return 1;

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include "hashgate/db.h"
+#include "hashgate/db_sign.h"
 #include "hashgate/decide.h"
 #include "hashgate/inspect.h"
 #include "hashgate/mail_scan.h"
@@ -74,6 +75,7 @@ typedef struct {
     int             socket_mode;    /* -1: leave libmilter's default */
     char           *socket_group;   /* NULL: leave it */
     char           *database;
+    hg_db_keys_t   *db_keys;        /* RequireSignature: trusted keys, or NULL */
     hg_policy_t     policy;         /* ListAction, DefaultAction, MonitorOnly, OnFail */
     char            reply_code[4];  /* "550" */
     char            reply_xcode[16];/* "5.7.1" */
@@ -121,7 +123,8 @@ void hg_log(int level, const char *fmt, ...)
  * still run without one (every mail then gets OnFail) until the file is
  * fixed: hg_reload_check picks up a good file when it changes.
  */
-hg_status_t hg_reload_init(const char *path, hg_err_t *err);
+hg_status_t hg_reload_init(const char *path, const hg_db_keys_t *keys,
+                           hg_err_t *err);
 
 /* A reference to the database in use now; release with hg_db_close. */
 hg_db_t *hg_reload_current(void);

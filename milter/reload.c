@@ -48,6 +48,7 @@ static hg_db_t         *current;         /* under lock */
 static char             db_path[HG_CONF_PATH_MAX];
 static hg_db_watch_t    watch;
 static unsigned long    nreloads;
+static const hg_db_keys_t *db_keys;     /* RequireSignature; owned by the conf */
 
 /* Only the reload thread and start-up call _check, so no lock is needed
  * for the watcher; "current" is read by every milter thread. */
@@ -72,7 +73,7 @@ _describe(const hg_db_t *db, char *out, size_t outlen)
 }
 
 hg_status_t
-hg_reload_init(const char *path, hg_err_t *err)
+hg_reload_init(const char *path, const hg_db_keys_t *keys, hg_err_t *err)
 {
     hg_db_ident_t   id;
     hg_db_t        *db;
@@ -84,11 +85,14 @@ hg_reload_init(const char *path, hg_err_t *err)
         return hg_err_set(err, HG_EINVAL, "%s: path too long", path);
     }
     strcpy(db_path, path);
+    db_keys = keys;
     hg_db_watch_init(&watch, db_path);
     if (hg_db_watch_check(&watch, 1, &id, err) == HG_DB_WATCH_MISSING) {
         return HG_EIO;
     }
-    if ((rc = hg_db_open(path, HG_DB_OPEN_VERIFY, &db, err)) != HG_OK) {
+    if ((rc = hg_db_open_trusted(path, HG_DB_OPEN_VERIFY, db_keys, &db, err))
+        != HG_OK)
+    {
         /* not retried until the file changes (or SIGHUP) */
         why = *err;
         (void) hg_db_watch_refused(&watch, &id, &why, err);
@@ -177,7 +181,9 @@ hg_reload_check(int force)
     default:
         return 0;
     }
-    if (hg_db_open(db_path, HG_DB_OPEN_VERIFY, &db, &err) != HG_OK) {
+    if (hg_db_open_trusted(db_path, HG_DB_OPEN_VERIFY, db_keys, &db, &err)
+        != HG_OK)
+    {
         if (hg_db_watch_refused(&watch, &id, &err, &msg)
             == HG_DB_WATCH_SPOILED)
         {

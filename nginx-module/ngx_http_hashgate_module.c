@@ -70,6 +70,7 @@
 
 #include "hashgate/apibody.h"
 #include "hashgate/db.h"
+#include "hashgate/db_sign.h"
 #include "hashgate/db_watch.h"
 #include "hashgate/decide.h"
 #include "hashgate/hash.h"
@@ -144,6 +145,7 @@
 typedef struct {
     ngx_str_t                  db_path;     /* NUL-terminated */
     hg_db_t                   *db;          /* current in this process */
+    hg_db_keys_t              *db_keys;     /* hashgate_database_key, or NULL */
     hg_db_watch_t              watch;       /* the file db came from */
     ngx_http_hashgate_verify_t verify;      /* a new file being verified */
     ngx_uint_t                 spoiled;     /* db's file changed in place */
@@ -487,6 +489,11 @@ static ngx_int_t ngx_http_hashgate_list_variable(ngx_http_request_t *r,
 static ngx_int_t ngx_http_hashgate_sha256_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
+static char *ngx_http_hashgate_database_key(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_hashgate_db_trusted(ngx_conf_t *cf,
+    ngx_http_hashgate_main_conf_t *hmcf);
+static void ngx_http_hashgate_keys_cleanup(void *data);
 static char *ngx_http_hashgate_database(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_hashgate_list_action(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -635,6 +642,13 @@ static ngx_command_t  ngx_http_hashgate_commands[] = {
     { ngx_string("hashgate_database"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_hashgate_database,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("hashgate_database_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_database_key,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -3150,10 +3164,25 @@ ngx_http_hashgate_db_refresh(ngx_http_hashgate_main_conf_t *hmcf,
         return;
     }
 
-    /* O(metadata): a truncated or garbage file is refused at once */
+    /*
+     * O(metadata): a truncated or garbage file is refused at once, and so
+     * is one not signed by a trusted key (the signature covers the
+     * header, whose checksums the verify thread then holds the rest to)
+     */
     if (hg_db_open((char *) hmcf->db_path.data, 0, &db, &hmcf->verify.err)
         != HG_OK)
     {
+        db = NULL;
+
+    } else if (hmcf->db_keys != NULL
+               && hg_db_check_signature(db, hmcf->db_keys, &hmcf->verify.err)
+                  != HG_OK)
+    {
+        hg_db_close(db);
+        db = NULL;
+    }
+
+    if (db == NULL) {
         hmcf->verify.id = id;
         hmcf->verify.db = NULL;
         ngx_http_hashgate_db_verified(hmcf, log);
@@ -3391,7 +3420,92 @@ ngx_http_hashgate_database(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     hg_db_watch_loaded(&hmcf->watch, &id);
 
+    return ngx_http_hashgate_db_trusted(cf, hmcf);
+}
+
+
+/*
+ * hashgate_database_key FILE: the database must be signed by one of the
+ * public keys in FILE, at start, at "nginx -t", at every reload of the
+ * configuration and every new file the workers see.
+ */
+static char *
+ngx_http_hashgate_database_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_hashgate_main_conf_t *hmcf = conf;
+
+    hg_err_t             err;
+    ngx_str_t           *value, name;
+    ngx_pool_cleanup_t  *cln;
+
+    if (hmcf->db_keys) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_hashgate_path_value(cf, cmd, &value[1]) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    err.msg[0] = '\0';
+
+    if (hg_db_keys_load((char *) name.data, &hmcf->db_keys, &err) != HG_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hashgate_database_key: %s",
+                           err.msg);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_hashgate_keys_cleanup;
+    cln->data = hmcf;
+
+    return ngx_http_hashgate_db_trusted(cf, hmcf);
+}
+
+
+/* With both the database and the keys given, in either order: check. */
+static char *
+ngx_http_hashgate_db_trusted(ngx_conf_t *cf,
+    ngx_http_hashgate_main_conf_t *hmcf)
+{
+    hg_err_t  err;
+
+    if (hmcf->db == NULL || hmcf->db_keys == NULL) {
+        return NGX_CONF_OK;
+    }
+
+    err.msg[0] = '\0';
+
+    /* the whole-file checksum was verified when the database was opened */
+    if (hg_db_check_signature(hmcf->db, hmcf->db_keys, &err) != HG_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "hashgate_database refused: %s", err.msg);
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
+}
+
+
+static void
+ngx_http_hashgate_keys_cleanup(void *data)
+{
+    ngx_http_hashgate_main_conf_t *hmcf = data;
+
+    hg_db_keys_free(hmcf->db_keys);
+    hmcf->db_keys = NULL;
 }
 
 

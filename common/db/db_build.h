@@ -110,6 +110,7 @@ struct hg_dbb_s {
     size_t          lab_ht_cap;
 
     int             written;            /* hg_dbb_write consumed the records */
+    const struct hg_db_signer_s *signer;    /* hg_dbb_set_signer; not owned */
 };
 
 /* Interned list-sets: each distinct set of lists a row is on, once. */

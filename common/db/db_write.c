@@ -19,6 +19,7 @@
 
 #include "db/db_build.h"
 #include "db/db_format.h"
+#include "hashgate/db_sign.h"
 #include "hashgate/atomic_write.h"
 
 /* Write buffer: large enough that write(2) costs vanish next to hashing. */
@@ -518,6 +519,13 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
         goto out;
     }
     memcpy(hdr + HDR_META_SHA256, sum, 32);
+    /* last: the signature covers the header, checksums and all */
+    if (b->signer != NULL
+        && (rc = hg_db_sign_header(hdr, sizeof(hdr), b->signer, err))
+           != HG_OK)
+    {
+        goto out;
+    }
     if (pwrite(w.fd, hdr, sizeof(hdr), 0) != (ssize_t) sizeof(hdr)) {
         w.failed = errno ? errno : EIO;
         goto io;
