@@ -35,10 +35,6 @@
 #include "db/db_format.h"
 #include "hashgate/db_sign.h"
 
-#ifndef HDR_SIG_AT
-#define HDR_SIG_AT          768     /* signature (db_sign.c) */
-#define HDR_SIG_LEN         256
-#endif
 #define SIG_ALG             0       /* u32 */
 #define SIG_KEY             8       /* [32] */
 #define SIG_VALUE           40      /* [64] */
@@ -416,7 +412,7 @@ static size_t
 _header(const hg_db_t *db, const unsigned char **hdr)
 {
     *hdr = db->base;
-    return db->format >= 3 ? hg_le32(db->base + HDR_HEADER_SIZE) : 0;
+    return db->format >= 3 ? hg_db_header_size(db->format) : 0;
 }
 
 static int

@@ -1209,6 +1209,12 @@ test_db_open_refuses_bit_flips_in_header_and_metadata(void **state)
     p = slurp(tpath("flip-src.db"), &n);
     end = meta_end(p);
     for (i = 0; i < end; i++) {
+        /* the signature block is outside the checksums: test_db_sign.c */
+        if (hg_le32(p + HDR_FORMAT) >= 3 && i >= HDR_SIG_AT
+            && i < HDR_SIG_AT + HDR_SIG_LEN)
+        {
+            continue;
+        }
         for (bit = 0; bit < 8; bit++) {
             p[i] ^= (unsigned char) (1 << bit);
             spit(bad, p, n);
@@ -1236,6 +1242,12 @@ test_db_verify_refuses_bit_flips_anywhere(void **state)
     build_rich(tpath("vflip-src.db"));
     p = slurp(tpath("vflip-src.db"), &n);
     for (i = 0; i < n; i++) {
+        /* the signature block is outside the checksums: test_db_sign.c */
+        if (hg_le32(p + HDR_FORMAT) >= 3 && i >= HDR_SIG_AT
+            && i < HDR_SIG_AT + HDR_SIG_LEN)
+        {
+            continue;
+        }
         p[i] ^= (unsigned char) (1 << (i % 8));
         spit(bad, p, n);
         assert_int_not_equal(hg_db_open(bad, HG_DB_OPEN_VERIFY, &db, &err), HG_OK);
