@@ -105,6 +105,76 @@ try:
     p = run()
     t.check(p.returncode == 1 and b"missing.txt" in p.stderr,
             "a list file that is missing stops the update", both(p))
+
+    # ---- a fleet: signed, incremental, installed on every node ----
+    subprocess.run([HG, "keygen", t.path("sign.key")], check=True,
+                   capture_output=True)
+    subprocess.run([HG, "keygen", t.path("other.key")], check=True,
+                   capture_output=True)
+    for n in ("node1", "node2"):
+        os.makedirs(t.path(n))
+    t.write("nodes", "# the fleet\n%s\n\n%s\n%s\n" % (
+        t.path("node1", "db.hgdb"), t.path("node2", "db.hgdb"),
+        t.path("gone", "db.hgdb")))
+    fleet = dict(SIGN_KEY=t.path("sign.key"),
+                 TRUST_KEYS=t.path("sign.key.pub"),
+                 NODES_FILE=t.path("nodes"), INCREMENTAL="1",
+                 NGINX_RELOAD="")
+    t.write("lists/vendor.txt", "".join(sha256(o) + "\n"
+                                        for o in objs[20:25]))
+    t.write("lists/retired.txt", sha256(objs[1]) + "\n")
+    t.write("lists/lists.conf", "vendor vendor.txt block 3\n"
+            "vendor retired.txt remove\n")
+    p = run(**fleet)
+    node1, node2 = t.path("node1", "db.hgdb"), t.path("node2", "db.hgdb")
+    infos = [subprocess.run([HG, "info", "--key", t.path("sign.key.pub"), f],
+                            capture_output=True) for f in (live, node1, node2)]
+    t.check(p.returncode == 1 and b"2 of 3 nodes" in p.stderr
+            and all(i.returncode == 0 for i in infos),
+            "a signed update is installed here and on every reachable node, "
+            "each verified with the trusted key; the unreachable node is "
+            "reported and the exit status says so", both(p))
+    t.check(open(node1, "rb").read() == open(live, "rb").read()
+            and sorted(os.listdir(t.path("node1"))) == ["db.hgdb"]
+            and oct(os.stat(node1).st_mode & 0o777) == "0o644",
+            "a node's file is the live one, 0644, with no temp file left",
+            os.listdir(t.path("node1")))
+    lk = subprocess.run([HG, "lookup", node2, sha256(objs[15]),
+                         sha256(objs[22]), sha256(objs[1])],
+                        capture_output=True)
+    t.check(b"vendor version 3" in lk.stdout
+            and lk.stdout.count(b"not found") == 1
+            and (sha256(objs[1]) + ": not found").encode() in lk.stdout,
+            "INCREMENTAL=1 kept the earlier digests, added the new ones and "
+            "removed the retired one", both(lk))
+
+    # a key the fleet does not trust: nothing is installed anywhere
+    before = open(node1, "rb").read()
+    t.write("lists/vendor.txt", sha256(objs[26]) + "\n")
+    t.write("lists/lists.conf", "vendor vendor.txt block 4\n")
+    p = run(**dict(fleet, SIGN_KEY=t.path("other.key")))
+    t.check(p.returncode == 1 and b"does not verify" in p.stderr
+            and open(node1, "rb").read() == before
+            and open(live, "rb").read() == before,
+            "signed by a key the fleet does not trust: refused before the "
+            "swap, here and on the nodes", both(p))
+    # the nodes check on their own: a copy that does not verify there
+    t.write("nodes-strict", node1 + "\n")
+    bad = t.path("tampered.hgdb")
+    raw = bytearray(open(live, "rb").read())
+    raw[-3] ^= 1
+    with open(bad, "wb") as f:
+        f.write(raw)
+    d = subprocess.run(["sh", os.path.join(TOP, "examples", "distribute-db.sh"),
+                        bad, t.path("nodes-strict")], capture_output=True,
+                       env=dict(os.environ, HASHGATE=HG,
+                                TRUST_KEYS=t.path("sign.key.pub")),
+                       timeout=60)
+    t.check(d.returncode == 1 and b"does not verify on the node" in d.stderr
+            and open(node1, "rb").read() == before
+            and sorted(os.listdir(t.path("node1"))) == ["db.hgdb"],
+            "distribute-db.sh: a copy that does not verify on the node is "
+            "removed and the node keeps its file", both(d))
 finally:
     fake.send_signal(signal.SIGTERM)
     fake.wait(timeout=10)
