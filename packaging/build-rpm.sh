@@ -48,8 +48,16 @@ if [ "${PREBUILT:-1}" != 0 ]; then
 fi
 tar -C "$WORK/stage" -czf "$WORK/SOURCES/$NV.tar.gz" "$NV"
 
+# The nginx module requires the nginx it was built against, as the .deb
+# does with nginx-abi-*: Fedora's nginx provides nginx(abi) = its version.
+set --
+ngx=$(dpkg-query -W -f='${Version}' nginx-dev 2>/dev/null | sed 's/^[0-9]*://; s/-.*//') || ngx=
+if [ -n "$ngx" ]; then
+    set -- --define "_nginx_abiversion $ngx"
+fi
+
 # shellcheck disable=SC2086
-rpmbuild -bb --nodeps $with --define "_topdir $WORK" "$SPEC" \
+rpmbuild -bb --nodeps $with --define "_topdir $WORK" "$@" "$SPEC" \
     > "$WORK/rpmbuild.log" 2>&1 || {
     tail -n 40 "$WORK/rpmbuild.log" >&2
     echo "build-rpm.sh: rpmbuild failed" >&2

@@ -11,7 +11,9 @@ Postfix; the packaged module, loaded through /etc/nginx/modules-enabled, in
 a private nginx. A listed attachment and a listed upload must be stopped.
 Then dpkg -r, a reinstall that must keep an edited conffile, dpkg -P, and
 nothing left behind but the system user. Finally the .rpm built by
-packaging/build-rpm.sh is inspected with rpm -qip / -qlp / -qp --scripts.
+packaging/build-rpm.sh is inspected with rpm -qip / -qlp / -qp --scripts
+and rpmlint (no error, no warning: packaging/rpm/rpmlint.toml filters what
+is kept on purpose, with the reason).
 
 Needs root. The system's postfix and nginx services are never started:
 a policy-rc.d that exits 101 is in place during every dpkg run (and is
@@ -611,6 +613,37 @@ def rpm_tests(rpmdir):
     check("groupadd -r hashgate-evidence" in scripts,
           "rpm -qp --scripts: hashgate-tools makes the group "
           "hashgate-evidence", scripts)
+    # rpmlint: no error and no warning; what is kept on purpose is
+    # filtered in packaging/rpm/rpmlint.toml, each filter with its reason
+    lint = run(["rpmlint", "-c", os.path.join(TOP, "packaging", "rpm",
+                                              "rpmlint.toml")]
+               + list(rpms.values()))
+    summary = [ln for ln in lint.stdout.splitlines() if "checked;" in ln]
+    check(lint.returncode == 0 and summary
+          and " 0 errors, 0 warnings" in summary[0],
+          "rpmlint finds no errors or warnings in the three .rpm",
+          lint.stdout[-1500:] + lint.stderr[-500:])
+    with open(os.path.join(TOP, "packaging", "rpm", "rpmlint.toml")) as f:
+        toml = f.read().split("Filters = [", 1)[1]
+    unexplained, why = [], False
+    for ln in toml.splitlines():
+        ln = ln.strip()
+        if ln.startswith("#"):
+            why = True
+        elif ln.startswith('"'):
+            if not why:
+                unexplained.append(ln)
+        elif not ln:
+            why = False
+    check(not unexplained, "every rpmlint filter has its reason beside it",
+          str(unexplained))
+    nginx_ver = run(["dpkg-query", "-W", "-f=${Version}", "nginx"]
+                    ).stdout.split(":")[-1].split("-")[0]
+    reqs = run(["rpm", "-qp", "--requires",
+                rpms["nginx-mod-http-hashgate"]]).stdout.split("\n")
+    check(nginx_ver and "nginx(abi) = %s" % nginx_ver in reqs,
+          "the nginx module's .rpm requires the nginx it was built against "
+          "(nginx(abi) = %s)" % nginx_ver, "\n".join(reqs))
 
 
 def run_lock():

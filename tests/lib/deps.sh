@@ -14,7 +14,7 @@ zlib1g-dev liblzma-dev libzstd-dev xz-utils zstd libxml2-dev libxml2-utils
 libcurl4-openssl-dev rsync
 libclang-rt-14-dev
 postfix nginx nginx-dev swaks wrk curl python3 procps psmisc
-debhelper dpkg-dev fakeroot rpm lintian valgrind logrotate time strace"
+debhelper dpkg-dev fakeroot rpm rpmlint lintian valgrind logrotate time strace"
 
 missing=""
 for p in $PKGS; do
