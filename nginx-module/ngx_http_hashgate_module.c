@@ -1745,6 +1745,11 @@ ngx_http_hashgate_judge(ngx_http_hashgate_stream_t *ps,
                                   ps->api ? info->encoding : NULL);
     }
 
+    if (ps->api && ctx->apibody && (v.matched || v.failed)) {
+        /* a record will describe the body: it says where a fault is */
+        hg_apibody_want_stop(ctx->apibody);
+    }
+
     hg_verdict_merge(&ctx->verdict, &v);
 
     if (hg_verdict_settled(&ctx->verdict)) {

@@ -963,6 +963,12 @@ hg_apibody_finish(hg_apibody_t *b, hg_err_t *err)
     return HG_OK;
 }
 
+void
+hg_apibody_want_stop(hg_apibody_t *b)
+{
+    b->want_stop = 1;
+}
+
 unsigned
 hg_apibody_parts(const hg_apibody_t *b)
 {

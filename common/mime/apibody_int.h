@@ -144,6 +144,7 @@ struct hg_apibody_s {
     char                msg[HG_ERR_MAX];
     int                 finished;
     const char         *stop_why;   /* not well-formed: where it stopped */
+    int                 want_stop;  /* hg_apibody_want_stop: read to the end */
     uint64_t            stop_off;
     uint64_t            off;        /* body bytes before the current feed */
     const unsigned char *base;      /* the current feed's start */

@@ -14,8 +14,11 @@
  * strings valid, decoded bytes as given, limits kept), and they must give
  * the same parts (paths, names, types, encodings, depth, every decoded
  * byte, decode errors), the same status and message, and the same stop
- * whenever the lazy path reports one or a part was begun (a body with no
- * possible part is not read for faults: apibody_lazy.c). Any difference
+ * whenever the lazy path reports one or a part ended while the stop was
+ * wanted (the top bit of the first byte: hg_apibody_want_stop at each
+ * part's end, as a server writing a record; else a body, or the tail after
+ * its last part, with no possible part is not read for faults:
+ * apibody_lazy.c). Any difference
  * abort()s.
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -36,6 +39,9 @@ typedef struct {
     uint64_t    total;          /* of every part */
     uint64_t    h;              /* FNV-1a over every event and byte */
     int         form;
+    int         want;           /* hg_apibody_want_stop at each part's end */
+    int         ended;          /* a part ended */
+    hg_apibody_t *b;
 } fz_t;
 
 static void
@@ -157,6 +163,10 @@ part_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
         abort();
     }
     f->open = 0;
+    f->ended = 1;
+    if (f->want) {
+        hg_apibody_want_stop(f->b);     /* as a server writing a record */
+    }
     mix(f, "E", 1);
     mix_str(f, info->path);
     mix_str(f, info->filename);
@@ -172,12 +182,14 @@ typedef struct {
     uint64_t    off;
     unsigned    nparts;
     uint64_t    h;
+    int         wanted;         /* the stop was wanted, and a part ended */
 } out_t;
 
 /* step 0: pseudo-random slice sizes from seed */
 static void
 run(hg_apibody_mode_t mode, const hg_apibody_limits_t *lim,
-    const uint8_t *data, size_t size, size_t step, uint32_t seed, out_t *o)
+    const uint8_t *data, size_t size, size_t step, uint32_t seed, int want,
+    out_t *o)
 {
     hg_unpack_cb_t  cb = { part_begin, part_data, part_end };
     hg_apibody_t   *b;
@@ -191,10 +203,12 @@ run(hg_apibody_mode_t mode, const hg_apibody_limits_t *lim,
     f.size = size;
     f.h = 0xcbf29ce484222325ULL;
     f.form = mode == HG_APIBODY_FORM;
+    f.want = want;
     err.msg[0] = '\0';
     if ((b = hg_apibody_new(mode, lim, &cb, &f, &err)) == NULL) {
         abort();
     }
+    f.b = b;
     o->st = HG_OK;
     for (off = 0; off < size && o->st == HG_OK; off += n) {
         if (step == 0) {
@@ -230,13 +244,14 @@ run(hg_apibody_mode_t mode, const hg_apibody_limits_t *lim,
         abort();
     }
     o->h = f.h;
+    o->wanted = f.want && f.ended;
     hg_apibody_free(b);
 }
 
 static void
 same(const out_t *full, const out_t *lazy)
 {
-    int     stops = lazy->why != NULL || full->nparts > 0;
+    int     stops = lazy->why != NULL || lazy->wanted;
 
     if (full->st != lazy->st || strcmp(full->msg, lazy->msg) != 0
         || (stops && ((full->why == NULL) != (lazy->why == NULL)
@@ -258,7 +273,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hg_apibody_limits_t     full, lazy;
     out_t                   a, b;
     uint32_t                seed;
-    int                     path;
+    int                     path, want;
 
     if (size < 2) {
         return 0;
@@ -273,14 +288,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lazy.max_retained = keep[data[1] >> 2 & 3];
     path = data[1] & 3;
     seed = (uint32_t) data[1] * 2654435761u;
-    data += 2;
-    size -= 2;
 
     if (hg_apibody_lazy_force_path(path) != 0) {
         hg_apibody_lazy_force_path(HG_APIBODY_LAZY_AUTO);
     }
-    run(HG_APIBODY_JSON, &full, data, size, size ? size : 1, 0, &a);
-    run(HG_APIBODY_JSON, &lazy, data, size, 0, seed, &b);
+    want = data[0] >> 7;
+    data += 2;
+    size -= 2;
+    run(HG_APIBODY_JSON, &full, data, size, size ? size : 1, 0, 0, &a);
+    run(HG_APIBODY_JSON, &lazy, data, size, 0, seed, want, &b);
     same(&a, &b);
     return 0;
 }

@@ -49,7 +49,12 @@ typedef struct {
     int             stopped;
     uint64_t        off;
     unsigned        nparts;
+    int             want;           /* ask for the stop at each part's end,
+                                     * as a server that writes a record */
+    hg_apibody_t   *b;
 } res_t;
+
+static int  run_want;               /* what run() sets res_t.want to */
 
 static hg_status_t
 c_begin(void *ctx, const hg_part_info_t *info)
@@ -116,6 +121,9 @@ c_end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *st)
     assert_int_equal(st->decoded_bytes, p->len);
     p->ended = 1;
     r->open = 0;
+    if (r->want) {
+        hg_apibody_want_stop(r->b);
+    }
     return HG_OK;
 }
 
@@ -142,8 +150,10 @@ run(hg_apibody_mode_t mode, const hg_apibody_limits_t *lim, const void *body,
 
     memset(r, 0, sizeof(*r));
     r->cancel_at = cancel_at;
+    r->want = run_want;
     b = hg_apibody_new(mode, lim, &cb, r, &err);
     assert_non_null(b);
+    r->b = b;
     r->st = HG_OK;
     for (off = 0; off < len && r->st == HG_OK; off += k) {
         k = len - off < step ? len - off : step;
@@ -163,6 +173,7 @@ run(hg_apibody_mode_t mode, const hg_apibody_limits_t *lim, const void *body,
         snprintf(r->why, sizeof(r->why), "%s", why);
     }
     r->nparts = hg_apibody_parts(b);
+    r->b = NULL;
     hg_apibody_free(b);
 }
 
@@ -201,15 +212,21 @@ same_res(const res_t *a, const res_t *b)
 /*
  * The lazy path (JSON): what it gives must be what the tokenizer alone
  * gives - parts, bytes, names, status and message - and where a body
- * stops whenever it says so or a part was begun (a body with no possible
- * part is not read for faults).
+ * stops whenever it says so, or a part ended while the stop was wanted
+ * (hg_apibody_want_stop; else a body, or the tail after its last part,
+ * with no possible part is not read for faults).
  */
 static void
 same_lazy(const res_t *full, const res_t *lazy)
 {
     res_t   l = *lazy;
+    int     ended = 0;
+    unsigned i;
 
-    if (!lazy->stopped && full->nparts == 0) {
+    for (i = 0; i < lazy->n; i++) {
+        ended |= lazy->p[i].ended;
+    }
+    if (!lazy->stopped && !(lazy->want && ended)) {
         l.stopped = full->stopped;
         memcpy(l.why, full->why, sizeof(l.why));
         l.off = full->off;
@@ -270,9 +287,13 @@ parse_lim(hg_apibody_mode_t mode, const hg_apibody_limits_t *lim,
                                           ? lim->max_retained
                                           : HG_APIBODY_MAX_RETAINED)
                                        : 100;
-            for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-                run(mode, &lazy, body, len,
-                    steps[i] ? steps[i] : len ? len : 1, -1, &lz);
+            for (i = 0; i < 2 * sizeof(steps) / sizeof(steps[0]); i++) {
+                size_t  st = steps[i / 2];
+
+                run_want = i % 2;
+                run(mode, &lazy, body, len, st ? st : len ? len : 1, -1,
+                    &lz);
+                run_want = 0;
                 same_lazy(&R, &lz);
                 res_free(&lz);
             }
@@ -1136,6 +1157,54 @@ test_json_fault_ends_the_open_part_and_ignores_the_rest(void **state)
     free(d);
 }
 
+/*
+ * The lazy path leaves the tail after the last part unread for faults
+ * unless the caller wants the stop (it will write a record): then the
+ * fault is placed exactly as the tokenizer places it.
+ */
+static void
+test_json_lazy_reads_the_tail_for_its_fault_only_when_asked(void **state)
+{
+    unsigned char  *d = synth(FILE_N, 15);
+    char           *e = b64(d, FILE_N);
+    char           *pad = malloc(2 * 8000 + 1), *body;
+    size_t          fault, i;
+    const res_t    *r;
+
+    (void) state;
+    /* the part's object closes, then 16 KB of numbers (several feeds),
+     * then the fault */
+    assert_non_null(pad);
+    for (i = 0; i < 8000; i++) {
+        memcpy(pad + 2 * i, "0,", 2);
+    }
+    pad[2 * 8000 - 1] = '\0';
+    body = fmt("{\"f\": {\"a\":\"%s\"}, \"pad\": [%s], \"n\": [1, 2 3]}",
+               e, pad);
+    fault = strlen(body) - 3;
+    run_want = 0;
+    r = parse_lazy(NULL, body, strlen(body), 4096);
+    assert_int_equal(r->st, HG_OK);
+    assert_int_equal(r->n, 1);
+    assert_part(&r->p[0], "/f/a", d, FILE_N);
+    assert_false(r->stopped);
+    run_want = 1;
+    r = parse_lazy(NULL, body, strlen(body), 4096);
+    run_want = 0;
+    assert_int_equal(r->n, 1);
+    assert_true(r->stopped);
+    assert_string_equal(r->why, "expected ',' or ']'");
+    assert_int_equal(r->off, fault);
+    /* the tokenizer alone always says so */
+    r = parse(HG_APIBODY_JSON, body);
+    assert_true(r->stopped);
+    assert_int_equal(r->off, fault);
+    free(body);
+    free(pad);
+    free(e);
+    free(d);
+}
+
 /* ---- JSON: limits ---- */
 
 static void
@@ -1601,6 +1670,7 @@ main(void)
         cmocka_unit_test(test_json_truncated_body_ends_the_part_and_says_so),
         cmocka_unit_test(test_json_malformed_body_stops_where_it_breaks),
         cmocka_unit_test(test_json_fault_ends_the_open_part_and_ignores_the_rest),
+        cmocka_unit_test(test_json_lazy_reads_the_tail_for_its_fault_only_when_asked),
         cmocka_unit_test(test_json_deep_nesting_is_a_limit),
         cmocka_unit_test(test_json_too_many_parts_is_a_limit),
         cmocka_unit_test(test_json_max_decoded_is_a_limit),

@@ -48,9 +48,10 @@
  * ahead (copying the bytes aside) and the tokenizer reads only from where
  * a string may be a part or nesting may pass max_depth (apibody_lazy.c).
  * Parts, their bytes, names, paths and every limit are the same as the
- * tokenizer's alone; a body in which no string could be a part is not
- * read for faults (hg_apibody_stopped() NULL), one with a part is read to
- * its end.
+ * tokenizer's alone; a body in which no string could be a part, and the
+ * tail after a body's last part, are not read for faults
+ * (hg_apibody_stopped() NULL) unless the caller asks with
+ * hg_apibody_want_stop() (it will describe the body in a record).
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -131,6 +132,16 @@ hg_status_t hg_apibody_finish(hg_apibody_t *b, hg_err_t *err);
 
 /* Parts begun so far. */
 unsigned hg_apibody_parts(const hg_apibody_t *b);
+
+/*
+ * The caller will describe this body in a record (a part matched, or could
+ * not be checked): from now on read it to its end, so that
+ * hg_apibody_stopped() says where a fault after the last part is, as the
+ * tokenizer alone would. Without it the lazy path leaves such a tail
+ * unread when nothing in it could be a part: reading it costs more than
+ * the rest of the parser on an image upload, and changes no verdict.
+ */
+void hg_apibody_want_stop(hg_apibody_t *b);
 
 /*
  * NULL while the body is well-formed (after finish: it was, or, read
