@@ -145,11 +145,10 @@ _info_print(const hg_db_t *db)
                hg_db_count(db, (hg_alg_t) a), a + 1 < HG_ALG_COUNT ? "," : "");
     }
     printf("\n");
-    if (hg_db_version(db) >= 3) {
+    if (hg_db_pdq_count(db) > 0) {
         printf("pdq:      %" PRIu64 " entries%s\n", hg_db_pdq_count(db),
-               hg_db_pdq_count(db) == 0 ? ""
-               : hg_db_pdq_indexed(db) ? " (indexed)"
-                                       : " (few: searched by a scan)");
+               hg_db_pdq_indexed(db) ? " (indexed)"
+                                     : " (few: searched by a scan)");
     }
     _info_scan(db, algs);
 
