@@ -39,6 +39,18 @@
 #include "db/db_format.h"
 #include "hashgate/db_pdq.h"
 
+/*
+ * The loops that compute distances are also built with the POPCNT
+ * instruction and picked at load time (without it, -O2 for x86-64 calls a
+ * library function per word: measured 3x slower at 1M entries).
+ */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HG_PDQ_POPCNT   __attribute__((target_clones("popcnt", "default")))
+#else
+#define HG_PDQ_POPCNT
+#endif
+#define HG_PDQ_INLINE   static inline __attribute__((always_inline))
+
 typedef struct {
     const hg_db_t          *db;
     const hg_pdq_hash_t    *q;          /* the hashes searched */
@@ -53,7 +65,7 @@ typedef struct {
     size_t                  total;
 } hg_pdq_search_t;
 
-static inline int
+HG_PDQ_INLINE int
 _hg_pdq_dist(const unsigned char *a, const unsigned char *b)
 {
     uint64_t  x, y;
@@ -237,7 +249,7 @@ _hg_pdq_sort(hg_db_pdq_hit_t *a, size_t n)
  * only if none before k is within the threshold already (it was reported
  * by that search).
  */
-static void
+HG_PDQ_INLINE void
 _hg_pdq_row(hg_pdq_search_t *s, uint64_t row, int k)
 {
     const hg_db_t        *db = s->db;
@@ -287,7 +299,7 @@ _hg_pdq_row(hg_pdq_search_t *s, uint64_t row, int k)
     }
 }
 
-static void
+static void HG_PDQ_POPCNT
 _hg_pdq_scan(hg_pdq_search_t *s)
 {
     uint64_t  row;
@@ -310,7 +322,7 @@ _hg_pdq_id(const hg_db_t *db, const unsigned char *ids, uint64_t i)
 }
 
 /* The search for hash k through the index (radius <= 31). */
-static void
+static void HG_PDQ_POPCNT
 _hg_pdq_index(hg_pdq_search_t *s, int k)
 {
     const hg_db_t        *db = s->db;
