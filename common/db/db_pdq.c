@@ -321,6 +321,25 @@ _hg_pdq_id(const hg_db_t *db, const unsigned char *ids, uint64_t i)
     return hg_le32(p);
 }
 
+/*
+ * Rows of a bucket of chunks 1..15 are scattered over the table: each is a
+ * random read, so a few are asked for ahead of use (at 10M entries a
+ * bucket holds about 153). On a loaded 2-core machine the gain at 10M was
+ * within the noise (query median 10.7 ms with none ahead, 9.9 with 8,
+ * 9.5 with 16); it cannot make a query slower.
+ */
+#ifndef HG_PDQ_AHEAD
+#define HG_PDQ_AHEAD    8
+#endif
+
+static inline void
+_hg_pdq_prefetch(const hg_db_t *db, uint64_t row)
+{
+    if (row < db->pdq.count) {
+        __builtin_prefetch(db->pdq.digests + row * HG_PDQ_BYTES);
+    }
+}
+
 /* The search for hash k through the index (radius <= 31). */
 static void HG_PDQ_POPCNT
 _hg_pdq_index(hg_pdq_search_t *s, int k)
@@ -353,8 +372,18 @@ _hg_pdq_index(hg_pdq_search_t *s, int k)
             if (hi > count) {
                 hi = count;
             }
+            if (c > 0) {
+                /* the rows are anywhere in the table: ask for the first
+                 * few at once, then keep HG_PDQ_AHEAD in flight */
+                for (i = lo; i < hi && i < lo + HG_PDQ_AHEAD; i++) {
+                    _hg_pdq_prefetch(db, _hg_pdq_id(db, ids, i));
+                }
+            }
             for (i = lo; i < hi; i++) {
                 row = c == 0 ? i : _hg_pdq_id(db, ids, i);
+                if (c > 0 && i + HG_PDQ_AHEAD < hi) {
+                    _hg_pdq_prefetch(db, _hg_pdq_id(db, ids, i + HG_PDQ_AHEAD));
+                }
                 if (row >= count) {
                     continue;
                 }
