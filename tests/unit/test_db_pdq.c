@@ -664,6 +664,25 @@ test_pdq_corrupted_section_is_refused_at_open(void **state)
     refused(p, n, HDR_PDQ_IDW, 4, 5, "PDQ: index of 12 bits and 5-byte rows");
     refused(p, n, HDR_PDQ_RESERVED_AT, 1, 1, "reserved header bytes");
     refused(p, n, HDR_SIG_AT + 10, 1, 1, "reserved header bytes");
+    {
+        /* a signature written later leaves the header checksum as it is */
+        unsigned char  before[32], after[32];
+        uint64_t       ml = hg_le64(p + HDR_META_LEN);
+
+        assert_int_equal(hg_db_meta_sha256(p, p + HG_DB_HEADER_SIZE_V3, ml,
+                                           before), 0);
+        assert_memory_equal(before, p + HDR_META_SHA256, 32);
+        memset(p + HDR_SIG_AT, 0xA5, HDR_SIG_LEN);
+        assert_int_equal(hg_db_meta_sha256(p, p + HG_DB_HEADER_SIZE_V3, ml,
+                                           after), 0);
+        assert_memory_equal(before, after, 32);
+        p[HDR_PDQ_RESERVED_AT - 1] ^= 1;    /* the PDQ fields are covered */
+        assert_int_equal(hg_db_meta_sha256(p, p + HG_DB_HEADER_SIZE_V3, ml,
+                                           after), 0);
+        assert_memory_not_equal(before, after, 32);
+        p[HDR_PDQ_RESERVED_AT - 1] ^= 1;
+        memset(p + HDR_SIG_AT, 0, HDR_SIG_LEN);
+    }
     refused(p, n, lpdq + LPDQ_THRESHOLD, 4, HG_PDQ_THRESHOLD_MAX + 1,
             "list 0: PDQ threshold 65 is past the maximum 64");
     refused(p, n, lpdq + 12, 1, 1, "list 0: reserved bytes");
