@@ -29,6 +29,7 @@
 
 #include "hashgate/db.h"
 #include "hashgate/db_sign.h"
+#include "hashgate/db_pdq.h"
 #include "hashgate/hash.h"
 #include "hashgate/list.h"
 #include "util.h"
@@ -103,6 +104,9 @@ static const char _compile_help[] =
     "                          covers every listed file; see hashgate info)\n"
     "      --sign KEY          sign the database with the private key KEY\n"
     "                          (hashgate keygen); with --base, sign again\n"
+    "      --pdq-threshold NAME=BITS\n"
+    "                          an image matches a PDQ hash of list NAME within\n"
+    "                          BITS (0-64; default 31, or the base's)\n"
     "  -h, --help              this help\n"
     "\n"
     "Bad lines are warned as \"file:line: reason\" and skipped; each input\n"
@@ -609,6 +613,69 @@ _compile_base(compile_ctx_t *c, const char *base, int unsigned_out)
     return 0;
 }
 
+/* --pdq-threshold NAME=BITS */
+typedef struct {
+    const char     *name;
+    int             bits;
+} compile_thr_t;
+
+/* Parse "NAME=BITS"; -1 with a message printed. */
+static int
+_compile_parse_thr(char *arg, compile_thr_t *t)
+{
+    char  *eq = strchr(arg, '='), *end;
+    long   v;
+
+    if (eq == NULL || eq == arg || eq[1] == '\0') {
+        cli_usage("compile", "--pdq-threshold '%s' is not NAME=BITS", arg);
+        return -1;
+    }
+    *eq = '\0';
+    v = strtol(eq + 1, &end, 10);
+    if (*end != '\0' || v < 0) {
+        cli_usage("compile", "--pdq-threshold %s=%s: not a number of bits",
+                  arg, eq + 1);
+        return -1;
+    }
+    if (v > HG_PDQ_THRESHOLD_MAX) {
+        cli_usage("compile", "--pdq-threshold %s=%s: past the maximum of %d "
+                  "bits (at 64 an unrelated image is already near many "
+                  "entries)", arg, eq + 1, HG_PDQ_THRESHOLD_MAX);
+        return -1;
+    }
+    t->name = arg;
+    t->bits = (int) v;
+    return 0;
+}
+
+/* Set the thresholds once every list is known. */
+static int
+_compile_thresholds(compile_ctx_t *c, const compile_thr_t *thr, size_t n)
+{
+    compile_name_t  *known;
+    uint32_t         id;
+    hg_err_t         err;
+    size_t           i;
+
+    for (i = 0; i < n; i++) {
+        known = _compile_name_find(c, thr[i].name);
+        if (known == NULL) {
+            cli_error("compile: --pdq-threshold %s=%d: no list named %s",
+                      thr[i].name, thr[i].bits, thr[i].name);
+            return -1;
+        }
+        err.msg[0] = '\0';
+        if (hg_dbb_list(c->b, thr[i].name, "", known->kind, &id, &err) != HG_OK
+            || hg_dbb_pdq_threshold(c->b, id, thr[i].bits, &err) != HG_OK)
+        {
+            cli_error("compile: --pdq-threshold %s=%d: %s", thr[i].name,
+                      thr[i].bits, err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 enum {
     OPT_STRICT = 256,
     OPT_CATEGORY,
@@ -616,7 +683,8 @@ enum {
     OPT_ALLOW,
     OPT_REMOVE,
     OPT_ALL_DIGESTS,
-    OPT_SIGN
+    OPT_SIGN,
+    OPT_PDQ_THRESHOLD
 };
 
 int
@@ -632,13 +700,15 @@ cmd_compile(int argc, char **argv)
         { "remove",   required_argument, NULL, OPT_REMOVE },
         { "all-digests", no_argument,    NULL, OPT_ALL_DIGESTS },
         { "sign",     required_argument, NULL, OPT_SIGN },
+        { "pdq-threshold", required_argument, NULL, OPT_PDQ_THRESHOLD },
         { "help",     no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     compile_ctx_t     c;
     compile_input_t  *ins;
+    compile_thr_t    *thr;
     const char       *out = NULL, *base = NULL, *arg;
-    size_t            nins = 0, i;
+    size_t            nins = 0, nthr = 0, i;
     unsigned          kind;
     uint64_t          created;
     hg_err_t          err;
@@ -650,7 +720,10 @@ cmd_compile(int argc, char **argv)
 
     memset(&c, 0, sizeof(c));
     ins = calloc((size_t) argc, sizeof(*ins));
-    if (ins == NULL) {
+    thr = calloc((size_t) argc, sizeof(*thr));
+    if (ins == NULL || thr == NULL) {
+        free(ins);
+        free(thr);
         cli_error("compile: out of memory");
         return CLI_EXIT_ERROR;
     }
@@ -682,6 +755,13 @@ cmd_compile(int argc, char **argv)
             continue;
         case OPT_SIGN:
             sign = optarg;
+            continue;
+        case OPT_PDQ_THRESHOLD:
+            if (_compile_parse_thr(optarg, &thr[nthr]) != 0) {
+                rc = CLI_EXIT_ERROR;
+                goto done;
+            }
+            nthr++;
             continue;
         case 'h':
             _compile_usage(stdout);
@@ -776,6 +856,9 @@ cmd_compile(int argc, char **argv)
             }
         }
     }
+    if (_compile_thresholds(&c, thr, nthr) != 0) {
+        goto done;
+    }
 
     err.msg[0] = '\0';
     st = hg_dbb_write(c.b, out, created, &err);
@@ -801,6 +884,7 @@ done:
         free(ins[i].arg);
     }
     free(ins);
+    free(thr);
     for (i = 0; i < c.nnames; i++) {
         free(c.names[i].name);
     }
