@@ -635,6 +635,19 @@ _k_archive_timeout(parse_t *p, hg_mconf_t *c, const char *v)
     return HG_OK;
 }
 
+static hg_status_t
+_k_metrics_listen(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    hg_metrics_addr_t   a;
+    hg_err_t            why;
+
+    if (hg_metrics_parse(v, &a, &why) != HG_OK) {
+        return hg_err_set(p->err, HG_EFORMAT, "%s:%u: MetricsListen %s",
+                          p->path, p->line, why.msg);
+    }
+    return _set_str(p, &c->metrics_listen, v);
+}
+
 static const key_t_ keys[] = {
     { "Socket",          _k_socket,            0 },
     { "SocketMode",      _k_socket_mode,       0 },
@@ -671,6 +684,7 @@ static const key_t_ keys[] = {
     { "ArchiveMaxFileBytes", _k_archive_max_file_bytes, 0 },
     { "ArchiveMaxRatio",   _k_archive_max_ratio,  0 },
     { "ArchiveTimeout",    _k_archive_timeout,    0 },
+    { "MetricsListen",     _k_metrics_listen,     0 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -854,6 +868,7 @@ hg_mconf_free(hg_mconf_t *c)
     free(c->group);
     free(c->pid_file);
     free(c->inspect_helper);
+    free(c->metrics_listen);
     hg_db_keys_free(c->db_keys);
     memset(c, 0, sizeof(*c));
 }
