@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zipfile
+import io
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import hgmilter as hm  # noqa: E402
@@ -91,6 +93,32 @@ def multipart_mail(n):
          'Content-Type: multipart/mixed; boundary="=-p"\r\n\r\n%s--=-p--\r\n'
          % (mid, parts))
     return s.encode(), mid
+
+
+def children(ppids, comm):
+    """Pids of the processes named comm whose parent is in ppids."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        ppid = int(st.rsplit(")", 1)[1].split()[1])
+        # the kernel keeps 15 characters of a name
+        if ppid in ppids and name == comm[:15]:
+            out.append(int(d))
+    return out
+
+
+def a_zip():
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("a/clean.bin", CLEAN)
+    return b.getvalue()
 
 
 def milter_send(m, raw):
@@ -200,6 +228,24 @@ def test_milter(tmp, texts):
         ok(value(t3, 'hashgate_fail_verdicts_total{channel="mail",'
                      'reason="database"}') == 0,
            "milter: no other fail reason moved")
+
+        # an inspection helper that died is started again on next use
+        victims = children({m.pid}, "hashgate-inspect")
+        for v in victims:
+            os.kill(v, signal.SIGKILL)
+        codes = []
+        for i in range(4):
+            # one found dead may fail its mail (451), then starts again
+            msg, _ = hm.msg_attach(a_zip(), filename="a.zip",
+                                   ctype="application/zip")
+            codes.append(pf.send(msg)[0])
+            r = value(scrape(url)[2], "hashgate_inspect_helper_restarts_total")
+            if r and r >= 1:
+                break
+        ok(victims and r is not None and 1 <= r <= len(victims),
+           "milter: a helper killed is counted as a restart when it is "
+           "started again", "victims %s, mails %s, restarts %s"
+           % (victims, codes, r))
 
         # a refused file, then a good one
         with open(os.path.join(tmp, "garbage"), "wb") as f:
@@ -423,6 +469,22 @@ def test_nginx(texts):
         ok(value(t4, 'hashgate_scan_duration_seconds_count{channel="upload"}')
            == value(t4, 'hashgate_scanned_total{channel="upload"}'),
            "nginx: every upload is in the latency histogram")
+
+        # a worker's helper (started on first use) killed, then used again
+        zipped = a_zip()
+        for i in range(4):
+            post(ng, "/up", zipped, "application/zip")
+        victims = children(set(ng.worker_pids()), "hashgate-inspect")
+        for v in victims:
+            os.kill(v, signal.SIGKILL)
+        time.sleep(0.5)
+        for i in range(6):
+            post(ng, "/up", zipped, "application/zip")
+        th = scrape(url)[2]
+        r = value(th, "hashgate_inspect_helper_restarts_total")
+        ok(victims and r is not None and 1 <= r <= len(victims),
+           "nginx: a worker's helper killed is counted as a restart when "
+           "it is started again", "victims %s, restarts %s" % (victims, r))
 
         # a bad file: refused once, not once per worker
         with open(os.path.join(ng.tmp, "garbage"), "wb") as f:
