@@ -135,7 +135,7 @@ $(BUILD)/hashgate: $(CLI_OBJ) $(BUILD)/libhashgate.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libhashgate.a $(CLI_LIBS) $(LIBS)
 
 $(BUILD)/hashgate-milter: $(MILTER_OBJ) $(BUILD)/libhashgate.a
-	$(CC) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(BUILD)/libhashgate.a -lmilter $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(BUILD)/libhashgate.a -lmilter -lmicrohttpd $(LIBS)
 
 $(BUILD)/hashgate-inspect: $(INSPECT_OBJ) $(BUILD)/libhashgate.a
 	$(CC) $(LDFLAGS) -o $@ $(INSPECT_OBJ) $(BUILD)/libhashgate.a $(INSPECT_LIBS) $(LIBS)

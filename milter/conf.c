@@ -12,6 +12,7 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 
 #include "hashgate/db_sign.h"
@@ -635,6 +638,63 @@ _k_archive_timeout(parse_t *p, hg_mconf_t *c, const char *v)
     return HG_OK;
 }
 
+/* Here, not in metrics.c: the unit test of this file builds it alone. */
+hg_status_t
+hg_metrics_parse(const char *spec, hg_metrics_addr_t *a, hg_err_t *err)
+{
+    const char *port, *host;
+    char       *end;
+    long        n;
+
+    memset(a, 0, sizeof(*a));
+    if (!strncasecmp(spec, "unix:", 5)) {
+        if (spec[5] != '/') {
+            return hg_err_set(err, HG_EINVAL, "'%s': the path must be "
+                              "absolute", spec);
+        }
+        if (strlen(spec + 5) >= sizeof(((struct sockaddr_un *) 0)->sun_path)) {
+            return hg_err_set(err, HG_EINVAL, "'%s': the path is too long "
+                              "for a unix socket", spec);
+        }
+        a->family = AF_UNIX;
+        strcpy(a->path, spec + 5);
+        return HG_OK;
+    }
+    if (strncasecmp(spec, "inet:", 5) != 0) {
+        return hg_err_set(err, HG_EINVAL, "'%s': expected inet:PORT@ADDRESS "
+                          "or unix:PATH", spec);
+    }
+    port = spec + 5;
+    n = strtol(port, &end, 10);
+    if (end == port || n < 1 || n > 65535 || *end != '@') {
+        return hg_err_set(err, HG_EINVAL, "'%s': expected inet:PORT@ADDRESS "
+                          "(a port of 1 to 65535)", spec);
+    }
+    host = end + 1;
+    if (inet_pton(AF_INET, host, &a->in.sin_addr) != 1) {
+        /* a name would be resolved at start, maybe to another address */
+        return hg_err_set(err, HG_EINVAL, "'%s': the address must be an "
+                          "IPv4 address such as 127.0.0.1", spec);
+    }
+    a->family = AF_INET;
+    a->in.sin_family = AF_INET;
+    a->in.sin_port = htons((uint16_t) n);
+    return HG_OK;
+}
+
+static hg_status_t
+_k_metrics_listen(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    hg_metrics_addr_t   a;
+    hg_err_t            why;
+
+    if (hg_metrics_parse(v, &a, &why) != HG_OK) {
+        return hg_err_set(p->err, HG_EFORMAT, "%s:%u: MetricsListen %s",
+                          p->path, p->line, why.msg);
+    }
+    return _set_str(p, &c->metrics_listen, v);
+}
+
 static const key_t_ keys[] = {
     { "Socket",          _k_socket,            0 },
     { "SocketMode",      _k_socket_mode,       0 },
@@ -671,6 +731,7 @@ static const key_t_ keys[] = {
     { "ArchiveMaxFileBytes", _k_archive_max_file_bytes, 0 },
     { "ArchiveMaxRatio",   _k_archive_max_ratio,  0 },
     { "ArchiveTimeout",    _k_archive_timeout,    0 },
+    { "MetricsListen",     _k_metrics_listen,     0 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -854,6 +915,7 @@ hg_mconf_free(hg_mconf_t *c)
     free(c->group);
     free(c->pid_file);
     free(c->inspect_helper);
+    free(c->metrics_listen);
     hg_db_keys_free(c->db_keys);
     memset(c, 0, sizeof(*c));
 }

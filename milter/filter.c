@@ -107,6 +107,11 @@ struct conn_s {
     size_t              hits_cap;
     size_t              hits_dropped;   /* past MAX_HITS */
     char                fail_msg[HG_ERR_MAX];
+    /* metrics: the time in the scan, the end of the message reached,
+     * the fail reason found where it happened (+1; 0: from the status) */
+    uint64_t            m_busy_ns;
+    uint64_t            m_end_ns;
+    unsigned            m_reason;
 };
 
 static const hg_mconf_t    *conf;
@@ -251,6 +256,8 @@ _msg_cleanup(conn_t *c)
     c->hits_dropped = 0;
     c->queue_id[0] = '\0';
     c->fail_msg[0] = '\0';
+    c->m_busy_ns = c->m_end_ns = 0;
+    c->m_reason = 0;
     c->in_msg = c->decided = c->ignore = c->have_verdict = 0;
     memset(&c->verdict, 0, sizeof(c->verdict));
 }
@@ -264,6 +271,18 @@ _merge(conn_t *c, const hg_verdict_t *v)
     } else {
         hg_verdict_merge(&c->verdict, v);
     }
+}
+
+/* The message got its verdict: counted, with the time spent on it. */
+static void
+_metrics_done(conn_t *c)
+{
+    uint64_t    ns = c->m_busy_ns;
+
+    if (c->m_end_ns != 0) {
+        ns += hg_metrics_now_ns() - c->m_end_ns;
+    }
+    hg_metrics_scanned(hg_milter_metrics, HG_METRICS_MAIL, ns);
 }
 
 /* ---- the message's objects, one at a time (common/scan/mail_scan.c) ---- */
@@ -385,6 +404,8 @@ _inspect_failed(conn_t *c, const hg_mail_object_t *obj)
     const hg_inspect_done_t    *d = obj->inner->done;
     hg_status_t                 st = obj->reading[0].st;
 
+    c->m_reason = 1 + (st == HG_ELIMIT ? HG_METRICS_FAIL_LIMIT
+                                       : HG_METRICS_FAIL_HELPER);
     if (st == HG_ELIMIT && d->limit != HG_INSPECT_LIMIT_NONE) {
         snprintf(c->fail_msg, sizeof(c->fail_msg), "part %s: archive not "
                  "checked: %s limit reached (%.300s)", obj->info->path,
@@ -408,6 +429,7 @@ _part_done(conn_t *c, const hg_mail_object_t *obj,
 
     if (r->st != HG_OK) {
         if (hg_db_lost(hg_mail_scan_db(c->ms))) {
+            c->m_reason = 1 + HG_METRICS_FAIL_DATABASE;
             hg_log(HG_LOG_ERR, "queue_id=%s part=%s: not checked: the "
                    "database file was truncated in place under its mapping",
                    _qid(c), info->path);
@@ -480,6 +502,11 @@ _object(void *ctx, const hg_mail_object_t *obj)
         hg_log(HG_LOG_DEBUG, "queue_id=%s part=%s: %llu undecodable bytes "
                "skipped", _qid(c), obj->info->path,
                (unsigned long long) obj->stats->decode_errors);
+    }
+    if (obj->kind <= HG_MAIL_BLOCK || obj->kind == HG_MAIL_INNER) {
+        /* copies are readings of their part again: not counted */
+        hg_metrics_part(hg_milter_metrics, HG_METRICS_MAIL,
+                        obj->reading[0].res.digests.size);
     }
     for (i = 0; i < obj->nreadings; i++) {
         st = _part_done(c, obj, &obj->reading[i]);
@@ -558,6 +585,7 @@ _write_records(conn_t *c, hg_verdict_t *final, const char *held_at)
         hit_t  *h = &c->hits[i];
 
         v = hg_record_verdict(&h->v, final);
+        hg_metrics_match(hg_milter_metrics, h->v.list, h->v.action);
         _hit_record(c, h, &v, held_at, &r, cont);
         err.msg[0] = '\0';
         h->unrecorded = hg_evidence_write(&r, &err) != HG_OK;
@@ -570,7 +598,10 @@ _write_records(conn_t *c, hg_verdict_t *final, const char *held_at)
     }
 
     *final = hg_decide_evidence_failed(&conf->policy, final);
+    hg_metrics_evidence_failed(hg_milter_metrics, HG_METRICS_MAIL);
     if (final->action != was) {
+        hg_metrics_fail(hg_milter_metrics, HG_METRICS_MAIL,
+                        HG_METRICS_FAIL_EVIDENCE);
         hg_log(HG_LOG_ERR, "queue_id=%s: a match not recorded: %s instead "
                "of %s (OnFail)", _qid(c), hg_action_name(final->action),
                hg_action_name(was));
@@ -602,6 +633,7 @@ _set_reply(SMFICTX *ctx, sfsistat r)
 static sfsistat
 _tempfail(SMFICTX *ctx, conn_t *c)
 {
+    _metrics_done(c);
     _set_reply(ctx, SMFIS_TEMPFAIL);
     _msg_cleanup(c);
     return SMFIS_TEMPFAIL;
@@ -659,6 +691,12 @@ _fail(SMFICTX *ctx, conn_t *c, hg_status_t st, const char *why)
     c->have_verdict = 1;            /* from zero when nothing matched yet */
     a = hg_verdict_fail(&conf->policy, &c->verdict, st);
     c->ignore = 1;
+    if (a != HG_ACT_REJECT && a != HG_ACT_HOLD) {
+        /* not decided by an earlier part: the fail verdict */
+        hg_metrics_fail(hg_milter_metrics, HG_METRICS_MAIL,
+                        c->m_reason ? c->m_reason - 1
+                                    : hg_metrics_fail_reason(st));
+    }
 
     hg_log(HG_LOG_WARNING, "queue_id=%s client=%s: not scanned: %s (%s); "
            "%s", _qid(c),
@@ -691,6 +729,7 @@ _reject(SMFICTX *ctx, conn_t *c)
     if (fin.action == HG_ACT_TEMPFAIL) {
         return _tempfail(ctx, c);
     }
+    _metrics_done(c);
     _set_reply(ctx, SMFIS_REJECT);
     _msg_cleanup(c);
     return SMFIS_REJECT;
@@ -725,12 +764,15 @@ _feed(SMFICTX *ctx, conn_t *c, const void *buf, size_t len)
 {
     hg_err_t    err;
     hg_status_t st;
+    uint64_t    t0;
 
     if (c->ignore || !c->scanning) {
         return SMFIS_CONTINUE;
     }
     err.msg[0] = '\0';
+    t0 = hg_metrics_now_ns();
     st = hg_mail_scan_feed(c->ms, buf, len, &err);
+    c->m_busy_ns += hg_metrics_now_ns() - t0;
     if (st == HG_OK) {
         return SMFIS_CONTINUE;
     }
@@ -921,6 +963,7 @@ _envfrom(SMFICTX *ctx, char **argv)
     /* the database this message will be scanned with, to its end */
     db = hg_reload_current();
     if (db == NULL) {
+        c->m_reason = 1 + HG_METRICS_FAIL_DATABASE;
         return _fail(ctx, c, HG_ENOENT, "no database loaded");
     }
     if (c->ms == NULL || hg_mail_scan_db(c->ms) != db) {
@@ -1085,6 +1128,7 @@ hgf_eom(SMFICTX *ctx)
         return SMFIS_CONTINUE;
     }
     _queue_id(ctx, c);
+    c->m_end_ns = hg_metrics_now_ns();
     if (!c->ignore && c->scanning) {
         err.msg[0] = '\0';
         c->scanning = 0;
@@ -1105,6 +1149,7 @@ hgf_eom(SMFICTX *ctx)
     if (!c->have_verdict) {
         /* a scan that stopped has one (_fail) */
         hg_log(HG_LOG_DEBUG, "queue_id=%s: clean", _qid(c));
+        _metrics_done(c);
         _msg_cleanup(c);
         return SMFIS_CONTINUE;
     }
@@ -1134,6 +1179,8 @@ hgf_eom(SMFICTX *ctx)
                      "id %s", c->queue_id[0] ? c->queue_id : "unknown");
         } else {
             fin = hg_decide_hold_failed(&conf->policy, &fin, HG_EIO);
+            hg_metrics_fail(hg_milter_metrics, HG_METRICS_MAIL,
+                            HG_METRICS_FAIL_HOLD);
             hg_log(HG_LOG_ERR, "queue_id=%s: smfi_quarantine failed (is "
                    "the MTA allowing quarantine?); %s", _qid(c),
                    fin.action == HG_ACT_TEMPFAIL
@@ -1177,6 +1224,7 @@ hgf_eom(SMFICTX *ctx)
         /* accept: a failure with OnFail accept, or a hold not made */
         break;
     }
+    _metrics_done(c);
     _msg_cleanup(c);
     return SMFIS_CONTINUE;
 }

@@ -186,6 +186,7 @@ _give_back(void *pool, hg_inspector_t *in)
     pthread_cond_signal(&pool_cond);
     pthread_mutex_unlock(&pool_lock);
     if (pid > 0 && was > 0 && pid != was) {
+        hg_metrics_helper_restart(hg_milter_metrics);
         /* a failure was logged with its mail; this is also the restart
          * after a reject stopped a helper mid-archive (client.c) */
         hg_log(HG_LOG_INFO, "inspection helper pid=%ld started in place "

@@ -521,6 +521,12 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
         return 1;
     }
 
+    /* bound now (as root, before detaching), served once detached */
+    if (hg_metrics_bind(c, &err) != HG_OK) {
+        fprintf(stderr, "%s: MetricsListen %s\n", c->path, err.msg);
+        return 1;
+    }
+
     if (!foreground && _detach(&ready_fd) != 0) {
         fprintf(stderr, "%s: cannot detach: %s\n", HG_MILTER_NAME,
                 strerror(errno));
@@ -545,15 +551,20 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
         hg_log(HG_LOG_ERR, "cannot start the reload thread");
         return 1;
     }
+    if (hg_metrics_start(&err) != HG_OK) {
+        hg_log(HG_LOG_ERR, "%s: %s", c->path, err.msg);
+        return 1;
+    }
 
     pids[0] = '\0';
     if (c->archives) {
         hg_inspect_pool_pids(pids, sizeof(pids));
     }
     hg_log(HG_LOG_INFO, "started version=%s socket=%s user=%s pid=%ld "
-           "archives=%s inspect_pids=%s", HG_VERSION, c->socket,
+           "archives=%s inspect_pids=%s metrics=%s", HG_VERSION, c->socket,
            c->user ? c->user : "-", (long) getpid(),
-           c->archives ? "yes" : "no", pids[0] ? pids : "-");
+           c->archives ? "yes" : "no", pids[0] ? pids : "-",
+           c->metrics_listen ? c->metrics_listen : "-");
     if (ready_fd != -1) {
         _detached_ready(c, ready_fd);
     }
@@ -649,6 +660,7 @@ main(int argc, char **argv)
         _exit(rc);
     }
     /* each of these is safe when its part was never set up */
+    hg_metrics_stop();
     hg_inspect_pool_shutdown();
     hg_filter_shutdown();
     hg_evidence_close();

@@ -13,6 +13,7 @@
  *   filter.c    the smfiDesc callbacks and per-message state
  *   evidence.c  evidence records (JSON Lines) and their syslog line
  *   inspect.c   the archive inspection helpers, shared by the sessions
+ *   metrics.c   the counters (common/metrics) and /metrics (MetricsListen)
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -22,6 +23,7 @@
 /* EvidenceLog destinations besides the file: syslog, journald. */
 #define HG_MILTER_EVIDENCE_SINKS  4
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -31,6 +33,7 @@
 #include "hashgate/decide.h"
 #include "hashgate/inspect.h"
 #include "hashgate/mail_scan.h"
+#include "hashgate/metrics.h"
 #include "hashgate/record.h"
 #include "hashgate/scan.h"
 #include "hashgate/status.h"
@@ -101,6 +104,8 @@ typedef struct {
     hg_inspect_limits_t archive_limits; /* ArchiveMax*, ArchiveTimeout;
                                      * ArchiveEncrypted / ArchiveUnreadable
                                      * are in policy */
+    char           *metrics_listen; /* MetricsListen inet:PORT@ADDR or
+                                     * unix:PATH; NULL: off */
 } hg_mconf_t;
 
 /* conf.c */
@@ -197,5 +202,30 @@ hg_status_t hg_evidence_write(const hg_record_t *r, hg_err_t *err);
 /* The record to the log, in numbered pieces, since the evidence log did
  * not take it (why). */
 void hg_evidence_fallback(const hg_record_t *r, const char *why);
+
+/* metrics.c */
+/* The counters every part of the daemon moves (see hashgate/metrics.h). */
+extern hg_metrics_t *const hg_milter_metrics;
+
+/* A MetricsListen address, parsed. */
+typedef struct {
+    int                 family;     /* AF_INET or AF_UNIX */
+    struct sockaddr_in  in;
+    char                path[108];
+} hg_metrics_addr_t;
+
+/* Check a MetricsListen value; HG_EINVAL with err saying why. */
+hg_status_t hg_metrics_parse(const char *spec, hg_metrics_addr_t *a,
+                             hg_err_t *err);
+
+/* Make MetricsListen's socket (nothing when unset): at start, before
+ * detaching and dropping privileges. HG_EIO with err when it cannot. */
+hg_status_t hg_metrics_bind(const hg_mconf_t *c, hg_err_t *err);
+
+/* Serve /metrics on it from a thread of its own (after detaching). */
+hg_status_t hg_metrics_start(hg_err_t *err);
+
+/* Stop serving; remove a unix socket. Safe when never started. */
+void hg_metrics_stop(void);
 
 #endif

@@ -103,6 +103,7 @@ hg_reload_init(const char *path, const hg_db_keys_t *keys, hg_err_t *err)
     pthread_mutex_lock(&lock);
     current = db;
     pthread_mutex_unlock(&lock);
+    hg_metrics_db_loaded(hg_milter_metrics, db, &id, time(NULL));
     _describe(db, desc, sizeof(desc));
     hg_log(HG_LOG_INFO, "database loaded path=%s %s", path, desc);
     return HG_OK;
@@ -166,6 +167,7 @@ hg_reload_check(int force)
         /* hg_scan_end logged it as the reason a mail was not checked */
         _drop_spoiled();
         hg_db_watch_dropped(&watch);
+        hg_metrics_db_dropped(hg_milter_metrics);
         hg_log(HG_LOG_ALERT, "database %s was truncated in place under its "
                "mapping; every mail gets OnFail until a good file is "
                "installed by rename", db_path);
@@ -184,10 +186,12 @@ hg_reload_check(int force)
     if (hg_db_open_trusted(db_path, HG_DB_OPEN_VERIFY, db_keys, &db, &err)
         != HG_OK)
     {
+        hg_metrics_db_refused(hg_milter_metrics, &id);
         if (hg_db_watch_refused(&watch, &id, &err, &msg)
             == HG_DB_WATCH_SPOILED)
         {
             _drop_spoiled();
+            hg_metrics_db_dropped(hg_milter_metrics);
             hg_log(HG_LOG_ALERT, "%s; every mail gets OnFail until a good "
                    "file is installed by rename", msg.msg);
             return 0;
@@ -201,6 +205,7 @@ hg_reload_check(int force)
     pthread_mutex_unlock(&lock);
     hg_db_watch_loaded(&watch, &id);
     nreloads++;
+    hg_metrics_db_loaded(hg_milter_metrics, db, &id, time(NULL));
     hg_db_close(old);
     _describe(db, desc, sizeof(desc));
     hg_log(HG_LOG_NOTICE, "database reloaded path=%s %s", db_path, desc);

@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "ngx_http_hashgate_inspect.h"
+#include "ngx_http_hashgate_metrics.h"
 
 /* the helper's test hooks, honoured only with HASHGATE_INSPECT_TEST=1 */
 #if __has_include("inspect/proto.h")
@@ -239,6 +240,10 @@ ngx_http_hashgate_inspect_next(ngx_http_hashgate_inspect_t *in)
         pid = hg_inspector_pid(in->helper);
 
         if (pid != 0 && pid != in->pid) {
+            if (in->pid != 0) {
+                hg_metrics_helper_restart(ngx_http_hashgate_metrics);
+            }
+
             ngx_log_error(NGX_LOG_NOTICE, in->log, 0,
                           "hashgate: archive inspection helper %P started "
                           "(restarts: %uL)", pid,

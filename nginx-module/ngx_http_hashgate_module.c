@@ -69,6 +69,7 @@
 #include <ngx_http.h>
 
 #include "hashgate/apibody.h"
+#include "hashgate/metrics.h"
 #include "hashgate/db.h"
 #include "hashgate/db_sign.h"
 #include "hashgate/db_watch.h"
@@ -89,6 +90,7 @@
 
 #include "ngx_http_hashgate_hasher.h"
 #include "ngx_http_hashgate_inspect.h"
+#include "ngx_http_hashgate_metrics.h"
 #include "ngx_http_hashgate_verify.h"
 
 #include <dlfcn.h>
@@ -167,6 +169,7 @@ typedef struct {
     ngx_uint_t                 helper_tried;    /* started once, at -t */
     ngx_http_hashgate_inspect_t *inspect;   /* this worker's helper */
     ngx_uint_t                 inspect_test; /* HASHGATE_INSPECT_TEST=1 */
+    ngx_shm_zone_t            *metrics_zone; /* ngx_http_hashgate_metrics.c */
 } ngx_http_hashgate_main_conf_t;
 
 
@@ -357,6 +360,9 @@ struct ngx_http_hashgate_ctx_s {
     ngx_chain_t               *held;        /* the body's end, waiting */
     unsigned                   test;        /* a test hook for its archives */
 
+    uint64_t                   m_busy_ns;   /* metrics: time feeding */
+    uint64_t                   m_end_ns;    /* the body's end reached */
+
     unsigned                   decided:1;
     unsigned                   hold_failed:1;
     unsigned                   threaded:1;
@@ -415,6 +421,8 @@ static ngx_int_t ngx_http_hashgate_resume(ngx_http_hashgate_ctx_t *ctx,
 static ngx_int_t ngx_http_hashgate_finish(ngx_http_hashgate_ctx_t *ctx,
     ngx_chain_t *out);
 static ngx_int_t ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx);
+static void ngx_http_hashgate_metrics_done(ngx_http_hashgate_ctx_t *ctx,
+    const char *what);
 static ngx_uint_t ngx_http_hashgate_settled(ngx_http_hashgate_ctx_t *ctx);
 static void ngx_http_hashgate_spool_begin(ngx_http_hashgate_ctx_t *ctx,
     hg_spool_t **sp, hg_status_t *st, hg_err_t *err);
@@ -820,6 +828,13 @@ static ngx_command_t  ngx_http_hashgate_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hashgate_loc_conf_t, json),
       ngx_http_hashgate_json_params },
+
+    { ngx_string("hashgate_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_hashgate_metrics_directive,
+      0,
+      0,
+      NULL },
 
     { ngx_string("hashgate_form"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -1592,12 +1607,14 @@ static void
 ngx_http_hashgate_feed(ngx_http_hashgate_ctx_t *ctx, u_char *p, size_t size,
     ngx_uint_t last)
 {
+    uint64_t                        t0;
     ngx_http_hashgate_main_conf_t  *hmcf;
 
     hmcf = ngx_http_get_module_main_conf(ctx->request,
                                          ngx_http_hashgate_module);
 
     ctx->size += size;
+    t0 = hg_metrics_now_ns();
 
     if (ctx->hold_fd != NGX_INVALID_FILE && !ctx->hold_failed) {
         ngx_http_hashgate_hold_write(ctx, p, size);
@@ -1609,10 +1626,12 @@ ngx_http_hashgate_feed(ngx_http_hashgate_ctx_t *ctx, u_char *p, size_t size,
     {
         ngx_http_hashgate_hasher_post(hmcf->hasher, ngx_http_hashgate_digest,
                                       ctx, p, size, &ctx->pending);
+        ctx->m_busy_ns += hg_metrics_now_ns() - t0;
         return;
     }
 
     ngx_http_hashgate_digest(ctx, p, size, hmcf->magic);
+    ctx->m_busy_ns += hg_metrics_now_ns() - t0;
 }
 
 
@@ -1738,6 +1757,11 @@ ngx_http_hashgate_judge(ngx_http_hashgate_stream_t *ps,
 
     st = hg_scan_end(ps->scan, &res);
     v = hg_decide(ctx->conf->policy, st == HG_OK ? &res : NULL, st);
+
+    if (st == HG_OK) {
+        hg_metrics_part(ngx_http_hashgate_metrics, HG_METRICS_UPLOAD,
+                        res.digests.size);
+    }
 
     if (v.matched) {
         ngx_http_hashgate_add_hit(ctx, &res, &v, name, info->filename,
@@ -2494,6 +2518,8 @@ ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx)
     hlcf = ctx->conf;
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_hashgate_module);
 
+    ctx->m_end_ns = hg_metrics_now_ns();
+
     if (hmcf->hasher) {
         ngx_http_hashgate_hasher_wait(hmcf->hasher, &ctx->pending);
     }
@@ -2566,6 +2592,9 @@ ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx)
     } else {
         v = hg_decide(hlcf->policy, &res, HG_OK);
 
+        hg_metrics_part(ngx_http_hashgate_metrics, HG_METRICS_UPLOAD,
+                        res.digests.size);
+
         if (res.digests.algs & HG_ALG_BIT(HG_ALG_SHA256)) {
             hg_hex_encode(res.digests.d[HG_ALG_SHA256], 32,
                           (char *) ctx->sha256);
@@ -2595,6 +2624,60 @@ ngx_http_hashgate_body_end(ngx_http_hashgate_ctx_t *ctx)
     if (ctx->archives) {
         ngx_http_hashgate_kick(ctx);
     }
+}
+
+
+/*
+ * The request got its verdict: counted, with its matches, its fail reason
+ * (what says which failure decided) and the time hashgate spent on it.
+ */
+static void
+ngx_http_hashgate_metrics_done(ngx_http_hashgate_ctx_t *ctx, const char *what)
+{
+    uint64_t                  ns;
+    ngx_uint_t                i;
+    hg_metrics_fail_t         reason;
+    ngx_http_hashgate_hit_t  *hit;
+
+    hit = ctx->hits.elts;
+
+    for (i = 0; i < ctx->hits.nelts; i++) {
+        hg_metrics_match(ngx_http_hashgate_metrics, hit[i].verdict.list,
+                         hit[i].verdict.action);
+    }
+
+    if (ctx->verdict.failed
+        && (ctx->verdict.action == HG_ACT_TEMPFAIL
+            || ctx->verdict.action == HG_ACT_ACCEPT))
+    {
+        if (ngx_strcmp(what, "a match not recorded") == 0) {
+            reason = HG_METRICS_FAIL_EVIDENCE;
+
+        } else if (ngx_strcmp(what, "a match not held") == 0) {
+            reason = HG_METRICS_FAIL_HOLD;
+
+        } else if (ngx_strstr(what, "database") != NULL) {
+            reason = HG_METRICS_FAIL_DATABASE;
+
+        } else if (ctx->verdict.fail_status == HG_ELIMIT) {
+            reason = HG_METRICS_FAIL_LIMIT;
+
+        } else if (ngx_strcmp(what, "archive not inspected") == 0) {
+            reason = HG_METRICS_FAIL_HELPER;
+
+        } else {
+            reason = HG_METRICS_FAIL_OTHER;
+        }
+
+        hg_metrics_fail(ngx_http_hashgate_metrics, HG_METRICS_UPLOAD, reason);
+    }
+
+    ns = ctx->m_busy_ns;
+    if (ctx->m_end_ns) {
+        ns += hg_metrics_now_ns() - ctx->m_end_ns;
+    }
+
+    hg_metrics_scanned(ngx_http_hashgate_metrics, HG_METRICS_UPLOAD, ns);
 }
 
 
@@ -2690,11 +2773,16 @@ ngx_http_hashgate_decide(ngx_http_hashgate_ctx_t *ctx)
 
     action = ctx->verdict.action;
 
-    if (ctx->hits.nelts && ngx_http_hashgate_record(ctx) != NGX_OK
-        && ctx->verdict.action != action)
-    {
-        what = "a match not recorded";
+    if (ctx->hits.nelts && ngx_http_hashgate_record(ctx) != NGX_OK) {
+        hg_metrics_evidence_failed(ngx_http_hashgate_metrics,
+                                   HG_METRICS_UPLOAD);
+
+        if (ctx->verdict.action != action) {
+            what = "a match not recorded";
+        }
     }
+
+    ngx_http_hashgate_metrics_done(ctx, what);
 
     if (ctx->hits_dropped) {
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
@@ -3211,6 +3299,8 @@ ngx_http_hashgate_db_verified(ngx_http_hashgate_main_conf_t *hmcf,
     ngx_http_hashgate_verify_t  *v = &hmcf->verify;
 
     if (v->db == NULL) {
+        hg_metrics_db_refused(ngx_http_hashgate_metrics, &v->id);
+
         if (hg_db_watch_refused(&hmcf->watch, &v->id, &v->err, &msg)
             == HG_DB_WATCH_SPOILED)
         {
@@ -3236,6 +3326,8 @@ ngx_http_hashgate_db_verified(ngx_http_hashgate_main_conf_t *hmcf,
     v->db = NULL;
     hg_db_watch_loaded(&hmcf->watch, &v->id);
     hmcf->spoiled = 0;
+    hg_metrics_db_loaded(ngx_http_hashgate_metrics, hmcf->db, &v->id,
+                         ngx_time());
 
     /* requests running keep their own references to the old one */
     hg_db_close(old);
@@ -3255,6 +3347,7 @@ static void
 ngx_http_hashgate_db_spoiled(ngx_http_hashgate_main_conf_t *hmcf)
 {
     hmcf->spoiled = 1;
+    hg_metrics_db_dropped(ngx_http_hashgate_metrics);
 
     while (hmcf->ncache) {
         hg_scan_free(hmcf->cache[--hmcf->ncache]);
@@ -4250,6 +4343,13 @@ ngx_http_hashgate_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    /* counters in shared memory, where a database or hashgate_metrics is */
+    hmcf->metrics_zone = ngx_http_hashgate_metrics_zone(cf, &hmcf->db,
+                                                        &hmcf->watch.used);
+    if (hmcf->metrics_zone == NULL && hmcf->db) {
+        return NGX_ERROR;
+    }
+
     ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
     ngx_http_top_request_body_filter = ngx_http_hashgate_body_filter;
 
@@ -4513,6 +4613,8 @@ ngx_http_hashgate_init_process(ngx_cycle_t *cycle)
     ngx_http_hashgate_main_conf_t  *hmcf;
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hashgate_module);
+
+    ngx_http_hashgate_metrics_process(hmcf ? hmcf->metrics_zone : NULL);
 
     if (hmcf == NULL || hmcf->db == NULL) {
         return NGX_OK;

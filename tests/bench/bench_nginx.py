@@ -18,7 +18,10 @@ are compared. Prints RESULT lines:
   - wrk -c32 POSTs of 1 KiB and 64 KiB, requests/s, with a 1M-digest
     SHA-256 database; and 64 KiB with a 1M-file MD5 + SHA-1 record list;
   - worker private RSS after the runs with a 1M-digest database, against
-    the workers of the nginx without the module.
+    the workers of the nginx without the module;
+  - wrk -c32 POSTs of 1 KiB with a scraper reading hashgate_metrics 10
+    times a second against the same without it (issue 19: < 2 %).
+    BENCH_CASE=metrics runs this one alone.
 
 Uploads are seeded random bytes; the large-database lists are seeded random
 digests. BENCH_ROUNDS (default 5) and BENCH_WRK_SECS (default 5) tune it.
@@ -41,7 +44,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
@@ -60,6 +65,7 @@ HTTP = r"""
     server {
         listen 127.0.0.1:{port};
         hashgate on;
+        location = /metrics { hashgate_metrics; }
         location / {
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -237,6 +243,74 @@ def wrk_ratio(name, base, mod, body_path, lua, rounds=3, algs=("sha256",)):
               (ub + uw) / (ub + uw + h), uw, um - ub - h))
 
 
+def scrape_ratio(name, ng, body_path, lua, rounds=3):
+    """The wrk rate with a scraper reading /metrics 10 times a second
+    against the same without it; rounds alternate which goes first."""
+    url = "http://127.0.0.1:%d/metrics" % ng.port
+    rates = {True: [], False: []}
+    scrapes = [0]
+
+    def scraper(stop):
+        due = time.time()
+        while not stop.is_set():
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if b"hashgate_scanned_total" not in r.read():
+                    raise RuntimeError("no metrics at %s" % url)
+            scrapes[0] += 1
+            due += 0.1
+            stop.wait(max(0.0, due - time.time()))
+
+    for i in range(rounds):
+        for scraping in ((False, True) if i % 2 == 0 else (True, False)):
+            stop = threading.Event()
+            th = threading.Thread(target=scraper, args=(stop,))
+            if scraping:
+                th.start()
+            rates[scraping].append(wrk_rps(ng, body_path, lua)[0])
+            stop.set()
+            if scraping:
+                th.join()
+    w, wo = statistics.median(rates[True]), statistics.median(rates[False])
+    result(name, "%.3f" % (w / wo), "x",
+           "%.0f req/s while scraped 10/s (%d scrapes), %.0f req/s without; "
+           "target >= 0.98; rounds with: %s, without: %s"
+           % (w, scrapes[0], wo,
+              " ".join("%.0f" % x for x in rates[True]),
+              " ".join("%.0f" % x for x in rates[False])))
+
+
+def post_lua(tmp):
+    lua = os.path.join(tmp, "post.lua")
+    with open(lua, "w") as f:
+        f.write('local f = io.open(os.getenv("HG_BODY"), "rb")\n'
+                'wrk.method = "POST"\n'
+                'wrk.body = f:read("*a")\n'
+                'f:close()\n'
+                'wrk.headers["Content-Type"] = '
+                '"application/octet-stream"\n')
+    return lua
+
+
+def metrics_only():
+    """BENCH_CASE=metrics: the scrape case alone."""
+    tmp = tempfile.mkdtemp(prefix="hg-bench-")
+    os.chmod(tmp, 0o755)
+    ng = None
+    try:
+        N.make_db(os.path.join(tmp, "db.hgdb"), {"cam": [N.payload(602, 1000)]})
+        ng = N.Nginx(HTTP, recorder=False, tmp=tmp)
+        ng.start()
+        body = os.path.join(tmp, "post-1024.bin")
+        with open(body, "wb") as f:
+            f.write(N.payload(604 + 1024, 1024))
+        scrape_ratio("wrk -c32 POST 1KiB, scraped 10/s vs not", ng, body,
+                     post_lua(tmp), rounds=ROUNDS)
+    finally:
+        if ng:
+            ng.cleanup()
+        subprocess.run(["rm", "-rf", tmp])
+
+
 def private_dirty(pid):
     total = 0
     with open("/proc/%d/smaps_rollup" % pid) as f:
@@ -308,20 +382,15 @@ def main():
         loop.reload()
         print("# compiled a 1M-digest database in %.1f s" % (time.time() - t0))
 
-        lua = os.path.join(tmp, "post.lua")
-        with open(lua, "w") as f:
-            f.write('local f = io.open(os.getenv("HG_BODY"), "rb")\n'
-                    'wrk.method = "POST"\n'
-                    'wrk.body = f:read("*a")\n'
-                    'f:close()\n'
-                    'wrk.headers["Content-Type"] = '
-                    '"application/octet-stream"\n')
+        lua = post_lua(tmp)
         for size, name in ((1024, "1KiB"), (65536, "64KiB")):
             body = os.path.join(tmp, "post-%d.bin" % size)
             with open(body, "wb") as f:
                 f.write(N.payload(604 + size, size))
             wrk_ratio("wrk -c32 POST %s, 1M-digest db" % name, base, loop,
                       body, lua)
+        scrape_ratio("wrk -c32 POST 1KiB, scraped 10/s vs not", loop,
+                     os.path.join(tmp, "post-1024.bin"), lua)
 
         # 1M files of a hotline list: MD5 + SHA-1 of each, one record each
         src = os.path.join(tmp, "records.jsonl")
@@ -361,4 +430,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if os.environ.get("BENCH_CASE") == "metrics":
+        metrics_only()
+    else:
+        main()

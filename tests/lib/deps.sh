@@ -11,7 +11,7 @@ libssl-dev libmagic-dev libmagic-mgc libexpat1-dev libcmocka-dev libmilter-dev
 libarchive-dev libseccomp-dev libarchive-tools 7zip libsystemd-dev
 libpng-dev libgif-dev libjpeg62-turbo-dev libwebp-dev
 zlib1g-dev liblzma-dev libzstd-dev xz-utils zstd libxml2-dev libxml2-utils
-libcurl4-openssl-dev rsync
+libcurl4-openssl-dev libmicrohttpd-dev prometheus rsync
 libclang-rt-14-dev
 postfix nginx nginx-dev swaks wrk curl python3 procps psmisc
 debhelper dpkg-dev fakeroot rpm rpmlint lintian valgrind logrotate time strace"
