@@ -28,6 +28,7 @@
 
 #include "hashgate/db.h"
 #include "hashgate/decide.h"
+#include "hashgate/image_conf.h"
 #include "hashgate/inspect.h"
 #include "hashgate/mail_scan.h"
 #include "hashgate/record.h"
@@ -99,6 +100,10 @@ typedef struct {
     hg_inspect_limits_t archive_limits; /* ArchiveMax*, ArchiveTimeout;
                                      * ArchiveEncrypted / ArchiveUnreadable
                                      * are in policy */
+    hg_image_conf_t images;         /* PdqImages, PdqMinQuality, PdqDihedral,
+                                     * ImageMax*, ImageTimeout (Archives no:
+                                     * no images either); ImageLimit is in
+                                     * policy */
 } hg_mconf_t;
 
 /* conf.c */
