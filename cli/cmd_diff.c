@@ -8,6 +8,10 @@
  * entry size differs counts as changed; one whose file the list now gives
  * with other digests (its record: hg_db_listed) counts as regrouped.
  *
+ * PDQ entries (db_pdq.h) are compared the same way, found in the other
+ * side by a query at distance 0, and counted apart ("PDQ +a -r"), with
+ * their quality and the list's threshold.
+ *
  * Exit status as diff(1): 0 same content, 1 differences, 2 an error.
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -19,6 +23,7 @@
 #include <string.h>
 
 #include "hashgate/db.h"
+#include "hashgate/db_pdq.h"
 #include "util.h"
 
 typedef struct {
@@ -29,6 +34,9 @@ typedef struct {
     uint64_t        removed;
     uint64_t        changed;
     uint64_t        regrouped;
+    uint64_t        pdq_added;
+    uint64_t        pdq_removed;
+    uint64_t        pdq_changed;    /* quality changed */
 } diff_list_t;
 
 typedef struct {
@@ -38,6 +46,7 @@ typedef struct {
     long           *to_row;     /* this side's list index -> row in lists */
     int             old_side;   /* walking OLD: count removed/changed */
     hg_db_hit_t    *hits;
+    hg_db_pdq_hit_t *phits;
 } diff_walk_t;
 
 static const char _diff_help[] =
@@ -45,7 +54,8 @@ static const char _diff_help[] =
     "\n"
     "Count, per list, the digests added to and removed from OLD in NEW\n"
     "(and entries whose size changed, or whose file the list now gives with\n"
-    "other digests: regrouped), and show version and record changes.\n"
+    "other digests: regrouped), and show version and record changes; PDQ\n"
+    "hashes apart (PDQ +added -removed, quality and threshold changes).\n"
     "\n"
     "Exit status: 0 same content, 1 differences, 2 an error.\n";
 
@@ -72,6 +82,34 @@ _diff_regrouped(diff_walk_t *w, uint32_t list, uint32_t other_list,
     return 0;
 }
 
+/* A PDQ entry: the same hash on the same list in the other database? */
+static hg_status_t
+_diff_pdq(diff_walk_t *w, diff_list_t *row, long want, const hg_entry_t *e)
+{
+    hg_pdq_hash_t  h;
+    size_t         n, i;
+
+    memcpy(h.b, e->digest, HG_PDQ_BYTES);
+    if (want >= 0) {
+        n = hg_db_pdq_query(w->other, &h, 0, w->phits, HG_MAX_LISTS);
+        for (i = 0; i < n && i < HG_MAX_LISTS; i++) {
+            if ((long) w->phits[i].list != want) {
+                continue;
+            }
+            if (w->old_side && w->phits[i].quality != e->quality) {
+                row->pdq_changed++;
+            }
+            return HG_OK;
+        }
+    }
+    if (w->old_side) {
+        row->pdq_removed++;
+    } else {
+        row->pdq_added++;
+    }
+    return HG_OK;
+}
+
 static hg_status_t
 _diff_entry(void *ctx, uint32_t list, const hg_entry_t *e)
 {
@@ -80,6 +118,9 @@ _diff_entry(void *ctx, uint32_t list, const hg_entry_t *e)
     long           want = w->old_side ? row->new_idx : row->old_idx;
     size_t         n, i;
 
+    if (e->pdq) {
+        return _diff_pdq(w, row, want, e);
+    }
     if (want >= 0) {
         n = hg_db_lookup(w->other, e->alg, e->digest, w->hits, HG_MAX_LISTS);
         for (i = 0; i < n && i < HG_MAX_LISTS; i++) {
@@ -113,6 +154,7 @@ cmd_diff(int argc, char **argv)
     diff_list_t   *lists = NULL;
     long          *to_row[2] = { NULL, NULL };
     hg_db_hit_t   *hits = NULL;
+    hg_db_pdq_hit_t *phits = NULL;
     hg_db_list_t   l, lo, ln;
     diff_walk_t    w;
     hg_status_t    st;
@@ -141,8 +183,9 @@ cmd_diff(int argc, char **argv)
     to_row[0] = calloc(n[0] + 1, sizeof(long));
     to_row[1] = calloc(n[1] + 1, sizeof(long));
     hits = calloc(HG_MAX_LISTS, sizeof(*hits));
+    phits = calloc(HG_MAX_LISTS, sizeof(*phits));
     if (lists == NULL || to_row[0] == NULL || to_row[1] == NULL
-        || hits == NULL)
+        || hits == NULL || phits == NULL)
     {
         cli_error("diff: out of memory");
         goto done;
@@ -176,6 +219,7 @@ cmd_diff(int argc, char **argv)
         w.to_row = to_row[side];
         w.old_side = side == 0;
         w.hits = hits;
+        w.phits = phits;
         st = hg_db_foreach(db[side], _diff_entry, &w);
         if (st != HG_OK) {
             cli_error("diff: %s: %s", argv[1 + side], hg_status_str(st));
@@ -192,6 +236,14 @@ cmd_diff(int argc, char **argv)
         }
         if (r->regrouped > 0) {
             printf(" ~%" PRIu64 " regrouped", r->regrouped);
+        }
+        if (r->pdq_added > 0 || r->pdq_removed > 0 || r->pdq_changed > 0) {
+            printf(" PDQ +%" PRIu64 " -%" PRIu64, r->pdq_added,
+                   r->pdq_removed);
+            if (r->pdq_changed > 0) {
+                printf(" ~%" PRIu64 " quality changed", r->pdq_changed);
+            }
+            differ = 1;
         }
         if (r->old_idx < 0) {
             printf(" (new list)");
@@ -218,6 +270,14 @@ cmd_diff(int argc, char **argv)
                        ln.version[0] != '\0' ? ln.version : "-");
                 differ = 1;
             }
+            if (hg_db_pdq_threshold(db[0], (uint32_t) r->old_idx)
+                != hg_db_pdq_threshold(db[1], (uint32_t) r->new_idx))
+            {
+                printf(", PDQ threshold %d -> %d",
+                       hg_db_pdq_threshold(db[0], (uint32_t) r->old_idx),
+                       hg_db_pdq_threshold(db[1], (uint32_t) r->new_idx));
+                differ = 1;
+            }
             if (lo.kind != ln.kind) {
                 printf(", now %s", ln.kind == HG_LIST_ALLOW ? "an allow-list"
                                                             : "a block list");
@@ -239,6 +299,7 @@ cmd_diff(int argc, char **argv)
 
 done:
     free(hits);
+    free(phits);
     free(to_row[0]);
     free(to_row[1]);
     free(lists);

@@ -13,6 +13,7 @@
 
 #include "db/db_build.h"
 #include "db/db_format.h"
+#include "hashgate/db_pdq.h"
 
 /* ---- small containers ---- */
 
@@ -140,9 +141,11 @@ hg_dbb_new(void)
     if (b == NULL) {
         return NULL;
     }
+    for (a = 0; a < HG_DBB_SLOTS; a++) {
+        b->add[a].rs = hg_dbb_slot_len(a) + 4;
+        b->rem[a].rs = hg_dbb_slot_len(a) + 4;
+    }
     for (a = 0; a < HG_ALG_COUNT; a++) {
-        b->add[a].rs = hg_alg_len(a) + 4;
-        b->rem[a].rs = hg_alg_len(a) + 4;
         b->recs[a].rs = hg_alg_len(a) + 12;
     }
     b->extras.rs = sizeof(hg_dbb_extra_t);
@@ -169,9 +172,11 @@ hg_dbb_free(hg_dbb_t *b)
         free(b->srcs[s].name);
     }
     free(b->srcs);
-    for (a = 0; a < HG_ALG_COUNT; a++) {
+    for (a = 0; a < HG_DBB_SLOTS; a++) {
         hg_vec_free(&b->add[a]);
         hg_vec_free(&b->rem[a]);
+    }
+    for (a = 0; a < HG_ALG_COUNT; a++) {
         hg_vec_free(&b->recs[a]);
     }
     hg_vec_free(&b->extras);
@@ -246,6 +251,7 @@ _hg_dbb_list(hg_dbb_t *b, const char *name, const char *version,
         return hg_err_set(err, HG_ENOMEM, "out of memory");
     }
     l->kind = kind;
+    l->pdq_threshold = -1;
     l->loaded = loading;
     l->touched = !loading;
     *id = b->nlists++;
@@ -311,13 +317,19 @@ hg_dbb_add(hg_dbb_t *b, uint32_t list, const hg_entry_t *e)
     unsigned char   *r;
     uint32_t         tag = list, label = 0;
     size_t           dlen;
+    int              slot = e->pdq ? HG_DBB_PDQ : (int) e->alg;
+    int              has_size = e->pdq ? e->quality >= 0 : e->has_size;
+    uint64_t         size = e->pdq ? (uint64_t) e->quality : e->size;
 
-    if (b->written || list >= b->nlists || (unsigned) e->alg >= HG_ALG_COUNT) {
+    if (b->written || list >= b->nlists
+        || (!e->pdq && (unsigned) e->alg >= HG_ALG_COUNT)
+        || (e->pdq && e->quality > 100))
+    {
         return HG_EINVAL;
     }
-    dlen = hg_alg_len(e->alg);
+    dlen = hg_dbb_slot_len(slot);
     if (e->remove) {
-        r = hg_vec_push(&b->rem[e->alg]);
+        r = hg_vec_push(&b->rem[slot]);
         if (r == NULL) {
             return HG_ENOMEM;
         }
@@ -331,7 +343,7 @@ hg_dbb_add(hg_dbb_t *b, uint32_t list, const hg_entry_t *e)
             return HG_ENOMEM;
         }
     }
-    if (e->has_size || label != 0) {
+    if (has_size || label != 0) {
         if (b->extras.n > TAG_MAX_INDEX) {
             return HG_ELIMIT;
         }
@@ -341,17 +353,17 @@ hg_dbb_add(hg_dbb_t *b, uint32_t list, const hg_entry_t *e)
         }
         x->list = list;
         x->label = label;
-        x->has_size = e->has_size != 0;
-        x->size = e->has_size ? e->size : 0;
+        x->has_size = has_size != 0;
+        x->size = has_size ? size : 0;
         tag = TAG_EXTRA | (uint32_t) (b->extras.n - 1);
     }
-    r = hg_vec_push(&b->add[e->alg]);
+    r = hg_vec_push(&b->add[slot]);
     if (r == NULL) {
         return HG_ENOMEM;
     }
     memcpy(r, e->digest, dlen);
     memcpy(r + dlen, &tag, 4);
-    if (e->record != 0) {
+    if (e->record != 0 && !e->pdq) {
         return hg_dbb_rec_add(b, list, e);
     }
     return HG_OK;
@@ -441,6 +453,10 @@ hg_dbb_load(hg_dbb_t *b, const hg_db_t *db, hg_err_t *err)
         if (b->lists[lc.map[i]].loaded && !b->lists[lc.map[i]].touched) {
             b->lists[lc.map[i]].compiled = l.compiled;
         }
+        /* the base's threshold, unless this build set one already */
+        if (db->format >= 3 && b->lists[lc.map[i]].pdq_threshold < 0) {
+            b->lists[lc.map[i]].pdq_threshold = hg_db_pdq_threshold(db, (uint32_t) i);
+        }
         for (j = 0; j < l.nsources; j++) {
             hg_db_list_source(db, i, j, &s);
             rc = hg_dbb_source(b, lc.map[i], s.name, s.sha256);
@@ -469,13 +485,34 @@ done:
     return rc;
 }
 
+hg_status_t
+hg_dbb_pdq_threshold(hg_dbb_t *b, uint32_t list, int bits, hg_err_t *err)
+{
+    if (list >= b->nlists) {
+        return hg_err_set(err, HG_EINVAL, "no list %u", list);
+    }
+    if (bits < 0 || bits > HG_PDQ_THRESHOLD_MAX) {
+        return hg_err_set(err, HG_EINVAL, "list %s: PDQ threshold %d is not "
+                          "0 to %d bits", b->lists[list].name, bits,
+                          HG_PDQ_THRESHOLD_MAX);
+    }
+    b->lists[list].pdq_threshold = bits;
+    return HG_OK;
+}
+
+void
+hg_dbb_set_format(hg_dbb_t *b, unsigned format)
+{
+    b->format = format;
+}
+
 uint64_t
 hg_dbb_pending(const hg_dbb_t *b)
 {
     uint64_t  n = 0;
     int       a;
 
-    for (a = 0; a < HG_ALG_COUNT; a++) {
+    for (a = 0; a < HG_DBB_SLOTS; a++) {
         n += b->add[a].n + b->rem[a].n;
     }
     return n;

@@ -28,6 +28,21 @@
 
 #include "hashgate/db.h"
 
+/*
+ * The builder's slots: one per algorithm, then the PDQ entries, which are
+ * collected and merged as 32-byte "digests" like SHA-256 (their extras
+ * carry a quality where digests carry a size) and written to their own
+ * section (db_pdq.c).
+ */
+#define HG_DBB_PDQ          HG_ALG_COUNT
+#define HG_DBB_SLOTS        (HG_ALG_COUNT + 1)
+
+static inline size_t
+hg_dbb_slot_len(int slot)
+{
+    return slot == HG_DBB_PDQ ? 32 : hg_alg_len((hg_alg_t) slot);
+}
+
 /* A record's tag: an extras index when this bit is set, else a list id. */
 #define TAG_EXTRA           0x80000000u
 #define TAG_MAX_INDEX       0x7fffffffu
@@ -42,6 +57,8 @@ typedef struct {
     uint64_t        entries;    /* counted at write */
     uint64_t        inrec;      /* entries in a stored record, at write */
     uint64_t        records;    /* files listed, at write */
+    int             pdq_threshold;  /* -1: not given (HG_PDQ_THRESHOLD) */
+    uint64_t        pdq_entries;    /* counted at write */
 } hg_dbb_list_t;
 
 typedef struct {
@@ -79,8 +96,8 @@ struct hg_dbb_s {
     uint32_t        nlists;
     hg_dbb_src_t   *srcs;
     size_t          nsrcs;
-    hg_vec_t        add[HG_ALG_COUNT];  /* digest + uint32 tag */
-    hg_vec_t        rem[HG_ALG_COUNT];  /* digest + uint32 list */
+    hg_vec_t        add[HG_DBB_SLOTS];  /* digest + uint32 tag */
+    hg_vec_t        rem[HG_DBB_SLOTS];  /* digest + uint32 list */
     hg_vec_t        extras;             /* hg_dbb_extra_t */
 
     /*
@@ -110,6 +127,7 @@ struct hg_dbb_s {
     size_t          lab_ht_cap;
 
     int             written;            /* hg_dbb_write consumed the records */
+    unsigned        format;             /* to write; 0: HG_DB_FORMAT */
 };
 
 /* Interned list-sets: each distinct set of lists a row is on, once. */
@@ -128,16 +146,22 @@ typedef struct {
     hg_vec_t        removed;    /* uint32 lists removed from one digest */
     hg_vec_t        members;    /* uint16, scratch */
     hg_vec_t        oextras;    /* hg_out_extra_t, every algorithm in order */
-    uint64_t        rows[HG_ALG_COUNT];
-    uint32_t        maxv[HG_ALG_COUNT];
-    uint64_t        extras_at[HG_ALG_COUNT + 1];
-    uint64_t        pairs[2][HG_ALG_COUNT];     /* (row, list) per kind */
+    uint64_t        rows[HG_DBB_SLOTS];
+    uint32_t        maxv[HG_DBB_SLOTS];
+    uint64_t        extras_at[HG_DBB_SLOTS + 1];
+    uint64_t        pairs[2][HG_DBB_SLOTS];     /* (row, list) per kind */
 
     /* records (db_records.c) */
     hg_vec_t        records;    /* RECORD_REC bytes each, as on disk */
     hg_vec_t        links[HG_ALG_COUNT];        /* LINK_REC each, as on disk */
     uint64_t        counts[2][8];               /* per kind, per mask */
 } hg_merge_t;
+
+/*
+ * Write an older format (2, without PDQ entries) instead of HG_DB_FORMAT:
+ * for tests of reading old files. hg_dbb_write refuses PDQ entries then.
+ */
+void hg_dbb_set_format(hg_dbb_t *b, unsigned format);
 
 /* ---- small containers (db_build.c) ---- */
 

@@ -25,10 +25,12 @@
 
 #define HG_DB_MAGIC         "HGDB\r\n\x1a\n"    /* 8 bytes; catches text-mode mangling */
 #define HG_DB_MAGIC_LEN     8
-#define HG_DB_FORMAT        2u                  /* the version this code writes */
+#define HG_DB_FORMAT        3u                  /* the version this code writes */
 #define HG_DB_FORMAT_MIN    1u                  /* the oldest it reads: 1 has no
                                                  * records, each entry is its own */
-#define HG_DB_HEADER_SIZE   512u                /* fixed; room for more algorithms */
+#define HG_DB_HEADER_SIZE   512u                /* formats 1 and 2 */
+#define HG_DB_HEADER_SIZE_V3 1024u              /* format 3: PDQ fields, signature */
+#define HG_DB_HEADER_MAX    1024u
 #define HG_DB_ALIGN         8u                  /* every section starts 8-aligned */
 #define HG_DB_ROW_ALIGN     64u                 /* digest tables: a cache line, so a
                                                  * 16- or 32-byte row never straddles two */
@@ -103,6 +105,32 @@
                                      * slots are zero */
 #define HDR_RECORD_COUNT(kind, mask)  (HDR_RECORD_COUNTS + 8 * (8 * (kind) + (mask)))
 
+/*
+ * Format 3: the header is 1024 bytes. 512..767 describe the PDQ entries
+ * (db_pdq.c); 768..1023 hold the signature (db_sign.c), zero while there
+ * is none, and are taken as zero by hg_db_meta_sha256 so that signing a
+ * file does not change its checksum.
+ */
+#define HDR_PDQ_COUNT       512     /* u64  PDQ entries (distinct hashes) */
+#define HDR_PDQ_SETW        520     /* u32  bytes per set index value: 0,1,2,4 */
+#define HDR_PDQ_INDEX_BITS  524     /* u32  bucket bits per chunk of the index; 0: none */
+#define HDR_PDQ_HASHES_OFF  528     /* u64  count x 32 bytes, sorted ascending */
+#define HDR_PDQ_SETIDX_OFF  536     /* u64  */
+#define HDR_PDQ_EXTRAS_OFF  544     /* u64  */
+#define HDR_PDQ_NEXTRAS     552     /* u64  */
+#define HDR_PDQ_INDEX_OFF   560     /* u64  multi-index (db_pdq.c) */
+#define HDR_PDQ_IDW         568     /* u32  bytes per row in the index: 3 or 4; 0: none */
+#define HDR_PDQ_RESERVED_AT 572     /* ..767 zero */
+#define HDR_SIG_AT          768     /* signature (db_sign.c) */
+#define HDR_SIG_LEN         256
+
+/* The header size of a format version. */
+static inline uint32_t
+hg_db_header_size(uint32_t format)
+{
+    return format >= 3 ? HG_DB_HEADER_SIZE_V3 : HG_DB_HEADER_SIZE;
+}
+
 /* ---- metadata records ---- */
 
 #define LIST_REC            48
@@ -127,6 +155,12 @@
 
 #define MEMBER_REC          2       /* u16 list index, strictly increasing per set */
 
+/* Format 3, after the string table: per list, its PDQ entries and threshold. */
+#define LPDQ_REC            16
+#define   LPDQ_ENTRIES      0       /* u64 PDQ entries on the list */
+#define   LPDQ_THRESHOLD    8       /* u32 bits, 0..HG_PDQ_THRESHOLD_MAX */
+/*        12..15 reserved */
+
 /* ---- data records ---- */
 
 #define EXTRA_REC           24
@@ -138,6 +172,7 @@
 /*        20..23 reserved */
 #define EXTRA_HAS_SIZE      0x1
 #define EXTRA_HAS_LABEL     0x2
+#define EXTRA_HAS_QUALITY   0x4     /* PDQ extras only: the quality is in EXTRA_SIZE */
 
 /*
  * A record (version 2): the digests one list gives for one file, when it
@@ -283,6 +318,32 @@ hg_db_list_name_ok(const char *s)
     return 1;
 }
 
+/* ---- PDQ ---- */
+
+#define HG_PDQ_CHUNKS       16      /* the index: 16 chunks of 16 bits */
+
+/* Chunk c (0..15) of a PDQ hash: bytes 2c and 2c + 1, big-endian, so
+ * chunk 0 is the leading 16 bits (the order of the sorted hash table). */
+static inline unsigned
+hg_pdq_chunk(const unsigned char *h, int c)
+{
+    return (unsigned) h[2 * c] << 8 | h[2 * c + 1];
+}
+
+/* Bytes of one chunk's bucket bounds in the index, padded to 8. */
+static inline uint64_t
+hg_pdq_bounds_len(unsigned bits)
+{
+    return hg_db_align(hg_db_buckets_len(bits));
+}
+
+/* Bytes of one chunk's row table in the index (chunks 1..15), padded to 8. */
+static inline uint64_t
+hg_pdq_ids_len(uint64_t count, unsigned idw)
+{
+    return hg_db_align(count * idw);
+}
+
 /* ---- the open handle ---- */
 
 typedef struct {
@@ -325,11 +386,21 @@ struct hg_db_s {
     unsigned             flags;     /* HG_DB_FLAG_* */
     const unsigned char *records;
     uint64_t             nrecords;
+    uint32_t             hdr_size;  /* hg_db_header_size(format) */
+
+    /* PDQ entries (format 3): rows as an hg_db_alg_t of 32-byte "digests" */
+    hg_db_alg_t          pdq;
+    const unsigned char *pdq_lists; /* LPDQ_REC per list */
+    const unsigned char *pdq_index; /* NULL: no index (brute force) */
+    unsigned             pdq_bits;
+    unsigned             pdq_idw;
+    int                  pdq_maxthr;    /* the largest list threshold */
 };
 
 /*
- * SHA-256 of the header (with its HDR_META_SHA256 field taken as zero)
- * followed by meta_len bytes of metadata. hdr is HG_DB_HEADER_SIZE bytes.
+ * SHA-256 of the header (with its HDR_META_SHA256 field, and in format 3
+ * the signature bytes HDR_SIG_AT.., taken as zero) followed by meta_len
+ * bytes of metadata. hdr is hg_db_header_size(its format) bytes.
  * Returns 0, or -1 if OpenSSL fails.
  */
 int hg_db_meta_sha256(const unsigned char *hdr, const unsigned char *meta,

@@ -20,6 +20,7 @@
 
 #include "db/db_format.h"
 #include "hashgate/db.h"
+#include "hashgate/db_pdq.h"
 
 /* The set index value of row (set << 1 | SETIDX_EXTRAS). */
 static inline uint32_t
@@ -405,6 +406,9 @@ hg_db_foreach(const hg_db_t *db, hg_db_entry_cb cb, void *ctx)
         }
     }
     free(hits);
+    if (rc == HG_OK) {
+        rc = hg_db_pdq_foreach(db, cb, ctx);
+    }
     return rc;
 }
 

@@ -132,7 +132,7 @@ hg_dbb_merge_alg(hg_merge_t *mg, int a, hg_err_t *err)
 {
     hg_dbb_t        *b = mg->b;
     hg_vec_t        *v = &b->add[a], *rv = &b->rem[a];
-    size_t           dlen = hg_alg_len(a), rs = v->rs, r, e, w, ri, i, j;
+    size_t           dlen = hg_dbb_slot_len(a), rs = v->rs, r, e, w, ri, i, j;
     uint32_t         tag, val, nrem;
     hg_item_t       *it, *out;
     hg_out_extra_t  *ox;
@@ -196,7 +196,15 @@ hg_dbb_merge_alg(hg_merge_t *mg, int a, hg_err_t *err)
             hg_item_t  cur = it[i];
 
             for (j = i + 1; j < mg->items.n && it[j].list == cur.list; j++) {
-                if (!it[j].has_size || it[j].size != cur.size) {
+                if (a == HG_DBB_PDQ) {
+                    /* a PDQ quality: the highest given */
+                    if (it[j].has_size
+                        && (!cur.has_size || it[j].size > cur.size))
+                    {
+                        cur.has_size = 1;
+                        cur.size = it[j].size;
+                    }
+                } else if (!it[j].has_size || it[j].size != cur.size) {
                     cur.has_size = 0;
                     cur.size = 0;
                 }
@@ -222,7 +230,7 @@ hg_dbb_merge_alg(hg_merge_t *mg, int a, hg_err_t *err)
         if (w >= HG_DB_MAX_ROWS) {
             return hg_err_set(err, HG_ELIMIT, "more than %llu %s digests",
                               (unsigned long long) HG_DB_MAX_ROWS,
-                              hg_alg_name(a));
+                              a == HG_DBB_PDQ ? "PDQ" : hg_alg_name(a));
         }
 
         mg->members.n = 0;
@@ -233,7 +241,11 @@ hg_dbb_merge_alg(hg_merge_t *mg, int a, hg_err_t *err)
         flag = 0;
         for (i = 0; i < mg->items.n; i++) {
             m[i] = (uint16_t) it[i].list;
-            b->lists[it[i].list].entries++;
+            if (a == HG_DBB_PDQ) {
+                b->lists[it[i].list].pdq_entries++;
+            } else {
+                b->lists[it[i].list].entries++;
+            }
             mg->pairs[b->lists[it[i].list].kind][a]++;
             if (!it[i].has_size && it[i].label == 0) {
                 continue;

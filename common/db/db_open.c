@@ -24,6 +24,7 @@
 
 #include "db/db_format.h"
 #include "hashgate/db.h"
+#include "hashgate/db_pdq.h"
 
 /* Work on the whole-file checksum in slices, so one huge update cannot
  * hold a slow mapping fault in the middle of a single EVP call. */
@@ -79,11 +80,16 @@ int
 hg_db_meta_sha256(const unsigned char *hdr, const unsigned char *meta,
                   uint64_t meta_len, unsigned char out[32])
 {
-    unsigned char  copy[HG_DB_HEADER_SIZE];
+    unsigned char  copy[HG_DB_HEADER_MAX];
+    uint32_t       hs = hg_db_header_size(hg_le32(hdr + HDR_FORMAT));
 
-    memcpy(copy, hdr, HG_DB_HEADER_SIZE);
+    memcpy(copy, hdr, hs);
     memset(copy + HDR_META_SHA256, 0, 32);
-    return _hg_sha256_parts(copy, sizeof(copy), meta, meta_len, out);
+    if (hs > HDR_SIG_AT) {
+        /* a signature written there later leaves the checksum alone */
+        memset(copy + HDR_SIG_AT, 0, HDR_SIG_LEN);
+    }
+    return _hg_sha256_parts(copy, hs, meta, meta_len, out);
 }
 
 static int
@@ -160,6 +166,94 @@ _hg_buckets_unsorted(const hg_db_alg_t *al)
         return HG_EFORMAT; \
     } while (0)
 
+/*
+ * The PDQ section (format 3): counts, widths and the canonical place of
+ * each table; of the data only the two ends of each chunk's bucket
+ * bounds (32 reads, whatever the size). The set index, extras and index
+ * rows are checked as a query reads them (db_pdq.c).
+ */
+static hg_status_t
+_hg_pdq_validate(hg_db_t *db, uint64_t *cursor, uint64_t file_size,
+                 const char *path, hg_err_t *err)
+{
+    const unsigned char  *h = db->base;
+    hg_db_alg_t          *al = &db->pdq;
+    uint64_t              off, nb, blen, ilen;
+    int                   c;
+
+    al->dlen = HG_PDQ_BYTES;
+    al->count = hg_le64(h + HDR_PDQ_COUNT);
+    al->setw = hg_le32(h + HDR_PDQ_SETW);
+    al->nextras = hg_le64(h + HDR_PDQ_NEXTRAS);
+    db->pdq_bits = hg_le32(h + HDR_PDQ_INDEX_BITS);
+    db->pdq_idw = hg_le32(h + HDR_PDQ_IDW);
+    if (al->count > HG_DB_MAX_ROWS) {
+        BAD("%s: PDQ: %llu entries, more than the format allows", path,
+            (unsigned long long) al->count);
+    }
+    if (al->setw != 0 && al->setw != 1 && al->setw != 2 && al->setw != 4) {
+        BAD("%s: PDQ: set index width %u is not 0, 1, 2 or 4", path, al->setw);
+    }
+    if (al->count > 0 && db->nsets == 0) {
+        BAD("%s: PDQ: entries but no list-sets", path);
+    }
+    if (al->setw == 0 && al->nextras > 0) {
+        BAD("%s: PDQ: extras without a set index to flag them", path);
+    }
+    if (db->pdq_bits > 16 || (db->pdq_bits == 0) != (db->pdq_idw == 0)
+        || (db->pdq_idw != 0 && db->pdq_idw != 3 && db->pdq_idw != 4)
+        || (db->pdq_idw == 3 && al->count > ((uint64_t) 1 << 24)))
+    {
+        BAD("%s: PDQ: index of %u bits and %u-byte rows is not valid", path,
+            db->pdq_bits, db->pdq_idw);
+    }
+    off = hg_le64(h + HDR_PDQ_HASHES_OFF);
+    if (_hg_section_at(cursor, HG_DB_ROW_ALIGN, off, 1, al->count,
+                       HG_PDQ_BYTES, file_size) != 0)
+    {
+        BAD("%s: PDQ: hash table misplaced or past the end of the file", path);
+    }
+    al->digests = h + off;
+    off = hg_le64(h + HDR_PDQ_SETIDX_OFF);
+    if (_hg_section(cursor, off, 1, al->count, al->setw, file_size) != 0) {
+        BAD("%s: PDQ: set index misplaced or past the end of the file", path);
+    }
+    al->setidx = h + off;
+    off = hg_le64(h + HDR_PDQ_EXTRAS_OFF);
+    if (_hg_section(cursor, off, 1, al->nextras, EXTRA_REC, file_size) != 0) {
+        BAD("%s: PDQ: extras table misplaced or past the end of the file",
+            path);
+    }
+    al->extras = h + off;
+    off = hg_le64(h + HDR_PDQ_INDEX_OFF);
+    db->pdq_index = NULL;
+    if (db->pdq_bits == 0) {
+        if (_hg_section(cursor, off, 1, 0, 1, file_size) != 0) {
+            BAD("%s: PDQ: index misplaced", path);
+        }
+        return HG_OK;
+    }
+    nb = (uint64_t) 1 << db->pdq_bits;
+    blen = hg_pdq_bounds_len(db->pdq_bits);
+    ilen = hg_pdq_ids_len(al->count, db->pdq_idw);
+    if (_hg_section(cursor, off, 1, HG_PDQ_CHUNKS, blen, file_size) != 0
+        || _hg_section(cursor, *cursor, 1, HG_PDQ_CHUNKS - 1, ilen,
+                       file_size) != 0)
+    {
+        BAD("%s: PDQ: index misplaced or past the end of the file", path);
+    }
+    db->pdq_index = h + off;
+    for (c = 0; c < HG_PDQ_CHUNKS; c++) {
+        const unsigned char  *bk = db->pdq_index + (uint64_t) c * blen;
+
+        if (hg_le32(bk) != 0 || hg_le32(bk + nb * 4) != al->count) {
+            BAD("%s: PDQ: index chunk %d does not span the hash table", path,
+                c);
+        }
+    }
+    return HG_OK;
+}
+
 /* Every check on the header and metadata; db->base/size are set. */
 static hg_status_t
 _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
@@ -168,7 +262,7 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
     unsigned char         sum[32];
     uint64_t              file_size, meta_len, strings_len, cursor, v, tot;
     uint64_t              labels_off, labels_len, k;
-    uint32_t              i, j, first, count, prev = 0;
+    uint32_t              i, j, first, count, prev = 0, hs;
     int                   a;
 
     if (db->size < HG_DB_HEADER_SIZE) {
@@ -188,9 +282,14 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
         BAD("%s: format version %u is not supported (this build reads %u "
             "to %u)", path, db->format, HG_DB_FORMAT_MIN, HG_DB_FORMAT);
     }
-    if (hg_le32(h + HDR_HEADER_SIZE) != HG_DB_HEADER_SIZE) {
+    hs = db->hdr_size = hg_db_header_size(db->format);
+    if (hg_le32(h + HDR_HEADER_SIZE) != hs) {
         BAD("%s: header size %u, expected %u", path,
-            hg_le32(h + HDR_HEADER_SIZE), HG_DB_HEADER_SIZE);
+            hg_le32(h + HDR_HEADER_SIZE), hs);
+    }
+    if (db->size < hs) {
+        BAD("%s: truncated: %zu bytes, shorter than the %u-byte header",
+            path, db->size, hs);
     }
     file_size = hg_le64(h + HDR_FILE_SIZE);
     if (file_size != db->size) {
@@ -198,11 +297,11 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
             "extended)", path, db->size, (unsigned long long) file_size);
     }
     meta_len = hg_le64(h + HDR_META_LEN);
-    if (meta_len > file_size - HG_DB_HEADER_SIZE) {
+    if (meta_len > file_size - hs) {
         BAD("%s: metadata length %llu runs past the end of the file", path,
             (unsigned long long) meta_len);
     }
-    if (hg_db_meta_sha256(h, h + HG_DB_HEADER_SIZE, meta_len, sum) != 0) {
+    if (hg_db_meta_sha256(h, h + hs, meta_len, sum) != 0) {
         return _hg_sha256_failed(path, err);
     }
     if (memcmp(sum, h + HDR_META_SHA256, 32) != 0) {
@@ -233,6 +332,13 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
             BAD("%s: reserved header bytes are not zero", path);
         }
     }
+    if (db->format >= 3
+        && (!_hg_all_zero(h + HDR_PDQ_RESERVED_AT, HDR_SIG_AT - HDR_PDQ_RESERVED_AT)
+            || !_hg_all_zero(h + HDR_SIG_AT, HDR_SIG_LEN)))
+    {
+        /* the signature bytes too: nothing is signed yet */
+        BAD("%s: reserved header bytes are not zero", path);
+    }
     db->created = hg_le64(h + HDR_CREATED);
     db->nlists = hg_le32(h + HDR_NLISTS);
     db->nsources = hg_le32(h + HDR_NSOURCES);
@@ -244,12 +350,12 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
             HG_MAX_LISTS);
     }
 
-    /* metadata: lists | sources | sets | members | strings, canonical */
-    cursor = HG_DB_HEADER_SIZE;
+    /* metadata: lists | sources | sets | members | strings | [3] list PDQ */
+    cursor = hs;
     if (_hg_section(&cursor, 0, 0, db->nlists, LIST_REC, file_size) != 0) {
         BAD("%s: list table runs past the end of the file", path);
     }
-    db->lists = h + HG_DB_HEADER_SIZE;
+    db->lists = h + hs;
     if (_hg_section(&cursor, 0, 0, db->nsources, SOURCE_REC, file_size) != 0) {
         BAD("%s: source table runs past the end of the file", path);
     }
@@ -267,10 +373,18 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
     }
     db->strings = (const char *) h + (cursor - strings_len);
     db->strings_len = strings_len;
-    if (hg_db_align(cursor) - HG_DB_HEADER_SIZE != meta_len) {
+    db->pdq_maxthr = HG_PDQ_THRESHOLD;
+    if (db->format >= 3) {
+        if (_hg_section(&cursor, 0, 0, db->nlists, LPDQ_REC, file_size) != 0) {
+            BAD("%s: list PDQ table runs past the end of the file", path);
+        }
+        db->pdq_lists = h + (cursor - (uint64_t) db->nlists * LPDQ_REC);
+        db->pdq_maxthr = 0;
+    }
+    if (hg_db_align(cursor) - hs != meta_len) {
         BAD("%s: metadata length %llu does not match its tables (%llu)", path,
             (unsigned long long) meta_len,
-            (unsigned long long) (hg_db_align(cursor) - HG_DB_HEADER_SIZE));
+            (unsigned long long) (hg_db_align(cursor) - hs));
     }
     if (strings_len == 0 || strings_len > HG_DB_MAX_STRINGS
         || db->strings[strings_len - 1] != '\0')
@@ -308,6 +422,21 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
             || (db->format == 1 && !_hg_all_zero(l + 40, 8)))
         {
             BAD("%s: list %u: reserved bytes are not zero", path, i);
+        }
+        if (db->format >= 3) {
+            const unsigned char  *lp = db->pdq_lists + (uint64_t) i * LPDQ_REC;
+            uint32_t              thr = hg_le32(lp + LPDQ_THRESHOLD);
+
+            if (thr > HG_PDQ_THRESHOLD_MAX) {
+                BAD("%s: list %u: PDQ threshold %u is past the maximum %d",
+                    path, i, thr, HG_PDQ_THRESHOLD_MAX);
+            }
+            if (!_hg_all_zero(lp + 12, 4)) {
+                BAD("%s: list %u: reserved bytes are not zero", path, i);
+            }
+            if ((int) thr > db->pdq_maxthr) {
+                db->pdq_maxthr = (int) thr;
+            }
         }
     }
     if (tot != db->nsources) {
@@ -425,6 +554,11 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
             BAD("%s: %s: bucket index decreases at bucket %llu", path, an,
                 (unsigned long long) k);
         }
+    }
+    if (db->format >= 3 && _hg_pdq_validate(db, &cursor, file_size, path,
+                                            err) != HG_OK)
+    {
+        return HG_EFORMAT;
     }
     if (db->format >= 2) {
         uint64_t  off = hg_le64(h + HDR_RECORDS_OFF);
@@ -562,7 +696,7 @@ hg_db_verify(const hg_db_t *db, hg_err_t *err)
     const unsigned char  *h = db->base;
     unsigned char         sum[32];
 
-    if (hg_db_meta_sha256(h, h + HG_DB_HEADER_SIZE, hg_le64(h + HDR_META_LEN),
+    if (hg_db_meta_sha256(h, h + db->hdr_size, hg_le64(h + HDR_META_LEN),
                           sum) != 0)
     {
         return _hg_sha256_failed(db->path, err);
@@ -571,8 +705,8 @@ hg_db_verify(const hg_db_t *db, hg_err_t *err)
         return hg_err_set(err, HG_EFORMAT, "%s: header checksum mismatch "
                           "(header or metadata corrupted)", db->path);
     }
-    if (_hg_sha256_parts(NULL, 0, h + HG_DB_HEADER_SIZE,
-                         db->size - HG_DB_HEADER_SIZE, sum) != 0)
+    if (_hg_sha256_parts(NULL, 0, h + db->hdr_size,
+                         db->size - db->hdr_size, sum) != 0)
     {
         return _hg_sha256_failed(db->path, err);
     }

@@ -20,6 +20,7 @@
 #include "db/db_build.h"
 #include "db/db_format.h"
 #include "hashgate/atomic_write.h"
+#include "hashgate/db_pdq.h"
 
 /* Write buffer: large enough that write(2) costs vanish next to hashing. */
 #define HG_DBB_WBUF         (1u << 20)
@@ -139,8 +140,8 @@ _hg_str_add(hg_vec_t *v, const char *s, uint32_t *off)
  * meta; fills the counts of the header.
  */
 static hg_status_t
-_hg_build_meta(hg_dbb_t *b, hg_merge_t *mg, uint64_t created, hg_vec_t *meta,
-               unsigned char *hdr, hg_err_t *err)
+_hg_build_meta(hg_dbb_t *b, hg_merge_t *mg, uint64_t created, unsigned fmt,
+               hg_vec_t *meta, unsigned char *hdr, hg_err_t *err)
 {
     hg_vec_t        strs = { NULL, 0, 0, 1 };
     unsigned char  *p;
@@ -226,6 +227,24 @@ _hg_build_meta(hg_dbb_t *b, hg_merge_t *mg, uint64_t created, hg_vec_t *meta,
     memcpy(meta->p + len, strs.p, strs.n);
     meta->n = len + hg_db_align(strs.n);
 
+    /* format 3: per list its PDQ entries and threshold */
+    if (fmt < 3) {
+        goto counts;
+    }
+    if (hg_vec_grow(meta, (size_t) b->nlists * LPDQ_REC) != 0) {
+        goto fail;
+    }
+    for (i = 0; i < b->nlists; i++) {
+        p = meta->p + meta->n + (size_t) i * LPDQ_REC;
+        memset(p, 0, LPDQ_REC);
+        hg_put64(p + LPDQ_ENTRIES, b->lists[i].pdq_entries);
+        hg_put32(p + LPDQ_THRESHOLD, (uint32_t) (b->lists[i].pdq_threshold < 0
+                                                 ? HG_PDQ_THRESHOLD
+                                                 : b->lists[i].pdq_threshold));
+    }
+    meta->n += (size_t) b->nlists * LPDQ_REC;
+counts:
+
     hg_put32(hdr + HDR_NLISTS, b->nlists);
     hg_put32(hdr + HDR_NSOURCES, (uint32_t) b->nsrcs);
     hg_put32(hdr + HDR_NSETS, (uint32_t) mg->sets.sets.n);
@@ -241,6 +260,58 @@ fail:
     return HG_OK;
 }
 
+/*
+ * The extras records of slot a, in row order; labels get their offsets in
+ * order of first use. A PDQ slot's "size" is the entry's quality.
+ */
+static int
+_hg_write_extras(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
+                 uint32_t *lab_map, uint64_t *labels_len, hg_vec_t *lab_order)
+{
+    unsigned char    xr[EXTRA_REC];
+    uint64_t         x;
+    unsigned         has_size = a == HG_DBB_PDQ ? EXTRA_HAS_QUALITY
+                                                : EXTRA_HAS_SIZE;
+
+    for (x = mg->extras_at[a]; x < mg->extras_at[a + 1]; x++) {
+        const hg_out_extra_t  *o = (const hg_out_extra_t *) (const void *)
+                                   (mg->oextras.p + x * mg->oextras.rs);
+
+        memset(xr, 0, sizeof(xr));
+        hg_put32(xr + EXTRA_ROW, o->row);
+        hg_put16(xr + EXTRA_LIST, (uint16_t) o->list);
+        hg_put16(xr + EXTRA_FLAGS, (o->has_size ? has_size : 0)
+                                   | (o->label ? EXTRA_HAS_LABEL : 0));
+        hg_put64(xr + EXTRA_SIZE, o->size);
+        if (o->label) {
+            uint32_t  id = o->label - 1;
+
+            if (lab_map[id] == UINT32_MAX) {
+                const char  *s = hg_dbb_label(b, id);
+                uint32_t    *po;
+
+                if (*labels_len + strlen(s) + 1 > HG_DB_MAX_STRINGS) {
+                    w->failed = EFBIG;
+                    return -1;
+                }
+                lab_map[id] = (uint32_t) *labels_len;
+                *labels_len += strlen(s) + 1;
+                po = hg_vec_push(lab_order);
+                if (po == NULL) {
+                    w->failed = ENOMEM;
+                    return -1;
+                }
+                *po = id;
+            }
+            hg_put32(xr + EXTRA_LABEL, lab_map[id]);
+        }
+        if (_hg_wr(w, xr, sizeof(xr)) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Write one algorithm's buckets, digests and set index; fill its header. */
 static int
 _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
@@ -250,10 +321,9 @@ _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
     hg_vec_t        *v = &b->add[a];
     unsigned char   *ah = hdr + HDR_ALG(a), le[4];
     size_t           dlen = hg_alg_len(a), rs = v->rs;
-    uint64_t         rows = mg->rows[a], r, nb, x, k;
+    uint64_t         rows = mg->rows[a], r, nb, k;
     unsigned         bits = _hg_bucket_bits(rows), setw = _hg_setw(mg->maxv[a]);
     uint32_t        *bk, val;
-    unsigned char    xr[EXTRA_REC];
 
     hg_put64(ah + ALG_COUNT, rows);
     hg_put32(ah + ALG_BUCKET_BITS, bits);
@@ -314,41 +384,8 @@ _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
     }
     hg_put64(ah + ALG_EXTRAS_OFF, w->off + w->len);
     hg_put64(ah + ALG_NEXTRAS, mg->extras_at[a + 1] - mg->extras_at[a]);
-    for (x = mg->extras_at[a]; x < mg->extras_at[a + 1]; x++) {
-        const hg_out_extra_t  *o = (const hg_out_extra_t *) (const void *)
-                                   (mg->oextras.p + x * mg->oextras.rs);
-
-        memset(xr, 0, sizeof(xr));
-        hg_put32(xr + EXTRA_ROW, o->row);
-        hg_put16(xr + EXTRA_LIST, (uint16_t) o->list);
-        hg_put16(xr + EXTRA_FLAGS, (o->has_size ? EXTRA_HAS_SIZE : 0)
-                                   | (o->label ? EXTRA_HAS_LABEL : 0));
-        hg_put64(xr + EXTRA_SIZE, o->size);
-        if (o->label) {
-            uint32_t  id = o->label - 1;
-
-            if (lab_map[id] == UINT32_MAX) {
-                const char  *s = hg_dbb_label(b, id);
-                uint32_t    *po;
-
-                if (*labels_len + strlen(s) + 1 > HG_DB_MAX_STRINGS) {
-                    w->failed = EFBIG;
-                    return -1;
-                }
-                lab_map[id] = (uint32_t) *labels_len;
-                *labels_len += strlen(s) + 1;
-                po = hg_vec_push(lab_order);
-                if (po == NULL) {
-                    w->failed = ENOMEM;
-                    return -1;
-                }
-                *po = id;
-            }
-            hg_put32(xr + EXTRA_LABEL, lab_map[id]);
-        }
-        if (_hg_wr(w, xr, sizeof(xr)) != 0) {
-            return -1;
-        }
+    if (_hg_write_extras(w, b, mg, a, lab_map, labels_len, lab_order) != 0) {
+        return -1;
     }
 
     /* links from rows to their records (already in disk form) */
@@ -361,6 +398,152 @@ _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
         && _hg_wr(w, mg->links[a].p, mg->links[a].n * LINK_REC) != 0)
     {
         return -1;
+    }
+    return 0;
+}
+
+/* Index bucket bits: about one row a bucket, at most the chunk's 16. */
+static unsigned
+_hg_pdq_bits(uint64_t rows)
+{
+    unsigned  bits = 1;
+
+    while (bits < 16 && ((uint64_t) 2 << bits) <= rows) {
+        bits++;
+    }
+    return bits;
+}
+
+/*
+ * The multi-index (docs/db-format.md, PDQ): per chunk the bucket bounds
+ * of its leading bits over rows sorted by that chunk; then, for chunks 1
+ * to 15, the rows in that order (chunk 0's order is the table's own).
+ * Built one chunk at a time by a counting sort, so memory is 4 bytes a
+ * row plus the bounds.
+ */
+static int
+_hg_write_pdq_index(hg_wr_t *w, const hg_vec_t *v, uint64_t rows,
+                    unsigned bits, unsigned idw)
+{
+    uint64_t        nb = (uint64_t) 1 << bits, k, r;
+    uint32_t       *bk = malloc((nb + 1) * sizeof(*bk));
+    uint32_t       *pos = malloc(nb * sizeof(*pos));
+    uint32_t       *ids = malloc((rows ? rows : 1) * sizeof(*ids));
+    unsigned char   le[4];
+    int             c, rc = -1;
+
+    if (bk == NULL || pos == NULL || ids == NULL) {
+        w->failed = ENOMEM;
+        goto done;
+    }
+    for (c = 0; c < HG_PDQ_CHUNKS; c++) {
+        memset(bk, 0, (nb + 1) * sizeof(*bk));
+        for (r = 0; r < rows; r++) {
+            bk[(hg_pdq_chunk(v->p + r * v->rs, c) >> (16 - bits)) + 1]++;
+        }
+        for (k = 0; k < nb; k++) {
+            bk[k + 1] += bk[k];
+        }
+        for (k = 0; k <= nb; k++) {
+            hg_put32(le, bk[k]);
+            if (_hg_wr(w, le, 4) != 0) {
+                goto done;
+            }
+        }
+        if (_hg_wr_pad(w) != 0) {
+            goto done;
+        }
+    }
+    for (c = 1; c < HG_PDQ_CHUNKS; c++) {
+        memset(pos, 0, nb * sizeof(*pos));
+        for (r = 0; r < rows; r++) {
+            pos[hg_pdq_chunk(v->p + r * v->rs, c) >> (16 - bits)]++;
+        }
+        for (k = 0, r = 0; k < nb; k++) {
+            uint32_t  n = pos[k];
+
+            pos[k] = (uint32_t) r;
+            r += n;
+        }
+        for (r = 0; r < rows; r++) {
+            ids[pos[hg_pdq_chunk(v->p + r * v->rs, c) >> (16 - bits)]++]
+                = (uint32_t) r;
+        }
+        for (r = 0; r < rows; r++) {
+            hg_put32(le, ids[r]);
+            if (_hg_wr(w, le, idw) != 0) {
+                goto done;
+            }
+        }
+        if (_hg_wr_pad(w) != 0) {
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    free(bk);
+    free(pos);
+    free(ids);
+    return rc;
+}
+
+/* The PDQ section: hashes, set index, extras, index; its header fields. */
+static int
+_hg_write_pdq(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, unsigned char *hdr,
+              uint32_t *lab_map, uint64_t *labels_len, hg_vec_t *lab_order)
+{
+    hg_vec_t   *v = &b->add[HG_DBB_PDQ];
+    uint64_t    rows = mg->rows[HG_DBB_PDQ], r;
+    unsigned    setw = _hg_setw(mg->maxv[HG_DBB_PDQ]), bits = 0, idw = 0;
+    uint32_t    val;
+    unsigned char le[4];
+
+    if (rows > 0 && rows >= HG_PDQ_INDEX_MIN) {
+        bits = _hg_pdq_bits(rows);
+        idw = rows <= ((uint64_t) 1 << 24) ? 3 : 4;
+    }
+    hg_put64(hdr + HDR_PDQ_COUNT, rows);
+    hg_put32(hdr + HDR_PDQ_SETW, setw);
+    hg_put32(hdr + HDR_PDQ_INDEX_BITS, bits);
+    hg_put32(hdr + HDR_PDQ_IDW, idw);
+
+    if (_hg_wr_pad_to(w, HG_DB_ROW_ALIGN) != 0) {
+        return -1;
+    }
+    hg_put64(hdr + HDR_PDQ_HASHES_OFF, w->off + w->len);
+    for (r = 0; r < rows; r++) {
+        if (_hg_wr(w, v->p + r * v->rs, HG_PDQ_BYTES) != 0) {
+            return -1;
+        }
+    }
+    if (_hg_wr_pad(w) != 0) {
+        return -1;
+    }
+    hg_put64(hdr + HDR_PDQ_SETIDX_OFF, w->off + w->len);
+    for (r = 0; setw > 0 && r < rows; r++) {
+        memcpy(&val, v->p + r * v->rs + HG_PDQ_BYTES, 4);
+        hg_put32(le, val);
+        if (_hg_wr(w, le, setw) != 0) {
+            return -1;
+        }
+    }
+    if (_hg_wr_pad(w) != 0) {
+        return -1;
+    }
+    hg_put64(hdr + HDR_PDQ_EXTRAS_OFF, w->off + w->len);
+    hg_put64(hdr + HDR_PDQ_NEXTRAS, mg->extras_at[HG_DBB_PDQ + 1]
+                                    - mg->extras_at[HG_DBB_PDQ]);
+    if (_hg_write_extras(w, b, mg, HG_DBB_PDQ, lab_map, labels_len,
+                         lab_order) != 0)
+    {
+        return -1;
+    }
+    if (_hg_wr_pad(w) != 0) {
+        return -1;
+    }
+    hg_put64(hdr + HDR_PDQ_INDEX_OFF, w->off + w->len);
+    if (bits > 0) {
+        return _hg_write_pdq_index(w, v, rows, bits, idw);
     }
     return 0;
 }
@@ -379,8 +562,10 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
     hg_merge_t          mg;
     hg_atomic_write_t   aw = { -1, NULL, NULL, 0 };
     hg_vec_t        meta = { NULL, 0, 0, 1 }, lab_order = { NULL, 0, 0, 4 };
-    hg_wr_t         w = { -1, NULL, 0, HG_DB_HEADER_SIZE, NULL, 0 };
-    unsigned char   hdr[HG_DB_HEADER_SIZE], sum[32];
+    unsigned        fmt = b->format ? b->format : HG_DB_FORMAT;
+    uint32_t        hs = hg_db_header_size(fmt);
+    hg_wr_t         w = { -1, NULL, 0, hs, NULL, 0 };
+    unsigned char   hdr[HG_DB_HEADER_MAX], sum[32];
     uint32_t       *lab_map = NULL;
     uint64_t        labels_len = 0, x;
     hg_digests_t    dg;
@@ -403,22 +588,28 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
         b->lists[i].entries = 0;
         b->lists[i].inrec = 0;
         b->lists[i].records = 0;
+        b->lists[i].pdq_entries = 0;
     }
-    for (a = 0; a < HG_ALG_COUNT; a++) {
+    for (a = 0; a < HG_DBB_SLOTS; a++) {
         rc = hg_dbb_merge_alg(&mg, a, err);
         if (rc != HG_OK) {
             goto out;
         }
         hg_vec_free(&b->rem[a]);
     }
-    mg.extras_at[HG_ALG_COUNT] = mg.oextras.n;
+    mg.extras_at[HG_DBB_SLOTS] = mg.oextras.n;
     hg_vec_free(&b->extras);
     rc = hg_dbb_records(&mg, err);
     if (rc != HG_OK) {
         goto out;
     }
+    if ((fmt != 2 && fmt != 3) || (fmt < 3 && mg.rows[HG_DBB_PDQ] > 0)) {
+        rc = hg_err_set(err, HG_EINVAL, "%s: format %u cannot hold this "
+                        "database", path, fmt);
+        goto out;
+    }
 
-    rc = _hg_build_meta(b, &mg, created, &meta, hdr, err);
+    rc = _hg_build_meta(b, &mg, created, fmt, &meta, hdr, err);
     if (rc != HG_OK) {
         goto out;
     }
@@ -465,6 +656,11 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
             goto io;
         }
     }
+    if (fmt >= 3
+        && _hg_write_pdq(&w, b, &mg, hdr, lab_map, &labels_len, &lab_order) != 0)
+    {
+        goto io;
+    }
     if (_hg_wr_pad(&w) != 0) {
         goto io;
     }
@@ -499,8 +695,8 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
     }
 
     memcpy(hdr + HDR_MAGIC, HG_DB_MAGIC, HG_DB_MAGIC_LEN);
-    hg_put32(hdr + HDR_FORMAT, HG_DB_FORMAT);
-    hg_put32(hdr + HDR_HEADER_SIZE, HG_DB_HEADER_SIZE);
+    hg_put32(hdr + HDR_FORMAT, fmt);
+    hg_put32(hdr + HDR_HEADER_SIZE, hs);
     hg_put64(hdr + HDR_CREATED, created);
     hg_put32(hdr + HDR_SCAN_ALGS, b->algs);
     hg_put32(hdr + HDR_FLAGS, b->all_digests ? HG_DB_FLAG_ALL_DIGESTS : 0);
@@ -518,7 +714,7 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
         goto out;
     }
     memcpy(hdr + HDR_META_SHA256, sum, 32);
-    if (pwrite(w.fd, hdr, sizeof(hdr), 0) != (ssize_t) sizeof(hdr)) {
+    if (pwrite(w.fd, hdr, hs, 0) != (ssize_t) hs) {
         w.failed = errno ? errno : EIO;
         goto io;
     }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hashgate/pdq.h"
 #include "lists/list_util.h"
 
 int
@@ -368,4 +369,43 @@ int
 hg_list_word_eq(const char *s, size_t len, const char *word)
 {
     return strlen(word) == len && strncasecmp(s, word, len) == 0;
+}
+
+int
+hg_entry_parse_pdq(hg_entry_t *e, const char *hex, size_t len,
+                   const char **why)
+{
+    static _Thread_local char  reason[64];
+    hg_pdq_hash_t              h;
+
+    hg_list_trim(&hex, &len);
+    if (len != HG_PDQ_HEX_LEN) {
+        snprintf(reason, sizeof(reason), "a PDQ hash of %zu hex digits, "
+                 "expected 64", len);
+        *why = reason;
+        return -1;
+    }
+    if (hg_pdq_from_hex(hex, len, &h) != 0) {
+        *why = "bad hex in a PDQ hash";
+        return -1;
+    }
+    e->pdq = 1;
+    e->alg = HG_ALG_SHA256;
+    e->quality = -1;
+    e->has_size = 0;
+    memcpy(e->digest, h.b, HG_PDQ_BYTES);
+    return 0;
+}
+
+int
+hg_entry_parse_quality(const char *s, size_t len, const char **why)
+{
+    uint64_t  v;
+
+    hg_list_trim(&s, &len);
+    if (hg_list_parse_u64(s, len, &v) != 0 || v > 100) {
+        *why = "a PDQ quality is a whole number 0 to 100";
+        return -1;
+    }
+    return (int) v;
 }

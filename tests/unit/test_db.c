@@ -25,6 +25,7 @@
 
 #include <openssl/evp.h>
 
+#include "db/db_build.h"
 #include "db/db_format.h"
 #include "hashgate/db.h"
 #include "helper_tmpdir.h"
@@ -213,7 +214,7 @@ build_rich(const char *path)
 static uint64_t
 meta_end(const unsigned char *p)
 {
-    return HG_DB_HEADER_SIZE + hg_le64(p + HDR_META_LEN);
+    return hg_db_header_size(hg_le32(p + HDR_FORMAT)) + hg_le64(p + HDR_META_LEN);
 }
 
 /* ---- tests ---- */
@@ -955,7 +956,7 @@ test_db_records_keep_a_files_digests_and_choose_what_a_scan_computes(void **stat
         add_file(b, id, n, MD5 | SHA1, (uint64_t) n + 1);
     }
     db = write_open(b, tpath("rec.db"), HG_DB_OPEN_VERIFY);
-    assert_int_equal(hg_db_version(db), 2);
+    assert_int_equal(hg_db_version(db), HG_DB_FORMAT);
     assert_int_equal(hg_db_algs(db), SHA1);
     assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, MD5 | SHA1), 100);
     assert_int_equal(hg_db_records(db, HG_LIST_BLOCK, MD5), 0);
@@ -1139,6 +1140,7 @@ test_db_version_1_file_still_opens_each_entry_its_own_record(void **state)
     id = mklist(b, "old", HG_LIST_BLOCK);
     add_file(b, id, 1, MD5, 0);
     add_file(b, id, 2, SHA1, 0);
+    hg_dbb_set_format(b, 2);
     hg_db_close(write_open(b, tpath("v2.db"), 0));
     p = slurp(tpath("v2.db"), &n);
     hg_put32(p + HDR_FORMAT, 1);
@@ -1261,17 +1263,21 @@ reseal(unsigned char *p, size_t n)
 {
     uint64_t      ml = hg_le64(p + HDR_META_LEN);
     EVP_MD_CTX   *c = EVP_MD_CTX_new();
-    unsigned char hdr[HG_DB_HEADER_SIZE];
+    unsigned char hdr[HG_DB_HEADER_MAX];
+    uint32_t      hs = hg_db_header_size(hg_le32(p + HDR_FORMAT));
 
-    if (ml > n - HG_DB_HEADER_SIZE) {
+    if (hs > n || ml > n - hs) {
         EVP_MD_CTX_free(c);
         return;
     }
-    memcpy(hdr, p, sizeof(hdr));
+    memcpy(hdr, p, hs);
     memset(hdr + HDR_META_SHA256, 0, 32);
+    if (hs > HDR_SIG_AT) {
+        memset(hdr + HDR_SIG_AT, 0, HDR_SIG_LEN);
+    }
     assert_int_equal(EVP_DigestInit_ex(c, EVP_sha256(), NULL), 1);
-    EVP_DigestUpdate(c, hdr, sizeof(hdr));
-    EVP_DigestUpdate(c, p + HG_DB_HEADER_SIZE, ml);
+    EVP_DigestUpdate(c, hdr, hs);
+    EVP_DigestUpdate(c, p + hs, ml);
     EVP_DigestFinal_ex(c, p + HDR_META_SHA256, NULL);
     EVP_MD_CTX_free(c);
 }
@@ -1305,7 +1311,7 @@ static void
 test_db_open_refuses_hostile_headers(void **state)
 {
     unsigned char  *p;
-    size_t          n, members, strings, lists = HG_DB_HEADER_SIZE;
+    size_t          n, members, strings, lists = HG_DB_HEADER_SIZE_V3;
     uint64_t        ml, sl, a2 = HDR_ALG(2);
     hg_db_t        *db;
     hg_err_t        err;
@@ -1326,13 +1332,13 @@ test_db_open_refuses_hostile_headers(void **state)
     nl = hg_le32(p + HDR_NLISTS);
     ns = hg_le32(p + HDR_NSOURCES);
     nsets = hg_le32(p + HDR_NSETS);
-    strings = HG_DB_HEADER_SIZE + ml - hg_db_align(sl);
-    members = HG_DB_HEADER_SIZE + hg_db_align(nl * LIST_REC);
+    strings = lists + ml - (uint64_t) nl * LPDQ_REC - hg_db_align(sl);
+    members = lists + hg_db_align(nl * LIST_REC);
     members = hg_db_align(members + ns * SOURCE_REC);
     members = hg_db_align(members + nsets * SET_REC);
 
     hostile(p, n, HDR_MAGIC, F32, 0x42444749, "bad magic");
-    hostile(p, n, HDR_FORMAT, F32, 3, "future format");
+    hostile(p, n, HDR_FORMAT, F32, HG_DB_FORMAT + 1, "future format");
     hostile(p, n, HDR_FORMAT, F32, 0, "format 0");
     hostile(p, n, HDR_SCAN_ALGS, F32, 8, "unknown algorithm to compute");
     hostile(p, n, HDR_FLAGS, F32, 2, "unknown flag");
@@ -1378,7 +1384,7 @@ test_db_open_refuses_hostile_headers(void **state)
     hostile(p, n, lists + LIST_FIRST_SOURCE, F32, 1, "sources not in order");
     hostile(p, n, lists + LIST_NSOURCES, F32, UINT32_MAX, "source count huge");
     hostile(p, n, members, F16, nl, "set member is not a list");
-    hostile(p, n, HG_DB_HEADER_SIZE + hg_db_align(nl * LIST_REC)
+    hostile(p, n, lists + hg_db_align(nl * LIST_REC)
             + hg_db_align(ns * SOURCE_REC) + SET_COUNT, F32, 0, "empty set");
     hostile(p, n, strings + sl - 4, F32, 0x41414141, "strings not terminated");
     hostile(p, n, strings + hg_le32(p + lists + LIST_NAME), F16, 0x2f2f,

@@ -64,4 +64,33 @@ size_t hg_db_pdq_query(const hg_db_t *db, const hg_pdq_hash_t *h,
 size_t hg_db_pdq_match(const hg_db_t *db, const hg_pdq_result_t *r,
                        int dihedral, hg_db_pdq_hit_t *hits, size_t max);
 
+/* PDQ entries on list (an index for hg_db_list); 0 before format 3. */
+uint64_t hg_db_pdq_list_count(const hg_db_t *db, uint32_t list);
+
+/* 1 when the file holds a search index (else a query scans every entry). */
+int hg_db_pdq_indexed(const hg_db_t *db);
+
+/*
+ * Call cb once per (PDQ entry, list) pair, in hash order: e->pdq = 1,
+ * e->quality, e->label in the mapping (for --base updates and diff;
+ * hg_db_foreach calls it after the digests).
+ */
+hg_status_t hg_db_pdq_foreach(const hg_db_t *db, hg_db_entry_cb cb, void *ctx);
+
+/* ---- building ---- */
+
+/*
+ * Set the threshold of list (from hg_dbb_list) to bits, 0 to
+ * HG_PDQ_THRESHOLD_MAX; HG_EINVAL with err set past it. A list not given
+ * one has HG_PDQ_THRESHOLD, or, loaded from a base, the base's.
+ */
+hg_status_t hg_dbb_pdq_threshold(hg_dbb_t *b, uint32_t list, int bits,
+                                 hg_err_t *err);
+
+/*
+ * Entries at or above which the compiler writes the search index; below
+ * it a query scans every entry (measured: tests/bench/bench_pdq_query).
+ */
+#define HG_PDQ_INDEX_MIN    4096    /* set from the benchmark */
+
 #endif

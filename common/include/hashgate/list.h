@@ -40,6 +40,15 @@ typedef struct {
      * per read. 0, from other producers, is a record of its own.
      */
     uint64_t        record;
+    /*
+     * A PDQ hash (pdq.h, db_pdq.h) rather than a digest: digest holds its
+     * 32 bytes in hex order and alg is HG_ALG_SHA256 (so code that only
+     * prints a digest prints its 64 hex digits); has_size is 0. It is
+     * searched, not looked up, so it is no part of a record: readers give
+     * it a record of its own even beside the MD5 of the same file.
+     */
+    int             pdq;
+    int             quality;    /* PDQ only: the list's quality 0-100, -1: none */
 } hg_entry_t;
 
 /* Return HG_OK to go on; anything else stops the reader, which returns it. */
@@ -107,5 +116,18 @@ hg_status_t hg_list_read_file(const char *path, const char *format,
  */
 int hg_entry_parse_hex(hg_entry_t *e, const char *hex, size_t len,
                        const char **why);
+
+/*
+ * Helper for readers: parse a PDQ hash (exactly 64 hex digits, trimmed)
+ * into e (pdq = 1, quality -1). Returns 0 or -1 with *why set.
+ */
+int hg_entry_parse_pdq(hg_entry_t *e, const char *hex, size_t len,
+                       const char **why);
+
+/*
+ * Helper for readers: a PDQ quality, a decimal 0-100 (trimmed). Returns it,
+ * or -1 (with *why set).
+ */
+int hg_entry_parse_quality(const char *s, size_t len, const char **why);
 
 #endif
