@@ -63,6 +63,14 @@ static const char _scan_help[] =
     "with gzip, bzip2, xz, zstd or lz4, TNEF), as files or attachments, are\n"
     "opened in a sandboxed helper and every file inside is scanned too.\n"
     "\n"
+    "Images (JPEG, PNG, GIF, WebP, by their bytes), as files, attachments\n"
+    "or inside archives, are decoded in the same helper: a second line\n"
+    "\"PATH: IMAGE FORMAT pdq HEX quality Q\" gives their PDQ hash, then OK,\n"
+    "LIST FOUND (distance D) when within a list's threshold of one of the\n"
+    "database's PDQ entries (quality 50 or more), or NOT CHECKED (why) for\n"
+    "an image that does not decode (not an error) or is past a limit (an\n"
+    "error).\n"
+    "\n"
     "Request bodies, as the nginx module reads them (FILE - for stdin):\n"
     "every base64 string or data: URL of a JSON body, every field of a\n"
     "url-encoded form that is a file, is a part: FILE#/json/pointer or\n"
@@ -75,7 +83,11 @@ static const char _scan_help[] =
     "      --raw           hash message files as plain bytes (= --no-mail)\n"
     "      --mail          read every file as a message, detected or not\n"
     "      --no-mail       never unpack mail\n"
-    "      --no-archives   do not open archives (each is hashed as it is)\n"
+    "      --no-archives   do not open archives (each is hashed as it is),\n"
+    "                      nor decode images\n"
+    "      --no-images     do not decode images (no PDQ hashes)\n"
+    "      --pdq-dihedral  match PDQ against the 8 turned and mirrored\n"
+    "                      hashes too (--json prints them)\n"
     "      --helper PATH   the inspection helper (default: the installed one)\n"
     "      --archive-max-depth N       archives inside archives (8, at most 8)\n"
     "      --archive-max-files N       files per file or message (10000)\n"
@@ -746,7 +758,8 @@ enum {
     SCAN_OPT_NO_ARC = 256, SCAN_OPT_HELPER, SCAN_OPT_DEPTH, SCAN_OPT_FILES,
     SCAN_OPT_BYTES, SCAN_OPT_FILE_BYTES, SCAN_OPT_RATIO, SCAN_OPT_TIMEOUT,
     SCAN_OPT_JSON_BODY, SCAN_OPT_FORM_BODY, SCAN_OPT_BODY_MIN,
-    SCAN_OPT_BODY_DEPTH, SCAN_OPT_BODY_PARTS, SCAN_OPT_BODY_DECODED
+    SCAN_OPT_BODY_DEPTH, SCAN_OPT_BODY_PARTS, SCAN_OPT_BODY_DECODED,
+    SCAN_OPT_NO_IMAGES, SCAN_OPT_DIHEDRAL
 };
 
 /* Body limit options into l; -1 with the usage error printed. */
@@ -824,6 +837,8 @@ cmd_scan(int argc, char **argv)
         { "mail",     no_argument,       NULL, 'm' },
         { "no-mail",  no_argument,       NULL, 'n' },
         { "no-archives", no_argument,    NULL, SCAN_OPT_NO_ARC },
+        { "no-images", no_argument,      NULL, SCAN_OPT_NO_IMAGES },
+        { "pdq-dihedral", no_argument,   NULL, SCAN_OPT_DIHEDRAL },
         { "helper",   required_argument, NULL, SCAN_OPT_HELPER },
         { "archive-max-depth", required_argument, NULL, SCAN_OPT_DEPTH },
         { "archive-max-files", required_argument, NULL, SCAN_OPT_FILES },
@@ -877,6 +892,12 @@ cmd_scan(int argc, char **argv)
         switch (opt) {
         case SCAN_OPT_NO_ARC:
             archives = 0;
+            break;
+        case SCAN_OPT_NO_IMAGES:
+            mi.images.images = HG_PDQ_IMAGES_OFF;
+            break;
+        case SCAN_OPT_DIHEDRAL:
+            mi.images.dihedral = 1;
             break;
         case SCAN_OPT_HELPER:
             helper = optarg;

@@ -571,6 +571,7 @@ _end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
     obj.stats = stats;
     obj.nreadings = 1;
     obj.inner = NULL;
+    obj.image = NULL;
     if (s->kind == HG_MAIL_PART && ms->eol_open
         && _eol_end(ms, &obj.reading[1]))
     {
