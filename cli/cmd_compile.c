@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "hashgate/db.h"
+#include "hashgate/db_pdq.h"
 #include "hashgate/hash.h"
 #include "hashgate/list.h"
 #include "util.h"
@@ -100,6 +101,9 @@ static const char _compile_help[] =
     "      --all-digests       make scans compute MD5, SHA-1 and SHA-256 for\n"
     "                          every object (default: the cheapest set that\n"
     "                          covers every listed file; see hashgate info)\n"
+    "      --pdq-threshold NAME=BITS\n"
+    "                          an image matches a PDQ hash of list NAME within\n"
+    "                          BITS (0-64; default 31, or the base's)\n"
     "  -h, --help              this help\n"
     "\n"
     "Bad lines are warned as \"file:line: reason\" and skipped; each input\n"
@@ -597,13 +601,77 @@ _compile_base(compile_ctx_t *c, const char *base)
     return 0;
 }
 
+/* --pdq-threshold NAME=BITS */
+typedef struct {
+    const char     *name;
+    int             bits;
+} compile_thr_t;
+
+/* Parse "NAME=BITS"; -1 with a message printed. */
+static int
+_compile_parse_thr(char *arg, compile_thr_t *t)
+{
+    char  *eq = strchr(arg, '='), *end;
+    long   v;
+
+    if (eq == NULL || eq == arg || eq[1] == '\0') {
+        cli_usage("compile", "--pdq-threshold '%s' is not NAME=BITS", arg);
+        return -1;
+    }
+    *eq = '\0';
+    v = strtol(eq + 1, &end, 10);
+    if (*end != '\0' || v < 0) {
+        cli_usage("compile", "--pdq-threshold %s=%s: not a number of bits",
+                  arg, eq + 1);
+        return -1;
+    }
+    if (v > HG_PDQ_THRESHOLD_MAX) {
+        cli_usage("compile", "--pdq-threshold %s=%s: past the maximum of %d "
+                  "bits (at 64 an unrelated image is already near many "
+                  "entries)", arg, eq + 1, HG_PDQ_THRESHOLD_MAX);
+        return -1;
+    }
+    t->name = arg;
+    t->bits = (int) v;
+    return 0;
+}
+
+/* Set the thresholds once every list is known. */
+static int
+_compile_thresholds(compile_ctx_t *c, const compile_thr_t *thr, size_t n)
+{
+    compile_name_t  *known;
+    uint32_t         id;
+    hg_err_t         err;
+    size_t           i;
+
+    for (i = 0; i < n; i++) {
+        known = _compile_name_find(c, thr[i].name);
+        if (known == NULL) {
+            cli_error("compile: --pdq-threshold %s=%d: no list named %s",
+                      thr[i].name, thr[i].bits, thr[i].name);
+            return -1;
+        }
+        err.msg[0] = '\0';
+        if (hg_dbb_list(c->b, thr[i].name, "", known->kind, &id, &err) != HG_OK
+            || hg_dbb_pdq_threshold(c->b, id, thr[i].bits, &err) != HG_OK)
+        {
+            cli_error("compile: --pdq-threshold %s=%d: %s", thr[i].name,
+                      thr[i].bits, err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 enum {
     OPT_STRICT = 256,
     OPT_CATEGORY,
     OPT_BASE,
     OPT_ALLOW,
     OPT_REMOVE,
-    OPT_ALL_DIGESTS
+    OPT_ALL_DIGESTS,
+    OPT_PDQ_THRESHOLD
 };
 
 int
@@ -618,13 +686,15 @@ cmd_compile(int argc, char **argv)
         { "allow",    required_argument, NULL, OPT_ALLOW },
         { "remove",   required_argument, NULL, OPT_REMOVE },
         { "all-digests", no_argument,    NULL, OPT_ALL_DIGESTS },
+        { "pdq-threshold", required_argument, NULL, OPT_PDQ_THRESHOLD },
         { "help",     no_argument,       NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     compile_ctx_t     c;
     compile_input_t  *ins;
+    compile_thr_t    *thr;
     const char       *out = NULL, *base = NULL, *arg;
-    size_t            nins = 0, i;
+    size_t            nins = 0, nthr = 0, i;
     unsigned          kind;
     uint64_t          created;
     hg_err_t          err;
@@ -634,7 +704,10 @@ cmd_compile(int argc, char **argv)
 
     memset(&c, 0, sizeof(c));
     ins = calloc((size_t) argc, sizeof(*ins));
-    if (ins == NULL) {
+    thr = calloc((size_t) argc, sizeof(*thr));
+    if (ins == NULL || thr == NULL) {
+        free(ins);
+        free(thr);
         cli_error("compile: out of memory");
         return CLI_EXIT_ERROR;
     }
@@ -663,6 +736,13 @@ cmd_compile(int argc, char **argv)
             continue;
         case OPT_ALL_DIGESTS:
             all_digests = 1;
+            continue;
+        case OPT_PDQ_THRESHOLD:
+            if (_compile_parse_thr(optarg, &thr[nthr]) != 0) {
+                rc = CLI_EXIT_ERROR;
+                goto done;
+            }
+            nthr++;
             continue;
         case 'h':
             _compile_usage(stdout);
@@ -748,6 +828,9 @@ cmd_compile(int argc, char **argv)
             }
         }
     }
+    if (_compile_thresholds(&c, thr, nthr) != 0) {
+        goto done;
+    }
 
     err.msg[0] = '\0';
     st = hg_dbb_write(c.b, out, created, &err);
@@ -770,6 +853,7 @@ done:
         free(ins[i].arg);
     }
     free(ins);
+    free(thr);
     for (i = 0; i < c.nnames; i++) {
         free(c.names[i].name);
     }

@@ -7,7 +7,8 @@
  * time and sources with their SHA-256: enough to say later which list and
  * which version of it made a decision. --verify also checks the whole-file
  * checksum, the step an update script runs before renaming a new database
- * into place.
+ * into place. PDQ entries (format 3) are counted apart, with each list's
+ * threshold.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "hashgate/db.h"
+#include "hashgate/db_pdq.h"
 #include "hashgate/hash.h"
 #include "util.h"
 
@@ -24,8 +26,9 @@ static const char _info_help[] =
     "Usage: hashgate info [--verify] DB\n"
     "\n"
     "Show a database's format version, creation time, size, digest counts\n"
-    "per algorithm, and per list its version, kind, entries, compile time\n"
-    "and sources (file names with their SHA-256).\n"
+    "per algorithm, PDQ entries, and per list its version, kind, entries\n"
+    "(PDQ entries with the list's threshold), compile time and sources\n"
+    "(file names with their SHA-256).\n"
     "\n"
     "Options:\n"
     "      --verify   also check the whole-file checksum\n"
@@ -142,6 +145,11 @@ _info_print(const hg_db_t *db)
                hg_db_count(db, (hg_alg_t) a), a + 1 < HG_ALG_COUNT ? "," : "");
     }
     printf("\n");
+    if (hg_db_pdq_count(db) > 0) {
+        printf("pdq:      %" PRIu64 " entries%s\n", hg_db_pdq_count(db),
+               hg_db_pdq_indexed(db) ? " (indexed)"
+                                     : " (few: searched by a scan)");
+    }
     _info_scan(db, algs);
 
     n = hg_db_nlists(db);
@@ -157,6 +165,14 @@ _info_print(const hg_db_t *db)
         printf("  entries:  %" PRIu64 "\n", l.entries);
         if (hg_db_version(db) >= 2) {
             printf("  records:  %" PRIu64 " (files listed)\n", l.records);
+        }
+        if (hg_db_version(db) >= 3
+            && (hg_db_pdq_list_count(db, (uint32_t) i) > 0
+                || hg_db_pdq_threshold(db, (uint32_t) i) != HG_PDQ_THRESHOLD))
+        {
+            printf("  pdq:      %" PRIu64 " entries, threshold %d bits\n",
+                   hg_db_pdq_list_count(db, (uint32_t) i),
+                   hg_db_pdq_threshold(db, (uint32_t) i));
         }
         printf("  compiled: %s\n", t);
         for (j = 0; j < l.nsources; j++) {

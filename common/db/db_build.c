@@ -506,6 +506,12 @@ hg_dbb_set_format(hg_dbb_t *b, unsigned format)
     b->format = format;
 }
 
+void
+hg_dbb_set_pdq_index_min(hg_dbb_t *b, uint64_t min)
+{
+    b->pdq_index_min = min;
+}
+
 uint64_t
 hg_dbb_pending(const hg_dbb_t *b)
 {

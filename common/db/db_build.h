@@ -128,6 +128,7 @@ struct hg_dbb_s {
 
     int             written;            /* hg_dbb_write consumed the records */
     unsigned        format;             /* to write; 0: HG_DB_FORMAT */
+    uint64_t        pdq_index_min;      /* 0: HG_PDQ_INDEX_MIN */
 };
 
 /* Interned list-sets: each distinct set of lists a row is on, once. */
@@ -162,6 +163,10 @@ typedef struct {
  * for tests of reading old files. hg_dbb_write refuses PDQ entries then.
  */
 void hg_dbb_set_format(hg_dbb_t *b, unsigned format);
+
+/* Index the PDQ entries from min entries on instead of HG_PDQ_INDEX_MIN
+ * (small indexed files for tests and fuzzing seeds). */
+void hg_dbb_set_pdq_index_min(hg_dbb_t *b, uint64_t min);
 
 /* ---- small containers (db_build.c) ---- */
 

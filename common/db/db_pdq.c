@@ -39,6 +39,18 @@
 #include "db/db_format.h"
 #include "hashgate/db_pdq.h"
 
+/*
+ * The loops that compute distances are also built with the POPCNT
+ * instruction and picked at load time (without it, -O2 for x86-64 calls a
+ * library function per word: measured 3x slower at 1M entries).
+ */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HG_PDQ_POPCNT   __attribute__((target_clones("popcnt", "default")))
+#else
+#define HG_PDQ_POPCNT
+#endif
+#define HG_PDQ_INLINE   static inline __attribute__((always_inline))
+
 typedef struct {
     const hg_db_t          *db;
     const hg_pdq_hash_t    *q;          /* the hashes searched */
@@ -53,7 +65,7 @@ typedef struct {
     size_t                  total;
 } hg_pdq_search_t;
 
-static inline int
+HG_PDQ_INLINE int
 _hg_pdq_dist(const unsigned char *a, const unsigned char *b)
 {
     uint64_t  x, y;
@@ -237,7 +249,7 @@ _hg_pdq_sort(hg_db_pdq_hit_t *a, size_t n)
  * only if none before k is within the threshold already (it was reported
  * by that search).
  */
-static void
+HG_PDQ_INLINE void
 _hg_pdq_row(hg_pdq_search_t *s, uint64_t row, int k)
 {
     const hg_db_t        *db = s->db;
@@ -287,7 +299,7 @@ _hg_pdq_row(hg_pdq_search_t *s, uint64_t row, int k)
     }
 }
 
-static void
+static void HG_PDQ_POPCNT
 _hg_pdq_scan(hg_pdq_search_t *s)
 {
     uint64_t  row;
@@ -309,8 +321,27 @@ _hg_pdq_id(const hg_db_t *db, const unsigned char *ids, uint64_t i)
     return hg_le32(p);
 }
 
+/*
+ * Rows of a bucket of chunks 1..15 are scattered over the table: each is a
+ * random read, so a few are asked for ahead of use (at 10M entries a
+ * bucket holds about 153). On a loaded 2-core machine the gain at 10M was
+ * within the noise (query median 10.7 ms with none ahead, 9.9 with 8,
+ * 9.5 with 16); it cannot make a query slower.
+ */
+#ifndef HG_PDQ_AHEAD
+#define HG_PDQ_AHEAD    8
+#endif
+
+static inline void
+_hg_pdq_prefetch(const hg_db_t *db, uint64_t row)
+{
+    if (row < db->pdq.count) {
+        __builtin_prefetch(db->pdq.digests + row * HG_PDQ_BYTES);
+    }
+}
+
 /* The search for hash k through the index (radius <= 31). */
-static void
+static void HG_PDQ_POPCNT
 _hg_pdq_index(hg_pdq_search_t *s, int k)
 {
     const hg_db_t        *db = s->db;
@@ -341,8 +372,18 @@ _hg_pdq_index(hg_pdq_search_t *s, int k)
             if (hi > count) {
                 hi = count;
             }
+            if (c > 0) {
+                /* the rows are anywhere in the table: ask for the first
+                 * few at once, then keep HG_PDQ_AHEAD in flight */
+                for (i = lo; i < hi && i < lo + HG_PDQ_AHEAD; i++) {
+                    _hg_pdq_prefetch(db, _hg_pdq_id(db, ids, i));
+                }
+            }
             for (i = lo; i < hi; i++) {
                 row = c == 0 ? i : _hg_pdq_id(db, ids, i);
+                if (c > 0 && i + HG_PDQ_AHEAD < hi) {
+                    _hg_pdq_prefetch(db, _hg_pdq_id(db, ids, i + HG_PDQ_AHEAD));
+                }
                 if (row >= count) {
                     continue;
                 }

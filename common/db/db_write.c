@@ -498,7 +498,9 @@ _hg_write_pdq(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, unsigned char *hdr,
     uint32_t    val;
     unsigned char le[4];
 
-    if (rows > 0 && rows >= HG_PDQ_INDEX_MIN) {
+    if (rows > 0 && rows >= (b->pdq_index_min ? b->pdq_index_min
+                                              : HG_PDQ_INDEX_MIN))
+    {
         bits = _hg_pdq_bits(rows);
         idw = rows <= ((uint64_t) 1 << 24) ? 3 : 4;
     }

@@ -220,7 +220,9 @@ hg_lctx_emit(hg_lctx_t *c, const hg_entry_t *e)
 {
     hg_entry_t  own;
 
-    if (!e->remove && !c->empty_warned && hg_digest_is_empty(e->alg, e->digest)) {
+    if (!e->remove && !e->pdq && !c->empty_warned
+        && hg_digest_is_empty(e->alg, e->digest))
+    {
         /* kept (the list says so), but hg_scan_end never matches it */
         c->empty_warned = 1;
         hg_lctx_warn(c, "lists the %s of the empty file; it is never "

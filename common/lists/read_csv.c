@@ -9,7 +9,10 @@
  * size (also filesize, file_size, mediasize) and label (also name,
  * filename). A row may carry several digests: each becomes one entry with
  * the row's size and label, all of one record (the row is one file); an
- * empty digest cell is simply absent.
+ * empty digest cell is simply absent. A "pdq" column holds PDQ hashes (64
+ * hex digits), a "quality" (or "pdq_quality") column their quality: the
+ * PDQ hash is an entry of its own beside the row's digests (searched, not
+ * looked up: no part of the record), with the row's label.
  *
  * Fields follow RFC 4180: a field may be quoted, a quote inside is doubled,
  * and a quoted field may hold separators and line breaks (a record then
@@ -21,7 +24,11 @@
 #include <string.h>
 
 #include "hashgate/list.h"
+#include "hashgate/pdq.h"
 #include "lists/list_util.h"
+
+/* alg_col of the PDQ column: no hg_alg_t */
+#define CSV_PDQ         100
 
 /* Columns in one record. Exports have a dozen or two; the bound keeps the
  * field table fixed-size. */
@@ -42,6 +49,7 @@ typedef struct {
     int          alg_col[CSV_FIELDS_MAX];   /* hg_alg_t of a column, or -1 */
     long         size_col;
     long         label_col;
+    long         quality_col;
 } csv_t;
 
 /* Split c->rec into fields. 0 done, 1 inside a quoted field at the end
@@ -162,6 +170,9 @@ static const char *const csv_size_names[] = {
 static const char *const csv_label_names[] = {
     "label", "name", "filename", "file_name", NULL
 };
+static const char *const csv_quality_names[] = {
+    "quality", "pdq_quality", "pdq quality", NULL
+};
 
 /* Map the header's columns; returns how many digest columns it names. */
 static int
@@ -175,6 +186,7 @@ csv_header(csv_t *c, const char **why)
 
     c->size_col = -1;
     c->label_col = -1;
+    c->quality_col = -1;
     c->ncols = c->nfields;
     *why = NULL;
     for (i = 0; i < c->nfields; i++) {
@@ -187,8 +199,18 @@ csv_header(csv_t *c, const char **why)
             memcpy(name, s, len);
             name[len] = '\0';
             alg = hg_alg_from_name(name);
+            if (hg_list_word_eq(s, len, "pdq")) {
+                alg = CSV_PDQ;
+            }
         }
-        if (alg >= 0) {
+        if (alg == CSV_PDQ) {
+            if (seen & 0x100) {
+                *why = "the header names a digest column twice";
+            }
+            seen |= 0x100;
+            c->alg_col[i] = alg;
+            ndigest++;
+        } else if (alg >= 0) {
             if (seen & HG_ALG_BIT(alg)) {
                 *why = "the header names a digest column twice";
             }
@@ -199,6 +221,10 @@ csv_header(csv_t *c, const char **why)
             c->size_col = (long) i;
         } else if (c->label_col < 0 && csv_col_is(s, len, csv_label_names)) {
             c->label_col = (long) i;
+        } else if (c->quality_col < 0
+                   && csv_col_is(s, len, csv_quality_names))
+        {
+            c->quality_col = (long) i;
         }
     }
     return ndigest;
@@ -230,7 +256,7 @@ csv_row(csv_t *c, hg_lctx_t *lc, uint64_t lineno)
     hg_entry_t   e[CSV_DIGESTS_MAX];
     size_t       i, n = 0, len;
     const char  *s, *why;
-    int          has_size = 0;
+    int          has_size = 0, quality = -1;
     uint64_t     size = 0;
     const char  *label = NULL;
     uint64_t     rec;
@@ -248,6 +274,14 @@ csv_row(csv_t *c, hg_lctx_t *lc, uint64_t lineno)
                 continue;
             }
             memset(&e[n], 0, sizeof(e[n]));
+            if (c->alg_col[i] == CSV_PDQ) {
+                if (hg_entry_parse_pdq(&e[n], s, len, &why) != 0) {
+                    return hg_lctx_bad(lc, lineno, "column %zu (pdq): %s",
+                                       i + 1, why);
+                }
+                n++;
+                continue;
+            }
             if (hg_list_parse_digest_as(&e[n], c->alg_col[i], s, len, &why)
                 != 0)
             {
@@ -265,6 +299,12 @@ csv_row(csv_t *c, hg_lctx_t *lc, uint64_t lineno)
         } else if ((long) i == c->label_col && len > 0) {
             ((char *) s)[len] = '\0';
             label = s;
+        } else if ((long) i == c->quality_col && len > 0) {
+            quality = hg_entry_parse_quality(s, len, &why);
+            if (quality < 0) {
+                return hg_lctx_bad(lc, lineno, "column %zu (quality): %s",
+                                   i + 1, why);
+            }
         }
     }
     if (n == 0) {
@@ -274,9 +314,12 @@ csv_row(csv_t *c, hg_lctx_t *lc, uint64_t lineno)
     rec = hg_lctx_record(lc);
     for (i = 0; i < n; i++) {
         e[i].record = rec;
-        e[i].has_size = has_size;
-        e[i].size = size;
+        e[i].has_size = e[i].pdq ? 0 : has_size;
+        e[i].size = e[i].pdq ? 0 : size;
         e[i].label = label;
+        if (e[i].pdq) {
+            e[i].quality = quality;
+        }
         st = hg_lctx_emit(lc, &e[i]);
         if (st != HG_OK) {
             return st;
@@ -315,7 +358,7 @@ csv_head_names_digest(const unsigned char *head, size_t len, char sep)
         if (fl < sizeof(name)) {
             memcpy(name, f, fl);
             name[fl] = '\0';
-            if (hg_alg_from_name(name) >= 0) {
+            if (hg_alg_from_name(name) >= 0 || hg_list_word_eq(f, fl, "pdq")) {
                 return 1;
             }
         }

@@ -3,7 +3,10 @@
  *
  * Each line is an object with any of "md5", "sha1", "sha256" (hex strings;
  * one entry each) and optionally "size" (a non-negative integer) and
- * "label" (a string). Other keys are ignored; null means absent. Each line
+ * "label" (a string). "pdq" is a PDQ hash (64 hex digits), "quality" its
+ * quality 0-100; the PDQ entry is one of its own beside the digests (it
+ * is searched, not looked up: no part of the file's record). Other keys
+ * are ignored; null means absent. Each line
  * is tokenized on its own (json_stream.c over the line in memory), so a bad
  * line - broken JSON, a wrong type, a duplicate key, text after the
  * object - is reported as "file:line: reason" and skipped, and reading goes
@@ -18,10 +21,10 @@
 #include "lists/json_stream.h"
 #include "lists/list_util.h"
 
-enum { J_MD5, J_SHA1, J_SHA256, J_SIZE, J_LABEL, J_COUNT };
+enum { J_MD5, J_SHA1, J_SHA256, J_SIZE, J_LABEL, J_PDQ, J_QUALITY, J_COUNT };
 
 static const char *const jsonl_keys[J_COUNT] = {
-    "md5", "sha1", "sha256", "size", "label"
+    "md5", "sha1", "sha256", "size", "label", "pdq", "quality"
 };
 
 typedef struct {
@@ -32,13 +35,14 @@ typedef struct {
 /* Parse one line; *why set and -1 when it is bad. */
 static int
 jsonl_line(jsonl_t *x, const char *line, size_t len, hg_entry_t e[HG_ALG_COUNT],
-           int have[HG_ALG_COUNT], const char **why, char *whybuf, size_t wsz)
+           int have[HG_ALG_COUNT], hg_entry_t *pe, int *have_pdq,
+           const char **why, char *whybuf, size_t wsz)
 {
     static const hg_alg_t  algs[3] = { HG_ALG_MD5, HG_ALG_SHA1, HG_ALG_SHA256 };
     hg_jstream_t  *j = &x->j;
     hg_jt_t        t;
     unsigned       seen = 0;
-    int            k, has_size = 0, has_label = 0, a, n = 0;
+    int            k, has_size = 0, has_label = 0, a, n = 0, quality = -1;
     uint64_t       size = 0;
     const char    *w;
 
@@ -80,7 +84,7 @@ jsonl_line(jsonl_t *x, const char *line, size_t len, hg_entry_t e[HG_ALG_COUNT],
             continue;
         }
         seen |= 1u << k;
-        if (k <= J_SHA256 || k == J_LABEL) {
+        if (k <= J_SHA256 || k == J_LABEL || k == J_PDQ) {
             if (t != HG_JT_STRING) {
                 snprintf(whybuf, wsz, "\"%s\" is %s, expected a string",
                          jsonl_keys[k], hg_jstream_type_name(t));
@@ -106,6 +110,24 @@ jsonl_line(jsonl_t *x, const char *line, size_t len, hg_entry_t e[HG_ALG_COUNT],
             }
             have[a] = 1;
             n++;
+        } else if (k == J_PDQ) {
+            memset(pe, 0, sizeof(*pe));
+            if (hg_entry_parse_pdq(pe, j->tok, j->tok_len, &w) != 0) {
+                snprintf(whybuf, wsz, "\"pdq\": %s", w);
+                *why = whybuf;
+                return -1;
+            }
+            *have_pdq = 1;
+            n++;
+        } else if (k == J_QUALITY) {
+            if (t != HG_JT_NUMBER || hg_jstream_tok_u64(j, &size) != 0
+                || size > 100)
+            {
+                *why = "\"quality\" is not a whole number 0 to 100";
+                return -1;
+            }
+            quality = (int) size;
+            size = 0;
         } else if (k == J_SIZE) {
             if (t != HG_JT_NUMBER || hg_jstream_tok_u64(j, &size) != 0) {
                 snprintf(whybuf, wsz, "\"size\" is %s, expected a "
@@ -126,8 +148,12 @@ jsonl_line(jsonl_t *x, const char *line, size_t len, hg_entry_t e[HG_ALG_COUNT],
         return -1;
     }
     if (n == 0) {
-        *why = "no \"md5\", \"sha1\" or \"sha256\" key";
+        *why = "no \"md5\", \"sha1\", \"sha256\" or \"pdq\" key";
         return -1;
+    }
+    if (*have_pdq) {
+        pe->quality = quality;
+        pe->label = has_label ? x->label : NULL;
     }
     for (a = 0; a < HG_ALG_COUNT; a++) {
         e[a].has_size = has_size;
@@ -143,13 +169,15 @@ jsonl_each(hg_lctx_t *c, void *ctx, uint64_t lineno, char *line, size_t len)
     jsonl_t      *x = ctx;
     char          whybuf[160];
     const char   *why;
-    int           a, have[HG_ALG_COUNT];
-    hg_entry_t    e[HG_ALG_COUNT];
+    int           a, have[HG_ALG_COUNT], have_pdq = 0;
+    hg_entry_t    e[HG_ALG_COUNT], pe;
     uint64_t      rec;
     hg_status_t   st = HG_OK;
 
     memset(have, 0, sizeof(have));
-    if (jsonl_line(x, line, len, e, have, &why, whybuf, sizeof(whybuf)) != 0) {
+    if (jsonl_line(x, line, len, e, have, &pe, &have_pdq, &why, whybuf,
+                   sizeof(whybuf)) != 0)
+    {
         return hg_lctx_bad(c, lineno, "%s", why);
     }
     /* an object is one file: its digests are one record */
@@ -159,6 +187,10 @@ jsonl_each(hg_lctx_t *c, void *ctx, uint64_t lineno, char *line, size_t len)
             e[a].record = rec;
             st = hg_lctx_emit(c, &e[a]);
         }
+    }
+    if (have_pdq && st == HG_OK) {
+        pe.record = rec;
+        st = hg_lctx_emit(c, &pe);
     }
     return st;
 }
@@ -204,7 +236,7 @@ jsonl_probe(const char *path, const unsigned char *head, size_t head_len)
     hg_list_trim(&p, &len);
     if (len >= 2 && p[0] == '{' && p[len - 1] == '}'
         && (memmem(p, len, "\"md5\"", 5) || memmem(p, len, "\"sha1\"", 6)
-            || memmem(p, len, "\"sha256\"", 8)))
+            || memmem(p, len, "\"sha256\"", 8) || memmem(p, len, "\"pdq\"", 5)))
     {
         return 85;
     }
@@ -213,7 +245,7 @@ jsonl_probe(const char *path, const unsigned char *head, size_t head_len)
 
 const hg_reader_t hg_reader_jsonl = {
     "jsonl",
-    "JSON Lines: one object a line with md5/sha1/sha256, optional size, label",
+    "JSON Lines: one object a line with md5/sha1/sha256/pdq, optional size, label, quality",
     jsonl_probe,
     jsonl_read
 };

@@ -5,11 +5,13 @@
  * An entry is an <image> or <video> element (at any depth, usually under
  * <images>/<videos> in a <queryResult>) with an <id>, an optional
  * <classification> and a <fingerprints> element whose children are the
- * digests: <md5>, <sha1> (and <sha256>) hold hex; anything else (<pdna>,
- * <pdq>, <tmk-pdqf>, <videntifier>, ...) is a perceptual or vendor
- * fingerprint that exact matching cannot use: counted in stats->ignored and
- * named in one summary warning. <fingerprint type="md5">HEX</fingerprint>
- * children are accepted too. <deletedImage>/<deletedVideo> elements, and
+ * digests: <md5>, <sha1> (and <sha256>) hold hex; <pdq> a PDQ hash (64 hex
+ * digits, its quality in a quality="N" attribute if given), an entry of
+ * its own beside the digests (searched, not looked up: no part of the
+ * record); anything else (<pdna>, <tmk-pdqf>, <videntifier>, ...) is a
+ * perceptual or vendor fingerprint hashgate cannot use: counted in
+ * stats->ignored and named in one summary warning.
+ * <fingerprint type="md5">HEX</fingerprint> children are accepted too. <deletedImage>/<deletedVideo> elements, and
  * entries with deleted="true", are removals (e->remove = 1). NCMEC's own
  * deletions often carry only an <id>: those cannot be matched to a digest
  * here, so they are counted as ignored and summed up in a warning.
@@ -28,6 +30,7 @@
 #include <strings.h>
 
 #include "hashgate/list.h"
+#include "hashgate/pdq.h"
 #include "lists/list_util.h"
 #include "lists/xml_stream.h"
 #include "util/utf8.h"
@@ -65,6 +68,7 @@ typedef struct {
     /* the child whose text is being collected */
     int             cap_what;       /* C_NONE, C_ID, C_CLS, C_FP */
     char            cap_type[HG_XSTREAM_NAME_MAX + 1];
+    char            cap_quality[8];     /* a pdq's quality attribute, or "" */
     char            cap[NCMEC_TEXT_MAX + 1];
     size_t          cap_len;
     int             cap_overflow;
@@ -179,6 +183,9 @@ ncmec_start(void *ctx, hg_xstream_t *x)
             }
         }
         snprintf(n->cap_type, sizeof(n->cap_type), "%s", v ? v : x->local);
+        v = hg_xstream_attr(x, "quality");
+        snprintf(n->cap_quality, sizeof(n->cap_quality), "%s",
+                 v == NULL ? "" : strlen(v) < sizeof(n->cap_quality) ? v : "?");
     }
     n->cap_len = 0;
     n->cap_overflow = 0;
@@ -212,11 +219,11 @@ ncmec_fingerprint(ncmec_t *n)
 {
     const char  *s = n->cap, *why;
     size_t       len = n->cap_len;
-    int          alg;
+    int          alg, pdq = strcasecmp(n->cap_type, "pdq") == 0;
     hg_entry_t  *e;
 
     alg = hg_alg_from_name(n->cap_type);
-    if (alg < 0) {
+    if (alg < 0 && !pdq) {
         ncmec_note_type(n, n->cap_type);
         return;
     }
@@ -226,12 +233,28 @@ ncmec_fingerprint(ncmec_t *n)
         return;
     }
     if (n->nfp == NCMEC_FP_MAX) {
-        ncmec_bad(n, "more than 8 md5/sha1/sha256 fingerprints in one "
+        ncmec_bad(n, "more than 8 md5/sha1/sha256/pdq fingerprints in one "
                   "entry%s%s", "", "");
         return;
     }
     e = &n->fp[n->nfp];
     memset(e, 0, sizeof(*e));
+    if (pdq) {
+        if (hg_entry_parse_pdq(e, s, len, &why) != 0) {
+            ncmec_bad(n, "<%s> fingerprint: %s", n->cap_type, why);
+            return;
+        }
+        if (n->cap_quality[0] != '\0') {
+            e->quality = hg_entry_parse_quality(n->cap_quality,
+                                                strlen(n->cap_quality), &why);
+            if (e->quality < 0) {
+                ncmec_bad(n, "<%s> fingerprint: %s", n->cap_type, why);
+                return;
+            }
+        }
+        n->nfp++;
+        return;
+    }
     if (hg_list_parse_digest_as(e, (hg_alg_t) alg, s, len, &why) != 0) {
         ncmec_bad(n, "<%s> fingerprint: %s", n->cap_type, why);
         return;
@@ -367,7 +390,7 @@ ncmec_read(FILE *fp, const char *path, const hg_read_opts_t *opts,
                             i ? ", " : "", n->types[i]);
         }
         hg_lctx_warn(&lc, "%llu fingerprints of types other than md5/sha1/"
-                     "sha256 ignored (%s)",
+                     "sha256/pdq ignored (%s)",
                      (unsigned long long) n->ignored_fps, types);
     }
     if (st == HG_OK && n->deleted_by_id > 0) {

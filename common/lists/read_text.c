@@ -5,13 +5,16 @@
  * spreadsheet) produce. Any case; "#" starts a comment, whole-line or
  * trailing; blank lines, CRLF and surrounding spaces or tabs are fine. The
  * algorithm comes from the digest's length: 32 MD5, 40 SHA-1, 64 SHA-256.
- * Anything else on a line makes it a bad line.
+ * Anything else on a line makes it a bad line. "pdq:HEX" is a PDQ hash
+ * (64 hex digits, which bare would be a SHA-256).
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <string.h>
+#include <strings.h>
 
 #include "hashgate/list.h"
+#include "hashgate/pdq.h"
 #include "lists/list_util.h"
 
 static int
@@ -56,6 +59,10 @@ text_probe(const char *path, const unsigned char *head, size_t head_len)
             len = hash - p;
         }
         hg_list_trim(&p, &len);
+        if (len == 4 + HG_PDQ_HEX_LEN && strncasecmp(p, "pdq:", 4) == 0) {
+            p += 4;
+            len -= 4;
+        }
         if (len > 0) {
             if (hg_alg_from_hexlen(len) < 0 || !text_all_hex(p, len)) {
                 digests = -1;
@@ -100,6 +107,13 @@ text_line(hg_lctx_t *c, void *ctx, uint64_t lineno, char *line, size_t len)
         return hg_lctx_bad(c, lineno, "more than one word on the line "
                            "(expected one hex digest)");
     }
+    if (len >= 4 && strncasecmp(p, "pdq:", 4) == 0) {
+        /* a PDQ hash: 64 hex digits would otherwise be a SHA-256 */
+        if (hg_entry_parse_pdq(&e, p + 4, len - 4, &why) != 0) {
+            return hg_lctx_bad(c, lineno, "%s", why);
+        }
+        return hg_lctx_emit(c, &e);
+    }
     if (hg_entry_parse_hex(&e, p, len, &why) != 0) {
         return hg_lctx_bad(c, lineno, "%s", why);
     }
@@ -118,7 +132,7 @@ text_read(FILE *fp, const char *path, const hg_read_opts_t *opts,
 
 const hg_reader_t hg_reader_text = {
     "text",
-    "one hex digest (MD5, SHA-1 or SHA-256) a line, # comments",
+    "one hex digest (MD5, SHA-1 or SHA-256) or pdq:HEX a line, # comments",
     text_probe,
     text_read
 };

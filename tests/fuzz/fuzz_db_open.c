@@ -5,8 +5,10 @@
  * The input is written to a memfd and opened by its /proc path, with and
  * without HG_DB_OPEN_VERIFY. When a file is accepted, every accessor is
  * exercised: lists, sources, counts, lookups of digests taken from the
- * input and of every stored digest (through hg_db_foreach), hg_dbb_load and
- * the whole-file checksum.
+ * input and of every stored digest (through hg_db_foreach), PDQ searches
+ * (of a hash from the input, of every stored one, with and without the
+ * index's radius and dihedral hashes), hg_dbb_load and the whole-file
+ * checksum.
  *
  * Random changes to a header almost never keep its checksum right, which
  * would leave the offset and count checks behind it unfuzzed; so each input
@@ -26,6 +28,7 @@
 #include <openssl/sha.h>
 
 #include "hashgate/db.h"
+#include "hashgate/db_pdq.h"
 #include "db/db_format.h"
 
 /* Enough to walk a small accepted file fully; bounds the work per input. */
@@ -42,15 +45,25 @@ typedef struct {
 static hg_status_t
 walk_cb(void *ctx, uint32_t list, const hg_entry_t *e)
 {
-    walk_t       *w = ctx;
-    hg_db_hit_t   hits[8];
-    hg_digests_t  dg;
+    walk_t          *w = ctx;
+    hg_db_hit_t      hits[8];
+    hg_db_pdq_hit_t  ph[8];
+    hg_pdq_hash_t    h;
+    hg_digests_t     dg;
 
-    if (list >= hg_db_nlists(w->db) || (unsigned) e->alg >= HG_ALG_COUNT) {
+    if (list >= hg_db_nlists(w->db) || (unsigned) e->alg >= HG_ALG_COUNT
+        || (e->pdq && (e->quality < -1 || e->quality > 100)))
+    {
         abort();
     }
     if (e->label != NULL) {
         (void) strlen(e->label);
+    }
+    if (e->pdq) {
+        memcpy(h.b, e->digest, HG_PDQ_BYTES);
+        (void) hg_db_pdq_query(w->db, &h, -1, ph, 8);
+        (void) hg_db_pdq_query(w->db, &h, 0, ph, 8);
+        return ++w->seen >= FOREACH_MAX ? HG_ECANCEL : HG_OK;
     }
     /* a hostile file may be unsorted: results may be wrong, never unsafe */
     (void) hg_db_lookup(w->db, e->alg, e->digest, hits, 8);
@@ -112,6 +125,29 @@ use(hg_db_t *db, const uint8_t *data, size_t size)
         memset(d, 0xFF, sizeof(d));
         (void) hg_db_lookup(db, (hg_alg_t) a, d, hits, 4);
     }
+    {
+        hg_pdq_result_t  r;
+        hg_db_pdq_hit_t  ph[4];
+        int              j;
+
+        (void) hg_db_pdq_count(db);
+        (void) hg_db_pdq_indexed(db);
+        for (i = 0; i <= hg_db_nlists(db) && i < 64; i++) {
+            (void) hg_db_pdq_threshold(db, (uint32_t) i);
+            (void) hg_db_pdq_list_count(db, (uint32_t) i);
+        }
+        memset(&r, 0, sizeof(r));
+        for (j = 0; j < HG_PDQ_DIHEDRAL_COUNT; j++) {
+            for (k = 0; k < HG_PDQ_BYTES; k++) {
+                r.dihedral[j].b[k] = size ? data[(j * 32 + k) % size] : 0;
+            }
+        }
+        r.hash = r.dihedral[0];
+        (void) hg_db_pdq_query(db, &r.hash, 31, ph, 4);
+        (void) hg_db_pdq_query(db, &r.hash, 40, ph, 4);
+        (void) hg_db_pdq_match(db, &r, 0, ph, 4);
+        (void) hg_db_pdq_match(db, &r, 1, ph, 4);
+    }
     w.db = db;
     w.seen = 0;
     (void) hg_db_foreach(db, walk_cb, &w);
@@ -139,21 +175,25 @@ static void
 fix_header(unsigned char *f, size_t size)
 {
     uint64_t  meta_len = 0;
+    uint32_t  hs;
     int       i;
 
     if (size < HG_DB_HEADER_SIZE) {
         return;
     }
+    hs = hg_db_header_size(hg_le32(f + HDR_FORMAT));
+    if (size < hs) {
+        return;
+    }
     put_le64(f + HDR_FILE_SIZE, size);
-    SHA256(f + HG_DB_HEADER_SIZE, size - HG_DB_HEADER_SIZE, f + HDR_FILE_SHA256);
+    SHA256(f + hs, size - hs, f + HDR_FILE_SHA256);
     for (i = 0; i < 8; i++) {
         meta_len |= (uint64_t) f[HDR_META_LEN + i] << (8 * i);
     }
-    if (meta_len > size - HG_DB_HEADER_SIZE) {
+    if (meta_len > size - hs) {
         return;
     }
-    (void) hg_db_meta_sha256(f, f + HG_DB_HEADER_SIZE, meta_len,
-                             f + HDR_META_SHA256);
+    (void) hg_db_meta_sha256(f, f + hs, meta_len, f + HDR_META_SHA256);
 }
 
 static void

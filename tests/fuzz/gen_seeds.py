@@ -56,8 +56,17 @@ def text_list():
     for i in range(6):
         lines.append(digest_of(i, ["md5", "sha1", "sha256"][i % 3]).upper()
                      if i % 2 else digest_of(i, ["md5", "sha1", "sha256"][i % 3]))
-    lines += ["  " + hexd(32) + "  ", "not hex at all", hexd(31), hexd(64) + " trailing"]
+    lines += ["  " + hexd(32) + "  ", "not hex at all", hexd(31), hexd(64) + " trailing",
+              "pdq:" + hexd(64), "PDQ:" + hexd(64).upper(), "pdq:" + hexd(32)]
     return ("\r\n".join(lines) + "\n").encode()
+
+
+def pdq_list():
+    out = ["# synthetic PDQ hashes", hexd(64)]
+    for i in range(4):
+        out.append("%s,%d,img-%d.jpg" % (digest_of(i, "sha256"), i * 30, i))
+    out += ["%s,101" % hexd(64), "%s,x" % hexd(64), hexd(63), ""]
+    return "\n".join(out).encode()
 
 
 def clamav_list():
@@ -78,6 +87,7 @@ def csv_list():
             i, digest_of(i, "md5"), digest_of(i, "sha1"), digest_of(i, "sha256")))
     out.append("5;;;%s;" % digest_of(5, "sha256"))
     out.append('6;"unterminated;x;y;z')
+    out.append("md5;pdq;quality;label")
     return ("\r\n".join(out) + "\r\n").encode()
 
 
@@ -88,12 +98,24 @@ def csv_list_comma():
     return ("\n".join(out) + "\n").encode()
 
 
+def csv_list_pdq():
+    out = ["md5,pdq,quality,label"]
+    for i in range(3):
+        out.append("%s,%s,%d,p-%d" % (digest_of(i, "md5"), digest_of(i, "sha256"),
+                                      50 + i, i))
+    out += [",%s,,x" % hexd(64), ",%s,200,y" % hexd(64)]
+    return ("\n".join(out) + "\n").encode()
+
+
 def jsonl_list():
     out = []
     for i in range(4):
         out.append('{"md5":"%s","sha1":"%s","size":%d,"label":"syn\\u00e9 %d"}' % (
             digest_of(i, "md5"), digest_of(i, "sha1"), 100 + i, i))
-    out += ['{"sha256":"%s","label":null}' % digest_of(4, "sha256"),
+    out += ['{"pdq":"%s","quality":90,"md5":"%s"}' % (digest_of(5, "sha256"),
+                                                     digest_of(5, "md5")),
+            '{"pdq":"%s","quality":101}' % hexd(64),
+            '{"sha256":"%s","label":null}' % digest_of(4, "sha256"),
             '{"md5":"%s","md5":"%s"}' % (hexd(32), hexd(32)),
             '{"md5": 12}', '[1,2]', '{"md5":"%s"} x' % hexd(32), '{']
     return ("\n".join(out) + "\n").encode()
@@ -120,6 +142,9 @@ def ncmec_lists():
                     '<fingerprints><md5>%s</md5><sha1>%s</sha1><pdna>AAAA</pdna>'
                     '</fingerprints></image>' % (i, i, digest_of(i, "md5"),
                                                  digest_of(i, "sha1")))
+    ents.append('<image><id>p</id><fingerprints><pdq quality="80">%s</pdq>'
+                '<fingerprint type="pdq">%s</fingerprint></fingerprints></image>'
+                % (digest_of(6, "sha256"), digest_of(7, "sha256")))
     ents.append('<video deleted="true"><id>v&amp;1</id><fingerprints>'
                 '<fingerprint type="SHA256"><![CDATA[%s]]></fingerprint>'
                 '<tmk-pdqf rel="self"/></fingerprints></video>'
@@ -142,7 +167,8 @@ def ncmec_lists():
 READER_SEEDS = {
     "text": [text_list()],
     "clamav": [clamav_list()],
-    "csv": [csv_list(), csv_list_comma()],
+    "csv": [csv_list(), csv_list_comma(), csv_list_pdq()],
+    "pdq": [pdq_list()],
     "jsonl": [jsonl_list()],
     "vic": [vic_list()],
     "ncmec": ncmec_lists(),

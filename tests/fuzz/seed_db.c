@@ -3,7 +3,8 @@
  *
  * Usage: seed_db OUTDIR. Digests are of seeded pseudo-random bytes; the
  * files cover: no entries, one list with one digest, every algorithm,
- * sizes and labels, several lists sharing a digest, and an allow-list.
+ * sizes and labels, several lists sharing a digest, an allow-list, and
+ * PDQ entries (qualities, labels, thresholds; scanned and indexed).
  * Called by gen_seeds.py; built by build.sh against the same library.
  *
  * SPDX-License-Identifier: BSD-2-Clause
@@ -12,7 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db/db_build.h"
 #include "hashgate/db.h"
+#include "hashgate/db_pdq.h"
 
 static uint32_t  seed = 20261126;
 
@@ -31,7 +34,7 @@ fake_digest(hg_entry_t *e, hg_alg_t alg)
 
 static int
 write_db(const char *dir, const char *name, int lists, int per_list,
-         int sized, int allow)
+         int sized, int allow, int pdq)
 {
     hg_dbb_t    *b = hg_dbb_new();
     hg_entry_t   e;
@@ -71,7 +74,22 @@ write_db(const char *dir, const char *name, int lists, int per_list,
                 hg_dbb_add(b, first, &e);       /* one digest, two lists */
             }
         }
+        for (i = 0; i < pdq; i++) {
+            fake_digest(&e, HG_ALG_SHA256);
+            e.pdq = 1;
+            e.quality = i % 4 ? (i * 7) % 101 : -1;
+            e.label = (i % 3 == 0) ? "synthetic-pdq" : NULL;
+            hg_dbb_add(b, id, &e);
+            if (l > 0 && i == 0) {
+                hg_dbb_add(b, first, &e);       /* one hash, two lists */
+            }
+        }
+        if (pdq > 0 && l > 0) {
+            (void) hg_dbb_pdq_threshold(b, id, 10 + l, &err);
+        }
     }
+    /* small files indexed too: the index is what needs fuzzing */
+    hg_dbb_set_pdq_index_min(b, pdq > 20 ? 16 : 0);
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (hg_dbb_write(b, path, 1764115200, &err) != HG_OK) {
         fprintf(stderr, "seed_db: %s\n", err.msg);
@@ -89,13 +107,15 @@ main(int argc, char **argv)
         fprintf(stderr, "usage: seed_db OUTDIR\n");
         return 2;
     }
-    if (write_db(argv[1], "empty.hgdb", 0, 0, 0, 0) != 0
-        || write_db(argv[1], "one-list-empty.hgdb", 1, 0, 0, 0) != 0
-        || write_db(argv[1], "one.hgdb", 1, 1, 0, 0) != 0
-        || write_db(argv[1], "algs.hgdb", 1, 9, 0, 0) != 0
-        || write_db(argv[1], "sized.hgdb", 2, 12, 1, 0) != 0
-        || write_db(argv[1], "allow.hgdb", 3, 6, 1, 1) != 0
-        || write_db(argv[1], "many.hgdb", 5, 40, 1, 1) != 0) {
+    if (write_db(argv[1], "empty.hgdb", 0, 0, 0, 0, 0) != 0
+        || write_db(argv[1], "one-list-empty.hgdb", 1, 0, 0, 0, 0) != 0
+        || write_db(argv[1], "one.hgdb", 1, 1, 0, 0, 0) != 0
+        || write_db(argv[1], "algs.hgdb", 1, 9, 0, 0, 0) != 0
+        || write_db(argv[1], "sized.hgdb", 2, 12, 1, 0, 0) != 0
+        || write_db(argv[1], "allow.hgdb", 3, 6, 1, 1, 0) != 0
+        || write_db(argv[1], "many.hgdb", 5, 40, 1, 1, 0) != 0
+        || write_db(argv[1], "pdq-few.hgdb", 2, 3, 0, 1, 5) != 0
+        || write_db(argv[1], "pdq-indexed.hgdb", 3, 4, 1, 1, 40) != 0) {
         return 1;
     }
     return 0;

@@ -734,6 +734,147 @@ test_pdq_garbage_in_the_data_never_reads_outside(void **state)
     hg_db_close(db);
 }
 
+/* ---- the readers ---- */
+
+#define PDQ_A "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
+#define PDQ_B "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define MD5_A "0123456789abcdef0123456789abcdef"
+
+static void
+test_pdq_text_list_reads_pdq_prefixed_lines(void **state)
+{
+    hgt_read_t  r;
+
+    (void) state;
+    assert_int_equal(hgt_read(&r, NULL, "list.txt",
+        "# synthetic\n"
+        "pdq:" PDQ_A "\n"
+        "PDQ:" PDQ_B "  # trailing\n"
+        PDQ_B "\n"
+        "pdq:" MD5_A "\n", 0, NULL), HG_OK);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.v[0].e.pdq, 1);
+    assert_int_equal(r.v[0].e.quality, -1);
+    assert_string_equal(hgt_hex(&r, 0), PDQ_A);
+    assert_int_equal(r.v[1].e.pdq, 1);
+    assert_string_equal(hgt_hex(&r, 1), PDQ_B);
+    /* bare 64 hex digits are a SHA-256 */
+    assert_int_equal(r.v[2].e.pdq, 0);
+    assert_int_equal(r.v[2].e.alg, HG_ALG_SHA256);
+    assert_true(hgt_warned(&r, "list.txt:5: a PDQ hash of 32 hex digits, "
+                           "expected 64"));
+    hgt_read_free(&r);
+    assert_string_equal(hgt_detect("list.txt", "pdq:" PDQ_A "\n"), "text");
+}
+
+static void
+test_pdq_file_of_hashes_with_quality_is_read_by_the_pdq_reader(void **state)
+{
+    hgt_read_t  r;
+
+    (void) state;
+    assert_int_equal(hgt_read(&r, NULL, "hashes.pdq",
+        PDQ_A "\n"
+        PDQ_B ",90,some/image.jpg\n"
+        PDQ_B ",101\n"
+        "xyz\n", 0, NULL), HG_OK);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.v[0].e.pdq, 1);
+    assert_int_equal(r.v[0].e.quality, -1);
+    assert_int_equal(r.v[1].e.quality, 90);
+    assert_null(r.v[1].e.label);
+    assert_int_equal(r.stats.skipped, 2);
+    assert_true(hgt_warned(&r, "hashes.pdq:3: a PDQ quality is a whole "
+                           "number 0 to 100"));
+    assert_true(hgt_warned(&r, "hashes.pdq:4: a PDQ hash of 3 hex digits"));
+    hgt_read_free(&r);
+    /* "HASH,QUALITY" lines tell themselves; bare hashes need the name */
+    assert_string_equal(hgt_detect("out.txt", PDQ_A ",100,a.jpg\n"), "pdq");
+    assert_string_equal(hgt_detect("h.pdq", PDQ_A "\n"), "pdq");
+    assert_string_equal(hgt_detect("h.txt", PDQ_A "\n"), "text");
+}
+
+static void
+test_pdq_jsonl_reads_pdq_and_quality_beside_digests(void **state)
+{
+    hgt_read_t  r;
+
+    (void) state;
+    assert_int_equal(hgt_read(&r, NULL, "l.jsonl",
+        "{\"md5\": \"" MD5_A "\", \"pdq\": \"" PDQ_A "\", \"quality\": 88, "
+        "\"label\": \"one\"}\n"
+        "{\"pdq\": \"" PDQ_B "\"}\n"
+        "{\"pdq\": \"" PDQ_B "\", \"quality\": 101}\n"
+        "{\"pdq\": \"" MD5_A "\"}\n", 0, NULL), HG_OK);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.v[0].e.pdq, 0);
+    assert_int_equal(r.v[1].e.pdq, 1);
+    assert_int_equal(r.v[1].e.quality, 88);
+    assert_string_equal(r.v[1].e.label, "one");
+    assert_string_equal(hgt_hex(&r, 1), PDQ_A);
+    assert_int_equal(r.v[2].e.quality, -1);
+    assert_true(hgt_warned(&r, "l.jsonl:3: \"quality\" is not a whole number"));
+    assert_true(hgt_warned(&r, "l.jsonl:4: \"pdq\": a PDQ hash of 32"));
+    hgt_read_free(&r);
+    assert_string_equal(hgt_detect("x.json", "{\"pdq\": \"" PDQ_A "\"}\n"),
+                        "jsonl");
+}
+
+static void
+test_pdq_csv_reads_pdq_and_quality_columns(void **state)
+{
+    hgt_read_t  r;
+
+    (void) state;
+    assert_int_equal(hgt_read(&r, NULL, "export.csv",
+        "MD5,PDQ,Quality,FileName\n"
+        MD5_A "," PDQ_A ",77,a.jpg\n"
+        "," PDQ_B ",,b.jpg\n"
+        "," PDQ_B ",x,c.jpg\n", 0, NULL), HG_OK);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.v[0].e.pdq, 0);
+    assert_int_equal(r.v[1].e.pdq, 1);
+    assert_int_equal(r.v[1].e.quality, 77);
+    assert_string_equal(r.v[1].e.label, "a.jpg");
+    assert_int_equal(r.v[2].e.pdq, 1);
+    assert_int_equal(r.v[2].e.quality, -1);
+    assert_true(hgt_warned(&r, "export.csv:4: column 3 (quality)"));
+    hgt_read_free(&r);
+    assert_string_equal(hgt_detect("e.txt", "pdq;label\n" PDQ_A ";x\n"), "csv");
+}
+
+static void
+test_pdq_ncmec_reads_pdq_fingerprints_with_quality(void **state)
+{
+    hgt_read_t  r;
+
+    (void) state;
+    assert_int_equal(hgt_read(&r, NULL, "e.xml",
+        "<queryResult xmlns=\"https://hashsharing.ncmec.org/hashsharing/v2\">"
+        "<images><image><id>i1</id><classification>A1</classification>"
+        "<fingerprints><md5>" MD5_A "</md5>"
+        "<pdq quality=\"95\">\n " PDQ_A " \n</pdq></fingerprints></image>"
+        "<image><id>i2</id><fingerprints>"
+        "<fingerprint type=\"PDQ\">" PDQ_B "</fingerprint></fingerprints>"
+        "</image>"
+        "<image><id>i3</id><fingerprints><pdq quality=\"high\">" PDQ_B
+        "</pdq></fingerprints></image>"
+        "<deletedImage><id>i4</id><fingerprints><pdq>" PDQ_A
+        "</pdq></fingerprints></deletedImage>"
+        "</images></queryResult>", 0, NULL), HG_OK);
+    assert_int_equal(r.n, 4);
+    assert_int_equal(r.v[1].e.pdq, 1);
+    assert_int_equal(r.v[1].e.quality, 95);
+    assert_string_equal(r.v[1].e.label, "i1/A1");
+    assert_string_equal(hgt_hex(&r, 1), PDQ_A);
+    assert_int_equal(r.v[2].e.pdq, 1);
+    assert_int_equal(r.v[2].e.quality, -1);
+    assert_int_equal(r.v[3].e.remove, 1);
+    assert_int_equal(r.v[3].e.pdq, 1);
+    assert_true(hgt_warned(&r, "a PDQ quality is a whole number"));
+    hgt_read_free(&r);
+}
+
 int
 main(void)
 {
@@ -746,6 +887,11 @@ main(void)
         cmocka_unit_test(test_pdq_version_2_file_still_opens_with_no_entries),
         cmocka_unit_test(test_pdq_corrupted_section_is_refused_at_open),
         cmocka_unit_test(test_pdq_garbage_in_the_data_never_reads_outside),
+        cmocka_unit_test(test_pdq_text_list_reads_pdq_prefixed_lines),
+        cmocka_unit_test(test_pdq_file_of_hashes_with_quality_is_read_by_the_pdq_reader),
+        cmocka_unit_test(test_pdq_jsonl_reads_pdq_and_quality_beside_digests),
+        cmocka_unit_test(test_pdq_csv_reads_pdq_and_quality_columns),
+        cmocka_unit_test(test_pdq_ncmec_reads_pdq_fingerprints_with_quality),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

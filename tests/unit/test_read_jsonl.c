@@ -87,7 +87,7 @@ test_jsonl_each_malformed_line_is_named(void **state)
     assert_true(hgt_warned(&r, "list.jsonl:6: \"md5\": bad hex"));
     assert_true(hgt_warned(&r, "list.jsonl:7: \"size\" is not an integer"));
     assert_true(hgt_warned(&r, "list.jsonl:8: \"size\" is a string"));
-    assert_true(hgt_warned(&r, "list.jsonl:9: no \"md5\", \"sha1\" or \"sha256\" key"));
+    assert_true(hgt_warned(&r, "list.jsonl:9: no \"md5\", \"sha1\", \"sha256\" or \"pdq\" key"));
     assert_true(hgt_warned(&r, "list.jsonl:10: the line is not a JSON object"));
     assert_true(hgt_warned(&r, "list.jsonl:11: text after the JSON value"));
     assert_true(hgt_warned(&r, "list.jsonl:12: \"label\" is a number"));

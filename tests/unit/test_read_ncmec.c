@@ -76,7 +76,7 @@ test_ncmec_reads_md5_sha1_labels_and_deletions(void **state)
     (void) state;
     assert_int_equal(hgt_read(&r, NULL, "entries.xml", ncmec_sample, 0, NULL),
                      HG_OK);
-    assert_int_equal(r.n, 5);
+    assert_int_equal(r.n, 6);
     assert_int_equal(r.v[0].e.alg, HG_ALG_MD5);
     assert_string_equal(hgt_hex(&r, 0), MD5_A);
     assert_string_equal(r.v[0].e.label, "img-1/A1");
@@ -89,18 +89,22 @@ test_ncmec_reads_md5_sha1_labels_and_deletions(void **state)
     assert_true(r.v[2].e.record != r.v[1].e.record);
     assert_string_equal(hgt_hex(&r, 2), MD5_B);
     assert_string_equal(r.v[2].e.label, "img-&2");
-    assert_string_equal(hgt_hex(&r, 3), MD5_C);
-    assert_int_equal(r.v[3].e.remove, 1);
-    assert_string_equal(r.v[3].e.label, "img-9");
-    assert_string_equal(hgt_hex(&r, 4), SHA1_B);
+    /* a <pdq> is a PDQ entry with the image's label (test_db_pdq.c) */
+    assert_int_equal(r.v[3].e.pdq, 1);
+    assert_string_equal(hgt_hex(&r, 3), MD5_A MD5_A);
+    assert_string_equal(r.v[3].e.label, "img-&2");
+    assert_string_equal(hgt_hex(&r, 4), MD5_C);
     assert_int_equal(r.v[4].e.remove, 1);
-    assert_int_equal(r.stats.entries, 5);
+    assert_string_equal(r.v[4].e.label, "img-9");
+    assert_string_equal(hgt_hex(&r, 5), SHA1_B);
+    assert_int_equal(r.v[5].e.remove, 1);
+    assert_int_equal(r.stats.entries, 6);
     assert_int_equal(r.stats.skipped, 0);
-    /* pdna x2, pdq, tmk-pdqf, and one deletion by id only */
-    assert_int_equal(r.stats.ignored, 5);
+    /* pdna x2, tmk-pdqf, and one deletion by id only */
+    assert_int_equal(r.stats.ignored, 4);
     assert_int_equal(r.nwarn, 2);
-    assert_true(hgt_warned(&r, "entries.xml: 4 fingerprints of types other "
-                           "than md5/sha1/sha256 ignored (pdna, pdq, tmk-pdqf)"));
+    assert_true(hgt_warned(&r, "entries.xml: 3 fingerprints of types other "
+                           "than md5/sha1/sha256/pdq ignored (pdna, tmk-pdqf)"));
     assert_true(hgt_warned(&r, "entries.xml: 1 deleted entries name no md5/sha1"));
     hgt_read_free(&r);
 }
