@@ -57,7 +57,6 @@ def restart(**settings):
 try:
     hm.check_tool(hm.MILTER)
     hm.check_tool(images.MKIMAGE)
-    hm.check_tool(images.MKPDQDB)
 
     base_p = os.path.join(tmp, "base.png")
     half_p = os.path.join(tmp, "half.jpg")
@@ -74,8 +73,8 @@ try:
        "picture far" % dist, "%s %s %s" % (base_h, half_h, other_h))
     # beside a digest list, as in real use: scans then compute SHA-256
     db = images.database(os.path.join(tmp, "db.hgdb"),
-                         ["imglist:pdq:%s:%d" % (base_h, base_q),
-                          "digests:sha256:%s" % hm.sha256(hm.blob(5, 999))])
+                         pdq={"imglist": [(base_h, base_q)]},
+                         digests={"digests": [hm.sha256(hm.blob(5, 999))]})
 
     m = hm.Milter(tmp, db, ListAction=["imglist reject"])
 

@@ -87,7 +87,7 @@ def records_for(ng, path):
 
 def main():
     t = N.Checks()
-    for p in (images.MKIMAGE, images.MKPDQDB):
+    for p in (images.MKIMAGE, images.HASHGATE):
         if not t.check(os.access(p, os.X_OK), "%s is built" % p):
             t.done()
     ng = N.Nginx(HTTP, workers=1)
@@ -110,8 +110,8 @@ def run(t, ng):
     half_h, half_q = images.pdq(os.path.join(tmp, "half.jpg"))
     dist = images.distance(base_h, half_h)
     images.database(os.path.join(tmp, "db.hgdb"),
-                    ["imglist:pdq:%s:%d" % (base_h, base_q),
-                     "digests:sha256:%s" % sha(b"nothing uploaded here")])
+                    pdq={"imglist": [(base_h, base_q)]},
+                    digests={"digests": [sha(b"nothing uploaded here")]})
     ng.start()
     worker = ng.worker_pids()
 

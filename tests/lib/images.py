@@ -2,8 +2,8 @@
 """Synthetic images for the PDQ tests (never photographs): made by
 build/tools/mkimage (a seeded picture rendered at any size, so the picture
 at half size is the image resized to half), their PDQ hashes as
-`hashgate scan --json` prints them, a database of PDQ entries by
-build/tools/mkpdqdb, and hostile images."""
+`hashgate scan --json` prints them, a database compiled by `hashgate
+compile` from lists of PDQ hashes, and hostile images."""
 
 import json
 import os
@@ -15,7 +15,6 @@ TOP = os.environ.get("HG_TOP") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("HG_BIN") or os.path.join(TOP, "build")
 MKIMAGE = os.path.join(BIN, "tools", "mkimage")
-MKPDQDB = os.path.join(BIN, "tools", "mkpdqdb")
 HASHGATE = os.path.join(BIN, "hashgate")
 
 
@@ -43,9 +42,24 @@ def distance(a, b):
     return bin(int(a, 16) ^ int(b, 16)).count("1")
 
 
-def database(out, entries):
-    """entries: ["list:pdq:HEX[:Q]", "list:sha256:HEX", ...]."""
-    subprocess.run([MKPDQDB, out] + list(entries), check=True)
+def database(out, pdq=None, digests=None):
+    """Compile out from pdq {list: [(HEX, QUALITY)]} (files the pdq reader
+    takes: HEX,QUALITY a line) and digests {list: [HEX]} (text lists)."""
+    args = []
+    base = os.path.dirname(out)
+    for name, rows in (pdq or {}).items():
+        path = os.path.join(base, name + ".pdq")
+        with open(path, "w") as f:
+            for h, q in rows:
+                f.write("%s,%d\n" % (h, q))
+        args.append("%s=%s" % (name, path))
+    for name, rows in (digests or {}).items():
+        path = os.path.join(base, name + ".txt")
+        with open(path, "w") as f:
+            f.write("".join(h + "\n" for h in rows))
+        args.append("%s=%s" % (name, path))
+    subprocess.run([HASHGATE, "compile", "-o", out] + args, check=True,
+                   capture_output=True)
     return out
 
 
