@@ -138,7 +138,7 @@ $(BUILD)/hashgate-milter: $(MILTER_OBJ) $(BUILD)/libhashgate.a
 	$(CC) $(LDFLAGS) -o $@ $(MILTER_OBJ) $(BUILD)/libhashgate.a -lmilter -lmicrohttpd $(LIBS)
 
 $(BUILD)/hashgate-inspect: $(INSPECT_OBJ) $(BUILD)/libhashgate.a
-	$(CC) $(LDFLAGS) -o $@ $(INSPECT_OBJ) $(BUILD)/libhashgate.a $(INSPECT_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(INSPECT_OBJ) $(BUILD)/libhashgate.a $(INSPECT_LIBS) $(IMAGE_LIBS) $(LIBS)
 
 $(BUILD)/ngx_http_hashgate_module.so: $(BUILD)/libhashgate.a $(wildcard nginx-module/*) \
         $(wildcard common/include/hashgate/*.h)

@@ -63,6 +63,14 @@ static const char _scan_help[] =
     "with gzip, bzip2, xz, zstd or lz4, TNEF), as files or attachments, are\n"
     "opened in a sandboxed helper and every file inside is scanned too.\n"
     "\n"
+    "Images (JPEG, PNG, GIF, WebP, by their bytes), as files, attachments\n"
+    "or inside archives, are decoded in the same helper: a second line\n"
+    "\"PATH: IMAGE FORMAT pdq HEX quality Q\" gives their PDQ hash, then OK,\n"
+    "LIST FOUND (distance D) when within a list's threshold of one of the\n"
+    "database's PDQ entries (quality 50 or more), or NOT CHECKED (why) for\n"
+    "an image that does not decode (not an error) or is past a limit (an\n"
+    "error).\n"
+    "\n"
     "Request bodies, as the nginx module reads them (FILE - for stdin):\n"
     "every base64 string or data: URL of a JSON body, every field of a\n"
     "url-encoded form that is a file, is a part: FILE#/json/pointer or\n"
@@ -75,7 +83,11 @@ static const char _scan_help[] =
     "      --raw           hash message files as plain bytes (= --no-mail)\n"
     "      --mail          read every file as a message, detected or not\n"
     "      --no-mail       never unpack mail\n"
-    "      --no-archives   do not open archives (each is hashed as it is)\n"
+    "      --no-archives   do not open archives (each is hashed as it is),\n"
+    "                      nor decode images\n"
+    "      --no-images     do not decode images (no PDQ hashes)\n"
+    "      --pdq-dihedral  match PDQ against the 8 turned and mirrored\n"
+    "                      hashes too (--json prints them)\n"
     "      --helper PATH   the inspection helper (default: the installed one)\n"
     "      --archive-max-depth N       archives inside archives (8, at most 8)\n"
     "      --archive-max-files N       files per file or message (10000)\n"
@@ -188,6 +200,69 @@ _scan_json_inner(hg_json_t *j, const hg_mail_inner_t *in)
     hg_json_arr_end(j);
 }
 
+/* An image's format, sizes, PDQ hash and quality (or why none). */
+static void
+_scan_json_image(hg_json_t *j, const hg_mail_image_t *im)
+{
+    const hg_inspect_image_t   *img = im->img;
+    char                        hex[HG_PDQ_HEX_LEN + 1];
+    int                         k;
+
+    hg_json_key(j, "image");
+    hg_json_obj_begin(j);
+    hg_json_kv_str(j, "format", hg_image_format_name(img->format));
+    if (img->width > 0 && img->height > 0) {
+        hg_json_kv_uint(j, "width", img->width);
+        hg_json_kv_uint(j, "height", img->height);
+    }
+    if (img->st == HG_OK) {
+        hg_pdq_to_hex(&img->pdq.hash, hex);
+        hg_json_kv_str(j, "pdq", hex);
+        hg_json_kv_uint(j, "quality", (uint64_t) img->pdq.quality);
+        if (im->low_quality) {
+            hg_json_key(j, "low_quality");
+            hg_json_bool(j, 1);
+        }
+        if (img->dihedral) {
+            hg_json_key(j, "dihedral");
+            hg_json_obj_begin(j);
+            for (k = 1; k < HG_PDQ_DIHEDRAL_COUNT; k++) {
+                hg_pdq_to_hex(&img->pdq.dihedral[k], hex);
+                hg_json_kv_str(j, hg_pdq_dihedral_name((hg_pdq_dihedral_t) k),
+                               hex);
+            }
+            hg_json_obj_end(j);
+        }
+    } else {
+        hg_json_kv_str(j, "not_checked", im->not_checked);
+        hg_json_kv_str(j, "why", img->why[0] ? img->why
+                                             : hg_status_str(img->st));
+    }
+    hg_json_obj_end(j);
+}
+
+/* The rest of a PDQ match: distance, dihedral, the entry as listed. */
+static void
+_scan_json_pdq_match(hg_json_t *j, const hg_match_t *m)
+{
+    char  hex[HG_PDQ_HEX_LEN + 1];
+
+    hg_json_kv_str(j, "algorithm", "pdq");
+    hg_json_kv_str(j, "label", m->label);
+    hg_json_kv_uint(j, "distance", (uint64_t) m->pdq_distance);
+    if (m->pdq_via != HG_PDQ_ORIGINAL) {
+        hg_json_kv_str(j, "dihedral", hg_pdq_dihedral_name(m->pdq_via));
+    }
+    hg_json_key(j, "listed");
+    hg_json_obj_begin(j);
+    hg_pdq_to_hex(&m->pdq_listed, hex);
+    hg_json_kv_str(j, "pdq", hex);
+    if (m->pdq_listed_quality >= 0) {
+        hg_json_kv_uint(j, "quality", (uint64_t) m->pdq_listed_quality);
+    }
+    hg_json_obj_end(j);
+}
+
 static void
 _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
            const hg_scan_result_t *res, const hg_verdict_t *v,
@@ -223,10 +298,15 @@ _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
     if (part != NULL && part->inner != NULL) {
         _scan_json_inner(j, part->inner);
     }
+    if (part != NULL && part->image != NULL) {
+        _scan_json_image(j, part->image);
+    }
     if (res != NULL) {
         _scan_json_digests(j, res);
         /* the helper sends digests, not bytes: no type for a file inside */
-        if (part == NULL || part->inner == NULL) {
+        if ((part == NULL || part->inner == NULL)
+            && (part == NULL || part->image == NULL))
+        {
             hg_magic_type(sc->magic, res->head, res->head_len, type,
                           sizeof(type));
             hg_json_kv_str(j, "detected_type", type);
@@ -243,6 +323,11 @@ _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
                            ? m->list_version : NULL);
             hg_json_kv_str(j, "kind",
                            m->kind == HG_LIST_ALLOW ? "allow" : "block");
+            if (m->pdq) {
+                _scan_json_pdq_match(j, m);
+                hg_json_obj_end(j);
+                continue;
+            }
             hg_json_kv_str(j, "algorithm", hg_alg_name(m->alg));
             hg_json_kv_str(j, "label", m->label);
             if (m->listed.algs != 0) {
@@ -400,6 +485,94 @@ scan_report_inner(scan_ctx_t *sc, const char *path, scan_part_t *where,
                 NULL);
 }
 
+void
+scan_report_image(scan_ctx_t *sc, const char *path, scan_part_t *where,
+                   const hg_mail_object_t *obj)
+{
+    const hg_mail_image_t      *im = obj->image;
+    const hg_inspect_image_t   *img = im->img;
+    const hg_mail_reading_t    *r = &obj->reading[0];
+    const hg_match_t           *m;
+    hg_verdict_t                v;
+    const char                 *verdict;
+    char                        shown[4096], hex[HG_PDQ_HEX_LEN + 1];
+    char                        what[HG_PDQ_HEX_LEN + 64], tail[96];
+    size_t                      i;
+
+    /* a part's or an inner file's place; the file itself (a plain file's
+     * or a body part's, set by the caller) keeps its own */
+    if (obj->inner != NULL || (!where->body && !where->in_file)) {
+        where->info = obj->info;
+    }
+    where->inner = obj->inner;
+    where->image = im;
+    where->decode_errors = 0;
+    where->line_ends = NULL;
+    where->also = NULL;
+    if (r->st != HG_OK) {
+        scan_report(sc, path, where, NULL, r->st, NULL);
+        return;
+    }
+    _scan_display(shown, sizeof(shown), path, where);
+
+    if (im->not_checked != NULL) {
+        /* a limit is an error (exit 2), as an archive's; an image that
+         * does not decode is not: its bytes were matched all the same */
+        if (img->st == HG_ELIMIT) {
+            sc->failed = 1;
+        }
+        if (sc->json) {
+            _scan_json(sc, path, where, &r->res, NULL, "not checked", NULL);
+        } else {
+            snprintf(what, sizeof(what), "IMAGE %s NOT CHECKED (%s: ",
+                     hg_image_format_name(img->format), im->not_checked);
+            _scan_line(stdout, "", shown, what,
+                       img->why[0] ? img->why : hg_status_str(img->st), ")");
+        }
+        return;
+    }
+
+    v = hg_decide(&sc->policy, &r->res, HG_OK);
+    if (v.matched && v.allowed_by == NULL) {
+        verdict = "match";
+        sc->matched = 1;
+    } else {
+        verdict = "clean";
+    }
+    if (sc->json) {
+        _scan_json(sc, path, where, &r->res, &v, verdict, NULL);
+        return;
+    }
+    hg_pdq_to_hex(&img->pdq.hash, hex);
+    snprintf(what, sizeof(what), "IMAGE %s pdq %s quality %d",
+             hg_image_format_name(img->format), hex, img->pdq.quality);
+    if (verdict[0] == 'm') {
+        /* the list that decided, and its entry's distance */
+        for (i = 0, m = NULL; i < r->res.nmatches; i++) {
+            if (r->res.matches[i].list_name != NULL && v.list != NULL
+                && strcmp(r->res.matches[i].list_name, v.list) == 0)
+            {
+                m = &r->res.matches[i];
+                break;
+            }
+        }
+        snprintf(tail, sizeof(tail), " FOUND (distance %d%s%s)",
+                 m != NULL ? m->pdq_distance : -1,
+                 m != NULL && m->pdq_via != HG_PDQ_ORIGINAL ? ", " : "",
+                 m != NULL && m->pdq_via != HG_PDQ_ORIGINAL
+                 ? hg_pdq_dihedral_name(m->pdq_via) : "");
+        strncat(what, " ", sizeof(what) - strlen(what) - 1);
+        _scan_line(stdout, "", shown, what, v.list, tail);
+    } else if (v.allowed_by != NULL) {
+        strncat(what, " OK (allowed by ", sizeof(what) - strlen(what) - 1);
+        _scan_line(stdout, "", shown, what, v.allowed_by, ")");
+    } else {
+        _scan_line(stdout, "", shown, what, NULL,
+                   im->low_quality ? " (quality below the minimum: not "
+                                     "matched)" : " OK");
+    }
+}
+
 /* One object of a file that is no message: the file, or a file inside. */
 static hg_status_t
 _plain_object(void *ctx, const hg_mail_object_t *obj)
@@ -408,6 +581,14 @@ _plain_object(void *ctx, const hg_mail_object_t *obj)
     const hg_mail_reading_t    *r = &obj->reading[0];
     scan_part_t                 where;
 
+    memset(&where, 0, sizeof(where));
+    if (obj->kind == HG_MAIL_IMAGE) {
+        /* the file itself (no part path), or a file inside it */
+        where.in_file = obj->inner != NULL;
+        where.body = obj->inner == NULL;
+        scan_report_image(sc, sc->cur_path, &where, obj);
+        return HG_OK;
+    }
     if (obj->inner == NULL) {
         scan_report(sc, sc->cur_path, NULL, r->st == HG_OK ? &r->res : NULL,
                     r->st, NULL);
@@ -577,7 +758,8 @@ enum {
     SCAN_OPT_NO_ARC = 256, SCAN_OPT_HELPER, SCAN_OPT_DEPTH, SCAN_OPT_FILES,
     SCAN_OPT_BYTES, SCAN_OPT_FILE_BYTES, SCAN_OPT_RATIO, SCAN_OPT_TIMEOUT,
     SCAN_OPT_JSON_BODY, SCAN_OPT_FORM_BODY, SCAN_OPT_BODY_MIN,
-    SCAN_OPT_BODY_DEPTH, SCAN_OPT_BODY_PARTS, SCAN_OPT_BODY_DECODED
+    SCAN_OPT_BODY_DEPTH, SCAN_OPT_BODY_PARTS, SCAN_OPT_BODY_DECODED,
+    SCAN_OPT_NO_IMAGES, SCAN_OPT_DIHEDRAL
 };
 
 /* Body limit options into l; -1 with the usage error printed. */
@@ -655,6 +837,8 @@ cmd_scan(int argc, char **argv)
         { "mail",     no_argument,       NULL, 'm' },
         { "no-mail",  no_argument,       NULL, 'n' },
         { "no-archives", no_argument,    NULL, SCAN_OPT_NO_ARC },
+        { "no-images", no_argument,      NULL, SCAN_OPT_NO_IMAGES },
+        { "pdq-dihedral", no_argument,   NULL, SCAN_OPT_DIHEDRAL },
         { "helper",   required_argument, NULL, SCAN_OPT_HELPER },
         { "archive-max-depth", required_argument, NULL, SCAN_OPT_DEPTH },
         { "archive-max-files", required_argument, NULL, SCAN_OPT_FILES },
@@ -692,6 +876,9 @@ cmd_scan(int argc, char **argv)
      * with no part in it: the tokenizer reads every byte */
     sc.body_limits.max_retained = 0;
     hg_inspect_limits_default(&mi.limits);
+    /* images are always hashed here: scan prints their PDQ hashes */
+    hg_image_conf_default(&mi.images);
+    mi.images.images = HG_PDQ_IMAGES_ON;
     bodies = calloc((size_t) argc + 1, sizeof(*bodies));
     body_mode = calloc((size_t) argc + 1, sizeof(*body_mode));
     if (bodies == NULL || body_mode == NULL) {
@@ -705,6 +892,12 @@ cmd_scan(int argc, char **argv)
         switch (opt) {
         case SCAN_OPT_NO_ARC:
             archives = 0;
+            break;
+        case SCAN_OPT_NO_IMAGES:
+            mi.images.images = HG_PDQ_IMAGES_OFF;
+            break;
+        case SCAN_OPT_DIHEDRAL:
+            mi.images.dihedral = 1;
             break;
         case SCAN_OPT_HELPER:
             helper = optarg;

@@ -63,6 +63,7 @@ typedef struct {
     const hg_mail_inner_t *inner;   /* a file inside an archive, or NULL */
     int                 body;       /* a part of a JSON or form body:
                                      * PATH#POINTER, no message index */
+    const hg_mail_image_t *image;   /* an image's PDQ result, or NULL */
 } scan_part_t;
 
 /*
@@ -80,6 +81,15 @@ void scan_report(scan_ctx_t *sc, const char *path, const scan_part_t *part,
  * where its container is; its info and inner are filled here.
  */
 void scan_report_inner(scan_ctx_t *sc, const char *path, scan_part_t *where,
+                       const hg_mail_object_t *obj);
+
+/*
+ * Report an image (obj->kind HG_MAIL_IMAGE): its format, PDQ hash and
+ * quality, and its PDQ matches; or why it has no hash ("NOT CHECKED": an
+ * image limit is an error, exit 2; an image that does not decode is not).
+ * where: as for scan_report_inner (info, inner and image filled here).
+ */
+void scan_report_image(scan_ctx_t *sc, const char *path, scan_part_t *where,
                        const hg_mail_object_t *obj);
 
 /* ---- scan_body.c ---- */

@@ -46,6 +46,13 @@ _body_object(void *ctx, const hg_mail_object_t *obj)
 
     memset(&where, 0, sizeof(where));
     where.body = 1;
+    if (obj->kind == HG_MAIL_IMAGE) {
+        if (obj->inner == NULL) {
+            where.info = &bc->end_info;
+        }
+        scan_report_image(bc->sc, bc->path, &where, obj);
+        return HG_OK;
+    }
     if (obj->inner == NULL) {
         where.info = &bc->end_info;
         where.decode_errors = bc->stats.decode_errors;

@@ -193,6 +193,10 @@ _mail_object(void *ctx, const hg_mail_object_t *obj)
     unsigned                  i, matched = 0;
     int                       m[HG_MAIL_READINGS];
 
+    if (obj->kind == HG_MAIL_IMAGE) {
+        scan_report_image(mc->sc, mc->path, &where, obj);
+        return HG_OK;
+    }
     if (obj->inner != NULL) {
         scan_report_inner(mc->sc, mc->path, &where, obj);
         return HG_OK;

@@ -13,7 +13,11 @@
  * Then it serves requests, one at a time (proto.h): a request with the
  * container's descriptor; the container mapped read-only, the size checked
  * with fstat; hg_inspect_walk with a callback sending one ENTRY per inner
- * file; one DONE; unmap, close, next. End of file on the socket (the
+ * file; one DONE; unmap, close, next. With images asked for, the walk also
+ * decodes and PDQ-hashes images (the part itself, or files inside it) with
+ * libjpeg-turbo, libpng, giflib and libwebp, under the same sandbox: the
+ * image decoders' own history of memory-safety bugs is why images are
+ * decoded here and nowhere else (docs/images.md). End of file on the socket (the
  * caller closed it or died) ends it with status 0. It never retries,
  * never logs: a failure is a DONE status, or its death, which the caller
  * turns into the part's fail verdict.
@@ -223,10 +227,10 @@ helper_send(const void *buf, size_t len)
 static void
 helper_send_done(uint32_t seq, hg_inspect_done_t *done, unsigned flags)
 {
-    hg_proto_done_t  m;
+    size_t  len;
 
-    hg_proto_done_encode(&m, seq, done, flags);
-    if (helper_send(&m, sizeof(m)) < 0) {
+    len = hg_proto_done_encode(helper_out, seq, done, flags);
+    if (helper_send(helper_out, len) < 0) {
         helper_exit(0);
     }
 }
@@ -346,6 +350,11 @@ helper_inspect(const hg_proto_req_t *r, int fd, hg_inspect_done_t *done)
     lim.max_file_bytes = r->max_file_bytes;
     lim.max_ratio = r->max_ratio;
     lim.timeout_ms = r->timeout_ms;
+    lim.images = r->images;
+    lim.image.max_pixels = r->img_max_pixels;
+    lim.image.max_bytes = r->img_max_bytes;
+    lim.image.timeout_ms = r->img_timeout_ms;
+    lim.image.jpeg_min_side = r->img_jpeg_min_side;
     if (r->deadline_ms > 0) {
         /* the caller's clock: what is left of its deadline (0 would be
          * no limit at all) */

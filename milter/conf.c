@@ -695,6 +695,72 @@ _k_metrics_listen(parse_t *p, hg_mconf_t *c, const char *v)
     return _set_str(p, &c->metrics_listen, v);
 }
 
+/* Image matching: the values are parsed in common/ (image_conf.h), the
+ * same as nginx's hashgate_pdq_* and hashgate_image_* directives. */
+typedef hg_status_t (*image_parse_pt)(hg_image_conf_t *, const char *,
+                                      size_t, hg_err_t *);
+
+static hg_status_t
+_image_key(parse_t *p, const char *key, image_parse_pt parse,
+           hg_mconf_t *c, const char *v)
+{
+    hg_err_t    e;
+
+    if (parse(&c->images, v, strlen(v), &e) != HG_OK) {
+        return _bad_key(p, key, &e);
+    }
+    return HG_OK;
+}
+
+static hg_status_t
+_k_pdq_images(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _image_key(p, "PdqImages", hg_image_conf_images, c, v);
+}
+
+static hg_status_t
+_k_pdq_min_quality(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _image_key(p, "PdqMinQuality", hg_image_conf_min_quality, c, v);
+}
+
+static hg_status_t
+_k_pdq_dihedral(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _image_key(p, "PdqDihedral", hg_image_conf_dihedral, c, v);
+}
+
+static hg_status_t
+_k_image_max_pixels(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _image_key(p, "ImageMaxPixels", hg_image_conf_max_pixels, c, v);
+}
+
+static hg_status_t
+_k_image_max_bytes(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _image_key(p, "ImageMaxBytes", hg_image_conf_max_bytes, c, v);
+}
+
+static hg_status_t
+_k_image_timeout(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    return _image_key(p, "ImageTimeout", hg_image_conf_timeout, c, v);
+}
+
+static hg_status_t
+_k_image_limit(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    hg_err_t    e;
+
+    if (hg_image_conf_limit_action(v, strlen(v), HG_LIST_ACTIONS_MAIL,
+                                   &c->policy.image_limit, &e) != HG_OK)
+    {
+        return _bad_key(p, "ImageLimit", &e);
+    }
+    return HG_OK;
+}
+
 static const key_t_ keys[] = {
     { "Socket",          _k_socket,            0 },
     { "SocketMode",      _k_socket_mode,       0 },
@@ -732,6 +798,13 @@ static const key_t_ keys[] = {
     { "ArchiveMaxRatio",   _k_archive_max_ratio,  0 },
     { "ArchiveTimeout",    _k_archive_timeout,    0 },
     { "MetricsListen",     _k_metrics_listen,     0 },
+    { "PdqImages",         _k_pdq_images,         0 },
+    { "PdqMinQuality",     _k_pdq_min_quality,    0 },
+    { "PdqDihedral",       _k_pdq_dihedral,       0 },
+    { "ImageMaxPixels",    _k_image_max_pixels,   0 },
+    { "ImageMaxBytes",     _k_image_max_bytes,    0 },
+    { "ImageTimeout",      _k_image_timeout,      0 },
+    { "ImageLimit",        _k_image_limit,        0 },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -758,6 +831,7 @@ _defaults(hg_mconf_t *c)
     c->archives = 1;
     c->inspect_helpers = HG_INSPECT_HELPERS_DEF;
     hg_inspect_limits_default(&c->archive_limits);
+    hg_image_conf_default(&c->images);
 }
 
 /* Split one line into key and value in place; 0 if blank or comment. */

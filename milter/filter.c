@@ -74,6 +74,8 @@ typedef struct {
     /* a file inside an archive */
     char               *inner_path;
     const char         *not_checked;    /* a constant ("encrypted"), or NULL */
+    int                 has_image;      /* an image: image is its PDQ result */
+    hg_inspect_image_t  image;
     size_t              ncont;
     hit_cont_t          cont[HG_RECORD_MAX_CONTAINERS];
 } hit_t;
@@ -339,10 +341,17 @@ _hit_add(conn_t *c, const hg_mail_object_t *obj, const hg_mail_reading_t *r,
     h->res.head = NULL;
     h->res.head_len = 0;
     h->v = *v;
+    if (obj->image != NULL) {
+        h->has_image = 1;
+        h->image = *obj->image->img;
+        h->not_checked = obj->image->not_checked;
+    }
     if (in == NULL) {
         return HG_OK;
     }
-    h->not_checked = in->not_checked;
+    if (obj->image == NULL) {
+        h->not_checked = in->not_checked;
+    }
     if (in->inner_path != NULL
         && (h->inner_path = _strdup_max(in->inner_path)) == NULL)
     {
@@ -452,11 +461,23 @@ _part_done(conn_t *c, const hg_mail_object_t *obj,
     if ((st = _hit_add(c, obj, r, &v)) != HG_OK) {
         return st;
     }
-    if (obj->kind == HG_MAIL_INNER) {
+    if (obj->kind == HG_MAIL_IMAGE) {
+        const hg_match_t   *m = &r->res.matches[0];
+        char                hex[HG_PDQ_HEX_LEN + 1];
+
+        hg_pdq_to_hex(&obj->image->img->pdq.hash, hex);
+        hg_log(HG_LOG_INFO, "queue_id=%s part=%s matched by its PDQ hash %s "
+               "(quality %d) at distance %d%s%s", _qid(c), info->path, hex,
+               obj->image->img->pdq.quality, m->pdq_distance,
+               m->pdq_via != HG_PDQ_ORIGINAL ? " as " : "",
+               m->pdq_via != HG_PDQ_ORIGINAL
+               ? hg_pdq_dihedral_name(m->pdq_via) : "");
+    } else if (obj->kind == HG_MAIL_INNER) {
         hg_log(HG_LOG_INFO, "queue_id=%s part=%s matched inside %s",
                _qid(c), info->path, obj->inner->containers[0].format != NULL
                ? obj->inner->containers[0].format : "a container");
-    } else if (obj->kind >= HG_MAIL_COPY_STRIP) {
+    } else if (obj->kind >= HG_MAIL_COPY_STRIP
+               && obj->kind <= HG_MAIL_COPY_BOTH) {
         static const char *const how[3] = {
             "without the blanks ending its lines (as RFC 2045 readers "
             "decode it)",
@@ -481,6 +502,48 @@ _part_done(conn_t *c, const hg_mail_object_t *obj,
 }
 
 /*
+ * An image's PDQ result (its bytes were matched as a part or an inner file
+ * before): its matches decided like any part's; one that has no hash (it
+ * did not decode, or an image limit) gets hg_decide_image's verdict
+ * (ImageLimit for a limit, accept otherwise) and, like a file not checked
+ * inside an archive, always a record.
+ */
+static hg_status_t
+_image(conn_t *c, const hg_mail_object_t *obj)
+{
+    const hg_mail_image_t  *im = obj->image;
+    hg_verdict_t            v;
+    hg_status_t             st;
+
+    if (im->not_checked == NULL) {
+        if (im->low_quality) {
+            hg_log(HG_LOG_DEBUG, "queue_id=%s part=%s: image quality %d "
+                   "under PdqMinQuality %d: not matched", _qid(c),
+                   obj->info->path, im->img->pdq.quality,
+                   conf->images.min_quality);
+        }
+        return _part_done(c, obj, &obj->reading[0]);
+    }
+    v = hg_decide_image(&conf->policy, im->img->st);
+    hg_log(HG_LOG_INFO, "queue_id=%s part=%s: %s, PDQ not checked: %s%s%s",
+           _qid(c), obj->info->path, im->not_checked, im->img->why,
+           im->img->st == HG_ELIMIT ? "; ImageLimit " : "",
+           im->img->st != HG_ELIMIT ? ""
+           : conf->policy.image_limit == HG_ACT_TEMPFAIL ? "fail"
+           : conf->policy.image_limit == HG_ACT_NONE ? "accept"
+           : hg_action_name(conf->policy.image_limit));
+    if (v.failed) {
+        snprintf(c->fail_msg, sizeof(c->fail_msg), "part %s: image not "
+                 "checked: %.400s", obj->info->path, im->img->why);
+    }
+    _merge(c, &v);
+    if ((st = _hit_add(c, obj, &obj->reading[0], &v)) != HG_OK) {
+        return st;
+    }
+    return hg_verdict_settled(&c->verdict) ? HG_ECANCEL : HG_OK;
+}
+
+/*
  * Every reading of the object is decided and recorded, so the verdict and
  * the records show all the part matched; a reject among them wins over a
  * reading that could not be checked (the message is refused either way).
@@ -494,6 +557,9 @@ _object(void *ctx, const hg_mail_object_t *obj)
 
     if (obj->kind == HG_MAIL_INSPECT_FAILED) {
         return _inspect_failed(c, obj);
+    }
+    if (obj->kind == HG_MAIL_IMAGE) {
+        return _image(c, obj);
     }
     if (obj->inner != NULL && obj->inner->not_checked != NULL) {
         return _not_checked(c, obj);
@@ -538,6 +604,7 @@ _hit_record(conn_t *c, const hit_t *h, const hg_verdict_t *v,
     r->ncontainers = h->ncont;
     r->inner_path = h->inner_path;
     r->not_checked = h->not_checked;
+    r->image = h->has_image ? &h->image : NULL;
     r->channel = "smtp";
     r->part = h->path;
     r->filename = h->filename;

@@ -203,6 +203,7 @@ hg_inspect_pool_source(const hg_mconf_t *c, hg_mail_inspect_t *mi)
     mi->give_back = _give_back;
     mi->pool = NULL;
     mi->limits = c->archive_limits;
+    mi->images = c->images;
 }
 
 /* The pids of the helpers, for the log at start. */

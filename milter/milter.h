@@ -31,6 +31,7 @@
 #include "hashgate/db.h"
 #include "hashgate/db_sign.h"
 #include "hashgate/decide.h"
+#include "hashgate/image_conf.h"
 #include "hashgate/inspect.h"
 #include "hashgate/mail_scan.h"
 #include "hashgate/metrics.h"
@@ -106,6 +107,10 @@ typedef struct {
                                      * are in policy */
     char           *metrics_listen; /* MetricsListen inet:PORT@ADDR or
                                      * unix:PATH; NULL: off */
+    hg_image_conf_t images;         /* PdqImages, PdqMinQuality, PdqDihedral,
+                                     * ImageMax*, ImageTimeout (Archives no:
+                                     * no images either); ImageLimit is in
+                                     * policy */
 } hg_mconf_t;
 
 /* conf.c */

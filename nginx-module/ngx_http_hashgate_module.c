@@ -75,6 +75,7 @@
 #include "hashgate/db_watch.h"
 #include "hashgate/decide.h"
 #include "hashgate/hash.h"
+#include "hashgate/image_conf.h"
 #include "hashgate/inspect.h"
 #include "hashgate/list_actions.h"
 #include "hashgate/magic.h"
@@ -199,6 +200,16 @@ typedef struct {
 } ngx_http_hashgate_param_t;
 
 
+/* The image directives, each a bit of img_set (and the cmd's offset). */
+#define NGX_HTTP_HASHGATE_IMG_IMAGES    0
+#define NGX_HTTP_HASHGATE_IMG_QUALITY   1
+#define NGX_HTTP_HASHGATE_IMG_DIHEDRAL  2
+#define NGX_HTTP_HASHGATE_IMG_PIXELS    3
+#define NGX_HTTP_HASHGATE_IMG_BYTES     4
+#define NGX_HTTP_HASHGATE_IMG_TIMEOUT   5
+#define NGX_HTTP_HASHGATE_IMG_LIMIT     6
+
+
 /* hashgate_list_action's table, checked in common/ as the milter's */
 typedef struct {
     hg_policy_t                policy;      /* lists[] with file:line */
@@ -232,6 +243,11 @@ typedef struct {
     off_t                      archive_max_file_size;
     ngx_uint_t                 archive_max_ratio;
     ngx_msec_t                 archive_timeout;     /* per container */
+    /* hashgate_pdq_* and hashgate_image_*: parsed by common/ (image_conf.h);
+     * img_set says which were given here (bits NGX_HTTP_HASHGATE_IMG_*) */
+    hg_image_conf_t            img;
+    ngx_uint_t                 img_set;
+    ngx_uint_t                 image_limit;         /* hg_action_t */
     ngx_http_hashgate_apibody_conf_t  json;
     ngx_http_hashgate_apibody_conf_t  form;
 } ngx_http_hashgate_loc_conf_t;
@@ -250,7 +266,9 @@ typedef struct {
     char                      *inner_part;  /* part path and chain */
     char                      *inner_name;
     char                      *inner_path;
-    const char                *not_checked; /* "encrypted", "unreadable" */
+    const char                *not_checked; /* "encrypted", "unreadable",
+                                               "image not decoded", ... */
+    hg_inspect_image_t        *image;       /* an image's, from r->pool */
     hg_record_container_t     *containers;  /* the part first */
     size_t                     ncontainers;
     ngx_uint_t                 unrecorded;  /* unsigned unrecorded:1 */
@@ -359,6 +377,8 @@ struct ngx_http_hashgate_ctx_s {
     uint64_t                   ibytes;
     ngx_chain_t               *held;        /* the body's end, waiting */
     unsigned                   test;        /* a test hook for its archives */
+    unsigned                   images;      /* HG_INSPECT_IMAGES, _DIHEDRAL:
+                                               images decoded, or 0 */
 
     uint64_t                   m_busy_ns;   /* metrics: time feeding */
     uint64_t                   m_end_ns;    /* the body's end reached */
@@ -387,6 +407,7 @@ typedef struct {
     ngx_queue_t                link;        /* in ctx->fresh, containers */
     hg_spool_t                *spool;       /* holds job.fd */
     const char                *format;      /* the spool's constant */
+    hg_image_format_t          image;       /* the part is this image */
     hg_status_t                st;          /* not kept: why */
     char                       why[HG_ERR_MAX];
     char                       where[32];   /* for the log: "part 2" */
@@ -443,7 +464,14 @@ static void ngx_http_hashgate_container_verdict(ngx_http_hashgate_ctx_t *ctx,
     ngx_http_hashgate_container_t *cont, hg_inspect_done_t *done);
 static hg_status_t ngx_http_hashgate_inner_entry(void *data,
     const hg_inspect_entry_t *e);
-static void ngx_http_hashgate_add_ihit(ngx_http_hashgate_ctx_t *ctx,
+static void ngx_http_hashgate_image(ngx_http_hashgate_ctx_t *ctx,
+    ngx_http_hashgate_container_t *cont, const hg_inspect_entry_t *e,
+    const hg_inspect_image_t *img, const hg_digests_t *digests,
+    uint64_t size);
+static char *ngx_http_hashgate_image_conf(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_http_hashgate_hit_t *ngx_http_hashgate_add_ihit(
+    ngx_http_hashgate_ctx_t *ctx,
     ngx_http_hashgate_container_t *cont, const hg_inspect_entry_t *e,
     const hg_scan_result_t *res, const hg_verdict_t *v,
     const char *not_checked);
@@ -821,6 +849,55 @@ static ngx_command_t  ngx_http_hashgate_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_hashgate_loc_conf_t, archive_timeout),
       &ngx_http_hashgate_archive_timeout_post },
+
+    { ngx_string("hashgate_pdq_images"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_image_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_HASHGATE_IMG_IMAGES,
+      NULL },
+
+    { ngx_string("hashgate_pdq_min_quality"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_image_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_HASHGATE_IMG_QUALITY,
+      NULL },
+
+    { ngx_string("hashgate_pdq_dihedral"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_image_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_HASHGATE_IMG_DIHEDRAL,
+      NULL },
+
+    { ngx_string("hashgate_image_max_pixels"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_image_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_HASHGATE_IMG_PIXELS,
+      NULL },
+
+    { ngx_string("hashgate_image_max_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_image_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_HASHGATE_IMG_BYTES,
+      NULL },
+
+    { ngx_string("hashgate_image_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_image_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_HASHGATE_IMG_TIMEOUT,
+      NULL },
+
+    { ngx_string("hashgate_image_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_hashgate_image_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_HASHGATE_IMG_LIMIT,
+      NULL },
 
     { ngx_string("hashgate_json"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -1291,6 +1368,14 @@ ngx_http_hashgate_create_ctx(ngx_http_request_t *r,
 
     if (hlcf->archives) {
         ctx->archives = 1;
+
+        /* auto: only with PDQ entries in the database this request uses */
+        if (hg_image_conf_active(&hlcf->img,
+                                 ctx->body ? hg_scan_db(ctx->body) : NULL))
+        {
+            ctx->images = HG_INSPECT_IMAGES
+                          | (hlcf->img.dihedral ? HG_INSPECT_DIHEDRAL : 0);
+        }
 
         if (hmcf->inspect_test) {
             ctx->test = ngx_http_hashgate_test_hook(r);
@@ -1833,6 +1918,7 @@ ngx_http_hashgate_spool_begin(ngx_http_hashgate_ctx_t *ctx, hg_spool_t **sp,
         }
     }
 
+    hg_spool_images(*sp, ctx->images ? ctx->conf->img.limits.max_bytes : 0);
     hg_spool_begin(*sp, (uint64_t) ctx->conf->archive_max_file_size);
     *st = HG_OK;
     err->msg[0] = '\0';
@@ -1864,12 +1950,14 @@ ngx_http_hashgate_container_end(ngx_http_hashgate_ctx_t *ctx,
     uint64_t                        size;
     const char                     *format;
     hg_status_t                     est;
+    hg_image_format_t               image;
     ngx_http_hashgate_container_t  *cont;
 
     fd = -1;
     size = 0;
     format = NULL;
     est = *st;
+    image = *sp != NULL ? hg_spool_image(*sp) : HG_IMAGE_NONE;
 
     if (est == HG_OK) {
         if (*sp == NULL) {
@@ -1909,6 +1997,7 @@ ngx_http_hashgate_container_end(ngx_http_hashgate_ctx_t *ctx,
                     sizeof(cont->why));
     }
 
+    cont->image = image;
     ngx_cpystrn((u_char *) cont->where, (u_char *) where, sizeof(cont->where));
     ngx_http_hashgate_copy(cont->part, sizeof(cont->part), part);
     ngx_http_hashgate_copy(cont->filename, sizeof(cont->filename), filename);
@@ -2135,6 +2224,8 @@ ngx_http_hashgate_container_start(ngx_http_hashgate_ijob_t *job,
     lim->max_file_bytes = (uint64_t) hlcf->archive_max_file_size;
     lim->max_ratio = hlcf->archive_max_ratio;
     lim->timeout_ms = hlcf->archive_timeout;
+    lim->images = ctx->images;
+    lim->image = hlcf->img.limits;
 
     /* the chain's first link, named in the records of the files inside */
     len = ngx_strlen(cont->part);
@@ -2211,9 +2302,33 @@ ngx_http_hashgate_container_verdict(ngx_http_hashgate_ctx_t *ctx,
                     "the limit", sizeof(done->why));
     }
 
+    /* an image part past the image size limit: not kept, that limit's
+     * verdict (hashgate_image_limit) */
+    if (cont->image != HG_IMAGE_NONE && cont->job.fd == -1
+        && done->st == HG_ELIMIT)
+    {
+        hg_inspect_image_t  img;
+
+        ngx_memzero(&img, sizeof(hg_inspect_image_t));
+        img.format = cont->image;
+        img.st = HG_ELIMIT;
+        ngx_cpystrn((u_char *) img.why, (u_char *) done->why,
+                    sizeof(img.why));
+        ngx_http_hashgate_image(ctx, cont, NULL, &img, &cont->digests,
+                                cont->digests.size);
+        return;
+    }
+
     switch (done->st) {
 
     case HG_OK:
+        if (done->image.format != HG_IMAGE_NONE) {
+            /* the part itself is an image */
+            ngx_http_hashgate_image(ctx, cont, NULL, &done->image,
+                                    &cont->digests, cont->digests.size);
+        }
+        return;
+
     case HG_ECANCEL:
         return;
 
@@ -2342,7 +2457,74 @@ ngx_http_hashgate_inner_entry(void *data, const hg_inspect_entry_t *e)
         ngx_http_hashgate_add_ihit(ctx, cont, e, &res, &v, NULL);
     }
 
+    if (e->image != NULL && st == HG_OK) {
+        ngx_http_hashgate_image(ctx, cont, e, e->image, &e->digests, e->size);
+    }
+
     return HG_OK;
+}
+
+
+/*
+ * An image's PDQ result (a part's, e NULL, or a file's inside, e), on the
+ * event loop: its PDQ hash matched (when its quality reaches
+ * hashgate_pdq_min_quality) and decided like any match; one with no hash
+ * gets hg_decide_image's verdict (hashgate_image_limit for a limit, accept
+ * otherwise) and a record, as a file not checked inside an archive.
+ */
+static void
+ngx_http_hashgate_image(ngx_http_hashgate_ctx_t *ctx,
+    ngx_http_hashgate_container_t *cont, const hg_inspect_entry_t *e,
+    const hg_inspect_image_t *img, const hg_digests_t *digests, uint64_t size)
+{
+    hg_status_t               st;
+    hg_verdict_t              v;
+    hg_scan_result_t          res;
+    ngx_http_hashgate_hit_t  *hit;
+
+    ngx_memzero(&res, sizeof(hg_scan_result_t));
+    res.digests = *digests;
+    res.digests.size = size;
+
+    if (img->st != HG_OK) {
+        ngx_log_error(NGX_LOG_NOTICE, ctx->request->connection->log, 0,
+                      "hashgate: %s%s%s: image not checked: %s", cont->where,
+                      e ? " file " : "", e ? e->chain : "", img->why);
+
+        v = hg_decide_image(ctx->conf->policy, img->st);
+        hg_verdict_merge(&ctx->iverdict, &v);
+
+        hit = ngx_http_hashgate_add_ihit(ctx, cont, e, &res, &v,
+                                         img->st == HG_ELIMIT
+                                         ? "image limit"
+                                         : "image not decoded");
+        goto keep;
+    }
+
+    if (img->pdq.quality < ctx->conf->img.min_quality) {
+        return;
+    }
+
+    st = hg_scan_match_pdq(ctx->inner, &img->pdq, img->dihedral, &res);
+    v = hg_decide(ctx->conf->policy, st == HG_OK ? &res : NULL, st);
+    hg_verdict_merge(&ctx->iverdict, &v);
+
+    if (!v.matched) {
+        return;
+    }
+
+    hit = ngx_http_hashgate_add_ihit(ctx, cont, e, &res, &v, NULL);
+
+keep:
+
+    if (hit == NULL) {
+        return;
+    }
+
+    hit->image = ngx_palloc(ctx->request->pool, sizeof(hg_inspect_image_t));
+    if (hit->image) {
+        *hit->image = *img;
+    }
 }
 
 
@@ -2351,7 +2533,7 @@ ngx_http_hashgate_inner_entry(void *data, const hg_inspect_entry_t *e)
  * evidence record: its part path (the part's and the chain), name, path
  * inside, and the containers above it.
  */
-static void
+static ngx_http_hashgate_hit_t *
 ngx_http_hashgate_add_ihit(ngx_http_hashgate_ctx_t *ctx,
     ngx_http_hashgate_container_t *cont, const hg_inspect_entry_t *e,
     const hg_scan_result_t *res, const hg_verdict_t *v,
@@ -2370,18 +2552,18 @@ ngx_http_hashgate_add_ihit(ngx_http_hashgate_ctx_t *ctx,
            != NGX_OK)
     {
         ctx->ihits_dropped++;
-        return;
+        return NULL;
     }
 
     if (ctx->ihits.nelts >= NGX_HTTP_HASHGATE_MAX_RECORDS) {
         ctx->ihits_dropped++;
-        return;
+        return NULL;
     }
 
     hit = ngx_array_push(&ctx->ihits);
     if (hit == NULL) {
         ctx->ihits_dropped++;
-        return;
+        return NULL;
     }
 
     ngx_memzero(hit, sizeof(ngx_http_hashgate_hit_t));
@@ -2396,7 +2578,7 @@ ngx_http_hashgate_add_ihit(ngx_http_hashgate_ctx_t *ctx,
                            cont->filename);
 
     if (e == NULL) {
-        return;
+        return hit;
     }
 
     len = ngx_strlen(cont->part) + ngx_strlen(e->chain);
@@ -2415,7 +2597,7 @@ ngx_http_hashgate_add_ihit(ngx_http_hashgate_ctx_t *ctx,
         hit->inner_name = NULL;
         hit->inner_path = NULL;
         hit->containers = NULL;
-        return;
+        return hit;
     }
 
     p = ngx_cpymem(hit->inner_part, cont->part, ngx_strlen(cont->part));
@@ -2425,6 +2607,8 @@ ngx_http_hashgate_add_ihit(ngx_http_hashgate_ctx_t *ctx,
     ngx_memcpy(hit->containers, cont->level,
                n * sizeof(hg_record_container_t));
     hit->ncontainers = n;
+
+    return hit;
 }
 
 
@@ -2477,6 +2661,7 @@ ngx_http_hashgate_add_hit(ngx_http_hashgate_ctx_t *ctx,
     hit->inner_name = NULL;
     hit->inner_path = NULL;
     hit->not_checked = NULL;
+    hit->image = NULL;
     hit->containers = NULL;
     hit->ncontainers = 0;
     ngx_http_hashgate_copy(hit->part, sizeof(hit->part), part);
@@ -3064,6 +3249,7 @@ ngx_http_hashgate_record_fill(ngx_http_hashgate_hit_t *hit,
                     : hit->filename[0] ? hit->filename : NULL;
     rec->inner_path = hit->inner_path;
     rec->not_checked = hit->not_checked;
+    rec->image = hit->image;
     rec->containers = hit->containers;
     rec->ncontainers = hit->ncontainers;
     rec->declared_type = hit->declared[0] ? hit->declared : NULL;
@@ -3933,6 +4119,85 @@ ngx_http_hashgate_inspect_helper(ngx_conf_t *cf, ngx_command_t *cmd,
  * (hg_not_checked_action_parse). "accept" lets it pass with a record;
  * "tag", as for lists, has no meaning for an upload.
  */
+/*
+ * hashgate_pdq_images, _pdq_min_quality, _pdq_dihedral, hashgate_image_max_pixels,
+ * _max_size, _timeout, _limit: the values parsed and checked by common/
+ * (image_conf.h), the milter's PdqImages ... ImageLimit alike. A timeout
+ * is seconds, with or without nginx's "s".
+ */
+static char *
+ngx_http_hashgate_image_conf(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_hashgate_loc_conf_t *hlcf = conf;
+
+    size_t        len;
+    hg_err_t      err;
+    ngx_str_t    *value;
+    ngx_uint_t    bit;
+    hg_status_t   st;
+    hg_action_t   a;
+    const char   *v;
+
+    bit = cmd->offset;
+
+    if (hlcf->img_set & (1 << bit)) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    v = (const char *) value[1].data;
+    len = value[1].len;
+    err.msg[0] = '\0';
+
+    switch (bit) {
+
+    case NGX_HTTP_HASHGATE_IMG_IMAGES:
+        st = hg_image_conf_images(&hlcf->img, v, len, &err);
+        break;
+
+    case NGX_HTTP_HASHGATE_IMG_QUALITY:
+        st = hg_image_conf_min_quality(&hlcf->img, v, len, &err);
+        break;
+
+    case NGX_HTTP_HASHGATE_IMG_DIHEDRAL:
+        st = hg_image_conf_dihedral(&hlcf->img, v, len, &err);
+        break;
+
+    case NGX_HTTP_HASHGATE_IMG_PIXELS:
+        st = hg_image_conf_max_pixels(&hlcf->img, v, len, &err);
+        break;
+
+    case NGX_HTTP_HASHGATE_IMG_BYTES:
+        st = hg_image_conf_max_bytes(&hlcf->img, v, len, &err);
+        break;
+
+    case NGX_HTTP_HASHGATE_IMG_TIMEOUT:
+        if (len > 1 && v[len - 1] == 's') {
+            len--;
+        }
+        st = hg_image_conf_timeout(&hlcf->img, v, len, &err);
+        break;
+
+    default: /* NGX_HTTP_HASHGATE_IMG_LIMIT */
+        st = hg_image_conf_limit_action(v, len, HG_LIST_ACTIONS_HTTP, &a,
+                                        &err);
+        if (st == HG_OK) {
+            hlcf->image_limit = a;
+        }
+    }
+
+    if (st != HG_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: %s", &cmd->name,
+                           err.msg);
+        return NGX_CONF_ERROR;
+    }
+
+    hlcf->img_set |= 1 << bit;
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_hashgate_archive_action(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
@@ -4415,6 +4680,9 @@ ngx_http_hashgate_create_loc_conf(ngx_conf_t *cf)
     conf->max_depth = NGX_CONF_UNSET_UINT;
     conf->max_header_size = NGX_CONF_UNSET_SIZE;
     conf->archives = NGX_CONF_UNSET;
+    hg_image_conf_default(&conf->img);
+    conf->img_set = 0;
+    conf->image_limit = HG_ACT_TEMPFAIL;
     conf->archive_encrypted = NGX_CONF_UNSET_UINT;
     conf->archive_unreadable = NGX_CONF_UNSET_UINT;
     conf->archive_max_depth = NGX_CONF_UNSET_UINT;
@@ -4466,6 +4734,29 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               HG_MAX_HEADER_BYTES);
 
     ngx_conf_merge_value(conf->archives, prev->archives, 1);
+
+    /* each image directive not given here: the enclosing level's value */
+    if (!(conf->img_set & (1 << NGX_HTTP_HASHGATE_IMG_IMAGES))) {
+        conf->img.images = prev->img.images;
+    }
+    if (!(conf->img_set & (1 << NGX_HTTP_HASHGATE_IMG_QUALITY))) {
+        conf->img.min_quality = prev->img.min_quality;
+    }
+    if (!(conf->img_set & (1 << NGX_HTTP_HASHGATE_IMG_DIHEDRAL))) {
+        conf->img.dihedral = prev->img.dihedral;
+    }
+    if (!(conf->img_set & (1 << NGX_HTTP_HASHGATE_IMG_PIXELS))) {
+        conf->img.limits.max_pixels = prev->img.limits.max_pixels;
+    }
+    if (!(conf->img_set & (1 << NGX_HTTP_HASHGATE_IMG_BYTES))) {
+        conf->img.limits.max_bytes = prev->img.limits.max_bytes;
+    }
+    if (!(conf->img_set & (1 << NGX_HTTP_HASHGATE_IMG_TIMEOUT))) {
+        conf->img.limits.timeout_ms = prev->img.limits.timeout_ms;
+    }
+    if (!(conf->img_set & (1 << NGX_HTTP_HASHGATE_IMG_LIMIT))) {
+        conf->image_limit = prev->image_limit;
+    }
     ngx_conf_merge_uint_value(conf->archive_encrypted, prev->archive_encrypted,
                               HG_ACT_NONE);
     ngx_conf_merge_uint_value(conf->archive_unreadable,
@@ -4532,6 +4823,7 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     p->monitor = conf->monitor;
     p->archive_encrypted = conf->archive_encrypted;
     p->archive_unreadable = conf->archive_unreadable;
+    p->image_limit = conf->image_limit;
 
     if (conf->on_error != NGX_CONF_UNSET_UINT) {
         p->on_fail = conf->on_error;
@@ -4543,7 +4835,8 @@ ngx_http_hashgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     conf->may_hold = (conf->default_action == HG_ACT_HOLD)
                      || (conf->archives
                          && (conf->archive_encrypted == HG_ACT_HOLD
-                             || conf->archive_unreadable == HG_ACT_HOLD));
+                             || conf->archive_unreadable == HG_ACT_HOLD
+                             || conf->image_limit == HG_ACT_HOLD));
 
     for (i = 0; i < p->nlists; i++) {
         if (p->lists[i].action == HG_ACT_HOLD) {

@@ -232,10 +232,18 @@ _evp_array(evp_t *p, evp_item_pt item, void *data)
 /* ---- lists: [{"list":..,"version":..,"algorithm":..,"digest":..,"label":..,
  *              "listed":{"md5":..,...}}] ---- */
 
+/* A match's "listed": digests, or (PDQ) the entry and its quality. */
 static void
-_evp_listed_member(evp_t *p, const char *key, hg_jt_t t, void *data)
+_evp_match_listed_member(evp_t *p, const char *key, hg_jt_t t, void *data)
 {
-    if (!_evp_digest_key(p, t, key, data)) {
+    hg_evrec_match_t  *m = data;
+
+    if (strcmp(key, "pdq") == 0) {
+        _evp_take_digest(p, t, "lists.listed.pdq", 64, &m->listed_pdq);
+    } else if (strcmp(key, "quality") == 0) {
+        _evp_take_u64(p, t, "lists.listed.quality", &m->listed_quality,
+                      &m->has_listed_quality);
+    } else if (!_evp_digest_key(p, t, key, &m->listed)) {
         (void) hg_jstream_skip(&p->j, t);
     }
 }
@@ -256,7 +264,12 @@ _evp_match_member(evp_t *p, const char *key, hg_jt_t t, void *data)
     } else if (strcmp(key, "label") == 0) {
         _evp_take_str(p, t, "lists.label", &m->label);
     } else if (strcmp(key, "listed") == 0 && t == HG_JT_OBJ_BEGIN) {
-        (void) _evp_object(p, _evp_listed_member, &m->listed);
+        (void) _evp_object(p, _evp_match_listed_member, m);
+    } else if (strcmp(key, "distance") == 0) {
+        _evp_take_u64(p, t, "lists.distance", &m->distance,
+                      &m->has_distance);
+    } else if (strcmp(key, "dihedral") == 0) {
+        _evp_take_str(p, t, "lists.dihedral", &m->dihedral);
     } else {
         (void) hg_jstream_skip(&p->j, t);
     }
@@ -294,7 +307,8 @@ _evp_match_item(evp_t *p, hg_jt_t t, size_t i, void *data)
         hexlen = 32;
     } else if (strcmp(m->algorithm, "sha1") == 0) {
         hexlen = 40;
-    } else if (strcmp(m->algorithm, "sha256") == 0) {
+    } else if (strcmp(m->algorithm, "sha256") == 0
+               || strcmp(m->algorithm, "pdq") == 0) {
         hexlen = 64;
     }
     if (hexlen == 0) {
@@ -368,6 +382,28 @@ _evp_rcpt_item(evp_t *p, hg_jt_t t, size_t i, void *data)
     }
 }
 
+/* ---- image: {"format":..,"width":..,"height":..,"pdq":..,"quality":..,
+ *              "why":..} ---- */
+
+static void
+_evp_image_member(evp_t *p, const char *key, hg_jt_t t, void *data)
+{
+    hg_evrec_t  *rec = data;
+
+    if (strcmp(key, "format") == 0) {
+        _evp_take_str(p, t, "image.format", &rec->image_format);
+    } else if (strcmp(key, "pdq") == 0) {
+        _evp_take_digest(p, t, "image.pdq", 64, &rec->image_pdq);
+    } else if (strcmp(key, "quality") == 0) {
+        _evp_take_u64(p, t, "image.quality", &rec->image_quality,
+                      &rec->has_image_quality);
+    } else if (strcmp(key, "why") == 0) {
+        _evp_take_str(p, t, "image.why", &rec->image_why);
+    } else {
+        (void) hg_jstream_skip(&p->j, t);
+    }
+}
+
 /* ---- the record ---- */
 
 typedef struct {
@@ -429,6 +465,8 @@ _evp_member(evp_t *p, const char *key, hg_jt_t t, void *data)
         (void) _evp_array(p, _evp_match_item, rec);
     } else if (strcmp(key, "containers") == 0 && t == HG_JT_ARR_BEGIN) {
         (void) _evp_array(p, _evp_container_item, rec);
+    } else if (strcmp(key, "image") == 0 && t == HG_JT_OBJ_BEGIN) {
+        (void) _evp_object(p, _evp_image_member, rec);
     } else if (strcmp(key, "rcpt_to") == 0 && t == HG_JT_ARR_BEGIN) {
         (void) _evp_array(p, _evp_rcpt_item, rec);
         /* the empty item that ends the list */
@@ -630,8 +668,12 @@ hg_evrec_dup(const hg_evrec_t *rec)
              + _evrec_len(rec->lists[i].algorithm)
              + _evrec_len(rec->lists[i].digest)
              + _evrec_len(rec->lists[i].label)
+             + _evrec_len(rec->lists[i].dihedral)
+             + _evrec_len(rec->lists[i].listed_pdq)
              + _evrec_digests_len(&rec->lists[i].listed);
     }
+    n += _evrec_len(rec->image_format) + _evrec_len(rec->image_pdq)
+         + _evrec_len(rec->image_why);
     for (i = 0; i < rec->ncontainers; i++) {
         n += _evrec_len(rec->containers[i].path)
              + _evrec_len(rec->containers[i].format)
@@ -657,8 +699,13 @@ hg_evrec_dup(const hg_evrec_t *rec)
         _evrec_put(&c->lists[i].algorithm, &at);
         _evrec_put(&c->lists[i].digest, &at);
         _evrec_put(&c->lists[i].label, &at);
+        _evrec_put(&c->lists[i].dihedral, &at);
+        _evrec_put(&c->lists[i].listed_pdq, &at);
         _evrec_digests_put(&c->lists[i].listed, &at);
     }
+    _evrec_put(&c->image_format, &at);
+    _evrec_put(&c->image_pdq, &at);
+    _evrec_put(&c->image_why, &at);
     for (i = 0; i < c->ncontainers; i++) {
         _evrec_put(&c->containers[i].path, &at);
         _evrec_put(&c->containers[i].format, &at);

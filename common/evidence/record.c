@@ -18,12 +18,22 @@
  * Each item of "lists" is {list, version, algorithm, digest, label, and
  * "listed": the file's other digests as the list gives them, for the
  * algorithms not computed, when the list gives more than the one matched}.
+ * A PDQ match (an image near a listed PDQ hash) is an item with
+ * "algorithm": "pdq", "digest" the image's PDQ hash (the dihedral one that
+ * came nearest), "distance" in bits, "dihedral" when that hash was not the
+ * image's own ("rotate90", "flipx", ...), and "listed": {"pdq": the entry,
+ * "quality": the list's quality for it, when given}.
+ *
+ * An image (issue 17) has "image": {format, width, height, and either
+ * "pdq" and "quality", or "why" it has no hash}, after "containers". All
+ * of these are fields added to version 1: readers that do not know them
+ * skip them.
  *
  * Field order is fixed (record_version, time, channel, action,
  * intended_action, monitor, lists, allowed_by, error, md5, sha1, sha256,
  * size, part, inner_path, filename, declared_type, detected_type,
  * encoding, held_at, not_checked, parse_stopped, parse_stopped_at,
- * containers, then the context pairs in
+ * containers, image, then the context pairs in
  * the order added). Optional fields
  * whose value is NULL are left out; a context pair with a NULL value is
  * written as null.
@@ -158,8 +168,64 @@ _record_containers(hg_json_t *j, const hg_record_t *r)
     hg_json_arr_end(j);
 }
 
+/* The rest of a PDQ match's item: the image's hash that came nearest,
+ * the distance, the dihedral, the entry as listed. */
 static void
-_record_lists(hg_json_t *j, const hg_scan_result_t *res)
+_record_pdq_match(hg_json_t *j, const hg_match_t *m,
+                  const hg_inspect_image_t *img)
+{
+    char  hex[HG_PDQ_HEX_LEN + 1];
+
+    hg_json_kv_str(j, "algorithm", "pdq");
+    if (img != NULL && img->st == HG_OK
+        && (unsigned) m->pdq_via < HG_PDQ_DIHEDRAL_COUNT)
+    {
+        hg_pdq_to_hex(m->pdq_via == HG_PDQ_ORIGINAL ? &img->pdq.hash
+                      : &img->pdq.dihedral[m->pdq_via], hex);
+        hg_json_kv_str(j, "digest", hex);
+    }
+    hg_json_kv_str(j, "label", m->label);
+    hg_json_kv_uint(j, "distance", (uint64_t) m->pdq_distance);
+    if (m->pdq_via != HG_PDQ_ORIGINAL) {
+        hg_json_kv_str(j, "dihedral", hg_pdq_dihedral_name(m->pdq_via));
+    }
+    hg_json_key(j, "listed");
+    hg_json_obj_begin(j);
+    hg_pdq_to_hex(&m->pdq_listed, hex);
+    hg_json_kv_str(j, "pdq", hex);
+    if (m->pdq_listed_quality >= 0) {
+        hg_json_kv_uint(j, "quality", (uint64_t) m->pdq_listed_quality);
+    }
+    hg_json_obj_end(j);
+}
+
+/* An image's own fields. */
+static void
+_record_image(hg_json_t *j, const hg_inspect_image_t *img)
+{
+    char  hex[HG_PDQ_HEX_LEN + 1];
+
+    hg_json_key(j, "image");
+    hg_json_obj_begin(j);
+    hg_json_kv_str(j, "format", hg_image_format_name(img->format));
+    if (img->width > 0 && img->height > 0) {
+        hg_json_kv_uint(j, "width", img->width);
+        hg_json_kv_uint(j, "height", img->height);
+    }
+    if (img->st == HG_OK) {
+        hg_pdq_to_hex(&img->pdq.hash, hex);
+        hg_json_kv_str(j, "pdq", hex);
+        hg_json_kv_uint(j, "quality", (uint64_t) img->pdq.quality);
+    } else {
+        hg_json_kv_str(j, "why", img->why[0] ? img->why
+                                             : hg_status_str(img->st));
+    }
+    hg_json_obj_end(j);
+}
+
+static void
+_record_lists(hg_json_t *j, const hg_scan_result_t *res,
+              const hg_inspect_image_t *img)
 {
     const hg_match_t  *m;
     char               hex[HG_HEX_MAX];
@@ -173,6 +239,11 @@ _record_lists(hg_json_t *j, const hg_scan_result_t *res)
         hg_json_obj_begin(j);
         hg_json_kv_str(j, "list", m->list_name);
         hg_json_kv_str(j, "version", m->list_version);
+        if (m->pdq) {
+            _record_pdq_match(j, m, img);
+            hg_json_obj_end(j);
+            continue;
+        }
         hg_json_kv_str(j, "algorithm", hg_alg_name(m->alg));
         if ((unsigned) m->alg < HG_ALG_COUNT
             && (res->digests.algs & HG_ALG_BIT(m->alg))) {
@@ -230,7 +301,7 @@ hg_record_format(const hg_record_t *r, hg_json_t *j)
     }
 
     if (res != NULL) {
-        _record_lists(j, res);
+        _record_lists(j, res, r->image);
     }
     if (v != NULL) {
         _record_kv_opt(j, "allowed_by", v->allowed_by);
@@ -257,6 +328,9 @@ hg_record_format(const hg_record_t *r, hg_json_t *j)
     }
     if (r->ncontainers > 0 && r->containers != NULL) {
         _record_containers(j, r);
+    }
+    if (r->image != NULL && r->image->format != HG_IMAGE_NONE) {
+        _record_image(j, r->image);
     }
 
     for (i = 0; i < r->nctx && i < HG_RECORD_MAX_CTX; i++) {

@@ -15,6 +15,8 @@ hg_inspect_limits_default(hg_inspect_limits_t *l)
     l->max_file_bytes = HG_INSPECT_MAX_FILE_BYTES;
     l->max_ratio = HG_INSPECT_MAX_RATIO;
     l->timeout_ms = HG_INSPECT_TIMEOUT_MS;
+    l->images = 0;
+    hg_image_limits_default(&l->image);
 }
 
 const char *

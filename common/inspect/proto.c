@@ -64,6 +64,13 @@ hg_proto_req_init(hg_proto_req_t *r, unsigned type, uint32_t seq,
     r->max_ratio = lim->max_ratio;
     r->timeout_ms = lim->timeout_ms;
     r->size = size;
+    r->images = lim->images & (HG_INSPECT_IMAGES | HG_INSPECT_DIHEDRAL);
+    if (r->images) {
+        r->img_timeout_ms = lim->image.timeout_ms;
+        r->img_max_pixels = lim->image.max_pixels;
+        r->img_max_bytes = lim->image.max_bytes;
+        r->img_jpeg_min_side = lim->image.jpeg_min_side;
+    }
 }
 
 void
@@ -72,6 +79,7 @@ hg_proto_expect(hg_proto_expect_t *x, const hg_proto_req_t *r)
     memset(x, 0, sizeof(*x));
     x->seq = r->h.seq;
     x->algs = r->algs;
+    x->images = r->images;
     x->max_depth = r->max_depth;
     x->max_entries = r->max_files;
 }
@@ -106,6 +114,99 @@ proto_format_ok(const unsigned char *p, uint32_t len)
     return 0;
 }
 
+/*
+ * The IMAGE block of len bytes at p into *img: a format we decode, a
+ * status of the three, a quality and hashes only for a hashed image, the
+ * dihedral hashes only when asked for, why a string. Returns 0, or -1
+ * with why.
+ */
+static int
+proto_image_check(const hg_proto_expect_t *x, const unsigned char *p,
+                  size_t len, hg_inspect_image_t *img, char *why,
+                  size_t whylen)
+{
+    hg_proto_image_t  m;
+    size_t            i, n;
+    unsigned          k;
+
+    if (!(x->images & HG_INSPECT_IMAGES)) {
+        return proto_fail(why, whylen, "an image not asked for");
+    }
+    if (len < sizeof(m)) {
+        return proto_fail(why, whylen, "image block of %zu bytes", len);
+    }
+    memcpy(&m, p, sizeof(m));
+    if (m.format < HG_IMAGE_JPEG || m.format > HG_IMAGE_WEBP) {
+        return proto_fail(why, whylen, "image format %u", m.format);
+    }
+    if (m.st != HG_OK && m.st != HG_EFORMAT && m.st != HG_ELIMIT) {
+        return proto_fail(why, whylen, "image status %u", m.st);
+    }
+    if (m.st == HG_OK
+        ? (m.nhashes != ((x->images & HG_INSPECT_DIHEDRAL)
+                         ? HG_PDQ_DIHEDRAL_COUNT : 1)
+           || m.quality < 0 || m.quality > 100)
+        : (m.nhashes != 0 || m.quality != 0))
+    {
+        return proto_fail(why, whylen, "image with %u hashes, quality %d, "
+                          "status %u", m.nhashes, m.quality, m.st);
+    }
+    if (len != sizeof(m) + (size_t) m.nhashes * HG_PDQ_BYTES) {
+        return proto_fail(why, whylen, "image block of %zu bytes for %u "
+                          "hashes", len, m.nhashes);
+    }
+    n = strnlen(m.why, sizeof(m.why));
+    if (n == sizeof(m.why)) {
+        return proto_fail(why, whylen, "image reason not terminated");
+    }
+
+    memset(img, 0, sizeof(*img));
+    img->format = (hg_image_format_t) m.format;
+    img->st = (hg_status_t) m.st;
+    img->width = m.width;
+    img->height = m.height;
+    img->pdq.quality = m.quality;
+    img->dihedral = m.nhashes == HG_PDQ_DIHEDRAL_COUNT;
+    for (k = 0; k < m.nhashes; k++) {
+        memcpy(img->pdq.dihedral[k].b, p + sizeof(m) + k * HG_PDQ_BYTES,
+               HG_PDQ_BYTES);
+    }
+    img->pdq.hash = img->pdq.dihedral[HG_PDQ_ORIGINAL];
+    for (i = 0; i < n && i < sizeof(img->why) - 1; i++) {
+        unsigned char  c = (unsigned char) m.why[i];
+
+        img->why[i] = (c < 0x20 || c == 0x7f) ? '?' : (char) c;
+    }
+    img->why[i] = '\0';
+    return 0;
+}
+
+/* Write img's IMAGE block at p (HG_PROTO_IMAGE_MAX bytes); its length. */
+static size_t
+proto_image_encode(unsigned char *p, const hg_inspect_image_t *img)
+{
+    hg_proto_image_t  m;
+    unsigned          k;
+
+    memset(&m, 0, sizeof(m));
+    m.format = (uint32_t) img->format;
+    m.st = (uint32_t) img->st;
+    m.width = img->width;
+    m.height = img->height;
+    if (img->st == HG_OK) {
+        m.quality = img->pdq.quality;
+        m.nhashes = img->dihedral ? HG_PDQ_DIHEDRAL_COUNT : 1;
+    }
+    snprintf(m.why, sizeof(m.why), "%s", img->why);
+    memcpy(p, &m, sizeof(m));
+    for (k = 0; k < m.nhashes; k++) {
+        memcpy(p + sizeof(m) + k * HG_PDQ_BYTES,
+               k == 0 ? img->pdq.hash.b : img->pdq.dihedral[k].b,
+               HG_PDQ_BYTES);
+    }
+    return sizeof(m) + (size_t) m.nhashes * HG_PDQ_BYTES;
+}
+
 static int
 proto_entry_check(hg_proto_expect_t *x, const unsigned char *msg,
                   size_t len, hg_inspect_entry_t *e, char *why,
@@ -123,14 +224,25 @@ proto_entry_check(hg_proto_expect_t *x, const unsigned char *msg,
 
     /* in 64 bits: four 32-bit lengths cannot wrap it */
     need = (uint64_t) sizeof(m) + m.path_len + m.chain_len + m.name_len
-           + m.format_len + 4;
+           + m.format_len + 4 + m.img_len;
     if (need != len) {
         return proto_fail(why, whylen,
                           "entry strings need %llu bytes, message has %zu",
                           (unsigned long long) need, len);
     }
-    if (m.reserved != 0) {
-        return proto_fail(why, whylen, "entry reserved field set");
+    e->image = NULL;
+    if (m.img_len > 0) {
+        if (proto_image_check(x, msg + len - m.img_len, m.img_len,
+                              &x->image, why, whylen) < 0)
+        {
+            return -1;
+        }
+        if (m.flags & (HG_INSPECT_F_CONTAINER | HG_INSPECT_F_ENCRYPTED
+                       | HG_INSPECT_F_UNREADABLE))
+        {
+            return proto_fail(why, whylen, "an image flagged 0x%x", m.flags);
+        }
+        e->image = &x->image;
     }
 
     p = msg + sizeof(m);
@@ -221,10 +333,14 @@ proto_done_check(hg_proto_expect_t *x, const unsigned char *msg,
     hg_proto_done_t  m;
     size_t           i, n;
 
-    if (len != sizeof(m)) {
+    if (len < sizeof(m)) {
         return proto_fail(why, whylen, "done of %zu bytes", len);
     }
     memcpy(&m, msg, sizeof(m));
+    if (len != sizeof(m) + (size_t) m.img_len) {
+        return proto_fail(why, whylen, "done of %zu bytes with an image "
+                          "block of %u", len, m.img_len);
+    }
 
     if (m.st > HG_ECANCEL) {
         return proto_fail(why, whylen, "done status %u", m.st);
@@ -241,7 +357,7 @@ proto_done_check(hg_proto_expect_t *x, const unsigned char *msg,
                           (unsigned long long) m.files,
                           (unsigned long long) x->entries);
     }
-    if (m.flags & ~(uint32_t) HG_PROTO_DONE_RETIRE || m.reserved != 0) {
+    if (m.flags & ~(uint32_t) HG_PROTO_DONE_RETIRE) {
         return proto_fail(why, whylen, "done flags 0x%x", m.flags);
     }
     n = strnlen(m.why, sizeof(m.why));
@@ -251,6 +367,19 @@ proto_done_check(hg_proto_expect_t *x, const unsigned char *msg,
 
     x->done_flags = m.flags;
     memset(d, 0, sizeof(*d));
+    if (m.img_len > 0) {
+        /* the part itself is an image: nothing else was in it */
+        if (m.files != 0 || m.st != HG_OK) {
+            return proto_fail(why, whylen, "done with an image, %llu "
+                              "entries and status %u",
+                              (unsigned long long) m.files, m.st);
+        }
+        if (proto_image_check(x, msg + sizeof(m), m.img_len, &d->image,
+                              why, whylen) < 0)
+        {
+            return -1;
+        }
+    }
     d->st = (hg_status_t) m.st;
     d->limit = (hg_inspect_limit_t) m.limit;
     d->files = m.files;
@@ -325,8 +454,11 @@ hg_proto_req_check(const void *msg, size_t len, hg_proto_req_t *r,
     if (r->algs & ~(uint32_t) HG_ALGS_ALL) {
         return proto_fail(why, whylen, "request algs 0x%x", r->algs);
     }
-    if (r->reserved != 0) {
+    if (r->reserved != 0 || r->reserved2 != 0) {
         return proto_fail(why, whylen, "request reserved field set");
+    }
+    if (r->images & ~(uint32_t) (HG_INSPECT_IMAGES | HG_INSPECT_DIHEDRAL)) {
+        return proto_fail(why, whylen, "request images 0x%x", r->images);
     }
     *payload = (const unsigned char *) msg + sizeof(*r);
     *plen = len - sizeof(*r);
@@ -355,7 +487,7 @@ hg_proto_entry_encode(void *buf, size_t cap, uint32_t seq,
         }
         len += l[i] + 1;
     }
-    if (len > cap) {
+    if (len > cap || (e->image != NULL && cap - len < HG_PROTO_IMAGE_MAX)) {
         return 0;
     }
 
@@ -377,26 +509,40 @@ hg_proto_entry_encode(void *buf, size_t cap, uint32_t seq,
     m.format_len = (uint32_t) l[3];
 
     p = buf;
-    memcpy(p, &m, sizeof(m));
     p += sizeof(m);
     for (i = 0; i < 4; i++) {
         memcpy(p, s[i], l[i] + 1);
         p += l[i] + 1;
     }
+    if (e->image != NULL) {
+        m.img_len = (uint32_t) proto_image_encode(p, e->image);
+        len += m.img_len;
+        m.h.len = (uint32_t) len;
+    }
+    memcpy(buf, &m, sizeof(m));
     return len;
 }
 
 size_t
-hg_proto_done_encode(hg_proto_done_t *m, uint32_t seq,
-                     const hg_inspect_done_t *d, unsigned flags)
+hg_proto_done_encode(void *buf, uint32_t seq, const hg_inspect_done_t *d,
+                     unsigned flags)
 {
-    memset(m, 0, sizeof(*m));
-    proto_hdr(&m->h, HG_PROTO_DONE, seq, sizeof(*m));
-    m->st = (uint32_t) d->st;
-    m->limit = (uint32_t) d->limit;
-    m->files = d->files;
-    m->bytes = d->bytes;
-    m->flags = flags;
-    snprintf(m->why, sizeof(m->why), "%s", d->why);
-    return sizeof(*m);
+    hg_proto_done_t  m;
+    size_t           len = sizeof(m);
+
+    memset(&m, 0, sizeof(m));
+    m.st = (uint32_t) d->st;
+    m.limit = (uint32_t) d->limit;
+    m.files = d->files;
+    m.bytes = d->bytes;
+    m.flags = flags;
+    snprintf(m.why, sizeof(m.why), "%s", d->why);
+    if (d->image.format != HG_IMAGE_NONE) {
+        m.img_len = (uint32_t) proto_image_encode((unsigned char *) buf
+                                                  + sizeof(m), &d->image);
+        len += m.img_len;
+    }
+    proto_hdr(&m.h, HG_PROTO_DONE, seq, len);
+    memcpy(buf, &m, sizeof(m));
+    return len;
 }

@@ -12,8 +12,17 @@
  *   caller -> helper   REQUEST (type INSPECT, or a test hook), the
  *                      container's descriptor beside it (SCM_RIGHTS)
  *   helper -> caller   ENTRY per inner file: depth, flags, size, digests,
- *                      then path, chain, name, format, each NUL-terminated
- *                      DONE once: status, limit, files, bytes, why
+ *                      then path, chain, name, format, each NUL-terminated,
+ *                      then, for an image, its IMAGE block
+ *                      DONE once: status, limit, files, bytes, why, then,
+ *                      when the part itself is an image, its IMAGE block
+ *
+ * Version 2 (issue 17) added images: the request's images flags and image
+ * limits, the IMAGE block (format, status, sizes, quality, why, then the
+ * PDQ hash, or the 8 dihedral hashes when the request asked for them)
+ * after an entry's strings and after DONE, its length in img_len (0: no
+ * image). A helper of version 1 left running under a caller of version 2
+ * says so and exits (main.c), and the other way round.
  *
  * Each side checks what the other sent before using any of it. The helper
  * parses hostile archives, so the caller treats it as hostile too:
@@ -40,7 +49,7 @@
 #include "hashgate/inspect.h"
 
 #define HG_PROTO_MAGIC      0x31494748u     /* "HGI1" read little-endian */
-#define HG_PROTO_VERSION    1
+#define HG_PROTO_VERSION    2
 
 /*
  * Largest message either way. Well under the socket's default send buffer
@@ -107,6 +116,13 @@ typedef struct {
     uint64_t        size;       /* bytes of the container in the fd */
     uint32_t        arg;        /* test hooks: which variant */
     uint32_t        reserved;   /* 0 */
+    /* version 2: images */
+    uint32_t        images;     /* HG_INSPECT_IMAGES, HG_INSPECT_DIHEDRAL */
+    uint32_t        img_timeout_ms;
+    uint64_t        img_max_pixels;
+    uint64_t        img_max_bytes;
+    uint32_t        img_jpeg_min_side;
+    uint32_t        reserved2;  /* 0 */
 } hg_proto_req_t;               /* then, for TEST_ECHO, the payload */
 
 typedef struct {
@@ -119,10 +135,28 @@ typedef struct {
     uint32_t        chain_len;
     uint32_t        name_len;
     uint32_t        format_len;
-    uint32_t        reserved;   /* 0 */
+    uint32_t        img_len;    /* the IMAGE block's bytes; 0: none */
     uint64_t        dsize;      /* digests.size */
     unsigned char   d[HG_ALG_COUNT][HG_DIGEST_MAX];
-} hg_proto_entry_t;             /* then path, chain, name, format + NULs */
+} hg_proto_entry_t;             /* then path, chain, name, format + NULs,
+                                 * then the IMAGE block */
+
+/* An image's result (version 2), unaligned after what it follows. */
+typedef struct {
+    uint32_t        format;     /* hg_image_format_t, never NONE */
+    uint32_t        st;         /* HG_OK, HG_EFORMAT, HG_ELIMIT */
+    uint32_t        width;
+    uint32_t        height;
+    int32_t         quality;    /* 0-100; 0 unless HG_OK */
+    uint32_t        nhashes;    /* 0 unless HG_OK; else 1, or 8 when the
+                                 * dihedral hashes were asked for */
+    char            why[160];   /* NUL-terminated */
+} hg_proto_image_t;             /* then nhashes x HG_PDQ_BYTES: the hash,
+                                 * or the 8 in hg_pdq_dihedral_t order */
+
+/* The largest IMAGE block. */
+#define HG_PROTO_IMAGE_MAX  (sizeof(hg_proto_image_t) \
+                             + HG_PDQ_DIHEDRAL_COUNT * HG_PDQ_BYTES)
 
 typedef struct {
     hg_proto_hdr_t  h;
@@ -131,9 +165,9 @@ typedef struct {
     uint64_t        files;      /* entries sent for this request */
     uint64_t        bytes;
     uint32_t        flags;      /* HG_PROTO_DONE_* */
-    uint32_t        reserved;   /* 0 */
+    uint32_t        img_len;    /* the IMAGE block's bytes; 0: none */
     char            why[256];   /* NUL-terminated */
-} hg_proto_done_t;
+} hg_proto_done_t;              /* then the part's IMAGE block */
 
 /*
  * What the caller expects of the replies to one request; hg_proto_expect
@@ -142,12 +176,15 @@ typedef struct {
 typedef struct {
     uint32_t        seq;
     unsigned        algs;
+    unsigned        images;         /* HG_INSPECT_IMAGES, _DIHEDRAL */
     unsigned        max_depth;
     uint64_t        max_entries;
     uint64_t        entries;        /* seen so far */
     unsigned        last_depth;     /* 0 before the first entry */
     unsigned        last_flags;
     unsigned        done_flags;     /* HG_PROTO_DONE_*, once done */
+    hg_inspect_image_t image;       /* the last entry's image (e->image
+                                     * points here) */
 } hg_proto_expect_t;
 
 /* ---- caller side ---- */
@@ -188,8 +225,12 @@ int hg_proto_req_check(const void *msg, size_t len, hg_proto_req_t *r,
 size_t hg_proto_entry_encode(void *buf, size_t cap, uint32_t seq,
                              const hg_inspect_entry_t *e);
 
-/* Write the DONE message for d into *m; returns its length. */
-size_t hg_proto_done_encode(hg_proto_done_t *m, uint32_t seq,
+/*
+ * Write the DONE message for d (its image block when d->image.format is
+ * set) into buf (at least sizeof(hg_proto_done_t) + HG_PROTO_IMAGE_MAX
+ * bytes); returns its length.
+ */
+size_t hg_proto_done_encode(void *buf, uint32_t seq,
                             const hg_inspect_done_t *d, unsigned flags);
 
 /* ---- test entry points (tests/unit only) ---- */

@@ -31,6 +31,11 @@
  * its descriptor is handed out: the helper cannot change the bytes the
  * caller hashed, nor make its own mapping fault by truncating the file.
  *
+ * Images (hg_spool_images): a part whose first bytes say JPEG, PNG, GIF or
+ * WebP (hg_image_sniff, 12 bytes at most) goes to the helper like a
+ * container, to be decoded and PDQ-hashed there, up to the image bytes
+ * limit instead of max_bytes. A container's signature comes first.
+ *
  * A failure (the limit, or the memfd) is returned by the feed that meets
  * it and by every later one (they cost nothing more), and by
  * hg_spool_end; the caller may stop feeding.
@@ -72,6 +77,8 @@ struct hg_spool_s {
     uint64_t            copied;     /* of them, copied (hg_spool_copied) */
     const char         *format;
     const char         *lead;       /* SPOOL_WATCH: what the lead is */
+    uint64_t            img_max;    /* images kept up to this; 0: none */
+    hg_image_format_t   image;      /* the object is this image */
     int                 fd;         /* the memfd, -1 */
     hg_status_t         st;         /* SPOOL_FAILED: why */
     hg_err_t            err;
@@ -92,6 +99,7 @@ hg_spool_new(void)
     }
     sp->fd = -1;
     sp->stage = NULL;
+    sp->img_max = 0;
     hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
     return sp;
 }
@@ -122,6 +130,7 @@ hg_spool_begin(hg_spool_t *sp, uint64_t max_bytes)
     sp->copied = 0;
     sp->format = NULL;
     sp->lead = NULL;
+    sp->image = HG_IMAGE_NONE;
     sp->st = HG_OK;
     sp->err.msg[0] = '\0';
     sp->hlen = 0;
@@ -215,9 +224,30 @@ static hg_status_t
 spool_limit(hg_spool_t *sp)
 {
     hg_err_set(&sp->err, HG_ELIMIT,
-               "%s container larger than %llu bytes", sp->format,
+               "%s %s larger than %llu bytes", sp->format,
+               sp->image != HG_IMAGE_NONE ? "image" : "container",
                (unsigned long long) sp->max);
     return spool_fail(sp, HG_ELIMIT);
+}
+
+/* hg_inspect_sniff, then, images on, hg_image_sniff: an image is a YES
+ * kept up to img_max. */
+static hg_sniff_t
+spool_sniff(hg_spool_t *sp, int complete)
+{
+    hg_sniff_t  s;
+
+    s = hg_inspect_sniff(sp->head, sp->hlen, complete, &sp->format);
+    if (s != HG_SNIFF_YES && sp->img_max > 0
+        && (sp->hlen >= 12 || complete)
+        && (sp->image = hg_image_sniff(sp->head, sp->hlen))
+           != HG_IMAGE_NONE)
+    {
+        sp->format = hg_image_format_name(sp->image);
+        sp->max = sp->img_max;
+        return HG_SNIFF_YES;
+    }
+    return s;
 }
 
 /*
@@ -296,7 +326,7 @@ spool_head(hg_spool_t *sp, const unsigned char **p, size_t *len)
         sp->size += n;
         sp->copied += n;
 
-        s = hg_inspect_sniff(sp->head, sp->hlen, 0, &sp->format);
+        s = spool_sniff(sp, 0);
         if (s != HG_SNIFF_MORE) {
             return s;
         }
@@ -416,7 +446,7 @@ hg_spool_end(hg_spool_t *sp, int *fd, uint64_t *size, const char **format,
         sp->state = SPOOL_NO;       /* it ended before 32774 bytes */
     }
     if (sp->state == SPOOL_SNIFF) {
-        s = hg_inspect_sniff(sp->head, sp->hlen, 1, &sp->format);
+        s = spool_sniff(sp, 1);
         if (s != HG_SNIFF_YES) {
             sp->state = SPOOL_NO;
         } else if (sp->size > sp->max) {
@@ -463,6 +493,18 @@ ended:
         *st = HG_OK;
     }
     return 1;
+}
+
+void
+hg_spool_images(hg_spool_t *sp, uint64_t max_bytes)
+{
+    sp->img_max = max_bytes;
+}
+
+hg_image_format_t
+hg_spool_image(const hg_spool_t *sp)
+{
+    return sp->image;
 }
 
 uint64_t

@@ -585,6 +585,24 @@ hg_inspect_walk(const void *buf, size_t len, unsigned algs,
         hg_walk_stop(&w, HG_ELIMIT, HG_INSPECT_LIMIT_DEPTH,
                      "depth: the part is a container (limit %u)",
                      lim->max_depth);
+    } else if ((lim->images & HG_INSPECT_IMAGES)
+               && hg_image_sniff(buf, len) != HG_IMAGE_NONE
+               && hg_inspect_sniff(buf, len, 1, NULL) != HG_SNIFF_YES)
+    {
+        /* the part is an image: decoded, nothing inside it */
+        if (len > lim->image.max_bytes) {
+            done->image.format = hg_image_sniff(buf, len);
+            done->image.st = HG_ELIMIT;
+            snprintf(done->image.why, sizeof(done->image.why),
+                     "%s: over %llu bytes",
+                     hg_image_format_name(done->image.format),
+                     (unsigned long long) lim->image.max_bytes);
+        } else if (hg_walk_image(&w, buf, len, &done->image) != HG_WALK_GO) {
+            done->image.format = HG_IMAGE_NONE;
+        }
+        if (done->st == HG_OK) {
+            snprintf(done->why, sizeof(done->why), "an image");
+        }
     } else {
         lv.chain_len = 0;
         hg_walk_container(&w, &lv, NULL, NULL);

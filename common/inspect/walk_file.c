@@ -12,6 +12,12 @@
  * header and block; a single libarchive call that runs long is the
  * helper's CPU rlimit's and the caller's timeout's to stop.
  *
+ * Images (images asked for): a file whose leading bytes say JPEG, PNG, GIF
+ * or WebP is kept like a container (a span of the level's buffer, else a
+ * copy), up to the image bytes limit, and decoded and PDQ-hashed at its
+ * end (hg_walk_image); its entry carries the result. A decoder that fails
+ * gives that file "not decoded", never the walk's end.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <errno.h>
@@ -126,6 +132,8 @@ hg_walk_file_begin(hg_walk_t *w, hg_walk_file_t *f, const char *raw,
     f->flags = flags;
     f->declared = declared >= 0 ? (uint64_t) declared : UINT64_MAX;
     f->sniff = HG_SNIFF_MORE;
+    f->img_state = (w->lim->images & HG_INSPECT_IMAGES) ? HG_WALK_IMG_MAYBE
+                                                        : HG_WALK_IMG_NO;
     hg_walk_path_set(f, raw, raw_len);
 
     if (w->done->files >= w->lim->max_files) {
@@ -177,15 +185,44 @@ _walk_keep(hg_walk_t *w, hg_walk_level_t *lv, hg_walk_file_t *f,
     return HG_WALK_GO;
 }
 
+/* Is f still to be kept: it may be a container, or it is an image? */
+static int
+_walk_keeping(const hg_walk_file_t *f)
+{
+    return f->sniff != HG_SNIFF_NO || f->img_state == HG_WALK_IMG_MAYBE
+           || f->img_state == HG_WALK_IMG_YES;
+}
+
+/* What f's kept bytes say of it as an image (complete: they are all). */
+static void
+_walk_img_sniff(hg_walk_t *w, hg_walk_level_t *lv, hg_walk_file_t *f,
+                int complete)
+{
+    const unsigned char  *data = f->copying ? lv->copy : f->span;
+    size_t                len = f->copying ? f->copy_len : f->span_len;
+
+    if (f->img_state == HG_WALK_IMG_MAYBE && (len >= 12 || complete)) {
+        /* 12 bytes: WebP's RIFF....WEBP, the longest signature */
+        f->img_state = hg_image_sniff(data, len) != HG_IMAGE_NONE
+                       ? HG_WALK_IMG_YES : HG_WALK_IMG_NO;
+    }
+    if (f->img_state == HG_WALK_IMG_YES
+        && (uint64_t) len > w->lim->image.max_bytes)
+    {
+        f->img_state = HG_WALK_IMG_OVER;
+    }
+}
+
 /* Follow the bytes of f for hg_inspect_sniff, and keep them while it may
- * be a container: as a span of the level's buffer, else a copy. */
+ * be a container or is an image: as a span of the level's buffer, else a
+ * copy. */
 static hg_walk_rc_t
 _walk_track(hg_walk_t *w, hg_walk_level_t *lv, hg_walk_file_t *f,
             const unsigned char *p, size_t n)
 {
     hg_walk_rc_t  rc;
 
-    if (f->sniff == HG_SNIFF_NO || n == 0) {
+    if (!_walk_keeping(f) || n == 0) {
         return HG_WALK_GO;
     }
     if (!f->copying) {
@@ -202,6 +239,7 @@ _walk_track(hg_walk_t *w, hg_walk_level_t *lv, hg_walk_file_t *f,
                 f->sniff = hg_inspect_sniff(f->span, f->span_len, 0,
                                             &f->sniff_format);
             }
+            _walk_img_sniff(w, lv, f, 0);
             return HG_WALK_GO;
         }
         f->copying = 1;
@@ -217,6 +255,9 @@ _walk_track(hg_walk_t *w, hg_walk_level_t *lv, hg_walk_file_t *f,
     if (rc == HG_WALK_GO && f->sniff == HG_SNIFF_MORE) {
         f->sniff = hg_inspect_sniff(lv->copy, f->copy_len, 0,
                                     &f->sniff_format);
+    }
+    if (rc == HG_WALK_GO) {
+        _walk_img_sniff(w, lv, f, 0);
     }
     return rc;
 }
@@ -284,6 +325,7 @@ hg_walk_report(hg_walk_t *w, hg_walk_level_t *lv, hg_walk_file_t *f)
     e.name = hg_walk_path_name(f->path);
     e.format = lv->format;
     e.flags = f->flags;
+    e.image = f->image;
     if (f->flags & (HG_INSPECT_F_ENCRYPTED | HG_INSPECT_F_UNREADABLE)) {
         e.size = f->declared != UINT64_MAX ? f->declared : f->pos;
     } else {
@@ -299,6 +341,88 @@ hg_walk_report(hg_walk_t *w, hg_walk_level_t *lv, hg_walk_file_t *f)
                             hg_status_str(st));
     }
     return HG_WALK_GO;
+}
+
+hg_walk_rc_t
+hg_walk_image(hg_walk_t *w, const unsigned char *buf, size_t len,
+              hg_inspect_image_t *img)
+{
+    hg_image_limits_t  il = w->lim->image;
+    hg_image_info_t    info;
+    hg_err_t           err;
+    hg_status_t        st;
+    struct timespec    ts;
+    uint64_t           now, left;
+    int                k;
+
+    /* the walk's deadline bounds an image's time too */
+    if (w->deadline_ns != 0) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+        left = now < w->deadline_ns ? (w->deadline_ns - now) / 1000000u : 0;
+        if (left == 0) {
+            left = 1;
+        }
+        if (il.timeout_ms == 0 || left < il.timeout_ms) {
+            il.timeout_ms = (unsigned) left;
+        }
+    }
+    memset(img, 0, sizeof(*img));
+    memset(&info, 0, sizeof(info));
+    err.msg[0] = '\0';
+    st = hg_image_pdq(buf, len, &il, &info, &err);
+    if (st == HG_ENOMEM) {
+        return hg_walk_nomem(w, "an image");
+    }
+    img->format = info.format != HG_IMAGE_NONE ? info.format
+                                               : hg_image_sniff(buf, len);
+    img->width = info.width;
+    img->height = info.height;
+    if (st == HG_OK) {
+        img->st = HG_OK;
+        img->pdq = info.pdq;
+        img->dihedral = (w->lim->images & HG_INSPECT_DIHEDRAL) != 0;
+        if (!img->dihedral) {
+            for (k = 1; k < HG_PDQ_DIHEDRAL_COUNT; k++) {
+                memset(&img->pdq.dihedral[k], 0, sizeof(img->pdq.dihedral[k]));
+            }
+        }
+        return HG_WALK_GO;
+    }
+    img->st = st == HG_ELIMIT ? HG_ELIMIT : HG_EFORMAT;
+    snprintf(img->why, sizeof(img->why), "%.*s", (int) sizeof(img->why) - 1,
+             err.msg[0] ? err.msg : hg_status_str(st));
+    return HG_WALK_GO;
+}
+
+/* f is an image: decode it (or say why not) before it is reported. */
+static hg_walk_rc_t
+_walk_file_image(hg_walk_t *w, hg_walk_level_t *lv, hg_walk_file_t *f)
+{
+    hg_inspect_image_t   *img = &f->img;
+    const unsigned char  *data = f->copying ? lv->copy : f->span;
+    size_t                len = f->copying ? f->copy_len : f->span_len;
+    hg_walk_rc_t          rc;
+
+    _walk_img_sniff(w, lv, f, 1);
+    if (f->img_state == HG_WALK_IMG_OVER) {
+        memset(img, 0, sizeof(*img));
+        img->format = hg_image_sniff(data, len);
+        img->st = HG_ELIMIT;
+        snprintf(img->why, sizeof(img->why), "%s: over %llu bytes",
+                 hg_image_format_name(img->format),
+                 (unsigned long long) w->lim->image.max_bytes);
+        f->image = img;
+        return HG_WALK_GO;
+    }
+    if (f->img_state != HG_WALK_IMG_YES) {
+        return HG_WALK_GO;
+    }
+    rc = hg_walk_image(w, data, len, img);
+    if (rc == HG_WALK_GO) {
+        f->image = img;
+    }
+    return rc;
 }
 
 hg_walk_rc_t
@@ -324,6 +448,11 @@ hg_walk_file_end(hg_walk_t *w, hg_walk_level_t *lv, hg_walk_file_t *f)
         f->sniff = hg_inspect_sniff(data, len, 1, &f->sniff_format);
     }
     if (f->sniff != HG_SNIFF_YES) {
+        if (f->img_state != HG_WALK_IMG_NO
+            && (rc = _walk_file_image(w, lv, f)) != HG_WALK_GO)
+        {
+            return rc;
+        }
         return hg_walk_report(w, lv, f);
     }
     if (lv->depth >= w->lim->max_depth) {

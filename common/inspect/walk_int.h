@@ -43,6 +43,14 @@ typedef struct {
     size_t          copy_cap;       /* they are read (reused per file) */
 } hg_walk_level_t;
 
+/* Is a file an image (images asked for)? Kept while it may be one. */
+typedef enum {
+    HG_WALK_IMG_NO = 0,     /* no, or images not asked for */
+    HG_WALK_IMG_MAYBE,      /* too few bytes yet to tell */
+    HG_WALK_IMG_YES,        /* its bytes are kept to be decoded */
+    HG_WALK_IMG_OVER        /* one, past the image bytes limit: not kept */
+} hg_walk_img_t;
+
 /* One file inside a container, from its header to its report. */
 typedef struct {
     char            path[HG_INSPECT_PATH_MAX + 1];  /* cleaned, cut */
@@ -61,6 +69,9 @@ typedef struct {
     size_t          copy_len;
     hg_digests_t    digests;
     size_t          chain_end;      /* its chain's length once reported */
+    hg_walk_img_t   img_state;
+    const hg_inspect_image_t *image;    /* &img once decoded, or NULL */
+    hg_inspect_image_t img;
 } hg_walk_file_t;
 
 typedef struct {
@@ -142,6 +153,15 @@ hg_walk_rc_t hg_walk_file_data(hg_walk_t *w, hg_walk_level_t *lv,
 /* Its end: report it and, when it is a container, walk that in turn. */
 hg_walk_rc_t hg_walk_file_end(hg_walk_t *w, hg_walk_level_t *lv,
                               hg_walk_file_t *f);
+
+/*
+ * Decode the image in buf and PDQ-hash it under the image limits (and the
+ * walk's own deadline) into *img: hashed, or why not (HG_EFORMAT: it does
+ * not decode; HG_ELIMIT: an image limit). Only running out of memory stops
+ * the walk (HG_WALK_STOP); anything else is the image's result.
+ */
+hg_walk_rc_t hg_walk_image(hg_walk_t *w, const unsigned char *buf,
+                           size_t len, hg_inspect_image_t *img);
 
 /* Report f, a file of level lv: its path, chain, digests and flags. */
 hg_walk_rc_t hg_walk_report(hg_walk_t *w, hg_walk_level_t *lv,

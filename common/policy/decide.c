@@ -56,6 +56,7 @@ hg_policy_init(hg_policy_t *p)
     p->on_fail = HG_FAIL_TEMPFAIL;
     p->on_fail_set = 0;
     p->monitor = 0;
+    p->image_limit = HG_ACT_TEMPFAIL;
 }
 
 hg_fail_mode_t
@@ -256,6 +257,24 @@ hg_decide(const hg_policy_t *p, const hg_scan_result_t *res,
 }
 
 /*
+ * The verdict of something not checked whose action the admin chose (a
+ * file inside an archive that could not be hashed, an image past a limit):
+ * a, under monitor mode like any other; list NULL, failed 0.
+ */
+static hg_verdict_t
+_decide_configured(const hg_policy_t *p, hg_action_t a)
+{
+    hg_verdict_t  v;
+
+    memset(&v, 0, sizeof(v));
+    v.fail_status = HG_OK;
+    v.monitor = p->monitor != 0;
+    v.intended = a;
+    v.action = (p->monitor && a != HG_ACT_NONE) ? HG_ACT_LOG : a;
+    return v;
+}
+
+/*
  * A file inside a container that could not be hashed is not a scan failure
  * (the archive was read; this one file cannot be): the admin's choice for
  * such files applies, recorded as intended, and monitor mode turns it into
@@ -264,17 +283,20 @@ hg_decide(const hg_policy_t *p, const hg_scan_result_t *res,
 hg_verdict_t
 hg_decide_not_checked(const hg_policy_t *p, int encrypted)
 {
-    hg_verdict_t  v;
-    hg_action_t   a;
+    return _decide_configured(p, encrypted ? p->archive_encrypted
+                                           : p->archive_unreadable);
+}
 
-    memset(&v, 0, sizeof(v));
-    v.fail_status = HG_OK;
-    v.monitor = p->monitor != 0;
-
-    a = encrypted ? p->archive_encrypted : p->archive_unreadable;
-    v.intended = a;
-    v.action = (p->monitor && a != HG_ACT_NONE) ? HG_ACT_LOG : a;
-    return v;
+hg_verdict_t
+hg_decide_image(const hg_policy_t *p, hg_status_t st)
+{
+    if (st != HG_ELIMIT) {
+        return _decide_configured(p, HG_ACT_NONE);
+    }
+    if (p->image_limit == HG_ACT_TEMPFAIL) {
+        return hg_decide(p, NULL, HG_ELIMIT);
+    }
+    return _decide_configured(p, p->image_limit);
 }
 
 /*

@@ -76,6 +76,8 @@ struct hg_mail_scan_s {
 
     /* archives */
     int                 inspect;    /* containers are opened */
+    unsigned            images;     /* HG_INSPECT_IMAGES, _DIHEDRAL for the
+                                     * open message; 0: none */
     hg_mail_inspect_t   mi;
     uint64_t            files_left; /* of the message's budget */
     uint64_t            bytes_left;
@@ -161,12 +163,63 @@ hg_mail_scan_set_inspect(hg_mail_scan_t *ms, const hg_mail_inspect_t *mi,
     return HG_OK;
 }
 
-/* A new message or object: the archive budget is whole again. */
+/* A new message or object: the archive budget is whole again, and images
+ * are on or off for it (auto: by the database it is matched against). */
 static void
 _budget_reset(hg_mail_scan_t *ms)
 {
     ms->files_left = ms->mi.limits.max_files;
     ms->bytes_left = ms->mi.limits.max_bytes;
+    ms->images = 0;
+    if (ms->inspect && hg_image_conf_active(&ms->mi.images,
+                                            hg_mail_scan_db(ms)))
+    {
+        ms->images = HG_INSPECT_IMAGES
+                     | (ms->mi.images.dihedral ? HG_INSPECT_DIHEDRAL : 0);
+    }
+}
+
+/*
+ * An image's object (HG_MAIL_IMAGE), after the object its bytes were
+ * matched as: its PDQ hash matched when its quality is enough. in: the
+ * containers it is in, or NULL for a part; d: its digests.
+ */
+static hg_status_t
+_image_hand(hg_mail_scan_t *ms, _slot_t *s, const hg_part_info_t *info,
+            uint64_t size, hg_mail_inner_t *in, const hg_digests_t *d,
+            const hg_inspect_image_t *img)
+{
+    hg_mail_object_t    obj;
+    hg_mail_image_t     mi;
+    hg_part_stats_t     stats;
+    hg_mail_reading_t  *r = &obj.reading[0];
+
+    memset(&obj, 0, sizeof(obj));
+    memset(&mi, 0, sizeof(mi));
+    memset(&stats, 0, sizeof(stats));
+    stats.decoded_bytes = size;
+    obj.kind = HG_MAIL_IMAGE;
+    obj.info = info;
+    obj.stats = &stats;
+    obj.nreadings = 1;
+    obj.inner = in;
+    obj.image = &mi;
+    r->st = HG_OK;
+    r->res.digests = *d;
+    if (r->res.digests.size == 0) {
+        r->res.digests.size = size;
+    }
+    mi.img = img;
+    if (img->st != HG_OK) {
+        mi.not_checked = img->st == HG_ELIMIT ? "image limit"
+                                              : "image not decoded";
+    } else if (img->pdq.quality < ms->mi.images.min_quality) {
+        mi.low_quality = 1;
+    } else {
+        r->st = hg_scan_match_pdq(s->scan, &img->pdq, img->dihedral,
+                                  &r->res);
+    }
+    return ms->cb(ms->ctx, &obj);
 }
 
 /* ---- archives: one container part, its entries as objects ---- */
@@ -298,6 +351,11 @@ _insp_entry(void *ctx, const hg_inspect_entry_t *e)
         ic->cont[d].digests = e->digests;
     }
     ic->cb_st = ms->cb(ms->ctx, &obj);
+    if (ic->cb_st == HG_OK && e->image != NULL) {
+        in.not_checked = NULL;
+        ic->cb_st = _image_hand(ms, ic->slot, &info, e->size, &in,
+                                &e->digests, e->image);
+    }
     return ic->cb_st;
 }
 
@@ -313,6 +371,7 @@ _inspect(hg_mail_scan_t *ms, _slot_t *s, const hg_part_info_t *info,
     _insp_t            *ic = &ms->insp;
     hg_inspect_limits_t lim = ms->mi.limits;
     hg_inspect_done_t   done;
+    hg_inspect_image_t  img;
     hg_mail_inner_t     in;
     hg_inspector_t     *helper;
     hg_err_t            err;
@@ -339,6 +398,17 @@ _inspect(hg_mail_scan_t *ms, _slot_t *s, const hg_part_info_t *info,
     ic->cont[0].digests = *part;
     in.done = &done;
 
+    /* an image past the image bytes limit: that limit's verdict */
+    if (hg_spool_image(s->spool) != HG_IMAGE_NONE
+        && (s->spool_st == HG_ELIMIT || (r < 0 && st == HG_ELIMIT)))
+    {
+        memset(&img, 0, sizeof(img));
+        img.format = hg_spool_image(s->spool);
+        img.st = HG_ELIMIT;
+        snprintf(img.why, sizeof(img.why), "%.*s", (int) sizeof(img.why) - 1,
+                 s->spool_st != HG_OK ? s->spool_err.msg : err.msg);
+        return _image_hand(ms, s, info, size, NULL, part, &img);
+    }
     if (s->spool_st != HG_OK || r < 0) {
         done.st = s->spool_st != HG_OK ? s->spool_st : st;
         if (done.st == HG_ELIMIT) {
@@ -362,6 +432,8 @@ _inspect(hg_mail_scan_t *ms, _slot_t *s, const hg_part_info_t *info,
     }
     lim.max_files = ms->files_left;
     lim.max_bytes = ms->bytes_left;
+    lim.images = ms->images;
+    lim.image = ms->mi.images.limits;
 
     if ((helper = ms->mi.borrow(ms->mi.pool, &err)) == NULL) {
         done.st = HG_EIO;
@@ -382,6 +454,9 @@ _inspect(hg_mail_scan_t *ms, _slot_t *s, const hg_part_info_t *info,
     }
     switch (done.st) {
     case HG_OK:
+        if (done.image.format != HG_IMAGE_NONE) {
+            return _image_hand(ms, s, info, size, NULL, part, &done.image);
+        }
         return HG_OK;
     case HG_EFORMAT:
         /* what was read before the damage stands; the rest is unreadable */
@@ -402,6 +477,8 @@ _spool_begin(_slot_t *s)
 
     s->spooling = ms->inspect && s->spool != NULL;
     if (s->spooling) {
+        hg_spool_images(s->spool, ms->images
+                                  ? ms->mi.images.limits.max_bytes : 0);
         hg_spool_begin(s->spool, ms->mi.limits.max_file_bytes);
         s->spool_st = HG_OK;
         s->spool_err.msg[0] = '\0';
@@ -494,6 +571,7 @@ _end(void *ctx, const hg_part_info_t *info, const hg_part_stats_t *stats)
     obj.stats = stats;
     obj.nreadings = 1;
     obj.inner = NULL;
+    obj.image = NULL;
     if (s->kind == HG_MAIL_PART && ms->eol_open
         && _eol_end(ms, &obj.reading[1]))
     {

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashgate/db_pdq.h"
 #include "hashgate/scan.h"
 
 struct hg_scan_s {
@@ -281,6 +282,56 @@ hg_scan_match(hg_scan_t *s, const hg_digests_t *d, hg_scan_result_t *res)
     res->digests = *d;
     res->digests.algs &= HG_ALGS_ALL;
     return _scan_lookup(s, res);
+}
+
+hg_status_t
+hg_scan_match_pdq(hg_scan_t *s, const hg_pdq_result_t *r, int dihedral,
+                  hg_scan_result_t *res)
+{
+    hg_db_pdq_hit_t  hits[HG_SCAN_MAX_MATCHES];
+    hg_db_list_t     info;
+    hg_match_t      *m;
+    size_t           total, n, i;
+
+    if (s->db == NULL || hg_db_pdq_count(s->db) == 0) {
+        return HG_OK;
+    }
+    total = hg_db_pdq_match(s->db, r, dihedral, hits, HG_SCAN_MAX_MATCHES);
+    n = total < HG_SCAN_MAX_MATCHES ? total : HG_SCAN_MAX_MATCHES;
+    for (i = 0; i < n; i++) {
+        res->nmatches_total++;
+        if (hg_db_list(s->db, hits[i].list, &info) != HG_OK) {
+            continue;
+        }
+        if (res->nmatches < HG_SCAN_MAX_MATCHES) {
+            m = &res->matches[res->nmatches++];
+        } else if (info.kind == HG_LIST_ALLOW
+                   && (m = _scan_block_slot(res)) != NULL) {
+            /* an allow-list decides the object: never crowd it out */
+        } else {
+            continue;
+        }
+        memset(m, 0, sizeof(*m));
+        m->list = hits[i].list;
+        m->list_name = info.name;
+        m->list_version = info.version;
+        m->kind = info.kind;
+        m->label = hits[i].label;
+        m->pdq = 1;
+        m->pdq_distance = hits[i].distance;
+        m->pdq_via = hits[i].via;
+        m->pdq_listed = hits[i].listed;
+        m->pdq_listed_quality = hits[i].quality;
+    }
+    if (total > n) {
+        res->nmatches_total += total - n;
+    }
+    if (hg_db_lost(s->db)) {
+        res->nmatches = 0;
+        res->nmatches_total = 0;
+        return HG_EIO;
+    }
+    return HG_OK;
 }
 
 hg_status_t

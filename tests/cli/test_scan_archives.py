@@ -119,12 +119,20 @@ with open(t.path(iso), "rb") as f:
     data = f.read()
 with open(t.path("arc/dressed.jpg"), "wb") as f:
     f.write(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + data[11:])
-p = t.run("scan", "-d", "db", "arc/dressed.jpg")
+p = t.run("scan", "-d", "db", "--no-images", "arc/dressed.jpg")
 t.check(p.returncode == 2 and any(
     x.startswith("arc/dressed.jpg: ERROR not checked: an iso9660 image "
                  "whose first bytes say JPEG") for x in lines(p)),
         "an iso9660 image whose system area starts like a JPEG is not "
         "checked, exit 2 (never passed unopened)", both(p))
+# with images on, its first bytes say JPEG, so it is kept whole for the
+# helper, which finds the iso9660 image after all and opens it
+p = t.run("scan", "-d", "db", "arc/dressed.jpg")
+t.check(p.returncode == 1 and any(x.startswith("arc/dressed.jpg!")
+                                  and x.endswith(" FOUND")
+                                  for x in lines(p)),
+        "with images on, that dressed-up iso9660 image is kept whole and "
+        "opened: the listed file inside is FOUND", both(p))
 
 path = made["zip"][0]
 p = t.run("scan", "-d", "db", "--no-archives", path)

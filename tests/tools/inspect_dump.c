@@ -9,10 +9,16 @@
  * limit, files, bytes, why, the helper's pid and restarts. A file that is
  * not a container prints {"container": false}. --repeat N sends the same
  * container N times to one helper (the lines of each run are printed).
+ * --images 1 (2: with the dihedral hashes) sends images too: an entry or
+ * the end line then has "image": {format, status, width, height, pdq,
+ * quality, why, and "dihedral" [8 hashes] when asked}; "us" on the end
+ * line is the wall time of the run in microseconds.
  *
  *   inspect_dump --helper PATH [--chunk N] [--repeat N] [--timeout MS]
  *                [--max-depth N] [--max-files N] [--max-bytes N]
- *                [--max-file-bytes N] [--max-ratio N] FILE
+ *                [--max-file-bytes N] [--max-ratio N] [--images 1|2]
+ *                [--max-pixels N] [--image-bytes N] [--image-timeout MS]
+ *                FILE
  *
  * Exit status: 0 when it ran (whatever the inspection's status), 2 on a
  * usage or set-up error.
@@ -25,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hashgate/hash.h"
@@ -51,6 +58,36 @@ dump_line(hg_json_t *j)
     }
     fwrite(j->buf, 1, j->len, stdout);     /* the line ends in it */
     hg_json_reset(j);
+}
+
+static void
+dump_image(hg_json_t *j, const hg_inspect_image_t *img)
+{
+    char  hex[HG_PDQ_HEX_LEN + 1];
+    int   k;
+
+    hg_json_key(j, "image");
+    hg_json_obj_begin(j);
+    hg_json_kv_str(j, "format", hg_image_format_name(img->format));
+    hg_json_kv_str(j, "status", hg_status_str(img->st));
+    hg_json_kv_uint(j, "width", img->width);
+    hg_json_kv_uint(j, "height", img->height);
+    if (img->st == HG_OK) {
+        hg_pdq_to_hex(&img->pdq.hash, hex);
+        hg_json_kv_str(j, "pdq", hex);
+        hg_json_kv_uint(j, "quality", (uint64_t) img->pdq.quality);
+        if (img->dihedral) {
+            hg_json_key(j, "dihedral");
+            hg_json_arr_begin(j);
+            for (k = 0; k < HG_PDQ_DIHEDRAL_COUNT; k++) {
+                hg_pdq_to_hex(&img->pdq.dihedral[k], hex);
+                hg_json_str(j, hex);
+            }
+            hg_json_arr_end(j);
+        }
+    }
+    hg_json_kv_str(j, "why", img->why);
+    hg_json_obj_end(j);
 }
 
 static hg_status_t
@@ -82,6 +119,9 @@ dump_entry(void *ctx, const hg_inspect_entry_t *e)
             hg_json_kv_str(j, hg_alg_name((hg_alg_t) a), hex);
         }
     }
+    if (e->image != NULL) {
+        dump_image(j, e->image);
+    }
     hg_json_obj_end(j);
     dump_line(j);
     return HG_OK;
@@ -92,7 +132,9 @@ dump_usage(void)
 {
     fprintf(stderr, "usage: inspect_dump --helper PATH [--chunk N] "
             "[--repeat N] [--timeout MS] [--max-depth N] [--max-files N] "
-            "[--max-bytes N] [--max-file-bytes N] [--max-ratio N] FILE\n");
+            "[--max-bytes N] [--max-file-bytes N] [--max-ratio N] "
+            "[--images 1|2] [--max-pixels N] [--image-bytes N] "
+            "[--image-timeout MS] FILE\n");
     return 2;
 }
 
@@ -140,6 +182,15 @@ main(int argc, char **argv)
                 lim.max_file_bytes = v;
             } else if (strcmp(argv[i - 1], "--max-ratio") == 0) {
                 lim.max_ratio = (unsigned) v;
+            } else if (strcmp(argv[i - 1], "--images") == 0) {
+                lim.images = v == 0 ? 0 : v == 1 ? HG_INSPECT_IMAGES
+                             : HG_INSPECT_IMAGES | HG_INSPECT_DIHEDRAL;
+            } else if (strcmp(argv[i - 1], "--max-pixels") == 0) {
+                lim.image.max_pixels = v;
+            } else if (strcmp(argv[i - 1], "--image-bytes") == 0) {
+                lim.image.max_bytes = v;
+            } else if (strcmp(argv[i - 1], "--image-timeout") == 0) {
+                lim.image.timeout_ms = (unsigned) v;
             } else {
                 return dump_usage();
             }
@@ -160,6 +211,7 @@ main(int argc, char **argv)
         fprintf(stderr, "inspect_dump: %s: %s\n", path, strerror(errno));
         return 2;
     }
+    hg_spool_images(sp, lim.images ? lim.image.max_bytes : 0);
     hg_spool_begin(sp, lim.max_file_bytes);
     while ((n = read(fd, buf, chunk)) > 0) {
         if (hg_spool_feed(sp, buf, (size_t) n, &err) != HG_OK) {
@@ -192,9 +244,20 @@ main(int argc, char **argv)
         return 2;
     }
     for (r = 0; r < repeat; r++) {
+        struct timespec  t0, t1;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         hg_inspect_run(in, sfd, size, HG_ALGS_ALL, &lim, dump_entry, &j,
                        &done);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         hg_json_obj_begin(&j);
+        hg_json_kv_uint(&j, "us", (uint64_t) ((t1.tv_sec - t0.tv_sec)
+                                              * 1000000
+                                              + (t1.tv_nsec - t0.tv_nsec)
+                                                / 1000));
+        if (done.image.format != HG_IMAGE_NONE) {
+            dump_image(&j, &done.image);
+        }
         hg_json_kv_str(&j, "sniffed", format);
         hg_json_kv_str(&j, "status", hg_status_str(done.st));
         hg_json_kv_str(&j, "limit", hg_inspect_limit_name(done.limit));

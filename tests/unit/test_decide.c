@@ -819,6 +819,43 @@ test_not_checked_gives_the_configured_action(void **state)
     assert_int_equal(v.action, HG_ACT_NONE);
 }
 
+static void
+test_image_without_a_hash_gets_image_limit_or_accept(void **state)
+{
+    hg_policy_t   p;
+    hg_verdict_t  v;
+
+    (void) state;
+    hg_policy_init(&p);
+    /* it did not decode: accepted (its bytes were matched anyway) */
+    v = hg_decide_image(&p, HG_EFORMAT);
+    assert_int_equal(v.action, HG_ACT_NONE);
+    assert_false(v.failed);
+    assert_false(v.matched);
+
+    /* a limit, by default: the fail verdict, as archive limits */
+    assert_int_equal(p.image_limit, HG_ACT_TEMPFAIL);
+    v = hg_decide_image(&p, HG_ELIMIT);
+    assert_int_equal(v.action, HG_ACT_TEMPFAIL);
+    assert_true(v.failed);
+    assert_int_equal(v.fail_status, HG_ELIMIT);
+    p.on_fail = HG_FAIL_ACCEPT;
+    v = hg_decide_image(&p, HG_ELIMIT);
+    assert_int_equal(v.action, HG_ACT_ACCEPT);
+
+    /* a configured action, under monitor mode like any other */
+    p.image_limit = HG_ACT_REJECT;
+    v = hg_decide_image(&p, HG_ELIMIT);
+    assert_int_equal(v.action, HG_ACT_REJECT);
+    assert_false(v.failed);
+    p.monitor = 1;
+    v = hg_decide_image(&p, HG_ELIMIT);
+    assert_int_equal(v.action, HG_ACT_LOG);
+    assert_int_equal(v.intended, HG_ACT_REJECT);
+    v = hg_decide_image(&p, HG_EFORMAT);
+    assert_int_equal(v.action, HG_ACT_NONE);
+}
+
 int
 main(void)
 {
@@ -850,6 +887,7 @@ main(void)
         cmocka_unit_test(test_verdict_settled_only_by_reject),
         cmocka_unit_test(test_hold_failed_gives_the_fail_verdict),
         cmocka_unit_test(test_not_checked_gives_the_configured_action),
+        cmocka_unit_test(test_image_without_a_hash_gets_image_limit_or_accept),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -246,6 +246,85 @@ test_evread_reads_back_what_the_writer_wrote(void **state)
 }
 
 static void
+test_evread_reads_back_a_pdq_match(void **state)
+{
+    hg_scan_t          *scan;
+    hg_scan_result_t    res;
+    hg_verdict_t        v;
+    hg_record_t         rec;
+    hg_inspect_image_t  img;
+    hg_json_t           j;
+    hg_evlog_t         *log;
+    hg_err_t            err;
+    hg_evread_t        *r;
+    hg_evrec_t          e, *d;
+
+    (void) state;
+    scan = hg_scan_new(NULL, HG_ALGS_ALL);
+    assert_non_null(scan);
+    assert_int_equal(hg_scan_buffer(scan, "synthetic", 9, &res), HG_OK);
+    res.matches[0].list_name = "pdq-list";
+    res.matches[0].list_version = "1";
+    res.matches[0].pdq = 1;
+    res.matches[0].pdq_distance = 9;
+    res.matches[0].pdq_via = HG_PDQ_FLIP_Y;
+    memset(res.matches[0].pdq_listed.b, 0xcd, HG_PDQ_BYTES);
+    res.matches[0].pdq_listed_quality = 77;
+    res.nmatches = res.nmatches_total = 1;
+    memset(&img, 0, sizeof(img));
+    img.format = HG_IMAGE_WEBP;
+    img.st = HG_OK;
+    img.dihedral = 1;
+    img.pdq.quality = 64;
+    memset(img.pdq.hash.b, 0x0f, HG_PDQ_BYTES);
+    memset(img.pdq.dihedral[HG_PDQ_FLIP_Y].b, 0xf0, HG_PDQ_BYTES);
+    memset(&v, 0, sizeof(v));
+    v.action = v.intended = HG_ACT_REJECT;
+    memset(&rec, 0, sizeof(rec));
+    rec.channel = "smtp";
+    rec.part = "2";
+    rec.res = &res;
+    rec.verdict = &v;
+    rec.image = &img;
+    hg_json_init(&j);
+    assert_int_equal(hg_record_format(&rec, &j), HG_OK);
+    unlink(hg_test_path("pdq.log"));
+    assert_int_equal(hg_evlog_open(hg_test_path("pdq.log"), &log, &err),
+                     HG_OK);
+    assert_int_equal(hg_evlog_write(log, &j, &err), HG_OK);
+    hg_evlog_close(log);
+
+    /* a record, not a problem: "pdq" is an algorithm the reader knows */
+    r = open_ok("pdq.log");
+    expect(r, &e, HG_EVREAD_RECORD);
+    assert_int_equal(e.nlists, 1);
+    assert_string_equal(e.lists[0].algorithm, "pdq");
+    assert_string_equal(e.lists[0].digest, "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"
+                        "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0");
+    assert_true(e.lists[0].has_distance && e.lists[0].distance == 9);
+    assert_string_equal(e.lists[0].dihedral, "flipy");
+    assert_string_equal(e.lists[0].listed_pdq, "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+                        "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd");
+    assert_true(e.lists[0].has_listed_quality
+                && e.lists[0].listed_quality == 77);
+    assert_string_equal(e.image_format, "webp");
+    assert_string_equal(e.image_pdq, "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
+                        "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f");
+    assert_true(e.has_image_quality && e.image_quality == 64);
+    /* a copy keeps them */
+    d = hg_evrec_dup(&e);
+    assert_non_null(d);
+    assert_string_equal(d->lists[0].listed_pdq, e.lists[0].listed_pdq);
+    assert_string_equal(d->lists[0].dihedral, "flipy");
+    assert_string_equal(d->image_pdq, e.image_pdq);
+    hg_evrec_free(d);
+    expect(r, &e, HG_EVREAD_END);
+    hg_evread_close(r);
+    hg_json_free(&j);
+    hg_scan_free(scan);
+}
+
+static void
 test_evread_gzip_xz_zstd_read_like_plain(void **state)
 {
     char         text[4096];
@@ -755,6 +834,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_evread_reads_back_what_the_writer_wrote),
+        cmocka_unit_test(test_evread_reads_back_a_pdq_match),
         cmocka_unit_test(test_evread_gzip_xz_zstd_read_like_plain),
         cmocka_unit_test(test_evread_compression_is_known_by_bytes_not_name),
         cmocka_unit_test(test_evread_torn_last_line_is_named_and_skipped),

@@ -1191,7 +1191,7 @@ test_helper_refuses_another_protocol_version(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 3);
-    assert_contains(msg, "protocol version 2, this helper speaks 1: restart");
+    assert_contains(msg, "protocol version 3, this helper speaks 2: restart");
     close(sv[0]);
     close(err[0]);
 }

@@ -268,7 +268,7 @@ test_entry_field_lies_are_refused(void **state)
     v = 11;                             /* one short: the NUL is not there */
     entry_tamper(offsetof(hg_proto_entry_t, path_len), &v, 4, "need");
     v = 1;
-    entry_tamper(offsetof(hg_proto_entry_t, reserved), &v, 4, "reserved");
+    entry_tamper(offsetof(hg_proto_entry_t, img_len), &v, 4, "need");
     v = 6;
     entry_tamper(offsetof(hg_proto_entry_t, dsize), &v, 4, "digests of 6");
     /* a NUL inside the path ("photos/a.jpg") */
@@ -371,11 +371,12 @@ test_request_checks(void **state)
     assert_int_equal(plen, 0);
 
     /* another protocol version: -2, the helper then exits */
-    r.h.version = 2;
+    r.h.version = 1;                    /* a caller from before images */
     memcpy(msg, &r, sizeof(r));
     assert_int_equal(hg_proto_req_check(msg, sizeof(r), &got, &payload,
                                         &plen, why, sizeof(why)), -2);
-    assert_non_null(strstr(why, "version 2"));
+    assert_non_null(strstr(why, "version 1"));
+    r.h.version = HG_PROTO_VERSION;
 
     /* a payload on a request that takes none */
     hg_proto_req_init(&r, HG_PROTO_INSPECT, 3, HG_ALGS_ALL, &lim, 4096);
@@ -389,6 +390,242 @@ test_request_checks(void **state)
     memcpy(msg, &r, sizeof(r));
     assert_int_equal(hg_proto_req_check(msg, sizeof(r), &got, &payload,
                                         &plen, why, sizeof(why)), -1);
+}
+
+/* ---- images (protocol version 2) ---- */
+
+static void
+expect_images(hg_proto_expect_t *x, unsigned images)
+{
+    hg_inspect_limits_t  lim;
+    hg_proto_req_t       r;
+
+    hg_inspect_limits_default(&lim);
+    lim.images = images;
+    hg_proto_req_init(&r, HG_PROTO_INSPECT, 7, HG_ALGS_ALL, &lim, 100);
+    hg_proto_expect(x, &r);
+}
+
+static void
+image_fill(hg_inspect_image_t *img, int dihedral)
+{
+    int  k;
+
+    memset(img, 0, sizeof(*img));
+    img->format = HG_IMAGE_PNG;
+    img->st = HG_OK;
+    img->width = 640;
+    img->height = 480;
+    img->dihedral = dihedral;
+    img->pdq.quality = 87;
+    for (k = 0; k < HG_PDQ_DIHEDRAL_COUNT; k++) {
+        memset(img->pdq.dihedral[k].b, 0x10 + k, HG_PDQ_BYTES);
+    }
+    img->pdq.hash = img->pdq.dihedral[0];
+}
+
+static void
+test_image_entry_round_trip_keeps_hash_quality_and_dihedral(void **state)
+{
+    hg_proto_expect_t   x;
+    hg_inspect_entry_t  e, got;
+    hg_inspect_done_t   d;
+    hg_inspect_image_t  img;
+    char                why[200];
+    size_t              len, len1;
+    int                 k;
+
+    (void) state;
+    /* the hash alone */
+    expect_images(&x, HG_INSPECT_IMAGES);
+    entry_fill(&e, 1, 0);
+    image_fill(&img, 0);
+    e.image = &img;
+    len1 = hg_proto_entry_encode(msg, sizeof(msg), 7, &e);
+    assert_int_equal(hg_proto_reply_check(&x, msg, len1, &got, &d, why,
+                                          sizeof(why)), HG_PROTO_ENTRY);
+    assert_non_null(got.image);
+    assert_int_equal(got.image->format, HG_IMAGE_PNG);
+    assert_int_equal(got.image->st, HG_OK);
+    assert_int_equal(got.image->width, 640);
+    assert_int_equal(got.image->height, 480);
+    assert_int_equal(got.image->pdq.quality, 87);
+    assert_int_equal(got.image->dihedral, 0);
+    assert_memory_equal(got.image->pdq.hash.b, img.pdq.hash.b, HG_PDQ_BYTES);
+    assert_string_equal(got.path, "photos/a.jpg");
+
+    /* the 8 dihedral hashes, asked for: 7 x 32 bytes more */
+    expect_images(&x, HG_INSPECT_IMAGES | HG_INSPECT_DIHEDRAL);
+    image_fill(&img, 1);
+    len = hg_proto_entry_encode(msg, sizeof(msg), 7, &e);
+    assert_int_equal(len, len1 + 7 * HG_PDQ_BYTES);
+    assert_int_equal(hg_proto_reply_check(&x, msg, len, &got, &d, why,
+                                          sizeof(why)), HG_PROTO_ENTRY);
+    assert_int_equal(got.image->dihedral, 1);
+    for (k = 0; k < HG_PDQ_DIHEDRAL_COUNT; k++) {
+        assert_memory_equal(got.image->pdq.dihedral[k].b,
+                            img.pdq.dihedral[k].b, HG_PDQ_BYTES);
+    }
+
+    /* an image that did not decode: its reason, no hash */
+    expect_images(&x, HG_INSPECT_IMAGES);
+    memset(&img, 0, sizeof(img));
+    img.format = HG_IMAGE_JPEG;
+    img.st = HG_EFORMAT;
+    snprintf(img.why, sizeof(img.why), "jpeg: Bogus\nHuffman table");
+    len = hg_proto_entry_encode(msg, sizeof(msg), 7, &e);
+    assert_int_equal(hg_proto_reply_check(&x, msg, len, &got, &d, why,
+                                          sizeof(why)), HG_PROTO_ENTRY);
+    assert_int_equal(got.image->st, HG_EFORMAT);
+    assert_string_equal(got.image->why, "jpeg: Bogus?Huffman table");
+
+    /* an entry without an image has none */
+    e.image = NULL;
+    len = hg_proto_entry_encode(msg, sizeof(msg), 7, &e);
+    assert_int_equal(hg_proto_reply_check(&x, msg, len, &got, &d, why,
+                                          sizeof(why)), HG_PROTO_ENTRY);
+    assert_null(got.image);
+}
+
+static void
+test_image_done_round_trip(void **state)
+{
+    hg_proto_expect_t   x;
+    hg_inspect_entry_t  e;
+    hg_inspect_done_t   in, d;
+    char                why[200];
+    size_t              len;
+
+    (void) state;
+    expect_images(&x, HG_INSPECT_IMAGES);
+    memset(&in, 0, sizeof(in));
+    image_fill(&in.image, 0);
+    snprintf(in.why, sizeof(in.why), "an image");
+    len = hg_proto_done_encode(msg, 7, &in, 0);
+    assert_int_equal(len, sizeof(hg_proto_done_t) + sizeof(hg_proto_image_t)
+                          + HG_PDQ_BYTES);
+    assert_int_equal(hg_proto_reply_check(&x, msg, len, &e, &d, why,
+                                          sizeof(why)), HG_PROTO_DONE);
+    assert_int_equal(d.st, HG_OK);
+    assert_int_equal(d.image.format, HG_IMAGE_PNG);
+    assert_int_equal(d.image.pdq.quality, 87);
+    assert_memory_equal(d.image.pdq.hash.b, in.image.pdq.hash.b,
+                        HG_PDQ_BYTES);
+
+    /* a limit: the image's status, the part's stays OK */
+    memset(&in, 0, sizeof(in));
+    in.image.format = HG_IMAGE_GIF;
+    in.image.st = HG_ELIMIT;
+    snprintf(in.image.why, sizeof(in.image.why), "gif: 70000 x 70000 "
+             "pixels, past the limit");
+    expect_images(&x, HG_INSPECT_IMAGES);
+    len = hg_proto_done_encode(msg, 7, &in, 0);
+    assert_int_equal(hg_proto_reply_check(&x, msg, len, &e, &d, why,
+                                          sizeof(why)), HG_PROTO_DONE);
+    assert_int_equal(d.image.st, HG_ELIMIT);
+    assert_string_equal(d.image.why, in.image.why);
+}
+
+/* Encode e with img, change bytes at off (from the image block's start)
+ * and expect a refusal naming what. */
+static void
+image_tamper(unsigned images, const hg_inspect_image_t *img, size_t off,
+             const void *bytes, size_t n, const char *what)
+{
+    hg_proto_expect_t   x;
+    hg_inspect_entry_t  e;
+    char                why[200];
+    size_t              len;
+    hg_proto_entry_t    m;
+
+    expect_images(&x, images);
+    entry_fill(&e, 1, 0);
+    e.image = img;
+    len = hg_proto_entry_encode(msg, sizeof(msg), 7, &e);
+    memcpy(&m, msg, sizeof(m));
+    memcpy(msg + len - m.img_len + off, bytes, n);
+    why[0] = '\0';
+    assert_int_equal(check(&x, len, why), -1);
+    if (strstr(why, what) == NULL) {
+        fail_msg("wanted \"%s\" in \"%s\"", what, why);
+    }
+}
+
+static void
+test_image_lies_are_refused(void **state)
+{
+    hg_proto_expect_t   x;
+    hg_inspect_entry_t  e;
+    hg_inspect_image_t  img, bad;
+    hg_inspect_done_t   in;
+    char                why[200];
+    size_t              len;
+    uint32_t            v;
+    int32_t             q;
+
+    (void) state;
+    image_fill(&img, 0);
+
+    /* an image when none was asked for */
+    expect_images(&x, 0);
+    entry_fill(&e, 1, 0);
+    e.image = &img;
+    len = hg_proto_entry_encode(msg, sizeof(msg), 7, &e);
+    assert_int_equal(check(&x, len, why), -1);
+    assert_non_null(strstr(why, "not asked for"));
+
+    v = 0;
+    image_tamper(HG_INSPECT_IMAGES, &img, offsetof(hg_proto_image_t, format),
+                 &v, 4, "image format");
+    v = 9;
+    image_tamper(HG_INSPECT_IMAGES, &img, offsetof(hg_proto_image_t, format),
+                 &v, 4, "image format");
+    v = HG_EIO;
+    image_tamper(HG_INSPECT_IMAGES, &img, offsetof(hg_proto_image_t, st),
+                 &v, 4, "image status");
+    q = 101;
+    image_tamper(HG_INSPECT_IMAGES, &img, offsetof(hg_proto_image_t, quality),
+                 &q, 4, "quality");
+    q = -1;
+    image_tamper(HG_INSPECT_IMAGES, &img, offsetof(hg_proto_image_t, quality),
+                 &q, 4, "quality");
+    /* 8 hashes claimed in a block that holds one */
+    v = 8;
+    image_tamper(HG_INSPECT_IMAGES | HG_INSPECT_DIHEDRAL, &img,
+                 offsetof(hg_proto_image_t, nhashes), &v, 4, "hashes");
+    /* a hashed image's status turned to "did not decode" */
+    v = HG_EFORMAT;
+    image_tamper(HG_INSPECT_IMAGES, &img, offsetof(hg_proto_image_t, st),
+                 &v, 4, "hashes");
+    /* the reason not terminated */
+    memset(bad.why, 'x', sizeof(bad.why));
+    image_tamper(HG_INSPECT_IMAGES, &img, offsetof(hg_proto_image_t, why),
+                 bad.why, sizeof(bad.why), "not terminated");
+
+    /* the dihedral hashes sent when only the hash was asked for */
+    image_fill(&bad, 1);
+    expect_images(&x, HG_INSPECT_IMAGES);
+    e.image = &bad;
+    len = hg_proto_entry_encode(msg, sizeof(msg), 7, &e);
+    assert_int_equal(check(&x, len, why), -1);
+    assert_non_null(strstr(why, "hashes"));
+
+    /* an image that says it is a container */
+    expect_images(&x, HG_INSPECT_IMAGES);
+    entry_fill(&e, 1, HG_INSPECT_F_CONTAINER);
+    e.image = &img;
+    len = hg_proto_entry_encode(msg, sizeof(msg), 7, &e);
+    assert_int_equal(check(&x, len, why), -1);
+    assert_non_null(strstr(why, "an image flagged"));
+
+    /* a part that is an image has nothing inside and did not fail */
+    expect_images(&x, HG_INSPECT_IMAGES);
+    memset(&in, 0, sizeof(in));
+    in.image = img;
+    in.st = HG_EFORMAT;
+    len = hg_proto_done_encode(msg, 7, &in, 0);
+    assert_int_equal(check(&x, len, why), -1);
+    assert_non_null(strstr(why, "done with an image"));
 }
 
 int
@@ -405,6 +642,9 @@ main(void)
         cmocka_unit_test(test_more_entries_than_the_limit_are_refused),
         cmocka_unit_test(test_entry_too_long_for_a_message_is_not_encoded),
         cmocka_unit_test(test_request_checks),
+        cmocka_unit_test(test_image_entry_round_trip_keeps_hash_quality_and_dihedral),
+        cmocka_unit_test(test_image_done_round_trip),
+        cmocka_unit_test(test_image_lies_are_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -453,6 +453,109 @@ test_empty_object_is_not_a_container(void **state)
     hg_spool_free(NULL);
 }
 
+/* ---- images (hg_spool_images) ---- */
+
+static void
+test_image_part_is_kept_only_with_images_on(void **state)
+{
+    static const size_t  chunks[] = { 1, 2, 3, 5, 4096, 65536 };
+    static const struct {
+        const char  *head;
+        size_t       len;
+        const char  *format;
+    } sigs[] = {
+        { "\xff\xd8\xff\xe0", 4, "jpeg" },
+        { "\x89PNG\r\n\x1a\n", 8, "png" },
+        { "GIF89a", 6, "gif" },
+        { "RIFF\x10\x00\x00\x00WEBP", 12, "webp" },
+    };
+    hg_spool_t     *sp = hg_spool_new();
+    unsigned char  *b;
+    const char     *format = NULL;
+    hg_status_t     st;
+    hg_err_t        err;
+    uint64_t        size = 0;
+    size_t          i;
+    int             fd = -1;
+
+    (void) state;
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        b = hgt_bytes(100000, (unsigned) i + 3, NULL);
+        memcpy(b, sigs[i].head, sigs[i].len);
+        /* images off (the default): nothing kept past the head */
+        hg_spool_images(sp, 0);
+        hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+        assert_int_equal(hgt_spool_feed(sp, b, 100000, chunks, 6), HG_OK);
+        assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 0);
+        assert_int_equal(hg_spool_image(sp), HG_IMAGE_NONE);
+        assert_true(hg_spool_copied(sp) <= 512);
+
+        /* on: kept whole for the helper, named by its bytes */
+        hg_spool_images(sp, HG_IMAGE_MAX_BYTES);
+        hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+        assert_int_equal(hgt_spool_feed(sp, b, 100000, chunks, 6), HG_OK);
+        assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 1);
+        assert_string_equal(format, sigs[i].format);
+        assert_int_equal(hg_spool_image(sp), (hg_image_format_t) (i + 1));
+        assert_int_equal(size, 100000);
+        hgt_assert_fd_holds(fd, b, 100000);
+
+        /* a short one, ended before its 12th byte, is judged whole */
+        hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+        assert_int_equal(hg_spool_feed(sp, b, sigs[i].len, &err), HG_OK);
+        assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err),
+                         1);
+        free(b);
+    }
+
+    /* not an image: a GIF signature of another version, RIFF not WebP */
+    b = hgt_bytes(5000, 9, NULL);
+    memcpy(b, "RIFF\x10\x00\x00\x00WAVE", 12);
+    hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+    assert_int_equal(hgt_spool_feed(sp, b, 5000, chunks, 6), HG_OK);
+    assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 0);
+    memcpy(b, "GIF88a", 6);
+    hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+    assert_int_equal(hgt_spool_feed(sp, b, 5000, chunks, 6), HG_OK);
+    assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 0);
+
+    /* a container's signature is a container's, images on or not */
+    memcpy(b, "PK\x03\x04", 4);
+    hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+    assert_int_equal(hgt_spool_feed(sp, b, 5000, chunks, 6), HG_OK);
+    assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), 1);
+    assert_string_equal(format, "zip");
+    assert_int_equal(hg_spool_image(sp), HG_IMAGE_NONE);
+    free(b);
+    hg_spool_free(sp);
+}
+
+static void
+test_image_past_its_byte_limit_is_the_limit(void **state)
+{
+    static const size_t  chunks[] = { 4096 };
+    hg_spool_t          *sp = hg_spool_new();
+    unsigned char       *b = hgt_bytes(50000, 4, "\x89PNG\r\n\x1a\n");
+    const char          *format = NULL;
+    hg_status_t          st = HG_OK;
+    hg_err_t             err;
+    uint64_t             size = 0;
+    int                  fd = -1;
+
+    (void) state;
+    /* the image limit, not the container's */
+    hg_spool_images(sp, 20000);
+    hg_spool_begin(sp, HG_INSPECT_MAX_FILE_BYTES);
+    assert_int_equal(hgt_spool_feed(sp, b, 50000, chunks, 1), HG_ELIMIT);
+    assert_int_equal(hg_spool_end(sp, &fd, &size, &format, &st, &err), -1);
+    assert_int_equal(st, HG_ELIMIT);
+    assert_int_equal(hg_spool_image(sp), HG_IMAGE_PNG);
+    assert_non_null(strstr(err.msg, "png image larger than 20000 bytes"));
+    assert_true(hg_spool_copied(sp) <= 20000 + 4096);
+    free(b);
+    hg_spool_free(sp);
+}
+
 int
 main(void)
 {
@@ -468,6 +571,8 @@ main(void)
         cmocka_unit_test(test_bytes_copied_for_a_typical_mix),
         cmocka_unit_test(test_container_past_max_bytes_is_the_limit),
         cmocka_unit_test(test_empty_object_is_not_a_container),
+        cmocka_unit_test(test_image_part_is_kept_only_with_images_on),
+        cmocka_unit_test(test_image_past_its_byte_limit_is_the_limit),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -915,6 +915,62 @@ test_evlog_short_write_cleanup_keeps_other_writers_records(void **state)
     assert_int_equal(file_size(path), before + (off_t) strlen(other_line));
 }
 
+static void
+test_record_pdq_match_and_image(void **state)
+{
+    fx_t               *f = *state;
+    hg_inspect_image_t  img;
+    hg_match_t         *m = &f->res.matches[0];
+
+    memset(&img, 0, sizeof(img));
+    img.format = HG_IMAGE_JPEG;
+    img.st = HG_OK;
+    img.width = 320;
+    img.height = 240;
+    img.pdq.quality = 88;
+    memset(img.pdq.hash.b, 0x11, HG_PDQ_BYTES);
+    img.pdq.dihedral[0] = img.pdq.hash;
+    memset(img.pdq.dihedral[HG_PDQ_ROTATE_90].b, 0x22, HG_PDQ_BYTES);
+    m->pdq = 1;
+    m->pdq_distance = 6;
+    m->pdq_via = HG_PDQ_ORIGINAL;
+    memset(m->pdq_listed.b, 0x13, HG_PDQ_BYTES);
+    m->pdq_listed_quality = 90;
+    f->rec.image = &img;
+    format_ok(f);
+    has(f, "\"algorithm\":\"pdq\",\"digest\":\"1111111111111111111111111111"
+        "111111111111111111111111111111111111\"");
+    has(f, "\"distance\":6,\"listed\":{\"pdq\":\"131313131313131313131313"
+        "1313131313131313131313131313131313131313\",\"quality\":90}");
+    lacks(f, "\"dihedral\"");
+    has(f, "\"image\":{\"format\":\"jpeg\",\"width\":320,\"height\":240,"
+        "\"pdq\":\"1111111111111111111111111111111111111111111111111111111111"
+        "111111\",\"quality\":88}");
+
+    /* a turned copy: the dihedral hash that matched, named */
+    m->pdq_via = HG_PDQ_ROTATE_90;
+    m->pdq_listed_quality = -1;
+    format_ok(f);
+    has(f, "\"digest\":\"2222222222222222222222222222222222222222222222222"
+        "222222222222222\"");
+    has(f, "\"dihedral\":\"rotate90\"");
+    has(f, "\"listed\":{\"pdq\":\"1313131313131313131313131313131313131313"
+        "131313131313131313131313\"}");
+
+    /* an image without a hash: why */
+    m->pdq = 0;
+    img.st = HG_ELIMIT;
+    snprintf(img.why, sizeof(img.why), "png: 70000 x 70000 pixels");
+    f->rec.not_checked = "image limit";
+    format_ok(f);
+    has(f, "\"not_checked\":\"image limit\"");
+    has(f, "\"image\":{\"format\":\"jpeg\",\"width\":320,\"height\":240,"
+        "\"why\":\"png: 70000 x 70000 pixels\"}");
+    lacks(f, "\"quality\"");
+    f->rec.image = NULL;
+    f->rec.not_checked = NULL;
+}
+
 int
 main(void)
 {
@@ -943,6 +999,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_evlog_full_device_gives_eio, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_short_write_leaves_no_half_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_evlog_short_write_cleanup_keeps_other_writers_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_pdq_match_and_image, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,6 +55,12 @@ typedef struct {
                                          * default; log, tag, hold or reject */
     hg_action_t     archive_unreadable; /* a damaged container or an entry in
                                          * a method nothing reads: the same */
+    hg_action_t     image_limit;        /* an image past an image limit
+                                         * (pixels, bytes, time): HG_ACT_TEMPFAIL
+                                         * (the default) is the fail verdict,
+                                         * as for archive limits; else accept
+                                         * (HG_ACT_NONE), log, tag, hold or
+                                         * reject as archive_encrypted */
     size_t          nlists;
     hg_list_action_t lists[HG_POLICY_MAX_LISTS];
 } hg_policy_t;
@@ -158,5 +164,15 @@ hg_verdict_t hg_decide_evidence_failed(const hg_policy_t *p,
  * configured action is what the admin chose for such files).
  */
 hg_verdict_t hg_decide_not_checked(const hg_policy_t *p, int encrypted);
+
+/*
+ * The verdict of an image whose PDQ hash could not be had (its digests
+ * were matched like any part's): st HG_ELIMIT, an image limit: the
+ * policy's image_limit (the fail verdict for HG_ACT_TEMPFAIL, else as
+ * hg_decide_not_checked); anything else (it did not decode: damaged, a
+ * CMYK JPEG): accept, with the record saying so. An image that does not
+ * decode is no failure of its message, and its bytes were still matched.
+ */
+hg_verdict_t hg_decide_image(const hg_policy_t *p, hg_status_t st);
 
 #endif

@@ -59,11 +59,19 @@ typedef struct {
 typedef struct {
     const char     *list;
     const char     *version;
-    const char     *algorithm;  /* "md5", "sha1", "sha256" */
-    const char     *digest;     /* hex; NULL if the record has none */
+    const char     *algorithm;  /* "md5", "sha1", "sha256", "pdq" */
+    const char     *digest;     /* hex; NULL if the record has none (pdq:
+                                 * the image's PDQ hash that matched) */
     const char     *label;      /* NULL for null */
     hg_evrec_digests_t  listed; /* the file's other digests as the list
                                  * gives them (not computed); size unused */
+    /* a PDQ match (algorithm "pdq") */
+    uint64_t        distance;   /* bits, when has_distance */
+    int             has_distance;
+    const char     *dihedral;   /* "rotate90", ...; NULL: the image itself */
+    const char     *listed_pdq; /* the entry as listed (hex) */
+    uint64_t        listed_quality; /* when has_listed_quality */
+    int             has_listed_quality;
 } hg_evrec_match_t;
 
 typedef struct {
@@ -104,6 +112,12 @@ typedef struct {
     const char         *not_checked;
     size_t              ncontainers;
     hg_evrec_container_t containers[HG_EVREC_MAX_CONTAINERS];
+    /* an image ("image": issue 17): NULL / 0 when the record has none */
+    const char         *image_format;
+    const char         *image_pdq;      /* hex */
+    uint64_t            image_quality;  /* when has_image_quality */
+    int                 has_image_quality;
+    const char         *image_why;      /* why it has no PDQ hash */
 
     /* the channel's context */
     const char         *client_addr;

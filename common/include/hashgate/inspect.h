@@ -31,6 +31,7 @@
 #include <sys/types.h>
 
 #include "hashgate/hash.h"
+#include "hashgate/image.h"
 #include "hashgate/status.h"
 
 /* Defaults; each is a config key in every wrapper. */
@@ -58,7 +59,34 @@ typedef struct {
     uint64_t        max_file_bytes;
     unsigned        max_ratio;          /* 0: no ratio limit */
     unsigned        timeout_ms;
+    unsigned        images;             /* HG_INSPECT_IMAGES, _DIHEDRAL; 0:
+                                         * images are not decoded */
+    hg_image_limits_t image;            /* for each image decoded */
 } hg_inspect_limits_t;
+
+/*
+ * Images (issue 17, docs/images.md): with HG_INSPECT_IMAGES a part whose
+ * leading bytes say JPEG, PNG, GIF or WebP (hg_image_sniff) is sent to the
+ * helper too, and the helper decodes and PDQ-hashes it, and every such
+ * file it finds inside a container, under the image limits. The result
+ * comes back as an hg_inspect_image_t: in the entry of an inner file, in
+ * done for the part itself. HG_INSPECT_DIHEDRAL: with the 8 dihedral
+ * hashes (else only the hash itself is sent).
+ */
+#define HG_INSPECT_IMAGES       0x01
+#define HG_INSPECT_DIHEDRAL     0x02
+
+typedef struct {
+    hg_image_format_t format;   /* HG_IMAGE_NONE: not an image */
+    hg_status_t     st;         /* HG_OK: hashed; HG_EFORMAT: it did not
+                                 * decode (why says what the library said);
+                                 * HG_ELIMIT: an image limit (why names it) */
+    uint32_t        width, height;  /* as declared (0 when unknown) */
+    int             dihedral;   /* pdq.dihedral holds the 8 (else only
+                                 * pdq.dihedral[HG_PDQ_ORIGINAL]) */
+    hg_pdq_result_t pdq;        /* st HG_OK: the hash and quality */
+    char            why[160];
+} hg_inspect_image_t;
 
 void hg_inspect_limits_default(hg_inspect_limits_t *l);
 
@@ -116,6 +144,8 @@ typedef struct {
     uint64_t        size;       /* bytes read (or declared, when not read) */
     unsigned        flags;      /* HG_INSPECT_F_* */
     hg_digests_t    digests;    /* the algs asked for; algs 0 when not read */
+    const hg_inspect_image_t *image;    /* an image (images asked for), its
+                                         * PDQ hash or why not; else NULL */
 } hg_inspect_entry_t;
 
 /* How an inspection ended. */
@@ -128,6 +158,8 @@ typedef struct {
     uint64_t            files;  /* entries reported */
     uint64_t            bytes;  /* bytes expanded */
     char                why[256];   /* one line for the log and the record */
+    hg_inspect_image_t  image;  /* the part itself when it is an image
+                                 * (image.format set): then no entries */
 } hg_inspect_done_t;
 
 /* Called per entry, in archive order, a container before its files.
@@ -179,6 +211,17 @@ hg_status_t hg_spool_feed(hg_spool_t *sp, const void *buf, size_t len,
  */
 int hg_spool_end(hg_spool_t *sp, int *fd, uint64_t *size,
                  const char **format, hg_status_t *st, hg_err_t *err);
+
+/*
+ * Images from the next hg_spool_begin on: an object whose first bytes say
+ * JPEG, PNG, GIF or WebP is kept like a container (for the helper to
+ * decode), up to max_bytes (more: HG_ELIMIT at hg_spool_end); 0: images
+ * are not kept. The setting stays until changed.
+ */
+void hg_spool_images(hg_spool_t *sp, uint64_t max_bytes);
+
+/* The current object's image format (HG_IMAGE_NONE: not an image kept). */
+hg_image_format_t hg_spool_image(const hg_spool_t *sp);
 
 /* Bytes of the current object copied so far (its head; a container's
  * bytes): what it cost beyond its hashing, for tests and benches. */

@@ -41,6 +41,18 @@
  * HG_MAIL_INSPECT_FAILED object whose reading[0].st says so (HG_ELIMIT,
  * HG_EIO): nothing after that point of the part was looked at.
  *
+ * Images (issue 17): with images on for the message (hg_image_conf_active:
+ * PdqImages on, or auto and the database holds PDQ entries), a part or
+ * block whose first bytes say JPEG, PNG, GIF or WebP goes to a helper
+ * too, which decodes and PDQ-hashes it, as it does images it finds inside
+ * containers. Each image then becomes an HG_MAIL_IMAGE object, after the
+ * object its bytes were matched as (the part, or the HG_MAIL_INNER file):
+ * same info and containers, reading[0].res holding the file's digests and
+ * only its PDQ matches (hg_scan_match_pdq, when its quality is at least
+ * PdqMinQuality), and image saying what the helper found. An image that
+ * did not decode or passed an image limit has image->not_checked set:
+ * decide with hg_decide_image.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #ifndef HASHGATE_MAIL_SCAN_H
@@ -49,6 +61,7 @@
 #include <stddef.h>
 
 #include "hashgate/db.h"
+#include "hashgate/image_conf.h"
 #include "hashgate/inspect.h"
 #include "hashgate/record.h"
 #include "hashgate/scan.h"
@@ -65,7 +78,9 @@ typedef enum {
     HG_MAIL_COPY_EOL,       /* "P.d2": its hard line ends in the other form */
     HG_MAIL_COPY_BOTH,      /* "P.d3": both */
     HG_MAIL_INNER,          /* a file inside a container: "2!a/b.jpg" */
-    HG_MAIL_INSPECT_FAILED  /* a container part not looked into to its end */
+    HG_MAIL_INSPECT_FAILED, /* a container part not looked into to its end */
+    HG_MAIL_IMAGE           /* an image's PDQ matches (a part's, or a file's
+                             * inside a container) */
 } hg_mail_kind_t;
 
 typedef struct {
@@ -101,6 +116,16 @@ typedef struct {
                                      * why); else NULL */
 } hg_mail_inner_t;
 
+/* What an HG_MAIL_IMAGE object adds. */
+typedef struct {
+    const hg_inspect_image_t *img;  /* the helper's result */
+    const char     *not_checked;    /* "image not decoded", "image limit":
+                                     * no PDQ hash (img->why says why); decide
+                                     * with hg_decide_image(img->st) */
+    int             low_quality;    /* hashed, below PdqMinQuality: not
+                                     * matched */
+} hg_mail_image_t;
+
 typedef struct {
     hg_mail_kind_t          kind;
     const hg_part_info_t   *info;   /* valid until the callback returns;
@@ -113,8 +138,10 @@ typedef struct {
                                          * converted bytes differ (or whose
                                          * converted reading failed) */
     hg_mail_reading_t       reading[HG_MAIL_READINGS];
-    const hg_mail_inner_t  *inner;  /* HG_MAIL_INNER, HG_MAIL_INSPECT_FAILED;
+    const hg_mail_inner_t  *inner;  /* HG_MAIL_INNER, HG_MAIL_INSPECT_FAILED,
+                                     * an HG_MAIL_IMAGE inside a container;
                                      * else NULL */
+    const hg_mail_image_t  *image;  /* HG_MAIL_IMAGE; else NULL */
 } hg_mail_object_t;
 
 /*
@@ -152,7 +179,11 @@ typedef struct {
     hg_inspector_t     *(*borrow)(void *pool, hg_err_t *err);
     void                (*give_back)(void *pool, hg_inspector_t *in);
     void               *pool;
-    hg_inspect_limits_t limits;     /* max_files, max_bytes: per message */
+    hg_inspect_limits_t limits;     /* max_files, max_bytes: per message;
+                                     * images and image are set from
+                                     * images */
+    hg_image_conf_t     images;     /* PDQ: hg_image_conf_default for the
+                                     * defaults */
 } hg_mail_inspect_t;
 
 /*

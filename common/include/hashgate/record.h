@@ -69,6 +69,9 @@ typedef struct {
     uint64_t        parse_stopped_at;   /* and at which byte of the body */
     size_t          ncontainers;
     const hg_record_container_t *containers;
+    const hg_inspect_image_t *image;    /* an image: its PDQ hash and
+                                         * quality, or why it has none;
+                                         * else NULL */
     const hg_scan_result_t *res;    /* digests, size, matches */
     const hg_verdict_t     *verdict;
     size_t          nctx;

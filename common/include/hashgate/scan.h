@@ -20,6 +20,7 @@
 
 #include "hashgate/db.h"
 #include "hashgate/hash.h"
+#include "hashgate/pdq.h"
 #include "hashgate/status.h"
 
 /* Leading bytes kept for libmagic: enough for every magic rule we rely on. */
@@ -42,6 +43,18 @@ typedef struct {
      * knows for the file.
      */
     hg_digests_t    listed;
+    /*
+     * A PDQ match (hg_scan_match_pdq): the image's hash came within the
+     * list's threshold of an entry. alg is then meaningless; the entry as
+     * listed, its quality (-1: the list gave none), the distance in bits
+     * and which of the image's hashes came nearest (HG_PDQ_ORIGINAL
+     * unless dihedral matching found a turned or mirrored copy).
+     */
+    int             pdq;
+    int             pdq_distance;
+    hg_pdq_dihedral_t pdq_via;
+    int             pdq_listed_quality;
+    hg_pdq_hash_t   pdq_listed;
 } hg_match_t;
 
 typedef struct {
@@ -94,5 +107,17 @@ hg_status_t hg_scan_buffer(hg_scan_t *s, const void *buf, size_t len,
  */
 hg_status_t hg_scan_match(hg_scan_t *s, const hg_digests_t *d,
                           hg_scan_result_t *res);
+
+/*
+ * Match an image's PDQ result (the inspection helper hashed it) against
+ * the database's PDQ entries (hg_db_pdq_match; dihedral: against all 8 of
+ * its hashes): each entry and list within the list's threshold is added
+ * to res as a match with pdq set, after what res holds (an allow-list
+ * is never crowded out, as for digests). HG_EIO when the database was
+ * lost under its mapping. The caller decides whether the image's quality
+ * is worth matching.
+ */
+hg_status_t hg_scan_match_pdq(hg_scan_t *s, const hg_pdq_result_t *r,
+                              int dihedral, hg_scan_result_t *res);
 
 #endif
