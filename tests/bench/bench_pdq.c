@@ -4,6 +4,9 @@
  * scale alone (issue 17: target <= 1.3 x).
  *
  *   bench_pdq [ROUNDS]
+ *   bench_pdq file PATH... [-r ROUNDS]
+ *       the CPU ms hg_image_pdq takes on each file (default limits), best
+ *       of ROUNDS, and their mean: the floor bench_milter_pdq prints
  *
  * The JPEG is made here: a 4000 x 3000 synthetic picture (seeded soft
  * blobs with fine stripes over them, so the coefficients are not all
@@ -134,16 +137,73 @@ with_pdq(const unsigned char *b, unsigned long len, unsigned min_side,
     return cpu_ns() - t0;
 }
 
+static unsigned char *
+slurp(const char *path, unsigned long *len)
+{
+    FILE           *f = fopen(path, "rb");
+    unsigned char  *b;
+    long            n;
+
+    if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0
+        || fseek(f, 0, SEEK_SET) != 0 || (b = malloc((size_t) n + 1)) == NULL
+        || fread(b, 1, (size_t) n, f) != (size_t) n)
+    {
+        fprintf(stderr, "bench_pdq: cannot read %s\n", path);
+        exit(1);
+    }
+    fclose(f);
+    *len = (unsigned long) n;
+    return b;
+}
+
+/* bench_pdq file PATH... [-r ROUNDS] */
+static int
+files(int argc, char **argv)
+{
+    int              rounds = 5, i, r, n = 0;
+    unsigned long    len;
+    unsigned char   *b;
+    hg_image_info_t  info;
+    uint64_t         best, t;
+    double           sum = 0;
+
+    if (argc >= 2 && strcmp(argv[argc - 2], "-r") == 0) {
+        rounds = atoi(argv[argc - 1]);
+        argc -= 2;
+    }
+    for (i = 0; i < argc; i++) {
+        b = slurp(argv[i], &len);
+        best = UINT64_MAX;
+        for (r = 0; r < rounds; r++) {
+            t = with_pdq(b, len, HG_IMAGE_JPEG_MIN_SIDE, &info);
+            best = t < best ? t : best;
+        }
+        printf("file %s bytes=%lu cpu_ms=%.3f %ux%u scale=1/%u\n", argv[i],
+               len, best / 1e6, info.cols, info.rows, info.scale);
+        sum += best / 1e6;
+        n++;
+        free(b);
+    }
+    printf("mean_cpu_ms=%.3f\n", n ? sum / n : 0.0);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-    int                 rounds = argc > 1 ? atoi(argv[1]) : 7, r, s;
+    int                 rounds, r, s;
     unsigned long       len;
-    unsigned char      *jpg = make_jpeg(&len);
+    unsigned char      *jpg;
     static const unsigned min_side[] = { HG_IMAGE_JPEG_MIN_SIDE, 0 };
     hg_image_info_t     info;
     uint64_t            best_dec, best_pdq, t;
     char                hex[HG_PDQ_HEX_LEN + 1];
+
+    if (argc > 1 && strcmp(argv[1], "file") == 0) {
+        return files(argc - 2, argv + 2);
+    }
+    rounds = argc > 1 ? atoi(argv[1]) : 7;
+    jpg = make_jpeg(&len);
 
     printf("# a %d x %d JPEG of %lu bytes\n", W, H, len);
     for (s = 0; s < 2; s++) {
