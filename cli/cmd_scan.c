@@ -38,6 +38,7 @@
 
 #include "hashgate/db.h"
 #include "hashgate/hash.h"
+#include "hashgate/record.h"
 #include "scan.h"
 #include "util.h"
 
@@ -243,27 +244,6 @@ _scan_json_image(hg_json_t *j, const hg_mail_image_t *im)
 
 /* The rest of a PDQ match: distance, dihedral, the entry as listed. */
 static void
-_scan_json_pdq_match(hg_json_t *j, const hg_match_t *m)
-{
-    char  hex[HG_PDQ_HEX_LEN + 1];
-
-    hg_json_kv_str(j, "algorithm", "pdq");
-    hg_json_kv_str(j, "label", m->label);
-    hg_json_kv_uint(j, "distance", (uint64_t) m->pdq_distance);
-    if (m->pdq_via != HG_PDQ_ORIGINAL) {
-        hg_json_kv_str(j, "dihedral", hg_pdq_dihedral_name(m->pdq_via));
-    }
-    hg_json_key(j, "listed");
-    hg_json_obj_begin(j);
-    hg_pdq_to_hex(&m->pdq_listed, hex);
-    hg_json_kv_str(j, "pdq", hex);
-    if (m->pdq_listed_quality >= 0) {
-        hg_json_kv_uint(j, "quality", (uint64_t) m->pdq_listed_quality);
-    }
-    hg_json_obj_end(j);
-}
-
-static void
 _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
            const hg_scan_result_t *res, const hg_verdict_t *v,
            const char *verdict, const char *why)
@@ -324,7 +304,7 @@ _scan_json(scan_ctx_t *sc, const char *path, const scan_part_t *part,
             hg_json_kv_str(j, "kind",
                            m->kind == HG_LIST_ALLOW ? "allow" : "block");
             if (m->pdq) {
-                _scan_json_pdq_match(j, m);
+                hg_record_pdq_match(j, m, NULL);
                 hg_json_obj_end(j);
                 continue;
             }

@@ -360,6 +360,20 @@ typedef struct {
     uint64_t             nlinks;
 } hg_db_alg_t;
 
+/* The set index value of row (set << 1 | SETIDX_EXTRAS), digests and PDQ alike. */
+static inline uint32_t
+hg_db_setidx(const hg_db_alg_t *al, uint64_t row)
+{
+    const unsigned char  *p = al->setidx + row * al->setw;
+
+    switch (al->setw) {
+    case 1:  return p[0];
+    case 2:  return hg_le16(p);
+    case 4:  return hg_le32(p);
+    default: return 0;
+    }
+}
+
 struct hg_db_s {
     atomic_long          refs;
     atomic_int           lost;      /* pages taken away: now zeros (db_guard.c) */

@@ -22,20 +22,6 @@
 #include "hashgate/db.h"
 #include "hashgate/db_pdq.h"
 
-/* The set index value of row (set << 1 | SETIDX_EXTRAS). */
-static inline uint32_t
-_hg_setidx(const hg_db_alg_t *al, uint64_t row)
-{
-    const unsigned char  *p = al->setidx + row * al->setw;
-
-    switch (al->setw) {
-    case 1:  return p[0];
-    case 2:  return hg_le16(p);
-    case 4:  return hg_le32(p);
-    default: return 0;
-    }
-}
-
 /* First extras record with a row >= row. */
 static uint64_t
 _hg_extras_find(const hg_db_alg_t *al, uint64_t row)
@@ -88,7 +74,7 @@ static size_t
 _hg_row_hits(const hg_db_t *db, const hg_db_alg_t *al, uint64_t row,
              hg_db_hit_t *hits, size_t max)
 {
-    uint32_t  v = _hg_setidx(al, row), set = v >> 1;
+    uint32_t  v = hg_db_setidx(al, row), set = v >> 1;
     uint32_t  first, count, i;
     uint64_t  x;
     size_t    n;

@@ -110,20 +110,6 @@ hg_db_pdq_indexed(const hg_db_t *db)
     return db->format >= 3 && db->pdq_index != NULL;
 }
 
-/* The set index value of a PDQ row. */
-static inline uint32_t
-_hg_pdq_setidx(const hg_db_alg_t *al, uint64_t row)
-{
-    const unsigned char  *p = al->setidx + row * al->setw;
-
-    switch (al->setw) {
-    case 1:  return p[0];
-    case 2:  return hg_le16(p);
-    case 4:  return hg_le32(p);
-    default: return 0;
-    }
-}
-
 /* The quality and label the list gives for row (from its extras). */
 static void
 _hg_pdq_extras(const hg_db_t *db, uint64_t row, uint32_t list, int *quality,
@@ -267,7 +253,7 @@ _hg_pdq_row(hg_pdq_search_t *s, uint64_t row, int k)
     if (d[best] > s->radius || (k >= 0 && d[k] > s->radius)) {
         return;
     }
-    set = _hg_pdq_setidx(&db->pdq, row) >> 1;
+    set = hg_db_setidx(&db->pdq, row) >> 1;
     if (set >= db->nsets) {
         return;
     }
@@ -481,7 +467,7 @@ hg_db_pdq_foreach(const hg_db_t *db, hg_db_entry_cb cb, void *ctx)
         return HG_OK;
     }
     for (row = 0; row < al->count && rc == HG_OK; row++) {
-        set = _hg_pdq_setidx(al, row) >> 1;
+        set = hg_db_setidx(al, row) >> 1;
         if (set >= db->nsets) {
             continue;
         }

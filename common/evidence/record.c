@@ -170,9 +170,9 @@ _record_containers(hg_json_t *j, const hg_record_t *r)
 
 /* The rest of a PDQ match's item: the image's hash that came nearest,
  * the distance, the dihedral, the entry as listed. */
-static void
-_record_pdq_match(hg_json_t *j, const hg_match_t *m,
-                  const hg_inspect_image_t *img)
+void
+hg_record_pdq_match(hg_json_t *j, const hg_match_t *m,
+                    const hg_inspect_image_t *img)
 {
     char  hex[HG_PDQ_HEX_LEN + 1];
 
@@ -240,7 +240,7 @@ _record_lists(hg_json_t *j, const hg_scan_result_t *res,
         hg_json_kv_str(j, "list", m->list_name);
         hg_json_kv_str(j, "version", m->list_version);
         if (m->pdq) {
-            _record_pdq_match(j, m, img);
+            hg_record_pdq_match(j, m, img);
             hg_json_obj_end(j);
             continue;
         }

@@ -95,6 +95,15 @@ void hg_record_add(hg_record_t *r, const char *key, const char *value);
 /* Write r as one JSON object line into j (reset first). */
 hg_status_t hg_record_format(const hg_record_t *r, hg_json_t *j);
 
+/*
+ * The fields of a PDQ match's item, as records and `hashgate scan --json`
+ * give them: "algorithm": "pdq", the image's hash that came nearest (when
+ * img is not NULL), the label, the distance, the dihedral, the entry as
+ * listed with its quality.
+ */
+void hg_record_pdq_match(hg_json_t *j, const hg_match_t *m,
+                         const hg_inspect_image_t *img);
+
 typedef struct hg_evlog_s hg_evlog_t;
 
 /* Open (create 0640) path for appending. */
