@@ -26,7 +26,10 @@ find_vectors(void)
 {
     const char *env = getenv("HG_PDQ_VECTORS");
     const char *top = getenv("HG_TOP");
-    const char *rel[] = { "../shared/pdq-vectors", "../../shared/pdq-vectors" };
+    /* the shared vectors beside the repository (or a worktree's), else
+     * the copy in the repository, so a fresh clone checks them too */
+    const char *rel[] = { "../shared/pdq-vectors", "../../shared/pdq-vectors",
+                          "tests/data/pdq-vectors" };
     size_t      i;
 
     if (env != NULL && *env != '\0') {
@@ -51,7 +54,8 @@ hgt_pdqvec_load(hgt_pdqvec_t *v, size_t max, const char **dir)
 
     if (!find_vectors()) {
         fprintf(stderr, "pdq-vectors not found (tried HG_PDQ_VECTORS, "
-                "$HG_TOP/../shared, $HG_TOP/../../shared)\n");
+                "$HG_TOP/../shared, $HG_TOP/../../shared, "
+                "$HG_TOP/tests/data)\n");
         return -1;
     }
     *dir = vdir;
