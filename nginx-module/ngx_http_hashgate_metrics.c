@@ -242,11 +242,28 @@ ngx_http_hashgate_metrics_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * Where hashgate_metrics was set in the configuration being read: a
+ * content handler set after it in the same location (proxy_pass,
+ * fastcgi_pass, ...) silently replaces it, which only the check at the end
+ * of the http block sees (ngx_http_hashgate_metrics_check).
+ */
+typedef struct {
+    ngx_http_core_loc_conf_t  *clcf;
+    u_char                    *file;
+    ngx_uint_t                 line;
+} ngx_http_hashgate_metrics_loc_t;
+
+static ngx_array_t  *ngx_http_hashgate_metrics_locs;
+static ngx_pool_t   *ngx_http_hashgate_metrics_locs_pool;
+
+
 char *
 ngx_http_hashgate_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_core_loc_conf_t         *clcf;
+    ngx_http_hashgate_metrics_loc_t  *ml;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
@@ -256,9 +273,66 @@ ngx_http_hashgate_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     clcf->handler = ngx_http_hashgate_metrics_handler;
 
+    /* a list per configuration read (nginx -s reload reads a new one) */
+    if (ngx_http_hashgate_metrics_locs == NULL
+        || ngx_http_hashgate_metrics_locs_pool != cf->pool)
+    {
+        ngx_http_hashgate_metrics_locs = ngx_array_create(cf->pool, 4,
+                                   sizeof(ngx_http_hashgate_metrics_loc_t));
+        if (ngx_http_hashgate_metrics_locs == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_http_hashgate_metrics_locs_pool = cf->pool;
+    }
+
+    ml = ngx_array_push(ngx_http_hashgate_metrics_locs);
+    if (ml == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ml->clcf = clcf;
+    ml->file = cf->conf_file->file.name.data;
+    ml->line = cf->conf_file->line;
+
     if (ngx_http_hashgate_metrics_add(cf) == NULL) {
         return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * At the end of the http block: every hashgate_metrics is still its
+ * location's content handler. NGX_ERROR (logged, naming where the
+ * directive is) when a later directive replaced it.
+ */
+ngx_int_t
+ngx_http_hashgate_metrics_check(ngx_conf_t *cf)
+{
+    ngx_uint_t                        i;
+    ngx_http_hashgate_metrics_loc_t  *ml;
+
+    if (ngx_http_hashgate_metrics_locs == NULL
+        || ngx_http_hashgate_metrics_locs_pool != cf->pool)
+    {
+        return NGX_OK;
+    }
+
+    ml = ngx_http_hashgate_metrics_locs->elts;
+
+    for (i = 0; i < ngx_http_hashgate_metrics_locs->nelts; i++) {
+        if (ml[i].clcf->handler != ngx_http_hashgate_metrics_handler) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"hashgate_metrics\" in %s:%ui is replaced by "
+                          "another content handler set after it in the same "
+                          "location (proxy_pass, fastcgi_pass, ...): give "
+                          "/metrics a location of its own", ml[i].file,
+                          ml[i].line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }

@@ -26,6 +26,9 @@ extern hg_metrics_t  *ngx_http_hashgate_metrics;
 char *ngx_http_hashgate_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
+/* At the end of the http block: no later directive replaced it. */
+ngx_int_t ngx_http_hashgate_metrics_check(ngx_conf_t *cf);
+
 /*
  * The zone, from the module's postconfiguration: made when db is set (a
  * database is configured) or hashgate_metrics made it; else NULL. *db and

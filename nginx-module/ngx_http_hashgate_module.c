@@ -4608,6 +4608,10 @@ ngx_http_hashgate_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_hashgate_metrics_check(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     /* counters in shared memory, where a database or hashgate_metrics is */
     hmcf->metrics_zone = ngx_http_hashgate_metrics_zone(cf, &hmcf->db,
                                                         &hmcf->watch.used);

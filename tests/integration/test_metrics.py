@@ -551,6 +551,20 @@ def test_nginx(texts):
             rc, out, _ = ng.test_conf(bad)
             ok(rc != 0 and "hashgate_metrics" in out,
                "nginx -t refuses hashgate_metrics %s" % why, out.strip())
+        # a content handler set after it would silently take its place
+        bad = NGX_HTTP.replace("location = /metrics { hashgate_metrics; }",
+                               "location = /metrics { hashgate_metrics;\n"
+                               "            proxy_pass http://recorder; }")
+        rc, out, path = ng.test_conf(bad)
+        line = next(i + 1 for i, ln in enumerate(open(path))
+                    if "hashgate_metrics;" in ln)
+        ok(rc != 0 and "replaced by another content handler" in out
+           and "%s:%d" % (path, line) in out,
+           "nginx -t refuses proxy_pass after hashgate_metrics in one "
+           "location, naming where hashgate_metrics is", out.strip())
+        rc, out, _ = ng.test_conf(NGX_HTTP)
+        ok(rc == 0, "nginx -t takes hashgate_metrics in a location of its "
+           "own", out.strip())
         return ng
     except Exception:
         ng.cleanup()
