@@ -1238,7 +1238,8 @@ hgf_eom(SMFICTX *ctx)
         if (fin.list != NULL) {
             snprintf(hdr, sizeof(hdr), "hashgate: matched list %s", list);
         } else {
-            snprintf(hdr, sizeof(hdr), "hashgate: a file inside an archive "
+            /* ArchiveEncrypted, ArchiveUnreadable or ImageLimit hold */
+            snprintf(hdr, sizeof(hdr), "hashgate: an archive or image "
                      "could not be checked");
         }
         if (smfi_quarantine(ctx, hdr) == MI_SUCCESS) {
