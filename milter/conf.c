@@ -643,6 +643,7 @@ hg_status_t
 hg_metrics_parse(const char *spec, hg_metrics_addr_t *a, hg_err_t *err)
 {
     const char *port, *host;
+    int         v6;
     char       *end;
     long        n;
 
@@ -660,19 +661,35 @@ hg_metrics_parse(const char *spec, hg_metrics_addr_t *a, hg_err_t *err)
         strcpy(a->path, spec + 5);
         return HG_OK;
     }
-    if (strncasecmp(spec, "inet:", 5) != 0) {
-        return hg_err_set(err, HG_EINVAL, "'%s': expected inet:PORT@ADDRESS "
-                          "or unix:PATH", spec);
+    /* inet:PORT@IPV4 or inet6:PORT@IPV6, as the milter's own Socket */
+    if (strncasecmp(spec, "inet6:", 6) == 0) {
+        v6 = 1;
+        port = spec + 6;
+    } else if (strncasecmp(spec, "inet:", 5) == 0) {
+        v6 = 0;
+        port = spec + 5;
+    } else {
+        return hg_err_set(err, HG_EINVAL, "'%s': expected inet:PORT@ADDRESS, "
+                          "inet6:PORT@ADDRESS or unix:PATH", spec);
     }
-    port = spec + 5;
     n = strtol(port, &end, 10);
     if (end == port || n < 1 || n > 65535 || *end != '@') {
-        return hg_err_set(err, HG_EINVAL, "'%s': expected inet:PORT@ADDRESS "
-                          "(a port of 1 to 65535)", spec);
+        return hg_err_set(err, HG_EINVAL, "'%s': expected inet%s:PORT@ADDRESS "
+                          "(a port of 1 to 65535)", spec, v6 ? "6" : "");
     }
     host = end + 1;
+    /* a name would be resolved at start, maybe to another address */
+    if (v6) {
+        if (inet_pton(AF_INET6, host, &a->in6.sin6_addr) != 1) {
+            return hg_err_set(err, HG_EINVAL, "'%s': the address must be an "
+                              "IPv6 address such as ::1", spec);
+        }
+        a->family = AF_INET6;
+        a->in6.sin6_family = AF_INET6;
+        a->in6.sin6_port = htons((uint16_t) n);
+        return HG_OK;
+    }
     if (inet_pton(AF_INET, host, &a->in.sin_addr) != 1) {
-        /* a name would be resolved at start, maybe to another address */
         return hg_err_set(err, HG_EINVAL, "'%s': the address must be an "
                           "IPv4 address such as 127.0.0.1", spec);
     }

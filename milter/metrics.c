@@ -83,7 +83,15 @@ hg_metrics_bind(const hg_mconf_t *c, hg_err_t *err)
         }
     } else {
         (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, (struct sockaddr *) &a.in, sizeof(a.in)) != 0) {
+        if (a.family == AF_INET6) {
+            /* that address only, not IPv4 too */
+            (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+                              sizeof(one));
+        }
+        if (bind(fd, a.family == AF_INET6 ? (struct sockaddr *) &a.in6
+                                          : (struct sockaddr *) &a.in,
+                 a.family == AF_INET6 ? sizeof(a.in6) : sizeof(a.in)) != 0)
+        {
             close(fd);
             return hg_err_sys(err, HG_EIO, "%s: cannot bind",
                               c->metrics_listen);

@@ -214,8 +214,9 @@ extern hg_metrics_t *const hg_milter_metrics;
 
 /* A MetricsListen address, parsed. */
 typedef struct {
-    int                 family;     /* AF_INET or AF_UNIX */
+    int                 family;     /* AF_INET, AF_INET6 or AF_UNIX */
     struct sockaddr_in  in;
+    struct sockaddr_in6 in6;
     char                path[108];
 } hg_metrics_addr_t;
 

@@ -2,7 +2,8 @@
 """Metrics (issue 19): the counters move as mails and uploads pass, the text
 passes promtool, and a real Prometheus scrapes both servers.
 
-A real milter behind a real, private Postfix (MetricsListen on 127.0.0.1),
+A real milter behind a real, private Postfix (MetricsListen on 127.0.0.1;
+another on ::1),
 a second milter driven over the milter protocol (no database, evidence to
 /dev/full, MetricsListen on a unix socket), and a real nginx with two
 workers (hashgate_metrics in a location: counters summed in shared
@@ -339,6 +340,7 @@ def test_milter_config(tmp):
     for bad, why in (("inet:99999@127.0.0.1", "a port out of range"),
                      ("inet:9100", "no address"),
                      ("inet:9100@localhost", "a name, not an address"),
+                     ("inet6:9100@127.0.0.1", "an IPv4 address for inet6"),
                      ("unix:relative/path", "a relative path"),
                      ("http://127.0.0.1:9100", "not a socket spec")):
         m = hm.Milter(base, db, MetricsListen=bad)
@@ -369,6 +371,24 @@ def test_milter_config(tmp):
     ok(not started and "MetricsListen" in err and "Address already in use"
        in err, "milter: a MetricsListen port already taken stops the start "
        "with a clear error", err if not started else "it started")
+
+    # IPv6: inet6:PORT@::1, as the milter's own Socket is written
+    s = socket.socket(socket.AF_INET6)
+    s.bind(("::1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    m = hm.Milter(base, db, MetricsListen="inet6:%d@::1" % port)
+    got = (0, None, "")
+    try:
+        m.start(timeout=10)
+        got = scrape("http://[::1]:%d/metrics" % port)
+    except (RuntimeError, OSError) as e:
+        got = (0, None, str(e))
+    finally:
+        m.stop()
+    ok(got[0] == 200 and "hashgate_scanned_total" in got[2],
+       "milter: MetricsListen inet6:PORT@::1 serves /metrics over IPv6",
+       str(got)[:300])
 
 
 # ---- nginx ----
