@@ -172,7 +172,7 @@ _info_print(const hg_db_t *db)
     if (hg_db_pdq_count(db) > 0) {
         printf("pdq:      %" PRIu64 " entries%s\n", hg_db_pdq_count(db),
                hg_db_pdq_indexed(db) ? " (indexed)"
-                                     : " (few: searched by a scan)");
+                                     : " (not indexed: searched by a scan)");
     }
     _info_scan(db, algs);
 

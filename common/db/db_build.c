@@ -512,6 +512,12 @@ hg_dbb_set_pdq_index_min(hg_dbb_t *b, uint64_t min)
     b->pdq_index_min = min;
 }
 
+void
+hg_dbb_set_pdq_index(hg_dbb_t *b, int on)
+{
+    b->pdq_index_min = on ? 0 : UINT64_MAX;
+}
+
 uint64_t
 hg_dbb_pending(const hg_dbb_t *b)
 {

@@ -136,4 +136,27 @@ t.check(d.returncode == 1 and "PDQ threshold 31 -> 20" in out(d),
         "a threshold set on a base list is kept and diff shows it", both(d))
 d = t.run("diff", "p.db", "up.db")
 t.check(d.returncode == 0, "diff of the same content finds nothing", both(d))
+
+# ---- --pdq-index off: the file at about 1.0x the hashes, the same answers
+big = [rhash() for _ in range(6000)]
+t.write("big.txt", "".join("pdq:%s\n" % h for h in big))
+p = t.run("compile", "-o", "idx.db", "many=big.txt")
+q = t.run("compile", "-o", "noidx.db", "--pdq-index", "off", "many=big.txt")
+si, sn = os.path.getsize(t.path("idx.db")), os.path.getsize(t.path("noidx.db"))
+oi, on = out(t.run("info", "idx.db")), out(t.run("info", "noidx.db"))
+t.check(p.returncode == 0 and q.returncode == 0
+        and "6000 entries (indexed)" in oi
+        and "6000 entries (not indexed: searched by a scan)" in on
+        and sn < si and (sn - 4096) / (32.0 * len(big)) < 1.5,
+        "--pdq-index off: no index, the file under 1.5x the 32 bytes a hash "
+        "(%d bytes against %d indexed)" % (sn, si), oi + on)
+probe = flip(big[17], range(3, 12))   # 9 bits off
+li = out(t.run("lookup", "idx.db", "pdq:" + probe))
+ln = out(t.run("lookup", "noidx.db", "pdq:" + probe))
+t.check(big[17] in li and li.replace("idx.db", "") == ln.replace("noidx.db", "")
+        and "distance 9" in ln,
+        "a lookup without the index finds what the index finds", li + ln)
+p = t.run("compile", "-o", "x.db", "--pdq-index", "maybe", "many=big.txt")
+t.check(p.returncode == 2 and "on or off" in err(p),
+        "--pdq-index takes on or off", both(p))
 t.done()

@@ -80,6 +80,14 @@ hg_status_t hg_db_pdq_foreach(const hg_db_t *db, hg_db_entry_cb cb, void *ctx);
 /* ---- building ---- */
 
 /*
+ * on (the default): PDQ entries get the search index from HG_PDQ_INDEX_MIN
+ * of them on, about 2.5 x the 32 bytes of each hash; off: none whatever
+ * their number, the file holds 1.0 x and every search is a scan (7-8 x
+ * slower at 1M and 10M entries: docs/images.md). For each write.
+ */
+void hg_dbb_set_pdq_index(hg_dbb_t *b, int on);
+
+/*
  * Set the threshold of list (from hg_dbb_list) to bits, 0 to
  * HG_PDQ_THRESHOLD_MAX; HG_EINVAL with err set past it. A list not given
  * one has HG_PDQ_THRESHOLD, or, loaded from a base, the base's.
