@@ -224,7 +224,7 @@ cmd_info(int argc, char **argv)
     hg_err_t          err;
     hg_status_t       st;
     const char       *keyfile = NULL;
-    int               opt, verify = 0;
+    int               opt, verify = 0, is_signed;
 
     optind = 1;
     opterr = 0;
@@ -261,14 +261,12 @@ cmd_info(int argc, char **argv)
         hg_db_keys_free(keys);
         return CLI_EXIT_ERROR;
     }
+    is_signed = hg_db_signature(db, &si, &err) == HG_OK && si.is_signed;
     if (verify) {
         err.msg[0] = '\0';
         st = hg_db_verify(db, &err);
         /* an unsigned file passes --verify alone; --key requires a signer */
-        if (st == HG_OK && (keys != NULL
-                            || (hg_db_signature(db, &si, &err) == HG_OK
-                                && si.is_signed)))
-        {
+        if (st == HG_OK && (keys != NULL || is_signed)) {
             st = hg_db_check_signature(db, keys, &err);
         }
         hg_db_keys_free(keys);
@@ -287,7 +285,7 @@ cmd_info(int argc, char **argv)
     }
     if (verify) {
         printf("\nchecksum: ok\n");
-        if (hg_db_signature(db, &si, &err) == HG_OK && si.is_signed) {
+        if (is_signed) {
             printf("signature: ok, by %s%s\n", si.key_id,
                    keyfile != NULL ? " (trusted)" : " (not checked against "
                    "trusted keys: --key)");

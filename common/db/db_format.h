@@ -344,6 +344,20 @@ hg_pdq_ids_len(uint64_t count, unsigned idw)
     return hg_db_align(count * idw);
 }
 
+/* n bytes at p are all zero: reserved fields, an empty signature block. */
+static inline int
+hg_db_all_zero(const unsigned char *p, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* ---- the open handle ---- */
 
 typedef struct {
@@ -359,6 +373,23 @@ typedef struct {
     const unsigned char *links;
     uint64_t             nlinks;
 } hg_db_alg_t;
+
+/* First extras record with a row >= row (they are sorted by row). */
+static inline uint64_t
+hg_db_extras_find(const hg_db_alg_t *al, uint64_t row)
+{
+    uint64_t  lo = 0, hi = al->nextras, mid;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        if (hg_le32(al->extras + mid * EXTRA_REC + EXTRA_ROW) < row) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
 
 /* The set index value of row (set << 1 | SETIDX_EXTRAS), digests and PDQ alike. */
 static inline uint32_t

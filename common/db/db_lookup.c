@@ -22,23 +22,6 @@
 #include "hashgate/db.h"
 #include "hashgate/db_pdq.h"
 
-/* First extras record with a row >= row. */
-static uint64_t
-_hg_extras_find(const hg_db_alg_t *al, uint64_t row)
-{
-    uint64_t  lo = 0, hi = al->nextras, mid;
-
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        if (hg_le32(al->extras + mid * EXTRA_REC + EXTRA_ROW) < row) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
-
 /* Apply one extras record to the hit for its list, if that hit is filled. */
 static void
 _hg_apply_extra(const hg_db_t *db, const unsigned char *x, hg_db_hit_t *hits,
@@ -93,7 +76,7 @@ _hg_row_hits(const hg_db_t *db, const hg_db_alg_t *al, uint64_t row,
     }
     if ((v & SETIDX_EXTRAS) && n > 0) {
         /* at most one record per list of the row, even in a corrupt file */
-        x = _hg_extras_find(al, row);
+        x = hg_db_extras_find(al, row);
         for (i = 0; i < count && x < al->nextras; i++, x++) {
             const unsigned char  *r = al->extras + x * EXTRA_REC;
 

@@ -92,19 +92,6 @@ hg_db_meta_sha256(const unsigned char *hdr, const unsigned char *meta,
     return _hg_sha256_parts(copy, hs, meta, meta_len, out);
 }
 
-static int
-_hg_all_zero(const unsigned char *p, size_t n)
-{
-    size_t  i;
-
-    for (i = 0; i < n; i++) {
-        if (p[i] != 0) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /*
  * Advance *cursor over a section of len bytes that must start exactly at
  * the aligned cursor (when off is not NULL, the header's offset must agree)
@@ -310,8 +297,8 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
 
     /* The checksum only proves the writer meant it; now prove it is sane. */
     if (db->format == 1
-        && (!_hg_all_zero(h + 80, 48)
-            || !_hg_all_zero(h + HDR_RESERVED_AT,
+        && (!hg_db_all_zero(h + 80, 48)
+            || !hg_db_all_zero(h + HDR_RESERVED_AT,
                              HG_DB_HEADER_SIZE - HDR_RESERVED_AT)))
     {
         BAD("%s: reserved header bytes are not zero", path);
@@ -326,8 +313,8 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
         if (db->flags & ~HG_DB_FLAGS_KNOWN) {
             BAD("%s: unknown flags 0x%x", path, db->flags);
         }
-        if (!_hg_all_zero(h + HDR_RECORD_COUNT(0, 0), 8)
-            || !_hg_all_zero(h + HDR_RECORD_COUNT(1, 0), 8))
+        if (!hg_db_all_zero(h + HDR_RECORD_COUNT(0, 0), 8)
+            || !hg_db_all_zero(h + HDR_RECORD_COUNT(1, 0), 8))
         {
             BAD("%s: reserved header bytes are not zero", path);
         }
@@ -338,7 +325,7 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
      * (db_sign.c) or shows one reads it.
      */
     if (db->format >= 3
-        && !_hg_all_zero(h + HDR_PDQ_RESERVED_AT,
+        && !hg_db_all_zero(h + HDR_PDQ_RESERVED_AT,
                          HDR_SIG_AT - HDR_PDQ_RESERVED_AT))
     {
         BAD("%s: reserved header bytes are not zero", path);
@@ -422,8 +409,8 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
             BAD("%s: list %u: source range outside the source table", path, i);
         }
         tot += hg_le32(l + LIST_NSOURCES);
-        if (!_hg_all_zero(l + 20, 4)
-            || (db->format == 1 && !_hg_all_zero(l + 40, 8)))
+        if (!hg_db_all_zero(l + 20, 4)
+            || (db->format == 1 && !hg_db_all_zero(l + 40, 8)))
         {
             BAD("%s: list %u: reserved bytes are not zero", path, i);
         }
@@ -435,7 +422,7 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
                 BAD("%s: list %u: PDQ threshold %u is past the maximum %d",
                     path, i, thr, HG_PDQ_THRESHOLD_MAX);
             }
-            if (!_hg_all_zero(lp + 12, 4)) {
+            if (!hg_db_all_zero(lp + 12, 4)) {
                 BAD("%s: list %u: reserved bytes are not zero", path, i);
             }
             if ((int) thr > db->pdq_maxthr) {
@@ -507,7 +494,7 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
         if (al->setw == 0 && al->nextras > 0) {
             BAD("%s: %s: extras without a set index to flag them", path, an);
         }
-        if (db->format == 1 && !_hg_all_zero(ah + 56, 8)) {
+        if (db->format == 1 && !hg_db_all_zero(ah + 56, 8)) {
             BAD("%s: %s: reserved bytes are not zero", path, an);
         }
         off = hg_le64(ah + ALG_BUCKETS_OFF);

@@ -116,19 +116,11 @@ _hg_pdq_extras(const hg_db_t *db, uint64_t row, uint32_t list, int *quality,
                const char **label)
 {
     const hg_db_alg_t  *al = &db->pdq;
-    uint64_t            lo = 0, hi = al->nextras, mid;
+    uint64_t            lo;
 
     *quality = -1;
     *label = NULL;
-    while (lo < hi) {
-        mid = lo + (hi - lo) / 2;
-        if (hg_le32(al->extras + mid * EXTRA_REC + EXTRA_ROW) < row) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    for (; lo < al->nextras; lo++) {
+    for (lo = hg_db_extras_find(al, row); lo < al->nextras; lo++) {
         const unsigned char  *x = al->extras + lo * EXTRA_REC;
         unsigned              flags = hg_le16(x + EXTRA_FLAGS);
         uint32_t              lab = hg_le32(x + EXTRA_LABEL);

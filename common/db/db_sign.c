@@ -415,16 +415,6 @@ _header(const hg_db_t *db, const unsigned char **hdr)
     return db->format >= 3 ? hg_db_header_size(db->format) : 0;
 }
 
-static int
-_zero(const unsigned char *p, size_t n)
-{
-    while (n > 0 && *p == 0) {
-        p++;
-        n--;
-    }
-    return n == 0;
-}
-
 hg_status_t
 hg_db_signature(const hg_db_t *db, hg_db_sig_info_t *info, hg_err_t *err)
 {
@@ -436,11 +426,12 @@ hg_db_signature(const hg_db_t *db, hg_db_sig_info_t *info, hg_err_t *err)
         return HG_OK;
     }
     blk = hdr + HDR_SIG_AT;
-    if (_zero(blk, HDR_SIG_LEN)) {
+    if (hg_db_all_zero(blk, HDR_SIG_LEN)) {
         return HG_OK;
     }
-    if (hg_le32(blk + SIG_ALG) != SIG_ALG_ED25519 || !_zero(blk + 4, 4)
-        || !_zero(blk + SIG_USED, HDR_SIG_LEN - SIG_USED))
+    if (hg_le32(blk + SIG_ALG) != SIG_ALG_ED25519
+        || !hg_db_all_zero(blk + 4, 4)
+        || !hg_db_all_zero(blk + SIG_USED, HDR_SIG_LEN - SIG_USED))
     {
         return hg_err_set(err, HG_EFORMAT, "%s: signature block of an "
                           "unknown kind (algorithm %u)", hg_db_path(db),
