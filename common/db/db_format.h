@@ -25,7 +25,7 @@
 
 #define HG_DB_MAGIC         "HGDB\r\n\x1a\n"    /* 8 bytes; catches text-mode mangling */
 #define HG_DB_MAGIC_LEN     8
-#define HG_DB_FORMAT        3u                  /* the version this code writes */
+#define HG_DB_FORMAT        4u                  /* the version this code writes */
 #define HG_DB_FORMAT_MIN    1u                  /* the oldest it reads: 1 has no
                                                  * records, each entry is its own */
 #define HG_DB_HEADER_SIZE   512u                /* formats 1 and 2 */
@@ -120,7 +120,15 @@
 #define HDR_PDQ_NEXTRAS     552     /* u64  */
 #define HDR_PDQ_INDEX_OFF   560     /* u64  multi-index (db_pdq.c) */
 #define HDR_PDQ_IDW         568     /* u32  bytes per row in the index: 3 or 4; 0: none */
-#define HDR_PDQ_RESERVED_AT 572     /* ..767 zero */
+#define HDR_PDQ_RESERVED_AT 572     /* ..767 zero in format 3; in 4, 572..575 */
+/*
+ * Format 4: per algorithm, a filter of its digests that answers "surely
+ * absent" from one cache line (see hg_db_filter_has). Blocks of 64 bytes;
+ * 0 blocks when the algorithm has no rows.
+ */
+#define HDR_FILTER_BLOCKS(a) (576 + 8 * (a))    /* u64 */
+#define HDR_FILTER_OFF(a)   (600 + 8 * (a))     /* u64, 64-aligned */
+#define HDR_V4_RESERVED_AT  624     /* ..767 zero */
 #define HDR_SIG_AT          768     /* signature (db_sign.c) */
 #define HDR_SIG_LEN         256
 
@@ -318,6 +326,71 @@ hg_db_list_name_ok(const char *s)
     return 1;
 }
 
+/* ---- the absent-digest filter (format 4) ---- */
+
+/*
+ * A blocked Bloom filter per algorithm: each digest sets HG_DB_FILTER_K
+ * bits in one 64-byte block, so "surely absent" costs one cache line, not
+ * the window of rows a lookup reads (nearly every lookup is of a digest
+ * that is not listed). Digests are uniform, so their own bits serve as the
+ * hashes: the leading 64 bits pick the block (a multiply, any block
+ * count), the next 63 bits the HG_DB_FILTER_K 9-bit positions in it. At
+ * HG_DB_FILTER_BITS bits a digest, about 1 % of absent digests pass and
+ * go on to the rows. Digests are sorted, so a writer fills the blocks in
+ * order.
+ */
+#define HG_DB_FILTER_BITS   10u     /* bits a digest the writer allots */
+#define HG_DB_FILTER_K      7u
+#define HG_DB_FILTER_BLOCK  64u
+
+/* Blocks the writer gives rows digests (0 for none). */
+static inline uint64_t
+hg_db_filter_blocks_for(uint64_t rows)
+{
+    return rows == 0 ? 0 : (rows * HG_DB_FILTER_BITS + 511) / 512;
+}
+
+/* The block of a digest among blocks (> 0). */
+static inline uint64_t
+hg_db_filter_block(const unsigned char *d, uint64_t blocks)
+{
+    return (uint64_t) (((unsigned __int128) hg_db_prefix64(d) * blocks) >> 64);
+}
+
+/* The bit positions (0..511) come from digest bytes 8..15. */
+static inline uint64_t
+hg_db_filter_key(const unsigned char *d)
+{
+    return hg_le64(d + 8);
+}
+
+/* Set a digest's bits in its block (the writer; blk is 64 bytes). */
+static inline void
+hg_db_filter_set(unsigned char *blk, uint64_t key)
+{
+    unsigned  j, b;
+
+    for (j = 0; j < HG_DB_FILTER_K; j++, key >>= 9) {
+        b = (unsigned) (key & 511);
+        blk[b >> 3] |= (unsigned char) (1u << (b & 7));
+    }
+}
+
+/* 0: the digest is surely not in the table; 1: it may be. */
+static inline int
+hg_db_filter_has(const unsigned char *blk, uint64_t key)
+{
+    unsigned  j, b;
+
+    for (j = 0; j < HG_DB_FILTER_K; j++, key >>= 9) {
+        b = (unsigned) (key & 511);
+        if (!(blk[b >> 3] & (1u << (b & 7)))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* ---- PDQ ---- */
 
 #define HG_PDQ_CHUNKS       16      /* the index: 16 chunks of 16 bits */
@@ -372,6 +445,8 @@ typedef struct {
     uint64_t             nextras;
     const unsigned char *links;
     uint64_t             nlinks;
+    const unsigned char *filter;    /* format 4; NULL before */
+    uint64_t             fblocks;   /* its 64-byte blocks */
 } hg_db_alg_t;
 
 /* First extras record with a row >= row (they are sorted by row). */

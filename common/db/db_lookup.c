@@ -170,6 +170,10 @@ hg_db_prefetch(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest)
         return;
     }
     al = &db->alg[alg];
+    if (al->filter != NULL) {
+        __builtin_prefetch(al->filter + HG_DB_FILTER_BLOCK
+                           * hg_db_filter_block(digest, al->fblocks));
+    }
     if (_hg_estimate(al, hg_db_prefix64(digest), &lo, &hi, &mid)) {
         _hg_prefetch_rows(al, lo, hi, mid);
     }
@@ -184,17 +188,31 @@ hg_db_prefetch(const hg_db_t *db, hg_alg_t alg, const unsigned char *digest)
 static inline int
 _hg_find(const hg_db_alg_t *al, const unsigned char *digest, uint64_t *row)
 {
-    uint64_t  key64, lo, hi, mid;
-    int       c, steps;
+    const unsigned char  *blk = NULL;
+    uint64_t              key64, lo, hi, mid;
+    int                   c, steps;
 
     if (al->count == 0) {
         return 0;
     }
     key64 = hg_db_prefix64(digest);
+    if (al->filter != NULL) {
+        blk = al->filter + HG_DB_FILTER_BLOCK
+              * hg_db_filter_block(digest, al->fblocks);
+        __builtin_prefetch(blk);
+    }
     if (!_hg_estimate(al, key64, &lo, &hi, &mid)) {
         return 0;
     }
+    /*
+     * The rows are asked for before the filter answers: a listed digest
+     * then costs the rows' read alone, not the filter's and then theirs;
+     * an absent one (nearly all) returns once its filter line is in.
+     */
     _hg_prefetch_rows(al, lo, hi, mid);
+    if (blk != NULL && !hg_db_filter_has(blk, hg_db_filter_key(digest))) {
+        return 0;
+    }
     c = _hg_row_cmp(al, mid, digest, key64);
     if (c == 0) {
         *row = mid;

@@ -324,9 +324,14 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
      * outside the checksums, and only a caller that requires a signature
      * (db_sign.c) or shows one reads it.
      */
-    if (db->format >= 3
-        && !hg_db_all_zero(h + HDR_PDQ_RESERVED_AT,
-                         HDR_SIG_AT - HDR_PDQ_RESERVED_AT))
+    if ((db->format == 3
+         && !hg_db_all_zero(h + HDR_PDQ_RESERVED_AT,
+                            HDR_SIG_AT - HDR_PDQ_RESERVED_AT))
+        || (db->format >= 4
+            && (!hg_db_all_zero(h + HDR_PDQ_RESERVED_AT,
+                                HDR_FILTER_BLOCKS(0) - HDR_PDQ_RESERVED_AT)
+                || !hg_db_all_zero(h + HDR_V4_RESERVED_AT,
+                                   HDR_SIG_AT - HDR_V4_RESERVED_AT))))
     {
         BAD("%s: reserved header bytes are not zero", path);
     }
@@ -562,6 +567,27 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
         }
         db->records = h + off;
     }
+    for (a = 0; db->format >= 4 && a < HG_ALG_COUNT; a++) {
+        hg_db_alg_t  *al = &db->alg[a];
+        uint64_t      off = hg_le64(h + HDR_FILTER_OFF(a));
+
+        al->fblocks = hg_le64(h + HDR_FILTER_BLOCKS(a));
+        /* any block count a table's rows can fill; none without rows */
+        if ((al->count == 0) != (al->fblocks == 0)
+            || al->fblocks > HG_DB_MAX_ROWS)
+        {
+            BAD("%s: %s: filter of %llu blocks for %llu digests", path,
+                hg_alg_name(a), (unsigned long long) al->fblocks,
+                (unsigned long long) al->count);
+        }
+        if (_hg_section_at(&cursor, HG_DB_ROW_ALIGN, off, 1, al->fblocks,
+                           HG_DB_FILTER_BLOCK, file_size) != 0)
+        {
+            BAD("%s: %s: filter misplaced or past the end of the file",
+                path, hg_alg_name(a));
+        }
+        al->filter = al->fblocks > 0 ? h + off : NULL;
+    }
     labels_off = hg_le64(h + HDR_LABELS_OFF);
     labels_len = hg_le64(h + HDR_LABELS_LEN);
     if (_hg_section(&cursor, labels_off, 1, labels_len, 1, file_size) != 0) {
@@ -678,8 +704,39 @@ hg_db_close(hg_db_t *db)
 }
 
 /*
+ * Format 4: every digest must pass its filter, or a lookup would call it
+ * absent. The checksum cannot catch a writer that built a filter wrong.
+ */
+static hg_status_t
+_hg_filters_verify(const hg_db_t *db, hg_err_t *err)
+{
+    const hg_db_alg_t    *al;
+    const unsigned char  *d;
+    uint64_t              r;
+    int                   a;
+
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        al = &db->alg[a];
+        for (r = 0; al->filter != NULL && r < al->count; r++) {
+            d = al->digests + r * al->dlen;
+            if (!hg_db_filter_has(al->filter + HG_DB_FILTER_BLOCK
+                                  * hg_db_filter_block(d, al->fblocks),
+                                  hg_db_filter_key(d)))
+            {
+                return hg_err_set(err, HG_EFORMAT, "%s: %s: digest %llu is "
+                                  "missing from the filter", db->path,
+                                  hg_alg_name((hg_alg_t) a),
+                                  (unsigned long long) r);
+            }
+        }
+    }
+    return HG_OK;
+}
+
+/*
  * Check both checksums: header+metadata and the whole file after the
- * header. O(file size); HG_EFORMAT names the one that failed.
+ * header, then that the filters hold every digest. O(file size);
+ * HG_EFORMAT names what failed.
  */
 hg_status_t
 hg_db_verify(const hg_db_t *db, hg_err_t *err)
@@ -705,7 +762,7 @@ hg_db_verify(const hg_db_t *db, hg_err_t *err)
         return hg_err_set(err, HG_EFORMAT, "%s: file checksum mismatch "
                           "(contents corrupted)", db->path);
     }
-    return HG_OK;
+    return _hg_filters_verify(db, err);
 }
 
 const char *

@@ -403,6 +403,43 @@ _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
     return 0;
 }
 
+/*
+ * Format 4: algorithm a's absent-digest filter (db_format.h), after the
+ * record table. Its rows are sorted, so the blocks fill in order: one
+ * block is built at a time.
+ */
+static int
+_hg_write_filter(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
+                 unsigned char *hdr)
+{
+    const hg_vec_t  *v = &b->add[a];
+    uint64_t         rows = mg->rows[a], nb = hg_db_filter_blocks_for(rows);
+    uint64_t         r = 0, k, blk;
+    unsigned char    block[HG_DB_FILTER_BLOCK];
+
+    if (_hg_wr_pad_to(w, HG_DB_ROW_ALIGN) != 0) {
+        return -1;
+    }
+    hg_put64(hdr + HDR_FILTER_BLOCKS(a), nb);
+    hg_put64(hdr + HDR_FILTER_OFF(a), w->off + w->len);
+    for (k = 0; k < nb; k++) {
+        memset(block, 0, sizeof(block));
+        for (; r < rows; r++) {
+            const unsigned char  *d = v->p + r * v->rs;
+
+            blk = hg_db_filter_block(d, nb);
+            if (blk != k) {
+                break;
+            }
+            hg_db_filter_set(block, hg_db_filter_key(d));
+        }
+        if (_hg_wr(w, block, sizeof(block)) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Index bucket bits: about one row a bucket, at most the chunk's 16. */
 static unsigned
 _hg_pdq_bits(uint64_t rows)
@@ -606,7 +643,7 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
     if (rc != HG_OK) {
         goto out;
     }
-    if ((fmt != 2 && fmt != 3) || (fmt < 3 && mg.rows[HG_DBB_PDQ] > 0)) {
+    if (fmt < 2 || fmt > HG_DB_FORMAT || (fmt < 3 && mg.rows[HG_DBB_PDQ] > 0)) {
         rc = hg_err_set(err, HG_EINVAL, "%s: format %u cannot hold this "
                         "database", path, fmt);
         goto out;
@@ -673,6 +710,11 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
         && _hg_wr(&w, mg.records.p, mg.records.n * RECORD_REC) != 0)
     {
         goto io;
+    }
+    for (a = 0; fmt >= 4 && a < HG_ALG_COUNT; a++) {
+        if (_hg_write_filter(&w, b, &mg, a, hdr) != 0) {
+            goto io;
+        }
     }
     if (_hg_wr_pad(&w) != 0) {
         goto io;

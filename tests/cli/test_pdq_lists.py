@@ -3,7 +3,7 @@
 
 Lists giving PDQ hashes in every format that carries them (text pdq:HEX,
 a file of hashes with qualities, JSON Lines, CSV, NCMEC XML) compile into
-a format-3 database; info shows the PDQ entries and each list's threshold
+a format-3 (now 4) database; info shows the PDQ entries and each list's threshold
 (--pdq-threshold NAME=BITS); lookup takes pdq:HEX and prints the entries
 within the threshold or --distance, nearest first, with distances; --base,
 --remove and diff keep them. Every hash is seeded random bytes (never a
@@ -61,7 +61,7 @@ t.check(p.returncode == 0 and "a.pdq: wide: 2 entries, 0 skipped (pdq)"
 
 i = t.run("info", "--verify", "p.db")
 o = out(i)
-t.check(i.returncode == 0 and "format:   version 3" in o
+t.check(i.returncode == 0 and "format:   version 4" in o
         and "pdq:      7 entries" in o
         and "  pdq:      6 entries, threshold 31 bits" in o
         and "  pdq:      2 entries, threshold 12 bits" in o,

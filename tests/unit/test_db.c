@@ -1390,6 +1390,12 @@ test_db_open_refuses_hostile_headers(void **state)
     hostile(p, n, a2 + ALG_NEXTRAS, F64, (uint64_t) 1 << 60, "extras overflow");
     hostile(p, n, a2 + ALG_NLINKS, F64, (uint64_t) 1 << 60, "links overflow");
     hostile(p, n, HDR_RECORD_COUNT(1, 0), F32, 1, "reserved header byte");
+    hostile(p, n, HDR_V4_RESERVED_AT + 8, F32, 1, "reserved byte after the filters");
+    hostile(p, n, HDR_FILTER_BLOCKS(2), F64, 0, "no filter for the digests");
+    hostile(p, n, HDR_FILTER_BLOCKS(2), F64, (uint64_t) 1 << 40,
+            "filter past the end");
+    hostile(p, n, HDR_FILTER_OFF(2), F64, hg_le64(p + HDR_FILTER_OFF(2)) + 64,
+            "filter moved");
     hostile(p, n, lists + LIST_NAME, F32, (uint32_t) sl + 5, "name outside strings");
     hostile(p, n, lists + LIST_VERSION, F32, UINT32_MAX, "version outside strings");
     hostile(p, n, lists + LIST_KIND, F32, 7, "unknown kind");
@@ -1408,6 +1414,131 @@ test_db_open_refuses_hostile_headers(void **state)
     hostile(p, n, hg_le64(p + a2 + ALG_BUCKETS_OFF) + 4, F32, UINT32_MAX,
             "bucket bounds decrease");
     free(p);
+}
+
+/*
+ * Format 4's filter: every stored digest passes it (so every one is
+ * found), and most absent digests stop at it. 50,000 SHA-256 and 20,000
+ * MD5 digests; 100,000 absent ones of each kind.
+ */
+static void
+test_db_filter_keeps_every_digest_and_stops_most_absent_ones(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_db_t        *db;
+    hg_db_hit_t     hit;
+    hg_entry_t      e;
+    unsigned char   d[32];
+    uint64_t        s = 4242, pass, r;
+    uint32_t        id;
+    hg_err_t        err;
+    const hg_alg_t  algs[2] = { HG_ALG_SHA256, HG_ALG_MD5 };
+    const uint64_t  rows[2] = { 50000, 20000 };
+    int             k;
+
+    (void) state;
+    id = mklist(b, "f", HG_LIST_BLOCK);
+    for (k = 0; k < 2; k++) {
+        for (r = 0; r < rows[k]; r++) {
+            rnd_digest(&s, d, 32);
+            e = entry(algs[k], d);
+            assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+        }
+    }
+    db = write_open(b, tpath("filter.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_version(db), 4);
+    s = 4242;
+    for (k = 0; k < 2; k++) {
+        const hg_db_alg_t  *al = &db->alg[algs[k]];
+
+        assert_non_null(al->filter);
+        assert_int_equal(al->fblocks, hg_db_filter_blocks_for(rows[k]));
+        for (r = 0; r < rows[k]; r++) {
+            rnd_digest(&s, d, 32);
+            assert_int_equal(hg_db_lookup(db, algs[k], d, &hit, 1), 1);
+        }
+    }
+    for (k = 0; k < 2; k++) {
+        const hg_db_alg_t  *al = &db->alg[algs[k]];
+
+        for (pass = 0, r = 0; r < 100000; r++) {
+            rnd_digest(&s, d, 32);
+            assert_int_equal(hg_db_lookup(db, algs[k], d, &hit, 1), 0);
+            pass += hg_db_filter_has(al->filter + HG_DB_FILTER_BLOCK
+                                     * hg_db_filter_block(d, al->fblocks),
+                                     hg_db_filter_key(d));
+        }
+        /* 10 bits and 7 probes a digest: about 1 % */
+        if (pass < 100 || pass > 2500) {
+            fail_msg("%s: %llu of 100000 absent digests pass the filter",
+                     hg_alg_name(algs[k]), (unsigned long long) pass);
+        }
+    }
+    assert_null(db->alg[HG_ALG_SHA1].filter);
+    assert_int_equal(db->alg[HG_ALG_SHA1].fblocks, 0);
+    assert_int_equal(hg_db_verify(db, &err), HG_OK);
+    hg_db_close(db);
+}
+
+/* The SHA-256 of bytes hs.. into the header, as the writer does. */
+static void
+reseal_file(unsigned char *p, size_t n)
+{
+    uint32_t     hs = hg_le32(p + HDR_HEADER_SIZE);
+    EVP_MD_CTX  *c = EVP_MD_CTX_new();
+
+    assert_non_null(c);
+    assert_int_equal(EVP_DigestInit_ex(c, EVP_sha256(), NULL), 1);
+    EVP_DigestUpdate(c, p + hs, n - hs);
+    EVP_DigestFinal_ex(c, p + HDR_FILE_SHA256, NULL);
+    EVP_MD_CTX_free(c);
+    reseal(p, n);
+}
+
+/*
+ * A filter that lost a digest's bits makes lookups call the digest absent;
+ * the checksums, resealed, cannot see it, so verification checks the
+ * filter against every digest and names the one missing.
+ */
+static void
+test_db_verify_finds_a_digest_missing_from_the_filter(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_db_t        *db;
+    hg_db_hit_t     hit;
+    hg_entry_t      e;
+    unsigned char   d[32], *p;
+    uint64_t        s = 99, fo, nb, blk, r;
+    uint32_t        id;
+    hg_err_t        err;
+    size_t          n;
+
+    (void) state;
+    id = mklist(b, "f", HG_LIST_BLOCK);
+    for (r = 0; r < 1000; r++) {
+        rnd_digest(&s, d, 32);
+        e = entry(HG_ALG_SHA256, d);
+        assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+    }
+    db = write_open(b, tpath("fmiss.db"), 0);
+    hg_db_close(db);
+    p = slurp(tpath("fmiss.db"), &n);
+    fo = hg_le64(p + HDR_FILTER_OFF(HG_ALG_SHA256));
+    nb = hg_le64(p + HDR_FILTER_BLOCKS(HG_ALG_SHA256));
+    /* the first stored digest's block, emptied */
+    memcpy(d, p + hg_le64(p + HDR_ALG(HG_ALG_SHA256) + ALG_DIGESTS_OFF), 32);
+    blk = hg_db_filter_block(d, nb);
+    memset(p + fo + blk * HG_DB_FILTER_BLOCK, 0, HG_DB_FILTER_BLOCK);
+    reseal_file(p, n);
+    spit(tpath("fmiss2.db"), p, n);
+    free(p);
+    assert_int_equal(hg_db_open(tpath("fmiss2.db"), 0, &db, &err), HG_OK);
+    assert_int_equal(hg_db_lookup(db, HG_ALG_SHA256, d, &hit, 1), 0);
+    assert_int_equal(hg_db_verify(db, &err), HG_EFORMAT);
+    assert_non_null(strstr(err.msg, "sha256: digest 0 is missing from the filter"));
+    hg_db_close(db);
+    assert_int_equal(hg_db_open(tpath("fmiss2.db"), HG_DB_OPEN_VERIFY, &db,
+                                &err), HG_EFORMAT);
 }
 
 static void
@@ -1725,6 +1856,8 @@ main(void)
         cmocka_unit_test(test_db_references_from_many_threads),
         cmocka_unit_test(test_db_failed_write_leaves_target_untouched_and_no_temp_file),
         cmocka_unit_test(test_db_open_reports_missing_file_and_non_database),
+        cmocka_unit_test(test_db_filter_keeps_every_digest_and_stops_most_absent_ones),
+        cmocka_unit_test(test_db_verify_finds_a_digest_missing_from_the_filter),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

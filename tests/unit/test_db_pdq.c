@@ -404,7 +404,7 @@ test_pdq_entries_keep_quality_label_and_list(void **state)
     e = pdq_entry(&h2, 101, NULL);
     assert_int_equal(hg_dbb_add(b, blk, &e), HG_EINVAL);
     db = write_open(b, "keep.db");
-    assert_int_equal(hg_db_version(db), 3);
+    assert_true(hg_db_version(db) >= 3);
     assert_int_equal(hg_db_pdq_count(db), 2);
     assert_int_equal(hg_db_pdq_list_count(db, blk), 2);
     assert_int_equal(hg_db_pdq_list_count(db, alw), 1);
