@@ -169,6 +169,15 @@ _info_print(const hg_db_t *db)
                hg_db_count(db, (hg_alg_t) a), a + 1 < HG_ALG_COUNT ? "," : "");
     }
     printf("\n");
+    if (hg_db_version(db) >= 4) {
+        uint64_t  fb = 0;
+
+        for (a = 0; a < HG_ALG_COUNT; a++) {
+            fb += hg_db_filter_bytes(db, (hg_alg_t) a);
+        }
+        printf("filter:   %" PRIu64 " bytes (an unlisted digest is known "
+               "absent from one cache line, about 99 %% of the time)\n", fb);
+    }
     if (hg_db_pdq_count(db) > 0) {
         printf("pdq:      %" PRIu64 " entries%s\n", hg_db_pdq_count(db),
                hg_db_pdq_indexed(db) ? " (indexed)"

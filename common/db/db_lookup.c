@@ -437,6 +437,13 @@ hg_db_count(const hg_db_t *db, hg_alg_t alg)
     return (unsigned) alg < HG_ALG_COUNT ? db->alg[alg].count : 0;
 }
 
+uint64_t
+hg_db_filter_bytes(const hg_db_t *db, hg_alg_t alg)
+{
+    return (unsigned) alg < HG_ALG_COUNT
+               ? db->alg[alg].fblocks * HG_DB_FILTER_BLOCK : 0;
+}
+
 size_t
 hg_db_nlists(const hg_db_t *db)
 {

@@ -480,6 +480,10 @@ def evrec_seeds():
 
 
 def main():
+    # an option where the directory goes (`--help`) once wrote a tree of
+    # seeds named after it into the repository
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.exit("usage: gen_seeds.py OUTDIR [SEED_DB [TARGET...]]")
     outdir = sys.argv[1]
     seed_db = sys.argv[2] if len(sys.argv) > 2 else None
     targets = sys.argv[3:] if len(sys.argv) > 3 else None

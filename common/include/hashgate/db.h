@@ -220,6 +220,9 @@ unsigned hg_db_listed(const hg_db_t *db, hg_alg_t alg,
 /* Distinct digests stored for alg. */
 uint64_t hg_db_count(const hg_db_t *db, hg_alg_t alg);
 
+/* Bytes of alg's absent-digest filter (format 4; 0 before, or no digests). */
+uint64_t hg_db_filter_bytes(const hg_db_t *db, hg_alg_t alg);
+
 size_t hg_db_nlists(const hg_db_t *db);
 hg_status_t hg_db_list(const hg_db_t *db, size_t i, hg_db_list_t *out);
 hg_status_t hg_db_list_source(const hg_db_t *db, size_t list, size_t i,
