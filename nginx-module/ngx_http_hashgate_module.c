@@ -1974,6 +1974,16 @@ ngx_http_hashgate_container_end(ngx_http_hashgate_ctx_t *ctx,
         rc = -1;
     }
 
+    if (ctx->apibody) {
+        /*
+         * The helper may find a listed file in it after the body has been
+         * parsed: the record would then describe the body, so the parser
+         * is to read its tail for where it stops (by the same thread that
+         * feeds it: here, in the part's end).
+         */
+        hg_apibody_want_stop(ctx->apibody);
+    }
+
     /* made in the hashing thread too, and it may outlive its request */
     cont = calloc(1, sizeof(ngx_http_hashgate_container_t));
 

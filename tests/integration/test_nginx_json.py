@@ -324,6 +324,24 @@ def listed(t, ng, short=False):
             "record names the inner path and the zip at /data",
             "status %s, %s" % (st, json.dumps(recs)[:600]))
 
+    # the same with 256 KiB of ordinary fields and a fault after it: the
+    # helper finds the file once the body was read (its tail in later
+    # body buffers than the zip), and the record still says where parsing
+    # stopped
+    pad = [{"id": i, "note": "plain text %d" % i} for i in range(9000)]
+    head = jbody({"name": "photos.zip", "data": b64(zdata), "pad": pad})[:-1]
+    body = head + b', "x": ]}'
+    fault = len(head) + 7
+    st, _ = post(ng, "/on/zip-in-json-fault", body)
+    recs = records(ng, "/on/zip-in-json-fault")
+    rec = recs[0] if recs else {}
+    t.check(st == 403 and rec.get("inner_path") == "photos/a.jpg"
+            and rec.get("parse_stopped")
+            and rec.get("parse_stopped_at") == fault,
+            "a zip holding the listed file in a JSON string, a fault after "
+            "it: 403, and the record says parsing stopped at byte %d"
+            % fault, "status %s, %s" % (st, json.dumps(recs)[:600]))
+
     # the hold action: the body is kept whole, its record beside it
     hold = os.path.join(ng.tmp, "hold")
     before = set(os.listdir(hold)) if os.path.isdir(hold) else set()
