@@ -263,12 +263,17 @@ try:
     got = delivered(mid)
     ok(code == 250 and got is not None and "taglist" in (got.get("X-Hashgate") or ""),
        "over TCP: a tag-listed mail arrives with the header")
-    t0 = time.time()
+    # a delayed-ACK stall holds every mail 40 ms or more; other load on a
+    # shared machine slows some mails, never all: the fastest of ten shows
+    # a stall, the average would also show the load
+    times = []
     for _ in range(10):
+        t0 = time.time()
         pf.send(hm.msg_plain()[0])
-    per = (time.time() - t0) / 10
-    ok(per < 0.035, "over TCP: no delayed-ACK stall (%.0f ms a mail, one session "
-       "each)" % (per * 1000))
+        times.append(time.time() - t0)
+    ok(min(times) < 0.035, "over TCP: no delayed-ACK stall (fastest of 10 "
+       "mails %.0f ms, average %.0f ms, one session each)"
+       % (min(times) * 1000, sum(times) * 100))
 
 except Exception as e:  # a missing binary or server is a failure
     import traceback
