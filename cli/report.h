@@ -108,6 +108,9 @@ size_t rep_files(const rep_incident_t *inc, const rep_filter_t *f,
  */
 int rep_upload_ref(const hg_evrec_t *rec, char *out, size_t outlen);
 
+/* 1 if m is a PDQ match (an image near a listed PDQ hash). */
+int rep_match_is_pdq(const hg_evrec_match_t *m);
+
 /* The name a matched file is uploaded under ("photo.jpg", "part-2.zip"). */
 void rep_upload_name(const hg_evrec_t *rec, size_t index, char *out,
                      size_t outlen);

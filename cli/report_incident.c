@@ -503,6 +503,12 @@ _rep_safe_name(const char *s, char *out, size_t outlen)
     out[n] = '\0';
 }
 
+int
+rep_match_is_pdq(const hg_evrec_match_t *m)
+{
+    return m->algorithm != NULL && strcmp(m->algorithm, "pdq") == 0;
+}
+
 void
 rep_upload_name(const hg_evrec_t *rec, size_t index, char *out, size_t outlen)
 {

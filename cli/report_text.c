@@ -5,8 +5,10 @@
  *
  * Both say the same as the draft: the mail or request, what was done, and
  * per matched file its names, size, types, digests, lists and where its
- * record is. Names come from mail and requests nobody here controls: the
- * text form writes bytes that could move a terminal's cursor as \xNN.
+ * record is; for a PDQ match also how near (distance), the image's hash
+ * and quality, and the entry matched with its quality. Names come from
+ * mail and requests nobody here controls: the text form writes bytes that
+ * could move a terminal's cursor as \xNN.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -64,6 +66,35 @@ _digests(FILE *fp, const char *indent, const hg_evrec_digests_t *d)
     if (d->sha256) {
         fprintf(fp, "%ssha256:    %s\n", indent, d->sha256);
     }
+}
+
+/*
+ * The rest of a PDQ match's list line and two lines more: how near, the
+ * image's hash that came nearest (and its quality), the entry matched.
+ */
+static void
+_pdq(FILE *fp, const hg_evrec_t *r, const hg_evrec_match_t *m)
+{
+    if (m->has_distance) {
+        fprintf(fp, ", distance %" PRIu64 " of 256 bits", m->distance);
+    }
+    fputc('\n', fp);
+    fprintf(fp, "    pdq:       %s", m->digest ? m->digest
+                                    : r->image_pdq ? r->image_pdq : "?");
+    if (m->dihedral != NULL) {
+        fputs(" (of the image turned ", fp);
+        cli_put_safe(fp, m->dihedral);
+        fputc(')', fp);
+    }
+    if (r->has_image_quality) {
+        fprintf(fp, ", quality %" PRIu64, r->image_quality);
+    }
+    fputc('\n', fp);
+    fprintf(fp, "    entry:     pdq %s", m->listed_pdq ? m->listed_pdq : "?");
+    if (m->has_listed_quality) {
+        fprintf(fp, ", quality %" PRIu64, m->listed_quality);
+    }
+    fputc('\n', fp);
 }
 
 void
@@ -170,6 +201,10 @@ rep_print_text(FILE *fp, const rep_incident_t *inc, const rep_filter_t *f,
                 cli_put_safe(fp, r->lists[k].version);
             }
             fprintf(fp, ", by %s", r->lists[k].algorithm);
+            if (rep_match_is_pdq(&r->lists[k])) {
+                _pdq(fp, r, &r->lists[k]);
+                continue;
+            }
             /* the file's other digests as the list gives them */
             if (r->lists[k].listed.md5 != NULL) {
                 fprintf(fp, ", listed md5 %s", r->lists[k].listed.md5);
@@ -232,6 +267,28 @@ _jopt(hg_json_t *j, const char *k, const char *v)
     if (v != NULL) {
         hg_json_kv_str(j, k, v);
     }
+}
+
+/* A PDQ match's fields, named as in its record; "quality" beside
+ * "digest" is the image's. */
+static void
+_jpdq(hg_json_t *j, const hg_evrec_t *r, const hg_evrec_match_t *m)
+{
+    _jopt(j, "digest", m->digest ? m->digest : r->image_pdq);
+    if (r->has_image_quality) {
+        hg_json_kv_uint(j, "quality", r->image_quality);
+    }
+    if (m->has_distance) {
+        hg_json_kv_uint(j, "distance", m->distance);
+    }
+    _jopt(j, "dihedral", m->dihedral);
+    hg_json_key(j, "listed");
+    hg_json_obj_begin(j);
+    _jopt(j, "pdq", m->listed_pdq);
+    if (m->has_listed_quality) {
+        hg_json_kv_uint(j, "quality", m->listed_quality);
+    }
+    hg_json_obj_end(j);
 }
 
 void
@@ -306,6 +363,9 @@ rep_print_json(FILE *fp, const rep_incident_t *inc, const rep_filter_t *f,
             hg_json_kv_str(&j, "list", r->lists[k].list);
             _jopt(&j, "version", r->lists[k].version);
             hg_json_kv_str(&j, "algorithm", r->lists[k].algorithm);
+            if (rep_match_is_pdq(&r->lists[k])) {
+                _jpdq(&j, r, &r->lists[k]);
+            }
             hg_json_obj_end(&j);
         }
         hg_json_arr_end(&j);

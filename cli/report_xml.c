@@ -363,6 +363,39 @@ _ip_event(rep_build_t *b, xmlNodePtr parent, const char *addr, int64_t ms)
     _el(b, ev, "dateTime", t);
 }
 
+/*
+ * The rest of a PDQ match's sentence: it is a near match, not the same
+ * bytes, so the draft says how near (the distance in bits of 256), the
+ * image's PDQ hash that came nearest with its quality, and the entry
+ * matched with the list's quality for it.
+ */
+static void
+_rep_pdq(rep_text_t *t, const hg_evrec_t *r, const hg_evrec_match_t *m)
+{
+    const char  *hash = m->digest ? m->digest : r->image_pdq;
+
+    _say(t, " by the image's PDQ perceptual hash");
+    if (hash != NULL) {
+        _say(t, " %s", hash);
+    }
+    if (m->dihedral != NULL) {
+        _say(t, " (of the image turned %s)", m->dihedral);
+    }
+    if (r->has_image_quality) {
+        _say(t, ", quality %" PRIu64, r->image_quality);
+    }
+    if (m->has_distance) {
+        _say(t, ", at a distance of %" PRIu64 " bits of 256", m->distance);
+    }
+    _say(t, " from the listed PDQ hash %s",
+         m->listed_pdq ? m->listed_pdq : "(not recorded)");
+    if (m->has_listed_quality) {
+        _say(t, " (quality %" PRIu64 " as listed)", m->listed_quality);
+    }
+    _say(t, ". A PDQ match is a similar image, not necessarily the same "
+         "file.");
+}
+
 /* One matched file in a sentence: names, size, digests, lists. */
 static void
 _rep_file_summary(rep_text_t *t, const hg_evrec_t *r, size_t i)
@@ -402,6 +435,9 @@ _rep_file_summary(rep_text_t *t, const hg_evrec_t *r, size_t i)
              ? r->lists[k].version : "",
              r->lists[k].version && r->lists[k].version[0] ? ")" : "",
              r->lists[k].algorithm);
+        if (rep_match_is_pdq(&r->lists[k]) && r->lists[k].has_distance) {
+            _say(t, " at distance %" PRIu64, r->lists[k].distance);
+        }
     }
     _say(t, ".");
 }
@@ -597,6 +633,11 @@ _rep_file(rep_build_t *b, xmlNodePtr root, const hg_evrec_t *r, size_t i,
         _say(&t, "Matched the list \"%s\"", r->lists[k].list);
         if (r->lists[k].version != NULL && r->lists[k].version[0] != '\0') {
             _say(&t, " (version %s)", r->lists[k].version);
+        }
+        if (rep_match_is_pdq(&r->lists[k])) {
+            _rep_pdq(&t, r, &r->lists[k]);
+            _el(b, fd, "additionalInfo", t.buf);
+            continue;
         }
         _say(&t, " by its %s digest", r->lists[k].algorithm);
         if (r->lists[k].digest != NULL) {

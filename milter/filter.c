@@ -389,6 +389,9 @@ _not_checked(conn_t *c, const hg_mail_object_t *obj)
     a = in->encrypted ? conf->policy.archive_encrypted
                       : conf->policy.archive_unreadable;
     v = hg_decide_not_checked(&conf->policy, in->encrypted);
+    hg_metrics_not_checked(hg_milter_metrics, HG_METRICS_MAIL,
+                           in->encrypted ? HG_METRICS_NC_ENCRYPTED
+                                         : HG_METRICS_NC_UNREADABLE);
     hg_log(HG_LOG_INFO, "queue_id=%s part=%s: %s, not checked%s%s; %s %s",
            _qid(c), obj->info->path, in->not_checked,
            in->done != NULL ? ": " : "",

@@ -2351,6 +2351,9 @@ ngx_http_hashgate_container_verdict(ngx_http_hashgate_ctx_t *ctx,
         v = hg_decide_not_checked(hlcf->policy, 0);
         hg_verdict_merge(&ctx->iverdict, &v);
 
+        hg_metrics_not_checked(ngx_http_hashgate_metrics, HG_METRICS_UPLOAD,
+                               HG_METRICS_NC_UNREADABLE);
+
         ngx_memzero(&res, sizeof(hg_scan_result_t));
         res.digests = cont->digests;
         ngx_http_hashgate_add_ihit(ctx, cont, NULL, &res, &v, "unreadable");
@@ -2441,6 +2444,11 @@ ngx_http_hashgate_inner_entry(void *data, const hg_inspect_entry_t *e)
         v = hg_decide_not_checked(ctx->conf->policy,
                                   (e->flags & HG_INSPECT_F_ENCRYPTED) != 0);
         hg_verdict_merge(&ctx->iverdict, &v);
+
+        hg_metrics_not_checked(ngx_http_hashgate_metrics, HG_METRICS_UPLOAD,
+                               (e->flags & HG_INSPECT_F_ENCRYPTED)
+                               ? HG_METRICS_NC_ENCRYPTED
+                               : HG_METRICS_NC_UNREADABLE);
 
         ngx_http_hashgate_add_ihit(ctx, cont, e, &res, &v,
                                    (e->flags & HG_INSPECT_F_ENCRYPTED)

@@ -34,7 +34,10 @@
  * by itself is given a moment to finish dying (its exit status names the
  * cause: "killed by signal 31 (SIGSYS)"), then killed. One that died while
  * idle is reaped when the next request is sent; it stays a zombie until
- * then. A caller that collects children itself (an nginx SIGCHLD handler,
+ * then. One still dying then (a fatal signal pending, or exiting: its
+ * socket stays open until its memory is torn down) is killed and reaped
+ * too (client_dying reads /proc), so the request goes to a new helper
+ * rather than to one that would close the socket on it. A caller that collects children itself (an nginx SIGCHLD handler,
  * SIGCHLD ignored) leaves waitpid ECHILD: the cause then says so.
  *
  * Blocking use (milter thread, CLI): hg_inspect_run. It holds the
@@ -374,14 +377,94 @@ client_reap_dead(hg_inspector_t *in, char *cause, size_t len)
     client_forget(in);
 }
 
-/* Reap a helper that died while idle, so the next request gets a new one. */
+/*
+ * 1 if the helper (not yet a zombie) is on its way out: a signal pending
+ * (one that kills is left pending, shared, until the process is reaped;
+ * its signal mask is empty and its handlers are the defaults, so an idle
+ * helper has no other kind pending for long), or PF_EXITING set. Such a
+ * process still holds its socket open while it tears down its memory, so
+ * a request sent to it would be taken for one it died of. 0 if it looks
+ * alive or /proc cannot say.
+ */
+static int
+client_dying(pid_t pid)
+{
+    char           path[64], buf[2048], *p, *q;
+    unsigned long  flags;
+    ssize_t        n;
+    int            fd, i;
+
+    /* /proc/PID/stat: "pid (comm) state ppid ... flags" (field 9) */
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long) pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        return 0;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ') {
+        return 0;
+    }
+    p += 2;
+    if (*p == 'Z' || *p == 'X' || *p == 'x') {
+        return 1;
+    }
+    for (i = 0; i < 6 && p != NULL; i++) {
+        p = strchr(p + 1, ' ');
+    }
+    if (p == NULL) {
+        return 0;
+    }
+    flags = strtoul(p + 1, NULL, 10);
+    if (flags & 0x4) {                  /* PF_EXITING */
+        return 1;
+    }
+
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long) pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        return 0;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    for (p = buf; p != NULL && *p != '\0'; p = q) {
+        q = strchr(p, '\n');
+        if (q != NULL) {
+            q++;
+        }
+        if ((strncmp(p, "SigPnd:", 7) == 0 || strncmp(p, "ShdPnd:", 7) == 0)
+            && strtoull(p + 7, NULL, 16) != 0)
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Before a request: a helper that died while idle (killed, crashed) is
+ * reaped, and one that is dying is killed and reaped, so the request goes
+ * to a new one and no caller gets the fail verdict for a death that came
+ * before its request.
+ */
 static void
 client_check_idle(hg_inspector_t *in)
 {
     int  status;
 
-    if (in->pid > 0 && waitpid(in->pid, &status, WNOHANG) != 0) {
+    if (in->pid <= 0) {
+        return;
+    }
+    if (waitpid(in->pid, &status, WNOHANG) != 0) {
         client_forget(in);
+    } else if (client_dying(in->pid)) {
+        client_kill(in);
     }
 }
 

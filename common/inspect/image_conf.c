@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -59,6 +60,11 @@ _number(const char *v, size_t len, uint64_t unit, int allow_g, uint64_t lo,
             return -1;
         }
         n = n * 10 + (uint64_t) (v[i] - '0');
+    }
+    /* 12 digits times G (1024^3) can pass 2^64: 17179869185G would wrap
+     * to exactly 1G and be taken */
+    if (n > UINT64_MAX / mul) {
+        return -1;
     }
     n *= mul;
     if (n < lo || n > hi) {

@@ -37,6 +37,10 @@ static const char *const fail_names[HG_METRICS_FAIL_REASONS] = {
     "limit", "database", "helper", "evidence", "hold", "other"
 };
 
+static const char *const nc_names[HG_METRICS_NC_REASONS] = {
+    "encrypted", "unreadable"
+};
+
 /* matches[][i] is action_of[i] */
 static const hg_action_t action_of[HG_METRICS_ACTIONS] = {
     HG_ACT_REJECT, HG_ACT_HOLD, HG_ACT_TAG, HG_ACT_LOG
@@ -62,6 +66,7 @@ typedef enum {
     M_MATCHES,
     M_FAIL,
     M_EVIDENCE,
+    M_NOT_CHECKED,
     M_DURATION,
     M_DB_LOADED,
     M_DB_ENTRIES,
@@ -98,6 +103,10 @@ static const metric_def_t defs[M_COUNT] = {
         "hashgate_on_error), by reason." },
     [M_EVIDENCE] = { "hashgate_evidence_write_failures_total", "counter",
         "Mails and uploads with a record the evidence log did not take." },
+    [M_NOT_CHECKED] = { "hashgate_not_checked_total", "counter",
+        "Objects that could not be checked, by reason: files inside "
+        "archives that are encrypted, or unreadable (nothing reads them, or "
+        "the rest of a damaged archive)." },
     [M_DURATION] = { "hashgate_scan_duration_seconds", "histogram",
         "Time hashgate spent on a mail or upload: its work on the bytes as "
         "they came, then from their end to the verdict." },
@@ -258,6 +267,15 @@ hg_metrics_match(hg_metrics_t *m, const char *list, hg_action_t a)
         return;
     }
     _add(&m->matches[_list_row(m, list)][k], 1);
+}
+
+void
+hg_metrics_not_checked(hg_metrics_t *m, hg_metrics_channel_t ch,
+                       hg_metrics_nc_t reason)
+{
+    if (m != NULL && (unsigned) reason < HG_METRICS_NC_REASONS) {
+        _add(&m->not_checked[ch][reason], 1);
+    }
 }
 
 void
@@ -501,6 +519,18 @@ hg_metrics_render(hg_metrics_t *m, unsigned channels, time_t now, char *buf,
     }
 
     _by_channel(&o, M_EVIDENCE, m->evidence_failures, channels);
+
+    _head(&o, M_NOT_CHECKED);
+    for (ch = 0; ch < HG_METRICS_CHANNELS; ch++) {
+        if (!(channels & (1u << ch))) {
+            continue;
+        }
+        for (r = 0; r < HG_METRICS_NC_REASONS; r++) {
+            _put(&o, "%s{channel=\"%s\",reason=\"%s\"} %llu\n",
+                 defs[M_NOT_CHECKED].name, channel_names[ch], nc_names[r],
+                 (unsigned long long) _get(&m->not_checked[ch][r]));
+        }
+    }
 
     _head(&o, M_DURATION);
     for (ch = 0; ch < HG_METRICS_CHANNELS; ch++) {

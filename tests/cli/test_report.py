@@ -478,6 +478,66 @@ with open(t.path("state"), "a") as lock:
             in p.stderr.decode(), "two runs never use one state file at "
             "once", both(p))
 
+# ---- a PDQ match: how near, the image's hash and quality, the entry ----
+
+IMG = rand_bytes(6, 8000)
+PDQ_IMG = "a5" * 16 + "0f" * 16         # the image's hash turned rotate90
+PDQ_OWN = "5a" * 16 + "f0" * 16         # the image's own
+PDQ_ENTRY = "a5" * 16 + "0e" * 16       # as listed
+pdq_line = json.loads(mail_rec("2026-11-28T12:00:00.000Z", "9D3E",
+                               "<pdq@example.org>", IMG, filename="cat.jpg",
+                               lst="hotline-pdq"))
+pdq_line["lists"] = [{"list": "hotline-pdq", "version": "2026-11",
+                      "algorithm": "pdq", "digest": PDQ_IMG, "label": None,
+                      "distance": 17, "dihedral": "rotate90",
+                      "listed": {"pdq": PDQ_ENTRY, "quality": 92}}]
+pdq_line["image"] = {"format": "jpeg", "width": 640, "height": 480,
+                     "pdq": PDQ_OWN, "quality": 81}
+t.write("pdq.log", json.dumps(pdq_line) + "\n")
+p = report("pdq.log", out="out-pdq", state="state-pdq")
+names = drafts("out-pdq")
+info = []
+if len(names) == 1:
+    good, err = xmllint(t.path("out-pdq", names[0]))
+    m = parse(t.path("out-pdq", names[0]))
+    info = [e.text or "" for e in m.iter("additionalInfo")]
+else:
+    good, err = False, names
+fileinfo = [x for x in info if x.startswith("Matched the list")]
+t.check(p.returncode == 0 and good and len(fileinfo) == 1
+        and "PDQ" in fileinfo[0] and PDQ_IMG in fileinfo[0]
+        and "rotate90" in fileinfo[0] and "quality 81" in fileinfo[0]
+        and "distance of 17 bits" in fileinfo[0]
+        and PDQ_ENTRY in fileinfo[0] and "quality 92" in fileinfo[0],
+        "a PDQ match's draft states the image's PDQ hash and quality, the "
+        "distance and the entry matched (valid against the schema)",
+        "%s %s %s" % (both(p), err, info))
+t.check(any("by pdq at distance 17" in x for x in info),
+        "the draft's summary of the file gives the PDQ distance", info)
+p = report("-f", "text", "pdq.log", conf=None, out="out-pdq",
+           state="state-pdq")
+out = p.stdout.decode()
+t.check(p.returncode == 0
+        and "list:      hotline-pdq 2026-11, by pdq, distance 17 of 256 bits"
+        in out
+        and "pdq:       %s (of the image turned rotate90), quality 81" % PDQ_IMG in out
+        and "entry:     pdq %s, quality 92" % PDQ_ENTRY in out,
+        "--format text gives a PDQ match's distance, the image's hash and "
+        "quality and the entry matched", out)
+p = report("-f", "json", "pdq.log", conf=None, out="out-pdq",
+           state="state-pdq")
+try:
+    js = t.jsonl(p)
+    lm = js[0]["files"][0]["lists"][0]
+except (ValueError, IndexError, KeyError):
+    js, lm = [], {}
+t.check(lm.get("algorithm") == "pdq" and lm.get("digest") == PDQ_IMG
+        and lm.get("quality") == 81 and lm.get("distance") == 17
+        and lm.get("dihedral") == "rotate90"
+        and lm.get("listed") == {"pdq": PDQ_ENTRY, "quality": 92},
+        "--format json gives a PDQ match's digest, quality, distance, "
+        "dihedral and listed entry", p.stdout[:600])
+
 p = t.run("report", "--help")
 t.check(p.returncode == 0 and b"--incident" in p.stdout, "report --help")
 t.done()

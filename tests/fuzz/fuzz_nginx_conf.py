@@ -12,16 +12,20 @@ Configs come from a grammar of nginx blocks (main, events, http, server,
 location, nested location, if) holding the hashgate directives, each value
 drawn valid or invalid from the module's own rules (hashgate_json and
 hashgate_form with their name=value parameters in any order, unknown,
-repeated or out of range), nginx lines reading the module's variables
-(and `set` on one, which nginx refuses), and from mutations of earlier
-configs. A model of nginx's parse and merge (the oracle) says what
+repeated or out of range; hashgate_metrics, a location's content handler;
+hashgate_database_key and the signature it asks of hashgate_database, in
+either order; the image settings hashgate_pdq_* and hashgate_image_* as
+common/inspect/image_conf.c reads them), nginx lines reading the module's
+variables (and `set` on one, which nginx refuses), and from mutations of
+earlier configs. A model of nginx's parse and merge (the oracle) says what
 `nginx -t` must do with each one:
   - valid: exit 0, and a [warn] naming file:line for each list action whose
     list is not in the database, in a context where hashgate is on;
   - a bad directive: exit 1 and one [emerg] whose message is the expected
     one and ends "in CONF:LINE" with the line of the directive's ";";
   - an error found when nginx merges the levels (hashgate on without a
-    database, hold without a hold path, a header size below 64, archive
+    database, hold without a hold path (hashgate_image_limit hold asks for
+    one too, where archives are on), a header size below 64, archive
     byte limits or timeout of 0, and where hashgate and archives are on, an
     inspection helper that is no executable file or does not run): the
     same, with the line of the http block's closing brace, where nginx is
@@ -34,7 +38,9 @@ list may follow); --replay checks saved configs the same way.
 Every path in a config is relative to the private prefix (-p), a fresh temp
 dir per config holding the fixtures: db/ (databases compiled at start with
 hashgate compile from seeded random digests: good, 0 entries, truncated,
-garbage, empty), modules/ (the sanitized module and hashgate-inspect),
+garbage, empty, and signed by key a), keys/ (hashgate keygen's pairs a and
+b, and ab.pub with both public keys), modules/ (the sanitized module and
+hashgate-inspect),
 logs/, exists_dir/, afile and helper_false (an executable that exits). So a saved config replays anywhere, and nothing a config creates or
 chowns (nginx chowns hold dirs to the worker user) is outside the prefix.
 
@@ -86,6 +92,11 @@ FIXTURE_SEED = 20261126
 LONG_LIST = "L" * 60 + "-x.y"          # exactly LIST_NAME_MAX bytes
 DB_LISTS = {"good.hgdb": ["csam", "hotline-a", "x.y_z", LONG_LIST],
             "zero.hgdb": ["csam"]}
+DB_LISTS["signed.hgdb"] = DB_LISTS["good.hgdb"]
+# hashgate_database_key: which keys each key file holds (made at start by
+# hashgate keygen), and which key signed each database (none: unsigned)
+KEY_FILES = {"keys/a.pub": {"a"}, "keys/b.pub": {"b"}, "keys/ab.pub": {"a", "b"}}
+SIGNED_BY = {"signed.hgdb": {"a"}}
 
 MAIN, EVENTS, HTTP, SRV, LOC, IF = "main", "events", "http", "server", "location", "if"
 HG_CTX = {HTTP, SRV, LOC}
@@ -120,6 +131,32 @@ SPECS = {
     # NGX_CONF_1MORE: on|off, then name=value parameters
     "hashgate_json": ("apibody", HG_CTX, None),
     "hashgate_form": ("apibody", HG_CTX, None),
+    "hashgate_metrics": ("metrics", {LOC}, 0),
+    "hashgate_database_key": ("dbkey", {HTTP}, 1),
+    # image matching (nginx-module/README.md; parsed by common/inspect/
+    # image_conf.c, the milter's PdqImages ... ImageLimit alike)
+    "hashgate_pdq_images": ("pdqimages", HG_CTX, 1),
+    "hashgate_pdq_min_quality": ("quality", HG_CTX, 1),
+    "hashgate_pdq_dihedral": ("dihedral", HG_CTX, 1),
+    "hashgate_image_max_pixels": ("pixels", HG_CTX, 1),
+    "hashgate_image_max_size": ("imgbytes", HG_CTX, 1),
+    "hashgate_image_timeout": ("imgtime", HG_CTX, 1),
+    "hashgate_image_limit": ("imglimit", HG_CTX, 1),
+}
+
+# image_conf.c's words (any case, whole value) and the messages after
+# "NAME: bad value "V": expected "
+IMAGE_WORDS = {"pdqimages": {b"on": 1, b"yes": 1, b"off": 0, b"no": 0,
+                             b"auto": 2},
+               "dihedral": {b"on": 1, b"yes": 1, b"off": 0, b"no": 0}}
+IMAGE_EXPECTED = {
+    "pdqimages": r"on, off or auto",
+    "dihedral": r"on or off",
+    "quality": r"a quality from 0 to 100",
+    "pixels": r"pixels from 10000 to 1000M \(suffix k or M: thousands, "
+              r"millions\)",
+    "imgbytes": r"bytes from 1k to 1G \(suffix k, M or G\)",
+    "imgtime": r"seconds from 1 to 3600",
 }
 
 # hashgate_json / hashgate_form parameters: name: (size or count, min, max)
@@ -345,7 +382,8 @@ class Gen:
         if kind == "db":
             if valid:
                 return r.choice([b"db/good.hgdb", b"./db/good.hgdb",
-                                 b"db//good.hgdb", b"db/zero.hgdb"])
+                                 b"db//good.hgdb", b"db/zero.hgdb",
+                                 b"db/signed.hgdb", b"db/signed.hgdb"])
             return r.choice([b"db/missing.hgdb", b"db/trunc.hgdb",
                              b"db/garbage.hgdb", b"db/empty.hgdb", b"db",
                              b"db/", b"", b"db/good.hgdb\x00x",
@@ -390,6 +428,27 @@ class Gen:
                              self.odd()])
         if kind == "msec":
             return self.time_value(valid)
+        if kind in IMAGE_WORDS:
+            if valid:
+                return self.case(r.choice(sorted(IMAGE_WORDS[kind])))
+            return r.choice([b"", b"onn", b"autos", b"1", b"true", b"o n",
+                             b"on\x00", b"auto " if kind == "pdqimages"
+                             else b"auto", b"\xc3\xb6n", self.odd()])
+        if kind in ("quality", "pixels", "imgbytes", "imgtime"):
+            return self.image_number(kind, valid)
+        if kind == "imglimit":
+            if valid:
+                return self.case(r.choice([b"fail"] + NC_ACTIONS))
+            return r.choice([b"tag", b"TAG", b"tempfail", b"failed", b"fai",
+                             b"", b"none", b"pass", b"fail\x00", b"fail ",
+                             self.odd()])
+        if kind == "dbkey":
+            if valid:
+                return r.choice([b"keys/a.pub", b"./keys/a.pub", b"keys/ab.pub",
+                                 b"keys//ab.pub", b"keys/b.pub"])
+            return r.choice([b"keys/missing.pub", b"afile", b"exists_dir",
+                             b"db/good.hgdb", b"", b"keys", b"keys/a.pub\x00x",
+                             b"keys/a.pub/", b"keys/a"])
         if kind == "helper":
             if valid:
                 return r.choice([b"modules/hashgate-inspect",
@@ -401,6 +460,49 @@ class Gen:
                              b"modules/hashgate-inspect/", b"db/good.hgdb",
                              b"helper_false"])
         raise ValueError(kind)
+
+    # image_conf.c's numbers: (unit of the suffixes, G allowed, min, max)
+    IMAGE_NUMBERS = {"quality": (None, False, 0, 100),
+                     "pixels": (1000, False, 10000, 10 ** 9),
+                     "imgbytes": (1024, True, 1024, 1 << 30),
+                     "imgtime": (None, False, 1, 3600)}
+
+    def image_number(self, kind, valid):
+        r = self.r
+        unit, g, lo, hi = self.IMAGE_NUMBERS[kind]
+        sfx = [b""] + ([b"k", b"K", b"m", b"M"] if unit else []) \
+            + ([b"g", b"G"] if g else [])
+        if valid:
+            s = r.choice(sfx)
+            mul = {b"": 1, b"k": unit, b"m": (unit or 1) ** 2,
+                   b"g": (unit or 1) ** 3}[s.lower()]
+            n = r.choice([lo, hi, r.randint(lo, hi)])
+            n = max(-(-lo // mul), n // mul)
+            v = str(n).encode()
+            if r.random() < 0.1 and len(v) < 12:
+                v = b"0" * r.randint(1, 12 - len(v)) + v
+            if kind == "imgtime" and r.random() < 0.5:
+                s = b"s"
+            return v + s
+        edge = [str(lo - 1).encode(), str(hi + 1).encode(), b"", b"-1",
+                b"+5", b"1.5", b"0x10", b"1e2", b"9" * 13, b"0" * 12 + b"1",
+                b"k", b"s", b"1 ", b" 1", b"$v", self.odd()]
+        if unit:
+            edge += [str(hi // unit + 1).encode() + b"k",
+                     str(hi // unit ** 2 + 1).encode() + b"M", b"1t", b"1kb",
+                     b"9" * 12 + b"k"]
+        if g:
+            # past 2^64 once multiplied: 2^34 + 1 gigabytes wrap to 1G
+            edge += [b"2G", b"17179869185G", b"17179869184G",
+                     b"999999999999G", b"34359738369g"]
+        else:
+            edge += [b"1G", b"1g"]
+        if kind == "quality":
+            edge += [b"50k", b"50M", b"100s"]
+        if kind == "imgtime":
+            edge += [b"0", b"0s", b"1ms", b"1m", b"1h", b"30S", b"1ss",
+                     b"3601s", b"5 s"]
+        return r.choice(edge)
 
     # ngx_parse_time's units for milliseconds, largest first, and the
     # largest count of each (NGX_MAX_INT_T_VALUE / its milliseconds)
@@ -511,6 +613,9 @@ class Gen:
                     self.value("action", valid or not nv)]
         elif kind == "apibody":
             vals = self.apibody(name, valid)
+        elif kind == "metrics":
+            vals = [] if valid else [self.r.choice([b"on", b"off", b"",
+                                                    b"/metrics"])]
         else:
             vals = [self.value(kind, valid)]
         return Dir(name, vals, self.fmt())
@@ -629,8 +734,10 @@ class Gen:
         how = r.choice(["value"] * 5 + ["dup", "dup", "context", "context",
                                         "nargs", "unknown", "manylists",
                                         "merge", "merge", "merge", "setvar"])
+        kinds = {b.kind for b in hg_blocks}
+        placeable = [n for n in SPECS if SPECS[n][1] & kinds]
         if how == "value":
-            name = r.choice(list(SPECS))
+            name = r.choice(placeable)
             blk = r.choice([b for b in hg_blocks if b.kind in SPECS[name][1]])
             put(r, blk, self.directive(name, valid=False))
         elif how == "dup":
@@ -651,7 +758,7 @@ class Gen:
             else:
                 put(r, b, d)
         elif how == "nargs":
-            name = r.choice(list(SPECS))
+            name = r.choice(placeable)
             blk = r.choice([b for b in hg_blocks if b.kind in SPECS[name][1]])
             d = self.directive(name)
             n = SPECS[name][2]
@@ -711,7 +818,8 @@ class Gen:
                 drop([blk], "hashgate_archives")
                 drop([blk], "hashgate_monitor")
                 name = r.choice(["hashgate_archive_encrypted",
-                                 "hashgate_archive_unreadable"])
+                                 "hashgate_archive_unreadable",
+                                 "hashgate_image_limit"])
                 drop([blk], name)
                 drop([blk], "hashgate")
                 put(r, blk, Dir("hashgate", [b"on"]))
@@ -997,11 +1105,13 @@ def rx(v):
 
 class Files:
     """What exists in a fresh prefix (see Fixture.prefix)."""
-    DIRS = {"", "db", "logs", "exists_dir", "modules"}
+    DIRS = {"", "db", "logs", "exists_dir", "modules", "keys"}
     FILES = {"afile", "db/good.hgdb", "db/zero.hgdb", "db/trunc.hgdb",
-             "db/garbage.hgdb", "db/empty.hgdb", "modules/hashgate-inspect",
-             "helper_false"}
-    GOOD_DBS = {"db/good.hgdb": "good.hgdb", "db/zero.hgdb": "zero.hgdb"}
+             "db/garbage.hgdb", "db/empty.hgdb", "db/signed.hgdb",
+             "modules/hashgate-inspect", "helper_false", "keys/a", "keys/b",
+             "keys/a.pub", "keys/b.pub", "keys/ab.pub"}
+    GOOD_DBS = {"db/good.hgdb": "good.hgdb", "db/zero.hgdb": "zero.hgdb",
+                "db/signed.hgdb": "signed.hgdb"}
     # executable files: the helper, and a program that exits at once
     EXECS = {"modules/hashgate-inspect": "runs", "helper_false": "dies"}
 
@@ -1046,7 +1156,7 @@ def check_dir(d, files, st, blk):
     if len(vals) != nargs if nargs is not None else not vals:
         raise Refused(line, r'invalid number of arguments in "%s" directive' % name)
     own = st["own"][id(blk)]
-    v = vals[0]
+    v = vals[0] if vals else b""
     dup = r'"%s" directive is duplicate' % name
     if kind == "apibody":
         check_apibody(d, own)
@@ -1072,6 +1182,51 @@ def check_dir(d, files, st, blk):
         return
     if name in own:
         raise Refused(line, dup)
+    if kind == "metrics":
+        # the location's content handler (a second one is refused as dup)
+        own[name] = 1
+        return
+    if kind == "dbkey":
+        if b"\x00" in v:
+            raise Refused(line, r'"hashgate_database_key" directive has a '
+                                r'NUL byte')
+        p = files.norm(v)
+        if v.endswith(b"/") or p not in KEY_FILES:
+            raise Refused(line, r"hashgate_database_key: ")
+        own[name] = p
+        st["keys"] = KEY_FILES[p]
+        check_signed(st, line)
+        return
+    if kind in IMAGE_WORDS:
+        w = IMAGE_WORDS[kind].get(v.lower())
+        if w is None:
+            raise Refused(line, r'%s: bad value ".*": expected %s'
+                          % (name, IMAGE_EXPECTED[kind]))
+        own[name] = w
+        return
+    if kind in ("quality", "pixels", "imgbytes", "imgtime"):
+        n = image_number(kind, v)
+        if n is None:
+            raise Refused(line, r'%s: bad value ".*": expected %s'
+                          % (name, IMAGE_EXPECTED[kind]))
+        own[name] = n
+        return
+    if kind == "imglimit":
+        if v.lower() == b"fail":
+            own[name] = b"fail"
+            return
+        if v.lower() == b"accept":
+            own[name] = b"accept"
+            return
+        a = enum_value("action", v)
+        if a is None:
+            # "tag" gets no reason of its own here (it does for the
+            # archive actions)
+            raise Refused(line, r'%s: bad action ".*": expected accept, '
+                                r'reject, hold or log \(or fail: the fail '
+                                r'verdict\)' % name)
+        own[name] = a
+        return
     if kind == "flag":
         f = flag_value(v)
         if f is None:
@@ -1136,6 +1291,7 @@ def check_dir(d, files, st, blk):
             raise Refused(line, r"hashgate_database refused: ")
         own[name] = files.GOOD_DBS[p]
         st["db"] = own[name]
+        check_signed(st, line)
     elif kind == "hold":
         if b"\x00" in v:
             raise Refused(line, r'"hashgate_hold_path" directive has a NUL byte')
@@ -1183,6 +1339,40 @@ def check_dir(d, files, st, blk):
                 raise Refused(line, r"hashgate_evidence_log: .*cannot open evidence log")
             files.created.add(p)
             own[name] = p
+
+
+def check_signed(st, line):
+    """ngx_http_hashgate_db_trusted: once both hashgate_database and
+    hashgate_database_key are read, in either order, the database must be
+    signed by one of the keys; refused at the second one's line."""
+    if st.get("db") is None or st.get("keys") is None:
+        return
+    if not SIGNED_BY.get(st["db"], set()) & st["keys"]:
+        raise Refused(line, r"hashgate_database refused: ")
+
+
+def image_number(kind, v):
+    """image_conf.c's _number and its callers: decimal digits (at most
+    12) with a suffix where the setting takes one, within bounds; the
+    value in bytes or pixels must not overflow 64 bits on the way. A
+    timeout may end in nginx's "s" (the module drops it first)."""
+    unit, g, lo, hi = Gen.IMAGE_NUMBERS[kind]
+    if kind == "imgtime" and len(v) > 1 and v.endswith(b"s"):
+        v = v[:-1]
+    mul = 1
+    if v[-1:] in (b"k", b"K", b"m", b"M") or (v[-1:] in (b"g", b"G")):
+        if unit is None:
+            return None         # quality, timeout: digits only
+        if v[-1:] in (b"g", b"G") and not g:
+            return None
+        mul = {b"k": unit, b"m": unit ** 2, b"g": unit ** 3}[v[-1:].lower()]
+        v = v[:-1]
+    if not 1 <= len(v) <= 12 or not all(0x30 <= c <= 0x39 for c in v):
+        return None
+    n = int(v) * mul
+    if n >= 1 << 64 or not lo <= n <= hi:
+        return None
+    return n
 
 
 def check_apibody(d, own):
@@ -1292,6 +1482,7 @@ def eff_root(own):
          "hashgate_archive_max_bytes": DEFAULT_ARCHIVE_BYTES,
          "hashgate_archive_max_file_size": DEFAULT_ARCHIVE_FILE_BYTES,
          "hashgate_archive_timeout": DEFAULT_ARCHIVE_TIMEOUT,
+         "hashgate_image_limit": b"fail",
          "list_actions": None}
     return merge_own(e, own)
 
@@ -1323,7 +1514,8 @@ def merge_tree(blk, parent, st, db_lists, warns, checked, line):
                 or any(a == b"hold" for _, a, _ in la)
                 or (e["hashgate_archives"]
                     and b"hold" in (e["hashgate_archive_encrypted"],
-                                    e["hashgate_archive_unreadable"])))
+                                    e["hashgate_archive_unreadable"],
+                                    e["hashgate_image_limit"])))
     if e["hashgate_monitor"]:
         may_hold = False
     if e["hashgate"]:
@@ -1353,6 +1545,8 @@ class Fixture:
         self.so = os.path.join(self.build, MODULE)
         self.dbdir = os.path.join(root, "db")
         self.moddir = os.path.join(root, "modules")
+        self.keydir = os.path.join(root, "keys")
+        os.makedirs(self.keydir)
         os.makedirs(self.dbdir)
         os.makedirs(self.moddir)
         os.symlink(self.so, os.path.join(self.moddir, MODULE))
@@ -1394,7 +1588,19 @@ class Fixture:
         empty = os.path.join(self.root, "empty.txt")
         open(empty, "w").close()
         env = dict(os.environ, HASHGATE_CREATED="1790000000")
-        for out, args in (("good.hgdb", srcs), ("zero.hgdb", ["csam=" + empty])):
+        # hashgate_database_key: two key pairs, a file with both public
+        # keys, and the good lists signed by the first
+        for k in ("a", "b"):
+            subprocess.run([hg, "keygen", os.path.join(self.keydir, k)],
+                           check=True, capture_output=True)
+        with open(os.path.join(self.keydir, "ab.pub"), "wb") as f:
+            for k in ("a", "b"):
+                with open(os.path.join(self.keydir, k + ".pub"), "rb") as g:
+                    f.write(g.read())
+        for out, args in (("good.hgdb", srcs), ("zero.hgdb", ["csam=" + empty]),
+                          ("signed.hgdb", ["--sign",
+                                           os.path.join(self.keydir, "a")]
+                           + srcs)):
             subprocess.run([hg, "compile", "-o", os.path.join(self.dbdir, out)]
                            + args, check=True, capture_output=True, env=env)
             info = subprocess.run([hg, "info", os.path.join(self.dbdir, out)],
@@ -1418,6 +1624,7 @@ class Fixture:
         os.makedirs(os.path.join(p, "exists_dir"))
         os.symlink(self.dbdir, os.path.join(p, "db"))
         os.symlink(self.moddir, os.path.join(p, "modules"))
+        os.symlink(self.keydir, os.path.join(p, "keys"))
         with open(os.path.join(p, "afile"), "w") as f:
             f.write("x\n")
         # an executable that is no helper (hashgate_inspect_helper)

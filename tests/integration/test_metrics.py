@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ import zipfile
 import io
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import archives  # noqa: E402
 import hgmilter as hm  # noqa: E402
 import nginx as N  # noqa: E402
 from postfix import Postfix  # noqa: E402
@@ -113,6 +115,24 @@ def children(ppids, comm):
         if ppid in ppids and name == comm[:15]:
             out.append(int(d))
     return out
+
+
+def not_checked_archives(tmp):
+    """(an encrypted zip, how many files in it, a zip one of whose two files
+    is stored by a method nothing reads): files nothing can check."""
+    enc = archives.make("zip-aes", os.path.join(tmp, "enc.zip"), seed=905)
+    with open(os.path.join(tmp, "enc.zip"), "rb") as f:
+        enc_zip = f.read()
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("odd.bin", hm.blob(906, 3000))
+        z.writestr("plain.bin", hm.blob(907, 3000))
+    odd = bytearray(b.getvalue())
+    # method 18 (IBM TERSE) in the first local header and its central
+    # directory record: libarchive reads neither
+    struct.pack_into("<H", odd, 8, 18)
+    struct.pack_into("<H", odd, odd.find(b"PK\x01\x02") + 10, 18)
+    return enc_zip, len(enc), bytes(odd)
 
 
 def a_zip():
@@ -230,23 +250,47 @@ def test_milter(tmp, texts):
                      'reason="database"}') == 0,
            "milter: no other fail reason moved")
 
+        # files inside archives that could not be checked
+        enc_zip, nenc, odd = not_checked_archives(tmp)
+        msg, _ = hm.msg_attach(enc_zip, filename="enc.zip",
+                               ctype="application/zip")
+        code, _ = pf.send(msg)
+        series = 'hashgate_not_checked_total{channel="mail",reason="%s"}'
+        tn = scrape(url)[2]
+        ok(code == 250 and value(tn, series % "encrypted") == nenc
+           and value(tn, series % "unreadable") == 0,
+           "milter: each encrypted file inside an archive counts one object "
+           "not checked, reason encrypted (%d)" % nenc,
+           "%s %s" % (code, [x for x in tn.splitlines()
+                             if "not_checked" in x]))
+        msg, _ = hm.msg_attach(odd, filename="odd.zip",
+                               ctype="application/zip")
+        code, _ = pf.send(msg)
+        tn = scrape(url)[2]
+        ok(code == 250 and value(tn, series % "unreadable") == 1
+           and value(tn, series % "encrypted") == nenc,
+           "milter: a file inside an archive that nothing reads counts one "
+           "object not checked, reason unreadable", "%s %s" % (code, [x for x in tn.splitlines()
+                                                  if "not_checked" in x]))
+
         # an inspection helper that died is started again on next use
         victims = children({m.pid}, "hashgate-inspect")
         for v in victims:
             os.kill(v, signal.SIGKILL)
         codes = []
         for i in range(4):
-            # one found dead may fail its mail (451), then starts again
+            # one found dead is replaced before its mail: no 451
             msg, _ = hm.msg_attach(a_zip(), filename="a.zip",
                                    ctype="application/zip")
             codes.append(pf.send(msg)[0])
             r = value(scrape(url)[2], "hashgate_inspect_helper_restarts_total")
             if r and r >= 1:
                 break
-        ok(victims and r is not None and 1 <= r <= len(victims),
+        ok(victims and r is not None and 1 <= r <= len(victims)
+           and all(x == 250 for x in codes),
            "milter: a helper killed is counted as a restart when it is "
-           "started again", "victims %s, mails %s, restarts %s"
-           % (victims, codes, r))
+           "started again, and no mail gets 451 for it",
+           "victims %s, mails %s, restarts %s" % (victims, codes, r))
 
         # a refused file, then a good one
         with open(os.path.join(tmp, "garbage"), "wb") as f:
@@ -490,6 +534,21 @@ def test_nginx(texts):
            == value(t4, 'hashgate_scanned_total{channel="upload"}'),
            "nginx: every upload is in the latency histogram")
 
+        # files inside archives that could not be checked
+        enc_zip, nenc, odd = not_checked_archives(ng.tmp)
+        st, _ = post(ng, "/up", enc_zip, "application/zip")
+        st2, _ = post(ng, "/up", odd, "application/zip")
+        series = 'hashgate_not_checked_total{channel="upload",reason="%s"}'
+        tn = scrape(url)[2]
+        ok(st == 200 and value(tn, series % "encrypted") == nenc,
+           "nginx: each encrypted file inside an archive counts one object "
+           "not checked, reason encrypted (%d)" % nenc,
+           "%s %s" % (st, [x for x in tn.splitlines() if "not_checked" in x]))
+        ok(st2 == 200 and value(tn, series % "unreadable") == 1,
+           "nginx: a file inside an archive that nothing reads counts one "
+           "object not checked, reason unreadable", "%s %s" % (st2, [x for x in tn.splitlines()
+                                                 if "not_checked" in x]))
+
         # a worker's helper (started on first use) killed, then used again
         zipped = a_zip()
         for i in range(4):
@@ -498,13 +557,16 @@ def test_nginx(texts):
         for v in victims:
             os.kill(v, signal.SIGKILL)
         time.sleep(0.5)
+        codes = []
         for i in range(6):
-            post(ng, "/up", zipped, "application/zip")
+            codes.append(post(ng, "/up", zipped, "application/zip")[0])
         th = scrape(url)[2]
         r = value(th, "hashgate_inspect_helper_restarts_total")
-        ok(victims and r is not None and 1 <= r <= len(victims),
+        ok(victims and r is not None and 1 <= r <= len(victims)
+           and all(x == 200 for x in codes),
            "nginx: a worker's helper killed is counted as a restart when "
-           "it is started again", "victims %s, restarts %s" % (victims, r))
+           "it is started again, and no upload gets 503 for it",
+           "victims %s, restarts %s, statuses %s" % (victims, r, codes))
 
         # a bad file: refused once, not once per worker
         with open(os.path.join(ng.tmp, "garbage"), "wb") as f:

@@ -80,7 +80,9 @@ try:
 
     # ---- -t: bad values named with file and line ----
     for key, bad in (("PdqMinQuality", "101"), ("ImageLimit", "drop"),
-                     ("PdqImages", "maybe"), ("ImageMaxPixels", "12x")):
+                     ("PdqImages", "maybe"), ("ImageMaxPixels", "12x"),
+                     # 2^34 + 1 G: wrapped past 2^64 to 1G, once taken
+                     ("ImageMaxBytes", "17179869185G")):
         m.settings[key] = bad
         m.write_conf()
         p = subprocess.run([hm.MILTER, "-t", "-c", m.conf],

@@ -76,6 +76,7 @@ test_every_family_has_help_and_type(void **state)
         "hashgate_matches_total counter",
         "hashgate_fail_verdicts_total counter",
         "hashgate_evidence_write_failures_total counter",
+        "hashgate_not_checked_total counter",
         "hashgate_scan_duration_seconds histogram",
         "hashgate_database_loaded gauge",
         "hashgate_database_entries gauge",
@@ -107,10 +108,41 @@ test_every_family_has_help_and_type(void **state)
     assert_null(strstr(t, "channel=\"upload\""));
     assert_true(sample(t, "hashgate_fail_verdicts_total{channel=\"mail\","
                           "reason=\"evidence\"}") == 0);
+    assert_true(sample(t, "hashgate_not_checked_total{channel=\"mail\","
+                          "reason=\"encrypted\"}") == 0);
+    assert_true(sample(t, "hashgate_not_checked_total{channel=\"mail\","
+                          "reason=\"unreadable\"}") == 0);
     assert_true(sample(t, "hashgate_database_loaded") == 0);
     /* no database loaded yet: no load time, no age */
     assert_null(strstr(t, "hashgate_database_load_timestamp_seconds "));
     assert_null(strstr(t, "hashgate_database_file_age_seconds "));
+    free(t);
+}
+
+static void
+test_not_checked_counts_by_channel_and_reason(void **state)
+{
+    hg_metrics_t    m;
+    char           *t;
+
+    (void) state;
+    hg_metrics_init(&m);
+    hg_metrics_not_checked(&m, HG_METRICS_MAIL, HG_METRICS_NC_ENCRYPTED);
+    hg_metrics_not_checked(&m, HG_METRICS_MAIL, HG_METRICS_NC_ENCRYPTED);
+    hg_metrics_not_checked(&m, HG_METRICS_UPLOAD, HG_METRICS_NC_UNREADABLE);
+    hg_metrics_not_checked(NULL, HG_METRICS_MAIL, HG_METRICS_NC_ENCRYPTED);
+    t = render(&m, (1u << HG_METRICS_MAIL) | (1u << HG_METRICS_UPLOAD));
+    assert_true(sample(t, "hashgate_not_checked_total{channel=\"mail\","
+                          "reason=\"encrypted\"}") == 2);
+    assert_true(sample(t, "hashgate_not_checked_total{channel=\"mail\","
+                          "reason=\"unreadable\"}") == 0);
+    assert_true(sample(t, "hashgate_not_checked_total{channel=\"upload\","
+                          "reason=\"unreadable\"}") == 1);
+    assert_true(sample(t, "hashgate_not_checked_total{channel=\"upload\","
+                          "reason=\"encrypted\"}") == 0);
+    /* not a part hashed, nor a match */
+    assert_true(sample(t, "hashgate_parts_scanned_total{channel=\"mail\"}")
+                == 0);
     free(t);
 }
 
@@ -342,6 +374,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_family_has_help_and_type),
+        cmocka_unit_test(test_not_checked_counts_by_channel_and_reason),
         cmocka_unit_test(test_histogram_is_cumulative_with_inf),
         cmocka_unit_test(test_lists_past_the_table_share_other),
         cmocka_unit_test(test_label_values_are_escaped),

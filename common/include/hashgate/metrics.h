@@ -62,6 +62,14 @@ typedef enum {
     HG_METRICS_FAIL_REASONS
 } hg_metrics_fail_t;
 
+/* Why an object could not be checked (hashgate_not_checked_total). */
+typedef enum {
+    HG_METRICS_NC_ENCRYPTED = 0,    /* a file inside an archive, encrypted */
+    HG_METRICS_NC_UNREADABLE,       /* one nothing reads, or the rest of a
+                                     * damaged archive */
+    HG_METRICS_NC_REASONS
+} hg_metrics_nc_t;
+
 /* Actions of hashgate_matches_total: reject, hold, tag, log. */
 #define HG_METRICS_ACTIONS          4
 
@@ -80,6 +88,7 @@ typedef struct {
     uint64_t        bytes[HG_METRICS_CHANNELS];
     uint64_t        fail[HG_METRICS_CHANNELS][HG_METRICS_FAIL_REASONS];
     uint64_t        evidence_failures[HG_METRICS_CHANNELS];
+    uint64_t        not_checked[HG_METRICS_CHANNELS][HG_METRICS_NC_REASONS];
     uint64_t        bucket[HG_METRICS_CHANNELS][HG_METRICS_BUCKETS];
     uint64_t        duration_ns[HG_METRICS_CHANNELS];
     uint64_t        reloads;
@@ -128,6 +137,17 @@ void hg_metrics_scanned(hg_metrics_t *m, hg_metrics_channel_t ch,
 /* One object (part, file inside an archive, body) hashed, of bytes. */
 void hg_metrics_part(hg_metrics_t *m, hg_metrics_channel_t ch,
                      uint64_t bytes);
+
+/*
+ * An object that could not be checked, so no list could match it: a file
+ * inside an archive that is encrypted or that nothing reads, or a damaged
+ * archive's rest (counted once, like its record). Its mail or upload goes
+ * on (ArchiveEncrypted, ArchiveUnreadable); an archive not read to its end
+ * for a limit or a failed helper gets the fail verdict instead, counted by
+ * hg_metrics_fail.
+ */
+void hg_metrics_not_checked(hg_metrics_t *m, hg_metrics_channel_t ch,
+                            hg_metrics_nc_t reason);
 
 /* A match on list (a block list) whose action is a (reject, hold, tag,
  * log; any other is not counted). */
