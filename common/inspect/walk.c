@@ -170,12 +170,19 @@ _walk_set_format(hg_walk_level_t *lv, struct archive *a)
     size_t       n;
     int          i, nf;
 
-    base = _walk_format_name(archive_format(a));
+    base = archive_format(a) != 0 ? _walk_format_name(archive_format(a))
+                                  : NULL;
     nf = archive_filter_count(a) - 1;   /* the last is the memory reader */
     if (base == NULL) {
-        /* raw: the innermost filter names it */
-        base = nf > 0 ? _walk_filter_name(archive_filter_code(a, 0), 0)
-                      : "raw";
+        /* raw: the innermost filter names it; with none, the magic (a
+         * container no reader opens, _walk_strong_magic) */
+        if (nf > 0) {
+            base = _walk_filter_name(archive_filter_code(a, 0), 0);
+        } else if (hg_inspect_sniff(lv->buf, lv->len, 1, &base)
+                   != HG_SNIFF_YES || base == NULL)
+        {
+            base = "raw";
+        }
         i = 1;
     } else {
         i = 0;
@@ -298,6 +305,38 @@ _walk_tnef(hg_walk_t *w, hg_walk_level_t *lv, hg_walk_level_t *plv,
 }
 
 /*
+ * A container's magic that other files are unlikely to start with: three
+ * bytes or more, gzip's two with its deflate method and no reserved flag,
+ * bzip2's with its block size digit and first block (or end) magic, not
+ * the 2-byte binary cpio ones. A
+ * file that has one and that no reader opens is a damaged container (a
+ * gzip stream cut short fails libarchive's bidding, so it shows no format
+ * and no filter), never a plain file passed as checked.
+ */
+static int
+_walk_strong_magic(const unsigned char *b, size_t len)
+{
+    const char  *f = NULL;
+
+    if (hg_inspect_sniff(b, len, 1, &f) != HG_SNIFF_YES || f == NULL) {
+        return 0;
+    }
+    if (strcmp(f, "gzip") == 0) {
+        return len >= 4 && b[2] == 8 && (b[3] & 0xe0) == 0;
+    }
+    if (strcmp(f, "bzip2") == 0) {
+        /* the block size digit, then a block's or the end's magic */
+        return len >= 10 && b[3] >= '1' && b[3] <= '9'
+               && (memcmp(b + 4, "\x31\x41\x59\x26\x53\x59", 6) == 0
+                   || memcmp(b + 4, "\x17\x72\x45\x38\x50\x90", 6) == 0);
+    }
+    if (strcmp(f, "cpio") == 0) {
+        return b[0] == '0';             /* the ASCII ones: "0707.." */
+    }
+    return 1;
+}
+
+/*
  * Open lv with libarchive and read its first header. Returns the archive
  * (NULL: the memory limit or "not a container", *rc says which) with
  * *r the first header's status.
@@ -330,6 +369,9 @@ _walk_first(hg_walk_t *w, hg_walk_level_t *lv, hg_walk_level_t *plv,
         }
         if (archive_format(a) != 0) {
             return a;               /* a format, damaged: the caller says */
+        }
+        if (archive_filter_count(a) < 2 && _walk_strong_magic(lv->buf, lv->len)) {
+            return a;               /* a container by its magic: damaged */
         }
         if (archive_filter_count(a) < 2) {
             /* no format, no compression: not a container after all */

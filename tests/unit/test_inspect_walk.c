@@ -772,6 +772,47 @@ test_walk_truncated_archives_are_damaged_not_fatal(void **state)
     }
 }
 
+/*
+ * A compressed archive cut short fails libarchive's bidding before any
+ * header: it is a damaged container (the verdict for unreadable ones),
+ * never a plain file that was checked. A file that only shares gzip's
+ * first two bytes stays a plain file.
+ */
+static void
+test_walk_cut_compressed_archive_is_damaged_not_plain(void **state)
+{
+    static const char  *k[] = { "tar.gz", "tar.xz", "tar.zst", "tar.bz2",
+                                "gz" };
+    static const int    pct[] = { 1, 10, 25, 50, 75, 90 };
+    static const unsigned char  fake[] = "\x1f\x8bnot a gzip stream at all";
+    fixture_t          *fx;
+    walk_t             *w;
+    size_t              i, j, cut;
+
+    (void) state;
+    for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+        fx = fixture(k[i], ODD);
+        for (j = 0; j < sizeof(pct) / sizeof(pct[0]); j++) {
+            cut = fx->len * (size_t) pct[j] / 100;
+            if (cut < 8) {
+                cut = 8;
+            }
+            w = walk_buf(fx->buf, cut, NULL, HG_ALGS_ALL);
+            if (w->done.st != HG_EFORMAT) {
+                fail_msg("%s cut at %zu of %zu: st %d (%s), not damaged",
+                         k[i], cut, fx->len, w->done.st, w->done.why);
+            }
+            walk_free(w);
+        }
+        fixture_free(fx);
+    }
+    w = walk_buf(fake, sizeof(fake) - 1, NULL, HG_ALGS_ALL);
+    assert_int_equal(w->done.st, HG_OK);
+    assert_int_equal(w->n, 0);
+    assert_non_null(strstr(w->done.why, "not a container"));
+    walk_free(w);
+}
+
 static void
 test_walk_corrupt_bytes_never_crash(void **state)
 {
@@ -1131,6 +1172,7 @@ main(void)
     T(test_walk_memory_limit);
     T(test_walk_bombs_stopped_by_their_limit);
     T(test_walk_truncated_archives_are_damaged_not_fatal);
+    T(test_walk_cut_compressed_archive_is_damaged_not_plain);
     T(test_walk_corrupt_bytes_never_crash);
     T(test_walk_not_a_container_reports_nothing);
     T(test_walk_stops_when_the_callback_says);
