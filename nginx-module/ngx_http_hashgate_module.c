@@ -134,6 +134,13 @@
  */
 #define NGX_HTTP_HASHGATE_THREAD_BODY  (256 * 1024)
 
+/*
+ * with archives opened, body bytes after which the hashing thread is made
+ * to finish what it holds, so that containers ended by then are posted to
+ * the helper before the body's end
+ */
+#define NGX_HTTP_HASHGATE_KICK         (1024 * 1024)
+
 /* how often an idle worker looks at the database file (one stat) */
 #define NGX_HTTP_HASHGATE_REFRESH_MS   1000
 
@@ -346,6 +353,7 @@ struct ngx_http_hashgate_ctx_s {
     ngx_array_t                hits;
     ngx_uint_t                 hits_dropped;
     off_t                      size;
+    off_t                      kick_at;     /* flush the thread from here */
 
     ngx_fd_t                   hold_fd;
     u_char                    *hold_name;   /* final name, NUL-terminated */
@@ -2025,6 +2033,15 @@ ngx_http_hashgate_kick(ngx_http_hashgate_ctx_t *ctx)
     if (ctx->threaded
         && ngx_http_hashgate_hasher_pending(hmcf->hasher, &ctx->pending))
     {
+        /* the thread holds back a part-filled slot and sleeps on fewer
+         * bytes than wake it; woken here at every read, it would cost
+         * what the batching saves: once a MiB, containers it ended by
+         * then are posted on a later call */
+        if (ctx->size >= ctx->kick_at) {
+            ctx->kick_at = ctx->size + NGX_HTTP_HASHGATE_KICK;
+            ngx_http_hashgate_hasher_flush(hmcf->hasher);
+        }
+
         return;
     }
 
