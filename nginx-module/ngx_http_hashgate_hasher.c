@@ -340,7 +340,8 @@ ngx_http_hashgate_hasher_thread(void *arg)
 {
     ngx_http_hashgate_hasher_t *h = arg;
 
-    ngx_uint_t                head, left;
+    size_t                    len;
+    ngx_uint_t                head, tail, left, n;
     ngx_http_hashgate_job_t  *job;
 
     ngx_http_hashgate_thread_signals();
@@ -348,14 +349,34 @@ ngx_http_hashgate_hasher_thread(void *arg)
     head = 0;
 
     for ( ;; ) {
-        if (head != ngx_http_hashgate_load(&h->tail)) {
-            /* published: the slot is ours until head moves past it */
+        tail = ngx_http_hashgate_load(&h->tail);
+
+        if (head != tail) {
+            /*
+             * published: the slots are ours until head moves past them.
+             * Full slots of one request that follow each other in memory
+             * are one piece: fewer calls, and updates large enough for
+             * hashgate_parallel_digests to split when the thread is behind
+             */
             job = &h->jobs[head % NGX_HTTP_HASHGATE_RING];
+            len = job->len;
+            n = 1;
 
-            job->work(job->data, job->buf, job->len, h->local);
+            while (head + n != tail
+                   && (head + n) % NGX_HTTP_HASHGATE_RING != 0
+                   && len == n * NGX_HTTP_HASHGATE_SLOT
+                   && job[n].work == job->work && job[n].data == job->data
+                   && job[n].pending == job->pending)
+            {
+                len += job[n].len;
+                n++;
+            }
 
-            left = __atomic_sub_fetch(job->pending, 1, __ATOMIC_SEQ_CST);
-            ngx_http_hashgate_store(&h->head, ++head);
+            job->work(job->data, job->buf, len, h->local);
+
+            left = __atomic_sub_fetch(job->pending, n, __ATOMIC_SEQ_CST);
+            head += n;
+            ngx_http_hashgate_store(&h->head, head);
 
             /*
              * A waiter (only the event loop waits, so one at most) raised
