@@ -129,7 +129,7 @@ main(int argc, char **argv)
     hg_hash_t      *hs, *hp;
     hg_hash_par_t  *par;
     hg_err_t        err;
-    char            sz[32], pc[32];
+    char            sz[32], pc[32], mn[32];
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--busy") == 0 && i + 1 < argc) {
@@ -224,7 +224,7 @@ main(int argc, char **argv)
                    busy ? ", every core busy" : "", mws / mwp, mws / mwm,
                    mcp / mcs, reps * cases[c].size / mws / 1e6,
                    reps * cases[c].size / mwp / 1e6,
-                   size_name(min, pc, sizeof(pc)), rounds);
+                   size_name(min, mn, sizeof(mn)), rounds);
             fflush(stdout);
         }
     }
