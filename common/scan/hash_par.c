@@ -11,6 +11,12 @@
  * side (tens of microseconds on a virtual machine), so hash.c only splits
  * updates of at least "min" bytes.
  *
+ * A helper woken on a host with no idle core may not run before the caller
+ * is done with its own share (the scheduler often queues it on the
+ * caller's core behind it): a caller that finds its job not yet started
+ * takes it back and runs it itself, so a busy host pays about a wake-up
+ * per split instead of waiting for a thread that got no core.
+ *
  * SPDX-License-Identifier: BSD-2-Clause
  */
 #include <pthread.h>
@@ -22,7 +28,8 @@
 
 enum {
     HG_PAR_IDLE = 0,
-    HG_PAR_RUN,
+    HG_PAR_RUN,         /* posted, not started */
+    HG_PAR_BUSY,        /* the helper runs it */
     HG_PAR_DONE,
     HG_PAR_QUIT
 };
@@ -46,6 +53,7 @@ struct hg_hash_par_s {
     hg_par_helper_t     *idle;
     hg_par_helper_t     *helpers;    /* n of them */
     uint64_t             splits;     /* joins, under lock */
+    uint64_t             taken_back; /* jobs the caller ran itself */
 };
 
 static void *
@@ -71,6 +79,7 @@ _helper_main(void *arg)
         if (w->state == HG_PAR_QUIT) {
             break;
         }
+        w->state = HG_PAR_BUSY;
         pthread_mutex_unlock(&w->lock);
 
         w->fn(w->arg);
@@ -208,18 +217,41 @@ hg_hash_par_start(hg_par_helper_t *w, void (*fn)(void *arg), void *arg)
 void
 hg_hash_par_join(hg_hash_par_t *par, hg_par_helper_t *w)
 {
+    int  back = 0;
+
     pthread_mutex_lock(&w->lock);
-    while (w->state != HG_PAR_DONE) {
+    if (w->state == HG_PAR_RUN) {
+        /* not started: no core for it, ours is free now */
+        w->state = HG_PAR_IDLE;
+        back = 1;
+    }
+    while (w->state != HG_PAR_DONE && w->state != HG_PAR_IDLE) {
         pthread_cond_wait(&w->done, &w->lock);
     }
     w->state = HG_PAR_IDLE;
     pthread_mutex_unlock(&w->lock);
 
+    if (back) {
+        w->fn(w->arg);
+    }
+
     pthread_mutex_lock(&par->lock);
     w->next = par->idle;
     par->idle = w;
     par->splits++;
+    par->taken_back += back;
     pthread_mutex_unlock(&par->lock);
+}
+
+uint64_t
+hg_hash_par_taken_back(const hg_hash_par_t *par)
+{
+    uint64_t  n;
+
+    pthread_mutex_lock((pthread_mutex_t *) &par->lock);
+    n = par->taken_back;
+    pthread_mutex_unlock((pthread_mutex_t *) &par->lock);
+    return n;
 }
 
 uint64_t

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sched.h>
 #include <cmocka.h>
 
 #include "hashgate/hash.h"
@@ -254,6 +255,42 @@ test_par_context_can_leave_the_pool_between_objects(void **state)
 }
 
 static void
+_count(void *arg)
+{
+    (*(unsigned *) arg)++;
+}
+
+/*
+ * A job is run once, by the helper or, not started when the caller joins,
+ * taken back by the caller: never twice, never lost.
+ */
+static void
+test_par_each_job_runs_once_whoever_runs_it(void **state)
+{
+    hg_hash_par_t    *par;
+    hg_par_helper_t  *w;
+    hg_err_t          err;
+    unsigned          n = 0, i;
+
+    (void) state;
+    par = hg_hash_par_new(MIN, 1, &err);
+    assert_non_null(par);
+    for (i = 0; i < 3000; i++) {
+        w = hg_hash_par_take(par);
+        assert_non_null(w);
+        hg_hash_par_start(w, _count, &n);
+        if (i % 3 == 1) {
+            sched_yield();
+        }
+        hg_hash_par_join(par, w);
+        assert_int_equal(n, i + 1);
+    }
+    assert_true(hg_hash_par_splits(par) == 3000);
+    assert_true(hg_hash_par_taken_back(par) <= 3000);
+    hg_hash_par_free(par);
+}
+
+static void
 test_par_pool_refuses_bad_settings(void **state)
 {
     hg_err_t  err;
@@ -275,6 +312,7 @@ main(void)
         cmocka_unit_test(test_par_all_helpers_busy_hashes_alone_with_the_same_digests),
         cmocka_unit_test(test_par_threads_sharing_one_pool_get_serial_digests),
         cmocka_unit_test(test_par_context_can_leave_the_pool_between_objects),
+        cmocka_unit_test(test_par_each_job_runs_once_whoever_runs_it),
         cmocka_unit_test(test_par_pool_refuses_bad_settings),
     };
 

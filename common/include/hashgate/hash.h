@@ -97,7 +97,9 @@ hg_status_t hg_hash_final(hg_hash_t *h, hg_digests_t *out);
  * min bytes (allocated then, freed by hg_hash_final) and split when it is
  * full, so an attachment decoded in small pieces is split too; objects
  * under min bytes are hashed as without a pool. When every helper is busy
- * the caller hashes alone.
+ * the caller hashes alone, and a helper that has not started its share by
+ * the time the caller is done with its own (no idle core) gets it taken
+ * back: the caller runs it.
  */
 typedef struct hg_hash_par_s hg_hash_par_t;
 
@@ -116,6 +118,12 @@ void hg_hash_par_free(hg_hash_par_t *par);
 
 /* Updates split so far by par's helpers (for tests and figures). */
 uint64_t hg_hash_par_splits(const hg_hash_par_t *par);
+
+/*
+ * Of those, the ones whose helper had not started when the caller was done
+ * with its own share: the caller ran them itself (no idle core).
+ */
+uint64_t hg_hash_par_taken_back(const hg_hash_par_t *par);
 
 /*
  * Use par (or NULL: none) for the objects h starts from now on; par must
