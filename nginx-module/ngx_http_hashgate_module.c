@@ -58,8 +58,8 @@
  * Digests are computed on the event loop by default: SHA-256 runs at about
  * twice the rate nginx takes an upload in, and measured here handing large
  * bodies to a thread (hashgate_thread, ngx_http_hashgate_hasher.c) gives no
- * throughput on a busy host, for about 3% more CPU per byte (12% before
- * its hand-off was batched). With several digests to compute,
+ * throughput on a busy host, for a few per cent more CPU per byte (about
+ * 20% before its hand-off was batched). With several digests to compute,
  * hashgate_parallel_digests runs MD5 on a helper thread beside the others
  * (common/scan/hash_par.c), from the event loop or the hashing thread.
  *
@@ -4653,8 +4653,8 @@ ngx_http_hashgate_init(ngx_conf_t *cf)
 
     /*
      * off by default: measured here, the thread bought no throughput on a
-     * busy host (every core already taken) and costs about 3% more CPU
-     * per byte (the copy into the ring, a wake-up every 256 KiB); it helps
+     * busy host (every core already taken) and costs a few per cent more
+     * CPU per byte (the copy into the ring, a wake-up every 256 KiB); it helps
      * where cores are idle while large uploads stream in
      */
     if (hmcf->thread == NGX_CONF_UNSET) {
