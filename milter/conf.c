@@ -25,6 +25,7 @@
 #include <syslog.h>
 
 #include "hashgate/db_sign.h"
+#include "hashgate/hash.h"
 #include "hashgate/list_actions.h"
 #include "hashgate/syslog_name.h"
 
@@ -546,6 +547,26 @@ _k_archives(parse_t *p, hg_mconf_t *c, const char *v)
     return _parse_bool(p, v, &c->archives);
 }
 
+/* off, or the size from which one object's digests are split (hash.h) */
+static hg_status_t
+_k_parallel_digests(parse_t *p, hg_mconf_t *c, const char *v)
+{
+    uint64_t    n;
+
+    if (!strcasecmp(v, "off") || !strcasecmp(v, "no")) {
+        c->parallel_digests = 0;
+        return HG_OK;
+    }
+    if (_parse_num(p, v, HG_HASH_PAR_MIN_MIN, 1024ULL * 1024 * 1024, 1, &n)
+        != HG_OK)
+    {
+        return _bad(p, "ParallelDigests takes off or a size of 64K to 1G, "
+                    "not '%s'", v);
+    }
+    c->parallel_digests = (size_t) n;
+    return HG_OK;
+}
+
 static hg_status_t
 _k_inspect_helper(parse_t *p, hg_mconf_t *c, const char *v)
 {
@@ -815,6 +836,7 @@ static const key_t_ keys[] = {
     { "ArchiveMaxRatio",   _k_archive_max_ratio,  0 },
     { "ArchiveTimeout",    _k_archive_timeout,    0 },
     { "MetricsListen",     _k_metrics_listen,     0 },
+    { "ParallelDigests",   _k_parallel_digests,   0 },
     { "PdqImages",         _k_pdq_images,         0 },
     { "PdqMinQuality",     _k_pdq_min_quality,    0 },
     { "PdqDihedral",       _k_pdq_dihedral,       0 },

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <libmilter/mfapi.h>
 
@@ -117,6 +118,7 @@ struct conn_s {
 };
 
 static const hg_mconf_t    *conf;
+static hg_hash_par_t        *hash_par;   /* ParallelDigests, or NULL */
 
 /* Where sessions borrow archive inspection helpers (inspect.c). */
 static hg_mail_inspect_t    inspect_source;
@@ -1039,6 +1041,9 @@ _envfrom(SMFICTX *ctx, char **argv)
     if (c->ms == NULL || hg_mail_scan_db(c->ms) != db) {
         hg_mail_scan_free(c->ms);
         c->ms = hg_mail_scan_new(db, 0);
+        if (c->ms != NULL) {
+            hg_mail_scan_set_parallel(c->ms, hash_par);
+        }
         if (c->ms != NULL && conf->archives
             && hg_mail_scan_set_inspect(c->ms, &inspect_source, &err)
                != HG_OK)
@@ -1360,6 +1365,25 @@ hg_filter_register(const hg_mconf_t *c)
     return smfi_register(hgf_desc);
 }
 
+/*
+ * ParallelDigests: one helper thread for each online CPU but one (at least
+ * one, at most 8), shared by all sessions; a session finding them all busy
+ * hashes alone (common/scan/hash_par.c).
+ */
+hg_status_t
+hg_filter_parallel_start(const hg_mconf_t *c, hg_err_t *err)
+{
+    long        n;
+
+    if (c->parallel_digests == 0) {
+        return HG_OK;
+    }
+    n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+    n = n < 1 ? 1 : n > 8 ? 8 : n;
+    hash_par = hg_hash_par_new(c->parallel_digests, (unsigned) n, err);
+    return hash_par != NULL ? HG_OK : HG_ENOMEM;
+}
+
 unsigned
 hg_filter_sessions(void)
 {
@@ -1384,4 +1408,7 @@ hg_filter_shutdown(void)
     magic_pool = NULL;
     magic_n = magic_cap = 0;
     pthread_mutex_unlock(&magic_lock);
+
+    hg_hash_par_free(hash_par);
+    hash_par = NULL;
 }

@@ -547,6 +547,10 @@ _run(hg_mconf_t *c, int check, int foreground, char **db_path_p)
                "it)", c->path, err.msg);
         return 1;
     }
+    if (hg_filter_parallel_start(c, &err) != HG_OK) {
+        hg_log(HG_LOG_ERR, "%s: ParallelDigests: %s", c->path, err.msg);
+        return 1;
+    }
     if (hg_reload_thread_start(c->reload_interval) != 0) {
         hg_log(HG_LOG_ERR, "cannot start the reload thread");
         return 1;

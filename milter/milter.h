@@ -107,6 +107,8 @@ typedef struct {
                                      * are in policy */
     char           *metrics_listen; /* MetricsListen inet:PORT@ADDR or
                                      * unix:PATH; NULL: off */
+    size_t          parallel_digests; /* ParallelDigests: split updates of
+                                     * this many bytes, 0: off */
     hg_image_conf_t images;         /* PdqImages, PdqMinQuality, PdqDihedral,
                                      * ImageMax*, ImageTimeout (Archives no:
                                      * no images either); ImageLimit is in
@@ -163,6 +165,8 @@ unsigned long hg_reload_count(void);
 /* filter.c */
 /* The smfiDesc, set up from conf (which must outlive the milter). */
 int hg_filter_register(const hg_mconf_t *conf);
+/* Start the ParallelDigests helpers (after any fork); HG_OK when off. */
+hg_status_t hg_filter_parallel_start(const hg_mconf_t *c, hg_err_t *err);
 /* Sessions still open (their threads may run callbacks at any time). */
 unsigned hg_filter_sessions(void);
 void hg_filter_shutdown(void);

@@ -28,6 +28,7 @@ void ngx_http_hashgate_hasher_destroy(ngx_http_hashgate_hasher_t *h);
 void ngx_http_hashgate_hasher_post(ngx_http_hashgate_hasher_t *h,
     ngx_http_hashgate_work_pt work, void *data, u_char *p, size_t len,
     ngx_uint_t *pending);
+void ngx_http_hashgate_hasher_flush(ngx_http_hashgate_hasher_t *h);
 void ngx_http_hashgate_hasher_wait(ngx_http_hashgate_hasher_t *h,
     ngx_uint_t *pending);
 ngx_uint_t ngx_http_hashgate_hasher_pending(ngx_http_hashgate_hasher_t *h,

@@ -133,6 +133,17 @@ hg_mail_scan_free(hg_mail_scan_t *ms)
     free(ms);
 }
 
+void
+hg_mail_scan_set_parallel(hg_mail_scan_t *ms, hg_hash_par_t *par)
+{
+    int i;
+
+    for (i = 0; i < MAIL_SLOTS; i++) {
+        hg_scan_set_parallel(ms->slot[i].scan, par);
+    }
+    hg_scan_set_parallel(ms->eol_scan, par);
+}
+
 hg_db_t *
 hg_mail_scan_db(const hg_mail_scan_t *ms)
 {

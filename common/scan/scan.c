@@ -91,6 +91,12 @@ hg_scan_algs(const hg_scan_t *s)
 }
 
 /* Start an object; an unfinished one is discarded. */
+void
+hg_scan_set_parallel(hg_scan_t *s, hg_hash_par_t *par)
+{
+    hg_hash_set_parallel(s->hash, par);
+}
+
 hg_status_t
 hg_scan_begin(hg_scan_t *s)
 {

@@ -21,7 +21,14 @@ are compared. Prints RESULT lines:
     the workers of the nginx without the module;
   - wrk -c32 POSTs of 1 KiB with a scraper reading hashgate_metrics 10
     times a second against the same without it (issue 19: < 2 %).
-    BENCH_CASE=metrics runs this one alone.
+    BENCH_CASE=metrics runs this one alone;
+  - hashgate_parallel_digests (issue 20, spare cores) with a plain MD5 +
+    SHA-1 list: 100 MiB uploads split on the event loop and in the hashing
+    thread against the same serial, in one run (time and worker CPU per
+    upload ratios, beside the ratio a split that cost nothing would give),
+    and wrk -c32 POSTs of 4 MiB (every core busy) split against serial.
+    BENCH_CASE=parallel runs these alone; BENCH_PAR_MIN sets the size
+    (default 512k).
 
 Uploads are seeded random bytes; the large-database lists are seeded random
 digests. BENCH_ROUNDS (default 5) and BENCH_WRK_SECS (default 5) tune it.
@@ -166,6 +173,102 @@ def upload_ratio(name, base, mods, algs=("sha256",)):
            "%s of 100 MiB takes %.0f ms on one core (hashlib), the upload "
            "without the module %.0f ms; a thread can overlap the two only "
            "with a core to spare" % ("+".join(algs), 1000 * th, 1000 * tb))
+
+
+def par_ratio(name, pairs, algs):
+    """pairs: (label, serial nginx, split nginx). Uploads alternate between
+    all of them; each split is compared with its serial twin: wall time
+    (> 1: faster) and worker CPU per upload (> 1: dearer)."""
+    runs = [ng for _, a, b in pairs for ng in (a, b)]
+    secs = {id(ng): [] for ng in runs}
+    cpu = {id(ng): 0.0 for ng in runs}
+    for i in range(ROUNDS):
+        for ng in (runs if i % 2 == 0 else list(reversed(runs))):
+            c0 = worker_cpu(ng)
+            secs[id(ng)].append(upload_secs(ng.port, UPLOAD_PATH))
+            cpu[id(ng)] += worker_cpu(ng) - c0
+    th = digest_secs(UPLOAD, algs)
+    tmd5 = digest_secs(UPLOAD, ("md5",))
+    for label, serial, split in pairs:
+        ts = statistics.median(secs[id(serial)])
+        tp = statistics.median(secs[id(split)])
+        cs, cp = cpu[id(serial)] / ROUNDS, cpu[id(split)] / ROUNDS
+        # on the event loop the hashing adds to nginx's own time: a split
+        # that cost nothing takes it from md5+sha1 to md5 alone
+        ideal = ts / max(ts - (th - tmd5), 1e-9)
+        result("%s, %s, split vs serial" % (name, label), "%.2f" % (ts / tp),
+               "x", "upload time, median of %d: serial %.0f ms, split %.0f "
+               "ms; best a split that cost nothing could give %.2f x; worker CPU per "
+               "upload %.2f x (%.0f ms vs %.0f ms); load %s"
+               % (ROUNDS, 1000 * ts, 1000 * tp, ideal, cp / cs, 1000 * cp,
+                  1000 * cs, " ".join(open("/proc/loadavg").read().split()[:3])))
+
+
+def parallel_case(tmp, base_http=None):
+    """BENCH_CASE=parallel, also the end of main(): see the docstring."""
+    global UPLOAD_PATH
+    par = os.environ.get("BENCH_PAR_MIN", "512k")
+    ngs = []
+    try:
+        if UPLOAD_PATH is None:
+            UPLOAD_PATH = os.path.join(tmp, "up.bin")
+            block = N.payload(601, 1 << 20)
+            with open(UPLOAD_PATH, "wb") as f:
+                for _ in range(UPLOAD >> 20):
+                    f.write(block)
+        db = os.path.join(tmp, "par-db.hgdb")
+        make_records_db(db, [N.payload(602, 1000)], plain=True)
+        cfgs = (("loop", ""), ("loop-par", "hashgate_parallel_digests %s;"
+                               % par),
+                ("thread", "hashgate_thread on;"),
+                ("thread-par", "hashgate_thread on; "
+                 "hashgate_parallel_digests %s;" % par))
+        ng = {}
+        for label, extra in cfgs:
+            d = os.path.join(tmp, "par-" + label)
+            os.makedirs(d)
+            os.symlink(db, os.path.join(d, "db.hgdb"))
+            ng[label] = N.Nginx(extra + HTTP, recorder=False, tmp=d)
+            ng[label].start()
+            ngs.append(ng[label])
+        par_ratio("100MiB upload, md5+sha1 plain db, parallel digests from "
+                  + par, (("event loop", ng["loop"], ng["loop-par"]),
+                          ("hashing thread", ng["thread"],
+                           ng["thread-par"])), ("md5", "sha1"))
+        body = os.path.join(tmp, "post-4m.bin")
+        with open(body, "wb") as f:
+            f.write(N.payload(607, 4 << 20))
+        lua = post_lua(tmp)
+        rs, rp, cs, cp = [], [], [], []
+        for i in range(3):
+            for label, acc, cacc in ((("loop", rs, cs), ("loop-par", rp, cp))
+                                     if i % 2 == 0 else
+                                     (("loop-par", rp, cp),
+                                      ("loop", rs, cs))):
+                rps, c, _ = wrk_rps(ng[label], body, lua)
+                acc.append(rps)
+                cacc.append(c)
+        s, p = statistics.median(rs), statistics.median(rp)
+        result("wrk -c32 POST 4MiB, md5+sha1 plain db, parallel digests "
+               "from %s vs serial" % par, "%.2f" % (p / s), "x",
+               "%.1f req/s split, %.1f serial (every core busy: wrk, two "
+               "workers, their helpers); worker CPU per request %.2f x "
+               "(%.0f us vs %.0f us); floor 1.00 x: no idle core to give, it must not cost more; "
+               "load %s" % (p, s, statistics.median(cp) / statistics.median(cs),
+                            statistics.median(cp), statistics.median(cs),
+                            " ".join(open("/proc/loadavg").read().split()[:3])))
+    finally:
+        for n in ngs:
+            n.cleanup()
+
+
+def parallel_only():
+    tmp = tempfile.mkdtemp(prefix="hg-bench-")
+    os.chmod(tmp, 0o755)
+    try:
+        parallel_case(tmp)
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
 
 
 def make_records_db(path, payloads, plain=False):
@@ -412,6 +515,8 @@ def main():
                   loop, os.path.join(tmp, "post-65536.bin"), lua,
                   algs=("sha1",))
 
+        parallel_case(tmp)
+
         bw = base.worker_pids()
         mw = loop.worker_pids()
         bd = max(private_dirty(p) for p in bw)
@@ -434,5 +539,7 @@ def main():
 if __name__ == "__main__":
     if os.environ.get("BENCH_CASE") == "metrics":
         metrics_only()
+    elif os.environ.get("BENCH_CASE") == "parallel":
+        parallel_only()
     else:
         main()

@@ -81,11 +81,55 @@ void hg_hash_free(hg_hash_t *h);
 /* Start a new object hashing the algorithms in algs (a mask, may be 0). */
 hg_status_t hg_hash_init(hg_hash_t *h, unsigned algs);
 
-/* Add bytes; the buffer is read, never kept. */
+/* Add bytes; the buffer is read, never kept (see hg_hash_par_t). */
 hg_status_t hg_hash_update(hg_hash_t *h, const void *buf, size_t len);
 
 /* Finish: fills out (algs, size, digests). The context can then be re-inited. */
 hg_status_t hg_hash_final(hg_hash_t *h, hg_digests_t *out);
+
+/*
+ * Parallel digests of one large object. With a pool set on a context
+ * (hg_hash_set_parallel) and two or more algorithms, an update of at least
+ * the pool's min bytes runs one algorithm (MD5 if computed, else SHA-256)
+ * on a helper thread while the caller computes the others, and joins
+ * before it returns; digests are the same as hashed serially. Smaller
+ * updates of an object already min bytes long are copied into a buffer of
+ * min bytes (allocated then, freed by hg_hash_final) and split when it is
+ * full, so an attachment decoded in small pieces is split too; objects
+ * under min bytes are hashed as without a pool. When every helper is busy
+ * the caller hashes alone, and a helper that has not started its share by
+ * the time the caller is done with its own (no idle core) gets it taken
+ * back: the caller runs it.
+ */
+typedef struct hg_hash_par_s hg_hash_par_t;
+
+#define HG_HASH_PAR_MAX_HELPERS  64
+#define HG_HASH_PAR_MIN_MIN      (64 * 1024)
+
+/*
+ * A pool of helpers (1 to HG_HASH_PAR_MAX_HELPERS threads) splitting
+ * updates of at least min bytes (>= HG_HASH_PAR_MIN_MIN). Threads do not
+ * survive fork: start it in the process that hashes. NULL with err set.
+ */
+hg_hash_par_t *hg_hash_par_new(size_t min, unsigned helpers, hg_err_t *err);
+
+/* Stops the helpers; no context may be hashing with it. Accepts NULL. */
+void hg_hash_par_free(hg_hash_par_t *par);
+
+/* Updates split so far by par's helpers (for tests and figures). */
+uint64_t hg_hash_par_splits(const hg_hash_par_t *par);
+
+/*
+ * Of those, the ones whose helper had not started when the caller was done
+ * with its own share: the caller ran them itself (no idle core).
+ */
+uint64_t hg_hash_par_taken_back(const hg_hash_par_t *par);
+
+/*
+ * Use par (or NULL: none) for the objects h starts from now on; par must
+ * outlive h's use of it. Call between objects.
+ */
+void hg_hash_set_parallel(hg_hash_t *h, hg_hash_par_t *par);
 
 /* Lowercase hex of len bytes into out (2*len+1 bytes, NUL-terminated). */
 void hg_hex_encode(const unsigned char *bin, size_t len, char *out);

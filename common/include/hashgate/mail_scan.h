@@ -187,6 +187,12 @@ typedef struct {
 } hg_mail_inspect_t;
 
 /*
+ * Split the digests of large parts with par's helpers (hash.h), from the
+ * next message on; NULL: not. par must outlive the context's use of it.
+ */
+void hg_mail_scan_set_parallel(hg_mail_scan_t *ms, hg_hash_par_t *par);
+
+/*
  * Open containers from the next message on, with the helpers and limits
  * of mi (copied; mi->pool must outlive the context); mi NULL: no more.
  * HG_ENOMEM with err set.

@@ -86,6 +86,12 @@ hg_db_t *hg_scan_db(const hg_scan_t *s);
 /* Algorithms computed per object (database's | extra). */
 unsigned hg_scan_algs(const hg_scan_t *s);
 
+/*
+ * Split the digests of large objects with par's helpers (hash.h,
+ * hg_hash_set_parallel), or NULL: not. Between objects only.
+ */
+void hg_scan_set_parallel(hg_scan_t *s, hg_hash_par_t *par);
+
 hg_status_t hg_scan_begin(hg_scan_t *s);
 hg_status_t hg_scan_update(hg_scan_t *s, const void *buf, size_t len);
 
