@@ -41,6 +41,7 @@
 
 #include <pthread.h>
 
+#include "hashgate/thread.h"
 #include "ngx_http_hashgate_hasher.h"
 
 
@@ -324,14 +325,7 @@ ngx_http_hashgate_hasher_pending(ngx_http_hashgate_hasher_t *h,
 void
 ngx_http_hashgate_thread_signals(void)
 {
-    sigset_t  set;
-
-    sigfillset(&set);
-    sigdelset(&set, SIGBUS);
-    sigdelset(&set, SIGSEGV);
-    sigdelset(&set, SIGFPE);
-    sigdelset(&set, SIGILL);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    hg_thread_block_signals();
 }
 
 

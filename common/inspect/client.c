@@ -377,6 +377,27 @@ client_reap_dead(hg_inspector_t *in, char *cause, size_t len)
     client_forget(in);
 }
 
+/* /proc/PID/NAME into buf, NUL-terminated; -1 if it cannot be read. */
+static int
+client_proc_read(pid_t pid, const char *name, char *buf, size_t len)
+{
+    char     path[64];
+    ssize_t  n;
+    int      fd;
+
+    snprintf(path, sizeof(path), "/proc/%ld/%s", (long) pid, name);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        return -1;
+    }
+    n = read(fd, buf, len - 1);
+    close(fd);
+    if (n <= 0) {
+        return -1;
+    }
+    buf[n] = '\0';
+    return 0;
+}
+
 /*
  * 1 if the helper (not yet a zombie) is on its way out: a signal pending
  * (one that kills is left pending, shared, until the process is reaped;
@@ -389,22 +410,14 @@ client_reap_dead(hg_inspector_t *in, char *cause, size_t len)
 static int
 client_dying(pid_t pid)
 {
-    char           path[64], buf[2048], *p, *q;
+    char           buf[2048], *p, *q;
     unsigned long  flags;
-    ssize_t        n;
-    int            fd, i;
+    int            i;
 
     /* /proc/PID/stat: "pid (comm) state ppid ... flags" (field 9) */
-    snprintf(path, sizeof(path), "/proc/%ld/stat", (long) pid);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+    if (client_proc_read(pid, "stat", buf, sizeof(buf)) != 0) {
         return 0;
     }
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0) {
-        return 0;
-    }
-    buf[n] = '\0';
     if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ') {
         return 0;
     }
@@ -423,16 +436,9 @@ client_dying(pid_t pid)
         return 1;
     }
 
-    snprintf(path, sizeof(path), "/proc/%ld/status", (long) pid);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+    if (client_proc_read(pid, "status", buf, sizeof(buf)) != 0) {
         return 0;
     }
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0) {
-        return 0;
-    }
-    buf[n] = '\0';
     for (p = buf; p != NULL && *p != '\0'; p = q) {
         q = strchr(p, '\n');
         if (q != NULL) {

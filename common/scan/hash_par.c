@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashgate/thread.h"
 #include "scan/hash_par.h"
 
 enum {
@@ -69,16 +70,8 @@ static void *
 _helper_main(void *arg)
 {
     hg_par_helper_t  *w = arg;
-    sigset_t          set;
 
-    /* signals are the process's business; faults stay deliverable (a
-     * database guard may turn a SIGBUS into zeros on another thread) */
-    sigfillset(&set);
-    sigdelset(&set, SIGBUS);
-    sigdelset(&set, SIGSEGV);
-    sigdelset(&set, SIGFPE);
-    sigdelset(&set, SIGILL);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    hg_thread_block_signals();
 
     pthread_mutex_lock(&w->lock);
     for (;;) {
