@@ -162,7 +162,7 @@ _lz_win(uint64_t lo, uint64_t hi)
  * '"' in it, its closing one not). The openings of the block before are
  * looked at now, when the five bytes after each are in. 1: flagged.
  */
-static inline int
+static inline __attribute__((always_inline)) int
 _lz_block(const hg_apibody_lazy_t *z, lz_hot_t *h, const lz_masks_t *m,
           uint64_t q, uint64_t s, uint64_t need, int64_t max_depth,
           uint64_t hi)
@@ -297,6 +297,16 @@ _lz_scan_c(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
 #define LZ_AVX2     __attribute__((target("avx2,pclmul,popcnt,lzcnt,bmi")))
 #define LZ_AVX512   __attribute__((target("avx512f,avx512bw,pclmul,popcnt,lzcnt,bmi")))
 
+/*
+ * The vector paths find the masks of up to LZ_BATCH blocks, then walk
+ * them: in one loop each block's masks waited for its compares and its
+ * moves out of the vector unit before the block's steps could run, and
+ * the scan took a third longer (110 against 80 us on 1 MiB of API JSON).
+ * A batch is copied whole even when a block in it is flagged: the caller
+ * gave room for nb blocks, and bytes past the flag are written again.
+ */
+#define LZ_BATCH    32
+
 static size_t LZ_AVX2
 _lz_scan_avx2(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
               const unsigned char *src, unsigned char *dst, size_t nb)
@@ -309,44 +319,54 @@ _lz_scan_avx2(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
     const uint64_t      need = b->need;
     const int64_t       maxd = (int64_t) b->lim.max_depth;
     lz_hot_t            h;
-    int                 flagged = 0;
-    lz_masks_t          m;
+    lz_masks_t          mb[LZ_BATCH];
     __m256i             v0, v1, w0, w1;
     uint64_t            q;
-    size_t              i;
+    size_t              i = 0, j, k, n;
 
 #define M2(a, b, t) ((uint64_t) (uint32_t) _mm256_movemask_epi8(              \
                          _mm256_cmpeq_epi8((a), (t)))                         \
                      | (uint64_t) (uint32_t) _mm256_movemask_epi8(            \
                          _mm256_cmpeq_epi8((b), (t))) << 32)
     _lz_hot_get(&h, zp);
-    for (i = 0; i < nb; i++, src += 64, dst += 64) {
-        v0 = _mm256_loadu_si256((const __m256i *) (const void *) src);
-        v1 = _mm256_loadu_si256((const __m256i *) (const void *) (src + 32));
-        _mm256_stream_si256((__m256i *) (void *) dst, v0);
-        _mm256_stream_si256((__m256i *) (void *) (dst + 32), v1);
-        w0 = _mm256_or_si256(v0, x20);
-        w1 = _mm256_or_si256(v1, x20);
-        m.q = M2(v0, v1, vq);
-        m.bs = M2(v0, v1, vb);
-        m.open = M2(w0, w1, vo);
-        m.close = M2(w0, w1, vc);
-        m.d = M2(w0, w1, vd);
-        m.a = M2(w0, w1, va);
-        q = _lz_quotes(&h.esc, m.q, m.bs);
-        if (_lz_block(zp, &h, &m, q, (uint64_t) _mm_cvtsi128_si64(
-                _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long) q), ones,
-                                     0)) ^ h.in_str, need, maxd, h.pos + 64))
-        {
-            flagged = 1;
-            i++;
-            break;
+    while (i < nb) {
+        n = nb - i < LZ_BATCH ? nb - i : LZ_BATCH;
+        for (j = 0; j < n; j++) {
+            v0 = _mm256_loadu_si256((const __m256i *) (const void *)
+                                    (src + 64 * j));
+            v1 = _mm256_loadu_si256((const __m256i *) (const void *)
+                                    (src + 64 * j + 32));
+            _mm256_stream_si256((__m256i *) (void *) (dst + 64 * j), v0);
+            _mm256_stream_si256((__m256i *) (void *) (dst + 64 * j + 32), v1);
+            w0 = _mm256_or_si256(v0, x20);
+            w1 = _mm256_or_si256(v1, x20);
+            mb[j].q = M2(v0, v1, vq);
+            mb[j].bs = M2(v0, v1, vb);
+            mb[j].open = M2(w0, w1, vo);
+            mb[j].close = M2(w0, w1, vc);
+            mb[j].d = M2(w0, w1, vd);
+            mb[j].a = M2(w0, w1, va);
         }
+        for (k = 0; k < n; k++) {
+            q = _lz_quotes(&h.esc, mb[k].q, mb[k].bs);
+            if (_lz_block(zp, &h, &mb[k], q, (uint64_t) _mm_cvtsi128_si64(
+                    _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long) q),
+                                         ones, 0)) ^ h.in_str, need, maxd,
+                          h.pos + 64))
+            {
+                _mm_sfence();
+                _lz_hot_put(zp, &h);
+                zp->flagged = 1;
+                return i + k + 1;
+            }
+        }
+        i += n;
+        src += 64 * n;
+        dst += 64 * n;
     }
 #undef M2
     _mm_sfence();
     _lz_hot_put(zp, &h);
-    zp->flagged |= flagged;
     return i;
 }
 
@@ -362,36 +382,45 @@ _lz_scan_avx512(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
     const uint64_t      need = b->need;
     const int64_t       maxd = (int64_t) b->lim.max_depth;
     lz_hot_t            h;
-    int                 flagged = 0;
-    lz_masks_t          m;
+    lz_masks_t          mb[LZ_BATCH];
     __m512i             v, w;
     uint64_t            q;
-    size_t              i;
+    size_t              i = 0, j, k, n;
 
     _lz_hot_get(&h, zp);
-    for (i = 0; i < nb; i++, src += 64, dst += 64) {
-        v = _mm512_loadu_si512((const void *) src);
-        _mm512_stream_si512((void *) dst, v);
-        w = _mm512_or_si512(v, x20);
-        m.q = _mm512_cmpeq_epi8_mask(v, vq);
-        m.bs = _mm512_cmpeq_epi8_mask(v, vb);
-        m.open = _mm512_cmpeq_epi8_mask(w, vo);
-        m.close = _mm512_cmpeq_epi8_mask(w, vc);
-        m.d = _mm512_cmpeq_epi8_mask(w, vd);
-        m.a = _mm512_cmpeq_epi8_mask(w, va);
-        q = _lz_quotes(&h.esc, m.q, m.bs);
-        if (_lz_block(zp, &h, &m, q, (uint64_t) _mm_cvtsi128_si64(
-                _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long) q), ones,
-                                     0)) ^ h.in_str, need, maxd, h.pos + 64))
-        {
-            flagged = 1;
-            i++;
-            break;
+    while (i < nb) {
+        n = nb - i < LZ_BATCH ? nb - i : LZ_BATCH;
+        /* the masks of a batch first: the vector unit's latency overlaps */
+        for (j = 0; j < n; j++) {
+            v = _mm512_loadu_si512((const void *) (src + 64 * j));
+            _mm512_stream_si512((void *) (dst + 64 * j), v);
+            w = _mm512_or_si512(v, x20);
+            mb[j].q = _mm512_cmpeq_epi8_mask(v, vq);
+            mb[j].bs = _mm512_cmpeq_epi8_mask(v, vb);
+            mb[j].open = _mm512_cmpeq_epi8_mask(w, vo);
+            mb[j].close = _mm512_cmpeq_epi8_mask(w, vc);
+            mb[j].d = _mm512_cmpeq_epi8_mask(w, vd);
+            mb[j].a = _mm512_cmpeq_epi8_mask(w, va);
         }
+        for (k = 0; k < n; k++) {
+            q = _lz_quotes(&h.esc, mb[k].q, mb[k].bs);
+            if (_lz_block(zp, &h, &mb[k], q, (uint64_t) _mm_cvtsi128_si64(
+                    _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long) q),
+                                         ones, 0)) ^ h.in_str, need, maxd,
+                          h.pos + 64))
+            {
+                _mm_sfence();
+                _lz_hot_put(zp, &h);
+                zp->flagged = 1;
+                return i + k + 1;
+            }
+        }
+        i += n;
+        src += 64 * n;
+        dst += 64 * n;
     }
     _mm_sfence();
     _lz_hot_put(zp, &h);
-    zp->flagged |= flagged;
     return i;
 }
 
