@@ -652,7 +652,7 @@ ngx_http_hashgate_parallel_digests(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_hashgate_main_conf_t *hmcf = conf;
 
-    ssize_t     n;
+    off_t       n;
     ngx_str_t  *value;
 
     if (hmcf->par_min != NGX_CONF_UNSET_SIZE) {
@@ -666,7 +666,8 @@ ngx_http_hashgate_parallel_digests(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_OK;
     }
 
-    n = ngx_parse_size(&value[1]);
+    /* an offset, not a size: nginx 1.22's sizes have no "g" suffix */
+    n = ngx_parse_offset(&value[1]);
 
     if (n == NGX_ERROR || n < HG_HASH_PAR_MIN_MIN || n > 1024 * 1024 * 1024)
     {
@@ -676,7 +677,7 @@ ngx_http_hashgate_parallel_digests(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    hmcf->par_min = n;
+    hmcf->par_min = (size_t) n;
 
     return NGX_CONF_OK;
 }

@@ -144,8 +144,9 @@ def check_conf(t):
     try:
         compile_db(os.path.join(ng.tmp, "db.hgdb"))
         for value, good in (("off", True), ("64k", True), ("1m", True),
+                            ("1g", True), ("1G", True), ("1024m", True),
                             ("63k", False), ("0", False), ("on", False),
-                            ("2g", False)):
+                            ("2g", False), ("1025m", False)):
             rc, out, path = ng.test_conf("hashgate_parallel_digests %s;\n"
                                          % value + HTTP)
             if good:
