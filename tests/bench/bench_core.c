@@ -181,96 +181,98 @@ cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The n-th key a lookup pass asks for: present (seed) or absent. */
+static hg_alg_t
+lookup_key(uint64_t n, int mixed, uint64_t seed, int present, int j,
+           unsigned char *d)
+{
+    uint64_t  k = splitmix((uint64_t) j ^ 0x5555) % n;
+
+    /* absent keys: the same algorithms, from another seed */
+    return digest_of(present ? seed : seed + 1000003, k, mixed, d);
+}
+
 static uint32_t
-median_lookup(hg_db_t *db, uint64_t n, int mixed, uint64_t seed, int present,
-              uint32_t *ns, uint64_t *found)
+elapsed_ns(const struct timespec *a, const struct timespec *b)
+{
+    return (uint32_t) ((b->tv_sec - a->tv_sec) * 1000000000L
+                       + (b->tv_nsec - a->tv_nsec));
+}
+
+static uint32_t
+time_lookup(hg_db_t *db, uint64_t n, int mixed, uint64_t seed, int present,
+            int j, uint64_t *found)
 {
     unsigned char   d[32];
     hg_db_hit_t     hit;
     struct timespec a, b;
-    hg_alg_t        alg;
-    uint64_t        i, k;
-    int             j;
+    hg_alg_t        alg = lookup_key(n, mixed, seed, present, j, d);
+    size_t          i;
 
-    *found = 0;
-    for (j = 0; j < LOOKUPS; j++) {
-        k = splitmix((uint64_t) j ^ 0x5555) % n;
-        /* absent keys: the same algorithms, from another seed */
-        alg = digest_of(present ? seed : seed + 1000003, k, mixed, d);
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        i = hg_db_lookup(db, alg, d, &hit, 1);
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        *found += i > 0;
-        ns[j] = (uint32_t) ((b.tv_sec - a.tv_sec) * 1000000000L
-                            + (b.tv_nsec - a.tv_nsec));
-    }
-    qsort(ns, LOOKUPS, sizeof(*ns), cmp_u32);
-    return ns[LOOKUPS / 2];
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    i = hg_db_lookup(db, alg, d, &hit, 1);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    *found += i > 0;
+    return elapsed_ns(&a, &b);
 }
 
 /*
  * The floor a lookup cannot beat: one read at a random place of the same
- * file, mapped the same way, timed the same way (median, ns). With lines
- * > 1, that many consecutive 64-byte lines from a random line start read
- * at once (independent loads the CPU may overlap): what fetching a window
- * of rows costs next to fetching one.
+ * file, mapped the same way, timed the same way. With lines > 1, that
+ * many consecutive 64-byte lines from a random line start read at once
+ * (independent loads the CPU may overlap): what fetching a window of rows
+ * costs next to fetching one.
  */
 static uint32_t
-median_one_read(const char *path, uint32_t *ns, unsigned lines)
+time_read(volatile const unsigned char *m, size_t size, int j,
+          unsigned lines, unsigned *sink)
 {
-    volatile const unsigned char  *m;
-    struct timespec                a, b;
-    size_t                         size, i;
-    unsigned                       sink = 0;
-    int                            fd = open(path, O_RDONLY), j;
+    struct timespec  a, b;
+    size_t           i;
+    unsigned         k, s = 0;
 
-    if (fd < 0) {
-        return 0;
+    i = splitmix((uint64_t) j + 99 + lines * 7919ULL) % (size - 64 * lines);
+    if (lines > 1) {
+        i &= ~(size_t) 63;
     }
-    size = (size_t) lseek(fd, 0, SEEK_END);
-    m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED) {
-        return 0;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (k = 0; k < lines; k++) {
+        s += m[i + 64 * k];
     }
-    for (i = 0; i < size; i += 4096) {
-        sink += m[i];
-    }
-    for (j = 0; j < LOOKUPS; j++) {
-        unsigned  k, s = 0;
-
-        i = splitmix((uint64_t) j + 99 + lines * 7919ULL)
-            % (size - 64 * lines);
-        if (lines > 1) {
-            i &= ~(size_t) 63;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        for (k = 0; k < lines; k++) {
-            s += m[i + 64 * k];
-        }
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        sink += s;
-        ns[j] = (uint32_t) ((b.tv_sec - a.tv_sec) * 1000000000L
-                            + (b.tv_nsec - a.tv_nsec));
-    }
-    munmap((void *) m, size);
-    qsort(ns, LOOKUPS, sizeof(*ns), cmp_u32);
-    return ns[LOOKUPS / 2] + (sink & 0);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    *sink += s;
+    return elapsed_ns(&a, &b);
 }
+
+static uint32_t
+median_of(uint32_t *ns)
+{
+    qsort(ns, LOOKUPS, sizeof(*ns), cmp_u32);
+    return ns[LOOKUPS / 2];
+}
+
+/* what bench_lookup times, each into its own column of ns */
+enum { K_PRESENT, K_ABSENT, K_TIMER, K_READ1, K_READ2, K_READ9, K_KINDS };
 
 static int
 bench_lookup(const char *path, uint64_t n, int mixed, uint64_t seed)
 {
+    static const unsigned  lines[K_KINDS] = { 0, 0, 0, 1, 2, 9 };
+    volatile const unsigned char *m;
     hg_db_t         *db;
     hg_err_t         err;
     double           t0, best = 1e9;
-    uint32_t        *ns = malloc(LOOKUPS * sizeof(*ns)), mp, ma, mt, m1, m2, m9;
-    uint64_t         fp, fa;
+    uint32_t        *ns[K_KINDS], med[K_KINDS];
+    uint64_t         fp = 0, fa = 0, unused = 0;
     struct timespec  a, b;
-    int              j;
+    size_t           size, i;
+    unsigned         sink = 0;
+    int              j, k, kind, fd;
 
-    if (ns == NULL) {
-        return 2;
+    for (k = 0; k < K_KINDS; k++) {
+        if ((ns[k] = malloc(LOOKUPS * sizeof(*ns[k]))) == NULL) {
+            return 2;
+        }
     }
     for (j = 0; j < 5; j++) {
         t0 = now();
@@ -283,32 +285,65 @@ bench_lookup(const char *path, uint64_t n, int mixed, uint64_t seed)
         hg_db_close(db);
     }
     hg_db_open(path, 0, &db, &err);
+    if ((fd = open(path, O_RDONLY)) < 0) {
+        return 2;
+    }
+    size = (size_t) lseek(fd, 0, SEEK_END);
+    m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) {
+        return 2;
+    }
     /* steady state, as a server after its first requests: one untimed pass
      * maps the pages (first-touch faults are a once-per-process cost) */
     if (getenv("BENCH_COLD") == NULL) {
-        median_lookup(db, n, mixed, seed, 1, ns, &fp);
+        for (j = 0; j < LOOKUPS; j++) {
+            time_lookup(db, n, mixed, seed, 1, j, &unused);
+        }
     }
-    mp = median_lookup(db, n, mixed, seed, 1, ns, &fp);
-    ma = median_lookup(db, n, mixed, seed, 0, ns, &fa);
+    for (i = 0; i < size; i += 4096) {
+        sink += m[i];
+    }
+    /*
+     * Every kind is timed in the same pass, in turn, so whatever else the
+     * machine does in the meantime (a shared host) weighs on lookups and
+     * on the reads they are compared with alike.
+     */
     for (j = 0; j < LOOKUPS; j++) {
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        ns[j] = (uint32_t) ((b.tv_sec - a.tv_sec) * 1000000000L
-                            + (b.tv_nsec - a.tv_nsec));
+        for (k = 0; k < K_KINDS; k++) {
+            kind = (j + k) % K_KINDS;
+            switch (kind) {
+            case K_PRESENT:
+                ns[kind][j] = time_lookup(db, n, mixed, seed, 1, j, &fp);
+                break;
+            case K_ABSENT:
+                ns[kind][j] = time_lookup(db, n, mixed, seed, 0, j, &fa);
+                break;
+            case K_TIMER:
+                clock_gettime(CLOCK_MONOTONIC, &a);
+                clock_gettime(CLOCK_MONOTONIC, &b);
+                ns[kind][j] = elapsed_ns(&a, &b);
+                break;
+            default:
+                ns[kind][j] = time_read(m, size, j, lines[kind], &sink);
+            }
+        }
     }
-    qsort(ns, LOOKUPS, sizeof(*ns), cmp_u32);
-    mt = ns[LOOKUPS / 2];
-    m1 = median_one_read(path, ns, 1);
-    m2 = median_one_read(path, ns, 2);
-    m9 = median_one_read(path, ns, 9);
+    for (k = 0; k < K_KINDS; k++) {
+        med[k] = median_of(ns[k]);
+    }
     printf("lookup open_ms=%.3f present_ns=%u absent_ns=%u timer_ns=%u "
            "one_random_read_ns=%u two_lines_ns=%u nine_lines_ns=%u "
            "found_present=%llu found_absent=%llu of %d file_bytes=%llu\n",
-           best * 1e3, mp, ma, mt, m1, m2, m9, (unsigned long long) fp,
-           (unsigned long long) fa, LOOKUPS,
+           best * 1e3, med[K_PRESENT], med[K_ABSENT], med[K_TIMER],
+           med[K_READ1] + (sink & 0), med[K_READ2], med[K_READ9],
+           (unsigned long long) fp, (unsigned long long) fa, LOOKUPS,
            (unsigned long long) hg_db_file_size(db));
+    munmap((void *) m, size);
     hg_db_close(db);
-    free(ns);
+    for (k = 0; k < K_KINDS; k++) {
+        free(ns[k]);
+    }
     return fp == LOOKUPS && fa == 0 ? 0 : 1;
 }
 
