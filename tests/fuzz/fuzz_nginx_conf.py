@@ -106,6 +106,7 @@ SPECS = {
     "hashgate": ("flag", HG_CTX, 1),
     "hashgate_database": ("db", {HTTP}, 1),
     "hashgate_thread": ("flag", {HTTP}, 1),
+    "hashgate_parallel_digests": ("parsize", {HTTP}, 1),
     "hashgate_list_action": ("list", HG_CTX, 2),
     "hashgate_default_action": ("action", HG_CTX, 1),
     "hashgate_monitor": ("flag", HG_CTX, 1),
@@ -426,6 +427,17 @@ class Gen:
                              str(NGX_MAX_INT // 1024 ** 2 + 1).encode() + b"M",
                              str(NGX_MAX_INT // 1024 ** 3 + 1).encode() + b"G",
                              self.odd()])
+        if kind == "parsize":
+            # "off" (exactly), or an offset from 64k to 1g
+            if valid:
+                return r.choice([b"off", b"64k", b"64K", b"512k", b"1m",
+                                 b"1g", b"1G", b"1024m", b"65536",
+                                 b"1048576k", str(r.randint(65536, 1 << 30))
+                                 .encode()])
+            return r.choice([b"on", b"OFF", b"Off", b"off ", b"", b"0",
+                             b"63k", b"65535", b"1025m", b"2g", b"-64k",
+                             b"1t", b"64kb", b"off\x00", str((1 << 30) + 1)
+                             .encode(), self.odd()])
         if kind == "msec":
             return self.time_value(valid)
         if kind in IMAGE_WORDS:
@@ -1252,6 +1264,16 @@ def check_dir(d, files, st, blk):
         n = parse_size(v)
         if n is None:
             raise Refused(line, r'"%s" directive invalid value' % name)
+        own[name] = n
+    elif kind == "parsize":
+        # ngx_strcmp: "off" exactly (a NUL after it ends the string)
+        if v.split(b"\x00")[0] == b"off":
+            own[name] = 0
+            return
+        n = parse_offset(v)
+        if n is None or not 64 * 1024 <= n <= 1 << 30:
+            raise Refused(line, r'"%s" takes "off" or a size from 64k to 1g'
+                          % name)
         own[name] = n
     elif kind in ("offset", "msec"):
         n = parse_offset(v) if kind == "offset" else parse_msec(v)
