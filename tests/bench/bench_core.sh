@@ -71,7 +71,7 @@ lookup_results() {
         awk -v n="$1" -v p="$p" -v a="$a" -v o="$one" -v t="$tm" 'BEGIN {
             printf "RESULT db sha256 n=%d lookup_vs_one_random_read present=%.2f absent=%.2f " \
                    "(medians %d and %d ns against %d ns for one byte read at a random place of " \
-                   "the same mapping, each timed alone, incl. %d ns clock overhead; target <= 1.3)\n",
+                   "the same mapping, all timed in turn in one pass, incl. %d ns clock overhead; target <= 1.3)\n",
                    n, p / o, a / o, p, a, o, t }'
         echo "RESULT db sha256 n=$1 lookup_window_ns two_lines=$two nine_lines=$nine (2 or 9 consecutive 64-byte lines read at once: what a window of rows costs beside one line)"
     done
