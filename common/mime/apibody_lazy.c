@@ -307,6 +307,32 @@ _lz_scan_c(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
  */
 #define LZ_BATCH    32
 
+#define LZ_CLMUL    __attribute__((always_inline, target("pclmul,popcnt,lzcnt,bmi")))
+
+/*
+ * Walk the masks of n blocks (either vector path): 0 if none is flagged,
+ * else the flagged block's number counted from 1.
+ */
+static inline size_t LZ_CLMUL
+_lz_walk(hg_apibody_lazy_t *zp, lz_hot_t *h, const lz_masks_t *mb, size_t n,
+         uint64_t need, int64_t maxd)
+{
+    const __m128i   ones = _mm_set1_epi8(-1);
+    uint64_t        q;
+    size_t          k;
+
+    for (k = 0; k < n; k++) {
+        q = _lz_quotes(&h->esc, mb[k].q, mb[k].bs);
+        if (_lz_block(zp, h, &mb[k], q, (uint64_t) _mm_cvtsi128_si64(
+                _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long) q), ones,
+                                     0)) ^ h->in_str, need, maxd, h->pos + 64))
+        {
+            return k + 1;
+        }
+    }
+    return 0;
+}
+
 static size_t LZ_AVX2
 _lz_scan_avx2(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
               const unsigned char *src, unsigned char *dst, size_t nb)
@@ -315,13 +341,11 @@ _lz_scan_avx2(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
                         vo = _mm256_set1_epi8('{'), vc = _mm256_set1_epi8('}'),
                         vd = _mm256_set1_epi8('d'), va = _mm256_set1_epi8('a'),
                         x20 = _mm256_set1_epi8(0x20);
-    const __m128i       ones = _mm_set1_epi8(-1);
     const uint64_t      need = b->need;
     const int64_t       maxd = (int64_t) b->lim.max_depth;
     lz_hot_t            h;
     lz_masks_t          mb[LZ_BATCH];
     __m256i             v0, v1, w0, w1;
-    uint64_t            q;
     size_t              i = 0, j, k, n;
 
 #define M2(a, b, t) ((uint64_t) (uint32_t) _mm256_movemask_epi8(              \
@@ -347,18 +371,11 @@ _lz_scan_avx2(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
             mb[j].d = M2(w0, w1, vd);
             mb[j].a = M2(w0, w1, va);
         }
-        for (k = 0; k < n; k++) {
-            q = _lz_quotes(&h.esc, mb[k].q, mb[k].bs);
-            if (_lz_block(zp, &h, &mb[k], q, (uint64_t) _mm_cvtsi128_si64(
-                    _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long) q),
-                                         ones, 0)) ^ h.in_str, need, maxd,
-                          h.pos + 64))
-            {
-                _mm_sfence();
-                _lz_hot_put(zp, &h);
-                zp->flagged = 1;
-                return i + k + 1;
-            }
+        if ((k = _lz_walk(zp, &h, mb, n, need, maxd)) != 0) {
+            _mm_sfence();
+            _lz_hot_put(zp, &h);
+            zp->flagged = 1;
+            return i + k;
         }
         i += n;
         src += 64 * n;
@@ -378,13 +395,11 @@ _lz_scan_avx512(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
                         vo = _mm512_set1_epi8('{'), vc = _mm512_set1_epi8('}'),
                         vd = _mm512_set1_epi8('d'), va = _mm512_set1_epi8('a'),
                         x20 = _mm512_set1_epi8(0x20);
-    const __m128i       ones = _mm_set1_epi8(-1);
     const uint64_t      need = b->need;
     const int64_t       maxd = (int64_t) b->lim.max_depth;
     lz_hot_t            h;
     lz_masks_t          mb[LZ_BATCH];
     __m512i             v, w;
-    uint64_t            q;
     size_t              i = 0, j, k, n;
 
     _lz_hot_get(&h, zp);
@@ -402,18 +417,11 @@ _lz_scan_avx512(const hg_apibody_t *b, hg_apibody_lazy_t *zp,
             mb[j].d = _mm512_cmpeq_epi8_mask(w, vd);
             mb[j].a = _mm512_cmpeq_epi8_mask(w, va);
         }
-        for (k = 0; k < n; k++) {
-            q = _lz_quotes(&h.esc, mb[k].q, mb[k].bs);
-            if (_lz_block(zp, &h, &mb[k], q, (uint64_t) _mm_cvtsi128_si64(
-                    _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long) q),
-                                         ones, 0)) ^ h.in_str, need, maxd,
-                          h.pos + 64))
-            {
-                _mm_sfence();
-                _lz_hot_put(zp, &h);
-                zp->flagged = 1;
-                return i + k + 1;
-            }
+        if ((k = _lz_walk(zp, &h, mb, n, need, maxd)) != 0) {
+            _mm_sfence();
+            _lz_hot_put(zp, &h);
+            zp->flagged = 1;
+            return i + k;
         }
         i += n;
         src += 64 * n;
