@@ -20,11 +20,9 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import hgmilter as hm  # noqa: E402
-from hgmilter import MilterClient, final  # noqa: E402
 
 ok = hm.Checks()
 tmp = tempfile.mkdtemp(prefix="hg-milter-arenas-")
@@ -66,31 +64,7 @@ def load(m):
     session with data ready while the others are busy. Returns the
     replies at end of message."""
     msgs = [hm.msg_attach(hm.blob(710 + i, 400_000))[0] for i in range(4)]
-    replies = []
-
-    def client(k):
-        for r in range(ROUNDS):
-            try:
-                c = MilterClient(m)
-                c.connect()
-                c.helo()
-                c.mail()
-                c.rcpt()
-                c.data()
-                c.message(msgs[(k + r) % len(msgs)])
-                replies.append(final(c.eom()))
-                c.quit()
-            except (OSError, EOFError) as e:
-                replies.append(repr(e))
-
-    threads = [threading.Thread(target=client, args=(k,))
-               for k in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return replies
-
+    return hm.concurrent_mails(m, msgs, CLIENTS, ROUNDS)
 
 m = None
 try:

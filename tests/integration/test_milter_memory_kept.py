@@ -23,12 +23,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import hgmilter as hm  # noqa: E402
-from hgmilter import MilterClient, final  # noqa: E402
 
 ok = hm.Checks()
 tmp = tempfile.mkdtemp(prefix="hg-milter-memkept-")
@@ -45,31 +43,7 @@ READS = re.compile(r"\bread\(")
 
 def load(m, msgs, n):
     """SESSIONS connections at once, each sending n mails in turn."""
-    replies = []
-
-    def session(k):
-        for i in range(n):
-            try:
-                c = MilterClient(m)
-                c.connect()
-                c.helo()
-                c.mail()
-                c.rcpt()
-                c.data()
-                c.message(msgs[(k + i) % len(msgs)])
-                replies.append(final(c.eom()))
-                c.quit()
-            except (OSError, EOFError) as e:
-                replies.append(repr(e))
-
-    threads = [threading.Thread(target=session, args=(k,))
-               for k in range(SESSIONS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return replies
-
+    return hm.concurrent_mails(m, msgs, SESSIONS, n)
 
 m = None
 try:

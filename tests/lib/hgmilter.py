@@ -18,6 +18,7 @@ import signal
 import socket
 import struct
 import subprocess
+import threading
 import time
 from email.utils import make_msgid
 
@@ -428,6 +429,37 @@ def final(replies):
         return data.rstrip(b"\0").decode(errors="replace")
     return {b"c": "continue", b"a": "accept", b"r": "reject",
             b"t": "tempfail", b"d": "discard"}.get(code, repr(code))
+
+
+def concurrent_mails(m, msgs, sessions, mails):
+    """sessions connections at once, each sending mails mails in turn
+    (message (k + i) % len(msgs) for session k), as MTAs with several
+    mails queued do. Returns the replies at end of message, or the
+    exception a session met."""
+    replies = []
+
+    def session(k):
+        for i in range(mails):
+            try:
+                c = MilterClient(m)
+                c.connect()
+                c.helo()
+                c.mail()
+                c.rcpt()
+                c.data()
+                c.message(msgs[(k + i) % len(msgs)])
+                replies.append(final(c.eom()))
+                c.quit()
+            except (OSError, EOFError) as e:
+                replies.append(repr(e))
+
+    threads = [threading.Thread(target=session, args=(k,))
+               for k in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return replies
 
 
 def check_tool(path):
