@@ -557,7 +557,7 @@ _k_parallel_digests(parse_t *p, hg_mconf_t *c, const char *v)
         c->parallel_digests = 0;
         return HG_OK;
     }
-    if (_parse_num(p, v, HG_HASH_PAR_MIN_MIN, 1024ULL * 1024 * 1024, 1, &n)
+    if (_parse_num(p, v, HG_HASH_PAR_MIN_MIN, HG_HASH_PAR_MIN_MAX, 1, &n)
         != HG_OK)
     {
         return _bad(p, "ParallelDigests takes off or a size of 64K to 1G, "

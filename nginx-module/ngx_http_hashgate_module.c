@@ -669,7 +669,7 @@ ngx_http_hashgate_parallel_digests(ngx_conf_t *cf, ngx_command_t *cmd,
     /* an offset, not a size: nginx 1.22's sizes have no "g" suffix */
     n = ngx_parse_offset(&value[1]);
 
-    if (n == NGX_ERROR || n < HG_HASH_PAR_MIN_MIN || n > 1024 * 1024 * 1024)
+    if (n == NGX_ERROR || n < HG_HASH_PAR_MIN_MIN || n > HG_HASH_PAR_MIN_MAX)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" takes \"off\" or a size from 64k to 1g, "

@@ -105,6 +105,7 @@ typedef struct hg_hash_par_s hg_hash_par_t;
 
 #define HG_HASH_PAR_MAX_HELPERS  64
 #define HG_HASH_PAR_MIN_MIN      (64 * 1024)
+#define HG_HASH_PAR_MIN_MAX      (1024 * 1024 * 1024)   /* settings' bound */
 
 /*
  * A pool of helpers (1 to HG_HASH_PAR_MAX_HELPERS threads) splitting
