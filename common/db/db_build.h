@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "db/db_format.h"
 #include "hashgate/db.h"
 
 /*
@@ -157,6 +158,16 @@ typedef struct {
     hg_vec_t        records;    /* RECORD_REC bytes each, as on disk */
     hg_vec_t        links[HG_ALG_COUNT];        /* LINK_REC each, as on disk */
     uint64_t        counts[2][8];               /* per kind, per mask */
+
+    /*
+     * format 5 placement (db_place.c): table length, home range and base;
+     * the slot of each row where rows are named (records, links, extras)
+     */
+    int             keyed;
+    uint32_t       *slot[HG_ALG_COUNT];
+    uint64_t        slots[HG_ALG_COUNT];
+    uint64_t        home[HG_ALG_COUNT];
+    uint64_t        base[HG_ALG_COUNT];
 } hg_merge_t;
 
 /*
@@ -217,6 +228,29 @@ void hg_dbb_sort(unsigned char *base, size_t n, size_t rs, size_t klen);
 void hg_dbb_merge_init(hg_merge_t *mg, hg_dbb_t *b);
 hg_status_t hg_dbb_merge_alg(hg_merge_t *mg, int a, hg_err_t *err);
 void hg_dbb_merge_free(hg_merge_t *mg);
+
+/* ---- db_place.c ---- */
+
+/*
+ * Format 5: give every row of each digest table its slot (db_format.h,
+ * HG_DB_HOME_SLACK) and renumber what names rows (records, links; extras
+ * are renumbered as they are written). HG_ENOMEM, or HG_ELIMIT past the
+ * format's row numbers.
+ */
+hg_status_t hg_dbb_place(hg_merge_t *mg, hg_err_t *err);
+
+/*
+ * The slot of row r of table a whose digest is d, the row before it being
+ * in slot prev (any value for r = 0): its home, or the slot after prev.
+ */
+static inline uint64_t
+hg_dbb_slot(const hg_merge_t *mg, int a, const unsigned char *d, uint64_t r,
+            uint64_t prev)
+{
+    uint64_t  h = hg_db_home(hg_db_prefix64(d), mg->home[a], mg->base[a]);
+
+    return r == 0 || h > prev ? h : prev + 1;
+}
 
 /* ---- db_records.c ---- */
 

@@ -25,7 +25,7 @@
 
 #define HG_DB_MAGIC         "HGDB\r\n\x1a\n"    /* 8 bytes; catches text-mode mangling */
 #define HG_DB_MAGIC_LEN     8
-#define HG_DB_FORMAT        4u                  /* the version this code writes */
+#define HG_DB_FORMAT        5u                  /* the version this code writes */
 #define HG_DB_FORMAT_MIN    1u                  /* the oldest it reads: 1 has no
                                                  * records, each entry is its own */
 #define HG_DB_HEADER_SIZE   512u                /* formats 1 and 2 */
@@ -55,6 +55,17 @@
  * misses cache less), 512 no better.
  */
 #define HG_DB_ROWS_PER_BUCKET 256u
+
+/*
+ * Format 5: a digest's home slot is its leading 64 bits scaled to
+ * rows + rows / HG_DB_HOME_SLACK, and it is stored at its home or, when
+ * rows before it took that slot, at the first free slot after: the table
+ * stays sorted, each row is a few slots past its home (10 on average at
+ * this load, 0.95), and a lookup reads the lines from the home on without
+ * reading any index first. The slots left free hold a copy of the row
+ * before them; they cost 5 % of the table.
+ */
+#define HG_DB_HOME_SLACK    20u
 
 /* String offsets are uint32 on disk. */
 #define HG_DB_MAX_STRINGS   0xffffffffULL
@@ -128,7 +139,18 @@
  */
 #define HDR_FILTER_BLOCKS(a) (576 + 8 * (a))    /* u64 */
 #define HDR_FILTER_OFF(a)   (600 + 8 * (a))     /* u64, 64-aligned */
-#define HDR_V4_RESERVED_AT  624     /* ..767 zero */
+#define HDR_V4_RESERVED_AT  624     /* ..767 zero in format 4 */
+/*
+ * Format 5: each digest table is key-addressed (see hg_db_home): the
+ * table's count is its slots, of which rows are distinct digests, the
+ * others copies of the row before them. home is the range the leading 64
+ * bits of a digest are scaled to; base is subtracted, so slot 0 holds the
+ * first row.
+ */
+#define HDR_ALG_ROWS(a)     (624 + 8 * (a))     /* u64 distinct digests */
+#define HDR_ALG_HOME(a)     (648 + 8 * (a))     /* u64 home range */
+#define HDR_ALG_BASE(a)     (672 + 8 * (a))     /* u64 home of slot 0 */
+#define HDR_V5_RESERVED_AT  696     /* ..767 zero */
 #define HDR_SIG_AT          768     /* signature (db_sign.c) */
 #define HDR_SIG_LEN         256
 
@@ -269,6 +291,20 @@ hg_db_prefix64(const unsigned char *d)
     v = __builtin_bswap64(v);
 #endif
     return v;
+}
+
+/*
+ * Format 5: the home of a digest whose leading 64 bits are key64 in a table
+ * of home range home: key64 scaled to [0, home), minus the table's base.
+ * Monotone in the key, so the rows, stored at or after their homes, are in
+ * digest order. Below base (only a digest before the first row) is slot 0.
+ */
+static inline uint64_t
+hg_db_home(uint64_t key64, uint64_t home, uint64_t base)
+{
+    uint64_t  h = (uint64_t) (((unsigned __int128) key64 * home) >> 64);
+
+    return h > base ? h - base : 0;
 }
 
 /* The leading 32 bits of a digest, big-endian: what buckets are keyed on. */
@@ -447,6 +483,9 @@ typedef struct {
     uint64_t             nlinks;
     const unsigned char *filter;    /* format 4; NULL before */
     uint64_t             fblocks;   /* its 64-byte blocks */
+    uint64_t             rows;      /* distinct digests: count before 5 */
+    uint64_t             home;      /* format 5: home range, 0 before */
+    uint64_t             base;      /* format 5: home of slot 0 */
 } hg_db_alg_t;
 
 /* First extras record with a row >= row (they are sorted by row). */

@@ -308,5 +308,7 @@ hg_dbb_merge_free(hg_merge_t *mg)
     hg_vec_free(&mg->records);
     for (a = 0; a < HG_ALG_COUNT; a++) {
         hg_vec_free(&mg->links[a]);
+        free(mg->slot[a]);
+        mg->slot[a] = NULL;
     }
 }

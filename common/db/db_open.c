@@ -330,8 +330,12 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
         || (db->format >= 4
             && (!hg_db_all_zero(h + HDR_PDQ_RESERVED_AT,
                                 HDR_FILTER_BLOCKS(0) - HDR_PDQ_RESERVED_AT)
-                || !hg_db_all_zero(h + HDR_V4_RESERVED_AT,
-                                   HDR_SIG_AT - HDR_V4_RESERVED_AT))))
+                || (db->format == 4
+                    && !hg_db_all_zero(h + HDR_V4_RESERVED_AT,
+                                       HDR_SIG_AT - HDR_V4_RESERVED_AT))
+                || (db->format >= 5
+                    && !hg_db_all_zero(h + HDR_V5_RESERVED_AT,
+                                       HDR_SIG_AT - HDR_V5_RESERVED_AT)))))
     {
         BAD("%s: reserved header bytes are not zero", path);
     }
@@ -498,6 +502,24 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
         }
         if (al->setw == 0 && al->nextras > 0) {
             BAD("%s: %s: extras without a set index to flag them", path, an);
+        }
+        al->rows = al->count;
+        if (db->format >= 5) {
+            /* key-addressed table (db_place.c): count is its slots */
+            al->rows = hg_le64(h + HDR_ALG_ROWS(a));
+            al->home = hg_le64(h + HDR_ALG_HOME(a));
+            al->base = hg_le64(h + HDR_ALG_BASE(a));
+            if (al->rows > al->count || (al->rows == 0) != (al->count == 0)
+                || al->bits != 0 || (al->count > 0 && al->home == 0)
+                || (al->count > 0 && al->base >= al->home))
+            {
+                BAD("%s: %s: %llu digests in %llu slots, home range %llu "
+                    "from %llu, %u bucket bits: not a keyed table", path, an,
+                    (unsigned long long) al->rows,
+                    (unsigned long long) al->count,
+                    (unsigned long long) al->home,
+                    (unsigned long long) al->base, al->bits);
+            }
         }
         if (db->format == 1 && !hg_db_all_zero(ah + 56, 8)) {
             BAD("%s: %s: reserved bytes are not zero", path, an);
@@ -734,6 +756,52 @@ _hg_filters_verify(const hg_db_t *db, hg_err_t *err)
 }
 
 /*
+ * Format 5: a lookup walks forward from a digest's home slot and takes
+ * the first slot holding it, so the slots must not decrease, every row
+ * (a slot unlike the one before) must be at or after its home, and the
+ * rows must be as many as the header says.
+ */
+static hg_status_t
+_hg_slots_verify(const hg_db_t *db, hg_err_t *err)
+{
+    const hg_db_alg_t    *al;
+    const unsigned char  *d;
+    const char           *an;
+    uint64_t              s, rows;
+    int                   a, c;
+
+    for (a = 0; db->format >= 5 && a < HG_ALG_COUNT; a++) {
+        al = &db->alg[a];
+        an = hg_alg_name((hg_alg_t) a);
+        for (s = 0, rows = 0; s < al->count; s++) {
+            d = al->digests + s * al->dlen;
+            c = s > 0 ? memcmp(d - al->dlen, d, al->dlen) : -1;
+            if (c > 0) {
+                return hg_err_set(err, HG_EFORMAT, "%s: %s: slot %llu is "
+                                  "out of order", db->path, an,
+                                  (unsigned long long) s);
+            }
+            if (c == 0) {
+                continue;
+            }
+            rows++;
+            if (hg_db_home(hg_db_prefix64(d), al->home, al->base) > s) {
+                return hg_err_set(err, HG_EFORMAT, "%s: %s: the digest in "
+                                  "slot %llu is before its home", db->path,
+                                  an, (unsigned long long) s);
+            }
+        }
+        if (rows != al->rows) {
+            return hg_err_set(err, HG_EFORMAT, "%s: %s: %llu digests, the "
+                              "header says %llu", db->path, an,
+                              (unsigned long long) rows,
+                              (unsigned long long) al->rows);
+        }
+    }
+    return HG_OK;
+}
+
+/*
  * Check both checksums: header+metadata and the whole file after the
  * header, then that the filters hold every digest. O(file size);
  * HG_EFORMAT names what failed.
@@ -743,6 +811,7 @@ hg_db_verify(const hg_db_t *db, hg_err_t *err)
 {
     const unsigned char  *h = db->base;
     unsigned char         sum[32];
+    hg_status_t           rc;
 
     if (hg_db_meta_sha256(h, h + db->hdr_size, hg_le64(h + HDR_META_LEN),
                           sum) != 0)
@@ -761,6 +830,10 @@ hg_db_verify(const hg_db_t *db, hg_err_t *err)
     if (memcmp(sum, h + HDR_FILE_SHA256, 32) != 0) {
         return hg_err_set(err, HG_EFORMAT, "%s: file checksum mismatch "
                           "(contents corrupted)", db->path);
+    }
+    rc = _hg_slots_verify(db, err);
+    if (rc != HG_OK) {
+        return rc;
     }
     return _hg_filters_verify(db, err);
 }

@@ -279,7 +279,10 @@ _hg_write_extras(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
                                    (mg->oextras.p + x * mg->oextras.rs);
 
         memset(xr, 0, sizeof(xr));
-        hg_put32(xr + EXTRA_ROW, o->row);
+        /* format 5: the row's slot (db_place.c) */
+        hg_put32(xr + EXTRA_ROW, a < HG_ALG_COUNT && mg->slot[a] != NULL
+                                 && o->row < mg->rows[a]
+                                 ? mg->slot[a][o->row] : o->row);
         hg_put16(xr + EXTRA_LIST, (uint16_t) o->list);
         hg_put16(xr + EXTRA_FLAGS, (o->has_size ? has_size : 0)
                                    | (o->label ? EXTRA_HAS_LABEL : 0));
@@ -313,6 +316,42 @@ _hg_write_extras(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
     return 0;
 }
 
+/*
+ * Format 5: the digest table and set index by slot. A free slot repeats
+ * the row before it and has set index value 0 (never read: a lookup stops
+ * at the first slot holding its digest, the row).
+ */
+static int
+_hg_write_slots(hg_wr_t *w, const hg_vec_t *v, const hg_merge_t *mg, int a,
+                size_t dlen, unsigned setw, int setidx)
+{
+    unsigned char    le[4] = { 0, 0, 0, 0 };
+    uint64_t         rows = mg->rows[a], r, s = 0, pos = 0;
+    uint32_t         val;
+
+    for (r = 0; r < rows; r++) {
+        pos = hg_dbb_slot(mg, a, v->p + r * v->rs, r, pos);
+        for (; s < pos; s++) {
+            if (setidx ? _hg_wr(w, "\0\0\0\0", setw)
+                       : _hg_wr(w, v->p + (r - 1) * v->rs, dlen))
+            {
+                return -1;
+            }
+        }
+        if (setidx) {
+            memcpy(&val, v->p + r * v->rs + dlen, 4);
+            hg_put32(le, val);
+        }
+        if (_hg_wr(w, setidx ? le : v->p + r * v->rs, setidx ? setw : dlen)
+            != 0)
+        {
+            return -1;
+        }
+        s++;
+    }
+    return 0;
+}
+
 /* Write one algorithm's buckets, digests and set index; fill its header. */
 static int
 _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
@@ -325,8 +364,16 @@ _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
     uint64_t         rows = mg->rows[a], r, nb, k;
     unsigned         bits = _hg_bucket_bits(rows), setw = _hg_setw(mg->maxv[a]);
     uint32_t        *bk, val;
+    int              keyed = mg->keyed && rows > 0;
 
-    hg_put64(ah + ALG_COUNT, rows);
+    if (keyed) {
+        /* format 5: no bucket index is read; one bucket spans the slots */
+        bits = 0;
+        hg_put64(hdr + HDR_ALG_ROWS(a), rows);
+        hg_put64(hdr + HDR_ALG_HOME(a), mg->home[a]);
+        hg_put64(hdr + HDR_ALG_BASE(a), mg->base[a]);
+    }
+    hg_put64(ah + ALG_COUNT, keyed ? mg->slots[a] : rows);
     hg_put32(ah + ALG_BUCKET_BITS, bits);
     hg_put32(ah + ALG_SETW, setw);
 
@@ -340,6 +387,9 @@ _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
     for (r = 0; r < rows; r++) {
         k = bits ? hg_db_prefix32(v->p + r * rs) >> (32 - bits) : 0;
         bk[k + 1]++;
+    }
+    if (keyed) {
+        bk[1] = (uint32_t) mg->slots[a];
     }
     for (k = 0; k < nb; k++) {
         bk[k + 1] += bk[k];
@@ -362,7 +412,10 @@ _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
         return -1;
     }
     hg_put64(ah + ALG_DIGESTS_OFF, w->off + w->len);
-    for (r = 0; r < rows; r++) {
+    if (keyed && _hg_write_slots(w, v, mg, a, dlen, setw, 0) != 0) {
+        return -1;
+    }
+    for (r = 0; !keyed && r < rows; r++) {
         if (_hg_wr(w, v->p + r * rs, dlen) != 0) {
             return -1;
         }
@@ -372,7 +425,10 @@ _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
         return -1;
     }
     hg_put64(ah + ALG_SETIDX_OFF, w->off + w->len);
-    for (r = 0; setw > 0 && r < rows; r++) {
+    if (keyed && setw > 0 && _hg_write_slots(w, v, mg, a, dlen, setw, 1) != 0) {
+        return -1;
+    }
+    for (r = 0; !keyed && setw > 0 && r < rows; r++) {
         memcpy(&val, v->p + r * rs + dlen, 4);
         hg_put32(le, val);
         if (_hg_wr(w, le, setw) != 0) {
@@ -649,6 +705,9 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
         goto out;
     }
 
+    if (fmt >= 5 && (rc = hg_dbb_place(&mg, err)) != HG_OK) {
+        goto out;
+    }
     rc = _hg_build_meta(b, &mg, created, fmt, &meta, hdr, err);
     if (rc != HG_OK) {
         goto out;

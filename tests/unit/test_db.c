@@ -1390,7 +1390,13 @@ test_db_open_refuses_hostile_headers(void **state)
     hostile(p, n, a2 + ALG_NEXTRAS, F64, (uint64_t) 1 << 60, "extras overflow");
     hostile(p, n, a2 + ALG_NLINKS, F64, (uint64_t) 1 << 60, "links overflow");
     hostile(p, n, HDR_RECORD_COUNT(1, 0), F32, 1, "reserved header byte");
-    hostile(p, n, HDR_V4_RESERVED_AT + 8, F32, 1, "reserved byte after the filters");
+    hostile(p, n, HDR_V5_RESERVED_AT + 8, F32, 1, "reserved byte after the filters");
+    hostile(p, n, HDR_ALG_ROWS(2), F64, hg_le64(p + a2 + ALG_COUNT) + 1,
+            "more digests than slots");
+    hostile(p, n, HDR_ALG_ROWS(2), F64, 0, "slots but no digests");
+    hostile(p, n, HDR_ALG_HOME(2), F64, 0, "no home range");
+    hostile(p, n, HDR_ALG_BASE(2), F64, hg_le64(p + HDR_ALG_HOME(2)),
+            "base past the home range");
     hostile(p, n, HDR_FILTER_BLOCKS(2), F64, 0, "no filter for the digests");
     hostile(p, n, HDR_FILTER_BLOCKS(2), F64, (uint64_t) 1 << 40,
             "filter past the end");
@@ -1446,7 +1452,7 @@ test_db_filter_keeps_every_digest_and_stops_most_absent_ones(void **state)
         }
     }
     db = write_open(b, tpath("filter.db"), HG_DB_OPEN_VERIFY);
-    assert_int_equal(hg_db_version(db), 4);
+    assert_int_equal(hg_db_version(db), HG_DB_FORMAT);
     s = 4242;
     for (k = 0; k < 2; k++) {
         const hg_db_alg_t  *al = &db->alg[algs[k]];
@@ -1541,6 +1547,182 @@ test_db_verify_finds_a_digest_missing_from_the_filter(void **state)
                                 &err), HG_EFORMAT);
 }
 
+/* The entries hg_db_foreach gives, counted. */
+static hg_status_t
+count_entry(void *ctx, uint32_t list, const hg_entry_t *e)
+{
+    (void) list;
+    (void) e;
+    ++*(uint64_t *) ctx;
+    return HG_OK;
+}
+
+/*
+ * Format 5: each digest table is key-addressed. Every digest is found
+ * from its home, the free slots are not entries, and the table costs at
+ * most the writer's slack in slots. 30,000 SHA-256, 20,000 SHA-1 and
+ * 10,000 MD5 digests; as many absent ones.
+ */
+static void
+test_db_keyed_tables_find_every_digest_from_its_home(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_db_t        *db;
+    hg_db_hit_t     hit;
+    hg_entry_t      e;
+    unsigned char   d[32];
+    uint64_t        s = 515, r, n = 0, rows[3] = { 10000, 20000, 30000 };
+    uint32_t        id;
+    int             a;
+
+    (void) state;
+    id = mklist(b, "k", HG_LIST_BLOCK);
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        for (r = 0; r < rows[a]; r++) {
+            rnd_digest(&s, d, 32);
+            e = entry(a, d);
+            assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+        }
+    }
+    db = write_open(b, tpath("keyed.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_version(db), 5);
+    s = 515;
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        const hg_db_alg_t  *al = &db->alg[a];
+
+        assert_int_equal(hg_db_count(db, (hg_alg_t) a), rows[a]);
+        assert_int_equal(al->home, rows[a] + rows[a] / HG_DB_HOME_SLACK);
+        assert_true(al->count > rows[a]);
+        assert_true(al->count <= rows[a] + rows[a] / HG_DB_HOME_SLACK + 200);
+        for (r = 0; r < rows[a]; r++) {
+            rnd_digest(&s, d, 32);
+            assert_int_equal(hg_db_lookup(db, (hg_alg_t) a, d, &hit, 1), 1);
+            assert_int_equal(hit.list, id);
+        }
+    }
+    for (a = 0; a < HG_ALG_COUNT; a++) {
+        for (r = 0; r < rows[a]; r++) {
+            rnd_digest(&s, d, 32);
+            assert_int_equal(hg_db_lookup(db, (hg_alg_t) a, d, &hit, 1), 0);
+        }
+    }
+    assert_int_equal(hg_db_foreach(db, count_entry, &n), HG_OK);
+    assert_int_equal(n, rows[0] + rows[1] + rows[2]);
+    hg_db_close(db);
+}
+
+/*
+ * Digests crowded into a few homes (a skewed list: 3,000 sharing their
+ * first 7 bytes) sit far past their homes; lookups walk, then bisect,
+ * and still find each of them and nothing between them.
+ */
+static void
+test_db_keyed_table_with_crowded_homes(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_db_t        *db;
+    hg_db_hit_t     hit;
+    hg_entry_t      e;
+    unsigned char   d[32];
+    uint64_t        s = 77;
+    uint32_t        id;
+    hg_err_t        err;
+    int             i;
+
+    (void) state;
+    id = mklist(b, "crowd", HG_LIST_BLOCK);
+    for (i = 0; i < 3000; i++) {
+        memset(d, 0x5a, 7);
+        d[7] = (unsigned char) (i % 7);
+        rnd_digest(&s, d + 8, 24);
+        d[8] = (unsigned char) (2 * (i / 7));   /* even: listed */
+        e = entry(HG_ALG_SHA256, d);
+        assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+    }
+    for (i = 0; i < 1000; i++) {
+        rnd_digest(&s, d, 32);
+        e = entry(HG_ALG_SHA256, d);
+        assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+    }
+    db = write_open(b, tpath("crowd.db"), HG_DB_OPEN_VERIFY);
+    assert_int_equal(hg_db_verify(db, &err), HG_OK);
+    s = 77;
+    for (i = 0; i < 3000; i++) {
+        memset(d, 0x5a, 7);
+        d[7] = (unsigned char) (i % 7);
+        rnd_digest(&s, d + 8, 24);
+        d[8] = (unsigned char) (2 * (i / 7));
+        assert_int_equal(hg_db_lookup(db, HG_ALG_SHA256, d, &hit, 1), 1);
+        d[8] |= 1;                              /* odd: between them */
+        assert_int_equal(hg_db_lookup(db, HG_ALG_SHA256, d, &hit, 1), 0);
+    }
+    for (i = 0; i < 1000; i++) {
+        rnd_digest(&s, d, 32);
+        assert_int_equal(hg_db_lookup(db, HG_ALG_SHA256, d, &hit, 1), 1);
+    }
+    hg_db_close(db);
+}
+
+/*
+ * A keyed table whose rows are out of order, or before their homes, makes
+ * lookups miss them; the checksums, resealed, cannot see it, so
+ * verification walks the slots and names the first wrong one.
+ */
+static void
+test_db_verify_refuses_a_keyed_table_out_of_place(void **state)
+{
+    hg_dbb_t       *b = hg_dbb_new();
+    hg_db_t        *db;
+    hg_entry_t      e;
+    unsigned char   d[32], t[32], *p, *q;
+    uint64_t        s = 31, r, doff, slots;
+    uint32_t        id;
+    hg_err_t        err;
+    size_t          n;
+
+    (void) state;
+    id = mklist(b, "v", HG_LIST_BLOCK);
+    for (r = 0; r < 2000; r++) {
+        rnd_digest(&s, d, 32);
+        e = entry(HG_ALG_SHA256, d);
+        assert_int_equal(hg_dbb_add(b, id, &e), HG_OK);
+    }
+    hg_db_close(write_open(b, tpath("place.db"), 0));
+    p = slurp(tpath("place.db"), &n);
+    doff = hg_le64(p + HDR_ALG(HG_ALG_SHA256) + ALG_DIGESTS_OFF);
+    slots = hg_le64(p + HDR_ALG(HG_ALG_SHA256) + ALG_COUNT);
+
+    /* the last two slots swapped (distinct: the last slot is a row) */
+    q = malloc(n);
+    assert_non_null(q);
+    memcpy(q, p, n);
+    memcpy(t, q + doff + (slots - 2) * 32, 32);
+    assert_true(memcmp(t, q + doff + (slots - 1) * 32, 32) < 0);
+    memcpy(q + doff + (slots - 2) * 32, q + doff + (slots - 1) * 32, 32);
+    memcpy(q + doff + (slots - 1) * 32, t, 32);
+    reseal_file(q, n);
+    spit(tpath("place2.db"), q, n);
+    assert_int_equal(hg_db_open(tpath("place2.db"), 0, &db, &err), HG_OK);
+    assert_int_equal(hg_db_verify(db, &err), HG_EFORMAT);
+    assert_non_null(strstr(err.msg, "out of order"));
+    hg_db_close(db);
+
+    /* homes moved past their rows: a home range twice as wide */
+    memcpy(q, p, n);
+    hg_put64(q + HDR_ALG_HOME(HG_ALG_SHA256),
+             2 * hg_le64(q + HDR_ALG_HOME(HG_ALG_SHA256)));
+    reseal_file(q, n);
+    spit(tpath("place3.db"), q, n);
+    assert_int_equal(hg_db_open(tpath("place3.db"), 0, &db, &err), HG_OK);
+    assert_int_equal(hg_db_verify(db, &err), HG_EFORMAT);
+    assert_non_null(strstr(err.msg, "before its home"));
+    hg_db_close(db);
+    assert_int_equal(hg_db_open(tpath("place3.db"), HG_DB_OPEN_VERIFY, &db,
+                                &err), HG_EFORMAT);
+    free(q);
+    free(p);
+}
+
 static void
 lookups_and_walk(hg_db_t *db, const unsigned char *p, uint64_t *s)
 {
@@ -1594,6 +1776,7 @@ test_db_open_refuses_bucket_index_that_decreases(void **state)
         e = entry(HG_ALG_SHA256, d);
         hg_dbb_add(b, id, &e);
     }
+    hg_dbb_set_format(b, 4);    /* format 5 reads no bucket index */
     hg_db_close(write_open(b, tpath("mono.db"), 0));
     p = slurp(tpath("mono.db"), &n);
     assert_true(hg_le32(p + HDR_ALG(2) + ALG_BUCKET_BITS) >= 2);
@@ -1858,6 +2041,9 @@ main(void)
         cmocka_unit_test(test_db_open_reports_missing_file_and_non_database),
         cmocka_unit_test(test_db_filter_keeps_every_digest_and_stops_most_absent_ones),
         cmocka_unit_test(test_db_verify_finds_a_digest_missing_from_the_filter),
+        cmocka_unit_test(test_db_keyed_tables_find_every_digest_from_its_home),
+        cmocka_unit_test(test_db_keyed_table_with_crowded_homes),
+        cmocka_unit_test(test_db_verify_refuses_a_keyed_table_out_of_place),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
