@@ -45,7 +45,8 @@
 #define HG_DB_MAX_BUCKET_BITS 28u
 
 /*
- * Aim for this many rows per bucket. A random read from a large mapping
+ * Formats 1 to 4 (the builder writes them for tests): aim for this many
+ * rows per bucket. A random read from a large mapping
  * costs ~170-200 ns here (DRAM plus a TLB miss), so a lookup must make
  * only one: with 256 rows a bucket the index is 1/64 byte per row (128 KiB
  * for 10M digests) and stays in cache, and the row is found by

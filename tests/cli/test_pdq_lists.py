@@ -61,7 +61,7 @@ t.check(p.returncode == 0 and "a.pdq: wide: 2 entries, 0 skipped (pdq)"
 
 i = t.run("info", "--verify", "p.db")
 o = out(i)
-t.check(i.returncode == 0 and "format:   version 4" in o
+t.check(i.returncode == 0 and "format:   version 5" in o
         and "pdq:      7 entries" in o
         and "  pdq:      6 entries, threshold 31 bits" in o
         and "  pdq:      2 entries, threshold 12 bits" in o,
