@@ -300,10 +300,14 @@ class Nginx:
     """A private nginx. http is the text inside http {} after the common
     part (use {port}, {rport}, {prefix}, {tmp} placeholders); module=False
     runs the same config without load_module (for baselines), a path
-    loads that module file instead of $HG_BIN's."""
+    loads that module file instead of $HG_BIN's. log_sha256=False leaves
+    $hashgate_sha256 out of the access log: naming it makes every body's
+    SHA-256 computed whatever the lists need (benchmarks of what a list
+    costs)."""
 
     def __init__(self, http="", workers=2, module=True, recorder=True,
-                 tmp=None):
+                 tmp=None, log_sha256=True):
+        self.log_sha256 = log_sha256
         self.own_tmp = tmp is None
         self.tmp = tmp or tempfile.mkdtemp(prefix="hg-nginx-")
         # workers run as nobody when we are root: they must reach the db
@@ -333,7 +337,8 @@ class Nginx:
         user = "user nobody nogroup;" if os.geteuid() == 0 else ""
         if self.module:
             logfmt = ("$request_method $uri $status $hashgate_verdict "
-                      "$hashgate_list $hashgate_sha256 $request_id")
+                      "$hashgate_list %s $request_id"
+                      % ("$hashgate_sha256" if self.log_sha256 else "-"))
             # module: True, or the path of another build's module
             load = "load_module %s;" % (self.module if isinstance(
                 self.module, str) else MODULE)
