@@ -325,29 +325,33 @@ static int
 _hg_write_slots(hg_wr_t *w, const hg_vec_t *v, const hg_merge_t *mg, int a,
                 size_t dlen, unsigned setw, int setidx)
 {
-    unsigned char    le[4] = { 0, 0, 0, 0 };
-    uint64_t         rows = mg->rows[a], r, s = 0, pos = 0;
-    uint32_t         val;
+    static const unsigned char  zero[4];
+    const unsigned char        *row, *item, *fill = zero;
+    unsigned char               le[4];
+    uint64_t                    rows = mg->rows[a], r, s = 0, pos = 0;
+    size_t                      len = setidx ? setw : dlen;
+    uint32_t                    val;
 
-    for (r = 0; r < rows; r++) {
-        pos = hg_dbb_slot(mg, a, v->p + r * v->rs, r, pos);
+    for (r = 0; r < rows; r++, s++) {
+        row = v->p + r * v->rs;
+        pos = hg_dbb_slot(mg, a, row, r, pos);
+        item = row;
+        if (setidx) {
+            memcpy(&val, row + dlen, 4);
+            hg_put32(le, val);
+            item = le;
+        }
         for (; s < pos; s++) {
-            if (setidx ? _hg_wr(w, "\0\0\0\0", setw)
-                       : _hg_wr(w, v->p + (r - 1) * v->rs, dlen))
-            {
+            if (_hg_wr(w, fill, len) != 0) {
                 return -1;
             }
         }
-        if (setidx) {
-            memcpy(&val, v->p + r * v->rs + dlen, 4);
-            hg_put32(le, val);
-        }
-        if (_hg_wr(w, setidx ? le : v->p + r * v->rs, setidx ? setw : dlen)
-            != 0)
-        {
+        if (_hg_wr(w, item, len) != 0) {
             return -1;
         }
-        s++;
+        if (!setidx) {
+            fill = row;
+        }
     }
     return 0;
 }
@@ -384,12 +388,12 @@ _hg_write_alg(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, int a,
         w->failed = ENOMEM;
         return -1;
     }
-    for (r = 0; r < rows; r++) {
+    for (r = 0; !keyed && r < rows; r++) {
         k = bits ? hg_db_prefix32(v->p + r * rs) >> (32 - bits) : 0;
         bk[k + 1]++;
     }
     if (keyed) {
-        bk[1] = (uint32_t) mg->slots[a];
+        bk[1] = (uint32_t) mg->slots[a];    /* one bucket: every slot */
     }
     for (k = 0; k < nb; k++) {
         bk[k + 1] += bk[k];

@@ -266,18 +266,23 @@ def par_ratio(name, pairs, algs):
                   1000 * cs, " ".join(open("/proc/loadavg").read().split()[:3])))
 
 
+def write_upload(tmp):
+    """The 100 MiB upload body (seeded random bytes), once a run."""
+    global UPLOAD_PATH
+    if UPLOAD_PATH is None:
+        UPLOAD_PATH = os.path.join(tmp, "up.bin")
+        block = N.payload(601, 1 << 20)
+        with open(UPLOAD_PATH, "wb") as f:
+            for _ in range(UPLOAD >> 20):
+                f.write(block)
+
+
 def parallel_case(tmp, base_http=None):
     """BENCH_CASE=parallel, also the end of main(): see the docstring."""
-    global UPLOAD_PATH
     par = os.environ.get("BENCH_PAR_MIN", "512k")
     ngs = []
     try:
-        if UPLOAD_PATH is None:
-            UPLOAD_PATH = os.path.join(tmp, "up.bin")
-            block = N.payload(601, 1 << 20)
-            with open(UPLOAD_PATH, "wb") as f:
-                for _ in range(UPLOAD >> 20):
-                    f.write(block)
+        write_upload(tmp)
         db = os.path.join(tmp, "par-db.hgdb")
         make_records_db(db, [N.payload(602, 1000)], plain=True)
         cfgs = (("loop", ""), ("loop-par", "hashgate_parallel_digests %s;"
@@ -336,16 +341,11 @@ def parallel_only():
 
 def records_only():
     """BENCH_CASE=records: records_vs_sha256 alone."""
-    global UPLOAD_PATH
     tmp = tempfile.mkdtemp(prefix="hg-bench-")
     os.chmod(tmp, 0o755)
     base = None
     try:
-        UPLOAD_PATH = os.path.join(tmp, "up.bin")
-        block = N.payload(601, 1 << 20)
-        with open(UPLOAD_PATH, "wb") as f:
-            for _ in range(UPLOAD >> 20):
-                f.write(block)
+        write_upload(tmp)
         os.makedirs(os.path.join(tmp, "base"))
         base = N.Nginx(HTTP, module=False, recorder=False,
                        tmp=os.path.join(tmp, "base"))
@@ -514,14 +514,9 @@ def private_dirty(pid):
 def main():
     tmp = tempfile.mkdtemp(prefix="hg-bench-")
     os.chmod(tmp, 0o755)
-    global UPLOAD_PATH
     base = mod = loop = None
     try:
-        data = UPLOAD_PATH = os.path.join(tmp, "up.bin")
-        block = N.payload(601, 1 << 20)
-        with open(data, "wb") as f:
-            for _ in range(UPLOAD >> 20):
-                f.write(block)
+        write_upload(tmp)
         db = os.path.join(tmp, "db.hgdb")
         N.make_db(db, {"cam": [N.payload(602, 1000)]})
 
