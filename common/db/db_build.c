@@ -141,6 +141,7 @@ hg_dbb_new(void)
     if (b == NULL) {
         return NULL;
     }
+    b->pdq_index_min = UINT64_MAX;      /* no PDQ index unless asked */
     for (a = 0; a < HG_DBB_SLOTS; a++) {
         b->add[a].rs = hg_dbb_slot_len(a) + 4;
         b->rem[a].rs = hg_dbb_slot_len(a) + 4;
@@ -480,6 +481,9 @@ hg_dbb_load(hg_dbb_t *b, const hg_db_t *db, hg_err_t *err)
     if (db->flags & HG_DB_FLAG_ALL_DIGESTS) {
         b->all_digests = 1;     /* an update keeps what the base chose */
     }
+    if ((db->flags & HG_DB_FLAG_PDQ_INDEX) || hg_db_pdq_indexed(db)) {
+        b->pdq_index_min = HG_PDQ_INDEX_MIN;    /* so does its PDQ index */
+    }
 done:
     free(lc.map);
     return rc;
@@ -515,7 +519,7 @@ hg_dbb_set_pdq_index_min(hg_dbb_t *b, uint64_t min)
 void
 hg_dbb_set_pdq_index(hg_dbb_t *b, int on)
 {
-    b->pdq_index_min = on ? 0 : UINT64_MAX;
+    b->pdq_index_min = on ? HG_PDQ_INDEX_MIN : UINT64_MAX;
 }
 
 uint64_t

@@ -130,7 +130,8 @@ struct hg_dbb_s {
     int             written;            /* hg_dbb_write consumed the records */
     unsigned        format;             /* to write; 0: HG_DB_FORMAT */
     const struct hg_db_signer_s *signer;    /* hg_dbb_set_signer; not owned */
-    uint64_t        pdq_index_min;      /* 0: HG_PDQ_INDEX_MIN */
+    uint64_t        pdq_index_min;      /* PDQ index from this many entries
+                                         * on; UINT64_MAX: none (default) */
 };
 
 /* Interned list-sets: each distinct set of lists a row is on, once. */
@@ -176,8 +177,8 @@ typedef struct {
  */
 void hg_dbb_set_format(hg_dbb_t *b, unsigned format);
 
-/* Index the PDQ entries from min entries on instead of HG_PDQ_INDEX_MIN
- * (small indexed files for tests and fuzzing seeds). */
+/* Index the PDQ entries from min entries on (small indexed files for
+ * tests and fuzzing seeds); UINT64_MAX: never, the default. */
 void hg_dbb_set_pdq_index_min(hg_dbb_t *b, uint64_t min);
 
 /* ---- small containers (db_build.c) ---- */

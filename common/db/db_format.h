@@ -25,7 +25,7 @@
 
 #define HG_DB_MAGIC         "HGDB\r\n\x1a\n"    /* 8 bytes; catches text-mode mangling */
 #define HG_DB_MAGIC_LEN     8
-#define HG_DB_FORMAT        5u                  /* the version this code writes */
+#define HG_DB_FORMAT        6u                  /* the version this code writes */
 #define HG_DB_FORMAT_MIN    1u                  /* the oldest it reads: 1 has no
                                                  * records, each entry is its own */
 #define HG_DB_HEADER_SIZE   512u                /* formats 1 and 2 */
@@ -96,7 +96,11 @@
 #define HDR_RECORDS_OFF     96      /* u64  */
 #define HDR_LINKS_OFF(a)    (104 + 8 * (a))     /* u64 per algorithm */
 #define HG_DB_FLAG_ALL_DIGESTS  0x1u    /* compiled with --all-digests */
-#define HG_DB_FLAGS_KNOWN   HG_DB_FLAG_ALL_DIGESTS
+#define HG_DB_FLAG_PDQ_INDEX    0x2u    /* v6: compiled with --pdq-index on
+                                         * (kept by --base; the index itself
+                                         * is there from HG_PDQ_INDEX_MIN
+                                         * entries on) */
+#define HG_DB_FLAGS_KNOWN   (HG_DB_FLAG_ALL_DIGESTS | HG_DB_FLAG_PDQ_INDEX)
 #define HDR_ALG(a)          (128 + 64 * (a))
 #define   ALG_COUNT         0       /* u64  rows (distinct digests) */
 #define   ALG_BUCKET_BITS   8       /* u32  */
@@ -126,7 +130,8 @@
 #define HDR_PDQ_COUNT       512     /* u64  PDQ entries (distinct hashes) */
 #define HDR_PDQ_SETW        520     /* u32  bytes per set index value: 0,1,2,4 */
 #define HDR_PDQ_INDEX_BITS  524     /* u32  bucket bits per chunk of the index; 0: none */
-#define HDR_PDQ_HASHES_OFF  528     /* u64  count x 32 bytes, sorted ascending */
+#define HDR_PDQ_HASHES_OFF  528     /* u64  count x 32 bytes, sorted ascending;
+                                     * v6: heads then tails (hg_pdq_head) */
 #define HDR_PDQ_SETIDX_OFF  536     /* u64  */
 #define HDR_PDQ_EXTRAS_OFF  544     /* u64  */
 #define HDR_PDQ_NEXTRAS     552     /* u64  */
@@ -548,14 +553,48 @@ struct hg_db_s {
     uint64_t             nrecords;
     uint32_t             hdr_size;  /* hg_db_header_size(format) */
 
-    /* PDQ entries (format 3): rows as an hg_db_alg_t of 32-byte "digests" */
+    /* PDQ entries (format 3): rows as an hg_db_alg_t of 32-byte "digests"
+     * (pdq.digests is the table; read a hash through hg_pdq_head/tail) */
     hg_db_alg_t          pdq;
+    const unsigned char *pdq_head;  /* bytes 0..15 of row 0 */
+    const unsigned char *pdq_tail;  /* bytes 16..31 of row 0 */
+    unsigned             pdq_step;  /* bytes from a row's half to the next
+                                     * row's: 16 (v6 columns) or 32 */
     const unsigned char *pdq_lists; /* LPDQ_REC per list */
     const unsigned char *pdq_index; /* NULL: no index (brute force) */
     unsigned             pdq_bits;
     unsigned             pdq_idw;
     int                  pdq_maxthr;    /* the largest list threshold */
 };
+
+/*
+ * The PDQ hash table. Format 6 stores it as two columns, the first 16
+ * bytes of every hash (its head) in row order, then the last 16 (its
+ * tail): a scan reads only the heads, since a hash within 31 bits of an
+ * entry is within 31 bits of it on the head's 128, where an unrelated
+ * head is about 64 bits away (db_pdq.c). Formats 3 to 5 interleave them,
+ * one 32-byte row a hash. hg_pdq_row copies row's hash whole.
+ */
+#define HG_PDQ_HALF         16
+
+static inline const unsigned char *
+hg_pdq_head(const struct hg_db_s *db, uint64_t row)
+{
+    return db->pdq_head + row * db->pdq_step;
+}
+
+static inline const unsigned char *
+hg_pdq_tail(const struct hg_db_s *db, uint64_t row)
+{
+    return db->pdq_tail + row * db->pdq_step;
+}
+
+static inline void
+hg_pdq_row(const struct hg_db_s *db, uint64_t row, unsigned char out[32])
+{
+    memcpy(out, hg_pdq_head(db, row), HG_PDQ_HALF);
+    memcpy(out + HG_PDQ_HALF, hg_pdq_tail(db, row), HG_PDQ_HALF);
+}
 
 /*
  * SHA-256 of the header (with its HDR_META_SHA256 field, and in format 3

@@ -201,6 +201,14 @@ _hg_pdq_validate(hg_db_t *db, uint64_t *cursor, uint64_t file_size,
         BAD("%s: PDQ: hash table misplaced or past the end of the file", path);
     }
     al->digests = h + off;
+    db->pdq_head = al->digests;
+    if (db->format >= 6) {          /* heads, then tails */
+        db->pdq_tail = al->digests + al->count * HG_PDQ_HALF;
+        db->pdq_step = HG_PDQ_HALF;
+    } else {                        /* 32-byte rows */
+        db->pdq_tail = al->digests + HG_PDQ_HALF;
+        db->pdq_step = HG_PDQ_BYTES;
+    }
     off = hg_le64(h + HDR_PDQ_SETIDX_OFF);
     if (_hg_section(cursor, off, 1, al->count, al->setw, file_size) != 0) {
         BAD("%s: PDQ: set index misplaced or past the end of the file", path);
@@ -310,7 +318,9 @@ _hg_db_validate(hg_db_t *db, const char *path, hg_err_t *err)
         if (db->scan_algs & ~HG_ALGS_ALL) {
             BAD("%s: unknown algorithms 0x%x to compute", path, db->scan_algs);
         }
-        if (db->flags & ~HG_DB_FLAGS_KNOWN) {
+        if ((db->flags & ~HG_DB_FLAGS_KNOWN)
+            || (db->format < 6 && (db->flags & HG_DB_FLAG_PDQ_INDEX)))
+        {
             BAD("%s: unknown flags 0x%x", path, db->flags);
         }
         if (!hg_db_all_zero(h + HDR_RECORD_COUNT(0, 0), 8)

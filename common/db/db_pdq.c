@@ -3,10 +3,14 @@
  * within a distance of a hash (db_pdq.h).
  *
  * A PDQ hash is near an entry or not, so it is searched, not looked up.
- * Below HG_PDQ_INDEX_MIN entries the file has no index and a query scans
- * them all (4 popcounts a row, the rows in order: memory bandwidth). Above
- * it the file holds a multi-index over the 16 chunks of 16 bits
- * (db-format.md, *PDQ*):
+ * By default the file has no index (it stays 1.0 x the hashes) and a
+ * query scans the heads, the first 16 bytes of every hash, which format 6
+ * keeps in a column of their own: an entry within 31 bits of q is within
+ * 31 of it on those 128 bits, where an unrelated one is about 64 away, so
+ * almost every row ends there, and the scan streams half the bytes.
+ * Distance 0 is a bisection of the sorted rows. Compiled with --pdq-index
+ * on, the file holds from HG_PDQ_INDEX_MIN entries on a multi-index over
+ * the 16 chunks of 16 bits (db-format.md, *PDQ*), 2.5 x the hashes:
  *
  *   If two hashes are within d <= 31 bits, at least one of the 16 chunks
  *   differs in at most 1 bit (16 chunks of 2 or more bits would be 32).
@@ -231,11 +235,12 @@ HG_PDQ_INLINE void
 _hg_pdq_row(hg_pdq_search_t *s, uint64_t row, int k)
 {
     const hg_db_t        *db = s->db;
-    const unsigned char  *h = db->pdq.digests + row * HG_PDQ_BYTES;
+    unsigned char         h[HG_PDQ_BYTES];
     int                   d[HG_PDQ_DIHEDRAL_COUNT], j, best = 0, t;
     uint32_t              set, first, count, i, list;
     hg_db_pdq_hit_t       hit;
 
+    hg_pdq_row(db, row, h);
     for (j = 0; j < s->nq; j++) {
         d[j] = _hg_pdq_dist(s->q[j].b, h);
         if (d[j] < d[best]) {
@@ -277,13 +282,79 @@ _hg_pdq_row(hg_pdq_search_t *s, uint64_t row, int k)
     }
 }
 
+/* Distance between the head of a row and the head of a hash searched. */
+HG_PDQ_INLINE int
+_hg_pdq_head_dist(const unsigned char *head, const uint64_t qh[2])
+{
+    uint64_t  x[2];
+
+    memcpy(x, head, HG_PDQ_HALF);
+    return __builtin_popcountll(x[0] ^ qh[0]) + __builtin_popcountll(x[1] ^ qh[1]);
+}
+
+/*
+ * Every row, reading only the heads (format 6 keeps them in a column of
+ * their own: 16 bytes a row to stream instead of 32). A row within the
+ * radius is within it on the head's 128 bits, where an unrelated row is
+ * about 64 bits away; the rare row whose head is near enough is checked
+ * whole by _hg_pdq_row.
+ */
 static void HG_PDQ_POPCNT
 _hg_pdq_scan(hg_pdq_search_t *s)
 {
-    uint64_t  row;
+    const hg_db_t        *db = s->db;
+    const unsigned char  *p = db->pdq_head;
+    uint64_t              qh[HG_PDQ_DIHEDRAL_COUNT][2], row;
+    uint64_t              count = db->pdq.count, step = db->pdq_step;
+    int                   j, r = s->radius;
 
-    for (row = 0; row < s->db->pdq.count; row++) {
-        _hg_pdq_row(s, row, -1);
+    for (j = 0; j < s->nq; j++) {
+        memcpy(qh[j], s->q[j].b, HG_PDQ_HALF);
+    }
+    if (s->nq == 1) {
+        for (row = 0; row < count; row++, p += step) {
+            if (__builtin_expect(_hg_pdq_head_dist(p, qh[0]) <= r, 0)) {
+                _hg_pdq_row(s, row, -1);
+            }
+        }
+        return;
+    }
+    for (row = 0; row < count; row++, p += step) {
+        for (j = 0; j < s->nq && _hg_pdq_head_dist(p, qh[j]) > r; j++) {
+        }
+        if (__builtin_expect(j < s->nq, 0)) {
+            _hg_pdq_row(s, row, -1);
+        }
+    }
+}
+
+/*
+ * Distance 0: the rows are sorted, so the hash is found by bisection
+ * (hashgate diff asks this of every entry of the other file).
+ */
+static void
+_hg_pdq_exact(hg_pdq_search_t *s, int k)
+{
+    const hg_db_t        *db = s->db;
+    const unsigned char  *q = s->q[k].b;
+    uint64_t              lo = 0, hi = db->pdq.count, mid;
+    int                   c;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        c = memcmp(hg_pdq_head(db, mid), q, HG_PDQ_HALF);
+        if (c == 0) {
+            c = memcmp(hg_pdq_tail(db, mid), q + HG_PDQ_HALF, HG_PDQ_HALF);
+        }
+        if (c == 0) {
+            _hg_pdq_row(s, mid, k);
+            return;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
     }
 }
 
@@ -314,7 +385,7 @@ static inline void
 _hg_pdq_prefetch(const hg_db_t *db, uint64_t row)
 {
     if (row < db->pdq.count) {
-        __builtin_prefetch(db->pdq.digests + row * HG_PDQ_BYTES);
+        __builtin_prefetch(hg_pdq_head(db, row));
     }
 }
 
@@ -323,15 +394,18 @@ static void HG_PDQ_POPCNT
 _hg_pdq_index(hg_pdq_search_t *s, int k)
 {
     const hg_db_t        *db = s->db;
-    const unsigned char  *q = s->q[k].b, *bk, *ids = NULL, *h;
+    const unsigned char  *q = s->q[k].b, *bk, *ids = NULL;
+    unsigned char         h[HG_PDQ_BYTES];
     unsigned              bits = db->pdq_bits, shift = 16 - bits, qc[HG_PDQ_CHUNKS];
     uint64_t              count = db->pdq.count, blen, ilen, lo, hi, i, row;
+    uint64_t              qh[2];
     uint64_t              nb = (uint64_t) 1 << bits;
     int                   c, cc, p;
     unsigned              v;
 
     blen = hg_pdq_bounds_len(bits);
     ilen = hg_pdq_ids_len(count, db->pdq_idw);
+    memcpy(qh, q, HG_PDQ_HALF);
     for (c = 0; c < HG_PDQ_CHUNKS; c++) {
         qc[c] = hg_pdq_chunk(q, c) >> shift;
     }
@@ -365,7 +439,11 @@ _hg_pdq_index(hg_pdq_search_t *s, int k)
                 if (row >= count) {
                     continue;
                 }
-                h = db->pdq.digests + row * HG_PDQ_BYTES;
+                /* the head first: an unrelated row ends there */
+                if (_hg_pdq_head_dist(hg_pdq_head(db, row), qh) > s->radius) {
+                    continue;
+                }
+                hg_pdq_row(db, row, h);
                 if (_hg_pdq_dist(q, h) > s->radius) {
                     continue;
                 }
@@ -397,7 +475,11 @@ _hg_pdq_search(hg_pdq_search_t *s)
     if (s->db->format < 3 || s->db->pdq.count == 0 || s->radius < 0) {
         return 0;
     }
-    if (s->db->pdq_index != NULL && s->radius <= HG_PDQ_INDEX_RADIUS) {
+    if (s->radius == 0) {
+        for (k = 0; k < s->nq; k++) {
+            _hg_pdq_exact(s, k);
+        }
+    } else if (s->db->pdq_index != NULL && s->radius <= HG_PDQ_INDEX_RADIUS) {
         for (k = 0; k < s->nq; k++) {
             _hg_pdq_index(s, k);
         }
@@ -470,7 +552,7 @@ hg_db_pdq_foreach(const hg_db_t *db, hg_db_entry_cb cb, void *ctx)
             memset(&e, 0, sizeof(e));
             e.alg = HG_ALG_SHA256;
             e.pdq = 1;
-            memcpy(e.digest, al->digests + row * HG_PDQ_BYTES, HG_PDQ_BYTES);
+            hg_pdq_row(db, row, e.digest);
             _hg_pdq_extras(db, row, list, &e.quality, &e.label);
             rc = cb(ctx, list, &e);
         }

@@ -588,17 +588,16 @@ done:
 /* The PDQ section: hashes, set index, extras, index; its header fields. */
 static int
 _hg_write_pdq(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, unsigned char *hdr,
-              uint32_t *lab_map, uint64_t *labels_len, hg_vec_t *lab_order)
+              unsigned fmt, uint32_t *lab_map, uint64_t *labels_len,
+              hg_vec_t *lab_order)
 {
     hg_vec_t   *v = &b->add[HG_DBB_PDQ];
-    uint64_t    rows = mg->rows[HG_DBB_PDQ], r;
+    uint64_t    rows = mg->rows[HG_DBB_PDQ], r, half;
     unsigned    setw = _hg_setw(mg->maxv[HG_DBB_PDQ]), bits = 0, idw = 0;
     uint32_t    val;
     unsigned char le[4];
 
-    if (rows > 0 && rows >= (b->pdq_index_min ? b->pdq_index_min
-                                              : HG_PDQ_INDEX_MIN))
-    {
+    if (rows > 0 && rows >= b->pdq_index_min) {
         bits = _hg_pdq_bits(rows);
         idw = rows <= ((uint64_t) 1 << 24) ? 3 : 4;
     }
@@ -611,9 +610,19 @@ _hg_write_pdq(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, unsigned char *hdr,
         return -1;
     }
     hg_put64(hdr + HDR_PDQ_HASHES_OFF, w->off + w->len);
-    for (r = 0; r < rows; r++) {
-        if (_hg_wr(w, v->p + r * v->rs, HG_PDQ_BYTES) != 0) {
-            return -1;
+    if (fmt >= 6) {                 /* heads, then tails (hg_pdq_head) */
+        for (half = 0; half < HG_PDQ_BYTES; half += HG_PDQ_HALF) {
+            for (r = 0; r < rows; r++) {
+                if (_hg_wr(w, v->p + r * v->rs + half, HG_PDQ_HALF) != 0) {
+                    return -1;
+                }
+            }
+        }
+    } else {
+        for (r = 0; r < rows; r++) {
+            if (_hg_wr(w, v->p + r * v->rs, HG_PDQ_BYTES) != 0) {
+                return -1;
+            }
         }
     }
     if (_hg_wr_pad(w) != 0) {
@@ -760,7 +769,8 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
         }
     }
     if (fmt >= 3
-        && _hg_write_pdq(&w, b, &mg, hdr, lab_map, &labels_len, &lab_order) != 0)
+        && _hg_write_pdq(&w, b, &mg, hdr, fmt, lab_map, &labels_len,
+                         &lab_order) != 0)
     {
         goto io;
     }
@@ -807,7 +817,9 @@ hg_dbb_write(hg_dbb_t *b, const char *path, uint64_t created, hg_err_t *err)
     hg_put32(hdr + HDR_HEADER_SIZE, hs);
     hg_put64(hdr + HDR_CREATED, created);
     hg_put32(hdr + HDR_SCAN_ALGS, b->algs);
-    hg_put32(hdr + HDR_FLAGS, b->all_digests ? HG_DB_FLAG_ALL_DIGESTS : 0);
+    hg_put32(hdr + HDR_FLAGS, (b->all_digests ? HG_DB_FLAG_ALL_DIGESTS : 0)
+                              | (fmt >= 6 && b->pdq_index_min != UINT64_MAX
+                                 ? HG_DB_FLAG_PDQ_INDEX : 0));
     for (i = 0; i < 2; i++) {
         unsigned  m;
 

@@ -29,7 +29,7 @@ t.check("format:   version " in o and "size:     %d bytes"
 t.check("md5 2, sha1 0, sha256 3" in o,
         "info counts distinct digests per algorithm (shared ones once)", o)
 # format 5 (as 4): one 64-byte filter block for the 2 MD5 and one for the 3 SHA-256
-t.check("format:   version 5" in o and "\nfilter:   128 bytes (" in o,
+t.check("format:   version 6" in o and "\nfilter:   128 bytes (" in o,
         "info shows the size of the absent-digest filters", o)
 t.check("list alpha\n  version:  2024-05-01\n  kind:     block\n"
         "  entries:  3" in o, "info shows list alpha's version, kind and "

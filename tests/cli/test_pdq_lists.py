@@ -61,7 +61,7 @@ t.check(p.returncode == 0 and "a.pdq: wide: 2 entries, 0 skipped (pdq)"
 
 i = t.run("info", "--verify", "p.db")
 o = out(i)
-t.check(i.returncode == 0 and "format:   version 5" in o
+t.check(i.returncode == 0 and "format:   version 6" in o
         and "pdq:      7 entries" in o
         and "  pdq:      6 entries, threshold 31 bits" in o
         and "  pdq:      2 entries, threshold 12 bits" in o,
@@ -137,19 +137,33 @@ t.check(d.returncode == 1 and "PDQ threshold 31 -> 20" in out(d),
 d = t.run("diff", "p.db", "up.db")
 t.check(d.returncode == 0, "diff of the same content finds nothing", both(d))
 
-# ---- --pdq-index off: the file at about 1.0x the hashes, the same answers
+# ---- by default no index: the file at about 1.0x the hashes; --pdq-index
+# on adds one (kept by --base), and both give the same answers
 big = [rhash() for _ in range(6000)]
 t.write("big.txt", "".join("pdq:%s\n" % h for h in big))
-p = t.run("compile", "-o", "idx.db", "many=big.txt")
-q = t.run("compile", "-o", "noidx.db", "--pdq-index", "off", "many=big.txt")
+p = t.run("compile", "-o", "idx.db", "--pdq-index", "on", "many=big.txt")
+q = t.run("compile", "-o", "noidx.db", "many=big.txt")
 si, sn = os.path.getsize(t.path("idx.db")), os.path.getsize(t.path("noidx.db"))
 oi, on = out(t.run("info", "idx.db")), out(t.run("info", "noidx.db"))
 t.check(p.returncode == 0 and q.returncode == 0
         and "6000 entries (indexed)" in oi
         and "6000 entries (not indexed: searched by a scan)" in on
         and sn < si and (sn - 4096) / (32.0 * len(big)) < 1.5,
-        "--pdq-index off: no index, the file under 1.5x the 32 bytes a hash "
-        "(%d bytes against %d indexed)" % (sn, si), oi + on)
+        "no index by default: the file under 1.5x the 32 bytes a hash "
+        "(%d bytes against %d with --pdq-index on)" % (sn, si), oi + on)
+t.write("one.txt", "pdq:%s\n" % rhash())
+p = t.run("compile", "-o", "idx2.db", "--base", "idx.db", "more=one.txt")
+q = t.run("compile", "-o", "noidx2.db", "--base", "idx.db", "--pdq-index",
+          "off", "more=one.txt")
+r = t.run("compile", "-o", "noidx3.db", "--base", "noidx.db", "more=one.txt")
+o2, on2, on3 = (out(t.run("info", x)) for x in ("idx2.db", "noidx2.db",
+                                                 "noidx3.db"))
+t.check(p.returncode == 0 and q.returncode == 0 and r.returncode == 0
+        and "6001 entries (indexed)" in o2
+        and "6001 entries (not indexed: searched by a scan)" in on2
+        and "6001 entries (not indexed: searched by a scan)" in on3,
+        "--base keeps the base's index, or its absence, unless --pdq-index "
+        "says otherwise", o2 + on2 + on3)
 probe = flip(big[17], range(3, 12))   # 9 bits off
 li = out(t.run("lookup", "idx.db", "pdq:" + probe))
 ln = out(t.run("lookup", "noidx.db", "pdq:" + probe))

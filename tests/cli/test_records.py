@@ -225,7 +225,7 @@ t.check(p.returncode == 1 and len(j.get("matches", [])) == 2
         "a version-1 database matches as before (no records)", both(p))
 p = t.run("compile", "-o", "v2.db", "--base", "v1.db")
 o = out(t.run("info", "v2.db"))
-t.check(p.returncode == 0 and "format:   version 5" in o
+t.check(p.returncode == 0 and "format:   version 6" in o
         and "scan computes: md5 sha1\n" in o and "records:  3" in o,
         "a version-1 base compiles into the current version (5), each entry "
         "its own record "

@@ -89,7 +89,7 @@ write_db(const char *dir, const char *name, int lists, int per_list,
         }
     }
     /* small files indexed too: the index is what needs fuzzing */
-    hg_dbb_set_pdq_index_min(b, pdq > 20 ? 16 : 0);
+    hg_dbb_set_pdq_index_min(b, pdq > 20 ? 16 : UINT64_MAX);
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (hg_dbb_write(b, path, 1764115200, &err) != HG_OK) {
         fprintf(stderr, "seed_db: %s\n", err.msg);

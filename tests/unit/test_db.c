@@ -1353,7 +1353,7 @@ test_db_open_refuses_hostile_headers(void **state)
     hostile(p, n, HDR_FORMAT, F32, HG_DB_FORMAT + 1, "future format");
     hostile(p, n, HDR_FORMAT, F32, 0, "format 0");
     hostile(p, n, HDR_SCAN_ALGS, F32, 8, "unknown algorithm to compute");
-    hostile(p, n, HDR_FLAGS, F32, 2, "unknown flag");
+    hostile(p, n, HDR_FLAGS, F32, 4, "unknown flag");
     hostile(p, n, HDR_NRECORDS, F64, (uint64_t) 1 << 60, "records overflow");
     hostile(p, n, HDR_RECORDS_OFF, F64, hg_le64(p + HDR_RECORDS_OFF) + 8,
             "records moved");
@@ -1585,7 +1585,7 @@ test_db_keyed_tables_find_every_digest_from_its_home(void **state)
         }
     }
     db = write_open(b, tpath("keyed.db"), HG_DB_OPEN_VERIFY);
-    assert_int_equal(hg_db_version(db), 5);
+    assert_true(hg_db_version(db) >= 5);
     s = 515;
     for (a = 0; a < HG_ALG_COUNT; a++) {
         const hg_db_alg_t  *al = &db->alg[a];

@@ -203,15 +203,17 @@ check_hits(const hg_db_pdq_hit_t *hits, size_t n, const hg_pdq_hash_t *q,
 }
 
 /*
- * 30000 random entries (indexed) and, around each of 20 query hashes, one
- * planted entry at every distance 0..33, half with the flips at random and
- * half spread evenly over the chunks (at 31: fifteen chunks of 2 bits and
- * one of 1, the one case the index finds through a single chunk). Every
- * query, at 31 and at each list's threshold, with and without the
- * dihedral hashes, finds exactly what brute force finds.
+ * 30000 random entries and, around each of 20 query hashes, one planted
+ * entry at every distance 0..33, half with the flips at random and half
+ * spread evenly over the chunks (at 31: fifteen chunks of 2 bits and one
+ * of 1, the one case the index finds through a single chunk). Every query,
+ * at 0, at 31 and at each list's threshold, with and without the dihedral
+ * hashes, finds exactly what brute force finds: through the index (index
+ * 1) or the scan of the heads (0), in the file format given (0: this
+ * build's, with the hash table as two columns; 5: one row a hash).
  */
 static void
-test_pdq_index_never_misses_an_entry_within_the_threshold(void **state)
+search_matches_brute_force(int index, unsigned format)
 {
     enum { RANDOM = 30000, QUERIES = 20, MAXD = 33 };
     hg_dbb_t         *b = hg_dbb_new();
@@ -227,7 +229,12 @@ test_pdq_index_never_misses_an_entry_within_the_threshold(void **state)
     int               k, d, thr[2] = { 31, 12 };
     hg_err_t          err;
 
-    (void) state;
+    if (index) {
+        hg_dbb_set_pdq_index(b, 1);
+    }
+    if (format) {
+        hg_dbb_set_format(b, format);
+    }
     c.n = 0;
     c.h = malloc((RANDOM + QUERIES * (MAXD + 1) * 2) * sizeof(*c.h));
     c.list = malloc((RANDOM + QUERIES * (MAXD + 1) * 2) * sizeof(*c.list));
@@ -256,7 +263,8 @@ test_pdq_index_never_misses_an_entry_within_the_threshold(void **state)
         assert_int_equal(hg_dbb_add(b, l[c.list[i]], &e), HG_OK);
     }
     db = write_open(b, "index.db");
-    assert_true(hg_db_pdq_indexed(db));
+    assert_int_equal(hg_db_pdq_indexed(db), index);
+    assert_int_equal(hg_db_version(db), format ? format : HG_DB_FORMAT);
     /* the two planted at distance 0 are one hash on two lists */
     assert_int_equal(hg_db_pdq_count(db), c.n - QUERIES);
     assert_int_equal(hg_db_pdq_threshold(db, l[1]), 12);
@@ -268,6 +276,13 @@ test_pdq_index_never_misses_an_entry_within_the_threshold(void **state)
         want = brute(&c, &q[k], 1, 31, thr, by);
         assert_true(want >= 2 * 32);
         n = hg_db_pdq_query(db, &q[k], 31, hits, 4096);
+        assert_int_equal(n, want);
+        check_hits(hits, n, &q[k], 1, by);
+        /* distance 0: bisection */
+        memset(by, 0, sizeof(by));
+        want = brute(&c, &q[k], 1, 0, thr, by);
+        assert_int_equal(want, 2);      /* one hash on both lists */
+        n = hg_db_pdq_query(db, &q[k], 0, hits, 4096);
         assert_int_equal(n, want);
         check_hits(hits, n, &q[k], 1, by);
         /* each list's threshold */
@@ -313,6 +328,29 @@ test_pdq_index_never_misses_an_entry_within_the_threshold(void **state)
     free(hits);
     free(c.h);
     free(c.list);
+}
+
+static void
+test_pdq_index_never_misses_an_entry_within_the_threshold(void **state)
+{
+    (void) state;
+    search_matches_brute_force(1, 0);
+}
+
+static void
+test_pdq_scan_of_the_heads_never_misses_an_entry(void **state)
+{
+    (void) state;
+    search_matches_brute_force(0, 0);
+}
+
+/* Format 5 files (one 32-byte row a hash) are read the same. */
+static void
+test_pdq_search_reads_format_5_rows(void **state)
+{
+    (void) state;
+    search_matches_brute_force(1, 5);
+    search_matches_brute_force(0, 5);
 }
 
 /* Below HG_PDQ_INDEX_MIN there is no index; a scan answers the same. */
@@ -640,6 +678,7 @@ test_pdq_corrupted_section_is_refused_at_open(void **state)
         e = pdq_entry(&h, i % 2 ? 50 : -1, NULL);
         assert_int_equal(hg_dbb_add(b, i % 3 ? l : l2, &e), HG_OK);
     }
+    hg_dbb_set_pdq_index(b, 1);
     db = write_open(b, "good.db");
     assert_true(hg_db_pdq_indexed(db));
     hg_db_close(db);
@@ -720,6 +759,7 @@ test_pdq_garbage_in_the_data_never_reads_outside(void **state)
         e = pdq_entry(&h, 60, i % 7 ? NULL : "x");
         assert_int_equal(hg_dbb_add(b, i % 3 ? l : l2, &e), HG_OK);
     }
+    hg_dbb_set_pdq_index(b, 1);
     hg_db_close(write_open(b, "g.db"));
     p = slurp(hg_test_path("g.db"), &n);
     at = hg_le64(p + HDR_PDQ_SETIDX_OFF);
@@ -899,6 +939,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pdq_index_never_misses_an_entry_within_the_threshold),
+        cmocka_unit_test(test_pdq_scan_of_the_heads_never_misses_an_entry),
+        cmocka_unit_test(test_pdq_search_reads_format_5_rows),
         cmocka_unit_test(test_pdq_small_list_is_scanned_without_an_index),
         cmocka_unit_test(test_pdq_entries_keep_quality_label_and_list),
         cmocka_unit_test(test_pdq_base_update_keeps_entries_and_thresholds),

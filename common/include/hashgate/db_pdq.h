@@ -80,10 +80,11 @@ hg_status_t hg_db_pdq_foreach(const hg_db_t *db, hg_db_entry_cb cb, void *ctx);
 /* ---- building ---- */
 
 /*
- * on (the default): PDQ entries get the search index from HG_PDQ_INDEX_MIN
- * of them on, about 2.5 x the 32 bytes of each hash; off: none whatever
- * their number, the file holds 1.0 x and every search is a scan (7-8 x
- * slower at 1M and 10M entries: docs/images.md). For each write.
+ * off (the default, or the base's choice after hg_dbb_load): no search
+ * index, the file holds 1.0 x the 32 bytes of each hash and every search
+ * scans their first halves (docs/images.md); on: the multi-index from
+ * HG_PDQ_INDEX_MIN entries on, about 2.5 x, searches 3-4 x faster at 1M
+ * and 10M entries. For each write.
  */
 void hg_dbb_set_pdq_index(hg_dbb_t *b, int on);
 
