@@ -596,6 +596,28 @@ hg_pdq_row(const struct hg_db_s *db, uint64_t row, unsigned char out[32])
     memcpy(out + HG_PDQ_HALF, hg_pdq_tail(db, row), HG_PDQ_HALF);
 }
 
+/* Bits in which a head differs from the head qh of a hash searched. */
+static inline int
+hg_pdq_head_dist(const unsigned char *head, const uint64_t qh[2])
+{
+    uint64_t  x[2];
+
+    memcpy(x, head, HG_PDQ_HALF);
+    return __builtin_popcountll(x[0] ^ qh[0])
+           + __builtin_popcountll(x[1] ^ qh[1]);
+}
+
+/*
+ * Rows from .. from + n - 1 whose head is within radius of the head of one
+ * of the nq (1 to 8) hashes searched, ascending, into near (room for n);
+ * returns how many (db_pdq_heads.c). hg_pdq_heads_simd(0) makes it use the
+ * scalar loop whatever the processor (tests of both).
+ */
+size_t hg_pdq_heads_near(const struct hg_db_s *db, uint64_t from, uint64_t n,
+                         const uint64_t (*qh)[2], int nq, int radius,
+                         uint64_t *near);
+void hg_pdq_heads_simd(int on);
+
 /*
  * SHA-256 of the header (with its HDR_META_SHA256 field, and in format 3
  * the signature bytes HDR_SIG_AT.., taken as zero) followed by meta_len

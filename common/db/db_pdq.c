@@ -282,48 +282,33 @@ _hg_pdq_row(hg_pdq_search_t *s, uint64_t row, int k)
     }
 }
 
-/* Distance between the head of a row and the head of a hash searched. */
-HG_PDQ_INLINE int
-_hg_pdq_head_dist(const unsigned char *head, const uint64_t qh[2])
-{
-    uint64_t  x[2];
-
-    memcpy(x, head, HG_PDQ_HALF);
-    return __builtin_popcountll(x[0] ^ qh[0]) + __builtin_popcountll(x[1] ^ qh[1]);
-}
-
 /*
  * Every row, reading only the heads (format 6 keeps them in a column of
- * their own: 16 bytes a row to stream instead of 32). A row within the
- * radius is within it on the head's 128 bits, where an unrelated row is
- * about 64 bits away; the rare row whose head is near enough is checked
- * whole by _hg_pdq_row.
+ * their own: 16 bytes a row to stream instead of 32), a block at a time
+ * (db_pdq_heads.c). A row within the radius is within it on the head's
+ * 128 bits, where an unrelated row is about 64 bits away; the rare row
+ * whose head is near enough is checked whole by _hg_pdq_row.
  */
-static void HG_PDQ_POPCNT
+#define HG_PDQ_BLOCK    1024
+
+static void
 _hg_pdq_scan(hg_pdq_search_t *s)
 {
-    const hg_db_t        *db = s->db;
-    const unsigned char  *p = db->pdq_head;
-    uint64_t              qh[HG_PDQ_DIHEDRAL_COUNT][2], row;
-    uint64_t              count = db->pdq.count, step = db->pdq_step;
-    int                   j, r = s->radius;
+    const hg_db_t  *db = s->db;
+    uint64_t        qh[HG_PDQ_DIHEDRAL_COUNT][2], near[HG_PDQ_BLOCK];
+    uint64_t        row, n, count = db->pdq.count;
+    size_t          k, i;
+    int             j;
 
     for (j = 0; j < s->nq; j++) {
         memcpy(qh[j], s->q[j].b, HG_PDQ_HALF);
     }
-    if (s->nq == 1) {
-        for (row = 0; row < count; row++, p += step) {
-            if (__builtin_expect(_hg_pdq_head_dist(p, qh[0]) <= r, 0)) {
-                _hg_pdq_row(s, row, -1);
-            }
-        }
-        return;
-    }
-    for (row = 0; row < count; row++, p += step) {
-        for (j = 0; j < s->nq && _hg_pdq_head_dist(p, qh[j]) > r; j++) {
-        }
-        if (__builtin_expect(j < s->nq, 0)) {
-            _hg_pdq_row(s, row, -1);
+    for (row = 0; row < count; row += n) {
+        n = count - row < HG_PDQ_BLOCK ? count - row : HG_PDQ_BLOCK;
+        k = hg_pdq_heads_near(db, row, n, (const uint64_t (*)[2]) qh, s->nq,
+                              s->radius, near);
+        for (i = 0; i < k; i++) {
+            _hg_pdq_row(s, near[i], -1);
         }
     }
 }
@@ -440,7 +425,7 @@ _hg_pdq_index(hg_pdq_search_t *s, int k)
                     continue;
                 }
                 /* the head first: an unrelated row ends there */
-                if (_hg_pdq_head_dist(hg_pdq_head(db, row), qh) > s->radius) {
+                if (hg_pdq_head_dist(hg_pdq_head(db, row), qh) > s->radius) {
                     continue;
                 }
                 hg_pdq_row(db, row, h);

@@ -337,11 +337,16 @@ test_pdq_index_never_misses_an_entry_within_the_threshold(void **state)
     search_matches_brute_force(1, 0);
 }
 
+/* The scan of the heads, with the vector loop where the processor has
+ * one (db_pdq_heads.c) and with the scalar loop. */
 static void
 test_pdq_scan_of_the_heads_never_misses_an_entry(void **state)
 {
     (void) state;
     search_matches_brute_force(0, 0);
+    hg_pdq_heads_simd(0);
+    search_matches_brute_force(0, 0);
+    hg_pdq_heads_simd(1);
 }
 
 /* Format 5 files (one 32-byte row a hash) are read the same. */
