@@ -43,16 +43,6 @@
 #include "db/db_format.h"
 #include "hashgate/db_pdq.h"
 
-/*
- * The loops that compute distances are also built with the POPCNT
- * instruction and picked at load time (without it, -O2 for x86-64 calls a
- * library function per word: measured 3x slower at 1M entries).
- */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define HG_PDQ_POPCNT   __attribute__((target_clones("popcnt", "default")))
-#else
-#define HG_PDQ_POPCNT
-#endif
 #define HG_PDQ_INLINE   static inline __attribute__((always_inline))
 
 typedef struct {

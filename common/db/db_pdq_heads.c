@@ -14,7 +14,7 @@
  *     in cache), 4.5 x with 8 hashes; at 10M both wait on memory alike
  *     with one hash, and with 8 the vector loop still is 4.8 x.
  *
- * The processor is asked once (cpuid through __builtin_cpu_supports).
+ * Which one runs is asked of __builtin_cpu_supports for each block.
  *
  * SPDX-License-Identifier: BSD-2-Clause
  */
@@ -26,10 +26,7 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HG_PDQ_X86  1
 #include <immintrin.h>
-#define HG_PDQ_POPCNT   __attribute__((target_clones("popcnt", "default")))
 #define HG_PDQ_AVX512   __attribute__((target("avx512f,avx512vpopcntdq")))
-#else
-#define HG_PDQ_POPCNT
 #endif
 
 static int  hg_pdq_simd_allowed = 1;
@@ -150,17 +147,13 @@ _hg_heads_avx512_many(const unsigned char *p, uint64_t from, uint64_t n,
     return k;
 }
 
+/* A test of what the runtime's constructor read with cpuid: cheap, and
+ * nothing to cache (or to race on) across threads. */
 static int
 _hg_have_avx512(void)
 {
-    static int  have = -1;
-
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("avx512f")
-               && __builtin_cpu_supports("avx512vpopcntdq");
-    }
-    return have;
+    return __builtin_cpu_supports("avx512f")
+           && __builtin_cpu_supports("avx512vpopcntdq");
 }
 
 #endif

@@ -83,8 +83,9 @@ hg_status_t hg_db_pdq_foreach(const hg_db_t *db, hg_db_entry_cb cb, void *ctx);
  * off (the default, or the base's choice after hg_dbb_load): no search
  * index, the file holds 1.0 x the 32 bytes of each hash and every search
  * scans their first halves (docs/images.md); on: the multi-index from
- * HG_PDQ_INDEX_MIN entries on, about 2.5 x, searches 3-4 x faster at 1M
- * and 10M entries. For each write.
+ * HG_PDQ_INDEX_MIN entries on, about 2.5 x, searches as fast at 1M
+ * entries and 2-3 x faster at 10M (with AVX-512 for the scan; without it
+ * the index is 3-5 x faster). For each write.
  */
 void hg_dbb_set_pdq_index(hg_dbb_t *b, int on);
 
