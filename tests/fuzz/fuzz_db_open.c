@@ -7,8 +7,8 @@
  * exercised: lists, sources, counts, lookups of digests taken from the
  * input and of every stored digest (through hg_db_foreach), PDQ searches
  * (of a hash from the input, of every stored one, with and without the
- * index's radius and dihedral hashes), hg_dbb_load and the whole-file
- * checksum.
+ * index's radius and dihedral hashes; the scan's vector loop against its
+ * scalar one), hg_dbb_load and the whole-file checksum.
  *
  * Random changes to a header almost never keep its checksum right, which
  * would leave the offset and count checks behind it unfuzzed; so each input
@@ -42,6 +42,25 @@ typedef struct {
     size_t          seen;
 } walk_t;
 
+/*
+ * The scan's vector loop (where the processor has one) and its scalar
+ * loop find the same entries (db_pdq_heads.c): at distance 40, which
+ * scans whether or not the file has an index.
+ */
+static void
+scan_same(const hg_db_t *db, const hg_pdq_hash_t *h)
+{
+    size_t  vec, scalar;
+
+    vec = hg_db_pdq_query(db, h, 40, NULL, 0);
+    hg_pdq_heads_simd(0);
+    scalar = hg_db_pdq_query(db, h, 40, NULL, 0);
+    hg_pdq_heads_simd(1);
+    if (vec != scalar) {
+        abort();
+    }
+}
+
 static hg_status_t
 walk_cb(void *ctx, uint32_t list, const hg_entry_t *e)
 {
@@ -63,6 +82,9 @@ walk_cb(void *ctx, uint32_t list, const hg_entry_t *e)
         memcpy(h.b, e->digest, HG_PDQ_BYTES);
         (void) hg_db_pdq_query(w->db, &h, -1, ph, 8);
         (void) hg_db_pdq_query(w->db, &h, 0, ph, 8);
+        if (w->seen < 64) {
+            scan_same(w->db, &h);
+        }
         return ++w->seen >= FOREACH_MAX ? HG_ECANCEL : HG_OK;
     }
     /* a hostile file may be unsorted: results may be wrong, never unsafe */
@@ -146,7 +168,15 @@ use(hg_db_t *db, const uint8_t *data, size_t size)
         (void) hg_db_pdq_query(db, &r.hash, 31, ph, 4);
         (void) hg_db_pdq_query(db, &r.hash, 40, ph, 4);
         (void) hg_db_pdq_match(db, &r, 0, ph, 4);
-        (void) hg_db_pdq_match(db, &r, 1, ph, 4);
+        n = hg_db_pdq_match(db, &r, 1, ph, 4);
+        if (!hg_db_pdq_indexed(db) || db->pdq_maxthr > 31) {
+            /* the 8 hashes, a scan: vector and scalar loops agree */
+            hg_pdq_heads_simd(0);
+            if (hg_db_pdq_match(db, &r, 1, ph, 4) != n) {
+                abort();
+            }
+            hg_pdq_heads_simd(1);
+        }
     }
     w.db = db;
     w.seen = 0;
