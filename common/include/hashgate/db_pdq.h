@@ -98,12 +98,15 @@ hg_status_t hg_dbb_pdq_threshold(hg_dbb_t *b, uint32_t list, int bits,
                                  hg_err_t *err);
 
 /*
- * Entries at or above which the compiler writes the search index; below
- * it a query scans every entry. Measured (tests/bench/bench_pdq_query, at
- * distance 31): at 4,000 entries the index 10 us, the scan 16; below, a
- * scan takes under 10 us. The index answers distances up to 31 exactly
- * (docs/db-format.md, PDQ entries); a larger distance or list threshold
- * makes every query that needs it a scan.
+ * Entries at or above which the compiler writes the search index when
+ * asked (hg_dbb_set_pdq_index); below it a query scans every entry.
+ * Chosen in session 12 against a scan of 32-byte rows (4,000 entries: the
+ * index 10 us, the scan 16). The scan of the heads is faster: the index
+ * pays from about 30,000 entries with the scalar loop and about 1M with
+ * the AVX-512 one (docs/images.md); below, either takes microseconds.
+ * The index answers distances up to 31 exactly (docs/db-format.md, PDQ
+ * entries); a larger distance or list threshold makes every query that
+ * needs it a scan.
  */
 #define HG_PDQ_INDEX_MIN    4096
 
