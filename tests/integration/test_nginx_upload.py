@@ -202,10 +202,14 @@ def run(t, ng):
     st, _ = N.http_request(port, "POST", "/nobuf/chunked-listed", BIG_LISTED,
                            chunked=True)
     ok, es = got_nothing_complete(ng, "/nobuf/chunked-listed")
+    # What is held back is the read that ends the body: with its last data
+    # chunk when the client's terminating chunk came in the same read, the
+    # terminating chunk alone when it came later (a loaded machine). Either
+    # way the upload never completes at the upstream (nginx-module/README).
     t.check(st == 403 and ok and len(es) == 1
-            and es[0]["bytes"] < len(BIG_LISTED),
-            "listed chunked POST without buffering gets 403 and is cut short "
-            "at the upstream", "status %d, %s" % (st, es))
+            and es[0]["bytes"] <= len(BIG_LISTED),
+            "listed chunked POST without buffering gets 403 and never "
+            "completes at the upstream", "status %d, %s" % (st, es))
 
     # client_body_in_file_only
     st, _ = N.http_request(port, "POST", "/infile/clean", CLEAN)
