@@ -597,9 +597,10 @@ hg_pdq_row(const struct hg_db_s *db, uint64_t row, unsigned char out[32])
 }
 
 /*
- * The loops that compute PDQ distances (db_pdq.c, db_pdq_heads.c) are also built with the POPCNT
- * instruction and picked at load time (without it, -O2 for x86-64 calls a
- * library function per word: measured 3x slower at 1M entries).
+ * The loops that compute PDQ distances (db_pdq.c, db_pdq_heads.c) are also
+ * built with the POPCNT instruction and picked at load time (without it,
+ * -O2 for x86-64 calls a library function per word: measured 3x slower at
+ * 1M entries).
  */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HG_PDQ_POPCNT   __attribute__((target_clones("popcnt", "default")))

@@ -74,21 +74,22 @@ _hg_pair_sum(__m512i v)
     return _mm512_add_epi64(v, _mm512_shuffle_epi32(v, _MM_PERM_BADC));
 }
 
-/* One hash: 8 heads (two vectors of 4) a step. */
+/* One hash: 8 heads (two vectors of 4) a step; the last few by the
+ * scalar loop. */
 static size_t HG_PDQ_AVX512
-_hg_heads_avx512_one(const unsigned char *p, uint64_t from, uint64_t n,
-                     const uint64_t qh[2], int radius, uint64_t *near)
+_hg_heads_avx512_one(const hg_db_t *db, uint64_t from, uint64_t n,
+                     const uint64_t (*qh)[2], int radius, uint64_t *near)
 {
-    __m512i         q = _mm512_set_epi64((long long) qh[1], (long long) qh[0],
-                                         (long long) qh[1], (long long) qh[0],
-                                         (long long) qh[1], (long long) qh[0],
-                                         (long long) qh[1], (long long) qh[0]);
-    __m512i         r = _mm512_set1_epi64(radius);
-    __m512i         a, b;
-    __mmask8        ma, mb;
-    uint64_t        i = 0;
-    size_t          k = 0;
-    unsigned        m, bit;
+    const unsigned char  *p = hg_pdq_head(db, from);
+    __m512i               q, r = _mm512_set1_epi64(radius), a, b;
+    __mmask8              ma, mb;
+    uint64_t              i = 0;
+    size_t                k = 0;
+    unsigned              m, bit;
+
+    /* the hash's head in each 128-bit lane, as the heads lie in memory */
+    q = _mm512_broadcast_i32x4(_mm_loadu_si128(
+            (const __m128i *) (const void *) qh[0]));
 
     for (; i + 8 <= n; i += 8, p += 128) {
         a = _mm512_popcnt_epi64(_mm512_xor_si512(_mm512_loadu_si512(p), q));
@@ -107,34 +108,30 @@ _hg_heads_avx512_one(const unsigned char *p, uint64_t from, uint64_t n,
             }
         }
     }
-    for (; i < n; i++, p += 16) {
-        if (hg_pdq_head_dist(p, qh) <= radius) {
-            near[k++] = from + i;
-        }
-    }
-    return k;
+    return k + _hg_heads_scalar(db, from + i, n - i, qh, 1, radius, near + k);
 }
 
 /* 2 to 8 hashes: each head against 4 of them a vector (the list padded
  * with its last hash, which changes no answer). */
 static size_t HG_PDQ_AVX512
-_hg_heads_avx512_many(const unsigned char *p, uint64_t from, uint64_t n,
+_hg_heads_avx512_many(const hg_db_t *db, uint64_t from, uint64_t n,
                       const uint64_t (*qh)[2], int nq, int radius,
                       uint64_t *near)
 {
-    uint64_t    pad[8][2];
-    __m512i     q0, q1, x, r = _mm512_set1_epi64(radius);
-    uint64_t    i;
-    size_t      k = 0;
-    int         j;
+    const unsigned char  *p = hg_pdq_head(db, from);
+    uint64_t              pad[8][2], i;
+    __m512i               q0, q1, x, r = _mm512_set1_epi64(radius);
+    size_t                k = 0;
+    int                   j;
 
     for (j = 0; j < 8; j++) {
-        memcpy(pad[j], qh[j < nq ? j : nq - 1], 16);
+        memcpy(pad[j], qh[j < nq ? j : nq - 1], HG_PDQ_HALF);
     }
     q0 = _mm512_loadu_si512(pad[0]);
     q1 = _mm512_loadu_si512(pad[4]);
     for (i = 0; i < n; i++, p += 16) {
-        x = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *) (const void *) p));
+        x = _mm512_broadcast_i32x4(_mm_loadu_si128(
+                (const __m128i *) (const void *) p));
         if (__builtin_expect(
                 (_mm512_cmple_epi64_mask(_hg_pair_sum(_mm512_popcnt_epi64(
                      _mm512_xor_si512(x, q0))), r)
@@ -168,11 +165,9 @@ hg_pdq_heads_near(const hg_db_t *db, uint64_t from, uint64_t n,
         && nq >= 1 && nq <= 8 && _hg_have_avx512())
     {
         if (nq == 1) {
-            return _hg_heads_avx512_one(hg_pdq_head(db, from), from, n, qh[0],
-                                        radius, near);
+            return _hg_heads_avx512_one(db, from, n, qh, radius, near);
         }
-        return _hg_heads_avx512_many(hg_pdq_head(db, from), from, n, qh, nq,
-                                     radius, near);
+        return _hg_heads_avx512_many(db, from, n, qh, nq, radius, near);
     }
 #endif
     return _hg_heads_scalar(db, from, n, qh, nq, radius, near);

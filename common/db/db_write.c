@@ -592,7 +592,7 @@ _hg_write_pdq(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, unsigned char *hdr,
               hg_vec_t *lab_order)
 {
     hg_vec_t   *v = &b->add[HG_DBB_PDQ];
-    uint64_t    rows = mg->rows[HG_DBB_PDQ], r, half;
+    uint64_t    rows = mg->rows[HG_DBB_PDQ], r, at, part;
     unsigned    setw = _hg_setw(mg->maxv[HG_DBB_PDQ]), bits = 0, idw = 0;
     uint32_t    val;
     unsigned char le[4];
@@ -610,17 +610,11 @@ _hg_write_pdq(hg_wr_t *w, hg_dbb_t *b, hg_merge_t *mg, unsigned char *hdr,
         return -1;
     }
     hg_put64(hdr + HDR_PDQ_HASHES_OFF, w->off + w->len);
-    if (fmt >= 6) {                 /* heads, then tails (hg_pdq_head) */
-        for (half = 0; half < HG_PDQ_BYTES; half += HG_PDQ_HALF) {
-            for (r = 0; r < rows; r++) {
-                if (_hg_wr(w, v->p + r * v->rs + half, HG_PDQ_HALF) != 0) {
-                    return -1;
-                }
-            }
-        }
-    } else {
+    /* format 6: every head, then every tail (hg_pdq_head); before: rows */
+    part = fmt >= 6 ? HG_PDQ_HALF : HG_PDQ_BYTES;
+    for (at = 0; at < HG_PDQ_BYTES; at += part) {
         for (r = 0; r < rows; r++) {
-            if (_hg_wr(w, v->p + r * v->rs, HG_PDQ_BYTES) != 0) {
+            if (_hg_wr(w, v->p + r * v->rs + at, part) != 0) {
                 return -1;
             }
         }
